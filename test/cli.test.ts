@@ -1,0 +1,104 @@
+// The `stepgate` binary as a user runs it: built by `npm test` (and `npm install`'s prepare) into dist/.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const BIN = join(import.meta.dirname, '..', 'dist', 'cli', 'stepgate.js');
+const TEMPLATES = ['expense-approval', 'travel-booking', 'incident-response', 'employee-onboarding'].map(
+  (name) => join(import.meta.dirname, '..', 'templates', `${name}.yaml`),
+);
+
+async function stepgate(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+function scratchFile(name: string, text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'stepgate-cli-')), name);
+  writeFileSync(file, text);
+  return file;
+}
+
+const BROKEN = `version: 1
+id: broken
+steps:
+  - id: ask
+    type: approval
+    aprovers: [role:manager]
+  - id: pay
+    type: tool
+    tool: payments-charge
+    timeout: 2 hours
+`;
+
+describe('stepgate validate', () => {
+  it('accepts the four seed templates with exit code 0', async () => {
+    const result = await stepgate('validate', ...TEMPLATES);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('4 definitions valid');
+    expect(result.code).toBe(0);
+  });
+
+  it('prints every problem of a file as file:line:col: error: message and exits 1', async () => {
+    const file = scratchFile('broken.yaml', BROKEN);
+    const result = await stepgate('validate', file);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `${file}:6:5: error: unknown key 'aprovers' in an approval step (did you mean 'approvers'?)`,
+    );
+    expect(result.stderr).toContain(`${file}:10:14: error: invalid duration '2 hours'`);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('reports a file that does not exist as a diagnostic, not a stack trace', async () => {
+    const result = await stepgate('validate', '/nonexistent/workflow.yaml');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('/nonexistent/workflow.yaml:1:1: error: cannot read file: no such file');
+  });
+
+  it('prints the same diagnostics as JSON with --json', async () => {
+    const file = scratchFile('broken.yaml', BROKEN);
+    const result = await stepgate('validate', '--json', file, TEMPLATES[0] ?? '');
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as Array<{
+      file: string;
+      valid: boolean;
+      diagnostics: Array<Record<string, unknown>>;
+    }>;
+    expect(report.map((r) => r.valid)).toEqual([false, true]);
+    expect(report[0]?.diagnostics).toContainEqual(
+      expect.objectContaining({
+        severity: 'error',
+        code: 'unknown-key',
+        line: 6,
+        col: 5,
+        pointer: '/steps/0/aprovers',
+      }),
+    );
+  });
+
+  it('prints the IR of a valid definition with --ir, byte-identical on every run', async () => {
+    const first = await stepgate('validate', '--ir', TEMPLATES[0] ?? '');
+    const second = await stepgate('validate', '--ir', TEMPLATES[0] ?? '');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toBe(second.stdout);
+    const ir = JSON.parse(first.stdout) as { id: string; graph: { start: string } };
+    expect(ir.id).toBe('expense-approval');
+    expect(ir.graph.start).toBe('validate');
+  });
+
+  it('exits 2 on a usage error', async () => {
+    const result = await stepgate('validat', 'x.yaml');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("unknown command 'validat'");
+  });
+});
