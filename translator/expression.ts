@@ -1,4 +1,4 @@
-// The condition-expression language of `when`/`if` fields: a hand-written lexer and recursive-descent
+// The condition-expression language of `if` fields: a hand-written lexer and recursive-descent
 // parser, the reference evaluator whose semantics every cloud target must reproduce, and helpers.
 
 import { formatPath, lookupPath, parsePath } from './path.js';
