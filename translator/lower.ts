@@ -370,18 +370,16 @@ class Lowering {
     }
     const parsed = parseTemplate(value);
     for (const issue of parsed.issues) {
-      this.error(
-        'template-syntax',
-        `invalid template: ${issue.message}`,
-        [...path, ...pointerSegments(issue.pointer)],
-        issue.offset,
-      );
+      const at = [...path, ...pointerSegments(issue.pointer)];
+      const message = `invalid template: ${issue.message}`;
+      this.error('template-syntax', message, at, issue.atKey ? undefined : issue.offset, issue.atKey);
     }
     return parsed.template;
   }
 
   private output(name: string, path: PathSegment[]): string {
-    this.stepName(name, path, 'output');
+    // An output defaulting to the step id was already checked as the id.
+    if (path.at(-1) !== 'id') this.stepName(name, path, 'output');
     if (this.inputNames.has(name)) {
       this.error(
         'output-shadows-input',
@@ -394,13 +392,17 @@ class Lowering {
 
   private stepName(name: string, path: PathSegment[], what: string): void {
     if (RESERVED_NAMES.has(name))
-      this.error('reserved-name', `'${name}' is reserved and cannot be a ${what}`, path);
+      this.error(
+        'reserved-name',
+        `'${name}' is reserved and cannot be ${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what}`,
+        path,
+      );
   }
 
   private trigger(
     trigger: TriggerDefinition,
     path: PathSegment[],
-    validateInput: ((input: unknown) => string[]) | undefined,
+    validateInput: InputValidator | undefined,
   ): IrTrigger {
     switch (trigger.type) {
       case 'manual':
@@ -424,7 +426,7 @@ class Lowering {
   private schedule(
     trigger: Extract<TriggerDefinition, { type: 'schedule' }>,
     path: PathSegment[],
-    validateInput: ((input: unknown) => string[]) | undefined,
+    validateInput: InputValidator | undefined,
   ): IrTrigger {
     const timezone = trigger.timezone ?? 'UTC';
     if (!isTimeZone(timezone))
@@ -463,11 +465,9 @@ class Lowering {
       );
     }
     const input = trigger.input ?? {};
-    for (const message of validateInput?.(input) ?? []) {
-      this.error('invalid-schedule-input', `schedule 'input' does not match 'inputs': ${message}`, [
-        ...path,
-        'input',
-      ]);
+    for (const problem of validateInput?.(input) ?? []) {
+      const message = `schedule 'input' does not match 'inputs': ${problem.message}`;
+      this.error('invalid-schedule-input', message, [...path, 'input', ...problem.path]);
     }
     return {
       type: 'schedule',
@@ -481,7 +481,7 @@ class Lowering {
   }
 
   /** Checks `inputs` is a JSON Schema of an object; returns a validator of trigger input against it. */
-  private inputsSchema(): ((input: unknown) => string[]) | undefined {
+  private inputsSchema(): InputValidator | undefined {
     const inputs = this.definition.inputs;
     if (inputs === undefined) return undefined;
     if (inputs.type !== 'object') {
@@ -499,7 +499,7 @@ class Lowering {
     }
     const ajv = inputsAjv();
     if (!ajv.validateSchema(inputs)) {
-      for (const error of ajv.errors ?? []) {
+      for (const error of mostSpecificPerPath(ajv.errors ?? [])) {
         this.error(
           'invalid-inputs-schema',
           `'inputs' is not a valid JSON Schema: ${schemaErrorMessage(error)}`,
@@ -510,7 +510,13 @@ class Lowering {
     }
     try {
       const validate = ajv.compile(inputs);
-      return (input) => (validate(input) ? [] : (validate.errors ?? []).map(schemaErrorMessage));
+      return (input) =>
+        validate(input)
+          ? []
+          : mostSpecificPerPath(validate.errors ?? []).map((error) => ({
+              message: schemaErrorMessage(error),
+              path: pointerSegments(error.instancePath),
+            }));
     } catch (error) {
       this.error(
         'invalid-inputs-schema',
@@ -537,9 +543,25 @@ function inputsAjv(): Ajv2020 {
   return sharedAjv;
 }
 
+type InputValidator = (input: unknown) => Array<{ message: string; path: PathSegment[] }>;
+
 function schemaErrorMessage(error: ErrorObject): string {
-  const where = error.instancePath === '' ? '' : `${error.instancePath} `;
-  return `${where}${error.message ?? 'is invalid'}`;
+  const where = error.instancePath === '' ? '' : `'${pointerSegments(error.instancePath).join('.')}' `;
+  const allowed = (error.params as { allowedValues?: unknown[] }).allowedValues;
+  const values = error.keyword === 'enum' && allowed ? `: ${allowed.map(String).join(', ')}` : '';
+  return `${where}${error.message ?? 'is invalid'}${values}`;
+}
+
+/** One error per place: Ajv also reports every anyOf/type alternative that failed next to the real one. */
+function mostSpecificPerPath(errors: ErrorObject[]): ErrorObject[] {
+  const rank = (e: ErrorObject): number =>
+    e.keyword === 'enum' ? 0 : e.keyword === 'anyOf' || e.keyword === 'oneOf' ? 2 : 1;
+  const best = new Map<string, ErrorObject>();
+  for (const error of errors) {
+    const current = best.get(error.instancePath);
+    if (current === undefined || rank(error) < rank(current)) best.set(error.instancePath, error);
+  }
+  return [...best.values()];
 }
 
 function cronProblem(expression: string): string | undefined {

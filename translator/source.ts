@@ -1,6 +1,18 @@
 // Reads a definition's text (YAML or JSON) into a value while keeping where every node stands, so that
 // each diagnostic can name the line and column a person has to fix.
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, Scalar } from 'yaml';
+import { type ParseError, parse as parseJson, printParseErrorCode } from 'jsonc-parser';
+import {
+  isCollection,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  Scalar,
+  visit,
+} from 'yaml';
 import type { Diagnostic, PathSegment, PendingDiagnostic } from './diagnostics.js';
 import { toPointer } from './diagnostics.js';
 
@@ -36,22 +48,47 @@ export function parseSource(text: string, format: 'yaml' | 'json'): SourceDocume
     });
     return { value: undefined, syntaxErrors: [d], place: (p) => place(p) };
   }
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const syntax = (message: string, offset: number): Diagnostic =>
+    place({ severity: 'error', code: 'syntax', message, path: [] }, offset);
+  if (format === 'json') {
+    const jsonError = firstJsonError(text);
+    if (jsonError !== undefined) {
+      lineCounter.addNewLine(0);
+      for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lineCounter.addNewLine(i + 1);
+      return {
+        value: undefined,
+        syntaxErrors: [syntax(jsonError.message, jsonError.offset)],
+        place: (p) => place(p),
+      };
+    }
+  }
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  } catch (error) {
+    // The YAML parser recurses per nesting level; thousands of levels exhaust the stack.
+    if (!(error instanceof RangeError)) throw error;
+    const d: Diagnostic = {
+      severity: 'error',
+      code: 'syntax',
+      message: 'syntax error: the definition is nested too deeply',
+      pointer: '',
+      line: 1,
+      col: 1,
+    };
+    return { value: undefined, syntaxErrors: [d], place: () => d };
+  }
   const syntaxErrors: Diagnostic[] = doc.errors.map((error) =>
-    place(
-      { severity: 'error', code: 'syntax', message: syntaxMessage(error.code, error.message), path: [] },
-      error.pos[0],
-    ),
+    syntax(syntaxMessage(error.code, error.message), unclosedStart(doc, error.pos[0]) ?? error.pos[0]),
   );
-  if (format === 'json' && syntaxErrors.length === 0) syntaxErrors.push(...jsonSyntaxErrors(text, place));
   let value: unknown;
   if (syntaxErrors.length === 0) {
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (error) {
-      syntaxErrors.push(
-        place({ severity: 'error', code: 'syntax', message: (error as Error).message, path: [] }),
-      );
+      const message =
+        error instanceof RangeError ? 'the definition is nested too deeply' : (error as Error).message;
+      syntaxErrors.push(syntax(`syntax error: ${message}`, 0));
     }
   }
   const placeAtNode = (pending: PendingDiagnostic): Diagnostic => {
@@ -73,29 +110,56 @@ function syntaxMessage(code: string, message: string): string {
     : `syntax error: ${first.replace(/ at line \d+, column \d+:?$/, '')}`;
 }
 
-/** YAML accepts more than JSON (comments, unquoted keys); a .json file must be JSON. */
-function jsonSyntaxErrors(
-  text: string,
-  place: (p: PendingDiagnostic, offset?: number) => Diagnostic,
-): Diagnostic[] {
-  try {
-    JSON.parse(text);
-    return [];
-  } catch (error) {
-    const message = (error as Error).message;
-    const position = /position (\d+)/.exec(message);
-    return [
-      place(
-        {
-          severity: 'error',
-          code: 'syntax',
-          message: `syntax error: ${message.replace(/ in JSON at position \d+.*$/, '')}`,
-          path: [],
-        },
-        position ? Number(position[1]) : 0,
-      ),
-    ];
+/**
+ * The YAML parser notices an unclosed quote or bracket only where the text runs out; a person needs the
+ * place it was opened: the innermost quoted scalar or flow collection that ends at the error.
+ */
+function unclosedStart(doc: ReturnType<typeof parseDocument>, offset: number): number | undefined {
+  let start: number | undefined;
+  visit(doc, {
+    Node(_key, node) {
+      const range = node.range;
+      if (!range || range[0] >= offset || range[1] !== offset) return;
+      const opens = (isScalar(node) && isQuoted(node)) || (isCollection(node) && node.flow === true);
+      if (opens && (start === undefined || range[0] > start)) start = range[0];
+    },
+  });
+  return start;
+}
+
+const JSON_ERRORS: Record<string, string> = {
+  InvalidSymbol: 'unexpected character',
+  InvalidNumberFormat: 'invalid number',
+  PropertyNameExpected: 'expected a property name in double quotes',
+  ValueExpected: 'expected a value',
+  ColonExpected: "expected ':'",
+  CommaExpected: "expected ','",
+  CloseBraceExpected: "expected '}'",
+  CloseBracketExpected: "expected ']'",
+  EndOfFileExpected: 'unexpected text after the end of the document',
+  InvalidCommentToken: 'comments are not allowed in JSON',
+  UnexpectedEndOfComment: 'comments are not allowed in JSON',
+  UnexpectedEndOfString: 'unterminated string',
+  UnexpectedEndOfNumber: 'unterminated number',
+  InvalidUnicode: 'invalid unicode escape',
+  InvalidEscapeCharacter: 'invalid escape character',
+  InvalidCharacter: 'invalid character in a string',
+};
+
+/** YAML accepts more than JSON (comments, single quotes, trailing commas); a .json file must be JSON. */
+function firstJsonError(text: string): { message: string; offset: number } | undefined {
+  const errors: ParseError[] = [];
+  parseJson(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (first === undefined) return undefined;
+  const name = printParseErrorCode(first.error);
+  const before = text.slice(0, first.offset).trimEnd();
+  if (name === 'ValueExpected' && before.endsWith(',') && /^[\]}]/.test(text.slice(first.offset))) {
+    return { message: 'syntax error: trailing comma is not allowed in JSON', offset: before.length - 1 };
   }
+  const char = text[first.offset];
+  const detail = name === 'InvalidSymbol' && char === "'" ? ': JSON strings use double quotes' : '';
+  return { message: `syntax error: ${JSON_ERRORS[name] ?? name}${detail}`, offset: first.offset };
 }
 
 function isQuoted(scalar: Scalar): boolean {

@@ -21,10 +21,33 @@ export function checkStructure(value: unknown): StructureResult {
       ],
     };
   }
+  // zod drops `__proto__` keys silently (it is right not to copy them); the author must hear about it.
+  const protoKeys = protoKeyPaths(value).map((path) =>
+    problem('forbidden-key', "key '__proto__' is not allowed", path, true),
+  );
   const parsed = WorkflowDefinitionSchema.safeParse(value);
-  if (parsed.success) return { ok: true, definition: parsed.data };
-  const problems = parsed.error.issues.flatMap((issue) => describeIssue(issue, value));
-  return { ok: false, problems: dedupe(withoutMisspelledMissing(problems)) };
+  if (parsed.success && protoKeys.length === 0) return { ok: true, definition: parsed.data };
+  const problems = parsed.success ? [] : parsed.error.issues.flatMap((issue) => describeIssue(issue, value));
+  return { ok: false, problems: [...protoKeys, ...dedupe(withoutMisspelledMissing(problems))] };
+}
+
+function protoKeyPaths(
+  value: unknown,
+  path: PathSegment[] = [],
+  found: PathSegment[][] = [],
+): PathSegment[][] {
+  if (value === null || typeof value !== 'object' || path.length > 64) return found;
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => {
+      protoKeyPaths(item, [...path, i], found);
+    });
+    return found;
+  }
+  for (const key of Object.keys(value)) {
+    if (key === '__proto__') found.push([...path, key]);
+    else protoKeyPaths((value as Record<string, unknown>)[key], [...path, key], found);
+  }
+  return found;
 }
 
 type Issue = z.core.$ZodIssue;
@@ -33,21 +56,21 @@ function describeIssue(issue: Issue, root: unknown): PendingDiagnostic[] {
   const path = issue.path.filter((s): s is PathSegment => typeof s !== 'symbol');
   const label = labelOf(path);
   const actual = valueAt(root, path);
+  if (actual.missing && issue.code !== 'unrecognized_keys' && issue.code !== 'invalid_union') {
+    return [
+      problem(
+        'missing-key',
+        `missing required key '${String(path.at(-1))}'${parentLabel(path, root)}`,
+        path.slice(0, -1),
+      ),
+    ];
+  }
   switch (issue.code) {
     case 'unrecognized_keys':
       return issue.keys.map((key) =>
         problem('unknown-key', unknownKeyMessage(key, path, root), [...path, key], true),
       );
     case 'invalid_type':
-      if (actual.missing) {
-        return [
-          problem(
-            'missing-key',
-            `missing required key '${String(path.at(-1))}'${parentLabel(path, root)}`,
-            path.slice(0, -1),
-          ),
-        ];
-      }
       return [
         problem(
           'invalid-type',

@@ -13,7 +13,8 @@ export type Template =
   | { kind: 'concat'; parts: TemplatePart[] }
   | { kind: 'object'; entries: Array<[string, Template]> }
   | { kind: 'array'; items: Template[] };
-export type TemplateIssue = { message: string; offset: number; pointer: string };
+/** `atKey`: the problem is the key at `pointer`, not its value. */
+export type TemplateIssue = { message: string; offset: number; pointer: string; atKey?: boolean };
 export type TemplateRef = { path: string[]; start: number; end: number; pointer: string };
 
 // Definitions are written by hand, so deeper nesting is almost certainly a generated or hostile value;
@@ -111,8 +112,8 @@ class TemplateWalker {
     }
   }
 
-  private fail(message: string, pointer: string): Template {
-    this.issues.push({ message, offset: 0, pointer });
+  private fail(message: string, pointer: string, atKey = false): Template {
+    this.issues.push(atKey ? { message, offset: 0, pointer, atKey } : { message, offset: 0, pointer });
     return { kind: 'const', value: null };
   }
 
@@ -148,7 +149,7 @@ class TemplateWalker {
     for (const key of Object.keys(value)) {
       const keyPointer = childPointer(pointer, key);
       if (FORBIDDEN_SEGMENTS.has(key)) {
-        this.fail(`key '${key}' is not allowed`, keyPointer);
+        this.fail(`key '${key}' is not allowed`, keyPointer, true);
         continue;
       }
       const property = ownProperty(value, key);

@@ -1,0 +1,140 @@
+// The messages between the orchestrator and the activities it calls (tool call, notify, approval
+// request/close) and the event an approval decision raises. Every host uses these types; secrets are
+// never part of them — only identity is.
+
+import type { IrApprovalRequire } from '../../translator/ir.js';
+import type { JsonValue } from '../../translator/template.js';
+import type { TaskError } from './durable.js';
+
+export const ACTIVITY = {
+  toolCall: 'tool.call',
+  notify: 'notify.send',
+  approvalRequest: 'approval.request',
+  approvalClose: 'approval.close',
+} as const;
+export type ActivityName = (typeof ACTIVITY)[keyof typeof ACTIVITY];
+
+/** Who a run acts for: the user who triggered it, or a schedule's or webhook's configured identity. */
+export interface Identity {
+  email: string;
+  role: string;
+  groups: string[];
+  manager: string | null;
+  name?: string | null;
+}
+
+export type TriggerType = 'manual' | 'webhook' | 'schedule' | 'chat';
+
+export interface RunTrigger {
+  type: TriggerType;
+  user: Identity;
+}
+
+interface StepMessage {
+  workflowId: string;
+  runId: string;
+  stepId: string;
+  /** 1 on the step's first visit; a loop through an approval or delay visits a step again. */
+  visit: number;
+  identity: Identity;
+}
+
+export interface ToolCallRequest extends StepMessage {
+  attempt: number;
+  /** Stable across redeliveries of the same attempt: `runId:stepId:attempt` (`stepId#visit` after the first visit). */
+  idempotencyKey: string;
+  server: string | null;
+  tool: string;
+  args: JsonValue;
+  timeoutMs: number | null;
+}
+
+export interface NotifyRequest extends StepMessage {
+  attempt: number;
+  idempotencyKey: string;
+  channel: 'email' | 'slack' | 'teams' | 'sms';
+  to: string[];
+  subject: string | null;
+  message: string;
+}
+
+export interface ApprovalRequest extends StepMessage {
+  level: number;
+  /** Emails, role:NAME or group:NAME, templates already resolved. */
+  approvers: string[];
+  require: IrApprovalRequire;
+  message: string;
+  /** When this level times out (ms since epoch), or null. */
+  deadline: number | null;
+  /** The event the decision raises on the run once the level is decided. */
+  eventName: string;
+}
+
+export interface ApprovalRequestResult {
+  /** The concrete approvers (emails) the request went to. */
+  approvers: string[];
+}
+
+export interface ApprovalClose {
+  runId: string;
+  stepId: string;
+  visit: number;
+  level: number;
+  reason: 'timeout' | 'cancelled' | 'run-ended';
+}
+
+export interface ApprovalDecisionEntry {
+  by: string;
+  decision: 'approve' | 'reject';
+  comment: string | null;
+  at: string;
+  channel?: string;
+}
+
+/** The payload of the approval event: the level's outcome, counted by the decision handler. */
+export interface ApprovalOutcome {
+  approved: boolean;
+  decidedBy: string | null;
+  comment: string | null;
+  decisions: ApprovalDecisionEntry[];
+}
+
+/** What an approval step stores under its output. */
+export interface ApprovalResult extends ApprovalOutcome {
+  level: number;
+  timedOut: boolean;
+}
+
+export interface RunError extends TaskError {
+  step: string | null;
+}
+
+export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'timed_out';
+export type FinalStatus = Exclude<RunStatus, 'running'>;
+
+export interface RunOutcome {
+  status: FinalStatus;
+  error: RunError | null;
+  /** The run's variables at the end: inputs and step results (trigger and run omitted). */
+  vars: Record<string, JsonValue>;
+}
+
+/** The event that cancels a run. */
+export const CANCEL_EVENT = '$cancel';
+
+export function approvalEventName(stepId: string, visit: number, level: number): string {
+  return `approval:${stepId}:${visit}:${level}`;
+}
+
+export function idempotencyKey(runId: string, stepId: string, visit: number, attempt: number): string {
+  return `${runId}:${visit === 1 ? stepId : `${stepId}#${visit}`}:${attempt}`;
+}
+
+/** Error codes the engine itself raises. */
+export const ERROR = {
+  rejected: 'Stepgate.Rejected',
+  approvalTimeout: 'Stepgate.ApprovalTimeout',
+  timeout: 'Stepgate.Timeout',
+  invalidTime: 'Stepgate.InvalidTime',
+  noApprovers: 'Stepgate.NoApprovers',
+} as const;
