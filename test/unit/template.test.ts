@@ -188,7 +188,9 @@ describe('parseTemplate', () => {
     'rejects the key %s and leaves it out of the template',
     (key) => {
       const { template, issues } = parseTemplate(JSON.parse(`{"${key}": {"polluted": true}, "ok": "{{a}}"}`));
-      expect(issues).toEqual([{ message: `key '${key}' is not allowed`, offset: 0, pointer: `/${key}`, atKey: true }]);
+      expect(issues).toEqual([
+        { message: `key '${key}' is not allowed`, offset: 0, pointer: `/${key}`, atKey: true },
+      ]);
       expect(template).toEqual({ kind: 'object', entries: [['ok', ref('a', 2)]] });
     },
   );
