@@ -1,0 +1,103 @@
+// Approval requests in the embedded engine's SQLite database.
+import type { ApprovalRecord, ApprovalStore } from '../ports.js';
+import type { Db } from './database.js';
+
+interface Row {
+  run_id: string;
+  step_id: string;
+  visit: number;
+  level: number;
+  workflow_id: string;
+  event_name: string;
+  approvers: string;
+  require: string;
+  message: string;
+  requested_by: string;
+  deadline: number | null;
+  status: ApprovalRecord['status'];
+  decisions: string;
+  created_at: number;
+}
+
+export class SqliteApprovalStore implements ApprovalStore {
+  private readonly sql;
+
+  constructor(db: Db) {
+    this.sql = {
+      insert: db.prepare(
+        `INSERT INTO approvals (run_id, step_id, visit, level, workflow_id, event_name, approvers, require, message,
+           requested_by, deadline, status, decisions, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      get: db.prepare<[string, string, number, number], Row>(
+        'SELECT * FROM approvals WHERE run_id = ? AND step_id = ? AND visit = ? AND level = ?',
+      ),
+      open: db.prepare<[string, string], Row>(
+        "SELECT * FROM approvals WHERE run_id = ? AND step_id = ? AND status = 'open' ORDER BY visit DESC, level DESC LIMIT 1",
+      ),
+      pending: db.prepare<[], Row>("SELECT * FROM approvals WHERE status = 'open' ORDER BY created_at"),
+      update: db.prepare(
+        'UPDATE approvals SET status = ?, decisions = ? WHERE run_id = ? AND step_id = ? AND visit = ? AND level = ?',
+      ),
+    };
+  }
+
+  create(r: ApprovalRecord): void {
+    this.sql.insert.run(
+      r.runId,
+      r.stepId,
+      r.visit,
+      r.level,
+      r.workflowId,
+      r.eventName,
+      JSON.stringify(r.approvers),
+      JSON.stringify(r.require),
+      r.message,
+      r.requestedBy,
+      r.deadline,
+      r.status,
+      JSON.stringify(r.decisions),
+      r.createdAt,
+    );
+  }
+
+  get(runId: string, stepId: string, visit: number, level: number): ApprovalRecord | undefined {
+    const row = this.sql.get.get(runId, stepId, visit, level);
+    return row && toRecord(row);
+  }
+
+  openFor(runId: string, stepId: string): ApprovalRecord | undefined {
+    const row = this.sql.open.get(runId, stepId);
+    return row && toRecord(row);
+  }
+
+  pendingFor(email: string): ApprovalRecord[] {
+    const who = email.toLowerCase();
+    return this.sql.pending
+      .all()
+      .map(toRecord)
+      .filter((r) => r.approvers.includes(who) && !r.decisions.some((d) => d.by === who));
+  }
+
+  update(r: ApprovalRecord): void {
+    this.sql.update.run(r.status, JSON.stringify(r.decisions), r.runId, r.stepId, r.visit, r.level);
+  }
+}
+
+function toRecord(row: Row): ApprovalRecord {
+  return {
+    runId: row.run_id,
+    workflowId: row.workflow_id,
+    stepId: row.step_id,
+    visit: row.visit,
+    level: row.level,
+    eventName: row.event_name,
+    approvers: JSON.parse(row.approvers) as string[],
+    require: JSON.parse(row.require) as ApprovalRecord['require'],
+    message: row.message,
+    requestedBy: row.requested_by,
+    deadline: row.deadline,
+    status: row.status,
+    decisions: JSON.parse(row.decisions) as ApprovalRecord['decisions'],
+    createdAt: row.created_at,
+  };
+}

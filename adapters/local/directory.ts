@@ -1,0 +1,28 @@
+// A directory held in memory: users with their role, groups and manager (seeded from config or a scenario).
+import type { Identity } from '../../functions/core/protocol.js';
+import type { Directory } from '../ports.js';
+
+export class InMemoryDirectory implements Directory {
+  private readonly users = new Map<string, Identity>();
+
+  constructor(users: Identity[]) {
+    for (const user of users)
+      this.users.set(user.email.toLowerCase(), { ...user, email: user.email.toLowerCase() });
+  }
+
+  user(email: string): Identity | undefined {
+    return this.users.get(email.toLowerCase());
+  }
+
+  resolve(spec: string): string[] {
+    if (spec.startsWith('role:')) {
+      const role = spec.slice('role:'.length);
+      return [...this.users.values()].filter((u) => u.role === role).map((u) => u.email);
+    }
+    if (spec.startsWith('group:')) {
+      const group = spec.slice('group:'.length);
+      return [...this.users.values()].filter((u) => u.groups.includes(group)).map((u) => u.email);
+    }
+    return spec.includes('@') ? [spec.toLowerCase()] : [];
+  }
+}

@@ -1,0 +1,60 @@
+// Wires the embedded engine: SQLite, the durable host, and the activities the orchestrator calls (tool
+// calls, notifications, approval requests) through their ports.
+import { type ApprovalNotifier, ApprovalService } from '../../functions/core/approvals.js';
+import { ACTIVITY, type NotifyRequest, type ToolCallRequest } from '../../functions/core/protocol.js';
+import type { AuditRecord, Clock, Directory, Notifier, ToolInvoker } from '../ports.js';
+import { SqliteApprovalStore } from './approval-store.js';
+import { type Db, type Durability, openDatabase } from './database.js';
+import { LocalDurableHost } from './durable-host.js';
+
+export interface EmbeddedEngineOptions {
+  /** SQLite file, or ':memory:'. */
+  file: string;
+  durability?: Durability;
+  clock: Clock;
+  directory: Directory;
+  tools: ToolInvoker;
+  notifier: Notifier;
+  approvalNotifier: ApprovalNotifier;
+  cacheSize?: number;
+  onAudit?: (runId: string, entry: AuditRecord) => void;
+}
+
+export interface EmbeddedEngine {
+  db: Db;
+  host: LocalDurableHost;
+  approvals: ApprovalService;
+  store: SqliteApprovalStore;
+}
+
+export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEngine {
+  const db = openDatabase(options.file, options.durability);
+  const store = new SqliteApprovalStore(db);
+  let approvals: ApprovalService | undefined;
+  const host = new LocalDurableHost({
+    db,
+    clock: options.clock,
+    cacheSize: options.cacheSize,
+    onAudit: options.onAudit,
+    activities: {
+      [ACTIVITY.toolCall]: (input) => options.tools.call(input as ToolCallRequest),
+      [ACTIVITY.notify]: (input) => options.notifier.send(input as NotifyRequest),
+      [ACTIVITY.approvalRequest]: (input) =>
+        service().request(input as Parameters<ApprovalService['request']>[0]),
+      [ACTIVITY.approvalClose]: (input) => service().close(input as Parameters<ApprovalService['close']>[0]),
+    },
+  });
+  approvals = new ApprovalService({
+    store,
+    directory: options.directory,
+    clock: options.clock,
+    notifier: options.approvalNotifier,
+    raiseEvent: (runId, name, payload) => host.raiseEvent(runId, name, payload),
+    recordAudit: (runId, entry) => host.recordAudit(runId, entry),
+  });
+  function service(): ApprovalService {
+    if (approvals === undefined) throw new Error('approvals are not wired yet');
+    return approvals;
+  }
+  return { db, host, approvals, store };
+}

@@ -1,0 +1,118 @@
+// The ports: every way core code reaches the outside world. Each host (local, aws, azure, gcp) provides
+// implementations; core code and tests depend only on these interfaces.
+import type { RunStart } from '../functions/core/orchestrator.js';
+import type {
+  ApprovalDecisionEntry,
+  FinalStatus,
+  Identity,
+  NotifyRequest,
+  RunOutcome,
+  RunStatus,
+  ToolCallRequest,
+} from '../functions/core/protocol.js';
+
+/** Time, injectable: the real clock in production, a virtual one in tests and `stepgate test`. */
+export interface Clock {
+  now(): number;
+  setTimer(at: number, fire: () => void): TimerHandle;
+  clearTimer(handle: TimerHandle): void;
+}
+export interface TimerHandle {
+  readonly at: number;
+}
+
+/** An activity failed; `code` is what `error.code` shows in the workflow, `retryable: false` stops retries. */
+export class ActivityError extends Error {
+  override name = 'ActivityError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable = true,
+  ) {
+    super(message);
+  }
+}
+
+/** Executes a tool step's attempt (the MCP pipeline in production, mocks in scenario tests). */
+export interface ToolInvoker {
+  call(request: ToolCallRequest): Promise<unknown>;
+}
+
+/** Delivers a notify step's message (SMTP, Slack, ... in production; an in-memory outbox in tests). */
+export interface Notifier {
+  send(request: NotifyRequest): Promise<{ messageId?: string }>;
+}
+
+/** Users, roles, groups and managers. */
+export interface Directory {
+  user(email: string): Identity | undefined;
+  /** Emails of the users an approver spec (email, role:NAME, group:NAME) stands for. */
+  resolve(spec: string): string[];
+}
+
+export interface RunRecord {
+  id: string;
+  workflowId: string;
+  status: RunStatus;
+  trigger: RunStart['trigger'];
+  input: RunStart['input'];
+  createdAt: number;
+  endedAt: number | null;
+  outcome: RunOutcome | null;
+}
+
+export interface AuditRecord {
+  seq: number;
+  at: number;
+  type: string;
+  step: string | null;
+  data: Record<string, unknown>;
+}
+
+export interface RunFilter {
+  status?: RunStatus;
+  workflowId?: string;
+  limit?: number;
+}
+
+/** The durable engine: starts runs, delivers events to them, cancels them, and answers for their state. */
+export interface DurableHost {
+  startRun(start: Omit<RunStart, 'runId'> & { runId?: string }): Promise<string>;
+  raiseEvent(runId: string, name: string, payload: unknown): Promise<void>;
+  cancelRun(runId: string, by: string): Promise<void>;
+  getRun(runId: string): RunRecord | undefined;
+  listRuns(filter?: RunFilter): RunRecord[];
+  audit(runId: string): AuditRecord[];
+  /** Resolves when nothing is in flight: no activity running, no batch waiting to commit. */
+  idle(): Promise<void>;
+  /** Resolves with the final status once the run has ended. */
+  waitForRun(runId: string): Promise<FinalStatus>;
+  close(): Promise<void>;
+}
+
+/** Approval requests and decisions, as the decision handler keeps them. */
+export interface ApprovalRecord {
+  runId: string;
+  workflowId: string;
+  stepId: string;
+  visit: number;
+  level: number;
+  eventName: string;
+  approvers: string[];
+  require: 'any' | 'all' | number;
+  message: string;
+  requestedBy: string;
+  deadline: number | null;
+  status: 'open' | 'approved' | 'rejected' | 'closed';
+  decisions: ApprovalDecisionEntry[];
+  createdAt: number;
+}
+
+export interface ApprovalStore {
+  create(record: ApprovalRecord): void;
+  get(runId: string, stepId: string, visit: number, level: number): ApprovalRecord | undefined;
+  /** The open request of a run's step (any visit and level), if there is one. */
+  openFor(runId: string, stepId: string): ApprovalRecord | undefined;
+  pendingFor(email: string): ApprovalRecord[];
+  update(record: ApprovalRecord): void;
+}

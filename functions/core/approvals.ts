@@ -1,0 +1,172 @@
+// Approvals: the activities that open and close approval requests, and the decision handler that
+// records each approver's decision, counts them against the level's `require` policy and raises the
+// level's outcome on the run exactly once. Late, foreign and repeated decisions are refused and recorded.
+import {
+  ActivityError,
+  type ApprovalRecord,
+  type ApprovalStore,
+  type Clock,
+  type Directory,
+} from '../../adapters/ports.js';
+import type { AuditEntry } from './durable.js';
+import {
+  type ApprovalClose,
+  type ApprovalDecisionEntry,
+  type ApprovalOutcome,
+  type ApprovalRequest,
+  type ApprovalRequestResult,
+  ERROR,
+} from './protocol.js';
+
+/** Tells approvers a request waits for them (email with signed links in the server; captured in tests). */
+export interface ApprovalNotifier {
+  requested(record: ApprovalRecord): Promise<void>;
+}
+
+export interface ApprovalDeps {
+  store: ApprovalStore;
+  directory: Directory;
+  clock: Clock;
+  notifier: ApprovalNotifier;
+  /** Delivers the level's outcome to the run. */
+  raiseEvent(runId: string, name: string, payload: ApprovalOutcome): Promise<void>;
+  recordAudit(runId: string, entry: AuditEntry): void;
+}
+
+export interface DecisionInput {
+  runId: string;
+  stepId: string;
+  by: string;
+  decision: 'approve' | 'reject';
+  comment?: string | null;
+  /** How the decision arrived: inbox, email-link, chat, api, scenario, ... */
+  channel: string;
+}
+
+export type DecisionResult =
+  | { accepted: true; outcome: ApprovalOutcome | null; level: number }
+  | {
+      accepted: false;
+      reason: 'no-open-request' | 'expired' | 'not-an-approver' | 'already-decided';
+      message: string;
+    };
+
+export class ApprovalService {
+  constructor(private readonly deps: ApprovalDeps) {}
+
+  /** Activity `approval.request`: resolves the approvers and opens the request (idempotent on redelivery). */
+  readonly request = async (input: ApprovalRequest): Promise<ApprovalRequestResult> => {
+    const { store, directory, clock, notifier } = this.deps;
+    const existing = store.get(input.runId, input.stepId, input.visit, input.level);
+    if (existing !== undefined) return { approvers: existing.approvers };
+    const approvers = [...new Set(input.approvers.flatMap((spec) => directory.resolve(spec)))].sort();
+    if (approvers.length === 0) {
+      throw new ActivityError(
+        ERROR.noApprovers,
+        `no approver found for ${input.approvers.length ? input.approvers.join(', ') : 'an empty approver list'}`,
+        false,
+      );
+    }
+    const record: ApprovalRecord = {
+      runId: input.runId,
+      workflowId: input.workflowId,
+      stepId: input.stepId,
+      visit: input.visit,
+      level: input.level,
+      eventName: input.eventName,
+      approvers,
+      require: input.require,
+      message: input.message,
+      requestedBy: input.identity.email,
+      deadline: input.deadline,
+      status: 'open',
+      decisions: [],
+      createdAt: clock.now(),
+    };
+    store.create(record);
+    await notifier.requested(record);
+    return { approvers };
+  };
+
+  /** Activity `approval.close`: the level timed out or its branch was cancelled; later decisions are refused. */
+  readonly close = async (input: ApprovalClose): Promise<null> => {
+    const record = this.deps.store.get(input.runId, input.stepId, input.visit, input.level);
+    if (record !== undefined && record.status === 'open')
+      this.deps.store.update({ ...record, status: 'closed' });
+    return null;
+  };
+
+  async decide(input: DecisionInput): Promise<DecisionResult> {
+    const { store, clock, recordAudit } = this.deps;
+    const by = input.by.toLowerCase();
+    const record = store.openFor(input.runId, input.stepId);
+    const refuse = (
+      reason: Extract<DecisionResult, { accepted: false }>['reason'],
+      message: string,
+    ): DecisionResult => {
+      recordAudit(input.runId, {
+        type: 'approval.refused',
+        step: input.stepId,
+        data: {
+          by,
+          decision: input.decision,
+          channel: input.channel,
+          reason,
+          ...(record ? { level: record.level } : {}),
+        },
+      });
+      return { accepted: false, reason, message };
+    };
+    if (record === undefined)
+      return refuse('no-open-request', `step ${input.stepId} has no open approval request`);
+    if (record.deadline !== null && clock.now() >= record.deadline) {
+      return refuse('expired', `the approval request for ${input.stepId} expired`);
+    }
+    if (!record.approvers.includes(by))
+      return refuse('not-an-approver', `${by} is not an approver of ${input.stepId}`);
+    if (record.decisions.some((d) => d.by === by))
+      return refuse('already-decided', `${by} has already decided`);
+
+    const entry: ApprovalDecisionEntry = {
+      by,
+      decision: input.decision,
+      comment: input.comment ?? null,
+      at: new Date(clock.now()).toISOString(),
+      channel: input.channel,
+    };
+    const decisions = [...record.decisions, entry];
+    const outcome = countDecisions(record, decisions, entry);
+    recordAudit(input.runId, {
+      type: 'approval.decision',
+      step: input.stepId,
+      data: { level: record.level, ...entry, decides: outcome !== null },
+    });
+    const status = outcome === null ? 'open' : outcome.approved ? 'approved' : 'rejected';
+    store.update({ ...record, decisions, status });
+    if (outcome !== null) await this.deps.raiseEvent(input.runId, record.eventName, outcome);
+    return { accepted: true, outcome, level: record.level };
+  }
+}
+
+/** The level's outcome once `require` is met or can no longer be met; null while it is still open. */
+export function countDecisions(
+  record: Pick<ApprovalRecord, 'approvers' | 'require'>,
+  decisions: ApprovalDecisionEntry[],
+  last: ApprovalDecisionEntry,
+): ApprovalOutcome | null {
+  const approvals = decisions.filter((d) => d.decision === 'approve').length;
+  const rejections = decisions.length - approvals;
+  const total = record.approvers.length;
+  const needed =
+    record.require === 'any' ? 1 : record.require === 'all' ? total : Math.min(record.require, total);
+  const decided = (approved: boolean): ApprovalOutcome => ({
+    approved,
+    decidedBy: last.by,
+    comment: last.comment,
+    decisions,
+  });
+  if (record.require === 'any') return decided(last.decision === 'approve');
+  if (approvals >= needed) return decided(true);
+  if (rejections > total - needed) return decided(false);
+  return null;
+}
