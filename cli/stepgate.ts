@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The `stepgate` command line: validate definitions (compile, test and start join as the engine and
-// compilers land). Exit code 0 only on success; problems print as file:line:col: severity: message.
+// The `stepgate` command line: validate definitions and run their scenario tests (compile and start
+// join as the compilers and the server land). Exit code 0 only on success; problems print as file:line:col: severity: message.
 import { Command, CommanderError } from 'commander';
+import { runTest } from './test-command.js';
 import { runValidate } from './validate-command.js';
 
 const io = {
@@ -23,6 +24,16 @@ program
   .option('--ir', 'print the lowered IR of valid definitions')
   .action(async (files: string[], options: { json?: boolean; ir?: boolean }) => {
     process.exitCode = await runValidate(files, options, io);
+  });
+
+program
+  .command('test')
+  .description('run workflow scenario files (*.test.yaml) and report each case')
+  .argument('<files...>', 'scenario files')
+  .option('--target <target>', 'where to run: local (the embedded engine)', 'local')
+  .option('--json', 'print the results as JSON')
+  .action(async (files: string[], options: { target?: string; json?: boolean }) => {
+    process.exitCode = await runTest(files, options, io);
   });
 
 try {

@@ -9,25 +9,36 @@ export type StructureResult =
   | { ok: false; problems: PendingDiagnostic[] };
 
 export function checkStructure(value: unknown): StructureResult {
+  const checked = checkSchema(
+    WorkflowDefinitionSchema,
+    value,
+    'a workflow definition',
+    'version, id, steps, ...',
+  );
+  return checked.ok ? { ok: true, definition: checked.value } : checked;
+}
+
+/** Checks any mapping-shaped document (definitions, scenario files) against its zod schema. */
+export function checkSchema<T>(
+  schema: z.ZodType<T>,
+  value: unknown,
+  what: string,
+  keys: string,
+): { ok: true; value: T } | { ok: false; problems: PendingDiagnostic[] } {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return {
       ok: false,
-      problems: [
-        problem(
-          'not-a-mapping',
-          'a workflow definition must be a mapping of keys (version, id, steps, ...)',
-          [],
-        ),
-      ],
+      problems: [problem('not-a-mapping', `${what} must be a mapping of keys (${keys})`, [])],
     };
   }
   // zod drops `__proto__` keys silently (it is right not to copy them); the author must hear about it.
   const protoKeys = protoKeyPaths(value).map((path) =>
     problem('forbidden-key', "key '__proto__' is not allowed", path, true),
   );
-  const parsed = WorkflowDefinitionSchema.safeParse(value);
-  if (parsed.success && protoKeys.length === 0) return { ok: true, definition: parsed.data };
-  const problems = parsed.success ? [] : parsed.error.issues.flatMap((issue) => describeIssue(issue, value));
+  const parsed = schema.safeParse(value);
+  if (parsed.success && protoKeys.length === 0) return { ok: true, value: parsed.data };
+  const root: Root = { value, schema };
+  const problems = parsed.success ? [] : parsed.error.issues.flatMap((issue) => describeIssue(issue, root));
   return { ok: false, problems: [...protoKeys, ...dedupe(withoutMisspelledMissing(problems))] };
 }
 
@@ -51,11 +62,16 @@ function protoKeyPaths(
 }
 
 type Issue = z.core.$ZodIssue;
+/** The document being checked and the schema it is checked against. */
+interface Root {
+  value: unknown;
+  schema: z.ZodType;
+}
 
-function describeIssue(issue: Issue, root: unknown): PendingDiagnostic[] {
+function describeIssue(issue: Issue, root: Root): PendingDiagnostic[] {
   const path = issue.path.filter((s): s is PathSegment => typeof s !== 'symbol');
   const label = labelOf(path);
-  const actual = valueAt(root, path);
+  const actual = valueAt(root.value, path);
   if (actual.missing && issue.code !== 'unrecognized_keys' && issue.code !== 'invalid_union') {
     return [
       problem(
@@ -107,7 +123,7 @@ function describeIssue(issue: Issue, root: unknown): PendingDiagnostic[] {
 function describeUnion(
   issue: Extract<Issue, { code: 'invalid_union' }>,
   path: PathSegment[],
-  root: unknown,
+  root: Root,
   actual: ValueAt,
 ): PendingDiagnostic[] {
   if ('discriminator' in issue && issue.discriminator !== undefined) {
@@ -146,7 +162,7 @@ function describeUnion(
   ];
 }
 
-function unknownKeyMessage(key: string, path: PathSegment[], root: unknown): string {
+function unknownKeyMessage(key: string, path: PathSegment[], root: Root): string {
   const here = objectShapes(path, root);
   const known = here.own;
   const where = here.kind === undefined ? '' : ` in ${/^[aeiou]/.test(here.kind) ? 'an' : 'a'} ${here.kind}`;
@@ -164,9 +180,9 @@ interface Shapes {
 }
 
 /** The keys the schema allows at `path` (choosing union members by the data's `type`), for suggestions. */
-function objectShapes(path: readonly PathSegment[], root: unknown): Shapes {
-  let schema: z.ZodType | undefined = WorkflowDefinitionSchema;
-  let data: unknown = root;
+function objectShapes(path: readonly PathSegment[], root: Root): Shapes {
+  let schema: z.ZodType | undefined = root.schema;
+  let data: unknown = root.value;
   let siblings: Array<[string, string[]]> = [];
   let kind: string | undefined;
   const resolve = (s: z.ZodType | undefined): z.ZodType | undefined => {
@@ -222,10 +238,10 @@ function labelOf(path: readonly PathSegment[]): string {
   return `'${String(last)}'`;
 }
 
-function parentLabel(path: readonly PathSegment[], root: unknown): string {
+function parentLabel(path: readonly PathSegment[], root: Root): string {
   const parent = path.slice(0, -1);
   if (parent.length === 0) return '';
-  const value = valueAt(root, parent).value as { id?: unknown; type?: unknown } | undefined;
+  const value = valueAt(root.value, parent).value as { id?: unknown; type?: unknown } | undefined;
   if (typeof value?.id === 'string' && typeof value.type === 'string')
     return ` in ${value.type} step '${value.id}'`;
   return ` in ${labelOf(parent)}`;

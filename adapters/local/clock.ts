@@ -66,15 +66,33 @@ export class VirtualClock implements Clock {
     return this.timers.length;
   }
 
+  /** A promise that resolves when virtual time has moved on by `ms` (a slow tool in a test, say). */
+  sleep(ms: number): Promise<void> {
+    this.sleepers++;
+    return new Promise((resolve) =>
+      this.setTimer(this.time + ms, () => {
+        this.sleepers--;
+        resolve();
+      }),
+    );
+  }
+
+  private sleepers = 0;
+
   /**
-   * Lets the engine settle, then moves time to the earliest timer and fires it; repeats until no timer is
-   * left (or `until` is reached). Returns the number of timers fired.
+   * Lets the engine settle (nothing pending but what sleeps on this clock), then moves time to the
+   * earliest timer and fires it; repeats until no timer is left, `until` is reached or `maxTimers` fired.
+   * Returns the number of timers fired.
    */
-  async run(engine: { idle(): Promise<void> }, until = Number.POSITIVE_INFINITY): Promise<number> {
+  async run(
+    engine: { pending(): number },
+    until = Number.POSITIVE_INFINITY,
+    maxTimers = Number.POSITIVE_INFINITY,
+  ): Promise<number> {
     let fired = 0;
     for (;;) {
-      await engine.idle();
-      const next = this.earliest();
+      while (engine.pending() > this.sleepers) await new Promise((resolve) => setImmediate(resolve));
+      const next = fired >= maxTimers ? undefined : this.earliest();
       if (next === undefined || next.at > until) {
         if (until !== Number.POSITIVE_INFINITY) this.time = Math.max(this.time, until);
         return fired;

@@ -206,6 +206,11 @@ export class LocalDurableHost implements DurableHost {
     this.armed.clear();
   }
 
+  /** Activities running plus batches waiting to commit; 0 when idle. */
+  pending(): number {
+    return this.inflight + this.inbox.size + this.created.size + (this.flushQueued ? 1 : 0);
+  }
+
   /** Live orchestrators in memory (for benchmarks and tests of the cache). */
   get liveCount(): number {
     return this.live.size;
