@@ -96,7 +96,11 @@ function laneOf(ir: IrWorkflow): Map<string, string> {
   const walk = (graph: IrGraph, lane: string): void => {
     for (const node of graph.nodes) {
       lanes.set(node.id, lane);
-      if (node.kind === 'parallel') node.branches.forEach((branch, i) => walk(branch, `${node.id}[${i}]`));
+      if (node.kind === 'parallel') {
+        node.branches.forEach((branch, i) => {
+          walk(branch, `${node.id}[${i}]`);
+        });
+      }
     }
   };
   walk(ir.graph, '');

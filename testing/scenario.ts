@@ -7,11 +7,9 @@ import { DURATION_PATTERN, parseDuration } from '../translator/duration.js';
 import { parseSource } from '../translator/source.js';
 import { checkSchema } from '../translator/structure.js';
 
-const Duration = z
-  .string()
-  .regex(new RegExp(DURATION_PATTERN), {
-    error: (issue) => `invalid duration '${String(issue.input)}': ${DURATION_HINT}`,
-  });
+const Duration = z.string().regex(new RegExp(DURATION_PATTERN), {
+  error: (issue) => `invalid duration '${String(issue.input)}': ${DURATION_HINT}`,
+});
 
 const User = z.strictObject({
   email: z.string().min(3),
