@@ -102,3 +102,58 @@ describe('stepgate validate', () => {
     expect(result.stderr).toContain("unknown command 'validat'");
   });
 });
+
+describe('stepgate test', () => {
+  const scenario = (expectation: string): string =>
+    scratchFile(
+      'case.test.yaml',
+      `workflow: ${TEMPLATES[0]}
+directory:
+  - { email: alice@example.com, role: member, manager: bob@example.com }
+  - { email: bob@example.com, role: manager }
+cases:
+  - name: under the threshold it pays at once
+    as: alice@example.com
+    input: { amount: 120, description: Taxi }
+    tools:
+      expenses-validate: { result: { ok: true } }
+      payments-charge: { result: { id: ch_9 } }
+    expect:
+${expectation}
+`,
+    );
+
+  it('passes a case whose expectations hold, with exit code 0', async () => {
+    const file = scenario(
+      '      status: completed\n      path: [validate, over_threshold, process_payment, notify_paid]\n      vars: { process_payment: { id: ch_9 } }',
+    );
+    const result = await stepgate('test', file);
+    expect(result.stdout).toContain('✓ under the threshold it pays at once');
+    expect(result.stdout).toContain('1 passed, 0 failed');
+    expect(result.code).toBe(0);
+  });
+
+  it('fails a case and says what differed, with exit code 1', async () => {
+    const file = scenario('      status: completed\n      vars: { process_payment: { id: ch_1 } }');
+    const result = await stepgate('test', file);
+    expect(result.stdout).toContain('✗ under the threshold it pays at once');
+    expect(result.stdout).toContain('vars.process_payment.id: expected "ch_1", got "ch_9"');
+    expect(result.code).toBe(1);
+  });
+
+  it('reports a scenario file with an unknown key at its line and column', async () => {
+    const file = scratchFile(
+      'bad.test.yaml',
+      'workflow: x.yaml\ncases:\n  - name: a\n    expct: { status: completed }\n',
+    );
+    const result = await stepgate('test', file);
+    expect(result.stdout).toContain(`${file}:4:5: error: unknown key 'expct' (did you mean 'expect'?)`);
+    expect(result.code).toBe(1);
+  });
+
+  it('refuses a target that does not exist with exit code 2', async () => {
+    const result = await stepgate('test', '--target', 'mars', 'x.test.yaml');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("unknown target 'mars'");
+  });
+});

@@ -51,6 +51,7 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
     notifier: options.approvalNotifier,
     raiseEvent: (runId, name, payload) => host.raiseEvent(runId, name, payload),
     recordAudit: (runId, entry) => host.recordAudit(runId, entry),
+    runActive: (runId) => host.getRun(runId)?.status === 'running',
   });
   function service(): ApprovalService {
     if (approvals === undefined) throw new Error('approvals are not wired yet');

@@ -31,6 +31,8 @@ export interface ApprovalDeps {
   /** Delivers the level's outcome to the run. */
   raiseEvent(runId: string, name: string, payload: ApprovalOutcome): Promise<void>;
   recordAudit(runId: string, entry: AuditEntry): void;
+  /** Whether the run still runs; a request left open by a run that ended is closed, not decided. */
+  runActive(runId: string): boolean;
 }
 
 export interface DecisionInput {
