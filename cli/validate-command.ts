@@ -1,6 +1,8 @@
-// `stepgate validate <file...>`: check definitions and print each problem as file:line:col, or the IR.
+// `stepgate validate <file...>`: check definitions (and scenario files, `*.test.yaml`) and print each
+// problem as file:line:col, or the IR.
 import { readFile } from 'node:fs/promises';
-import { type Diagnostic, formatDiagnostic } from '../translator/diagnostics.js';
+import { parseScenario } from '../testing/scenario.js';
+import { type Diagnostic, formatDiagnostic, hasErrors } from '../translator/diagnostics.js';
 import { MAX_SOURCE_BYTES } from '../translator/source.js';
 import { formatOf, type ValidationResult, validateWorkflow } from '../translator/validate.js';
 
@@ -65,7 +67,16 @@ async function validateFile(file: string): Promise<ValidationResult> {
       code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (code ?? 'unreadable');
     return fileProblem('unreadable', `cannot read file: ${reason}`);
   }
+  if (isScenarioFile(file)) {
+    const { diagnostics } = parseScenario(text);
+    return { valid: !hasErrors(diagnostics), diagnostics };
+  }
   return validateWorkflow(text, formatOf(file));
+}
+
+/** Scenario files (`*.test.yaml`) sit beside workflows, so a glob over a folder validates both kinds. */
+function isScenarioFile(file: string): boolean {
+  return /\.test\.ya?ml$/i.test(file);
 }
 
 function fileProblem(code: string, message: string): ValidationResult {

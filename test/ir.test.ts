@@ -45,6 +45,7 @@ describe('lowering the expense template', () => {
       'process_payment',
       'notify_paid',
       'notify_rejected',
+      'notify_expired',
       'notify_failed',
     ]);
   });
@@ -90,7 +91,7 @@ describe('lowering the expense template', () => {
     expect(approval.levels[1]?.approvers).toEqual([{ kind: 'role', role: 'director' }]);
     expect(approval.levels[1]?.require).toBe('any');
     expect(approval.levels[1]?.message).toEqual(approval.levels[0]?.message);
-    expect([approval.onReject, approval.onTimeout]).toEqual(['notify_rejected', 'notify_rejected']);
+    expect([approval.onReject, approval.onTimeout]).toEqual(['notify_rejected', 'notify_expired']);
   });
 
   it('parses the condition and keeps its source text', () => {

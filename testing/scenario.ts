@@ -81,7 +81,7 @@ const Case = z.strictObject({
   trigger: z.enum(['manual', 'webhook', 'schedule']).optional(),
   input: z.record(z.string(), z.unknown()).optional(),
   tools: z.record(z.string(), Answers).optional(),
-  channels: z.record(z.enum(['email', 'slack', 'teams', 'sms']), Answers).optional(),
+  channels: z.partialRecord(z.enum(['email', 'slack', 'teams', 'sms']), Answers).optional(),
   approvals: z.record(z.string(), z.array(Decision).min(1)).optional(),
   cancel: z.strictObject({ after: Duration, by: z.string().optional() }).optional(),
   expect: Expect,

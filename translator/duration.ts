@@ -1,4 +1,5 @@
-// Durations as the definition format writes them ("500ms", "24h", "1h30m", "PT24H") and their value in ms.
+// Durations as the definition format writes them ("500ms", "24h", "1h30m", "PT24H") and their value in ms,
+// and the ISO-8601 times (with a zone) that `until` takes.
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 
@@ -45,4 +46,13 @@ export function formatDuration(ms: number): string {
     }
   }
   return out;
+}
+
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/** Milliseconds since the epoch of an ISO-8601 time with a zone ("2026-01-31T09:00:00Z"), else undefined. */
+export function parseIsoTime(text: string): number | undefined {
+  if (!ISO_DATE_TIME.test(text)) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
 }

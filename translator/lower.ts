@@ -22,7 +22,7 @@ import {
   pointerSegments,
   toPointer,
 } from './diagnostics.js';
-import { parseDuration } from './duration.js';
+import { parseDuration, parseIsoTime } from './duration.js';
 import { tryParseExpression } from './expression.js';
 import {
   type Edge,
@@ -44,7 +44,6 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const PHONE_E164 = /^\+[1-9]\d{6,14}$/;
 const SLACK_TARGET = /^(?:[#@][\w.-]+|[CDGU][A-Z0-9]{6,})$/;
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 
 const DEFAULT_RETRY: IrRetry = {
   maxAttempts: 1,
@@ -326,7 +325,7 @@ class Lowering {
       return { kind: 'duration', ms: this.duration(step.duration, [...path, 'duration']) ?? 0 };
     const until = step.until ?? '';
     const time = this.template(until, [...path, 'until']);
-    if (time.kind === 'const' && !(ISO_DATE_TIME.test(until) && !Number.isNaN(Date.parse(until)))) {
+    if (time.kind === 'const' && parseIsoTime(until) === undefined) {
       this.error(
         'invalid-time',
         `'until' must be an ISO-8601 time with a zone (2026-01-31T09:00:00Z) or a {{template}}, found '${until}'`,

@@ -53,12 +53,25 @@ export type DecisionResult =
       message: string;
     };
 
+const CLOSED_PLACEHOLDER: Omit<ApprovalRecord, 'runId' | 'stepId' | 'visit' | 'level' | 'createdAt'> = {
+  workflowId: '',
+  eventName: '',
+  approvers: [],
+  require: 'any',
+  message: '',
+  requestedBy: '',
+  deadline: null,
+  status: 'closed',
+  decisions: [],
+};
+
 export class ApprovalService {
   constructor(private readonly deps: ApprovalDeps) {}
 
   /** Activity `approval.request`: resolves the approvers and opens the request (idempotent on redelivery). */
   readonly request = async (input: ApprovalRequest): Promise<ApprovalRequestResult> => {
     const { store, directory, clock, notifier } = this.deps;
+    // A redelivered request (after a restart) or one whose level was already closed opens nothing new.
     const existing = store.get(input.runId, input.stepId, input.visit, input.level);
     if (existing !== undefined) return { approvers: existing.approvers };
     const approvers = [...new Set(input.approvers.flatMap((spec) => directory.resolve(spec)))].sort();

@@ -5,6 +5,7 @@
 // Parallel branches run as threads multiplexed by one scheduler: each thread is a generator that yields the
 // tasks it waits for (the first of them to complete resumes it) or a fork; the scheduler waits for the
 // first completion among all threads' tasks with one `any`, which both hosts provide.
+import { parseIsoTime } from '../../translator/duration.js';
 import { evaluateExpression } from '../../translator/expression.js';
 import {
   assertNever,
@@ -392,7 +393,11 @@ class Run {
       };
     });
     if (!outcome.ok) return this.handled(node, outcome.error, node.onError);
-    this.ctx.record({ type: 'step.finished', step: node.id, data: { delivered: true } });
+    this.ctx.record({
+      type: 'step.finished',
+      step: node.id,
+      data: { delivered: true, result: toJson(outcome.result) },
+    });
     return { next: node.next };
   }
 
@@ -481,8 +486,11 @@ class Run {
         reason: 'timeout',
       };
       const requested = this.ctx.callActivity(ACTIVITY.approvalRequest, request);
+      // Registered before the request completes, so a cancellation meanwhile still closes it.
+      thread.approvals.set(eventName, close);
       yield [requested];
       if (requested.isFaulted) {
+        thread.approvals.delete(eventName);
         const error = requested.error ?? { code: ERROR.noApprovers, message: 'the approval request failed' };
         return { error: { code: error.code, message: error.message, step: node.id } };
       }
@@ -492,7 +500,6 @@ class Run {
         step: node.id,
         data: { level: levelNo, approvers, require: level.require, message: request.message, deadline },
       });
-      thread.approvals.set(eventName, close);
       const decision = this.ctx.waitForEvent(eventName);
       const timer = deadline === null ? undefined : this.timer(thread, deadline);
       const winner = (yield timer === undefined ? [decision] : [decision, timer]) as DurableTask;
@@ -533,7 +540,14 @@ class Run {
       timedOut: true,
     };
     this.vars[node.output] = toJson(result);
-    if (node.onTimeout !== null) return { next: node.onTimeout };
+    if (node.onTimeout !== null) {
+      this.ctx.record({
+        type: 'step.finished',
+        step: node.id,
+        data: { approved: false, timedOut: true, level: result.level },
+      });
+      return { next: node.onTimeout };
+    }
     return {
       error: {
         code: ERROR.approvalTimeout,
@@ -551,12 +565,13 @@ class Run {
     if (node.wait.kind === 'duration') fireAt = this.ctx.now() + node.wait.ms;
     else {
       const value = resolveTemplate(node.wait.time, this.vars);
-      fireAt = typeof value === 'string' ? Date.parse(value) : Number.NaN;
-      if (Number.isNaN(fireAt)) {
+      const parsed = typeof value === 'string' ? parseIsoTime(value) : undefined;
+      fireAt = parsed ?? Number.NaN;
+      if (parsed === undefined) {
         return {
           error: {
             code: ERROR.invalidTime,
-            message: `'until' resolved to ${JSON.stringify(value)}, not an ISO-8601 time`,
+            message: `'until' resolved to ${JSON.stringify(value)}, not an ISO-8601 time with a zone`,
             step: node.id,
           },
         };
