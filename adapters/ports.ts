@@ -106,6 +106,8 @@ export interface ApprovalRecord {
   status: 'open' | 'approved' | 'rejected' | 'closed';
   decisions: ApprovalDecisionEntry[];
   createdAt: number;
+  /** Set once the run has durably received the level's outcome (the outbox flag behind redelivery). */
+  delivered: boolean;
 }
 
 export interface ApprovalStore {
@@ -114,5 +116,7 @@ export interface ApprovalStore {
   /** The open request of a run's step (any visit and level), if there is one. */
   openFor(runId: string, stepId: string): ApprovalRecord | undefined;
   pendingFor(email: string): ApprovalRecord[];
+  /** Decided requests whose outcome the run has not yet received (a crash came in between). */
+  undelivered(): ApprovalRecord[];
   update(record: ApprovalRecord): void;
 }

@@ -17,6 +17,7 @@ interface Row {
   status: ApprovalRecord['status'];
   decisions: string;
   created_at: number;
+  delivered: number;
 }
 
 export class SqliteApprovalStore implements ApprovalStore {
@@ -26,7 +27,8 @@ export class SqliteApprovalStore implements ApprovalStore {
     this.sql = {
       insert: db.prepare(
         `INSERT INTO approvals (run_id, step_id, visit, level, workflow_id, event_name, approvers, require, message,
-           requested_by, deadline, status, decisions, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           requested_by, deadline, status, decisions, created_at, delivered)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       get: db.prepare<[string, string, number, number], Row>(
         'SELECT * FROM approvals WHERE run_id = ? AND step_id = ? AND visit = ? AND level = ?',
@@ -35,8 +37,11 @@ export class SqliteApprovalStore implements ApprovalStore {
         "SELECT * FROM approvals WHERE run_id = ? AND step_id = ? AND status = 'open' ORDER BY visit DESC, level DESC LIMIT 1",
       ),
       pending: db.prepare<[], Row>("SELECT * FROM approvals WHERE status = 'open' ORDER BY created_at"),
+      undelivered: db.prepare<[], Row>(
+        "SELECT * FROM approvals WHERE status IN ('approved', 'rejected') AND delivered = 0 ORDER BY created_at",
+      ),
       update: db.prepare(
-        'UPDATE approvals SET status = ?, decisions = ? WHERE run_id = ? AND step_id = ? AND visit = ? AND level = ?',
+        'UPDATE approvals SET status = ?, decisions = ?, delivered = ? WHERE run_id = ? AND step_id = ? AND visit = ? AND level = ?',
       ),
     };
   }
@@ -57,6 +62,7 @@ export class SqliteApprovalStore implements ApprovalStore {
       r.status,
       JSON.stringify(r.decisions),
       r.createdAt,
+      r.delivered ? 1 : 0,
     );
   }
 
@@ -78,8 +84,20 @@ export class SqliteApprovalStore implements ApprovalStore {
       .filter((r) => r.approvers.includes(who) && !r.decisions.some((d) => d.by === who));
   }
 
+  undelivered(): ApprovalRecord[] {
+    return this.sql.undelivered.all().map(toRecord);
+  }
+
   update(r: ApprovalRecord): void {
-    this.sql.update.run(r.status, JSON.stringify(r.decisions), r.runId, r.stepId, r.visit, r.level);
+    this.sql.update.run(
+      r.status,
+      JSON.stringify(r.decisions),
+      r.delivered ? 1 : 0,
+      r.runId,
+      r.stepId,
+      r.visit,
+      r.level,
+    );
   }
 }
 
@@ -99,5 +117,6 @@ function toRecord(row: Row): ApprovalRecord {
     status: row.status,
     decisions: JSON.parse(row.decisions) as ApprovalRecord['decisions'],
     createdAt: row.created_at,
+    delivered: row.delivered === 1,
   };
 }

@@ -76,6 +76,7 @@ CREATE TABLE IF NOT EXISTS approvals (
   status TEXT NOT NULL,
   decisions TEXT NOT NULL,
   created_at INTEGER NOT NULL,
+  delivered INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (run_id, step_id, visit, level)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS approvals_open ON approvals(status);

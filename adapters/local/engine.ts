@@ -25,6 +25,8 @@ export interface EmbeddedEngine {
   host: LocalDurableHost;
   approvals: ApprovalService;
   store: SqliteApprovalStore;
+  /** After a restart: re-dispatches outstanding work, re-arms timers, redelivers decided approvals. */
+  recover(): Promise<{ work: number; timers: number; approvals: number }>;
 }
 
 export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEngine {
@@ -57,5 +59,9 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
     if (approvals === undefined) throw new Error('approvals are not wired yet');
     return approvals;
   }
-  return { db, host, approvals, store };
+  const recover = async (): Promise<{ work: number; timers: number; approvals: number }> => {
+    const resumed = host.recover();
+    return { ...resumed, approvals: await service().redeliver() };
+  };
+  return { db, host, approvals, store, recover };
 }

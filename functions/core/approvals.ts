@@ -63,6 +63,7 @@ const CLOSED_PLACEHOLDER: Omit<ApprovalRecord, 'runId' | 'stepId' | 'visit' | 'l
   deadline: null,
   status: 'closed',
   decisions: [],
+  delivered: false,
 };
 
 export class ApprovalService {
@@ -97,6 +98,7 @@ export class ApprovalService {
       status: 'open',
       decisions: [],
       createdAt: clock.now(),
+      delivered: false,
     };
     store.create(record);
     await notifier.requested(record);
@@ -157,9 +159,33 @@ export class ApprovalService {
       data: { level: record.level, ...entry, decides: outcome !== null },
     });
     const status = outcome === null ? 'open' : outcome.approved ? 'approved' : 'rejected';
-    store.update({ ...record, decisions, status });
-    if (outcome !== null) await this.deps.raiseEvent(input.runId, record.eventName, outcome);
+    const decided: ApprovalRecord = { ...record, decisions, status };
+    store.update(decided);
+    if (outcome !== null) await this.deliver(decided, outcome);
     return { accepted: true, outcome, level: record.level };
+  }
+
+  /**
+   * After a restart: delivers the outcomes that were decided (and answered) but not yet committed to
+   * their runs when the process stopped. A run that ended meanwhile no longer needs them.
+   */
+  async redeliver(): Promise<number> {
+    let delivered = 0;
+    for (const record of this.deps.store.undelivered()) {
+      const last = record.decisions.at(-1);
+      const outcome = last === undefined ? null : countDecisions(record, record.decisions, last);
+      if (outcome === null) continue;
+      await this.deliver(record, outcome);
+      delivered++;
+    }
+    return delivered;
+  }
+
+  /** The outcome reaches the run first; the flag is set only after, so a crash in between redelivers. */
+  private async deliver(record: ApprovalRecord, outcome: ApprovalOutcome): Promise<void> {
+    if (this.deps.runActive(record.runId))
+      await this.deps.raiseEvent(record.runId, record.eventName, outcome);
+    this.deps.store.update({ ...record, delivered: true });
   }
 }
 
