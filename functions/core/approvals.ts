@@ -107,9 +107,16 @@ export class ApprovalService {
 
   /** Activity `approval.close`: the level timed out or its branch was cancelled; later decisions are refused. */
   readonly close = async (input: ApprovalClose): Promise<null> => {
-    const record = this.deps.store.get(input.runId, input.stepId, input.visit, input.level);
-    if (record !== undefined && record.status === 'open')
-      this.deps.store.update({ ...record, status: 'closed' });
+    const { store, clock } = this.deps;
+    const record = store.get(input.runId, input.stepId, input.visit, input.level);
+    if (record === undefined) {
+      // The close overtook its request (cancelled while the request was on its way): leave a closed
+      // record, so that the request, when it runs, finds the level over and opens nothing.
+      const { runId, stepId, visit, level } = input;
+      store.create({ ...CLOSED_PLACEHOLDER, runId, stepId, visit, level, createdAt: clock.now() });
+    } else if (record.status === 'open') {
+      store.update({ ...record, status: 'closed' });
+    }
     return null;
   };
 
