@@ -31,7 +31,7 @@ interface Template {
 }
 
 const templates: Template[] = readdirSync(TEMPLATES_DIR)
-  .filter((name) => name.endsWith('.yaml'))
+  .filter((name) => name.endsWith('.yaml') && !name.endsWith('.test.yaml'))
   .sort()
   .map((name) => {
     const text = readFileSync(join(TEMPLATES_DIR, name), 'utf8');
