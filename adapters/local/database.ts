@@ -88,6 +88,9 @@ export function openDatabase(file: string, durability: Durability = 'normal'): D
   db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // Checkpointing every ~4 MB of WAL (the default) rewrites the same hot pages again and again under many
+  // concurrent runs; ~40 MB between checkpoints measured about 15% more steps/s (bench/engine-throughput.ts).
+  db.pragma('wal_autocheckpoint = 10000');
   db.exec(SCHEMA);
   return db;
 }
