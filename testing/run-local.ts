@@ -3,7 +3,7 @@
 import { VirtualClock } from '../adapters/local/clock.js';
 import { InMemoryDirectory } from '../adapters/local/directory.js';
 import { createEmbeddedEngine } from '../adapters/local/engine.js';
-import { ActivityError } from '../adapters/ports.js';
+import { ActivityError, type Notifier, type ToolInvoker } from '../adapters/ports.js';
 import { checkInput } from '../functions/core/inputs.js';
 import type { Identity, NotifyRequest, RunOutcome, ToolCallRequest } from '../functions/core/protocol.js';
 import type { IrWorkflow } from '../translator/ir.js';
@@ -12,8 +12,8 @@ import type { NotificationRecord, Observation } from './observation.js';
 import { durationMs, type Scenario, type ScenarioAnswer, type ScenarioCase } from './scenario.js';
 
 /** A run that loops through delays without end stops here (in virtual time). */
-const VIRTUAL_TIME_LIMIT_MS = 366 * 86_400_000;
-const TIMER_LIMIT = 100_000;
+export const VIRTUAL_TIME_LIMIT_MS = 366 * 86_400_000;
+export const TIMER_LIMIT = 100_000;
 
 export class ScenarioSetupError extends Error {
   override name = 'ScenarioSetupError';
@@ -46,14 +46,18 @@ export function caseInput(ir: IrWorkflow, c: ScenarioCase): Record<string, JsonV
   return checked.input;
 }
 
-export async function runCaseLocal(
-  ir: IrWorkflow,
+/** The case's mocked world: its directory, tools and channels answering from its mocks on `clock`. */
+export function scenarioMocks(
   scenario: Scenario,
   c: ScenarioCase,
-): Promise<Observation> {
-  const user = identityFor(scenario, c.as);
-  const input = caseInput(ir, c);
-  const clock = new VirtualClock();
+  clock: VirtualClock,
+): {
+  directory: InMemoryDirectory;
+  tools: ToolInvoker;
+  notifier: Notifier;
+  toolCalls: Record<string, number>;
+  notifications: NotificationRecord[];
+} {
   const directory = new InMemoryDirectory(
     (scenario.directory ?? []).map((u) => ({
       email: u.email,
@@ -80,43 +84,53 @@ export async function runCaseLocal(
     }
     return chosen.result;
   };
+  const tools: ToolInvoker = {
+    call: (request: ToolCallRequest) => {
+      const name = request.server === null ? request.tool : `${request.server}/${request.tool}`;
+      toolCalls[name] = (toolCalls[name] ?? 0) + 1;
+      const answers = c.tools?.[name] ?? c.tools?.[request.tool];
+      if (answers === undefined) {
+        return Promise.reject(
+          new ActivityError('Stepgate.UnmockedTool', `no mock for tool '${name}' in case '${c.name}'`, false),
+        );
+      }
+      return answer(answers, toolCalls[name]);
+    },
+  };
+  const notifier: Notifier = {
+    send: async (request: NotifyRequest) => {
+      channelCalls[request.channel] = (channelCalls[request.channel] ?? 0) + 1;
+      const answers = c.channels?.[request.channel];
+      if (answers !== undefined) await answer(answers, channelCalls[request.channel] ?? 1);
+      notifications.push({
+        step: request.stepId,
+        channel: request.channel,
+        to: request.to,
+        subject: request.subject,
+        message: request.message,
+      });
+      return { messageId: `${request.channel}-${notifications.length}` };
+    },
+  };
+  return { directory, tools, notifier, toolCalls, notifications };
+}
+
+export async function runCaseLocal(
+  ir: IrWorkflow,
+  scenario: Scenario,
+  c: ScenarioCase,
+): Promise<Observation> {
+  const user = identityFor(scenario, c.as);
+  const input = caseInput(ir, c);
+  const clock = new VirtualClock();
+  const { directory, tools, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
   let runId = '';
   const engine = createEmbeddedEngine({
     file: ':memory:',
     clock,
     directory,
-    tools: {
-      call: (request: ToolCallRequest) => {
-        const name = request.server === null ? request.tool : `${request.server}/${request.tool}`;
-        toolCalls[name] = (toolCalls[name] ?? 0) + 1;
-        const answers = c.tools?.[name] ?? c.tools?.[request.tool];
-        if (answers === undefined) {
-          return Promise.reject(
-            new ActivityError(
-              'Stepgate.UnmockedTool',
-              `no mock for tool '${name}' in case '${c.name}'`,
-              false,
-            ),
-          );
-        }
-        return answer(answers, toolCalls[name]);
-      },
-    },
-    notifier: {
-      send: async (request: NotifyRequest) => {
-        channelCalls[request.channel] = (channelCalls[request.channel] ?? 0) + 1;
-        const answers = c.channels?.[request.channel];
-        if (answers !== undefined) await answer(answers, channelCalls[request.channel] ?? 1);
-        notifications.push({
-          step: request.stepId,
-          channel: request.channel,
-          to: request.to,
-          subject: request.subject,
-          message: request.message,
-        });
-        return { messageId: `${request.channel}-${notifications.length}` };
-      },
-    },
+    tools,
+    notifier,
     approvalNotifier: { requested: async () => {} },
     onAudit: (id, entry) => {
       if (id !== runId || entry.type !== 'step.entered' || entry.step === null || entry.data.visit !== 1)
@@ -175,7 +189,7 @@ export async function runCaseLocal(
   }
 }
 
-function approvalOutputs(ir: IrWorkflow): Array<[string, string]> {
+export function approvalOutputs(ir: IrWorkflow): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   const walk = (nodes: IrWorkflow['graph']['nodes']): void => {
     for (const node of nodes) {
@@ -187,7 +201,7 @@ function approvalOutputs(ir: IrWorkflow): Array<[string, string]> {
   return out;
 }
 
-function slug(text: string): string {
+export function slug(text: string): string {
   return text
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')

@@ -5,10 +5,11 @@ import { type Diagnostic, formatDiagnostic } from '../translator/diagnostics.js'
 import type { IrWorkflow } from '../translator/ir.js';
 import { formatOf, validateWorkflow } from '../translator/validate.js';
 import { compare, type Observation } from './observation.js';
+import { runCaseAzure } from './run-azure.js';
 import { runCaseLocal, ScenarioSetupError } from './run-local.js';
 import { parseScenario, type Scenario, type ScenarioCase } from './scenario.js';
 
-export const TARGETS = ['local'] as const;
+export const TARGETS = ['local', 'azure'] as const;
 export type Target = (typeof TARGETS)[number];
 
 export interface CaseReport extends Observation {
@@ -26,7 +27,7 @@ export interface FileReport {
 }
 
 type Runner = (ir: IrWorkflow, scenario: Scenario, c: ScenarioCase) => Promise<Observation>;
-const RUNNERS: Record<Target, Runner> = { local: runCaseLocal };
+const RUNNERS: Record<Target, Runner> = { local: runCaseLocal, azure: runCaseAzure };
 
 export async function runScenarioFile(file: string, target: Target): Promise<FileReport> {
   const report: FileReport = { file, workflow: null, problems: [], cases: [] };

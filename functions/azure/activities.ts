@@ -1,0 +1,127 @@
+// The activities of the Azure host and the one encoding of their failures. Durable Functions hands an
+// activity's failure to the orchestrator as a failed task whose only reliable content is a message (the
+// legacy `Reason`/`Details` pair, or `FailureDetails.errorMessage` on newer extensions), so an activity
+// host throws an Error whose message carries the TaskError as JSON between two markers; the orchestrator
+// side finds the markers wherever the runtime put the message and decodes `{code, message, retryable}`.
+import { ActivityError } from '../../adapters/ports.js';
+import { azureFunctionName } from '../../translator/emit/azure-durable.js';
+import type { ApprovalService } from '../core/approvals.js';
+import type { AuditEntry, TaskError } from '../core/durable.js';
+import {
+  ACTIVITY,
+  type ActivityName,
+  type ApprovalClose,
+  type ApprovalRequest,
+  type NotifyRequest,
+  type ToolCallRequest,
+} from '../core/protocol.js';
+
+/** The audit activity: the orchestrator's `ctx.record` entries, batched per orchestrator yield. */
+export const RECORD_ACTIVITY = 'record';
+export type AzureActivityName = ActivityName | typeof RECORD_ACTIVITY;
+export const AZURE_ACTIVITIES: readonly AzureActivityName[] = [
+  ACTIVITY.toolCall,
+  ACTIVITY.notify,
+  ACTIVITY.approvalRequest,
+  ACTIVITY.approvalClose,
+  RECORD_ACTIVITY,
+];
+
+/** One audit entry with its place in the run's trail; `seq` makes a redelivered batch idempotent. */
+export interface RecordedEntry extends AuditEntry {
+  seq: number;
+  /** The orchestrator's deterministic time when it recorded the entry (ms since epoch). */
+  at: number;
+}
+
+export interface RecordBatch {
+  runId: string;
+  entries: RecordedEntry[];
+}
+
+/** The core ports the activities delegate to; injected by the entrypoint (or a test). */
+export interface AzureActivityPorts {
+  tools: { call(request: ToolCallRequest): Promise<unknown> };
+  notifier: { send(request: NotifyRequest): Promise<unknown> };
+  approvals: Pick<ApprovalService, 'request' | 'close'>;
+  /** Appends entries to the run's audit trail, ignoring any `seq` it already holds. */
+  audit: { append(batch: RecordBatch): Promise<void> };
+}
+
+export type AzureActivityHandler = (input: unknown) => Promise<unknown>;
+
+const OPEN = '[stepgate-error]';
+const CLOSE = '[/stepgate-error]';
+
+/** The Error an activity host throws for a failure: its message is the encoded TaskError. */
+export function encodeActivityError(error: unknown): Error {
+  const task: TaskError =
+    error instanceof ActivityError
+      ? { code: error.code, message: error.message, retryable: error.retryable }
+      : { code: 'Stepgate.ActivityFailed', message: error instanceof Error ? error.message : String(error) };
+  const encoded = new Error(`${OPEN}${JSON.stringify(task)}${CLOSE}`);
+  encoded.name = 'StepgateActivityError';
+  return encoded;
+}
+
+/** Decodes the TaskError from whatever Durable Functions made of a failed activity's error. */
+export function decodeActivityError(failure: unknown): TaskError {
+  const text = failureText(failure);
+  const start = text.indexOf(OPEN);
+  const end = start === -1 ? -1 : text.indexOf(CLOSE, start);
+  if (start !== -1 && end !== -1) {
+    try {
+      const parsed: unknown = JSON.parse(text.slice(start + OPEN.length, end));
+      if (isTaskError(parsed)) return parsed;
+    } catch {
+      // fall through: not ours
+    }
+  }
+  return { code: 'Stepgate.ActivityFailed', message: text || 'the activity failed' };
+}
+
+function failureText(failure: unknown): string {
+  if (failure instanceof Error) {
+    const details = (failure as { failureDetails?: { errorMessage?: unknown } }).failureDetails;
+    const inner = typeof details?.errorMessage === 'string' ? details.errorMessage : '';
+    return inner.includes(OPEN) ? inner : failure.message;
+  }
+  return typeof failure === 'string' ? failure : '';
+}
+
+function isTaskError(value: unknown): value is TaskError {
+  if (value === null || typeof value !== 'object') return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.code === 'string' &&
+    typeof v.message === 'string' &&
+    (v.retryable === undefined || typeof v.retryable === 'boolean')
+  );
+}
+
+/** The activity handlers by Azure function name (`tool-call`, ...): each delegates to a port and encodes its failure. */
+export function createActivityHandlers(
+  ports: AzureActivityPorts,
+): Readonly<Record<string, AzureActivityHandler>> {
+  const wrap =
+    <T>(run: (input: T) => Promise<unknown>): AzureActivityHandler =>
+    async (input) => {
+      try {
+        const result = await run(input as T);
+        return result === undefined ? null : result;
+      } catch (error) {
+        throw encodeActivityError(error);
+      }
+    };
+  const byActivity: Record<AzureActivityName, AzureActivityHandler> = {
+    [ACTIVITY.toolCall]: wrap((input: ToolCallRequest) => ports.tools.call(input)),
+    [ACTIVITY.notify]: wrap((input: NotifyRequest) => ports.notifier.send(input)),
+    [ACTIVITY.approvalRequest]: wrap((input: ApprovalRequest) => ports.approvals.request(input)),
+    [ACTIVITY.approvalClose]: wrap((input: ApprovalClose) => ports.approvals.close(input)),
+    [RECORD_ACTIVITY]: wrap(async (input: RecordBatch) => {
+      await ports.audit.append(input);
+      return null;
+    }),
+  };
+  return Object.fromEntries(AZURE_ACTIVITIES.map((name) => [azureFunctionName(name), byActivity[name]]));
+}

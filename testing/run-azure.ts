@@ -1,0 +1,147 @@
+// Runs a scenario case on the Azure Durable Functions target: the compiled plan (emitAzurePlan) runs in
+// the shared orchestrator under durable-functions' own replay machinery (testing/azure-replay.ts), its
+// activities are the Azure activity handlers (functions/azure/activities.ts) over the case's mocks and the
+// same ApprovalService as the embedded engine, and approvers decide at the case's virtual times.
+
+import { SqliteApprovalStore } from '../adapters/local/approval-store.js';
+import { VirtualClock } from '../adapters/local/clock.js';
+import { openDatabase } from '../adapters/local/database.js';
+import { createActivityHandlers, type RecordedEntry } from '../functions/azure/activities.js';
+import { stepgateOrchestrator } from '../functions/azure/durable-context.js';
+import { ApprovalService } from '../functions/core/approvals.js';
+import type { RunStart } from '../functions/core/orchestrator.js';
+import { CANCEL_EVENT, type RunOutcome } from '../functions/core/protocol.js';
+import { emitAzurePlan } from '../translator/emit/azure-durable.js';
+import type { IrWorkflow } from '../translator/ir.js';
+import type { JsonValue } from '../translator/template.js';
+import { DfReplayHost } from './azure-replay.js';
+import type { Observation } from './observation.js';
+import {
+  approvalOutputs,
+  caseInput,
+  identityFor,
+  scenarioMocks,
+  slug,
+  TIMER_LIMIT,
+  VIRTUAL_TIME_LIMIT_MS,
+} from './run-local.js';
+import { durationMs, type Scenario, type ScenarioCase } from './scenario.js';
+
+export async function runCaseAzure(
+  ir: IrWorkflow,
+  scenario: Scenario,
+  c: ScenarioCase,
+): Promise<Observation> {
+  const user = identityFor(scenario, c.as);
+  const input = caseInput(ir, c);
+  const clock = new VirtualClock();
+  const { directory, tools, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
+  const runId = `run-${slug(c.name)}`;
+  const db = openDatabase(':memory:');
+  const audit: RecordedEntry[] = [];
+  const seen = new Set<number>();
+  let host: DfReplayHost | undefined;
+  const approvals = new ApprovalService({
+    store: new SqliteApprovalStore(db),
+    directory,
+    clock,
+    notifier: { requested: async () => {} },
+    raiseEvent: (id, name, payload) =>
+      id === runId && host ? host.raiseEvent(name, payload) : Promise.resolve(),
+    recordAudit: () => {},
+    runActive: (id) => id === runId && host?.running === true,
+  });
+  const onEntry = (entry: RecordedEntry): void => {
+    if (entry.type !== 'step.entered' || entry.step === undefined || entry.data?.visit !== 1) return;
+    const stepId = entry.step;
+    for (const decision of c.approvals?.[stepId] ?? []) {
+      clock.setTimer(entry.at + durationMs(decision.after), () => {
+        void approvals.decide({
+          runId,
+          stepId,
+          by: decision.by,
+          decision: decision.decision,
+          comment: decision.comment ?? null,
+          channel: 'scenario',
+        });
+      });
+    }
+  };
+  const activities = createActivityHandlers({
+    tools,
+    notifier,
+    approvals,
+    audit: {
+      append: async (batch) => {
+        for (const entry of batch.entries) {
+          if (seen.has(entry.seq)) continue;
+          seen.add(entry.seq);
+          audit.push(entry);
+          onEntry(entry);
+        }
+      },
+    },
+  });
+  const start: RunStart = {
+    runId,
+    workflowId: ir.id,
+    ir: emitAzurePlan(ir).plan as unknown as IrWorkflow,
+    input,
+    trigger: { type: c.trigger ?? 'manual', user },
+  };
+  host = new DfReplayHost({
+    instanceId: runId,
+    input: start,
+    orchestrator: stepgateOrchestrator,
+    activities,
+    clock,
+  });
+  const running = host;
+  try {
+    await running.start();
+    if (c.cancel !== undefined) {
+      const by = c.cancel.by ?? user.email;
+      clock.setTimer(clock.now() + durationMs(c.cancel.after), () => {
+        void running.raiseEvent(CANCEL_EVENT, { by }).catch(() => undefined);
+      });
+    }
+    await clock.run(running, clock.now() + VIRTUAL_TIME_LIMIT_MS, TIMER_LIMIT);
+    const outcome = outcomeOf(running);
+    const result: Record<string, JsonValue> = {};
+    for (const [step, output] of approvalOutputs(ir)) {
+      const value = outcome?.vars[output];
+      if (value !== undefined) result[step] = value;
+    }
+    return {
+      status: outcome?.status ?? (running.status === 'pending' ? 'unknown' : running.status),
+      path: [...audit]
+        .sort((a, b) => a.seq - b.seq)
+        .filter((e) => e.type === 'step.entered' && e.step !== undefined)
+        .map((e) => e.step as string),
+      toolCalls,
+      approvals: result,
+      notifications,
+      vars: outcome?.vars ?? {},
+      error: outcome?.error ?? null,
+    };
+  } finally {
+    running.close();
+    db.close();
+  }
+}
+
+/** The run's outcome: the orchestrator's output, or an engine failure as the embedded engine reports it. */
+function outcomeOf(host: DfReplayHost): RunOutcome | null {
+  if (host.status === 'completed') return host.output as RunOutcome;
+  if (host.status === 'failed')
+    return {
+      status: 'failed',
+      error: {
+        code: 'Stepgate.EngineError',
+        message: host.failure ?? 'the orchestration failed',
+        step: null,
+      },
+      vars: {},
+    };
+  return null;
+}
