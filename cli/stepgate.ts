@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The `stepgate` command line: validate definitions and run their scenario tests (compile and start
-// join as the compilers and the server land). Exit code 0 only on success; problems print as file:line:col: severity: message.
+// The `stepgate` command line: validate definitions, compile them for a cloud, run their scenario tests
+// (start joins with the server). Exit code 0 only on success; problems print as file:line:col: severity: message.
 import { Command, CommanderError } from 'commander';
+import { runCompile } from './compile-command.js';
 import { runTest } from './test-command.js';
 import { runValidate } from './validate-command.js';
 
@@ -24,6 +25,16 @@ program
   .option('--ir', 'print the lowered IR of valid definitions')
   .action(async (files: string[], options: { json?: boolean; ir?: boolean }) => {
     process.exitCode = await runValidate(files, options, io);
+  });
+
+program
+  .command('compile')
+  .description('compile a workflow definition for a cloud target')
+  .argument('<file>', 'definition file')
+  .requiredOption('--target <target>', 'aws, gcp or azure')
+  .option('-o, --out <dir>', 'write the files there instead of printing them')
+  .action(async (file: string, options: { target: string; out?: string }) => {
+    process.exitCode = await runCompile(file, options, io);
   });
 
 program

@@ -1,6 +1,6 @@
 // The `stepgate` binary as a user runs it: built by `npm test` (and `npm install`'s prepare) into dist/.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -155,5 +155,27 @@ ${expectation}
     const result = await stepgate('test', '--target', 'mars', 'x.test.yaml');
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("unknown target 'mars'");
+  });
+});
+
+describe('stepgate compile', () => {
+  it('writes the Azure plan and manifest of a template, the same bytes every time', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'stepgate-compile-')), 'azure');
+    const first = await stepgate('compile', TEMPLATES[0] ?? '', '--target', 'azure', '-o', out);
+    expect(first.code).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'expense-approval.azure-manifest.json'), 'utf8')) as {
+      activities: string[];
+    };
+    expect(manifest.activities).toContain('approval-request');
+    const plan = readFileSync(join(out, 'expense-approval.azure-plan.json'), 'utf8');
+    const again = await stepgate('compile', TEMPLATES[0] ?? '', '--target', 'azure');
+    expect(again.stdout).toContain(plan.trimEnd());
+  });
+
+  it('refuses an invalid definition with its diagnostics and exit code 1', async () => {
+    const file = scratchFile('broken.yaml', BROKEN);
+    const result = await stepgate('compile', file, '--target', 'azure');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${file}:6:5: error: unknown key 'aprovers'`);
   });
 });

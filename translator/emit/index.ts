@@ -1,0 +1,17 @@
+// The compilers by target: each turns the IR into the files its cloud deploys.
+import type { IrWorkflow } from '../ir.js';
+import { emitAzurePlan } from './azure-durable.js';
+import type { CompileTarget, EmittedFile } from './errors.js';
+
+export type { CompileTarget, EmittedFile } from './errors.js';
+export { TranslateError } from './errors.js';
+
+export const COMPILERS: Partial<Record<CompileTarget, (ir: IrWorkflow) => EmittedFile[]>> = {
+  azure: (ir) => {
+    const { plan, manifest } = emitAzurePlan(ir);
+    return [
+      { name: `${ir.id}.azure-plan.json`, content: `${JSON.stringify(plan, null, 2)}\n` },
+      { name: `${ir.id}.azure-manifest.json`, content: `${JSON.stringify(manifest, null, 2)}\n` },
+    ];
+  },
+};
