@@ -91,7 +91,7 @@ class Run {
   private readonly vars: Vars;
   private readonly visits = new Map<string, number>();
   private readonly nodes = new Map<string, IrNode>();
-  private readonly threads: ThreadState[] = [];
+  private threads: ThreadState[] = [];
   private outcome: { status: FinalStatus; error: RunError | null } | undefined;
 
   constructor(
@@ -127,7 +127,8 @@ class Run {
     const cancel = ctx.waitForEvent(CANCEL_EVENT);
     this.spawn(start.ir.graph, undefined);
     while (this.outcome === undefined) {
-      const waiting = this.threads.filter((t) => !t.done).flatMap((t) => t.waiting);
+      this.threads = this.threads.filter((t) => !t.done);
+      const waiting = this.threads.flatMap((t) => t.waiting);
       const extra = runTimer === undefined ? [cancel] : [cancel, runTimer];
       const winner = yield ctx.any([...waiting, ...extra]);
       if (winner === runTimer) {
@@ -157,6 +158,7 @@ class Run {
 
   private spawn(graph: IrGraph, parent: ForkState | undefined): ThreadState {
     const thread: ThreadState = {
+      // Set right below: the generator needs the state it belongs to.
       gen: undefined as unknown as Thread,
       waiting: [],
       parent,
