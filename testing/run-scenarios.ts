@@ -5,11 +5,13 @@ import { type Diagnostic, formatDiagnostic } from '../translator/diagnostics.js'
 import type { IrWorkflow } from '../translator/ir.js';
 import { formatOf, validateWorkflow } from '../translator/validate.js';
 import { compare, type Observation } from './observation.js';
+import { runCaseAws } from './run-aws.js';
 import { runCaseAzure } from './run-azure.js';
+import { runCaseGcp } from './run-gcp.js';
 import { runCaseLocal, ScenarioSetupError } from './run-local.js';
 import { parseScenario, type Scenario, type ScenarioCase } from './scenario.js';
 
-export const TARGETS = ['local', 'azure'] as const;
+export const TARGETS = ['local', 'azure', 'aws', 'gcp'] as const;
 export type Target = (typeof TARGETS)[number];
 
 export interface CaseReport extends Observation {
@@ -27,7 +29,12 @@ export interface FileReport {
 }
 
 type Runner = (ir: IrWorkflow, scenario: Scenario, c: ScenarioCase) => Promise<Observation>;
-const RUNNERS: Record<Target, Runner> = { local: runCaseLocal, azure: runCaseAzure };
+const RUNNERS: Record<Target, Runner> = {
+  local: runCaseLocal,
+  azure: runCaseAzure,
+  aws: runCaseAws,
+  gcp: runCaseGcp,
+};
 
 export async function runScenarioFile(file: string, target: Target): Promise<FileReport> {
   const report: FileReport = { file, workflow: null, problems: [], cases: [] };

@@ -1,0 +1,631 @@
+// Runs a scenario case on the AWS Step Functions target: the compiled ASL (emitAsl), its Lambda
+// placeholders substituted as a deployment does, executes in aws-local-stepfunctions, whose task overrides
+// stand in for the Lambdas (tool call, notify, approval request, quorum) and answer from the case's mocks;
+// approvals go through the same ApprovalService (countDecisions) as the embedded engine, answering the
+// level's task token. Test tooling only, never product code:
+// - Promise.withResolvers is polyfilled here (the library wants Node 22);
+// - time is virtual: while a case runs, the library's setTimeout/clearTimeout go to a VirtualClock, so a
+//   level's TimeoutSeconds, the machine's TimeoutSeconds (ExecutionTimeoutError) and the scenario's
+//   `after` race in virtual time; the scenario's `cancel` is the execution's abort() (StopExecution);
+// - retry waits follow the reference's deterministic backoff (the orchestrator's `backoffDelay`, whose
+//   `full` jitter is a hash, where AWS draws at random), so timestamps agree with local runs;
+// - the library keeps running a stopped branch's pending retry: a handler called in a stopped branch never
+//   answers, as Step Functions would not have called it.
+// The observation is read as a status API reads DescribeExecution and the history: the output's vars, or
+// for a run without output the last top-level state document with the branches' variables so far.
+import {
+  ExecutionTimeoutError,
+  type RunOptions,
+  StateMachine,
+  type StateMachineDefinition,
+} from 'aws-local-stepfunctions';
+import { SqliteApprovalStore } from '../adapters/local/approval-store.js';
+import { VirtualClock } from '../adapters/local/clock.js';
+import { openDatabase } from '../adapters/local/database.js';
+import { ActivityError } from '../adapters/ports.js';
+import { ApprovalService } from '../functions/core/approvals.js';
+import { backoffDelay } from '../functions/core/orchestrator.js';
+import {
+  type ApprovalOutcome,
+  type ApprovalResult,
+  approvalEventName,
+  ERROR,
+  type Identity,
+  idempotencyKey,
+} from '../functions/core/protocol.js';
+import { ASL_ERROR, ASL_PLACEHOLDERS, emitAsl } from '../translator/emit/aws-asl.js';
+import {
+  assertNever,
+  type IrApprovalRequire,
+  type IrApprover,
+  type IrGraph,
+  type IrNode,
+  type IrWorkflow,
+} from '../translator/ir.js';
+import { type JsonValue, resolveTemplate, type Template } from '../translator/template.js';
+import type { Observation } from './observation.js';
+import {
+  approvalOutputs,
+  caseInput,
+  identityFor,
+  scenarioMocks,
+  slug,
+  TIMER_LIMIT,
+  VIRTUAL_TIME_LIMIT_MS,
+} from './run-local.js';
+import { durationMs, type Scenario, type ScenarioCase } from './scenario.js';
+
+/** Test tooling only (never product code): aws-local-stepfunctions calls Promise.withResolvers (Node 22). */
+export function polyfillPromiseWithResolvers(): void {
+  const PromiseCtor = Promise as unknown as { withResolvers?: unknown };
+  if (PromiseCtor.withResolvers !== undefined) return;
+  PromiseCtor.withResolvers = <T>() => {
+    let resolve!: (value: T) => void;
+    let reject!: (reason: unknown) => void;
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  };
+}
+polyfillPromiseWithResolvers();
+
+type Vars = Record<string, JsonValue>;
+type Doc = { ctx?: unknown; vars?: Vars };
+interface AslState {
+  Type: string;
+  Resource?: string;
+  Branches?: Array<{ States: Record<string, AslState> }>;
+}
+interface LibraryEvent {
+  type: string;
+  state?: { name: string; input?: unknown; output?: unknown };
+  parentState?: unknown;
+  Error?: string;
+  Cause?: unknown;
+}
+
+/** A handler failure as the state machine sees it: errorType and errorMessage (the cause). */
+function lambdaError(name: string, cause: unknown): Error {
+  const error = new Error(JSON.stringify(cause));
+  error.name = name;
+  return error;
+}
+
+function activityFailure(error: unknown, step: string): Error {
+  const code = error instanceof ActivityError ? error.code : 'Stepgate.Unknown';
+  const message = error instanceof Error ? error.message : String(error);
+  const retryable = error instanceof ActivityError ? error.retryable : true;
+  return lambdaError(retryable ? ASL_ERROR.retryable : ASL_ERROR.fatal, { error: { code, message, step } });
+}
+
+function strings(value: JsonValue): string[] {
+  if (Array.isArray(value)) return value.flatMap(strings);
+  if (value === null || value === '') return [];
+  return [typeof value === 'string' ? value : JSON.stringify(value)];
+}
+
+function text(value: JsonValue): string {
+  if (value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function approverSpecs(approver: IrApprover, vars: Vars): string[] {
+  switch (approver.kind) {
+    case 'user':
+      return [approver.email];
+    case 'role':
+      return [`role:${approver.role}`];
+    case 'group':
+      return [`group:${approver.group}`];
+    case 'template':
+      return strings(resolveTemplate(approver.template, vars));
+    default:
+      return assertNever(approver);
+  }
+}
+
+function template(json: unknown): Template {
+  return JSON.parse(String(json)) as Template;
+}
+
+function taskStates(states: Record<string, AslState>, out: Map<string, string>): void {
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Type === 'Task' && state.Resource !== undefined) out.set(name, state.Resource);
+    for (const branch of state.Branches ?? []) taskStates(branch.States, out);
+  }
+}
+
+/** For every state, the Parallel states it runs inside. */
+function enclosingParallels(definition: { States: Record<string, AslState> }): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const walk = (states: Record<string, AslState>, parents: string[]): void => {
+    for (const [name, state] of Object.entries(states)) {
+      out.set(name, parents);
+      for (const branch of state.Branches ?? []) walk(branch.States, [...parents, name]);
+    }
+  };
+  walk(definition.States, []);
+  return out;
+}
+
+function irNodes(graph: IrGraph, out: Map<string, IrNode>): Map<string, IrNode> {
+  for (const node of graph.nodes) {
+    out.set(node.id, node);
+    if (node.kind === 'parallel') for (const branch of node.branches) irNodes(branch, out);
+  }
+  return out;
+}
+
+function identityJson(identity: Identity): JsonValue {
+  return {
+    email: identity.email,
+    role: identity.role,
+    groups: identity.groups,
+    manager: identity.manager,
+    name: identity.name ?? null,
+  };
+}
+
+export async function runCaseAws(ir: IrWorkflow, scenario: Scenario, c: ScenarioCase): Promise<Observation> {
+  return (await runCaseAwsDetailed(ir, scenario, c)).observation;
+}
+
+/** The observation and the number of state transitions (states entered, branches included). */
+export async function runCaseAwsDetailed(
+  ir: IrWorkflow,
+  scenario: Scenario,
+  c: ScenarioCase,
+): Promise<{ observation: Observation; transitions: number }> {
+  const user = identityFor(scenario, c.as);
+  const input = caseInput(ir, c);
+  const clock = new VirtualClock();
+  const { directory, tools, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
+  const runId = `run-${slug(c.name)}`;
+  const definition = deploy(emitAsl(ir));
+  const nodes = irNodes(ir.graph, new Map());
+  const db = openDatabase(':memory:');
+  let running = true;
+  const waiting = new Map<string, { resolve: (v: JsonValue) => void }>();
+  const approvals = new ApprovalService({
+    store: new SqliteApprovalStore(db),
+    directory,
+    clock,
+    notifier: { requested: async () => {} },
+    raiseEvent: async (_id, name, payload) => {
+      const pending = waiting.get(name);
+      waiting.delete(name);
+      pending?.resolve(payload as unknown as JsonValue);
+    },
+    recordAudit: () => {},
+    runActive: (id) => id === runId && running,
+  });
+
+  const step = (payload: Record<string, unknown>): { stepId: string; vars: Vars; visit: number } => ({
+    stepId: String(payload.stepId),
+    vars: (payload.vars ?? {}) as Vars,
+    visit: 1,
+  });
+  const attempts = new Map<string, number>();
+  const approvalVisits = new Map<string, number>();
+  const nextAttempt = (stepId: string): number => {
+    const n = (attempts.get(stepId) ?? 0) + 1;
+    attempts.set(stepId, n);
+    return n;
+  };
+  const quorums = new Map<
+    string,
+    { succeeded: number; failed: number; vars: Vars[]; first: { Error: string; Cause: unknown } | null }
+  >();
+
+  const handlers: Record<string, (payload: Record<string, unknown>) => Promise<JsonValue>> = {
+    'tool.call': async (payload) => {
+      const { stepId, vars, visit } = step(payload);
+      const attempt = nextAttempt(stepId);
+      try {
+        const result = await tools.call({
+          workflowId: ir.id,
+          runId,
+          stepId,
+          visit,
+          identity: user,
+          attempt,
+          idempotencyKey: idempotencyKey(runId, stepId, visit, attempt),
+          server: (payload.server ?? null) as string | null,
+          tool: String(payload.tool),
+          args: resolveTemplate(template(payload.args), vars),
+          timeoutMs: (payload.timeoutMs ?? null) as number | null,
+        });
+        return result === undefined ? null : (JSON.parse(JSON.stringify(result)) as JsonValue);
+      } catch (error) {
+        throw activityFailure(error, stepId);
+      }
+    },
+    'notify.send': async (payload) => {
+      const { stepId, vars, visit } = step(payload);
+      const attempt = nextAttempt(stepId);
+      const to = (JSON.parse(String(payload.to)) as Template[]).flatMap((t) =>
+        strings(resolveTemplate(t, vars)),
+      );
+      try {
+        return (await notifier.send({
+          workflowId: ir.id,
+          runId,
+          stepId,
+          visit,
+          identity: user,
+          attempt,
+          idempotencyKey: idempotencyKey(runId, stepId, visit, attempt),
+          channel: payload.channel as 'email',
+          to,
+          subject: payload.subject === null ? null : text(resolveTemplate(template(payload.subject), vars)),
+          message: text(resolveTemplate(template(payload.message), vars)),
+        })) as JsonValue;
+      } catch (error) {
+        throw activityFailure(error, stepId);
+      }
+    },
+    'approval.request': async (outer) => {
+      const payload = (outer.Payload ?? {}) as Record<string, unknown>;
+      const { stepId, vars } = step(payload);
+      const level = Number(payload.level);
+      // Level 1 is requested once per visit of the step (a loop through an approval visits it again).
+      if (level === 1) approvalVisits.set(stepId, (approvalVisits.get(stepId) ?? 0) + 1);
+      const visit = approvalVisits.get(stepId) ?? 1;
+      const output = String(payload.output);
+      const timeoutMs = (payload.timeoutMs ?? null) as number | null;
+      const eventName = approvalEventName(stepId, visit, level);
+      // As on the local target, the scenario's decisions are scheduled when the step is first entered.
+      if (level === 1 && visit === 1) {
+        for (const decision of c.approvals?.[stepId] ?? []) {
+          clock.setTimer(clock.now() + durationMs(decision.after), () => {
+            void approvals.decide({
+              runId,
+              stepId,
+              by: decision.by,
+              decision: decision.decision,
+              comment: decision.comment ?? null,
+              channel: 'scenario',
+            });
+          });
+        }
+      }
+      const decided = new Promise<JsonValue>((resolve) => waiting.set(eventName, { resolve }));
+      try {
+        await approvals.request({
+          workflowId: ir.id,
+          runId,
+          stepId,
+          visit,
+          identity: user,
+          level,
+          approvers: (JSON.parse(String(payload.approvers)) as IrApprover[]).flatMap((a) =>
+            approverSpecs(a, vars),
+          ),
+          require: payload.require as IrApprovalRequire,
+          message: text(resolveTemplate(template(payload.message), vars)),
+          deadline: timeoutMs === null ? null : clock.now() + timeoutMs,
+          eventName,
+        });
+      } catch (error) {
+        waiting.delete(eventName);
+        throw activityFailure(error, stepId);
+      }
+      const outcome = (await decided) as unknown as ApprovalOutcome;
+      const result: ApprovalResult = { ...outcome, level, timedOut: false };
+      if (!outcome.approved) {
+        const error = {
+          code: ERROR.rejected,
+          message: `rejected by ${outcome.decidedBy ?? 'an approver'}`,
+          step: stepId,
+        };
+        throw lambdaError(ASL_ERROR.rejected, {
+          [output]: result,
+          ...(payload.rejectFails === true ? { error } : {}),
+        });
+      }
+      return result as unknown as JsonValue;
+    },
+    quorum: async (payload) => {
+      const stepId = String(payload.stepId);
+      const state = quorums.get(stepId) ?? { succeeded: 0, failed: 0, vars: [], first: null };
+      quorums.set(stepId, state);
+      const total = Number(payload.branches);
+      const needed = Number(payload.require);
+      // Every finished branch's variables are kept, as the reference's shared variables keep them.
+      state.vars.push((payload.written ?? {}) as Vars);
+      const merged = Object.assign({}, ...state.vars) as Vars;
+      if (payload.outcome === 'succeeded') {
+        state.succeeded++;
+        if (state.succeeded >= needed) {
+          closed.add(stepId);
+          throw lambdaError(ASL_ERROR.quorumReached, merged);
+        }
+        return null;
+      }
+      const error = (payload.error ?? {}) as { Error: string; Cause: unknown };
+      state.failed++;
+      state.first ??= error;
+      if (state.failed > total - needed) {
+        closed.add(stepId);
+        const cause = parseCause(state.first.Cause);
+        throw lambdaError(state.first.Error, { ...merged, ...cause });
+      }
+      return null;
+    },
+  };
+
+  const closed = new Set<string>();
+  let deferring = 0;
+  const enclosing = enclosingParallels(definition as unknown as { States: Record<string, AslState> });
+  const topLevel = new Set(Object.keys((definition as { States: Record<string, unknown> }).States));
+  const resources = new Map<string, string>();
+  taskStates((definition as unknown as { States: Record<string, AslState> }).States, resources);
+  const overrides: Record<string, (input: unknown) => Promise<JsonValue>> = {};
+  for (const name of resources.keys()) {
+    overrides[name] = async (payload) => {
+      // Step Functions stops the other branches of a Parallel that failed or reached its quorum, and
+      // everything once the execution stopped; the library's aborted branch still runs its pending retry
+      // at once, so a handler first lets the event log catch up (no virtual time passes) and, invoked in a
+      // stopped branch, never answers (the stopped branch's result is discarded anyway).
+      deferring++;
+      try {
+        for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+      } finally {
+        deferring--;
+      }
+      if (!running || (enclosing.get(name) ?? []).some((p) => closed.has(p))) return new Promise(() => {});
+      const body = payload as Record<string, unknown>;
+      const activity = String(
+        body.activity ?? (body.Payload as Record<string, unknown> | undefined)?.activity,
+      );
+      const handler = handlers[activity];
+      if (handler === undefined) throw new Error(`no handler for ${activity}`);
+      return handler(body);
+    };
+  }
+  // The library's array override is per retrier, not per attempt: a getter answers with the reference
+  // delay for the attempt that just failed (counted by the handlers), read when the retry is decided.
+  const retryIntervalOverrides: Record<string, number> = {};
+  for (const node of nodes.values()) {
+    if ((node.kind === 'tool' || node.kind === 'notify') && node.retry.maxAttempts > 1) {
+      const { id, retry } = node;
+      Object.defineProperty(retryIntervalOverrides, id, {
+        enumerable: true,
+        get: () => {
+          const attempt = Math.max(1, attempts.get(id) ?? 1);
+          return backoffDelay(retry, attempt, `${runId}:${id}:1:${attempt}`);
+        },
+      });
+    }
+  }
+
+  const startedAt = clock.now();
+  const doc = {
+    ctx: { runId, workflowId: ir.id, identity: user as unknown as JsonValue },
+    vars: {
+      ...input,
+      trigger: { type: c.trigger ?? 'manual', user: identityJson(user) },
+      run: { id: runId, startedAt: new Date(startedAt).toISOString(), workflowId: ir.id },
+    },
+  };
+
+  const realSetTimeout = globalThis.setTimeout;
+  const realClearTimeout = globalThis.clearTimeout;
+  const virtual = new WeakSet<object>();
+  const g = globalThis as unknown as Record<string, unknown>;
+  g.setTimeout = (fn: () => void, ms?: number) => {
+    const handle = clock.setTimer(clock.now() + Math.max(0, ms ?? 0), fn);
+    virtual.add(handle);
+    return handle;
+  };
+  g.clearTimeout = (handle: unknown) => {
+    if (handle !== null && typeof handle === 'object' && virtual.has(handle))
+      clock.clearTimer(handle as never);
+    else realClearTimeout(handle as NodeJS.Timeout);
+  };
+
+  const path: string[] = [];
+  const events: LibraryEvent[] = [];
+  let lastDoc: Doc = doc as Doc;
+  const branchVars: Vars[] = [];
+  let ended: 'completed' | 'failed' | 'aborted' | 'timed_out' | undefined;
+  let stop: 'cancelled' | undefined;
+  try {
+    // The library validates the definition again (its own asl-validator), ARNs and paths included.
+    const machine = new StateMachine(definition as unknown as StateMachineDefinition);
+    const options: RunOptions = {
+      overrides: { taskResourceLocalHandlers: overrides, retryIntervalOverrides },
+      noThrowOnAbort: true,
+      // The library has no task tokens or retry counts of its own: the context object supplies them.
+      context: {
+        Execution: { Id: runId, Name: runId, StartTime: new Date(startedAt).toISOString() },
+        Task: { Token: `token-${runId}` },
+        State: { RetryCount: 0 },
+      },
+    };
+    const execution = machine.run(doc, options);
+    const consume = (async () => {
+      for await (const event of execution.eventLogs as AsyncGenerator<LibraryEvent>) {
+        events.push(event);
+        // A failed branch fails its Parallel, which stops the other branches.
+        const parent = event.parentState as { name?: string } | undefined;
+        if (event.type === 'ParallelBranchFailed' && parent?.name !== undefined) closed.add(parent.name);
+        const state = event.state;
+        if (state === undefined) continue;
+        if (event.type === 'StateEntered' && nodes.has(state.name)) path.push(state.name);
+        if (
+          (event.type === 'StateFailed' || event.type === 'StateCaught') &&
+          enclosing.has(state.name) &&
+          isParallel(definition, state.name)
+        )
+          closed.add(state.name);
+        if (!topLevel.has(state.name)) {
+          // A branch's variables so far: what a status API reads from the history of a stopped run.
+          if (event.type === 'StateExited') branchVars.push(layered(state.output));
+          continue;
+        }
+        const doc = (event.type === 'StateExited' ? state.output : state.input) as Doc | undefined;
+        if (doc?.vars !== undefined) {
+          lastDoc = doc;
+          branchVars.length = 0;
+        }
+      }
+    })();
+    const abortWith = (why: 'cancelled') => () => {
+      if (ended !== undefined || stop !== undefined) return;
+      stop = why;
+      running = false;
+      execution.abort();
+    };
+    if (c.cancel !== undefined)
+      clock.setTimer(startedAt + durationMs(c.cancel.after), abortWith('cancelled'));
+    const result = execution.result.then(
+      (output) => {
+        ended = output === null ? 'aborted' : 'completed';
+        return output as Doc | null;
+      },
+      (e: unknown) => {
+        ended = e instanceof ExecutionTimeoutError ? 'timed_out' : 'failed';
+        return null;
+      },
+    );
+    // Settle (a few event-loop turns with nothing but virtual timers pending), then fire the next timer.
+    let calls = 0;
+    const SETTLE_TURNS = 20;
+    await clock.run(
+      {
+        pending: () =>
+          ended !== undefined ? 0 : deferring > 0 || calls++ % SETTLE_TURNS !== SETTLE_TURNS - 1 ? 1e9 : 0,
+      },
+      startedAt + VIRTUAL_TIME_LIMIT_MS,
+      TIMER_LIMIT,
+    );
+    const output = await result;
+    running = false;
+    await consume.catch(() => undefined);
+    const stopped: Doc = { vars: Object.assign({}, lastDoc.vars, ...branchVars) as Vars };
+    return {
+      observation: observe(ir, {
+        ended,
+        stop,
+        output,
+        lastDoc: stopped,
+        events,
+        path,
+        toolCalls,
+        notifications,
+      }),
+      transitions: events.filter((e) => e.type === 'StateEntered').length,
+    };
+  } finally {
+    running = false;
+    g.setTimeout = realSetTimeout;
+    g.clearTimeout = realClearTimeout;
+    db.close();
+  }
+}
+
+/** Substitutes the Lambda placeholders as a deployment does (CDK DefinitionSubstitutions). */
+function deploy(definition: Record<string, unknown>): Record<string, unknown> {
+  let json = JSON.stringify(definition);
+  for (const placeholder of Object.values(ASL_PLACEHOLDERS)) {
+    const name = placeholder.slice(2, -1).replace(/FunctionArn$/, '');
+    json = json.replaceAll(placeholder, `arn:aws:lambda:us-east-1:123456789012:function:stepgate-${name}`);
+  }
+  return JSON.parse(json) as Record<string, unknown>;
+}
+
+function isParallel(definition: Record<string, unknown>, name: string): boolean {
+  const find = (states: Record<string, AslState>): boolean =>
+    Object.entries(states).some(
+      ([key, state]) =>
+        (key === name && state.Type === 'Parallel') || (state.Branches ?? []).some((b) => find(b.States)),
+    );
+  return find((definition as { States: Record<string, AslState> }).States);
+}
+
+/** A branch's variables: `vars` with its overlays (`w1`, `w2`, ...) merged over it. */
+function layered(doc: unknown): Vars {
+  if (doc === null || typeof doc !== 'object') return {};
+  const record = doc as Record<string, unknown>;
+  const out: Vars = { ...((record.vars ?? {}) as Vars) };
+  for (let depth = 1; `w${depth}` in record; depth++) Object.assign(out, record[`w${depth}`] as Vars);
+  return out;
+}
+
+function withoutBuiltins(vars: Vars | undefined): Vars {
+  const { trigger: _trigger, run: _run, ...rest } = vars ?? {};
+  return rest;
+}
+
+function parseCause(cause: unknown): Vars {
+  try {
+    const parsed = JSON.parse(String(cause)) as unknown;
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Vars) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Reads the execution the way a status API reads DescribeExecution and the history: a RunOutcome. */
+function observe(
+  ir: IrWorkflow,
+  seen: {
+    ended: 'completed' | 'failed' | 'aborted' | 'timed_out' | undefined;
+    stop: 'cancelled' | undefined;
+    output: Doc | null;
+    lastDoc: Doc;
+    events: LibraryEvent[];
+    path: string[];
+    toolCalls: Record<string, number>;
+    notifications: Observation['notifications'];
+  },
+): Observation {
+  let status = 'unknown';
+  let vars: Vars = withoutBuiltins(seen.lastDoc.vars);
+  let error: Observation['error'] = null;
+  if (seen.ended === 'timed_out') {
+    status = 'timed_out';
+    error = { code: ERROR.timeout, message: 'the run exceeded its timeout', step: null };
+  } else if (seen.stop === 'cancelled') status = 'cancelled';
+  else if (seen.ended === 'completed') {
+    status = 'completed';
+    vars = withoutBuiltins(seen.output?.vars);
+  } else if (seen.ended === 'failed') {
+    status = 'failed';
+    const failed = seen.events.find((e) => e.type === 'ExecutionFailed');
+    const name = failed?.Error ?? 'Stepgate.Unknown';
+    const cause = parseCause(failed?.Cause);
+    if (name === ASL_ERROR.rejected || name === ASL_ERROR.approvalTimeout) {
+      // The cause carries the step's result variable and its error; the error is not a variable here.
+      const { error: carried, ...results } = cause;
+      vars = { ...vars, ...results };
+      const e = carried as { code?: string; message?: string; step?: string | null } | undefined;
+      error = { code: e?.code ?? name, message: e?.message ?? '', step: e?.step ?? null };
+      if (name === ASL_ERROR.approvalTimeout) status = 'timed_out';
+    } else {
+      const e = cause.error as { code?: string; message?: string; step?: string | null } | undefined;
+      error = {
+        code: e?.code ?? name,
+        message: e?.message ?? String(failed?.Cause ?? ''),
+        step: e?.step ?? null,
+      };
+    }
+  }
+  const approvals: Record<string, JsonValue> = {};
+  for (const [stepId, output] of approvalOutputs(ir)) {
+    const value = vars[output];
+    if (value !== undefined) approvals[stepId] = value;
+  }
+  return {
+    status,
+    path: seen.path,
+    toolCalls: seen.toolCalls,
+    approvals,
+    notifications: seen.notifications,
+    vars,
+    error,
+  };
+}

@@ -1,0 +1,312 @@
+// Runs a scenario case on the GCP Workflows target: the compiled YAML (emitGcpWorkflows) runs in the test
+// oracle (testing/gcp-oracle/interpreter.ts) on the case's virtual clock; its http.post calls reach
+// in-process handlers that do what the GCP functions do — resolve the static templates against the
+// variables with the shared resolveTemplate, call the case's mocked tools and channels, answer the step's
+// callback — and the approval handlers are the same ApprovalService as the embedded engine, answering the
+// level's callback URL (the request's event name). The whole-run timeout and cancellation are the
+// execution cancel API, as the trigger function drives it.
+import { parse } from 'yaml';
+import { SqliteApprovalStore } from '../adapters/local/approval-store.js';
+import { VirtualClock } from '../adapters/local/clock.js';
+import { openDatabase } from '../adapters/local/database.js';
+import { ActivityError } from '../adapters/ports.js';
+import { ApprovalService } from '../functions/core/approvals.js';
+import { backoffDelay } from '../functions/core/orchestrator.js';
+import {
+  type ApprovalClose,
+  type ApprovalRequest,
+  ERROR,
+  type Identity,
+  idempotencyKey,
+  type NotifyRequest,
+  type ToolCallRequest,
+} from '../functions/core/protocol.js';
+import { parseIsoTime } from '../translator/duration.js';
+import { emitGcpWorkflows } from '../translator/emit/gcp-workflows.js';
+import type { IrApprover, IrRetry, IrWorkflow } from '../translator/ir.js';
+import { type JsonValue, resolveTemplate, type Template } from '../translator/template.js';
+import { GcpInterpreter, type GcpValue } from './gcp-oracle/interpreter.js';
+import type { Observation } from './observation.js';
+import {
+  approvalOutputs,
+  caseInput,
+  identityFor,
+  scenarioMocks,
+  slug,
+  TIMER_LIMIT,
+  VIRTUAL_TIME_LIMIT_MS,
+} from './run-local.js';
+import { durationMs, type Scenario, type ScenarioCase } from './scenario.js';
+
+const FUNCTIONS = {
+  toolCall: 'https://functions.test/tool-call',
+  notify: 'https://functions.test/notify',
+  approvalRequest: 'https://functions.test/approval-request',
+  approvalClose: 'https://functions.test/approval-close',
+  backoff: 'https://functions.test/backoff',
+  resolveTime: 'https://functions.test/resolve-time',
+};
+
+type Body = Record<string, JsonValue>;
+
+function template(text: JsonValue | undefined): Template {
+  return JSON.parse(String(text)) as Template;
+}
+
+function strings(value: JsonValue): string[] {
+  if (Array.isArray(value)) return value.flatMap(strings);
+  if (value === null || value === '') return [];
+  return [typeof value === 'string' ? value : JSON.stringify(value)];
+}
+
+function text(value: JsonValue): string {
+  if (value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function approverSpecs(approver: IrApprover, vars: JsonValue): string[] {
+  switch (approver.kind) {
+    case 'user':
+      return [approver.email];
+    case 'role':
+      return [`role:${approver.role}`];
+    case 'group':
+      return [`group:${approver.group}`];
+    case 'template':
+      return strings(resolveTemplate(approver.template, vars));
+  }
+}
+
+function failure(error: unknown): GcpValue {
+  if (error instanceof ActivityError)
+    return { ok: false, error: { code: error.code, message: error.message, retryable: error.retryable } };
+  const message = error instanceof Error ? error.message : String(error);
+  return { ok: false, error: { code: 'Stepgate.Unknown', message, retryable: true } };
+}
+
+function identityJson(identity: Identity): JsonValue {
+  return {
+    email: identity.email,
+    role: identity.role,
+    groups: identity.groups,
+    manager: identity.manager,
+    name: identity.name ?? null,
+  };
+}
+
+export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: ScenarioCase): Promise<Observation> {
+  const user = identityFor(scenario, c.as);
+  const input = caseInput(ir, c);
+  const clock = new VirtualClock();
+  const { directory, tools, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
+  const runId = `run-${slug(c.name)}`;
+  const db = openDatabase(':memory:');
+  const doc = parse(emitGcpWorkflows(ir)) as ConstructorParameters<typeof GcpInterpreter>[0];
+  const ids = new Set<string>();
+  const approvalSteps = new Set(approvalOutputs(ir).map(([step]) => step));
+  const walk = (nodes: IrWorkflow['graph']['nodes']): void => {
+    for (const node of nodes) {
+      ids.add(node.id);
+      if (node.kind === 'parallel') for (const branch of node.branches) walk(branch.nodes);
+    }
+  };
+  walk(ir.graph.nodes);
+  const path: string[] = [];
+  let interpreter: GcpInterpreter | undefined;
+  const approvals = new ApprovalService({
+    store: new SqliteApprovalStore(db),
+    directory,
+    clock,
+    notifier: { requested: async () => {} },
+    raiseEvent: async (id, name, payload) => {
+      if (id === runId) interpreter?.deliver(name, payload as unknown as GcpValue);
+    },
+    recordAudit: () => {},
+    runActive: (id) => id === runId && interpreter?.running === true,
+  });
+  const onStep = (name: string): void => {
+    if (!ids.has(name)) return;
+    path.push(name);
+    if (!approvalSteps.has(name) || path.filter((p) => p === name).length !== 1) return;
+    const entered = clock.now();
+    for (const decision of c.approvals?.[name] ?? []) {
+      clock.setTimer(entered + durationMs(decision.after), () => {
+        void approvals.decide({
+          runId,
+          stepId: name,
+          by: decision.by,
+          decision: decision.decision,
+          comment: decision.comment ?? null,
+          channel: 'scenario',
+        });
+      });
+    }
+  };
+  /** An activity handler: acknowledges at once, does the work, then answers the step's callback. */
+  /** A scheduled HTTP task: answers a branch's wait callback once the computed time has passed. */
+  const wakeLater = (url: JsonValue | undefined, ms: number): void => {
+    if (typeof url === 'string')
+      clock.setTimer(clock.now() + ms, () => interpreter?.deliver(url, { wake: true }));
+  };
+  const background = (callbackUrl: JsonValue | undefined, work: () => Promise<unknown>): GcpValue => {
+    const answer = (body: GcpValue): void => {
+      if (typeof callbackUrl === 'string') interpreter?.deliver(callbackUrl, body);
+    };
+    interpreter?.track(
+      work().then(
+        (result) => answer({ ok: true, result: result === undefined ? null : (result as GcpValue) }),
+        (error: unknown) => answer(failure(error)),
+      ),
+    );
+    return { accepted: true };
+  };
+  const message = (
+    b: Body,
+  ): { workflowId: string; runId: string; stepId: string; visit: number; identity: Identity } => ({
+    workflowId: String(b.workflowId),
+    runId: String(b.runId),
+    stepId: String(b.stepId),
+    visit: Number(b.visit),
+    identity: b.identity as unknown as Identity,
+  });
+  const http = async (url: string, raw: GcpValue): Promise<GcpValue> => {
+    const b = (raw ?? {}) as Body;
+    const vars = b.vars ?? {};
+    switch (url) {
+      case FUNCTIONS.toolCall: {
+        const attempt = Number(b.attempt);
+        const m = message(b);
+        const request: ToolCallRequest = {
+          ...m,
+          attempt,
+          idempotencyKey: idempotencyKey(m.runId, m.stepId, m.visit, attempt),
+          server: b.server === null ? null : String(b.server),
+          tool: String(b.tool),
+          args: resolveTemplate(template(b.args), vars),
+          timeoutMs: b.timeoutMs === null ? null : Number(b.timeoutMs),
+        };
+        return background(b.callbackUrl, () => tools.call(request));
+      }
+      case FUNCTIONS.notify: {
+        const attempt = Number(b.attempt);
+        const m = message(b);
+        const to = JSON.parse(String(b.to)) as Template[];
+        const request: NotifyRequest = {
+          ...m,
+          attempt,
+          idempotencyKey: idempotencyKey(m.runId, m.stepId, m.visit, attempt),
+          channel: String(b.channel) as NotifyRequest['channel'],
+          to: to.flatMap((t) => strings(resolveTemplate(t, vars))),
+          subject: b.subject === null ? null : text(resolveTemplate(template(b.subject), vars)),
+          message: text(resolveTemplate(template(b.message), vars)),
+        };
+        return background(b.callbackUrl, () => notifier.send(request));
+      }
+      case FUNCTIONS.approvalRequest: {
+        const approvers = JSON.parse(String(b.approvers)) as IrApprover[];
+        const request: ApprovalRequest = {
+          ...message(b),
+          level: Number(b.level),
+          approvers: approvers.flatMap((a) => approverSpecs(a, vars)),
+          require: b.require as ApprovalRequest['require'],
+          message: text(resolveTemplate(template(b.message), vars)),
+          deadline: b.timeoutMs === null ? null : clock.now() + Number(b.timeoutMs),
+          eventName: String(b.eventName),
+        };
+        try {
+          return { ok: true, result: (await approvals.request(request)) as unknown as GcpValue };
+        } catch (error) {
+          return failure(error);
+        }
+      }
+      case FUNCTIONS.approvalClose:
+        await approvals.close(b as unknown as ApprovalClose);
+        return null;
+      case FUNCTIONS.backoff: {
+        const seed = `${String(b.runId)}:${String(b.stepId)}:${Number(b.visit)}:${Number(b.attempt)}`;
+        const delayMs = backoffDelay(b.retry as unknown as IrRetry, Number(b.attempt), seed);
+        wakeLater(b.wakeUrl, delayMs);
+        return { delayMs };
+      }
+      case FUNCTIONS.resolveTime: {
+        const value = resolveTemplate(template(b.time), vars);
+        const fireAt = typeof value === 'string' ? parseIsoTime(value) : undefined;
+        if (fireAt === undefined) {
+          return {
+            fireAt: null,
+            error: {
+              code: ERROR.invalidTime,
+              message: `'until' resolved to ${JSON.stringify(value)}, not an ISO-8601 time with a zone`,
+              step: String(b.stepId),
+            },
+          };
+        }
+        const waitMs = Math.max(0, fireAt - clock.now());
+        wakeLater(b.wakeUrl, waitMs);
+        return { fireAt, waitMs };
+      }
+      default:
+        throw new Error(`no handler for ${url}`);
+    }
+  };
+  interpreter = new GcpInterpreter(doc, { clock, http, onStep }, `executions/${runId}`);
+  const running = interpreter;
+  const argument: GcpValue = {
+    input,
+    trigger: { type: c.trigger ?? 'manual', user: identityJson(user) },
+    run: { id: runId, startedAt: new Date(clock.now()).toISOString(), workflowId: ir.id },
+    stepgate: {
+      runId,
+      workflowId: ir.id,
+      identity: user as unknown as GcpValue,
+      functions: FUNCTIONS,
+    },
+  } as GcpValue;
+  let stopped: { status: 'cancelled' | 'timed_out' } | undefined;
+  const stop = (status: 'cancelled' | 'timed_out'): void => {
+    if (!running.running || stopped !== undefined) return;
+    stopped = { status };
+    running.cancel();
+  };
+  if (ir.timeoutMs !== null) clock.setTimer(clock.now() + ir.timeoutMs, () => stop('timed_out'));
+  if (c.cancel !== undefined)
+    clock.setTimer(clock.now() + durationMs(c.cancel.after), () => stop('cancelled'));
+  try {
+    const execution = running.execute(argument);
+    await clock.run(running, clock.now() + VIRTUAL_TIME_LIMIT_MS, TIMER_LIMIT);
+    const result = await execution;
+    let status: string;
+    let error: Observation['error'] = null;
+    let vars: Record<string, JsonValue>;
+    if (result.state === 'cancelled') {
+      status = stopped?.status ?? 'cancelled';
+      if (status === 'timed_out')
+        error = { code: ERROR.timeout, message: 'the run exceeded its timeout', step: null };
+      const { trigger: _t, run: _r, ...rest } = (running.variable('vars') ?? {}) as Record<string, JsonValue>;
+      vars = rest;
+    } else {
+      const outcome = (result.state === 'succeeded' ? result.result : result.error) as {
+        status?: string;
+        error?: Observation['error'];
+        vars?: Record<string, JsonValue>;
+      } | null;
+      if (outcome === null || typeof outcome !== 'object' || typeof outcome.status !== 'string') {
+        status = 'failed';
+        error = { code: 'Stepgate.EngineError', message: JSON.stringify(outcome), step: null };
+        vars = {};
+      } else {
+        status = outcome.status;
+        error = outcome.error ?? null;
+        vars = outcome.vars ?? {};
+      }
+    }
+    const approvalsSeen: Record<string, JsonValue> = {};
+    for (const [step, output] of approvalOutputs(ir)) {
+      const value = vars[output];
+      if (value !== undefined) approvalsSeen[step] = value;
+    }
+    return { status, path, toolCalls, approvals: approvalsSeen, notifications, vars, error };
+  } finally {
+    db.close();
+  }
+}
