@@ -349,8 +349,8 @@ export async function runCaseAwsDetailed(
       state.first ??= error;
       if (state.failed > total - needed) {
         closed.add(stepId);
-        const cause = parseCause(state.first.Cause);
-        throw lambdaError(state.first.Error, { ...merged, ...cause });
+        // A failed parallel is atomic: only the error goes on, not what the branches wrote.
+        throw lambdaError(state.first.Error, parseCause(state.first.Cause));
       }
       return null;
     },

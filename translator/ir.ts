@@ -191,3 +191,19 @@ export function edgesOf(node: IrNode): Array<{ label: string; to: Edge }> {
 export function assertNever(value: never): never {
   throw new Error(`unexpected IR node: ${JSON.stringify(value)}`);
 }
+
+/**
+ * The variables the steps inside a parallel's branches can write (their results, and `error`): what a
+ * failed parallel discards, on every target.
+ */
+export function branchOutputs(node: IrParallel): Set<string> {
+  const names = new Set<string>(['error']);
+  const walk = (graph: IrGraph): void => {
+    for (const inner of graph.nodes) {
+      if (inner.kind === 'tool' || inner.kind === 'approval') names.add(inner.output);
+      if (inner.kind === 'parallel') for (const branch of inner.branches) walk(branch);
+    }
+  };
+  for (const branch of node.branches) walk(branch);
+  return names;
+}

@@ -54,6 +54,7 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
     raiseEvent: (runId, name, payload) => host.raiseEvent(runId, name, payload),
     recordAudit: (runId, entry) => host.recordAudit(runId, entry),
     runActive: (runId) => host.getRun(runId)?.status === 'running',
+    transaction: (fn) => db.transaction(fn)(),
   });
   function service(): ApprovalService {
     if (approvals === undefined) throw new Error('approvals are not wired yet');

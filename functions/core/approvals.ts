@@ -33,6 +33,8 @@ export interface ApprovalDeps {
   recordAudit(runId: string, entry: AuditEntry): void;
   /** Whether the run still runs; a request left open by a run that ended is closed, not decided. */
   runActive(runId: string): boolean;
+  /** Runs `fn` atomically where the store and the audit trail share a database (default: just runs it). */
+  transaction?<T>(fn: () => T): T;
 }
 
 export interface DecisionInput {
@@ -68,6 +70,10 @@ const CLOSED_PLACEHOLDER: Omit<ApprovalRecord, 'runId' | 'stepId' | 'visit' | 'l
 
 export class ApprovalService {
   constructor(private readonly deps: ApprovalDeps) {}
+
+  private transaction<T>(fn: () => T): T {
+    return this.deps.transaction === undefined ? fn() : this.deps.transaction(fn);
+  }
 
   /** Activity `approval.request`: resolves the approvers and opens the request (idempotent on redelivery). */
   readonly request = async (input: ApprovalRequest): Promise<ApprovalRequestResult> => {
@@ -160,14 +166,17 @@ export class ApprovalService {
     };
     const decisions = [...record.decisions, entry];
     const outcome = countDecisions(record, decisions, entry);
-    recordAudit(input.runId, {
-      type: 'approval.decision',
-      step: input.stepId,
-      data: { level: record.level, ...entry, decides: outcome !== null },
-    });
     const status = outcome === null ? 'open' : outcome.approved ? 'approved' : 'rejected';
     const decided: ApprovalRecord = { ...record, decisions, status };
-    store.update(decided);
+    // Audit entry and request together, or a crash between them would let the same decision count twice.
+    this.transaction(() => {
+      recordAudit(input.runId, {
+        type: 'approval.decision',
+        step: input.stepId,
+        data: { level: record.level, ...entry, decides: outcome !== null },
+      });
+      store.update(decided);
+    });
     if (outcome !== null) await this.deliver(decided, outcome);
     return { accepted: true, outcome, level: record.level };
   }

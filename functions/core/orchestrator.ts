@@ -9,6 +9,7 @@ import { parseIsoTime } from '../../translator/duration.js';
 import { evaluateExpression } from '../../translator/expression.js';
 import {
   assertNever,
+  branchOutputs,
   type Edge,
   END,
   type IrApproval,
@@ -315,10 +316,18 @@ class Run {
       case 'approval':
         return yield* this.approval(node, visit, thread);
       case 'parallel': {
+        const written = branchOutputs(node);
+        const before = new Map([...written].map((name) => [name, this.vars[name]]));
         const joined = (yield { fork: node }) as BranchEnd;
         if (joined.ok) {
           this.ctx.record({ type: 'step.finished', step: node.id, data: { ok: true } });
           return { next: node.next };
+        }
+        // A failed parallel is atomic: what its branches wrote is discarded, as a Step Functions Parallel
+        // discards its branches' output — and the validator never lets the error path read it anyway.
+        for (const [name, value] of before) {
+          if (value === undefined) delete this.vars[name];
+          else this.vars[name] = value;
         }
         return this.handled(node, joined.error, node.onError);
       }

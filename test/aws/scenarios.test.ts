@@ -1,6 +1,7 @@
 // Conformance: every case of every template's scenario file observes the same on AWS Step Functions
 // (the compiled ASL executed by aws-local-stepfunctions) as on the embedded engine — the whole
-// observation, not pass/fail — except the cases listed below, whose difference is inherent to ASL.
+// observation, not pass/fail. (A failed parallel is atomic on every target: its branches' results are
+// discarded, which is what a Step Functions Parallel does natively.)
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,49 +11,15 @@ import { runScenarioFile } from '../../testing/run-scenarios.js';
 const templates = join(import.meta.dirname, '..', '..', 'templates');
 const files = readdirSync(templates).filter((f) => f.endsWith('.test.yaml'));
 
-/**
- * A Parallel state that fails discards the results of all its branches: when a branch fails and the
- * parallel's onError handles it, the variables written by the other branches before the failure are
- * lost on AWS, while the reference keeps them (its branches share one variable set). The observation
- * differs in `vars` (and `approvals`, read from vars) only.
- */
-const PARALLEL_FAILURE_DROPS_SIBLING_RESULTS =
-  'a failed Parallel discards its branches’ results: sibling outputs written before the failure are lost';
-const KNOWN_DIFFERENT: Record<string, Record<string, string>> = {
-  'employee-onboarding.test.yaml': {
-    "group assignment fails on every attempt, setup's onError cancels the other branches":
-      PARALLEL_FAILURE_DROPS_SIBLING_RESULTS,
-    "orientation scheduling fails on every attempt, setup's onError": PARALLEL_FAILURE_DROPS_SIBLING_RESULTS,
-    "the equipment-declined email fails inside its branch, setup's onError":
-      PARALLEL_FAILURE_DROPS_SIBLING_RESULTS,
-    "unmocked calendar tool fails its branch without retries, setup's onError":
-      PARALLEL_FAILURE_DROPS_SIBLING_RESULTS,
-  },
-};
-
 describe.each(files)('%s on the aws target', (file) => {
   it('gives every case the observation the local target gives', async () => {
     const local = await runScenarioFile(join(templates, file), 'local');
     const aws = await runScenarioFile(join(templates, file), 'aws');
-    const known = KNOWN_DIFFERENT[file] ?? {};
     expect(aws.problems).toEqual([]);
     expect(aws.cases.length).toBe(local.cases.length);
     expect(aws.cases.length).toBeGreaterThan(0);
-    for (const [i, c] of aws.cases.entries()) {
-      const reference = local.cases[i];
-      if (known[c.name] === undefined) {
-        expect(c, c.name).toEqual(reference);
-        continue;
-      }
-      // Listed: still different (or the list must shrink), and only where the reason says.
-      expect(c, c.name).not.toEqual(reference);
-      const { vars: _v, approvals: _a, pass: _p, failures: _f, ...rest } = c;
-      const { vars: _lv, approvals: _la, pass: _lp, failures: _lf, ...localRest } = reference ?? c;
-      expect(rest, c.name).toEqual(localRest);
-    }
-    for (const name of Object.keys(known)) expect(aws.cases.map((c) => c.name)).toContain(name);
-    const failing = aws.cases.filter((c) => !c.pass).map((c) => c.name);
-    expect(failing.filter((name) => known[name] === undefined)).toEqual([]);
+    for (const [i, c] of aws.cases.entries()) expect(c, c.name).toEqual(local.cases[i]);
+    expect(aws.cases.filter((c) => !c.pass).map((c) => c.name)).toEqual([]);
   });
 });
 

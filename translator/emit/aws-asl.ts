@@ -30,7 +30,8 @@
 //   ${QuorumFunctionArn}          counts finished branches of a `require: N` parallel (keeping their
 //                                 variables) and fails with `Stepgate.QuorumReached` (cause: the merged
 //                                 variables) once N succeeded, or with the first branch error (its cause
-//                                 merged over the variables) once N can no longer succeed
+//                                 only: a failed parallel discards what its branches wrote) once N can no
+//                                 longer succeed
 
 import type { Expr, Literal, Operand, PathOperand } from '../expression.js';
 import {

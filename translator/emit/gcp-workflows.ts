@@ -25,6 +25,7 @@ import { stringify } from 'yaml';
 import type { Operand } from '../expression.js';
 import {
   assertNever,
+  branchOutputs,
   type Edge,
   END,
   type IrApproval,
@@ -950,9 +951,30 @@ function parallelSteps(node: IrParallel, ctx: Ctx): GcpStep[] {
     return { [`${id}-b${index}`]: { steps } };
   });
   const err = v(ctx, 'sg_err');
+  const before = v(ctx, `sg_before_${id}`);
   const shared = ['vars', 'visits', ...outer.flatMap((l) => [l.state, l.waits]), state, waits];
+  // A failed parallel is atomic: what its branches wrote is put back as it was before (absent or not).
+  const rollback: GcpStep[] = [...branchOutputs(node)].flatMap((name) => [
+    { [`${id}-discard-${name}`]: { assign: [{ vars: expr(`map.delete(vars, ${str(name)})`) }] } },
+    {
+      [`${id}-restore-${name}`]: {
+        switch: [
+          {
+            condition: expr(`${str(name)} in ${before}`),
+            steps: [
+              { [`${id}-restored-${name}`]: { assign: [{ [`vars.${name}`]: expr(`${before}.${name}`) }] } },
+            ],
+          },
+        ],
+      },
+    },
+  ]);
   const steps: GcpStep[] = [
-    enter(node, [{ [state]: { ok: 0, failed: 0, done: false, error: null } }, { [waits]: {} }]),
+    enter(node, [
+      { [state]: { ok: 0, failed: 0, done: false, error: null } },
+      { [waits]: {} },
+      { [before]: expr('vars') },
+    ]),
     { [`${id}-branches`]: { parallel: { shared, branches } } },
     // Inside a branch, the enclosing join may have been decided while this one ran.
     ...cancelledCheck(`${id}-joined-cancelled`, ctx),
@@ -972,6 +994,7 @@ function parallelSteps(node: IrParallel, ctx: Ctx): GcpStep[] {
         ],
       },
     },
+    ...rollback,
     ...failureRouting(`${id}-branches`, ctx, node.onError, err),
   ];
   return steps;
