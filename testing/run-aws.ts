@@ -33,15 +33,9 @@ import {
   type Identity,
   idempotencyKey,
 } from '../functions/core/protocol.js';
+import { approverSpecs, renderList, renderText } from '../functions/core/render.js';
 import { ASL_ERROR, ASL_PLACEHOLDERS, emitAsl } from '../translator/emit/aws-asl.js';
-import {
-  assertNever,
-  type IrApprovalRequire,
-  type IrApprover,
-  type IrGraph,
-  type IrNode,
-  type IrWorkflow,
-} from '../translator/ir.js';
+import type { IrApprovalRequire, IrApprover, IrGraph, IrNode, IrWorkflow } from '../translator/ir.js';
 import { type JsonValue, resolveTemplate, type Template } from '../translator/template.js';
 import type { Observation } from './observation.js';
 import {
@@ -98,32 +92,6 @@ function activityFailure(error: unknown, step: string): Error {
   const message = error instanceof Error ? error.message : String(error);
   const retryable = error instanceof ActivityError ? error.retryable : true;
   return lambdaError(retryable ? ASL_ERROR.retryable : ASL_ERROR.fatal, { error: { code, message, step } });
-}
-
-function strings(value: JsonValue): string[] {
-  if (Array.isArray(value)) return value.flatMap(strings);
-  if (value === null || value === '') return [];
-  return [typeof value === 'string' ? value : JSON.stringify(value)];
-}
-
-function text(value: JsonValue): string {
-  if (value === null) return '';
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-function approverSpecs(approver: IrApprover, vars: Vars): string[] {
-  switch (approver.kind) {
-    case 'user':
-      return [approver.email];
-    case 'role':
-      return [`role:${approver.role}`];
-    case 'group':
-      return [`group:${approver.group}`];
-    case 'template':
-      return strings(resolveTemplate(approver.template, vars));
-    default:
-      return assertNever(approver);
-  }
 }
 
 function template(json: unknown): Template {
@@ -245,9 +213,7 @@ export async function runCaseAwsDetailed(
     'notify.send': async (payload) => {
       const { stepId, vars, visit } = step(payload);
       const attempt = nextAttempt(stepId);
-      const to = (JSON.parse(String(payload.to)) as Template[]).flatMap((t) =>
-        strings(resolveTemplate(t, vars)),
-      );
+      const to = (JSON.parse(String(payload.to)) as Template[]).flatMap((t) => renderList(t, vars));
       try {
         return (await notifier.send({
           workflowId: ir.id,
@@ -259,8 +225,8 @@ export async function runCaseAwsDetailed(
           idempotencyKey: idempotencyKey(runId, stepId, visit, attempt),
           channel: payload.channel as 'email',
           to,
-          subject: payload.subject === null ? null : text(resolveTemplate(template(payload.subject), vars)),
-          message: text(resolveTemplate(template(payload.message), vars)),
+          subject: payload.subject === null ? null : renderText(template(payload.subject), vars),
+          message: renderText(template(payload.message), vars),
         })) as JsonValue;
       } catch (error) {
         throw activityFailure(error, stepId);
@@ -304,7 +270,7 @@ export async function runCaseAwsDetailed(
             approverSpecs(a, vars),
           ),
           require: payload.require as IrApprovalRequire,
-          message: text(resolveTemplate(template(payload.message), vars)),
+          message: renderText(template(payload.message), vars),
           deadline: timeoutMs === null ? null : clock.now() + timeoutMs,
           eventName,
         });

@@ -21,6 +21,7 @@ import {
   type NotifyRequest,
   type ToolCallRequest,
 } from '../functions/core/protocol.js';
+import { approverSpecs, renderList, renderText } from '../functions/core/render.js';
 import { parseIsoTime } from '../translator/duration.js';
 import { emitGcpWorkflows } from '../translator/emit/gcp-workflows.js';
 import type { IrApprover, IrRetry, IrWorkflow } from '../translator/ir.js';
@@ -51,30 +52,6 @@ type Body = Record<string, JsonValue>;
 
 function template(text: JsonValue | undefined): Template {
   return JSON.parse(String(text)) as Template;
-}
-
-function strings(value: JsonValue): string[] {
-  if (Array.isArray(value)) return value.flatMap(strings);
-  if (value === null || value === '') return [];
-  return [typeof value === 'string' ? value : JSON.stringify(value)];
-}
-
-function text(value: JsonValue): string {
-  if (value === null) return '';
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-function approverSpecs(approver: IrApprover, vars: JsonValue): string[] {
-  switch (approver.kind) {
-    case 'user':
-      return [approver.email];
-    case 'role':
-      return [`role:${approver.role}`];
-    case 'group':
-      return [`group:${approver.group}`];
-    case 'template':
-      return strings(resolveTemplate(approver.template, vars));
-  }
 }
 
 function failure(error: unknown): GcpValue {
@@ -196,9 +173,9 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
           attempt,
           idempotencyKey: idempotencyKey(m.runId, m.stepId, m.visit, attempt),
           channel: String(b.channel) as NotifyRequest['channel'],
-          to: to.flatMap((t) => strings(resolveTemplate(t, vars))),
-          subject: b.subject === null ? null : text(resolveTemplate(template(b.subject), vars)),
-          message: text(resolveTemplate(template(b.message), vars)),
+          to: to.flatMap((t) => renderList(t, vars)),
+          subject: b.subject === null ? null : renderText(template(b.subject), vars),
+          message: renderText(template(b.message), vars),
         };
         return background(b.callbackUrl, () => notifier.send(request));
       }
@@ -209,7 +186,7 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
           level: Number(b.level),
           approvers: approvers.flatMap((a) => approverSpecs(a, vars)),
           require: b.require as ApprovalRequest['require'],
-          message: text(resolveTemplate(template(b.message), vars)),
+          message: renderText(template(b.message), vars),
           deadline: b.timeoutMs === null ? null : clock.now() + Number(b.timeoutMs),
           eventName: String(b.eventName),
         };

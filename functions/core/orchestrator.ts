@@ -13,7 +13,6 @@ import {
   type Edge,
   END,
   type IrApproval,
-  type IrApprover,
   type IrDelay,
   type IrGraph,
   type IrNode,
@@ -44,6 +43,7 @@ import {
   type RunTrigger,
   type ToolCallRequest,
 } from './protocol.js';
+import { approverSpecs, renderList, renderText } from './render.js';
 
 /** Everything a run starts from; the orchestrator's input on every host. */
 export interface RunStart {
@@ -388,9 +388,9 @@ class Run {
         attempt,
         idempotencyKey: key,
         channel: node.channel,
-        to: node.to.flatMap((t) => strings(resolveTemplate(t, view))),
-        subject: node.subject === null ? null : text(resolveTemplate(node.subject, view)),
-        message: text(resolveTemplate(node.message, view)),
+        to: node.to.flatMap((t) => renderList(t, view)),
+        subject: node.subject === null ? null : renderText(node.subject, view),
+        message: renderText(node.message, view),
       };
       return {
         name: ACTIVITY.notify,
@@ -485,7 +485,7 @@ class Run {
         level: levelNo,
         approvers: level.approvers.flatMap((a) => approverSpecs(a, view)),
         require: level.require,
-        message: text(resolveTemplate(level.message, view)),
+        message: renderText(level.message, view),
         deadline,
         eventName,
       };
@@ -642,32 +642,6 @@ function unitHash(seed: string): number {
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
   return hash / 2 ** 32;
-}
-
-function approverSpecs(approver: IrApprover, view: unknown): string[] {
-  switch (approver.kind) {
-    case 'user':
-      return [approver.email];
-    case 'role':
-      return [`role:${approver.role}`];
-    case 'group':
-      return [`group:${approver.group}`];
-    case 'template':
-      return strings(resolveTemplate(approver.template, view));
-    default:
-      return assertNever(approver);
-  }
-}
-
-function strings(value: JsonValue): string[] {
-  if (Array.isArray(value)) return value.flatMap(strings);
-  if (value === null || value === '') return [];
-  return [typeof value === 'string' ? value : JSON.stringify(value)];
-}
-
-function text(value: JsonValue): string {
-  if (value === null) return '';
-  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 function toJson(value: unknown): JsonValue {
