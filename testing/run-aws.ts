@@ -24,7 +24,6 @@ import { VirtualClock } from '../adapters/local/clock.js';
 import { openDatabase } from '../adapters/local/database.js';
 import { ActivityError } from '../adapters/ports.js';
 import { ApprovalService } from '../functions/core/approvals.js';
-import { backoffDelay } from '../functions/core/orchestrator.js';
 import {
   type ApprovalOutcome,
   type ApprovalResult,
@@ -36,6 +35,7 @@ import {
 import { approverSpecs, renderList, renderText } from '../functions/core/render.js';
 import { ASL_ERROR, ASL_PLACEHOLDERS, emitAsl } from '../translator/emit/aws-asl.js';
 import type { IrApprovalRequire, IrApprover, IrGraph, IrNode, IrWorkflow } from '../translator/ir.js';
+import { backoffDelay } from '../translator/ir.js';
 import { type JsonValue, resolveTemplate, type Template } from '../translator/template.js';
 import type { Observation } from './observation.js';
 import {
@@ -43,6 +43,7 @@ import {
   caseInput,
   identityFor,
   scenarioMocks,
+  scheduleDecisions,
   slug,
   TIMER_LIMIT,
   VIRTUAL_TIME_LIMIT_MS,
@@ -244,18 +245,7 @@ export async function runCaseAwsDetailed(
       const eventName = approvalEventName(stepId, visit, level);
       // As on the local target, the scenario's decisions are scheduled when the step is first entered.
       if (level === 1 && visit === 1) {
-        for (const decision of c.approvals?.[stepId] ?? []) {
-          clock.setTimer(clock.now() + durationMs(decision.after), () => {
-            void approvals.decide({
-              runId,
-              stepId,
-              by: decision.by,
-              decision: decision.decision,
-              comment: decision.comment ?? null,
-              channel: 'scenario',
-            });
-          });
-        }
+        scheduleDecisions(c, clock, approvals, runId, stepId, clock.now());
       }
       const decided = new Promise<JsonValue>((resolve) => waiting.set(eventName, { resolve }));
       try {

@@ -21,6 +21,7 @@ import {
   caseInput,
   identityFor,
   scenarioMocks,
+  scheduleDecisions,
   slug,
   TIMER_LIMIT,
   VIRTUAL_TIME_LIMIT_MS,
@@ -54,18 +55,7 @@ export async function runCaseAzure(
   const onEntry = (entry: RecordedEntry): void => {
     if (entry.type !== 'step.entered' || entry.step === undefined || entry.data?.visit !== 1) return;
     const stepId = entry.step;
-    for (const decision of c.approvals?.[stepId] ?? []) {
-      clock.setTimer(entry.at + durationMs(decision.after), () => {
-        void approvals.decide({
-          runId,
-          stepId,
-          by: decision.by,
-          decision: decision.decision,
-          comment: decision.comment ?? null,
-          channel: 'scenario',
-        });
-      });
-    }
+    scheduleDecisions(c, clock, approvals, runId, stepId, entry.at);
   };
   const activities = createActivityHandlers({
     tools,

@@ -11,7 +11,6 @@ import { VirtualClock } from '../adapters/local/clock.js';
 import { openDatabase } from '../adapters/local/database.js';
 import { ActivityError } from '../adapters/ports.js';
 import { ApprovalService } from '../functions/core/approvals.js';
-import { backoffDelay } from '../functions/core/orchestrator.js';
 import {
   type ApprovalClose,
   type ApprovalRequest,
@@ -25,6 +24,7 @@ import { approverSpecs, renderList, renderText } from '../functions/core/render.
 import { parseIsoTime } from '../translator/duration.js';
 import { emitGcpWorkflows } from '../translator/emit/gcp-workflows.js';
 import type { IrApprover, IrRetry, IrWorkflow } from '../translator/ir.js';
+import { backoffDelay } from '../translator/ir.js';
 import { type JsonValue, resolveTemplate, type Template } from '../translator/template.js';
 import { GcpInterpreter, type GcpValue } from './gcp-oracle/interpreter.js';
 import type { Observation } from './observation.js';
@@ -33,6 +33,7 @@ import {
   caseInput,
   identityFor,
   scenarioMocks,
+  scheduleDecisions,
   slug,
   TIMER_LIMIT,
   VIRTUAL_TIME_LIMIT_MS,
@@ -106,18 +107,7 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
     path.push(name);
     if (!approvalSteps.has(name) || path.filter((p) => p === name).length !== 1) return;
     const entered = clock.now();
-    for (const decision of c.approvals?.[name] ?? []) {
-      clock.setTimer(entered + durationMs(decision.after), () => {
-        void approvals.decide({
-          runId,
-          stepId: name,
-          by: decision.by,
-          decision: decision.decision,
-          comment: decision.comment ?? null,
-          channel: 'scenario',
-        });
-      });
-    }
+    scheduleDecisions(c, clock, approvals, runId, name, entered);
   };
   /** An activity handler: acknowledges at once, does the work, then answers the step's callback. */
   /** A scheduled HTTP task: answers a branch's wait callback once the computed time has passed. */

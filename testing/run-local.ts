@@ -4,6 +4,7 @@ import { VirtualClock } from '../adapters/local/clock.js';
 import { InMemoryDirectory } from '../adapters/local/directory.js';
 import { createEmbeddedEngine } from '../adapters/local/engine.js';
 import { ActivityError, type Notifier, type ToolInvoker } from '../adapters/ports.js';
+import type { ApprovalService } from '../functions/core/approvals.js';
 import { checkInput } from '../functions/core/inputs.js';
 import type { Identity, NotifyRequest, RunOutcome, ToolCallRequest } from '../functions/core/protocol.js';
 import type { IrWorkflow } from '../translator/ir.js';
@@ -115,6 +116,29 @@ export function scenarioMocks(
   return { directory, tools, notifier, toolCalls, notifications };
 }
 
+/** The case's decisions on an approval step, each submitted at its `after` from when the step was entered. */
+export function scheduleDecisions(
+  c: ScenarioCase,
+  clock: VirtualClock,
+  approvals: Pick<ApprovalService, 'decide'>,
+  runId: string,
+  stepId: string,
+  enteredAt: number,
+): void {
+  for (const decision of c.approvals?.[stepId] ?? []) {
+    clock.setTimer(enteredAt + durationMs(decision.after), () => {
+      void approvals.decide({
+        runId,
+        stepId,
+        by: decision.by,
+        decision: decision.decision,
+        comment: decision.comment ?? null,
+        channel: 'scenario',
+      });
+    });
+  }
+}
+
 export async function runCaseLocal(
   ir: IrWorkflow,
   scenario: Scenario,
@@ -136,18 +160,7 @@ export async function runCaseLocal(
       if (id !== runId || entry.type !== 'step.entered' || entry.step === null || entry.data.visit !== 1)
         return;
       const stepId = entry.step;
-      for (const decision of c.approvals?.[stepId] ?? []) {
-        clock.setTimer(entry.at + durationMs(decision.after), () => {
-          void engine.approvals.decide({
-            runId,
-            stepId,
-            by: decision.by,
-            decision: decision.decision,
-            comment: decision.comment ?? null,
-            channel: 'scenario',
-          });
-        });
-      }
+      scheduleDecisions(c, clock, engine.approvals, runId, stepId, entry.at);
     },
   });
   try {

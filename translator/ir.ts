@@ -207,3 +207,20 @@ export function branchOutputs(node: IrParallel): Set<string> {
   for (const branch of node.branches) walk(branch);
   return names;
 }
+
+/** Delay before attempt `attempt + 1`; `full` jitter draws from a hash of the attempt, so replays agree. */
+export function backoffDelay(retry: IrRetry, attempt: number, seed: string): number {
+  const base = retry.intervalMs * retry.backoffRate ** (attempt - 1);
+  const capped = Math.min(base, retry.maxDelayMs ?? Number.POSITIVE_INFINITY);
+  return Math.round(retry.jitter === 'full' ? capped * unitHash(seed) : capped);
+}
+
+/** FNV-1a of the seed mapped to [0, 1): deterministic, not secret. */
+function unitHash(seed: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < seed.length; i++) {
+    hash ^= seed.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash / 2 ** 32;
+}

@@ -25,6 +25,7 @@ import { stringify } from 'yaml';
 import type { Operand } from '../expression.js';
 import {
   assertNever,
+  backoffDelay,
   branchOutputs,
   type Edge,
   END,
@@ -458,7 +459,7 @@ function activitySteps(node: IrTool | IrNotify, ctx: Ctx): GcpStep[] {
               [`${id}-sleep`]: {
                 switch: Array.from({ length: node.retry.maxAttempts - 1 }, (_, k) => ({
                   condition: expr(`${attempt} == ${k + 1}`),
-                  steps: waitSteps(`${id}-sleep${k + 1}`, ctx, fixedDelayMs(node.retry, k + 1) / 1000),
+                  steps: waitSteps(`${id}-sleep${k + 1}`, ctx, backoffDelay(node.retry, k + 1, '') / 1000),
                 })),
               },
             },
@@ -535,12 +536,6 @@ function wakeWait(name: string, ctx: Ctx): GcpStep[] {
   ];
 }
 
-/** The orchestrator's jitter-free backoff before attempt `attempt + 1`. */
-function fixedDelayMs(retry: IrRetry, attempt: number): number {
-  const base = retry.intervalMs * retry.backoffRate ** (attempt - 1);
-  return Math.round(Math.min(base, retry.maxDelayMs ?? Number.POSITIVE_INFINITY));
-}
-
 /** A wait of `secondsExpr`: sys.sleep at the top level; in a branch a callback wait that a cancel ends. */
 function waitSteps(name: string, ctx: Ctx, secondsValue: string | number): GcpStep[] {
   const sleep = { [name]: { call: 'sys.sleep', args: { seconds: secondsValue } } };
@@ -549,14 +544,7 @@ function waitSteps(name: string, ctx: Ctx, secondsValue: string | number): GcpSt
   if (typeof secondsValue === 'string') throw new Error('a computed wait in a branch needs wakeWait');
   const cb = v(ctx, 'sg_wait');
   return [
-    {
-      [`${name}-callback`]: {
-        call: 'events.create_callback_endpoint',
-        args: { http_callback_method: 'POST' },
-        result: cb,
-      },
-    },
-    { [`${name}-register`]: { assign: registerWait(ctx, cb) } },
+    ...wakeEndpoint(name, ctx),
     {
       [name]: {
         try: { call: 'events.await_callback', args: { callback: expr(cb), timeout: secondsValue } },
