@@ -38,6 +38,29 @@ export interface ToolInvoker {
   call(request: ToolCallRequest): Promise<unknown>;
 }
 
+/** Which tool attempt produced a stored result: a redelivered attempt has the same key. */
+export interface ResultKey {
+  runId: string;
+  stepId: string;
+  visit: number;
+  attempt: number;
+}
+
+/**
+ * Where tool results too large for the run's state live (see ResultRef in functions/core/protocol.ts):
+ * SQLite locally, the deployment's blob store (S3, GCS, Blob Storage) elsewhere.
+ */
+export interface ResultStore {
+  /**
+   * Stores a result's JSON text and returns its uri. Idempotent: the same key with the same JSON stores
+   * once and returns the same uri; different JSON under the same key (a tool answering a redelivered
+   * attempt differently) is kept beside it under its own uri, so every reference names its own content.
+   */
+  put(key: ResultKey, json: string): Promise<string>;
+  /** The JSON text stored under `uri`, or undefined when there is none. */
+  get(uri: string): Promise<string | undefined>;
+}
+
 /** Delivers a notify step's message (SMTP, Slack, ... in production; an in-memory outbox in tests). */
 export interface Notifier {
   send(request: NotifyRequest): Promise<{ messageId?: string }>;

@@ -55,6 +55,9 @@ export async function runTest(files: string[], options: TestOptions, io: Command
     }
   }
   const passed = cases.filter((c) => c.pass).length;
-  io.out(`${passed} passed, ${cases.length - passed} failed`);
+  const broken = reports.filter((r) => r.problems.length > 0).length;
+  io.out(
+    `${passed} passed, ${cases.length - passed} failed${broken > 0 ? `, ${broken} file${broken === 1 ? '' : 's'} not run` : ''}`,
+  );
   return failed === 0 ? 0 : 1;
 }

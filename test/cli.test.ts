@@ -148,6 +148,7 @@ ${expectation}
     );
     const result = await stepgate('test', file);
     expect(result.stdout).toContain(`${file}:4:5: error: unknown key 'expct' (did you mean 'expect'?)`);
+    expect(result.stdout).toContain('0 passed, 0 failed, 1 file not run');
     expect(result.code).toBe(1);
   });
 

@@ -91,6 +91,36 @@ function samePath(expected: string[], actual: string[], ir: IrWorkflow): boolean
   return true;
 }
 
+/**
+ * An observation as targets are compared: steps that run concurrently in different branches have no
+ * order between them (two branches entering steps at the same instant may be recorded either way), so
+ * the path and the notifications are compared per lane — the main line, or one branch of a parallel —
+ * in order within each lane, exactly as a scenario's `path` is checked (samePath).
+ */
+export function conformanceView(
+  seen: Observation,
+  ir: IrWorkflow,
+): Omit<Observation, 'path' | 'notifications'> & {
+  path: Record<string, string[]>;
+  notifications: Record<string, NotificationRecord[]>;
+} {
+  const lanes = laneOf(ir);
+  const group = <T>(items: T[], stepOf: (item: T) => string): Record<string, T[]> => {
+    const out: Record<string, T[]> = {};
+    for (const item of items) {
+      const step = stepOf(item);
+      const lane = lanes.get(step) ?? `?${step}`;
+      out[lane] = [...(out[lane] ?? []), item];
+    }
+    return out;
+  };
+  return {
+    ...seen,
+    path: group(seen.path, (step) => step),
+    notifications: group(seen.notifications, (n) => n.step),
+  };
+}
+
 function laneOf(ir: IrWorkflow): Map<string, string> {
   const lanes = new Map<string, string>();
   const walk = (graph: IrGraph, lane: string): void => {

@@ -22,6 +22,7 @@ import {
 import { SqliteApprovalStore } from '../adapters/local/approval-store.js';
 import { VirtualClock } from '../adapters/local/clock.js';
 import { openDatabase } from '../adapters/local/database.js';
+import { SqliteResultStore } from '../adapters/local/result-store.js';
 import { ActivityError } from '../adapters/ports.js';
 import { ApprovalService } from '../functions/core/approvals.js';
 import {
@@ -33,6 +34,7 @@ import {
   idempotencyKey,
 } from '../functions/core/protocol.js';
 import { approverSpecs, renderList, renderText } from '../functions/core/render.js';
+import { offloadLargeResults } from '../functions/core/results.js';
 import { ASL_ERROR, ASL_PLACEHOLDERS, emitAsl } from '../translator/emit/aws-asl.js';
 import type { IrApprovalRequire, IrApprover, IrGraph, IrNode, IrWorkflow } from '../translator/ir.js';
 import { backoffDelay } from '../translator/ir.js';
@@ -150,11 +152,13 @@ export async function runCaseAwsDetailed(
   const user = identityFor(scenario, c.as);
   const input = caseInput(ir, c);
   const clock = new VirtualClock();
-  const { directory, tools, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
+  const { directory, tools: mocked, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
   const runId = `run-${slug(c.name)}`;
   const definition = deploy(emitAsl(ir));
   const nodes = irNodes(ir.graph, new Map());
   const db = openDatabase(':memory:');
+  // The tool-call handler stores large results and passes a reference on, as every deployment's does.
+  const tools = offloadLargeResults(mocked, new SqliteResultStore(db));
   let running = true;
   const waiting = new Map<string, { resolve: (v: JsonValue) => void }>();
   const approvals = new ApprovalService({
@@ -188,24 +192,73 @@ export async function runCaseAwsDetailed(
     { succeeded: number; failed: number; vars: Vars[]; first: { Error: string; Cause: unknown } | null }
   >();
 
+  // Same-instant ordering, as the embedded engine has it. The engine runs each branch to its next wait
+  // in branch order and takes same-instant completions one at a time, in the order the calls were made;
+  // the library's branches race through microtasks instead. So handler calls made while the machine
+  // moves on are held until it is quiet, then started in workflow order (the IR's pre-order, which is
+  // the engine's order within one step of progress), and their answers are handed back one per quiet
+  // moment, first come first served.
+  const order = new Map([...nodes.keys()].map((id, i) => [id, i]));
+  /** Tool and notify steps called before: a later call may be a retry the library runs in a stopped branch. */
+  const calledBefore = new Set<string>();
+  const firstAttempt = (state: string): boolean => {
+    const node = nodes.get(state);
+    if ((node?.kind !== 'tool' && node?.kind !== 'notify') || calledBefore.has(state)) return false;
+    calledBefore.add(state);
+    return true;
+  };
+  const held: Array<{ key: number; start: () => void }> = [];
+  const ready: Array<{ stepId: string; answer: () => void }> = [];
+  const inTurn = <T>(stepId: string, work: () => Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      held.push({
+        key: order.get(stepId) ?? 0,
+        start: () => {
+          work().then(
+            (value) => ready.push({ stepId, answer: () => resolve(value) }),
+            (error: unknown) => ready.push({ stepId, answer: () => reject(error) }),
+          );
+        },
+      });
+    });
+  /** At a quiet moment: start the held calls, or else hand back one answer. False when nothing is left. */
+  const nextTurn = (): boolean => {
+    if (held.length > 0) {
+      const batch = held.splice(0).sort((x, y) => x.key - y.key);
+      for (const call of batch) call.start();
+      return true;
+    }
+    const next = ready.shift();
+    // A branch stopped meanwhile (its parallel failed or was decided) gets no answer, as in Step Functions.
+    if (next !== undefined && !stopped(next.stepId)) next.answer();
+    return next !== undefined;
+  };
+
+  /** The fields every tool or notify request carries, for one attempt of a step. */
+  const attemptOf = (stepId: string, visit: number, attempt: number) => ({
+    workflowId: ir.id,
+    runId,
+    stepId,
+    visit,
+    identity: user,
+    attempt,
+    idempotencyKey: idempotencyKey(runId, stepId, visit, attempt),
+  });
+
   const handlers: Record<string, (payload: Record<string, unknown>) => Promise<JsonValue>> = {
     'tool.call': async (payload) => {
       const { stepId, vars, visit } = step(payload);
       const attempt = nextAttempt(stepId);
       try {
-        const result = await tools.call({
-          workflowId: ir.id,
-          runId,
-          stepId,
-          visit,
-          identity: user,
-          attempt,
-          idempotencyKey: idempotencyKey(runId, stepId, visit, attempt),
-          server: (payload.server ?? null) as string | null,
-          tool: String(payload.tool),
-          args: resolveTemplate(template(payload.args), vars),
-          timeoutMs: (payload.timeoutMs ?? null) as number | null,
-        });
+        const result = await inTurn(stepId, () =>
+          tools.call({
+            ...attemptOf(stepId, visit, attempt),
+            server: (payload.server ?? null) as string | null,
+            tool: String(payload.tool),
+            args: resolveTemplate(template(payload.args), vars),
+            timeoutMs: (payload.timeoutMs ?? null) as number | null,
+          }),
+        );
         return result === undefined ? null : (JSON.parse(JSON.stringify(result)) as JsonValue);
       } catch (error) {
         throw activityFailure(error, stepId);
@@ -216,19 +269,15 @@ export async function runCaseAwsDetailed(
       const attempt = nextAttempt(stepId);
       const to = (JSON.parse(String(payload.to)) as Template[]).flatMap((t) => renderList(t, vars));
       try {
-        return (await notifier.send({
-          workflowId: ir.id,
-          runId,
-          stepId,
-          visit,
-          identity: user,
-          attempt,
-          idempotencyKey: idempotencyKey(runId, stepId, visit, attempt),
-          channel: payload.channel as 'email',
-          to,
-          subject: payload.subject === null ? null : renderText(template(payload.subject), vars),
-          message: renderText(template(payload.message), vars),
-        })) as JsonValue;
+        return (await inTurn(stepId, () =>
+          notifier.send({
+            ...attemptOf(stepId, visit, attempt),
+            channel: payload.channel as 'email',
+            to,
+            subject: payload.subject === null ? null : renderText(template(payload.subject), vars),
+            message: renderText(template(payload.message), vars),
+          }),
+        )) as JsonValue;
       } catch (error) {
         throw activityFailure(error, stepId);
       }
@@ -277,7 +326,7 @@ export async function runCaseAwsDetailed(
           step: stepId,
         };
         throw lambdaError(ASL_ERROR.rejected, {
-          [output]: result,
+          ...(payload.rejectKeepsResult === true ? { [output]: result } : {}),
           ...(payload.rejectFails === true ? { error } : {}),
         });
       }
@@ -289,10 +338,10 @@ export async function runCaseAwsDetailed(
       quorums.set(stepId, state);
       const total = Number(payload.branches);
       const needed = Number(payload.require);
-      // Every finished branch's variables are kept, as the reference's shared variables keep them.
-      state.vars.push((payload.written ?? {}) as Vars);
-      const merged = Object.assign({}, ...state.vars) as Vars;
       if (payload.outcome === 'succeeded') {
+        // The join commits the results of the branches that completed, in branch order.
+        state.vars[Number(payload.branch)] = (payload.written ?? {}) as Vars;
+        const merged = Object.assign({}, ...state.vars.filter((v) => v !== undefined)) as Vars;
         state.succeeded++;
         if (state.succeeded >= needed) {
           closed.add(stepId);
@@ -313,6 +362,9 @@ export async function runCaseAwsDetailed(
   };
 
   const closed = new Set<string>();
+  /** The state is in a branch of a Parallel that failed or reached its quorum, or the execution ended. */
+  const stopped = (state: string): boolean =>
+    !running || (enclosing.get(state) ?? []).some((p) => closed.has(p));
   let deferring = 0;
   const enclosing = enclosingParallels(definition as unknown as { States: Record<string, AslState> });
   const topLevel = new Set(Object.keys((definition as { States: Record<string, unknown> }).States));
@@ -321,6 +373,16 @@ export async function runCaseAwsDetailed(
   const overrides: Record<string, (input: unknown) => Promise<JsonValue>> = {};
   for (const name of resources.keys()) {
     overrides[name] = async (payload) => {
+      // A tool or notify state's first attempt is made when the state is entered: a branch entering it at
+      // the instant its parallel is decided still makes the call (the call is held and started in workflow
+      // order; its answer is dropped, see nextTurn), as the embedded engine's branches all start.
+      if (firstAttempt(name)) {
+        if (!running) return new Promise(() => {});
+        const body = payload as Record<string, unknown>;
+        const handler = handlers[String(body.activity)];
+        if (handler === undefined) throw new Error(`no handler for ${String(body.activity)}`);
+        return handler(body);
+      }
       // Step Functions stops the other branches of a Parallel that failed or reached its quorum, and
       // everything once the execution stopped; the library's aborted branch still runs its pending retry
       // at once, so a handler first lets the event log catch up (no virtual time passes) and, invoked in a
@@ -331,7 +393,7 @@ export async function runCaseAwsDetailed(
       } finally {
         deferring--;
       }
-      if (!running || (enclosing.get(name) ?? []).some((p) => closed.has(p))) return new Promise(() => {});
+      if (!running || stopped(name)) return new Promise(() => {});
       const body = payload as Record<string, unknown>;
       const activity = String(
         body.activity ?? (body.Payload as Record<string, unknown> | undefined)?.activity,
@@ -385,7 +447,6 @@ export async function runCaseAwsDetailed(
   const path: string[] = [];
   const events: LibraryEvent[] = [];
   let lastDoc: Doc = doc as Doc;
-  const branchVars: Vars[] = [];
   let ended: 'completed' | 'failed' | 'aborted' | 'timed_out' | undefined;
   let stop: 'cancelled' | undefined;
   try {
@@ -417,15 +478,10 @@ export async function runCaseAwsDetailed(
           isParallel(definition, state.name)
         )
           closed.add(state.name);
-        if (!topLevel.has(state.name)) {
-          // A branch's variables so far: what a status API reads from the history of a stopped run.
-          if (event.type === 'StateExited') branchVars.push(layered(state.output));
-          continue;
-        }
+        if (!topLevel.has(state.name)) continue;
         const doc = (event.type === 'StateExited' ? state.output : state.input) as Doc | undefined;
         if (doc?.vars !== undefined) {
           lastDoc = doc;
-          branchVars.length = 0;
         }
       }
     })();
@@ -447,21 +503,26 @@ export async function runCaseAwsDetailed(
         return null;
       },
     );
-    // Settle (a few event-loop turns with nothing but virtual timers pending), then fire the next timer.
-    let calls = 0;
+    // Settle (a few event-loop turns with nothing but virtual timers pending; held calls and answers are
+    // let through one turn at a time), then fire the next timer.
+    let turns = 0;
     const SETTLE_TURNS = 20;
-    await clock.run(
-      {
-        pending: () =>
-          ended !== undefined ? 0 : deferring > 0 || calls++ % SETTLE_TURNS !== SETTLE_TURNS - 1 ? 1e9 : 0,
-      },
-      startedAt + VIRTUAL_TIME_LIMIT_MS,
-      TIMER_LIMIT,
-    );
+    const pending = (): number => {
+      if (ended !== undefined) {
+        // Calls made before the execution ended were made, even if nobody takes their answers.
+        for (const call of held.splice(0).sort((x, y) => x.key - y.key)) call.start();
+        return 0;
+      }
+      if (deferring > 0 || ++turns < SETTLE_TURNS) return 1e9;
+      turns = 0;
+      return nextTurn() ? 1e9 : 0;
+    };
+    await clock.run({ pending }, startedAt + VIRTUAL_TIME_LIMIT_MS, TIMER_LIMIT);
     const output = await result;
     running = false;
     await consume.catch(() => undefined);
-    const stopped: Doc = { vars: Object.assign({}, lastDoc.vars, ...branchVars) as Vars };
+    // A run stopped inside a parallel shows what was committed: its branches' writes never were.
+    const stopped: Doc = { vars: { ...lastDoc.vars } };
     return {
       observation: observe(ir, {
         ended,
@@ -500,15 +561,6 @@ function isParallel(definition: Record<string, unknown>, name: string): boolean 
         (key === name && state.Type === 'Parallel') || (state.Branches ?? []).some((b) => find(b.States)),
     );
   return find((definition as { States: Record<string, AslState> }).States);
-}
-
-/** A branch's variables: `vars` with its overlays (`w1`, `w2`, ...) merged over it. */
-function layered(doc: unknown): Vars {
-  if (doc === null || typeof doc !== 'object') return {};
-  const record = doc as Record<string, unknown>;
-  const out: Vars = { ...((record.vars ?? {}) as Vars) };
-  for (let depth = 1; `w${depth}` in record; depth++) Object.assign(out, record[`w${depth}`] as Vars);
-  return out;
 }
 
 function withoutBuiltins(vars: Vars | undefined): Vars {

@@ -6,11 +6,13 @@
 import { SqliteApprovalStore } from '../adapters/local/approval-store.js';
 import { VirtualClock } from '../adapters/local/clock.js';
 import { openDatabase } from '../adapters/local/database.js';
+import { SqliteResultStore } from '../adapters/local/result-store.js';
 import { createActivityHandlers, type RecordedEntry } from '../functions/azure/activities.js';
 import { stepgateOrchestrator } from '../functions/azure/durable-context.js';
 import { ApprovalService } from '../functions/core/approvals.js';
 import type { RunStart } from '../functions/core/orchestrator.js';
 import { CANCEL_EVENT, type RunOutcome } from '../functions/core/protocol.js';
+import { offloadLargeResults } from '../functions/core/results.js';
 import { emitAzurePlan } from '../translator/emit/azure-durable.js';
 import type { IrWorkflow } from '../translator/ir.js';
 import type { JsonValue } from '../translator/template.js';
@@ -36,9 +38,11 @@ export async function runCaseAzure(
   const user = identityFor(scenario, c.as);
   const input = caseInput(ir, c);
   const clock = new VirtualClock();
-  const { directory, tools, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
+  const { directory, tools: mocked, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
   const runId = `run-${slug(c.name)}`;
   const db = openDatabase(':memory:');
+  // The tool-call handler stores large results and passes a reference on, as every deployment's does.
+  const tools = offloadLargeResults(mocked, new SqliteResultStore(db));
   const audit: RecordedEntry[] = [];
   const seen = new Set<number>();
   let host: DfReplayHost | undefined;

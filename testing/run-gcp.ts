@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { SqliteApprovalStore } from '../adapters/local/approval-store.js';
 import { VirtualClock } from '../adapters/local/clock.js';
 import { openDatabase } from '../adapters/local/database.js';
+import { SqliteResultStore } from '../adapters/local/result-store.js';
 import { ActivityError } from '../adapters/ports.js';
 import { ApprovalService } from '../functions/core/approvals.js';
 import {
@@ -21,6 +22,7 @@ import {
   type ToolCallRequest,
 } from '../functions/core/protocol.js';
 import { approverSpecs, renderList, renderText } from '../functions/core/render.js';
+import { offloadLargeResults } from '../functions/core/results.js';
 import { parseIsoTime } from '../translator/duration.js';
 import { emitGcpWorkflows } from '../translator/emit/gcp-workflows.js';
 import type { IrApprover, IrRetry, IrWorkflow } from '../translator/ir.js';
@@ -76,9 +78,11 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
   const user = identityFor(scenario, c.as);
   const input = caseInput(ir, c);
   const clock = new VirtualClock();
-  const { directory, tools, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
+  const { directory, tools: mocked, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
   const runId = `run-${slug(c.name)}`;
   const db = openDatabase(':memory:');
+  // The tool-call handler stores large results and passes a reference on, as every deployment's does.
+  const tools = offloadLargeResults(mocked, new SqliteResultStore(db));
   const doc = parse(emitGcpWorkflows(ir)) as ConstructorParameters<typeof GcpInterpreter>[0];
   const ids = new Set<string>();
   const approvalSteps = new Set(approvalOutputs(ir).map(([step]) => step));
@@ -115,9 +119,12 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
     if (typeof url === 'string')
       clock.setTimer(clock.now() + ms, () => interpreter?.deliver(url, { wake: true }));
   };
+  // Answers are handed back one per quiet moment, first come first served, as the embedded engine takes
+  // same-instant completions one at a time (each runs to its next wait before the next is taken).
+  const answers: Array<() => void> = [];
   const background = (callbackUrl: JsonValue | undefined, work: () => Promise<unknown>): GcpValue => {
     const answer = (body: GcpValue): void => {
-      if (typeof callbackUrl === 'string') interpreter?.deliver(callbackUrl, body);
+      if (typeof callbackUrl === 'string') answers.push(() => interpreter?.deliver(callbackUrl, body));
     };
     interpreter?.track(
       work().then(
@@ -240,7 +247,16 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
     clock.setTimer(clock.now() + durationMs(c.cancel.after), () => stop('cancelled'));
   try {
     const execution = running.execute(argument);
-    await clock.run(running, clock.now() + VIRTUAL_TIME_LIMIT_MS, TIMER_LIMIT);
+    const quiet = {
+      pending: (): number => {
+        const busy = running.pending();
+        if (busy > clock.sleeping) return busy;
+        const next = answers.shift();
+        next?.();
+        return next === undefined ? busy : clock.sleeping + 1;
+      },
+    };
+    await clock.run(quiet, clock.now() + VIRTUAL_TIME_LIMIT_MS, TIMER_LIMIT);
     const result = await execution;
     let status: string;
     let error: Observation['error'] = null;

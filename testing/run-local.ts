@@ -70,12 +70,16 @@ export function scenarioMocks(
   );
   const toolCalls: Record<string, number> = {};
   const channelCalls: Record<string, number> = {};
+  // Answers by step are counted per step: concurrent branches calling one tool each get their own.
+  const stepCalls: Record<string, number> = {};
   const notifications: NotificationRecord[] = [];
   const answer = async (answers: ScenarioAnswer | ScenarioAnswer[], call: number): Promise<unknown> => {
     const list = Array.isArray(answers) ? answers : [answers];
     const chosen = list[Math.min(call, list.length) - 1] ?? list[list.length - 1];
     if (chosen === undefined) return null;
-    if (chosen.after !== undefined) await clock.sleep(durationMs(chosen.after));
+    // Every answer comes by a timer on the virtual clock, even one with no delay: answers due at the same
+    // instant are then taken one at a time, in the order the calls were made, on every target.
+    await clock.sleep(durationMs(chosen.after));
     if ('error' in chosen) {
       throw new ActivityError(
         chosen.error.code,
@@ -89,6 +93,9 @@ export function scenarioMocks(
     call: (request: ToolCallRequest) => {
       const name = request.server === null ? request.tool : `${request.server}/${request.tool}`;
       toolCalls[name] = (toolCalls[name] ?? 0) + 1;
+      stepCalls[request.stepId] = (stepCalls[request.stepId] ?? 0) + 1;
+      const byStep = c.steps?.[request.stepId];
+      if (byStep !== undefined) return answer(byStep, stepCalls[request.stepId] ?? 1);
       const answers = c.tools?.[name] ?? c.tools?.[request.tool];
       if (answers === undefined) {
         return Promise.reject(
@@ -101,8 +108,14 @@ export function scenarioMocks(
   const notifier: Notifier = {
     send: async (request: NotifyRequest) => {
       channelCalls[request.channel] = (channelCalls[request.channel] ?? 0) + 1;
-      const answers = c.channels?.[request.channel];
-      if (answers !== undefined) await answer(answers, channelCalls[request.channel] ?? 1);
+      stepCalls[request.stepId] = (stepCalls[request.stepId] ?? 0) + 1;
+      const byStep = c.steps?.[request.stepId];
+      if (byStep !== undefined) await answer(byStep, stepCalls[request.stepId] ?? 1);
+      else {
+        const answers = c.channels?.[request.channel];
+        if (answers !== undefined) await answer(answers, channelCalls[request.channel] ?? 1);
+        else await clock.sleep(0);
+      }
       notifications.push({
         step: request.stepId,
         channel: request.channel,

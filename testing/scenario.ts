@@ -82,6 +82,8 @@ const Case = z.strictObject({
   input: z.record(z.string(), z.unknown()).optional(),
   tools: z.record(z.string(), Answers).optional(),
   channels: z.partialRecord(z.enum(['email', 'slack', 'teams', 'sms']), Answers).optional(),
+  /** Answers for one tool or notify step, before `tools` and `channels`: successive calls of that step. */
+  steps: z.record(z.string(), Answers).optional(),
   approvals: z.record(z.string(), z.array(Decision).min(1)).optional(),
   cancel: z.strictObject({ after: Duration, by: z.string().optional() }).optional(),
   expect: Expect,

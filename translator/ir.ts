@@ -192,19 +192,38 @@ export function assertNever(value: never): never {
   throw new Error(`unexpected IR node: ${JSON.stringify(value)}`);
 }
 
+/** An approval step's result when its last level timed out, the same on every target. */
+export function timedOutApproval(node: IrApproval): {
+  approved: false;
+  decidedBy: null;
+  comment: null;
+  decisions: [];
+  level: number;
+  timedOut: true;
+} {
+  return {
+    approved: false,
+    decidedBy: null,
+    comment: null,
+    decisions: [],
+    level: node.levels.length,
+    timedOut: true,
+  };
+}
+
 /**
- * The variables the steps inside a parallel's branches can write (their results, and `error`): what a
- * failed parallel discards, on every target.
+ * The variables a branch commits at its parallel's join: the outputs of its tool and approval steps,
+ * nested parallels' included. A handled `error` is not among them: it belongs to the branch.
  */
-export function branchOutputs(node: IrParallel): Set<string> {
-  const names = new Set<string>(['error']);
-  const walk = (graph: IrGraph): void => {
-    for (const inner of graph.nodes) {
+export function graphOutputs(graph: IrGraph): Set<string> {
+  const names = new Set<string>();
+  const walk = (g: IrGraph): void => {
+    for (const inner of g.nodes) {
       if (inner.kind === 'tool' || inner.kind === 'approval') names.add(inner.output);
       if (inner.kind === 'parallel') for (const branch of inner.branches) walk(branch);
     }
   };
-  for (const branch of node.branches) walk(branch);
+  walk(graph);
   return names;
 }
 

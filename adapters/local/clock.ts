@@ -79,6 +79,11 @@ export class VirtualClock implements Clock {
 
   private sleepers = 0;
 
+  /** Sleeps in progress: work that waits on this clock, not on the engine. */
+  get sleeping(): number {
+    return this.sleepers;
+  }
+
   /**
    * Lets the engine settle (nothing pending but what sleeps on this clock), then moves time to the
    * earliest timer and fires it; repeats until no timer is left, `until` is reached or `maxTimers` fired.

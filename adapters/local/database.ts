@@ -1,5 +1,6 @@
 // The embedded engine's SQLite database: one file (or :memory:) holding runs, their append-only event
-// history, outstanding activities and timers, the audit trail and approval requests.
+// history, outstanding activities and timers, the audit trail, approval requests and tool results too
+// large for a run's variables.
 import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
@@ -80,6 +81,16 @@ CREATE TABLE IF NOT EXISTS approvals (
   PRIMARY KEY (run_id, step_id, visit, level)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS approvals_open ON approvals(status);
+CREATE TABLE IF NOT EXISTS tool_results (
+  run_id TEXT NOT NULL,
+  step_id TEXT NOT NULL,
+  visit INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  json TEXT NOT NULL,
+  PRIMARY KEY (run_id, step_id, visit, attempt, sha256)
+);
 `;
 
 export function openDatabase(file: string, durability: Durability = 'normal'): Db {

@@ -1,11 +1,14 @@
 // Wires the embedded engine: SQLite, the durable host, and the activities the orchestrator calls (tool
-// calls, notifications, approval requests) through their ports.
+// calls, notifications, approval requests) through their ports. Tool results too large for a run's variables
+// are stored in a ResultStore (the database's `tool_results` table by default) and referenced.
 import { type ApprovalNotifier, ApprovalService } from '../../functions/core/approvals.js';
 import { ACTIVITY, type NotifyRequest, type ToolCallRequest } from '../../functions/core/protocol.js';
-import type { AuditRecord, Clock, Directory, Notifier, ToolInvoker } from '../ports.js';
+import { offloadLargeResults } from '../../functions/core/results.js';
+import type { AuditRecord, Clock, Directory, Notifier, ResultStore, ToolInvoker } from '../ports.js';
 import { SqliteApprovalStore } from './approval-store.js';
 import { type Db, type Durability, openDatabase } from './database.js';
 import { LocalDurableHost } from './durable-host.js';
+import { SqliteResultStore } from './result-store.js';
 
 export interface EmbeddedEngineOptions {
   /** SQLite file, or ':memory:'. */
@@ -14,6 +17,10 @@ export interface EmbeddedEngineOptions {
   clock: Clock;
   directory: Directory;
   tools: ToolInvoker;
+  /** Where tool results larger than `resultLimitBytes` go; the database's `tool_results` table by default. */
+  results?: ResultStore;
+  /** JSON size (UTF-8 bytes) above which a tool result is stored and referenced; 16 KiB by default. */
+  resultLimitBytes?: number;
   notifier: Notifier;
   approvalNotifier: ApprovalNotifier;
   cacheSize?: number;
@@ -25,6 +32,8 @@ export interface EmbeddedEngine {
   host: LocalDurableHost;
   approvals: ApprovalService;
   store: SqliteApprovalStore;
+  /** Where large tool results are kept (ResultRef uris resolve here). */
+  results: ResultStore;
   /** After a restart: re-dispatches outstanding work, re-arms timers, redelivers decided approvals. */
   recover(): Promise<{ work: number; timers: number; approvals: number }>;
 }
@@ -32,6 +41,8 @@ export interface EmbeddedEngine {
 export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEngine {
   const db = openDatabase(options.file, options.durability);
   const store = new SqliteApprovalStore(db);
+  const results = options.results ?? new SqliteResultStore(db);
+  const tools = offloadLargeResults(options.tools, results, options.resultLimitBytes);
   let approvals: ApprovalService | undefined;
   const host = new LocalDurableHost({
     db,
@@ -39,7 +50,7 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
     cacheSize: options.cacheSize,
     onAudit: options.onAudit,
     activities: {
-      [ACTIVITY.toolCall]: (input) => options.tools.call(input as ToolCallRequest),
+      [ACTIVITY.toolCall]: (input) => tools.call(input as ToolCallRequest),
       [ACTIVITY.notify]: (input) => options.notifier.send(input as NotifyRequest),
       [ACTIVITY.approvalRequest]: (input) =>
         service().request(input as Parameters<ApprovalService['request']>[0]),
@@ -64,5 +75,5 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
     const resumed = host.recover();
     return { ...resumed, approvals: await service().redeliver() };
   };
-  return { db, host, approvals, store, recover };
+  return { db, host, approvals, store, results, recover };
 }

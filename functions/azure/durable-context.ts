@@ -138,9 +138,13 @@ export class AzureDurableContext implements DurableContext {
     }
   }
 
-  /** After the orchestrator returned: schedules what it left unawaited and waits for it, ignoring failures. */
+  /**
+   * After the orchestrator returned: schedules what it left unawaited and waits for it, ignoring failures.
+   * Event waits it never yielded (the cancel event of a run that ended before its first wait) are not work
+   * to wait for: they would keep the instance running for ever.
+   */
   *finish(): Generator<DfTask, void, unknown> {
-    const background = this.takeBackground([]);
+    const background = this.takeBackground([]).filter((t) => t.kind !== 'event');
     if (background.length === 0) return;
     try {
       yield this.compound('all', background);

@@ -10,7 +10,6 @@ import { evaluateExpression } from '../../translator/expression.js';
 import {
   assertNever,
   backoffDelay,
-  branchOutputs,
   type Edge,
   END,
   type IrApproval,
@@ -22,6 +21,7 @@ import {
   type IrRetry,
   type IrTool,
   type IrWorkflow,
+  timedOutApproval,
 } from '../../translator/ir.js';
 import { type JsonValue, resolveTemplate } from '../../translator/template.js';
 import type { DurableContext, DurableTask, Orchestration, TaskError, TimerTask } from './durable.js';
@@ -68,16 +68,28 @@ interface ThreadState {
   gen: Thread;
   waiting: readonly DurableTask[];
   parent: ForkState | undefined;
+  /** The variables this thread writes: the run's on the main thread, a branch's own copy-on-write layer. */
+  scope: Scope;
+  /** How the branch ended (set when it ends; a cancelled branch has none). */
+  end: BranchEnd | undefined;
   forkState: ForkState | undefined;
   timers: Set<TimerTask>;
   approvals: Map<string, ApprovalClose>;
   done: boolean;
 }
 
+/** A thread's variables: writes go to `own`, reads see `own` over the enclosing scopes. */
+interface Scope {
+  own: Vars;
+  parent: Scope | undefined;
+}
+
 interface ForkState {
   node: IrParallel;
   owner: ThreadState;
   children: ThreadState[];
+  /** While the branches are being started, ends wait here: every branch starts before any can decide. */
+  starting: ThreadState[] | undefined;
   succeeded: number;
   failed: number;
   firstError: RunError | undefined;
@@ -127,7 +139,7 @@ class Run {
     const runTimer =
       start.ir.timeoutMs === null ? undefined : ctx.createTimer(ctx.now() + start.ir.timeoutMs);
     const cancel = ctx.waitForEvent(CANCEL_EVENT);
-    this.spawn(start.ir.graph, undefined);
+    this.spawn(start.ir.graph, undefined, { own: this.vars, parent: undefined });
     while (this.outcome === undefined) {
       this.threads = this.threads.filter((t) => !t.done);
       const waiting = this.threads.flatMap((t) => t.waiting);
@@ -158,12 +170,14 @@ class Run {
     return { status: outcome.status, error: outcome.error, vars };
   }
 
-  private spawn(graph: IrGraph, parent: ForkState | undefined): ThreadState {
+  private spawn(graph: IrGraph, parent: ForkState | undefined, scope: Scope): ThreadState {
     const thread: ThreadState = {
       // Set right below: the generator needs the state it belongs to.
       gen: undefined as unknown as Thread,
       waiting: [],
       parent,
+      scope,
+      end: undefined,
       forkState: undefined,
       timers: new Set(),
       approvals: new Map(),
@@ -196,17 +210,23 @@ class Run {
         failed: 0,
         firstError: undefined,
         done: false,
+        starting: [] as ThreadState[],
       };
+      const ended = state.starting as ThreadState[];
       thread.forkState = state;
+      // Every branch starts (runs to its first wait) before a branch's end is counted, as on the clouds,
+      // where the branches of a Parallel start together: a branch that ends at once cannot keep its
+      // siblings from starting.
       yielded.fork.branches.forEach((branch, i) => {
-        if (state.done) return;
         this.ctx.record({
           type: 'branch.started',
           step: yielded.fork.id,
           data: { branch: i, name: branch.name },
         });
-        state.children.push(this.spawn(branch, state));
+        state.children.push(this.spawn(branch, state, { own: {}, parent: thread.scope }));
       });
+      state.starting = undefined;
+      for (const child of ended) this.finishThread(child, child.end as BranchEnd);
       return;
     }
     thread.waiting = yielded;
@@ -218,6 +238,11 @@ class Run {
       this.outcome = end.ok
         ? { status: 'completed', error: null }
         : { status: end.error.code === ERROR.approvalTimeout ? 'timed_out' : 'failed', error: end.error };
+      return;
+    }
+    thread.end = end;
+    if (fork.starting !== undefined) {
+      fork.starting.push(thread);
       return;
     }
     if (fork.done) return;
@@ -253,6 +278,15 @@ class Run {
       }
     }
     fork.owner.forkState = undefined;
+    // A parallel commits at its join: the variables written by the branches that completed, in branch
+    // order, each branch's `error` excepted (it belongs to the branch). A failed parallel commits nothing.
+    if (succeeded) {
+      for (const child of fork.children) {
+        if (child.end?.ok !== true) continue;
+        for (const [name, value] of Object.entries(child.scope.own))
+          if (name !== 'error') fork.owner.scope.own[name] = value;
+      }
+    }
     const joined: BranchEnd = succeeded
       ? { ok: true }
       : { ok: false, error: fork.firstError ?? unknownError(fork.node.id) };
@@ -306,7 +340,7 @@ class Run {
       case 'notify':
         return yield* this.notify(node, visit, thread);
       case 'condition': {
-        const value = evaluateExpression(node.condition, this.vars);
+        const value = evaluateExpression(node.condition, this.view(thread));
         this.ctx.record({
           type: 'step.finished',
           step: node.id,
@@ -317,20 +351,14 @@ class Run {
       case 'approval':
         return yield* this.approval(node, visit, thread);
       case 'parallel': {
-        const written = branchOutputs(node);
-        const before = new Map([...written].map((name) => [name, this.vars[name]]));
+        // A failed parallel is atomic: its branches' writes were never committed (see finishThread), as a
+        // Step Functions Parallel discards its branches' output.
         const joined = (yield { fork: node }) as BranchEnd;
         if (joined.ok) {
           this.ctx.record({ type: 'step.finished', step: node.id, data: { ok: true } });
           return { next: node.next };
         }
-        // A failed parallel is atomic: what its branches wrote is discarded, as a Step Functions Parallel
-        // discards its branches' output — and the validator never lets the error path read it anyway.
-        for (const [name, value] of before) {
-          if (value === undefined) delete this.vars[name];
-          else this.vars[name] = value;
-        }
-        return this.handled(node, joined.error, node.onError);
+        return this.handled(node, joined.error, node.onError, thread);
       }
       case 'delay':
         return yield* this.delay(node, thread);
@@ -339,9 +367,18 @@ class Run {
     }
   }
 
-  private handled(node: IrNode, error: RunError, onError: Edge | null): StepResult {
+  /** The variables as `thread` sees them: its own writes over its enclosing scopes'. */
+  private view(thread: ThreadState): Vars {
+    const { scope } = thread;
+    if (scope.parent === undefined) return scope.own;
+    const layers: Vars[] = [];
+    for (let s: Scope | undefined = scope; s !== undefined; s = s.parent) layers.push(s.own);
+    return Object.assign({}, ...layers.reverse()) as Vars;
+  }
+
+  private handled(node: IrNode, error: RunError, onError: Edge | null, thread: ThreadState): StepResult {
     if (onError === null) return { error };
-    this.vars.error = errorJson(error);
+    thread.scope.own.error = errorJson(error);
     this.ctx.record({ type: 'step.error-handled', step: node.id, data: { error, next: onError } });
     return { next: onError };
   }
@@ -358,7 +395,7 @@ class Run {
         idempotencyKey: key,
         server: node.server,
         tool: node.tool,
-        args: resolveTemplate(node.args, this.vars),
+        args: resolveTemplate(node.args, this.view(thread)),
         timeoutMs: node.timeoutMs,
       };
       return {
@@ -367,12 +404,13 @@ class Run {
         audit: { tool: node.server ? `${node.server}/${node.tool}` : node.tool, args: request.args },
       };
     });
-    if (!outcome.ok) return this.handled(node, outcome.error, node.onError);
-    this.vars[node.output] = toJson(outcome.result);
+    if (!outcome.ok) return this.handled(node, outcome.error, node.onError, thread);
+    const value = toJson(outcome.result);
+    thread.scope.own[node.output] = value;
     this.ctx.record({
       type: 'step.finished',
       step: node.id,
-      data: { output: node.output, result: this.vars[node.output] ?? null },
+      data: { output: node.output, result: value },
     });
     return { next: node.next };
   }
@@ -383,7 +421,7 @@ class Run {
     thread: ThreadState,
   ): Generator<ThreadYield, StepResult, DurableTask | BranchEnd> {
     const outcome = yield* this.attempts(node, visit, node.retry, node.timeoutMs, thread, (attempt, key) => {
-      const view = this.vars;
+      const view = this.view(thread);
       const request: NotifyRequest = {
         ...this.stepMessage(node.id, visit),
         attempt,
@@ -404,7 +442,7 @@ class Run {
         },
       };
     });
-    if (!outcome.ok) return this.handled(node, outcome.error, node.onError);
+    if (!outcome.ok) return this.handled(node, outcome.error, node.onError, thread);
     this.ctx.record({
       type: 'step.finished',
       step: node.id,
@@ -478,7 +516,7 @@ class Run {
       const level = node.levels[index];
       if (level === undefined) break;
       const levelNo = index + 1;
-      const view = this.vars;
+      const view = this.view(thread);
       const deadline = level.timeoutMs === null ? null : this.ctx.now() + level.timeoutMs;
       const eventName = approvalEventName(node.id, visit, levelNo);
       const request: ApprovalRequest = {
@@ -520,7 +558,7 @@ class Run {
       if (winner === decision) {
         const outcome = decision.result as ApprovalOutcome;
         const result: ApprovalResult = { ...outcome, level: levelNo, timedOut: false };
-        this.vars[node.output] = toJson(result);
+        thread.scope.own[node.output] = toJson(result);
         this.ctx.record({
           type: 'step.finished',
           step: node.id,
@@ -543,15 +581,8 @@ class Run {
         data: { level: levelNo, escalatesTo: levelNo < node.levels.length ? levelNo + 1 : null },
       });
     }
-    const result: ApprovalResult = {
-      approved: false,
-      decidedBy: null,
-      comment: null,
-      decisions: [],
-      level: node.levels.length,
-      timedOut: true,
-    };
-    this.vars[node.output] = toJson(result);
+    const result: ApprovalResult = timedOutApproval(node);
+    thread.scope.own[node.output] = toJson(result);
     if (node.onTimeout !== null) {
       this.ctx.record({
         type: 'step.finished',
@@ -576,7 +607,7 @@ class Run {
     let fireAt: number;
     if (node.wait.kind === 'duration') fireAt = this.ctx.now() + node.wait.ms;
     else {
-      const value = resolveTemplate(node.wait.time, this.vars);
+      const value = resolveTemplate(node.wait.time, this.view(thread));
       const parsed = typeof value === 'string' ? parseIsoTime(value) : undefined;
       fireAt = parsed ?? Number.NaN;
       if (parsed === undefined) {

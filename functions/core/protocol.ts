@@ -49,6 +49,53 @@ export interface ToolCallRequest extends StepMessage {
   timeoutMs: number | null;
 }
 
+/** The `$ref` of a ResultRef. */
+export const RESULT_REF = 'stepgate-result';
+
+/**
+ * What a tool step's variable holds instead of a result whose JSON exceeds `RESULT_INLINE_LIMIT_BYTES`:
+ * the handler stored the full JSON (`functions/core/results.ts`) and returns this reference, so the run's
+ * state (a Step Functions document is at most 256 KB) never carries it. Templates and conditions can read
+ * `uri`, `bytes`, `sha256` and `preview`; fields of the original result are not there. `$ref` marks the
+ * object as a reference (it is not a valid path segment, so no template reads it). About 0.5 KB.
+ */
+export interface ResultRef {
+  $ref: typeof RESULT_REF;
+  /** Where the full JSON lives: `sqlite:tool_results/...` locally, the deployment's blob store elsewhere. */
+  uri: string;
+  /** Size of the stored JSON text in UTF-8 bytes. */
+  bytes: number;
+  /** SHA-256 of the stored JSON text (UTF-8), lower-case hex. */
+  sha256: string;
+  /** The first `RESULT_PREVIEW_CHARS` characters of the JSON text (never a half surrogate pair). */
+  preview: string;
+}
+
+/**
+ * Tool results whose JSON is larger than this (UTF-8 bytes) are stored and referenced. 16 KiB keeps any
+ * one inline result at 1/16 of Step Functions' 256 KB state document, which also holds the inputs, trigger,
+ * approval results and every other step's result (and is copied into each parallel branch): fifteen
+ * results at the limit still fit. It is 1/32 of a GCP execution's 512 KB of variables, and below the 64 KB
+ * Azure Storage queue message and table property limits (a 16 KiB ASCII JSON text is 32 KB as UTF-16), so
+ * Durable Functions never takes its large-message blob path for a tool result.
+ */
+export const RESULT_INLINE_LIMIT_BYTES = 16 * 1024;
+
+/** How much of an offloaded result's JSON text its ResultRef repeats as `preview`. */
+export const RESULT_PREVIEW_CHARS = 200;
+
+export function isResultRef(value: unknown): value is ResultRef {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    v.$ref === RESULT_REF &&
+    typeof v.uri === 'string' &&
+    typeof v.bytes === 'number' &&
+    typeof v.sha256 === 'string' &&
+    typeof v.preview === 'string'
+  );
+}
+
 export interface NotifyRequest extends StepMessage {
   attempt: number;
   idempotencyKey: string;

@@ -225,24 +225,6 @@ describe('TranslateError for what Step Functions cannot express', () => {
     expect(error.path).toBe('/steps/0');
   });
 
-  it('refuses a variable written by two branches of one parallel (a race ASL cannot reproduce)', () => {
-    const error = translateError(
-      workflow(
-        [
-          '  - { id: first, type: tool, tool: x }',
-          '  - id: fan',
-          '    type: parallel',
-          '    branches:',
-          '      - steps: [{ id: b1, type: tool, tool: y, output: shared }]',
-          '      - steps: [{ id: b2, type: tool, tool: z, output: shared }]',
-          '',
-        ].join('\n'),
-      ),
-    );
-    expect(error.code).toBe('aws.parallel-shared-variable');
-    expect(error.path).toBe('/steps/1');
-  });
-
   it('compiles a branch that rewrites a variable set before the parallel (overlays, not copies, are joined)', () => {
     const ir = workflow(
       [

@@ -32,6 +32,7 @@ interface Built {
 class Generator {
   private counter = 0;
   readonly approvalSteps: Array<{ id: string; levels: number }> = [];
+  readonly toolSteps: string[] = [];
 
   constructor(
     private readonly rng: Rng,
@@ -76,6 +77,7 @@ class Generator {
       this.chance(p) ? { [key]: value } : {};
     switch (kind) {
       case 'tool':
+        this.toolSteps.push(id);
         return {
           id,
           type: 'tool',
@@ -89,6 +91,8 @@ class Generator {
           ...maybe('timeout', `${this.int(10, 60)}s`),
           ...maybe('onError', forward(i)),
           ...maybe('next', forward(i), 0.15),
+          // Several steps (in different branches, say) writing one variable: the join's branch order decides.
+          ...maybe('output', 'shared', 0.15),
         };
       case 'condition':
         return {
@@ -199,8 +203,10 @@ export function randomWorkflow(seed: number): RandomWorkflow {
       after: `${gen.int(1, 30)}h`,
     }));
   }
-  const tools: NonNullable<ScenarioCase['tools']> = {};
-  for (const tool of TOOLS) if (gen.chance(0.9)) tools[tool] = answers(rng, gen);
+  // Answers per step, so that branches calling one tool at the same instant each get theirs whichever
+  // calls first (targets may order simultaneous calls differently); a step without answers is unmocked.
+  const answersByStep: NonNullable<ScenarioCase['steps']> = {};
+  for (const id of gen.toolSteps) if (gen.chance(0.9)) answersByStep[id] = answers(rng, gen);
   const c: ScenarioCase = {
     name: `random workflow ${seed}`,
     as: 'ann@example.com',
@@ -210,10 +216,10 @@ export function randomWorkflow(seed: number): RandomWorkflow {
       urgent: gen.chance(0.5),
       note: gen.pick(['x marks', 'plain']),
     },
-    tools,
+    steps: answersByStep,
     ...(gen.chance(0.2) ? { channels: { slack: { error: { code: 'SlackDown' } } } } : {}),
     ...(Object.keys(decisions).length > 0 ? { approvals: decisions } : {}),
-    ...(gen.chance(0.05) ? { cancel: { after: `${gen.int(1, 48)}h` } } : {}),
+    ...(gen.chance(0.12) ? { cancel: { after: `${gen.int(1, 720)}m` } } : {}),
     expect: { status: 'completed' },
   };
   const text = stringify(JSON.parse(JSON.stringify(definition)) as unknown);

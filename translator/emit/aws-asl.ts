@@ -3,10 +3,13 @@
 // State document: `{ ctx: { runId, workflowId, identity }, vars: { ...inputs, trigger, run, <outputs> } }`,
 // built by whoever starts the execution (execution name = runId). Step results are written with
 // ResultPath `$.vars.<output>`. Inside a parallel branch they go to the branch's overlay (`$.w1.<output>`,
-// `$.w2` in a nested branch, ...), handlers get `vars` with the overlays merged over it (States.JsonMerge)
-// and Choice rules read the deepest overlay holding the variable; the Parallel's ResultSelector merges
-// the branches' overlays in branch order, so a branch's writes survive the join and stale copies never
-// overwrite them.
+// `$.w2` in a nested branch, ...) and a handled error to its error overlay (`$.e1.error`, ...); handlers
+// get `vars` with the overlays merged over it (States.JsonMerge) and Choice rules read the deepest overlay
+// holding the variable. The Parallel's ResultSelector commits the branches' result overlays in branch
+// order and drops their error overlays (a branch's `error` is its own); a require-N Parallel commits the
+// overlays of the branches that completed, kept by the quorum handler. Failures that leave a branch carry
+// only `{"error": ...}` as their cause (`rejectKeepsResult: false` tells the decision handler), so a failed
+// parallel commits nothing.
 //
 // Templates: every `{{...}}` is resolved by the handler Lambdas with the shared `resolveTemplate`: a Task
 // passes the static template (JSON text) plus `$.vars`, never a native `.$` path into vars, because a
@@ -18,7 +21,8 @@
 // matches the first, so a non-retryable error is never retried) and errorMessage (the Cause) a JSON
 // object of variables to merge into `vars` when it is caught: `{"error":{"code","message","step"}}`.
 // A rejection arrives as SendTaskFailure with error `Stepgate.Rejected` and cause `{"<output>": result}`
-// (plus `"error"` when the step has no onReject, so that an enclosing parallel's onError sees it).
+// (plus `"error"` when the step has no onReject, so that an enclosing parallel's onError sees it; only
+// `"error"` when, in addition, the step is inside a branch: the payload's rejectFails/rejectKeepsResult).
 // A caught error is merged by one Pass state (`<step>.error`, on the error path only) with
 // States.JsonMerge; a per-attempt timeout (States.Timeout) becomes a static Stepgate.Timeout error.
 //
@@ -27,11 +31,11 @@
 //   ${NotifyFunctionArn}          notify.send handler
 //   ${ApprovalRequestFunctionArn} approval.request handler, invoked with a task token; the decision
 //                                 handler answers the token (SendTaskSuccess with the ApprovalResult)
-//   ${QuorumFunctionArn}          counts finished branches of a `require: N` parallel (keeping their
-//                                 variables) and fails with `Stepgate.QuorumReached` (cause: the merged
-//                                 variables) once N succeeded, or with the first branch error (its cause
-//                                 only: a failed parallel discards what its branches wrote) once N can no
-//                                 longer succeed
+//   ${QuorumFunctionArn}          counts finished branches of a `require: N` parallel (keeping the result
+//                                 overlays of those that succeeded) and fails with
+//                                 `Stepgate.QuorumReached` (cause: those overlays merged in branch order)
+//                                 once N succeeded, or with the first branch error (its cause only: a
+//                                 failed parallel commits nothing) once N can no longer succeed
 
 import type { Expr, Literal, Operand, PathOperand } from '../expression.js';
 import {
@@ -49,6 +53,7 @@ import {
   type IrRetry,
   type IrTool,
   type IrWorkflow,
+  timedOutApproval,
 } from '../ir.js';
 import type { Template } from '../template.js';
 import { TranslateError } from './errors.js';
@@ -85,10 +90,15 @@ type Rule = { [key: string]: Json };
 /** How a failure that nobody handles leaves a state: to the run's end, or to a require-N branch's counter. */
 interface Scope {
   states: Record<string, State>;
-  /** `vars`, then one overlay per enclosing parallel branch (`w1`, `w2`, ...): the last is written. */
+  /**
+   * `vars`, then two overlays per enclosing parallel branch: `wN` (its step results, committed at the
+   * join) and `eN` (its `error`, which belongs to the branch and is dropped at the join).
+   */
   layers: string[];
   /** For each overlay layer (index as in `layers`), the variables its branch may write. */
   layerKeys: Array<ReadonlySet<string>>;
+  /** Branch nesting depth: 0 at the top, N in a branch whose overlays are `wN` and `eN`. */
+  depth: number;
   /** In a require-N branch: the state unhandled failures go to (so the branch is counted, not fatal). */
   failTo: string | null;
   needsDone: boolean;
@@ -97,7 +107,6 @@ interface Scope {
 }
 
 export function emitAsl(ir: IrWorkflow): Record<string, unknown> {
-  checkParallelWrites(ir.graph);
   const definition: Record<string, unknown> = {
     Comment: `${ir.name} (Stepgate workflow ${ir.id})`,
     StartAt: '',
@@ -115,13 +124,27 @@ function emitGraph(
   graph: IrGraph,
   branch: { parallel: IrParallel; index: number; parent: Scope } | null,
 ): { startAt: string; states: Record<string, State> } {
-  const layers = branch === null ? ['vars'] : [...branch.parent.layers, `w${branch.parent.layers.length}`];
+  const depth = branch === null ? 0 : branch.parent.depth + 1;
+  const layers = branch === null ? ['vars'] : [...branch.parent.layers, `w${depth}`, `e${depth}`];
+  const written = new Set(graph.nodes.flatMap(writes));
   const layerKeys =
     branch === null
       ? [new Set<string>()]
-      : [...branch.parent.layerKeys, new Set(graph.nodes.flatMap(writes))];
+      : [
+          ...branch.parent.layerKeys,
+          new Set([...written].filter((k) => k !== 'error')),
+          new Set([...written].filter((k) => k === 'error')),
+        ];
   const succeedName = branch === null ? DONE : `${branch.parallel.id}.${branch.index}.end`;
-  const scope: Scope = { states: {}, layers, layerKeys, failTo: null, needsDone: false, succeedName };
+  const scope: Scope = {
+    states: {},
+    layers,
+    layerKeys,
+    depth,
+    failTo: null,
+    needsDone: false,
+    succeedName,
+  };
   const quorum = branch !== null && usesQuorum(branch.parallel);
   const doneName = branch === null ? '' : `${branch.parallel.id}.${branch.index}.done`;
   if (quorum && branch !== null) scope.failTo = `${branch.parallel.id}.${branch.index}.failed`;
@@ -187,33 +210,6 @@ function writes(node: IrNode): string[] {
   }
 }
 
-/**
- * Branches write into overlays that the join merges in branch order; the reference's branches share one
- * variable set, where of two branches writing the same variable the later write in time wins. That race
- * has no ASL equivalent, so a variable may be written by one branch of a parallel only.
- */
-function checkParallelWrites(graph: IrGraph): void {
-  for (const node of graph.nodes) {
-    if (node.kind !== 'parallel') continue;
-    const owner = new Map<string, number>();
-    node.branches.forEach((branch, index) => {
-      for (const key of new Set(branch.nodes.flatMap(writes))) {
-        const other = owner.get(key);
-        if (other !== undefined && other !== index) {
-          throw new TranslateError(
-            'aws.parallel-shared-variable',
-            `variable '${key}' is written by two branches of '${node.id}'; which write wins depends on timing, which Step Functions cannot reproduce`,
-            node.source,
-            'aws',
-          );
-        }
-        owner.set(key, index);
-      }
-      checkParallelWrites(branch);
-    });
-  }
-}
-
 /** A template as JSON text for the handler, without the source offsets only diagnostics use. */
 function templateText(template: Template): string {
   const strip = (t: Template): Json => {
@@ -253,8 +249,14 @@ function approversText(approvers: IrApprover[]): string {
   );
 }
 
+/** Where the current branch writes step results (`vars` at the top). */
 function writeLayer(scope: Scope): string {
-  return scope.layers[scope.layers.length - 1] ?? 'vars';
+  return scope.depth === 0 ? 'vars' : `w${scope.depth}`;
+}
+
+/** Where the current branch writes a handled `error` (`vars` at the top). */
+function errorLayer(scope: Scope): string {
+  return scope.depth === 0 ? 'vars' : `e${scope.depth}`;
 }
 
 /** The run's variables as a branch sees them: `vars` with the overlays of the enclosing branches merged over it. */
@@ -358,9 +360,13 @@ function retrier(retry: IrRetry, source: string): Json[] {
   return [rule];
 }
 
-/** The Pass state that merges a caught cause (`$.caught.Cause`, JSON of variables) into `vars`. */
-function mergeCaught(scope: Scope, next: Edge, endTarget: string): State {
-  const layer = writeLayer(scope);
+/**
+ * The Pass state that merges a caught cause (`$.caught.Cause`, JSON of variables) into the variables: an
+ * error's cause (`{"error": ...}`) into the error layer, step results (a rejection's, a quorum's) into
+ * the write layer.
+ */
+function mergeCaught(scope: Scope, next: Edge, endTarget: string, cause: 'error' | 'results'): State {
+  const layer = cause === 'error' ? errorLayer(scope) : writeLayer(scope);
   return {
     Type: 'Pass',
     Parameters: documentWith(
@@ -419,10 +425,10 @@ function emitTask(node: IrTool | IrNotify, scope: Scope, endTarget: string): voi
     scope.states[`${node.id}.timeout`] = {
       Type: 'Pass',
       Result: timeoutError.error,
-      ResultPath: `$.${writeLayer(scope)}.error`,
+      ResultPath: `$.${errorLayer(scope)}.error`,
       ...transition(node.onError, endTarget),
     };
-    scope.states[`${node.id}.error`] = mergeCaught(scope, node.onError, endTarget);
+    scope.states[`${node.id}.error`] = mergeCaught(scope, node.onError, endTarget, 'error');
   } else if (node.timeoutMs !== null) {
     catchers.push({ ErrorEquals: ['States.Timeout'], ResultPath: '$.caught', Next: `${node.id}.timeout` });
     scope.states[`${node.id}.timeout`] =
@@ -479,8 +485,10 @@ function emitApproval(node: IrApproval, scope: Scope, endTarget: string): void {
           require: level.require,
           message: templateText(level.message),
           timeoutMs: level.timeoutMs,
-          // Without onReject a rejection is the step's error: the decision handler's cause then sets `error` too.
+          // Without onReject a rejection is the step's error: the decision handler's cause then sets `error`
+          // too — and only `error` inside a branch, whose failure discards what the branch wrote.
           rejectFails: node.onReject === null,
+          rejectKeepsResult: node.onReject !== null || scope.depth === 0,
           'taskToken.$': '$$.Task.Token',
           'vars.$': varsExpression(scope),
         },
@@ -494,25 +502,17 @@ function emitApproval(node: IrApproval, scope: Scope, endTarget: string): void {
   });
   // A rejection: the decision handler's cause holds the result variable.
   if (node.onReject !== null)
-    scope.states[`${node.id}.rejected`] = mergeCaught(scope, node.onReject, endTarget);
+    scope.states[`${node.id}.rejected`] = mergeCaught(scope, node.onReject, endTarget, 'results');
   else {
     scope.states[`${node.id}.rejected`] =
       scope.failTo === null
         ? { Type: 'Fail', Error: ASL_ERROR.rejected, CausePath: '$.caught.Cause' }
         : { Type: 'Pass', Next: scope.failTo };
   }
-  const timedOut: Record<string, Json> = {
-    [node.output]: {
-      approved: false,
-      decidedBy: null,
-      comment: null,
-      decisions: [],
-      level: node.levels.length,
-      timedOut: true,
-    },
-  };
+  const timedOut: Record<string, Json> = { [node.output]: timedOutApproval(node) };
+  // A run that fails here keeps the step's result; a branch that fails here keeps nothing.
   const timeoutError = {
-    ...timedOut,
+    ...(scope.depth === 0 ? timedOut : {}),
     error: {
       code: ASL_ERROR.approvalTimeout,
       message: 'no decision before the last approval level timed out',
@@ -544,13 +544,15 @@ function emitParallel(node: IrParallel, scope: Scope, endTarget: string): void {
     const { startAt, states } = emitGraph(branch, { parallel: node, index, parent: scope });
     return { StartAt: startAt, States: states };
   });
-  // Each branch writes into its own overlay; the join merges the overlays, in branch order, into ours.
+  // Each branch writes into its own overlays; the join merges the result overlays, in branch order, into
+  // ours, and drops the branches' error overlays (a branch's `error` is its own).
   const layer = writeLayer(scope);
-  const overlay = `w${scope.layers.length}`;
+  const overlay = `w${scope.depth + 1}`;
   let merged = `$[0].${layer}`;
   for (let i = 0; i < branches.length; i++) merged = `States.JsonMerge(${merged}, $[${i}].${overlay}, false)`;
   const parameters = documentWith(scope, '', '');
   parameters[overlay] = {};
+  parameters[`e${scope.depth + 1}`] = {};
   const selector: State = { 'ctx.$': '$[0].ctx' };
   for (const name of scope.layers) selector[`${name}.$`] = name === layer ? merged : `$[0].${name}`;
   const catchers: Json[] = [];
@@ -560,11 +562,11 @@ function emitParallel(node: IrParallel, scope: Scope, endTarget: string): void {
       ResultPath: '$.caught',
       Next: `${node.id}.joined`,
     });
-    scope.states[`${node.id}.joined`] = mergeCaught(scope, node.next, endTarget);
+    scope.states[`${node.id}.joined`] = mergeCaught(scope, node.next, endTarget, 'results');
   }
   if (node.onError !== null) {
     catchers.push({ ErrorEquals: ['States.ALL'], ResultPath: '$.caught', Next: `${node.id}.error` });
-    scope.states[`${node.id}.error`] = mergeCaught(scope, node.onError, endTarget);
+    scope.states[`${node.id}.error`] = mergeCaught(scope, node.onError, endTarget, 'error');
   } else catchers.push(...unhandled(scope));
   const state: State = {
     Type: 'Parallel',

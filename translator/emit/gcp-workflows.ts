@@ -2,8 +2,8 @@
 //
 // Design (the semantics are the orchestrator's, functions/core/orchestrator.ts):
 // - Variables: `vars` holds the run's variables exactly as the orchestrator's (inputs, trigger, run, step
-//   results, error); `visits` counts step visits; `sg` is the run context from the execution argument
-//   (runId, workflowId, identity, handler URLs). The first step of every IR node is named by its id.
+//   results, error; a branch has its own copy, see Parallel); `visits` counts step visits; `sg` is the run
+//   context from the execution argument (runId, workflowId, identity, handler URLs). The first step of every IR node is named by its id.
 // - Templates are not compiled to expressions: each handler receives the static IR template (as a JSON
 //   string, so no part of it can be mistaken for a `${}` expression) plus `vars`, and resolves it with the
 //   shared resolveTemplate — identical to the orchestrator by construction.
@@ -16,9 +16,12 @@
 // - Approvals: per level `events.create_callback_endpoint`, `http.post` to the approval-request handler
 //   with the callback URL as the event name, `events.await_callback` with the level's timeout; the
 //   decision handler counts N-of-M and answers the callback once; `TimeoutError` escalates.
-// - Parallel: `parallel` with `shared` variables; branches count successes/failures in a shared map and
+// - Parallel: `parallel` with `shared` bookkeeping; branches count successes/failures in a shared map and
 //   the branch that decides the join cancels the others by answering their open callbacks (every wait
-//   in a branch is a callback wait), so N-of-M exits early as the orchestrator does.
+//   in a branch is a callback wait), so N-of-M exits early as the orchestrator does. A branch works on
+//   its own copy of the variables (`vars_<parallel>_b<i>`) and keeps its step results in an overlay
+//   (`sg_ov_...`) that the join commits, in branch order, for the branches that completed; its `error`
+//   stays its own.
 // - Failures end in `raise` of `{status, error, vars}`; the whole-run timeout and cancellation are the
 //   execution cancel API, driven by the trigger function (the timeout is stated in the header).
 import { stringify } from 'yaml';
@@ -26,9 +29,9 @@ import type { Operand } from '../expression.js';
 import {
   assertNever,
   backoffDelay,
-  branchOutputs,
   type Edge,
   END,
+  graphOutputs,
   type IrApproval,
   type IrDelay,
   type IrGraph,
@@ -38,6 +41,7 @@ import {
   type IrRetry,
   type IrTool,
   type IrWorkflow,
+  timedOutApproval,
 } from '../ir.js';
 import { TranslateError } from './errors.js';
 import { conditionExpression, type GcpStep, literal, pathSteps, str } from './gcp/conditions.js';
@@ -113,6 +117,18 @@ function expr(text: string): string {
 
 function v(ctx: Ctx, name: string): string {
   return ctx.branch === null ? name : `${name}${ctx.branch.suffix}`;
+}
+
+/** The variables as this context sees them: `vars` at the top, the branch's own copy in a branch. */
+function varsOf(ctx: Ctx): string {
+  return v(ctx, 'vars');
+}
+
+/** Assignments of a step result: into the variables, and in a branch also into its overlay (committed at the join). */
+function writeResult(ctx: Ctx, output: string, value: unknown): Array<Record<string, unknown>> {
+  const writes: Array<Record<string, unknown>> = [{ [`${varsOf(ctx)}.${output}`]: value }];
+  if (ctx.branch !== null) writes.push({ [`${v(ctx, 'sg_ov')}.${output}`]: value });
+  return writes;
 }
 
 function target(ctx: Ctx, edge: Edge): string {
@@ -256,7 +272,7 @@ function conditionSteps(node: IrNode & { kind: 'condition' }, ctx: Ctx): GcpStep
     if (temp === undefined) {
       temp = v(ctx, `sg_c${n++}`);
       temps.set(o, temp);
-      steps.push(...pathSteps(`${node.id}-operand${n}`, temp, o.path));
+      steps.push(...pathSteps(`${node.id}-operand${n}`, temp, o.path, varsOf(ctx)));
     }
     return temp;
   };
@@ -366,12 +382,14 @@ function activitySteps(node: IrTool | IrNotify, ctx: Ctx): GcpStep[] {
             identity: expr('sg.identity'),
             attempt: expr(attempt),
             ...request,
-            vars: expr('vars'),
+            vars: expr(varsOf(ctx)),
             callbackUrl: expr(`${cb}.url`),
           },
         },
       },
     },
+    // A branch started after its parallel was decided makes its call, then stops before waiting.
+    ...cancelledCheck(`${id}-late`, ctx),
     {
       [`${id}-await`]: {
         call: 'events.await_callback',
@@ -498,7 +516,7 @@ function activitySteps(node: IrTool | IrNotify, ctx: Ctx): GcpStep[] {
     });
   }
   const done: Array<Record<string, unknown>> =
-    node.kind === 'tool' ? [{ [`vars.${node.output}`]: expr(`${res}.http_request.body.result`) }] : [];
+    node.kind === 'tool' ? writeResult(ctx, node.output, expr(`${res}.http_request.body.result`)) : [];
   steps.push({
     [`${id}-done`]:
       done.length > 0 ? { assign: done, next: target(ctx, node.next) } : { next: target(ctx, node.next) },
@@ -526,6 +544,7 @@ function wakeEndpoint(name: string, ctx: Ctx): GcpStep[] {
 
 function wakeWait(name: string, ctx: Ctx): GcpStep[] {
   return [
+    ...cancelledCheck(`${name}-late`, ctx),
     {
       [name]: {
         call: 'events.await_callback',
@@ -545,6 +564,7 @@ function waitSteps(name: string, ctx: Ctx, secondsValue: string | number): GcpSt
   const cb = v(ctx, 'sg_wait');
   return [
     ...wakeEndpoint(name, ctx),
+    ...cancelledCheck(`${name}-late`, ctx),
     {
       [name]: {
         try: { call: 'events.await_callback', args: { callback: expr(cb), timeout: secondsValue } },
@@ -569,10 +589,15 @@ function waitSteps(name: string, ctx: Ctx, secondsValue: string | number): GcpSt
   ];
 }
 
-/** After a failure in `err`: the onError edge (setting `vars.error`) or the graph's failure step. */
+/** After a failure in `err`: the onError edge (setting `error`) or the graph's failure step. */
 function failureRouting(id: string, ctx: Ctx, onError: Edge | null, err: string): GcpStep[] {
   if (onError !== null) {
-    return [{ [`${id}-onerror`]: { assign: [{ 'vars.error': expr(err) }], next: target(ctx, onError) } }];
+    // A handled error is the branch's own (its copy of the variables, never its overlay).
+    return [
+      {
+        [`${id}-onerror`]: { assign: [{ [`${varsOf(ctx)}.error`]: expr(err) }], next: target(ctx, onError) },
+      },
+    ];
   }
   return ctx.branch === null
     ? [{ [`${id}-fail`]: { assign: [{ sg_err: expr(err) }], next: ctx.failStep } }]
@@ -630,7 +655,7 @@ function approvalSteps(node: IrApproval, ctx: Ctx): GcpStep[] {
                       message: JSON.stringify(level.message),
                       timeoutMs: level.timeoutMs,
                       eventName: expr(`${cb}.url`),
-                      vars: expr('vars'),
+                      vars: expr(varsOf(ctx)),
                     },
                   },
                   result: res,
@@ -658,6 +683,7 @@ function approvalSteps(node: IrApproval, ctx: Ctx): GcpStep[] {
           },
         },
       },
+      ...cancelledCheck(`${prefix}-late`, ctx, [close(n, 'cancelled')]),
       {
         [`${prefix}-await`]: {
           try: {
@@ -687,18 +713,14 @@ function approvalSteps(node: IrApproval, ctx: Ctx): GcpStep[] {
       ...cancelledCheck(`${prefix}-cancelled`, ctx, [close(n, 'cancelled')]),
       {
         [`${prefix}-decided`]: {
-          assign: [
-            {
-              [`vars.${node.output}`]: {
-                approved: expr(`${res}.http_request.body.approved`),
-                decidedBy: expr(`${res}.http_request.body.decidedBy`),
-                comment: expr(`${res}.http_request.body.comment`),
-                decisions: expr(`${res}.http_request.body.decisions`),
-                level: n,
-                timedOut: false,
-              },
-            },
-          ],
+          assign: writeResult(ctx, node.output, {
+            approved: expr(`${res}.http_request.body.approved`),
+            decidedBy: expr(`${res}.http_request.body.decidedBy`),
+            comment: expr(`${res}.http_request.body.comment`),
+            decisions: expr(`${res}.http_request.body.decisions`),
+            level: n,
+            timedOut: false,
+          }),
           next: `${id}-outcome`,
         },
       },
@@ -714,7 +736,9 @@ function approvalSteps(node: IrApproval, ctx: Ctx): GcpStep[] {
                 {
                   [err]: {
                     code: 'Stepgate.Rejected',
-                    message: expr(`"rejected by " + default(vars.${node.output}.decidedBy, "an approver")`),
+                    message: expr(
+                      `"rejected by " + default(${varsOf(ctx)}.${node.output}.decidedBy, "an approver")`,
+                    ),
                     step: id,
                   },
                 },
@@ -726,24 +750,15 @@ function approvalSteps(node: IrApproval, ctx: Ctx): GcpStep[] {
   steps.push(
     {
       [`${id}-outcome`]: {
-        switch: [{ condition: expr(`vars.${node.output}.approved == true`), next: target(ctx, node.next) }],
+        switch: [
+          { condition: expr(`${varsOf(ctx)}.${node.output}.approved == true`), next: target(ctx, node.next) },
+        ],
       },
     },
     ...rejected,
     {
       [`${id}-timedout`]: {
-        assign: [
-          {
-            [`vars.${node.output}`]: {
-              approved: false,
-              decidedBy: null,
-              comment: null,
-              decisions: [],
-              level: node.levels.length,
-              timedOut: true,
-            },
-          },
-        ],
+        assign: writeResult(ctx, node.output, timedOutApproval(node)),
         ...(node.onTimeout !== null ? { next: target(ctx, node.onTimeout) } : {}),
       },
     },
@@ -788,7 +803,7 @@ function delaySteps(node: IrDelay, ctx: Ctx): GcpStep[] {
             body: {
               stepId: id,
               time: JSON.stringify(node.wait.time),
-              vars: expr('vars'),
+              vars: expr(varsOf(ctx)),
               ...(ctx.branch === null ? {} : { wakeUrl: expr(`${v(ctx, 'sg_wait')}.url`) }),
             },
           },
@@ -873,8 +888,14 @@ function parallelSteps(node: IrParallel, ctx: Ctx): GcpStep[] {
       );
     const body = graphSteps(graph, bctx);
     const steps: GcpStep[] = [
-      // A branch that starts after the join was decided never runs (the orchestrator does not spawn it).
-      ...cancelledCheck(`${id}-b${index}-start`, bctx),
+      // Every branch starts, even after the join was decided (it then stops at its first wait, as the
+      // orchestrator's branches do). It works on its own copy of the variables and records its step
+      // results in an overlay that the join commits if the branch completes.
+      {
+        [`${id}-b${index}-vars`]: {
+          assign: [{ [varsOf(bctx)]: expr(varsOf(ctx)) }, { [v(bctx, 'sg_ov')]: {} }],
+        },
+      },
       ...body,
       {
         [`${id}-b${index}-ok`]: {
@@ -882,7 +903,14 @@ function parallelSteps(node: IrParallel, ctx: Ctx): GcpStep[] {
             {
               condition: expr(`not(${state}.done)`),
               steps: [
-                { [`${id}-b${index}-count`]: { assign: [{ [`${state}.ok`]: expr(`${state}.ok + 1`) }] } },
+                {
+                  [`${id}-b${index}-count`]: {
+                    assign: [
+                      { [`${state}.ok`]: expr(`${state}.ok + 1`) },
+                      { [`${state}.r${index}`]: expr(v(bctx, 'sg_ov')) },
+                    ],
+                  },
+                },
                 {
                   [`${id}-b${index}-joined`]: {
                     switch: [
@@ -939,36 +967,34 @@ function parallelSteps(node: IrParallel, ctx: Ctx): GcpStep[] {
     return { [`${id}-b${index}`]: { steps } };
   });
   const err = v(ctx, 'sg_err');
-  const before = v(ctx, `sg_before_${id}`);
-  const shared = ['vars', 'visits', ...outer.flatMap((l) => [l.state, l.waits]), state, waits];
-  // A failed parallel is atomic: what its branches wrote is put back as it was before (absent or not).
-  const rollback: GcpStep[] = [...branchOutputs(node)].flatMap((name) => [
-    { [`${id}-discard-${name}`]: { assign: [{ vars: expr(`map.delete(vars, ${str(name)})`) }] } },
-    {
-      [`${id}-restore-${name}`]: {
+  const shared = ['visits', ...outer.flatMap((l) => [l.state, l.waits]), state, waits];
+  // The join commits the overlays of the branches that completed, in branch order; a failed parallel
+  // commits nothing.
+  const commit: GcpStep[] = node.branches.flatMap((graph, index) =>
+    [...graphOutputs(graph)].map((name) => ({
+      [`${id}-commit-b${index}-${name}`]: {
         switch: [
           {
-            condition: expr(`${str(name)} in ${before}`),
-            steps: [
-              { [`${id}-restored-${name}`]: { assign: [{ [`vars.${name}`]: expr(`${before}.${name}`) }] } },
-            ],
+            condition: expr(`${str(name)} in default(map.get(${state}, ${str(`r${index}`)}), sg_empty)`),
+            assign: writeResult(ctx, name, expr(`${state}.r${index}.${name}`)),
           },
         ],
       },
-    },
-  ]);
+    })),
+  );
   const steps: GcpStep[] = [
-    enter(node, [
-      { [state]: { ok: 0, failed: 0, done: false, error: null } },
-      { [waits]: {} },
-      { [before]: expr('vars') },
-    ]),
+    enter(node, [{ [state]: { ok: 0, failed: 0, done: false, error: null } }, { [waits]: {} }]),
     { [`${id}-branches`]: { parallel: { shared, branches } } },
     // Inside a branch, the enclosing join may have been decided while this one ran.
     ...cancelledCheck(`${id}-joined-cancelled`, ctx),
     {
       [`${id}-join`]: {
-        switch: [{ condition: expr(`${state}.ok >= ${needed}`), next: target(ctx, node.next) }],
+        switch: [
+          {
+            condition: expr(`${state}.ok >= ${needed}`),
+            steps: [...commit, { [`${id}-joined`]: { next: target(ctx, node.next) } }],
+          },
+        ],
       },
     },
     {
@@ -982,7 +1008,6 @@ function parallelSteps(node: IrParallel, ctx: Ctx): GcpStep[] {
         ],
       },
     },
-    ...rollback,
     ...failureRouting(`${id}-branches`, ctx, node.onError, err),
   ];
   return steps;

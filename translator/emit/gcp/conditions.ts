@@ -75,10 +75,11 @@ export function conditionExpression(expr: Expr, operand: (o: Operand) => string)
 }
 
 /**
- * Steps that set `temp` to the value at `path` in `vars`, or null when the path does not exist: a
- * name segment reads a map key (a non-map reads as empty), a numeric segment also indexes a list.
+ * Steps that set `temp` to the value at `path` in the variables `vars` (the run's, or a branch's copy), or
+ * null when the path does not exist: a name segment reads a map key (a non-map reads as empty), a numeric
+ * segment also indexes a list.
  */
-export function pathSteps(name: string, temp: string, path: string[]): GcpStep[] {
+export function pathSteps(name: string, temp: string, path: string[], vars = 'vars'): GcpStep[] {
   const steps: GcpStep[] = [];
   const assigns: Array<Record<string, string>> = [];
   const flush = (): void => {
@@ -86,7 +87,7 @@ export function pathSteps(name: string, temp: string, path: string[]): GcpStep[]
     assigns.length = 0;
   };
   path.forEach((segment, i) => {
-    const from = i === 0 ? 'vars' : temp;
+    const from = i === 0 ? vars : temp;
     const asMap = `if(get_type(${from}) == "map", ${from}, sg_empty)`;
     if (!/^[0-9]+$/.test(segment)) {
       assigns.push({ [temp]: `\${map.get(${asMap}, ${str(segment)})}` });
