@@ -35,8 +35,14 @@ import {
 } from '../functions/core/protocol.js';
 import { approverSpecs, renderList, renderText } from '../functions/core/render.js';
 import { offloadLargeResults } from '../functions/core/results.js';
+import type {
+  AslApprovalPayload,
+  AslNotifyPayload,
+  AslQuorumPayload,
+  AslToolCallPayload,
+} from '../functions/core/wire.js';
 import { ASL_ERROR, ASL_PLACEHOLDERS, emitAsl } from '../translator/emit/aws-asl.js';
-import type { IrApprovalRequire, IrApprover, IrGraph, IrNode, IrWorkflow } from '../translator/ir.js';
+import type { IrApprover, IrGraph, IrNode, IrWorkflow } from '../translator/ir.js';
 import { backoffDelay } from '../translator/ir.js';
 import { type JsonValue, resolveTemplate, type Template } from '../translator/template.js';
 import type { Observation } from './observation.js';
@@ -175,9 +181,9 @@ export async function runCaseAwsDetailed(
     runActive: (id) => id === runId && running,
   });
 
-  const step = (payload: Record<string, unknown>): { stepId: string; vars: Vars; visit: number } => ({
-    stepId: String(payload.stepId),
-    vars: (payload.vars ?? {}) as Vars,
+  const step = (payload: { stepId: string; vars: Vars }): { stepId: string; vars: Vars; visit: number } => ({
+    stepId: payload.stepId,
+    vars: payload.vars,
     visit: 1,
   });
   const attempts = new Map<string, number>();
@@ -245,18 +251,19 @@ export async function runCaseAwsDetailed(
     idempotencyKey: idempotencyKey(runId, stepId, visit, attempt),
   });
 
-  const handlers: Record<string, (payload: Record<string, unknown>) => Promise<JsonValue>> = {
-    'tool.call': async (payload) => {
+  // Each handler reads the payload the compiled Task passes (functions/core/wire.ts).
+  const handlers: Record<string, (payload: never) => Promise<JsonValue>> = {
+    'tool.call': async (payload: AslToolCallPayload) => {
       const { stepId, vars, visit } = step(payload);
       const attempt = nextAttempt(stepId);
       try {
         const result = await inTurn(stepId, () =>
           tools.call({
             ...attemptOf(stepId, visit, attempt),
-            server: (payload.server ?? null) as string | null,
-            tool: String(payload.tool),
+            server: payload.server,
+            tool: payload.tool,
             args: resolveTemplate(template(payload.args), vars),
-            timeoutMs: (payload.timeoutMs ?? null) as number | null,
+            timeoutMs: payload.timeoutMs,
           }),
         );
         return result === undefined ? null : (JSON.parse(JSON.stringify(result)) as JsonValue);
@@ -264,15 +271,15 @@ export async function runCaseAwsDetailed(
         throw activityFailure(error, stepId);
       }
     },
-    'notify.send': async (payload) => {
+    'notify.send': async (payload: AslNotifyPayload) => {
       const { stepId, vars, visit } = step(payload);
       const attempt = nextAttempt(stepId);
-      const to = (JSON.parse(String(payload.to)) as Template[]).flatMap((t) => renderList(t, vars));
+      const to = (JSON.parse(payload.to) as Template[]).flatMap((t) => renderList(t, vars));
       try {
         return (await inTurn(stepId, () =>
           notifier.send({
             ...attemptOf(stepId, visit, attempt),
-            channel: payload.channel as 'email',
+            channel: payload.channel,
             to,
             subject: payload.subject === null ? null : renderText(template(payload.subject), vars),
             message: renderText(template(payload.message), vars),
@@ -282,15 +289,15 @@ export async function runCaseAwsDetailed(
         throw activityFailure(error, stepId);
       }
     },
-    'approval.request': async (outer) => {
-      const payload = (outer.Payload ?? {}) as Record<string, unknown>;
+    'approval.request': async (outer: { Payload: AslApprovalPayload }) => {
+      const payload = outer.Payload;
       const { stepId, vars } = step(payload);
-      const level = Number(payload.level);
+      const level = payload.level;
       // Level 1 is requested once per visit of the step (a loop through an approval visits it again).
       if (level === 1) approvalVisits.set(stepId, (approvalVisits.get(stepId) ?? 0) + 1);
       const visit = approvalVisits.get(stepId) ?? 1;
-      const output = String(payload.output);
-      const timeoutMs = (payload.timeoutMs ?? null) as number | null;
+      const output = payload.output;
+      const timeoutMs = payload.timeoutMs;
       const eventName = approvalEventName(stepId, visit, level);
       // As on the local target, the scenario's decisions are scheduled when the step is first entered.
       if (level === 1 && visit === 1) {
@@ -305,10 +312,8 @@ export async function runCaseAwsDetailed(
           visit,
           identity: user,
           level,
-          approvers: (JSON.parse(String(payload.approvers)) as IrApprover[]).flatMap((a) =>
-            approverSpecs(a, vars),
-          ),
-          require: payload.require as IrApprovalRequire,
+          approvers: (JSON.parse(payload.approvers) as IrApprover[]).flatMap((a) => approverSpecs(a, vars)),
+          require: payload.require,
           message: renderText(template(payload.message), vars),
           deadline: timeoutMs === null ? null : clock.now() + timeoutMs,
           eventName,
@@ -326,21 +331,21 @@ export async function runCaseAwsDetailed(
           step: stepId,
         };
         throw lambdaError(ASL_ERROR.rejected, {
-          ...(payload.rejectKeepsResult === true ? { [output]: result } : {}),
-          ...(payload.rejectFails === true ? { error } : {}),
+          ...(payload.rejectKeepsResult ? { [output]: result } : {}),
+          ...(payload.rejectFails ? { error } : {}),
         });
       }
       return result as unknown as JsonValue;
     },
-    quorum: async (payload) => {
-      const stepId = String(payload.stepId);
+    quorum: async (payload: AslQuorumPayload) => {
+      const stepId = payload.stepId;
       const state = quorums.get(stepId) ?? { succeeded: 0, failed: 0, vars: [], first: null };
       quorums.set(stepId, state);
-      const total = Number(payload.branches);
-      const needed = Number(payload.require);
+      const total = payload.branches;
+      const needed = payload.require;
       if (payload.outcome === 'succeeded') {
         // The join commits the results of the branches that completed, in branch order.
-        state.vars[Number(payload.branch)] = (payload.written ?? {}) as Vars;
+        state.vars[payload.branch] = payload.written;
         const merged = Object.assign({}, ...state.vars.filter((v) => v !== undefined)) as Vars;
         state.succeeded++;
         if (state.succeeded >= needed) {
@@ -349,7 +354,7 @@ export async function runCaseAwsDetailed(
         }
         return null;
       }
-      const error = (payload.error ?? {}) as { Error: string; Cause: unknown };
+      const error = payload.error ?? { Error: 'Stepgate.Unknown', Cause: '{}' };
       state.failed++;
       state.first ??= error;
       if (state.failed > total - needed) {
@@ -370,19 +375,21 @@ export async function runCaseAwsDetailed(
   const topLevel = new Set(Object.keys((definition as { States: Record<string, unknown> }).States));
   const resources = new Map<string, string>();
   taskStates((definition as unknown as { States: Record<string, AslState> }).States, resources);
+  /** The handler for a Task's payload, by its `activity` (the approval's is inside `Payload`). */
+  const dispatch = (payload: unknown): Promise<JsonValue> => {
+    const body = payload as { activity?: string; Payload?: { activity?: string } };
+    const activity = String(body.activity ?? body.Payload?.activity);
+    const handler = handlers[activity];
+    if (handler === undefined) throw new Error(`no handler for ${activity}`);
+    return handler(payload as never);
+  };
   const overrides: Record<string, (input: unknown) => Promise<JsonValue>> = {};
   for (const name of resources.keys()) {
     overrides[name] = async (payload) => {
       // A tool or notify state's first attempt is made when the state is entered: a branch entering it at
       // the instant its parallel is decided still makes the call (the call is held and started in workflow
       // order; its answer is dropped, see nextTurn), as the embedded engine's branches all start.
-      if (firstAttempt(name)) {
-        if (!running) return new Promise(() => {});
-        const body = payload as Record<string, unknown>;
-        const handler = handlers[String(body.activity)];
-        if (handler === undefined) throw new Error(`no handler for ${String(body.activity)}`);
-        return handler(body);
-      }
+      if (firstAttempt(name)) return running ? dispatch(payload) : new Promise(() => {});
       // Step Functions stops the other branches of a Parallel that failed or reached its quorum, and
       // everything once the execution stopped; the library's aborted branch still runs its pending retry
       // at once, so a handler first lets the event log catch up (no virtual time passes) and, invoked in a
@@ -394,13 +401,7 @@ export async function runCaseAwsDetailed(
         deferring--;
       }
       if (!running || stopped(name)) return new Promise(() => {});
-      const body = payload as Record<string, unknown>;
-      const activity = String(
-        body.activity ?? (body.Payload as Record<string, unknown> | undefined)?.activity,
-      );
-      const handler = handlers[activity];
-      if (handler === undefined) throw new Error(`no handler for ${activity}`);
-      return handler(body);
+      return dispatch(payload);
     };
   }
   // The library's array override is per retrier, not per attempt: a getter answers with the reference
@@ -459,7 +460,7 @@ export async function runCaseAwsDetailed(
       context: {
         Execution: { Id: runId, Name: runId, StartTime: new Date(startedAt).toISOString() },
         Task: { Token: `token-${runId}` },
-        State: { RetryCount: 0 },
+        State: { RetryCount: 0, EnteredTime: new Date(startedAt).toISOString() },
       },
     };
     const execution = machine.run(doc, options);

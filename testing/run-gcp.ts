@@ -13,7 +13,6 @@ import { SqliteResultStore } from '../adapters/local/result-store.js';
 import { ActivityError } from '../adapters/ports.js';
 import { ApprovalService } from '../functions/core/approvals.js';
 import {
-  type ApprovalClose,
   type ApprovalRequest,
   ERROR,
   type Identity,
@@ -23,9 +22,21 @@ import {
 } from '../functions/core/protocol.js';
 import { approverSpecs, renderList, renderText } from '../functions/core/render.js';
 import { offloadLargeResults } from '../functions/core/results.js';
+import type {
+  GcpApprovalCloseBody,
+  GcpApprovalRequestBody,
+  GcpApprovalRequestResponse,
+  GcpBackoffBody,
+  GcpBackoffResponse,
+  GcpNotifyBody,
+  GcpResolveTimeBody,
+  GcpResolveTimeResponse,
+  GcpStepBody,
+  GcpToolCallBody,
+} from '../functions/core/wire.js';
 import { parseIsoTime } from '../translator/duration.js';
 import { emitGcpWorkflows } from '../translator/emit/gcp-workflows.js';
-import type { IrApprover, IrRetry, IrWorkflow } from '../translator/ir.js';
+import type { IrApprover, IrWorkflow } from '../translator/ir.js';
 import { backoffDelay } from '../translator/ir.js';
 import { type JsonValue, resolveTemplate, type Template } from '../translator/template.js';
 import { GcpInterpreter, type GcpValue } from './gcp-oracle/interpreter.js';
@@ -50,8 +61,6 @@ const FUNCTIONS = {
   backoff: 'https://functions.test/backoff',
   resolveTime: 'https://functions.test/resolve-time',
 };
-
-type Body = Record<string, JsonValue>;
 
 function template(text: JsonValue | undefined): Template {
   return JSON.parse(String(text)) as Template;
@@ -134,42 +143,43 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
     );
     return { accepted: true };
   };
-  const message = (
-    b: Body,
-  ): { workflowId: string; runId: string; stepId: string; visit: number; identity: Identity } => ({
-    workflowId: String(b.workflowId),
-    runId: String(b.runId),
-    stepId: String(b.stepId),
-    visit: Number(b.visit),
-    identity: b.identity as unknown as Identity,
+  const message = (b: GcpStepBody): GcpStepBody => ({
+    workflowId: b.workflowId,
+    runId: b.runId,
+    stepId: b.stepId,
+    visit: b.visit,
+    identity: b.identity,
   });
   const http = async (url: string, raw: GcpValue): Promise<GcpValue> => {
-    const b = (raw ?? {}) as Body;
-    const vars = b.vars ?? {};
+    const body = raw ?? {};
     switch (url) {
       case FUNCTIONS.toolCall: {
-        const attempt = Number(b.attempt);
+        const b = body as unknown as GcpToolCallBody;
+        const vars = b.vars;
+        const attempt = b.attempt;
         const m = message(b);
         const request: ToolCallRequest = {
           ...m,
           attempt,
           idempotencyKey: idempotencyKey(m.runId, m.stepId, m.visit, attempt),
-          server: b.server === null ? null : String(b.server),
-          tool: String(b.tool),
+          server: b.server,
+          tool: b.tool,
           args: resolveTemplate(template(b.args), vars),
-          timeoutMs: b.timeoutMs === null ? null : Number(b.timeoutMs),
+          timeoutMs: b.timeoutMs,
         };
         return background(b.callbackUrl, () => tools.call(request));
       }
       case FUNCTIONS.notify: {
-        const attempt = Number(b.attempt);
+        const b = body as unknown as GcpNotifyBody;
+        const vars = b.vars;
+        const attempt = b.attempt;
         const m = message(b);
-        const to = JSON.parse(String(b.to)) as Template[];
+        const to = JSON.parse(b.to) as Template[];
         const request: NotifyRequest = {
           ...m,
           attempt,
           idempotencyKey: idempotencyKey(m.runId, m.stepId, m.visit, attempt),
-          channel: String(b.channel) as NotifyRequest['channel'],
+          channel: b.channel,
           to: to.flatMap((t) => renderList(t, vars)),
           subject: b.subject === null ? null : renderText(template(b.subject), vars),
           message: renderText(template(b.message), vars),
@@ -177,33 +187,38 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
         return background(b.callbackUrl, () => notifier.send(request));
       }
       case FUNCTIONS.approvalRequest: {
-        const approvers = JSON.parse(String(b.approvers)) as IrApprover[];
+        const b = body as unknown as GcpApprovalRequestBody;
+        const vars = b.vars;
+        const approvers = JSON.parse(b.approvers) as IrApprover[];
         const request: ApprovalRequest = {
           ...message(b),
-          level: Number(b.level),
+          level: b.level,
           approvers: approvers.flatMap((a) => approverSpecs(a, vars)),
-          require: b.require as ApprovalRequest['require'],
+          require: b.require,
           message: renderText(template(b.message), vars),
-          deadline: b.timeoutMs === null ? null : clock.now() + Number(b.timeoutMs),
-          eventName: String(b.eventName),
+          deadline: b.timeoutMs === null ? null : clock.now() + b.timeoutMs,
+          eventName: b.eventName,
         };
         try {
-          return { ok: true, result: (await approvals.request(request)) as unknown as GcpValue };
+          const response: GcpApprovalRequestResponse = { ok: true, result: await approvals.request(request) };
+          return response as unknown as GcpValue;
         } catch (error) {
           return failure(error);
         }
       }
       case FUNCTIONS.approvalClose:
-        await approvals.close(b as unknown as ApprovalClose);
+        await approvals.close(body as unknown as GcpApprovalCloseBody);
         return null;
       case FUNCTIONS.backoff: {
-        const seed = `${String(b.runId)}:${String(b.stepId)}:${Number(b.visit)}:${Number(b.attempt)}`;
-        const delayMs = backoffDelay(b.retry as unknown as IrRetry, Number(b.attempt), seed);
-        wakeLater(b.wakeUrl, delayMs);
-        return { delayMs };
+        const b = body as unknown as GcpBackoffBody;
+        const seed = `${b.runId}:${b.stepId}:${b.visit}:${b.attempt}`;
+        const response: GcpBackoffResponse = { delayMs: backoffDelay(b.retry, b.attempt, seed) };
+        wakeLater(b.wakeUrl, response.delayMs);
+        return response as unknown as GcpValue;
       }
       case FUNCTIONS.resolveTime: {
-        const value = resolveTemplate(template(b.time), vars);
+        const b = body as unknown as GcpResolveTimeBody;
+        const value = resolveTemplate(template(b.time), b.vars);
         const fireAt = typeof value === 'string' ? parseIsoTime(value) : undefined;
         if (fireAt === undefined) {
           return {
@@ -211,9 +226,9 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
             error: {
               code: ERROR.invalidTime,
               message: `'until' resolved to ${JSON.stringify(value)}, not an ISO-8601 time with a zone`,
-              step: String(b.stepId),
+              step: b.stepId,
             },
-          };
+          } satisfies GcpResolveTimeResponse;
         }
         const waitMs = Math.max(0, fireAt - clock.now());
         wakeLater(b.wakeUrl, waitMs);

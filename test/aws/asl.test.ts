@@ -92,6 +92,14 @@ describe.each(workflows)('%s compiled to ASL', (file) => {
       if (state.Type === 'Task') expect(typeof state.TimeoutSeconds, name).toBe('number');
     }
     expect(typeof (asl as { TimeoutSeconds?: unknown }).TimeoutSeconds).toBe('number');
+    // Tool and notify calls carry what makes their idempotency key unique per visit and attempt.
+    for (const node of ir.graph.nodes) {
+      if (node.kind !== 'tool' && node.kind !== 'notify') continue;
+      expect(states.get(node.id)?.Parameters, node.id).toMatchObject({
+        'attempt.$': '$$.State.RetryCount',
+        'enteredTime.$': '$$.State.EnteredTime',
+      });
+    }
   });
 });
 

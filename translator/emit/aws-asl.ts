@@ -398,6 +398,9 @@ function emitTask(node: IrTool | IrNotify, scope: Scope, endTarget: string): voi
           'ctx.$': '$.ctx',
           stepId: node.id,
           'attempt.$': '$$.State.RetryCount',
+          // Distinct per visit of the state and stable across its retries: with the attempt, the handler's
+          // idempotency key for a step that a loop enters again.
+          'enteredTime.$': '$$.State.EnteredTime',
           server: node.server,
           tool: node.tool,
           args: templateText(node.args),
@@ -409,6 +412,9 @@ function emitTask(node: IrTool | IrNotify, scope: Scope, endTarget: string): voi
           'ctx.$': '$.ctx',
           stepId: node.id,
           'attempt.$': '$$.State.RetryCount',
+          // Distinct per visit of the state and stable across its retries: with the attempt, the handler's
+          // idempotency key for a step that a loop enters again.
+          'enteredTime.$': '$$.State.EnteredTime',
           channel: node.channel,
           to: templatesText(node.to),
           subject: node.subject === null ? null : templateText(node.subject),
