@@ -1,5 +1,6 @@
 // The ports: every way core code reaches the outside world. Each host (local, aws, azure, gcp) provides
 // implementations; core code and tests depend only on these interfaces.
+import type { AuditEntry } from '../functions/core/durable.js';
 import type { RunStart } from '../functions/core/orchestrator.js';
 import type {
   ApprovalDecisionEntry,
@@ -33,9 +34,37 @@ export class ActivityError extends Error {
   }
 }
 
+/** What a tool call may do besides answering: write its decisions to the run's history. */
+export interface ToolCallContext {
+  audit(entry: AuditEntry): void;
+}
+
 /** Executes a tool step's attempt (the MCP pipeline in production, mocks in scenario tests). */
 export interface ToolInvoker {
-  call(request: ToolCallRequest): Promise<unknown>;
+  call(request: ToolCallRequest, context?: ToolCallContext): Promise<unknown>;
+}
+
+/** A tool as the registry found it on an MCP server. */
+export interface RegistryTool {
+  name: string;
+  server: string;
+  inputSchema: Record<string, unknown>;
+  annotations?: Record<string, unknown> | null | undefined;
+  /** `inject`: the server takes the identity arguments on every tool; `schema`: where declared. */
+  identity: 'inject' | 'schema';
+}
+
+/** The MCP servers a deployment registered (adapters/mcp/registry.ts). */
+export interface ToolRegistry {
+  /** `tool` or `server/tool`; throws with a `code` (not found, ambiguous, unavailable). */
+  lookup(name: string): Promise<RegistryTool>;
+  /** The vault entries a server is configured to receive. */
+  credentialNames(server: string): string[];
+  call(
+    tool: RegistryTool,
+    args: Record<string, unknown>,
+    options: { timeoutMs: number | null; credentials: Record<string, string> },
+  ): Promise<unknown>;
 }
 
 /** Which tool attempt produced a stored result: a redelivered attempt has the same key. */
@@ -143,3 +172,61 @@ export interface ApprovalStore {
   undelivered(): ApprovalRecord[];
   update(record: ApprovalRecord): void;
 }
+
+/** Where a credential lives: one user's (`user:<email>`), one group's (`group:<name>`) or the whole org's. */
+export type VaultScope = 'org' | `user:${string}` | `group:${string}`;
+
+/** Which level of the cascade answered for a credential. */
+export type SecretSource = 'user' | 'org' | `group:${string}`;
+
+/** A stored credential as listings show it: never its value. */
+export interface SecretEntry {
+  scope: VaultScope;
+  name: string;
+  /** When the value was last set (ms since epoch). */
+  updatedAt: number;
+}
+
+export interface ResolvedSecrets {
+  values: Record<string, string>;
+  sources: Record<string, SecretSource>;
+  /** Requested names no level of the cascade holds, in the order asked. */
+  missing: string[];
+}
+
+/**
+ * Credentials, encrypted at rest. `resolve` runs the cascade user → group → org per name for the identity
+ * a run acts for. Asynchronous because the cloud hosts' vaults (Secrets Manager, Key Vault, Secret
+ * Manager) are network calls.
+ */
+export interface Vault {
+  resolve(identity: Pick<Identity, 'email' | 'groups'>, names: string[]): Promise<ResolvedSecrets>;
+  set(scope: VaultScope, name: string, value: string): Promise<void>;
+  /** False when there was nothing to delete. */
+  delete(scope: VaultScope, name: string): Promise<boolean>;
+  /** Every credential (of one scope when given), ordered by scope then name; never values. */
+  list(scope?: VaultScope): Promise<SecretEntry[]>;
+}
+
+/** One bucket a tool call draws from: at most `limit` calls per `windowMs` under `key`. */
+export interface RateLimitBucket {
+  key: string;
+  limit: number;
+  windowMs: number;
+}
+
+/**
+ * Counts calls per key. A call is counted only when it is allowed; a denied call costs nothing. `take`
+ * may answer synchronously (SQLite) or asynchronously (a cloud table).
+ */
+export interface RateLimiter {
+  /** Takes one call from `key`'s bucket: true when it fitted (and is now counted), false when full. */
+  take(key: string, limit: number, windowMs: number, now: number): boolean | Promise<boolean>;
+  /**
+   * All or nothing: takes one call from every bucket when each has room, otherwise takes none and names
+   * the first full bucket (in the order given).
+   */
+  takeAll(buckets: RateLimitBucket[], now: number): RateLimitVerdict | Promise<RateLimitVerdict>;
+}
+
+export type RateLimitVerdict = { allowed: true } | { allowed: false; key: string };

@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { runCompile } from './compile-command.js';
 import { runTest } from './test-command.js';
 import { runValidate } from './validate-command.js';
+import { readStdin, registerVaultCommand } from './vault-command.js';
 
 const io = {
   out: (text: string) => process.stdout.write(`${text}\n`),
@@ -46,6 +47,8 @@ program
   .action(async (files: string[], options: { target?: string; json?: boolean }) => {
     process.exitCode = await runTest(files, options, io);
   });
+
+registerVaultCommand(program, { io, readStdin, env: process.env });
 
 try {
   await program.parseAsync(process.argv);

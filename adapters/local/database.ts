@@ -1,6 +1,6 @@
 // The embedded engine's SQLite database: one file (or :memory:) holding runs, their append-only event
-// history, outstanding activities and timers, the audit trail, approval requests and tool results too
-// large for a run's variables.
+// history, outstanding activities and timers, the audit trail, approval requests, tool results too
+// large for a run's variables, the credential vault (encrypted) and the rate limiter's log.
 import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
@@ -91,6 +91,20 @@ CREATE TABLE IF NOT EXISTS tool_results (
   json TEXT NOT NULL,
   PRIMARY KEY (run_id, step_id, visit, attempt, sha256)
 );
+CREATE TABLE IF NOT EXISTS secrets (
+  scope TEXT NOT NULL,
+  name TEXT NOT NULL,
+  iv BLOB NOT NULL,
+  tag BLOB NOT NULL,
+  ciphertext BLOB NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (scope, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rate_hits (
+  key TEXT NOT NULL,
+  at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rate_hits_by_key ON rate_hits(key, at);
 `;
 
 export function openDatabase(file: string, durability: Durability = 'normal'): Db {

@@ -26,7 +26,15 @@ import {
 import type { Db } from './database.js';
 import { type Action, type HistoryEvent, NonDeterminismError, Replayer } from './replayer.js';
 
-export type ActivityHandler = (input: unknown, meta: { runId: string; taskId: number }) => Promise<unknown>;
+export type ActivityHandler = (
+  input: unknown,
+  meta: {
+    runId: string;
+    taskId: number;
+    /** History entries about the work (a tool call's pipeline stages), committed with its result. */
+    audit(entry: AuditEntry): void;
+  },
+) => Promise<unknown>;
 
 export interface LocalHostOptions {
   db: Db;
@@ -302,6 +310,26 @@ export class LocalDurableHost implements DurableHost {
 
   private readonly cursors = new Map<string, Cursor>();
 
+  /** Appends one entry to the run's audit trail, in the current batch. */
+  private appendAudit(runId: string, cursor: Cursor, entry: AuditEntry, at: number, effects: Effects): void {
+    cursor.auditSeq++;
+    const data = entry.data ?? {};
+    this.sql.insertAudit.run(
+      runId,
+      cursor.auditSeq,
+      at,
+      entry.type,
+      entry.step ?? null,
+      JSON.stringify(data),
+    );
+    effects.audit.push([
+      runId,
+      { seq: cursor.auditSeq, at, type: entry.type, step: entry.step ?? null, data },
+    ]);
+  }
+  /** Activities' own history entries, committed with the result they came with. */
+  private readonly activityNotes = new WeakMap<HistoryEvent, Array<{ entry: AuditEntry; at: number }>>();
+
   private deliver(runId: string, events: HistoryEvent[], effects: Effects): void {
     const loaded = this.load(runId);
     if (loaded === undefined) return;
@@ -310,8 +338,11 @@ export class LocalDurableHost implements DurableHost {
       if (replayer.outcome !== undefined) return;
       if (!replayer.accept(event)) continue;
       this.appendHistory(runId, cursor, event);
-      if (event.type === 'TaskCompleted' || event.type === 'TaskFailed')
+      if (event.type === 'TaskCompleted' || event.type === 'TaskFailed') {
         this.sql.deleteWork.run(runId, event.taskId);
+        for (const note of this.activityNotes.get(event) ?? [])
+          this.appendAudit(runId, cursor, note.entry, note.at, effects);
+      }
       if (event.type === 'TimerFired') this.sql.deleteTimer.run(runId, event.taskId);
       this.advance(runId, replayer, cursor, effects);
     }
@@ -384,29 +415,9 @@ export class LocalDurableHost implements DurableHost {
         this.sql.deleteTimer.run(runId, action.taskId);
         effects.disarm.push(timerKey(runId, action.taskId));
         return;
-      case 'record': {
-        cursor.auditSeq++;
-        const data = action.entry.data ?? {};
-        this.sql.insertAudit.run(
-          runId,
-          cursor.auditSeq,
-          action.at,
-          action.entry.type,
-          action.entry.step ?? null,
-          JSON.stringify(data),
-        );
-        effects.audit.push([
-          runId,
-          {
-            seq: cursor.auditSeq,
-            at: action.at,
-            type: action.entry.type,
-            step: action.entry.step ?? null,
-            data,
-          },
-        ]);
+      case 'record':
+        this.appendAudit(runId, cursor, action.entry, action.at, effects);
         return;
-      }
       case 'complete':
         this.endRun(runId, cursor, action.outcome, effects);
         return;
@@ -465,21 +476,23 @@ export class LocalDurableHost implements DurableHost {
   private dispatch(runId: string, taskId: number, name: string, input: unknown): void {
     const handler = this.activities[name];
     this.inflight++;
+    const notes: Array<{ entry: AuditEntry; at: number }> = [];
+    const audit = (entry: AuditEntry): void => {
+      notes.push({ entry, at: this.clock.now() });
+    };
     const run =
       handler === undefined
         ? Promise.reject(new ActivityError('Stepgate.UnknownActivity', `no activity named ${name}`, false))
-        : Promise.resolve().then(() => handler(input, { runId, taskId }));
+        : Promise.resolve().then(() => handler(input, { runId, taskId, audit }));
+    const done = (event: HistoryEvent): void => {
+      if (notes.length > 0) this.activityNotes.set(event, notes);
+      this.enqueue(runId, event);
+    };
     run
       .then(
-        (result) =>
-          this.enqueue(runId, {
-            type: 'TaskCompleted',
-            taskId,
-            result: jsonSafe(result),
-            at: this.clock.now(),
-          }),
+        (result) => done({ type: 'TaskCompleted', taskId, result: jsonSafe(result), at: this.clock.now() }),
         (error: unknown) =>
-          this.enqueue(runId, { type: 'TaskFailed', taskId, error: taskError(error), at: this.clock.now() }),
+          done({ type: 'TaskFailed', taskId, error: taskError(error), at: this.clock.now() }),
       )
       .finally(() => {
         this.inflight--;

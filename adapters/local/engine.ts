@@ -50,7 +50,7 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
     cacheSize: options.cacheSize,
     onAudit: options.onAudit,
     activities: {
-      [ACTIVITY.toolCall]: (input) => tools.call(input as ToolCallRequest),
+      [ACTIVITY.toolCall]: (input, meta) => tools.call(input as ToolCallRequest, meta),
       [ACTIVITY.notify]: (input) => options.notifier.send(input as NotifyRequest),
       [ACTIVITY.approvalRequest]: (input) =>
         service().request(input as Parameters<ApprovalService['request']>[0]),

@@ -8,7 +8,12 @@
 // - Anything JSON.stringify cannot encode (a BigInt, a cycle, a function or symbol): the attempt fails with
 //   `Stepgate.InvalidResult`, not retryable — calling the tool again would not make its answer JSON.
 import { createHash } from 'node:crypto';
-import { ActivityError, type ResultStore, type ToolInvoker } from '../../adapters/ports.js';
+import {
+  ActivityError,
+  type ResultStore,
+  type ToolCallContext,
+  type ToolInvoker,
+} from '../../adapters/ports.js';
 import {
   RESULT_INLINE_LIMIT_BYTES,
   RESULT_PREVIEW_CHARS,
@@ -26,15 +31,29 @@ export function offloadLargeResults(
   limitBytes: number = RESULT_INLINE_LIMIT_BYTES,
 ): ToolInvoker {
   return {
-    async call(request: ToolCallRequest): Promise<unknown> {
-      const result = await invoker.call(request);
-      if (result === undefined) return null;
+    async call(request: ToolCallRequest, context?: ToolCallContext): Promise<unknown> {
+      const result = await invoker.call(request, context);
+      // The pipeline's last stage: how the result is kept, in the run's history.
+      const kept = (data: Record<string, unknown>): void =>
+        context?.audit({
+          type: 'tool.result',
+          step: request.stepId,
+          data: { attempt: request.attempt, ...data },
+        });
+      if (result === undefined) {
+        kept({ stored: 'inline', bytes: 4 });
+        return null;
+      }
       const json = encode(result, request);
       // UTF-8 takes at most three bytes per UTF-16 code unit, so most results are decided without counting.
-      if (json.length * 3 <= limitBytes) return result;
-      const bytes = Buffer.byteLength(json, 'utf8');
-      if (bytes <= limitBytes) return result;
-      return reference(store, request, json, bytes);
+      const bytes = json.length * 3 <= limitBytes ? null : Buffer.byteLength(json, 'utf8');
+      if (bytes === null || bytes <= limitBytes) {
+        kept({ stored: 'inline', bytes: bytes ?? Buffer.byteLength(json, 'utf8') });
+        return result;
+      }
+      const ref = await reference(store, request, json, bytes);
+      kept({ stored: 'reference', bytes, uri: ref.uri });
+      return ref;
     },
   };
 }

@@ -1,0 +1,74 @@
+// `stepgate.config.yaml`: the MCP servers the tool pipeline calls and the tool policy. Problems are reported
+// as `file:line:col: error: message`, like a workflow's, and never half-applied: a config with a problem is
+// refused whole.
+//
+//   mcpServers:            # the format MCP clients use (command/args/env, or url/headers) + credentials
+//     payments: { command: node, args: [dist/mcp-servers/payments.js], credentials: [{ name: PAY_KEY, env: PAY_KEY }] }
+//   policy:                # functions/core/policy.ts
+//     tools: { payments-charge: { minRole: member, rateLimit: 10/hour } }
+//
+// A stdio server's relative `cwd` (by default the config file's folder) is resolved against that folder,
+// so a config works from wherever `stepgate` is started.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { type PolicyConfig, PolicyConfigSchema } from '../../functions/core/policy.js';
+import { type Diagnostic, formatDiagnostic } from '../../translator/diagnostics.js';
+import { parseSource } from '../../translator/source.js';
+import { checkSchema } from '../../translator/structure.js';
+import { isStdioServer, type McpServersConfig, McpServersConfigSchema } from '../mcp/config.js';
+
+export const CONFIG_FILE = 'stepgate.config.yaml';
+
+const ConfigSchema = z.strictObject({
+  mcpServers: McpServersConfigSchema.optional(),
+  policy: PolicyConfigSchema.optional(),
+});
+
+export interface StepgateConfig {
+  /** The file it came from (absolute), or null for the empty default. */
+  file: string | null;
+  mcpServers: McpServersConfig;
+  policy: PolicyConfig;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+/** Parses a config text; `file` names it in problems and anchors relative paths. */
+export function parseConfig(text: string, file: string): StepgateConfig {
+  const source = parseSource(text, file.endsWith('.json') ? 'json' : 'yaml');
+  const fail = (diagnostics: Diagnostic[]): never => {
+    throw new ConfigError(diagnostics.map((d) => formatDiagnostic(file, d)));
+  };
+  if (source.syntaxErrors.length > 0) fail(source.syntaxErrors);
+  const value = source.value ?? {};
+  const checked = checkSchema(ConfigSchema, value, 'the Stepgate config', 'mcpServers, policy');
+  if (!checked.ok) return fail(checked.problems.map((p) => source.place(p)));
+  const base = dirname(resolve(file));
+  const mcpServers: McpServersConfig = {};
+  for (const [name, server] of Object.entries(checked.value.mcpServers ?? {})) {
+    mcpServers[name] = isStdioServer(server) ? { ...server, cwd: resolve(base, server.cwd ?? '.') } : server;
+  }
+  return { file: resolve(file), mcpServers, policy: checked.value.policy ?? {} };
+}
+
+/** Reads a config file; a missing file at the default path is an empty config, a missing given path an error. */
+export function loadConfig(path: string | undefined, cwd = process.cwd()): StepgateConfig {
+  const file = resolve(cwd, path ?? CONFIG_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    if (missing && path === undefined) return { file: null, mcpServers: {}, policy: {} };
+    throw new ConfigError([
+      `${file}:1:1: error: cannot read the Stepgate config (${missing ? 'no such file' : (error as Error).message})`,
+    ]);
+  }
+  return parseConfig(text, file);
+}
