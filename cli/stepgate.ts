@@ -24,9 +24,16 @@ program
   .argument('<files...>', 'definition files')
   .option('--json', 'print the result as JSON')
   .option('--ir', 'print the lowered IR of valid definitions')
-  .action(async (files: string[], options: { json?: boolean; ir?: boolean }) => {
-    process.exitCode = await runValidate(files, options, io);
-  });
+  .option(
+    '--config <file>',
+    'the Stepgate config whose MCP servers must offer the tools (default stepgate.config.yaml)',
+  )
+  .option('--no-tools', 'do not ask the configured MCP servers whether they offer the tools')
+  .action(
+    async (files: string[], options: { json?: boolean; ir?: boolean; config?: string; tools?: boolean }) => {
+      process.exitCode = await runValidate(files, options, io);
+    },
+  );
 
 program
   .command('compile')

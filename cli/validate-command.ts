@@ -1,14 +1,21 @@
 // `stepgate validate <file...>`: check definitions (and scenario files, `*.test.yaml`) and print each
 // problem as file:line:col, or the IR.
 import { readFile } from 'node:fs/promises';
+import { ConfigError, loadConfig } from '../adapters/local/config.js';
+import { McpRegistry } from '../adapters/mcp/registry.js';
 import { parseScenario } from '../testing/scenario.js';
 import { type Diagnostic, formatDiagnostic, hasErrors } from '../translator/diagnostics.js';
-import { MAX_SOURCE_BYTES } from '../translator/source.js';
+import type { IrGraph, IrTool } from '../translator/ir.js';
+import { MAX_SOURCE_BYTES, parseSource } from '../translator/source.js';
 import { formatOf, type ValidationResult, validateWorkflow } from '../translator/validate.js';
 
 export interface ValidateOptions {
   json?: boolean;
   ir?: boolean;
+  /** The Stepgate config whose MCP servers must offer the workflows' tools (default stepgate.config.yaml). */
+  config?: string;
+  /** false: do not ask the registered MCP servers for their tools. */
+  tools?: boolean;
 }
 
 export interface CommandIo {
@@ -18,13 +25,23 @@ export interface CommandIo {
 
 interface FileResult {
   file: string;
+  text: string | undefined;
   result: ValidationResult;
 }
 
 /** Returns the process exit code: 0 when every file is valid (warnings allowed), 1 otherwise. */
 export async function runValidate(files: string[], options: ValidateOptions, io: CommandIo): Promise<number> {
   const results: FileResult[] = [];
-  for (const file of files) results.push({ file, result: await validateFile(file) });
+  for (const file of files) results.push({ file, ...(await validateFile(file)) });
+  if (options.tools !== false) {
+    try {
+      await checkTools(results, options.config);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      for (const problem of error.problems) io.err(problem);
+      return 1;
+    }
+  }
   const failed = results.filter((r) => !r.result.valid).length;
 
   if (options.json) {
@@ -54,24 +71,79 @@ export async function runValidate(files: string[], options: ValidateOptions, io:
   return failed === 0 ? 0 : 1;
 }
 
-async function validateFile(file: string): Promise<ValidationResult> {
+async function validateFile(file: string): Promise<{ text: string | undefined; result: ValidationResult }> {
   let text: string;
   try {
     const bytes = await readFile(file);
     if (bytes.length > MAX_SOURCE_BYTES)
-      return fileProblem('too-large', `file is larger than ${MAX_SOURCE_BYTES} bytes`);
+      return {
+        text: undefined,
+        result: fileProblem('too-large', `file is larger than ${MAX_SOURCE_BYTES} bytes`),
+      };
     text = bytes.toString('utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason =
       code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (code ?? 'unreadable');
-    return fileProblem('unreadable', `cannot read file: ${reason}`);
+    return { text: undefined, result: fileProblem('unreadable', `cannot read file: ${reason}`) };
   }
   if (isScenarioFile(file)) {
     const { diagnostics } = parseScenario(text);
-    return { valid: !hasErrors(diagnostics), diagnostics };
+    return { text, result: { valid: !hasErrors(diagnostics), diagnostics } };
   }
-  return validateWorkflow(text, formatOf(file));
+  return { text, result: validateWorkflow(text, formatOf(file)) };
+}
+
+/**
+ * With MCP servers configured, every tool step must name a tool one of them offers: a warning (the server
+ * may be down, or the tool arrive later) at the step's `tool`, with the closest names.
+ */
+async function checkTools(results: FileResult[], configPath: string | undefined): Promise<void> {
+  const withTools = results.filter(
+    (r) => r.result.ir !== undefined && toolSteps(r.result.ir.graph).length > 0,
+  );
+  if (withTools.length === 0) return;
+  const config = loadConfig(configPath);
+  if (Object.keys(config.mcpServers).length === 0) return;
+  const registry = new McpRegistry(config.mcpServers);
+  try {
+    for (const r of withTools) {
+      const ir = r.result.ir;
+      if (ir === undefined || r.text === undefined) continue;
+      const source = parseSource(r.text, formatOf(r.file));
+      for (const step of toolSteps(ir.graph)) {
+        const name = step.server === null ? step.tool : `${step.server}/${step.tool}`;
+        const problem = await registry.lookup(name).then(
+          () => undefined,
+          (error: unknown) => (error instanceof Error ? error.message : String(error)),
+        );
+        if (problem === undefined) continue;
+        const path = [
+          ...step.source
+            .split('/')
+            .slice(1)
+            .map((s) => (/^\d+$/.test(s) ? Number(s) : s)),
+          'tool',
+        ];
+        r.result.diagnostics.push(
+          source.place({
+            severity: 'warning',
+            code: 'unknown-tool',
+            message: `${problem} (registered MCP servers)`,
+            path,
+          }),
+        );
+      }
+    }
+  } finally {
+    await registry.close();
+  }
+}
+
+function toolSteps(graph: IrGraph): IrTool[] {
+  return graph.nodes.flatMap((node) =>
+    node.kind === 'tool' ? [node] : node.kind === 'parallel' ? node.branches.flatMap(toolSteps) : [],
+  );
 }
 
 /** Scenario files (`*.test.yaml`) sit beside workflows, so a glob over a folder validates both kinds. */

@@ -12,9 +12,12 @@ const TEMPLATES = ['expense-approval', 'travel-booking', 'incident-response', 'e
   (name) => join(import.meta.dirname, '..', 'templates', `${name}.yaml`),
 );
 
+// Run where no stepgate.config.yaml is, unless a test passes --config: the tool check is tested on its own.
+const NO_CONFIG = mkdtempSync(join(tmpdir(), 'stepgate-cwd-'));
+
 async function stepgate(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args]);
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: NO_CONFIG });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failure = error as { code: number; stdout: string; stderr: string };
@@ -100,6 +103,36 @@ describe('stepgate validate', () => {
     const result = await stepgate('validat', 'x.yaml');
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("unknown command 'validat'");
+  });
+});
+
+describe('stepgate validate against the configured MCP servers', () => {
+  const ROOT = join(import.meta.dirname, '..');
+  const config = (servers: string): string => scratchFile('stepgate.config.yaml', `mcpServers:\n${servers}`);
+  const expenses = (sandbox: string): string =>
+    `  expenses:\n    command: ${JSON.stringify(process.execPath)}\n    args: [${JSON.stringify(join(ROOT, 'dist', 'mcp-servers', 'expenses.js'))}]\n    env: { STEPGATE_SANDBOX_DIR: ${JSON.stringify(sandbox)} }\n`;
+
+  it('warns, at the tool, about a tool no registered server offers, naming the closest', async () => {
+    const sandbox = mkdtempSync(join(tmpdir(), 'stepgate-sandbox-'));
+    const file = scratchFile(
+      'w.yaml',
+      'version: 1\nid: w\nsteps:\n  - { id: check, type: tool, tool: expenses-validat }\n  - { id: ok, type: tool, tool: expenses/expenses-validate }\n',
+    );
+    const result = await stepgate('validate', '--config', config(expenses(sandbox)), file);
+    expect(result.stderr).toContain(
+      `${file}:4:36: warning: unknown tool 'expenses-validat' (did you mean 'expenses-validate'?)`,
+    );
+    expect(result.stderr).not.toContain("'expenses/expenses-validate'");
+    expect(result.code).toBe(0);
+    const skipped = await stepgate('validate', '--no-tools', '--config', config(expenses(sandbox)), file);
+    expect(skipped.stderr).not.toContain('warning');
+  });
+
+  it('refuses a config with a problem, at its line and column', async () => {
+    const bad = config('  expenses:\n    comand: node\n');
+    const result = await stepgate('validate', '--config', bad, TEMPLATES[0] as string);
+    expect(result.stderr).toContain(`${bad}:3:5: error: unknown key 'comand'`);
+    expect(result.code).toBe(1);
   });
 });
 

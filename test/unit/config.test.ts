@@ -1,0 +1,60 @@
+// stepgate.config.yaml: the MCP servers and the policy, problems at file:line:col, nothing half-applied.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig } from '../../adapters/local/config.js';
+
+describe('the Stepgate config', () => {
+  it('reads servers and policy, anchoring a stdio server at the config file', () => {
+    const config = parseConfig(
+      'mcpServers:\n  pay: { command: node, args: [dist/pay.js] }\n  web: { url: "https://mcp.example.com/mcp" }\npolicy:\n  tools: { pay-charge: { minRole: manager, rateLimit: 5/minute } }\n',
+      '/srv/stepgate/stepgate.config.yaml',
+    );
+    expect(config.file).toBe('/srv/stepgate/stepgate.config.yaml');
+    expect(config.mcpServers.pay).toMatchObject({
+      command: 'node',
+      args: ['dist/pay.js'],
+      cwd: '/srv/stepgate',
+    });
+    expect(config.mcpServers.web).toMatchObject({ url: 'https://mcp.example.com/mcp' });
+    expect(config.policy.tools?.['pay-charge']).toEqual({ minRole: 'manager', rateLimit: '5/minute' });
+  });
+
+  it('refuses the whole file for one problem, naming its line and column', () => {
+    const text =
+      'mcpServers:\n  pay: { command: node }\npolicy:\n  tools: { pay-charge: { rateLimit: 5 per minute } }\n';
+    expect(() => parseConfig(text, '/c/stepgate.config.yaml')).toThrow(ConfigError);
+    try {
+      parseConfig(text, '/c/stepgate.config.yaml');
+    } catch (error) {
+      expect((error as ConfigError).problems[0]).toMatch(
+        /^\/c\/stepgate\.config\.yaml:4:\d+: error: .*rate/i,
+      );
+    }
+    expect(() => parseConfig('mcpServers: [', '/c/x.yaml')).toThrow(/x\.yaml:1:\d+: error/);
+  });
+
+  it('is empty when the default file is absent, and an error when a named file is', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stepgate-config-'));
+    expect(loadConfig(undefined, dir)).toEqual({ file: null, mcpServers: {}, policy: {} });
+    expect(() => loadConfig('missing.yaml', dir)).toThrow(
+      /missing\.yaml:1:1: error: cannot read the Stepgate config/,
+    );
+    writeFileSync(join(dir, 'stepgate.config.yaml'), 'policy: { defaults: { minRole: lead } }\n');
+    expect(loadConfig(undefined, dir).policy).toEqual({ defaults: { minRole: 'lead' } });
+  });
+
+  it('accepts the repository default config (the sandbox servers)', () => {
+    const config = loadConfig(join(import.meta.dirname, '..', '..', 'stepgate.config.yaml'));
+    expect(Object.keys(config.mcpServers).sort()).toEqual([
+      'calendar',
+      'directory',
+      'email',
+      'expenses',
+      'incidents',
+      'payments',
+      'travel',
+    ]);
+  });
+});
