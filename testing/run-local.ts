@@ -59,15 +59,7 @@ export function scenarioMocks(
   toolCalls: Record<string, number>;
   notifications: NotificationRecord[];
 } {
-  const directory = new InMemoryDirectory(
-    (scenario.directory ?? []).map((u) => ({
-      email: u.email,
-      role: u.role,
-      groups: u.groups ?? [],
-      manager: u.manager ?? null,
-      name: u.name ?? null,
-    })),
-  );
+  const directory = scenarioDirectory(scenario);
   const toolCalls: Record<string, number> = {};
   const channelCalls: Record<string, number> = {};
   // Answers by step are counted per step: concurrent branches calling one tool each get their own.
@@ -127,6 +119,19 @@ export function scenarioMocks(
     },
   };
   return { directory, tools, notifier, toolCalls, notifications };
+}
+
+/** The scenario's users as a directory (approvers resolve through it). */
+export function scenarioDirectory(scenario: Scenario): InMemoryDirectory {
+  return new InMemoryDirectory(
+    (scenario.directory ?? []).map((u) => ({
+      email: u.email,
+      role: u.role,
+      groups: u.groups ?? [],
+      manager: u.manager ?? null,
+      name: u.name ?? null,
+    })),
+  );
 }
 
 /** The case's decisions on an approval step, each submitted at its `after` from when the step was entered. */

@@ -17,7 +17,6 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { VirtualClock } from '../../adapters/local/clock.js';
 import { openDatabase } from '../../adapters/local/database.js';
-import { InMemoryDirectory } from '../../adapters/local/directory.js';
 import { createEmbeddedEngine } from '../../adapters/local/engine.js';
 import { SqliteRateLimiter } from '../../adapters/local/rate-limiter.js';
 import { SqliteVault } from '../../adapters/local/vault.js';
@@ -26,7 +25,13 @@ import { McpRegistry } from '../../adapters/mcp/registry.js';
 import type { VaultScope } from '../../adapters/ports.js';
 import type { PolicyConfig } from '../../functions/core/policy.js';
 import { ToolPipeline } from '../../functions/core/tool-pipeline.js';
-import { caseInput, identityFor, scheduleDecisions, VIRTUAL_TIME_LIMIT_MS } from '../../testing/run-local.js';
+import {
+  caseInput,
+  identityFor,
+  scenarioDirectory,
+  scheduleDecisions,
+  VIRTUAL_TIME_LIMIT_MS,
+} from '../../testing/run-local.js';
 import { parseScenario, type Scenario } from '../../testing/scenario.js';
 import { validateWorkflow } from '../../translator/validate.js';
 
@@ -201,15 +206,7 @@ describe('secrets never appear in history, logs, errors, state or responses', ()
       const engine = createEmbeddedEngine({
         file: join(dir, `${name}.db`),
         clock,
-        directory: new InMemoryDirectory(
-          (scenario.directory ?? []).map((u) => ({
-            email: u.email,
-            role: u.role,
-            groups: u.groups ?? [],
-            manager: u.manager ?? null,
-            name: u.name ?? null,
-          })),
-        ),
+        directory: scenarioDirectory(scenario),
         tools: {
           call: (request, context) => {
             toolCallsByTemplate[name] = (toolCallsByTemplate[name] ?? 0) + 1;
