@@ -1,0 +1,368 @@
+// The HTTP API, written once (Hono): the local server serves it with Node, and the cloud entrypoints will
+// mount the same app through their adapters. Every route resolves the caller first (`authenticate`) and
+// checks their role server-side; errors are RFC 9457 problem documents naming the field.
+//
+//   GET    /api/health
+//   GET    /api/me
+//   GET    /api/workflows                     list (latest versions)
+//   GET    /api/workflows/:id                 the latest version, with its source
+//   GET    /api/workflows/:id/versions
+//   PUT    /api/workflows/:id                 create or update from YAML/JSON (lead+); 422 with diagnostics
+//   DELETE /api/workflows/:id                 (manager+)
+//   POST   /api/workflows/:id/run             manual trigger: the trigger's minRole, input checked
+//   GET    /api/runs?status=&workflowId=      runs (member+)
+//   GET    /api/runs/:id                      the run with its audit trail
+//   GET    /api/runs/:id/audit                the audit trail as JSON Lines
+//   POST   /api/runs/:id/cancel               the trigger's user or manager+
+//   GET    /api/approvals                     the caller's pending approvals
+//   POST   /api/approvals/:runId/:stepId      decide { decision: approve|reject, comment? }
+//   GET    /api/openapi.json
+
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import type { ApprovalStore, AuditRecord, Clock, DurableHost } from '../../../adapters/ports.js';
+import { ROLES, type Role } from '../../../translator/definition.js';
+import type { Diagnostic } from '../../../translator/diagnostics.js';
+import { validateWorkflow } from '../../../translator/validate.js';
+import type { ApprovalService } from '../approvals.js';
+import { checkInput } from '../inputs.js';
+import type { Identity } from '../protocol.js';
+import { OPENAPI } from './openapi.js';
+import { HttpProblem, problemResponse } from './problem.js';
+
+/** Who is calling, as the authenticator established it. */
+export interface Principal {
+  identity: Identity;
+  via: 'session' | 'token' | 'oidc';
+}
+
+export interface WorkflowStore {
+  save(input: {
+    ir: NonNullable<ReturnType<typeof validateWorkflow>['ir']>;
+    source: string;
+    format: 'yaml' | 'json';
+    by: string;
+    at: number;
+  }): { id: string; version: number };
+  get(id: string): StoredWorkflowView | undefined;
+  list(): StoredWorkflowView[];
+  history(id: string): StoredWorkflowView[];
+  delete(id: string): boolean;
+}
+
+export interface StoredWorkflowView {
+  id: string;
+  version: number;
+  name: string;
+  format: 'yaml' | 'json';
+  source: string;
+  ir: NonNullable<ReturnType<typeof validateWorkflow>['ir']>;
+  createdAt: number;
+  createdBy: string;
+}
+
+export interface AppDeps {
+  authenticate(c: Context): Promise<Principal | null>;
+  workflows: WorkflowStore;
+  host: Pick<DurableHost, 'startRun' | 'cancelRun'> & {
+    getRun: DurableHost['getRun'];
+    listRuns: DurableHost['listRuns'];
+    audit(runId: string): AuditRecord[];
+  };
+  approvals: Pick<ApprovalService, 'decide'>;
+  approvalStore: Pick<ApprovalStore, 'pendingFor'>;
+  clock: Clock;
+}
+
+type Env = { Variables: { principal: Principal } };
+
+const MAX_DEFINITION_BYTES = 1_000_000;
+
+export function createApp(deps: AppDeps): Hono<Env> {
+  const app = new Hono<Env>();
+
+  app.onError((error, c) => problemResponse(c, error));
+  app.notFound((c) =>
+    problemResponse(c, new HttpProblem(404, 'Not found', `no route ${c.req.method} ${c.req.path}`)),
+  );
+
+  app.get('/api/health', (c) => c.json({ ok: true }));
+  app.get('/api/openapi.json', (c) => c.json(OPENAPI));
+
+  // Everything below needs a caller.
+  app.use('/api/*', async (c, next) => {
+    const principal = await deps.authenticate(c);
+    if (principal === null) throw new HttpProblem(401, 'Unauthenticated', 'log in or send an API token');
+    c.set('principal', principal);
+    await next();
+  });
+
+  const caller = (c: Context<Env>): Identity => c.get('principal').identity;
+  const need = (c: Context<Env>, role: Role): Identity => {
+    const identity = caller(c);
+    if (!atLeast(identity.role, role))
+      throw new HttpProblem(
+        403,
+        'Forbidden',
+        `this needs the role ${role} or above; you are ${identity.role}`,
+      );
+    return identity;
+  };
+
+  app.get('/api/me', (c) => c.json(caller(c)));
+
+  app.get('/api/workflows', (c) => {
+    need(c, 'viewer');
+    return c.json(deps.workflows.list().map(summary));
+  });
+
+  app.get('/api/workflows/:id', (c) => {
+    need(c, 'viewer');
+    return c.json(workflowView(found(deps.workflows.get(c.req.param('id')), 'workflow', c.req.param('id'))));
+  });
+
+  app.get('/api/workflows/:id/versions', (c) => {
+    need(c, 'viewer');
+    const versions = deps.workflows.history(c.req.param('id'));
+    if (versions.length === 0) throw new HttpProblem(404, 'Not found', `no workflow '${c.req.param('id')}'`);
+    return c.json(versions.map(summary));
+  });
+
+  app.put('/api/workflows/:id', async (c) => {
+    const identity = need(c, 'lead');
+    const type = c.req.header('content-type') ?? '';
+    const format = /json/i.test(type) ? 'json' : /ya?ml|text\/plain/i.test(type) ? 'yaml' : undefined;
+    if (format === undefined)
+      throw new HttpProblem(
+        415,
+        'Unsupported media type',
+        'send the definition as application/yaml or application/json',
+      );
+    const source = await c.req.text();
+    if (Buffer.byteLength(source) > MAX_DEFINITION_BYTES)
+      throw new HttpProblem(413, 'Too large', `a definition is at most ${MAX_DEFINITION_BYTES} bytes`);
+    const result = validateWorkflow(source, format);
+    if (result.ir === undefined) {
+      return c.json(
+        {
+          type: 'about:blank',
+          title: 'Invalid workflow',
+          status: 422,
+          detail: `${result.diagnostics.filter((d) => d.severity === 'error').length} problem(s) in the definition`,
+          diagnostics: result.diagnostics.map(diagnosticView),
+        },
+        422,
+        { 'content-type': 'application/problem+json' },
+      );
+    }
+    if (result.ir.id !== c.req.param('id'))
+      throw new HttpProblem(
+        422,
+        'Invalid workflow',
+        `the definition's id is '${result.ir.id}', not '${c.req.param('id')}'`,
+        'id',
+      );
+    const existed = deps.workflows.get(result.ir.id) !== undefined;
+    const saved = deps.workflows.save({
+      ir: result.ir,
+      source,
+      format,
+      by: identity.email,
+      at: deps.clock.now(),
+    });
+    return c.json(
+      {
+        ...summary(found(deps.workflows.get(saved.id), 'workflow', saved.id)),
+        warnings: result.diagnostics.map(diagnosticView),
+      },
+      existed ? 200 : 201,
+    );
+  });
+
+  app.delete('/api/workflows/:id', (c) => {
+    need(c, 'manager');
+    if (!deps.workflows.delete(c.req.param('id')))
+      throw new HttpProblem(404, 'Not found', `no workflow '${c.req.param('id')}'`);
+    return c.body(null, 204);
+  });
+
+  app.post('/api/workflows/:id/run', async (c) => {
+    const identity = caller(c);
+    const workflow = found(deps.workflows.get(c.req.param('id')), 'workflow', c.req.param('id'));
+    const manual = workflow.ir.triggers.find((t) => t.type === 'manual');
+    if (manual === undefined)
+      throw new HttpProblem(409, 'No manual trigger', `workflow '${workflow.id}' cannot be started by hand`);
+    const minRole = manual.type === 'manual' ? manual.minRole : 'member';
+    if (!atLeast(identity.role, minRole))
+      throw new HttpProblem(403, 'Forbidden', `starting '${workflow.id}' needs the role ${minRole} or above`);
+    const body = await jsonBody(c);
+    const input = body.input ?? {};
+    const checked = checkInput(workflow.ir.inputs, input);
+    if (!checked.ok) {
+      const first = checked.problems[0];
+      throw new HttpProblem(
+        422,
+        'Invalid input',
+        checked.problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; '),
+        first?.field ? `input.${first.field}` : 'input',
+      );
+    }
+    const runId = await deps.host.startRun({
+      workflowId: workflow.id,
+      ir: workflow.ir,
+      input: checked.input,
+      trigger: { type: 'manual', user: identity },
+    });
+    return c.json({ runId, workflowId: workflow.id, version: workflow.version }, 201);
+  });
+
+  app.get('/api/runs', (c) => {
+    need(c, 'member');
+    const status = c.req.query('status');
+    const workflowId = c.req.query('workflowId');
+    const runs = deps.host.listRuns({
+      ...(status ? { status: status as never } : {}),
+      ...(workflowId ? { workflowId } : {}),
+    });
+    return c.json(
+      runs.map((r) => ({
+        id: r.id,
+        workflowId: r.workflowId,
+        status: r.status,
+        trigger: r.trigger,
+        createdAt: r.createdAt,
+        endedAt: r.endedAt,
+      })),
+    );
+  });
+
+  app.get('/api/runs/:id', (c) => {
+    const run = visibleRun(c);
+    return c.json({ ...run, audit: deps.host.audit(run.id) });
+  });
+
+  app.get('/api/runs/:id/audit', (c) => {
+    const run = visibleRun(c);
+    const lines = deps.host.audit(run.id).map((entry) => JSON.stringify({ runId: run.id, ...entry }));
+    return c.body(lines.length ? `${lines.join('\n')}\n` : '', 200, {
+      'content-type': 'application/x-ndjson',
+    });
+  });
+
+  app.post('/api/runs/:id/cancel', async (c) => {
+    const run = visibleRun(c);
+    const identity = caller(c);
+    if (run.trigger.user.email !== identity.email && !atLeast(identity.role, 'manager'))
+      throw new HttpProblem(403, 'Forbidden', 'only whoever started the run, or a manager, can cancel it');
+    if (run.status !== 'running') throw new HttpProblem(409, 'Not running', `run ${run.id} is ${run.status}`);
+    await deps.host.cancelRun(run.id, identity.email);
+    return c.json({ runId: run.id, cancelled: true }, 202);
+  });
+
+  app.get('/api/approvals', (c) => {
+    const identity = caller(c);
+    return c.json(
+      deps.approvalStore.pendingFor(identity.email).map((a) => ({
+        runId: a.runId,
+        workflowId: a.workflowId,
+        stepId: a.stepId,
+        level: a.level,
+        message: a.message,
+        requestedBy: a.requestedBy,
+        deadline: a.deadline,
+        require: a.require,
+        approvers: a.approvers,
+      })),
+    );
+  });
+
+  app.post('/api/approvals/:runId/:stepId', async (c) => {
+    const identity = caller(c);
+    const body = await jsonBody(c);
+    const decision = body.decision;
+    if (decision !== 'approve' && decision !== 'reject')
+      throw new HttpProblem(422, 'Invalid decision', "decision must be 'approve' or 'reject'", 'decision');
+    if (body.comment !== undefined && body.comment !== null && typeof body.comment !== 'string')
+      throw new HttpProblem(422, 'Invalid decision', 'comment must be a string', 'comment');
+    const result = await deps.approvals.decide({
+      runId: c.req.param('runId'),
+      stepId: c.req.param('stepId'),
+      by: identity.email,
+      decision,
+      comment: (body.comment as string | null | undefined) ?? null,
+      channel: 'api',
+    });
+    if (!result.accepted) throw new HttpProblem(409, 'Decision refused', result.reason);
+    return c.json(result, 200);
+  });
+
+  function visibleRun(c: Context<Env>) {
+    const identity = caller(c);
+    const id = c.req.param('id') ?? '';
+    const run = found(deps.host.getRun(id), 'run', id);
+    // Members see their own runs; leads and above see every run.
+    if (run.trigger.user.email !== identity.email && !atLeast(identity.role, 'lead'))
+      throw new HttpProblem(404, 'Not found', `no run '${run.id}'`);
+    return run;
+  }
+
+  return app;
+}
+
+export function atLeast(role: string, minimum: Role): boolean {
+  const have = ROLES.indexOf(role as Role);
+  return have >= 0 && have >= ROLES.indexOf(minimum);
+}
+
+function found<T>(value: T | undefined, what: string, id: string): T {
+  if (value === undefined) throw new HttpProblem(404, 'Not found', `no ${what} '${id}'`);
+  return value;
+}
+
+/** A JSON object body (never an array or a prototype-bearing key), or a 4xx problem. */
+async function jsonBody(c: Context): Promise<Record<string, unknown>> {
+  const text = await c.req.text();
+  if (text.trim() === '') return {};
+  if (!/json/i.test(c.req.header('content-type') ?? ''))
+    throw new HttpProblem(415, 'Unsupported media type', 'send application/json');
+  let value: unknown;
+  try {
+    value = JSON.parse(text, (key, v: unknown) => {
+      if (key === '__proto__' || key === 'constructor' || key === 'prototype')
+        throw new HttpProblem(400, 'Bad request', `the key '${key}' is not allowed`, key);
+      return v;
+    });
+  } catch (error) {
+    if (error instanceof HttpProblem) throw error;
+    throw new HttpProblem(400, 'Bad request', 'the body is not valid JSON');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new HttpProblem(400, 'Bad request', 'the body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+function summary(w: StoredWorkflowView) {
+  return {
+    id: w.id,
+    name: w.name,
+    version: w.version,
+    createdAt: w.createdAt,
+    createdBy: w.createdBy,
+    triggers: w.ir.triggers,
+  };
+}
+
+function workflowView(w: StoredWorkflowView) {
+  return { ...summary(w), format: w.format, source: w.source, inputs: w.ir.inputs };
+}
+
+function diagnosticView(d: Diagnostic) {
+  return {
+    severity: d.severity,
+    code: d.code,
+    message: d.message,
+    line: d.line,
+    col: d.col,
+    pointer: d.pointer,
+  };
+}

@@ -1,0 +1,153 @@
+// The API's OpenAPI 3.1 description, served at /api/openapi.json. Kept beside the routes (app.ts) and
+// checked against them by the HTTP tests: every route is described, every description has a route.
+const problem = { $ref: '#/components/schemas/Problem' };
+const errors = {
+  '401': { description: 'Not logged in', content: { 'application/problem+json': { schema: problem } } },
+  '403': {
+    description: 'The role is not enough',
+    content: { 'application/problem+json': { schema: problem } },
+  },
+};
+const json = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { type: 'object' } } },
+});
+
+export const OPENAPI = {
+  openapi: '3.1.0',
+  info: { title: 'Stepgate API', version: '0.1.0', description: 'Workflows, runs, approvals.' },
+  servers: [{ url: '/' }],
+  security: [{ session: [] }, { token: [] }],
+  components: {
+    securitySchemes: {
+      session: { type: 'apiKey', in: 'cookie', name: 'stepgate_session' },
+      token: { type: 'http', scheme: 'bearer' },
+    },
+    schemas: {
+      Problem: {
+        type: 'object',
+        description: 'RFC 9457 problem details',
+        required: ['type', 'title', 'status', 'detail'],
+        properties: {
+          type: { type: 'string' },
+          title: { type: 'string' },
+          status: { type: 'integer' },
+          detail: { type: 'string' },
+          field: { type: 'string', description: 'the field at fault, when one is' },
+        },
+      },
+    },
+  },
+  paths: {
+    '/api/health': { get: { summary: 'Liveness', security: [], responses: { '200': json('ok') } } },
+    '/api/openapi.json': {
+      get: { summary: 'This document', security: [], responses: { '200': json('OpenAPI') } },
+    },
+    '/api/me': { get: { summary: 'The caller', responses: { '200': json('identity'), ...errors } } },
+    '/api/workflows': {
+      get: { summary: 'Workflows (latest versions)', responses: { '200': json('list'), ...errors } },
+    },
+    '/api/workflows/{id}': {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      get: {
+        summary: 'A workflow with its source',
+        responses: { '200': json('workflow'), '404': json('none'), ...errors },
+      },
+      put: {
+        summary: 'Create or update from YAML or JSON (lead and above)',
+        requestBody: {
+          required: true,
+          content: {
+            'application/yaml': { schema: { type: 'string' } },
+            'application/json': { schema: { type: 'object' } },
+          },
+        },
+        responses: { '200': json('updated'), '201': json('created'), '422': json('diagnostics'), ...errors },
+      },
+      delete: {
+        summary: 'Delete (manager and above); versions are kept',
+        responses: { '204': { description: 'deleted' }, ...errors },
+      },
+    },
+    '/api/workflows/{id}/versions': {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      get: { summary: 'Every saved version', responses: { '200': json('versions'), ...errors } },
+    },
+    '/api/workflows/{id}/run': {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      post: {
+        summary: "Start a run (manual trigger; the trigger's minRole)",
+        requestBody: {
+          content: {
+            'application/json': { schema: { type: 'object', properties: { input: { type: 'object' } } } },
+          },
+        },
+        responses: {
+          '201': json('runId'),
+          '409': json('no manual trigger'),
+          '422': json('invalid input'),
+          ...errors,
+        },
+      },
+    },
+    '/api/runs': {
+      get: {
+        summary: 'Runs (member and above)',
+        parameters: [
+          { name: 'status', in: 'query', schema: { type: 'string' } },
+          { name: 'workflowId', in: 'query', schema: { type: 'string' } },
+        ],
+        responses: { '200': json('runs'), ...errors },
+      },
+    },
+    '/api/runs/{id}': {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      get: {
+        summary: 'A run with its whole audit trail',
+        responses: { '200': json('run'), '404': json('none'), ...errors },
+      },
+    },
+    '/api/runs/{id}/audit': {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      get: {
+        summary: 'The audit trail as JSON Lines',
+        responses: {
+          '200': { description: 'one entry per line', content: { 'application/x-ndjson': {} } },
+          ...errors,
+        },
+      },
+    },
+    '/api/runs/{id}/cancel': {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      post: {
+        summary: 'Cancel (who started it, or manager and above)',
+        responses: { '202': json('cancelled'), '409': json('not running'), ...errors },
+      },
+    },
+    '/api/approvals': {
+      get: { summary: "The caller's pending approvals", responses: { '200': json('approvals'), ...errors } },
+    },
+    '/api/approvals/{runId}/{stepId}': {
+      parameters: [
+        { name: 'runId', in: 'path', required: true, schema: { type: 'string' } },
+        { name: 'stepId', in: 'path', required: true, schema: { type: 'string' } },
+      ],
+      post: {
+        summary: 'Decide an approval',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['decision'],
+                properties: { decision: { enum: ['approve', 'reject'] }, comment: { type: 'string' } },
+              },
+            },
+          },
+        },
+        responses: { '200': json('accepted'), '409': json('refused'), '422': json('invalid'), ...errors },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,288 @@
+// The HTTP API's routes over Hono's fetch interface (no sockets): each endpoint as each role and
+// unauthenticated, problem documents naming the field, workflows saved only when valid, runs started,
+// inspected and cancelled, approvals listed and decided. Identity comes from a test header here; the
+// real authenticator (sessions, tokens, OIDC) is tested on its own and end to end.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../adapters/local/clock.js';
+import { InMemoryDirectory } from '../../adapters/local/directory.js';
+import { createEmbeddedEngine, type EmbeddedEngine } from '../../adapters/local/engine.js';
+import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
+import { createApp } from '../../functions/core/http/app.js';
+import { OPENAPI } from '../../functions/core/http/openapi.js';
+import type { Identity } from '../../functions/core/protocol.js';
+import { ROLES } from '../../translator/definition.js';
+
+const USERS: Record<string, Identity> = Object.fromEntries(
+  ROLES.map((role) => [
+    role,
+    { email: `${role}@example.com`, role, groups: ['staff'], manager: 'manager@example.com' },
+  ]),
+);
+const EXPENSE = readFileSync(
+  join(import.meta.dirname, '..', '..', 'templates', 'expense-approval.yaml'),
+  'utf8',
+);
+
+describe('the HTTP API', () => {
+  let engine: EmbeddedEngine;
+  let clock: VirtualClock;
+  let app: ReturnType<typeof createApp>;
+
+  beforeEach(() => {
+    clock = new VirtualClock();
+    engine = createEmbeddedEngine({
+      file: ':memory:',
+      clock,
+      directory: new InMemoryDirectory(Object.values(USERS)),
+      tools: { call: async (r) => (r.tool === 'payments-charge' ? { id: 'ch_1' } : { ok: true }) },
+      notifier: { send: async () => ({}) },
+      approvalNotifier: { requested: async () => {} },
+    });
+    const workflows = new SqliteWorkflowStore(engine.db);
+    app = createApp({
+      authenticate: async (c) => {
+        const who = c.req.header('x-test-user');
+        const identity = who === undefined ? undefined : USERS[who];
+        return identity === undefined ? null : { identity, via: 'token' };
+      },
+      workflows,
+      host: engine.host,
+      approvals: engine.approvals,
+      approvalStore: engine.store,
+      clock,
+    });
+  });
+
+  const call = async (
+    method: string,
+    path: string,
+    as?: string,
+    body?: string,
+    type = 'application/json',
+  ) => {
+    const headers: Record<string, string> = {};
+    if (as !== undefined) headers['x-test-user'] = as;
+    if (body !== undefined) headers['content-type'] = type;
+    const response = await app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, type: response.headers.get('content-type') ?? '', json, text };
+  };
+
+  const install = () => call('PUT', '/api/workflows/expense-approval', 'admin', EXPENSE, 'application/yaml');
+
+  it('answers every API route unauthenticated with a 401 problem, except health and the OpenAPI document', async () => {
+    expect((await call('GET', '/api/health')).status).toBe(200);
+    expect((await call('GET', '/api/openapi.json')).status).toBe(200);
+    for (const [method, path] of [
+      ['GET', '/api/me'],
+      ['GET', '/api/workflows'],
+      ['GET', '/api/workflows/x'],
+      ['PUT', '/api/workflows/x'],
+      ['DELETE', '/api/workflows/x'],
+      ['POST', '/api/workflows/x/run'],
+      ['GET', '/api/runs'],
+      ['GET', '/api/runs/r'],
+      ['GET', '/api/runs/r/audit'],
+      ['POST', '/api/runs/r/cancel'],
+      ['GET', '/api/approvals'],
+      ['POST', '/api/approvals/r/s'],
+    ] as const) {
+      const result = await call(method, path);
+      expect(result.status, `${method} ${path}`).toBe(401);
+      expect(result.type).toContain('application/problem+json');
+      expect(result.json).toMatchObject({ status: 401, title: 'Unauthenticated' });
+    }
+  });
+
+  it('lets each role do what its rank allows, and nothing more', async () => {
+    expect((await install()).status).toBe(201);
+    const expected: Record<string, { put: number; del: number; run: number; runs: number }> = {
+      viewer: { put: 403, del: 403, run: 403, runs: 403 },
+      member: { put: 403, del: 403, run: 201, runs: 200 },
+      lead: { put: 200, del: 403, run: 201, runs: 200 },
+      manager: { put: 200, del: 204, run: 201, runs: 200 },
+      director: { put: 200, del: 204, run: 201, runs: 200 },
+      admin: { put: 200, del: 204, run: 201, runs: 200 },
+    };
+    for (const role of ROLES) {
+      const want = expected[role];
+      if (want === undefined) throw new Error(role);
+      expect((await call('GET', '/api/workflows', role)).status, role).toBe(200);
+      expect(
+        (await call('PUT', '/api/workflows/expense-approval', role, EXPENSE, 'application/yaml')).status,
+        role,
+      ).toBe(want.put);
+      const run = await call(
+        'POST',
+        '/api/workflows/expense-approval/run',
+        role,
+        JSON.stringify({ input: { amount: 20, description: 'Pens' } }),
+      );
+      expect(run.status, role).toBe(want.run);
+      expect((await call('GET', '/api/runs', role)).status, role).toBe(want.runs);
+      expect((await call('DELETE', '/api/workflows/expense-approval', role)).status, role).toBe(want.del);
+      if (want.del === 204) expect((await install()).status).toBe(201);
+    }
+  });
+
+  it('refuses an invalid definition with its diagnostics at line and column, storing nothing', async () => {
+    const broken = EXPENSE.replace(
+      'approvers: ["{{trigger.user.manager}}"]',
+      'aprovers: ["{{trigger.user.manager}}"]',
+    );
+    const result = await call('PUT', '/api/workflows/expense-approval', 'admin', broken, 'application/yaml');
+    expect(result.status).toBe(422);
+    expect(result.json).toMatchObject({
+      status: 422,
+      diagnostics: [
+        expect.objectContaining({
+          severity: 'error',
+          message: expect.stringContaining("unknown key 'aprovers'"),
+        }),
+      ],
+    });
+    expect((await call('GET', '/api/workflows', 'admin')).json).toEqual([]);
+    expect(
+      (await call('PUT', '/api/workflows/other-id', 'admin', EXPENSE, 'application/yaml')).json,
+    ).toMatchObject({
+      status: 422,
+      field: 'id',
+    });
+    expect((await call('PUT', '/api/workflows/x', 'admin', 'x', 'image/png')).status).toBe(415);
+  });
+
+  it('keeps every version', async () => {
+    await install();
+    await install();
+    const versions = await call('GET', '/api/workflows/expense-approval/versions', 'viewer');
+    expect((versions.json as Array<{ version: number }>).map((v) => v.version)).toEqual([1, 2]);
+  });
+
+  it('checks the run input against the workflow, naming the field, and starts nothing on bad input', async () => {
+    await install();
+    const bad = await call(
+      'POST',
+      '/api/workflows/expense-approval/run',
+      'member',
+      JSON.stringify({ input: { amount: 'lots' } }),
+    );
+    expect(bad.status).toBe(422);
+    expect(bad.json).toMatchObject({ field: expect.stringMatching(/^input\./) });
+    for (const body of ['[1]', '{"input": {"__proto__": {"admin": true}}}', 'not json']) {
+      expect((await call('POST', '/api/workflows/expense-approval/run', 'member', body)).status, body).toBe(
+        400,
+      );
+    }
+    expect((await call('GET', '/api/runs', 'admin')).json).toEqual([]);
+  });
+
+  it('starts a run, shows it with its audit trail, exports JSON Lines, and hides it from other members', async () => {
+    await install();
+    const started = await call(
+      'POST',
+      '/api/workflows/expense-approval/run',
+      'member',
+      JSON.stringify({ input: { amount: 900, description: 'Laptop' } }),
+    );
+    const { runId } = started.json as { runId: string };
+    await clock.run(engine.host, clock.now() + 1_000);
+    const run = await call('GET', `/api/runs/${runId}`, 'member');
+    expect(run.status).toBe(200);
+    expect(run.json).toMatchObject({
+      id: runId,
+      status: 'running',
+      trigger: { type: 'manual', user: { email: 'member@example.com' } },
+    });
+    expect((run.json as { audit: Array<{ type: string }> }).audit.map((a) => a.type)).toContain(
+      'approval.requested',
+    );
+    const lines = await call('GET', `/api/runs/${runId}/audit`, 'member');
+    expect(lines.type).toContain('application/x-ndjson');
+    expect(
+      lines.text
+        .trim()
+        .split('\n')
+        .every((l) => (JSON.parse(l) as { runId: string }).runId === runId),
+    ).toBe(true);
+    expect((await call('GET', `/api/runs/${runId}`, 'viewer')).status).toBe(404);
+    expect((await call('GET', `/api/runs/${runId}`, 'lead')).status).toBe(200);
+  });
+
+  it("lists the manager's pending approval and takes the decision; a stranger's decision is refused", async () => {
+    await install();
+    const started = await call(
+      'POST',
+      '/api/workflows/expense-approval/run',
+      'member',
+      JSON.stringify({ input: { amount: 900, description: 'Laptop' } }),
+    );
+    const { runId } = started.json as { runId: string };
+    await clock.run(engine.host, clock.now() + 1_000);
+    const pending = await call('GET', '/api/approvals', 'manager');
+    expect(pending.json).toEqual([expect.objectContaining({ runId, stepId: 'manager_approval', level: 1 })]);
+    const stranger = await call(
+      'POST',
+      `/api/approvals/${runId}/manager_approval`,
+      'viewer',
+      JSON.stringify({ decision: 'approve' }),
+    );
+    expect(stranger.status).toBe(409);
+    expect(
+      (
+        await call(
+          'POST',
+          `/api/approvals/${runId}/manager_approval`,
+          'manager',
+          JSON.stringify({ decision: 'maybe' }),
+        )
+      ).json,
+    ).toMatchObject({
+      status: 422,
+      field: 'decision',
+    });
+    const decided = await call(
+      'POST',
+      `/api/approvals/${runId}/manager_approval`,
+      'manager',
+      JSON.stringify({ decision: 'approve', comment: 'ok' }),
+    );
+    expect(decided.status).toBe(200);
+    await clock.run(engine.host, clock.now() + 60_000);
+    expect((await call('GET', `/api/runs/${runId}`, 'member')).json).toMatchObject({ status: 'completed' });
+  });
+
+  it('cancels a running run for whoever started it or a manager, not for another member', async () => {
+    await install();
+    const started = await call(
+      'POST',
+      '/api/workflows/expense-approval/run',
+      'lead',
+      JSON.stringify({ input: { amount: 900, description: 'Desk' } }),
+    );
+    const { runId } = started.json as { runId: string };
+    await clock.run(engine.host, clock.now() + 1_000);
+    expect((await call('POST', `/api/runs/${runId}/cancel`, 'member')).status).toBe(404);
+    expect((await call('POST', `/api/runs/${runId}/cancel`, 'lead')).status).toBe(202);
+    await clock.run(engine.host, clock.now() + 1_000);
+    expect((await call('GET', `/api/runs/${runId}`, 'lead')).json).toMatchObject({ status: 'cancelled' });
+    expect((await call('POST', `/api/runs/${runId}/cancel`, 'lead')).status).toBe(409);
+  });
+
+  it('describes exactly the routes it serves', () => {
+    const documented = Object.keys(OPENAPI.paths).map((p) => p.replace(/\{(\w+)\}/g, ':$1'));
+    const served = [
+      ...new Set(
+        app.routes.filter((r) => r.path.startsWith('/api/') && r.method !== 'ALL').map((r) => r.path),
+      ),
+    ];
+    expect(served.sort()).toEqual(documented.sort());
+  });
+});
