@@ -102,6 +102,67 @@ export interface Directory {
   resolve(spec: string): string[];
 }
 
+/** What a new login session hands the browser: the token (the cookie's value, shown once) and its CSRF token. */
+export interface SessionGrant {
+  token: string;
+  csrf: string;
+  expiresAt: number;
+}
+
+export interface SessionInfo {
+  email: string;
+  csrf: string;
+  expiresAt: number;
+}
+
+/**
+ * Login sessions. Only a SHA-256 hash of each session token is stored, so a copy of the store logs nobody
+ * in. Methods may answer synchronously (SQLite) or asynchronously (a cloud table).
+ */
+export interface SessionStore {
+  createSession(email: string, ttlMs: number): SessionGrant | Promise<SessionGrant>;
+  /** The session a token opens, or null (unknown or expired; an expired one is deleted). */
+  getSession(token: string): SessionInfo | null | Promise<SessionInfo | null>;
+  deleteSession(token: string): void | Promise<void>;
+  /** Ends every session of a user (password change, account disabled); the number ended. */
+  deleteSessionsFor(email: string): number | Promise<number>;
+}
+
+/** An API token as listings show it: never its secret. */
+export interface ApiTokenInfo {
+  id: string;
+  email: string;
+  name: string;
+  scopes: string[];
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface VerifiedApiToken {
+  id: string;
+  email: string;
+  scopes: string[];
+}
+
+/**
+ * API tokens (`sg_<id>_<secret>`): looked up by id, the secret compared by its SHA-256 hash, which is all
+ * that is stored. Scopes are checked by functions/core/auth.ts (`API_SCOPES`).
+ */
+export interface ApiTokenStore {
+  /** The token text is in the answer once and nowhere else. */
+  createApiToken(
+    email: string,
+    name: string,
+    scopes: string[],
+  ): { id: string; token: string } | Promise<{ id: string; token: string }>;
+  /** The owner and scopes of a valid, unrevoked token; null otherwise. */
+  verifyApiToken(text: string): VerifiedApiToken | null | Promise<VerifiedApiToken | null>;
+  /** False when there was no such unrevoked token. */
+  revokeApiToken(id: string): boolean | Promise<boolean>;
+  listApiTokens(email: string): ApiTokenInfo[] | Promise<ApiTokenInfo[]>;
+}
+
 export interface RunRecord {
   id: string;
   workflowId: string;
@@ -230,3 +291,93 @@ export interface RateLimiter {
 }
 
 export type RateLimitVerdict = { allowed: true } | { allowed: false; key: string };
+
+/** The outcome of claiming a webhook delivery: the run it belongs to, and whether an earlier claim won. */
+export interface WebhookClaim {
+  runId: string;
+  /** True when the delivery was claimed before (a redelivery): `runId` is the first claim's. */
+  existing: boolean;
+}
+
+/**
+ * Webhook deliveries already accepted, per workflow, keyed by the `webhook-id` (or `Idempotency-Key`)
+ * header: a redelivery maps to the run the first delivery claimed. `claim` is atomic.
+ */
+export interface WebhookDeliveryStore {
+  claim(workflowId: string, deliveryId: string, runId: string): WebhookClaim | Promise<WebhookClaim>;
+  /** Forgets deliveries claimed before `before` (ms since epoch); returns how many. */
+  prune(before: number): number | Promise<number>;
+}
+
+/** Whose identity and credentials a scheduled run uses (see functions/core/triggers/schedules.ts). */
+export type ScheduleScope = 'user' | 'group' | 'org';
+
+export interface ScheduleRecord {
+  id: string;
+  workflowId: string;
+  /** Five fields; a preset is stored as the cron it stands for. */
+  cron: string;
+  /** IANA time zone the cron is read in. */
+  timezone: string;
+  scope: ScheduleScope;
+  /** `user`: the creator's email; `group`: the group's name; `org`: null. */
+  scopeRef: string | null;
+  createdBy: string;
+  input: Record<string, unknown>;
+  enabled: boolean;
+  /** The next scheduled time (ms since epoch); null while disabled. */
+  nextFireAt: number | null;
+  lastFiredAt: number | null;
+  createdAt: number;
+}
+
+/** `claimed`: recorded, run not (yet) started; the others are final. */
+export type ScheduleFireStatus = 'claimed' | 'started' | 'skipped' | 'failed';
+
+/** One scheduled time of one schedule, recorded once: `(scheduleId, scheduledTime)` is unique. */
+export interface ScheduleFireRecord {
+  scheduleId: string;
+  scheduledTime: number;
+  firedAt: number;
+  status: ScheduleFireStatus;
+  /** The run this fire starts (or would have started): chosen when the fire is claimed. */
+  runId: string;
+  /** Why a fire was skipped or failed. */
+  reason: string | null;
+}
+
+export interface ScheduleFilter {
+  workflowId?: string;
+  enabled?: boolean;
+  createdBy?: string;
+}
+
+/** Schedules and their fires. Methods may answer synchronously (SQLite) or asynchronously (a cloud table). */
+export interface ScheduleStore {
+  insert(record: ScheduleRecord): void | Promise<void>;
+  get(id: string): ScheduleRecord | undefined | Promise<ScheduleRecord | undefined>;
+  list(filter?: ScheduleFilter): ScheduleRecord[] | Promise<ScheduleRecord[]>;
+  /** Sets `enabled` and `nextFireAt` together; false when there is no such schedule. */
+  setEnabled(id: string, enabled: boolean, nextFireAt: number | null): boolean | Promise<boolean>;
+  /** Deletes the schedule and its fires; false when there was none. */
+  delete(id: string): boolean | Promise<boolean>;
+  /**
+   * Atomically records the fire (status `claimed`) and advances the schedule to `nextFireAt`, but only
+   * while the schedule is enabled and still due at `fire.scheduledTime` and that fire is not recorded
+   * yet; false otherwise (another scheduler fired it first, or the schedule changed).
+   */
+  claimFire(
+    fire: Omit<ScheduleFireRecord, 'status' | 'reason'>,
+    nextFireAt: number | null,
+  ): boolean | Promise<boolean>;
+  finishFire(
+    scheduleId: string,
+    scheduledTime: number,
+    status: Exclude<ScheduleFireStatus, 'claimed'>,
+    reason: string | null,
+  ): void | Promise<void>;
+  /** A schedule's fires, newest first. */
+  fires(scheduleId: string, limit?: number): ScheduleFireRecord[] | Promise<ScheduleFireRecord[]>;
+  /** Fires still `claimed`: a scheduler stopped between recording them and starting their run. */
+  unfinishedFires(): ScheduleFireRecord[] | Promise<ScheduleFireRecord[]>;
+}

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { type PolicyConfig, PolicyConfigSchema } from '../../functions/core/policy.js';
+import { ROLES } from '../../translator/definition.js';
 import { type Diagnostic, formatDiagnostic } from '../../translator/diagnostics.js';
 import { parseSource } from '../../translator/source.js';
 import { checkSchema } from '../../translator/structure.js';
@@ -20,9 +21,26 @@ import { isStdioServer, type McpServersConfig, McpServersConfigSchema } from '..
 
 export const CONFIG_FILE = 'stepgate.config.yaml';
 
+const DirectoryUserSchema = z.strictObject({
+  email: z.string().min(3),
+  name: z.string().optional(),
+  role: z.enum(ROLES),
+  groups: z.array(z.string().min(1)).optional(),
+  manager: z.string().min(3).optional(),
+});
+
+/** Users created on start when missing (existing ones, and their passwords, are left alone). */
+const DirectorySchema = z.strictObject({
+  users: z.array(DirectoryUserSchema),
+  /** Local demos only: the password every seeded user gets when created. */
+  demoPassword: z.string().min(8).optional(),
+});
+export type DirectoryConfig = z.infer<typeof DirectorySchema>;
+
 const ConfigSchema = z.strictObject({
   mcpServers: McpServersConfigSchema.optional(),
   policy: PolicyConfigSchema.optional(),
+  directory: DirectorySchema.optional(),
 });
 
 export interface StepgateConfig {
@@ -30,6 +48,7 @@ export interface StepgateConfig {
   file: string | null;
   mcpServers: McpServersConfig;
   policy: PolicyConfig;
+  directory: DirectoryConfig;
 }
 
 export class ConfigError extends Error {
@@ -47,14 +66,19 @@ export function parseConfig(text: string, file: string): StepgateConfig {
   };
   if (source.syntaxErrors.length > 0) fail(source.syntaxErrors);
   const value = source.value ?? {};
-  const checked = checkSchema(ConfigSchema, value, 'the Stepgate config', 'mcpServers, policy');
+  const checked = checkSchema(ConfigSchema, value, 'the Stepgate config', 'mcpServers, policy, directory');
   if (!checked.ok) return fail(checked.problems.map((p) => source.place(p)));
   const base = dirname(resolve(file));
   const mcpServers: McpServersConfig = {};
   for (const [name, server] of Object.entries(checked.value.mcpServers ?? {})) {
     mcpServers[name] = isStdioServer(server) ? { ...server, cwd: resolve(base, server.cwd ?? '.') } : server;
   }
-  return { file: resolve(file), mcpServers, policy: checked.value.policy ?? {} };
+  return {
+    file: resolve(file),
+    mcpServers,
+    policy: checked.value.policy ?? {},
+    directory: checked.value.directory ?? { users: [] },
+  };
 }
 
 /** Reads a config file; a missing file at the default path is an empty config, a missing given path an error. */
@@ -65,7 +89,8 @@ export function loadConfig(path: string | undefined, cwd = process.cwd()): Stepg
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    if (missing && path === undefined) return { file: null, mcpServers: {}, policy: {} };
+    if (missing && path === undefined)
+      return { file: null, mcpServers: {}, policy: {}, directory: { users: [] } };
     throw new ConfigError([
       `${file}:1:1: error: cannot read the Stepgate config (${missing ? 'no such file' : (error as Error).message})`,
     ]);

@@ -1,6 +1,7 @@
 // The embedded engine's SQLite database: one file (or :memory:) holding runs, their append-only event
 // history, outstanding activities and timers, the audit trail, approval requests, tool results too
-// large for a run's variables, the credential vault (encrypted) and the rate limiter's log.
+// large for a run's variables, the credential vault (encrypted), the rate limiter's log, and identity: the
+// user directory (with scrypt password hashes), login sessions and API tokens (both as SHA-256 hashes only).
 import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
@@ -105,6 +106,91 @@ CREATE TABLE IF NOT EXISTS rate_hits (
   at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS rate_hits_by_key ON rate_hits(key, at);
+CREATE TABLE IF NOT EXISTS dev_inbox (
+  id TEXT PRIMARY KEY,
+  received_at INTEGER NOT NULL,
+  mail_from TEXT,
+  rcpt_to TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  text TEXT NOT NULL,
+  raw TEXT NOT NULL,
+  auth_user TEXT
+);
+CREATE INDEX IF NOT EXISTS dev_inbox_by_time ON dev_inbox(received_at);
+-- Webhook deliveries already accepted (functions/core/triggers/webhook.ts): a redelivery finds its run.
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+  workflow_id TEXT NOT NULL,
+  delivery_id TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (workflow_id, delivery_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS webhook_deliveries_by_age ON webhook_deliveries(created_at);
+-- Schedules and their fires (functions/core/triggers/schedules.ts); a fire is recorded once per scheduled time.
+CREATE TABLE IF NOT EXISTS schedules (
+  id TEXT PRIMARY KEY,
+  workflow_id TEXT NOT NULL,
+  cron TEXT NOT NULL,
+  timezone TEXT NOT NULL,
+  scope TEXT NOT NULL CHECK (scope IN ('user', 'group', 'org')),
+  scope_ref TEXT,
+  created_by TEXT NOT NULL,
+  input TEXT NOT NULL,
+  enabled INTEGER NOT NULL,
+  next_fire_at INTEGER,
+  last_fired_at INTEGER,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS schedules_by_workflow ON schedules(workflow_id, created_at);
+CREATE TABLE IF NOT EXISTS schedule_fires (
+  schedule_id TEXT NOT NULL REFERENCES schedules(id) ON DELETE CASCADE,
+  scheduled_time INTEGER NOT NULL,
+  fired_at INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  reason TEXT,
+  PRIMARY KEY (schedule_id, scheduled_time)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS schedule_fires_by_status ON schedule_fires(status);
+CREATE TABLE IF NOT EXISTS users (
+  email TEXT PRIMARY KEY,
+  position INTEGER NOT NULL,
+  name TEXT,
+  role TEXT NOT NULL,
+  manager TEXT,
+  password_hash TEXT,
+  disabled INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS users_by_position ON users(position);
+CREATE INDEX IF NOT EXISTS users_by_role ON users(role, position);
+CREATE TABLE IF NOT EXISTS user_groups (
+  email TEXT NOT NULL REFERENCES users(email) ON DELETE CASCADE,
+  group_name TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  PRIMARY KEY (email, group_name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS user_groups_by_group ON user_groups(group_name);
+CREATE TABLE IF NOT EXISTS sessions (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL,
+  csrf TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_by_email ON sessions(email);
+CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions(expires_at);
+CREATE TABLE IF NOT EXISTS api_tokens (
+  id TEXT PRIMARY KEY,
+  hash TEXT NOT NULL,
+  email TEXT NOT NULL,
+  name TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER,
+  revoked_at INTEGER
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS api_tokens_by_email ON api_tokens(email, created_at);
 `;
 
 export function openDatabase(file: string, durability: Durability = 'normal'): Db {

@@ -50,6 +50,10 @@ export class RunNotActiveError extends Error {
   override name = 'RunNotActiveError';
 }
 
+export class RunExistsError extends Error {
+  override name = 'RunExistsError';
+}
+
 interface Waiter {
   resolve: () => void;
   reject: (error: Error) => void;
@@ -130,6 +134,9 @@ export class LocalDurableHost implements DurableHost {
 
   startRun(start: Omit<RunStart, 'runId'> & { runId?: string }): Promise<string> {
     const runId = start.runId ?? randomUUID();
+    // A given id that is taken is refused here: a duplicate insert would fail the whole batch.
+    if (this.created.has(runId) || this.sql.run.get(runId) !== undefined)
+      return Promise.reject(new RunExistsError(`run ${runId} exists already`));
     this.created.set(runId, { ...start, runId });
     return this.afterCommit().then(() => runId);
   }

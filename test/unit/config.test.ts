@@ -37,7 +37,12 @@ describe('the Stepgate config', () => {
 
   it('is empty when the default file is absent, and an error when a named file is', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stepgate-config-'));
-    expect(loadConfig(undefined, dir)).toEqual({ file: null, mcpServers: {}, policy: {} });
+    expect(loadConfig(undefined, dir)).toEqual({
+      file: null,
+      mcpServers: {},
+      policy: {},
+      directory: { users: [] },
+    });
     expect(() => loadConfig('missing.yaml', dir)).toThrow(
       /missing\.yaml:1:1: error: cannot read the Stepgate config/,
     );

@@ -1,0 +1,361 @@
+// The local server's user directory on the embedded engine's SQLite database: users (email lower-cased,
+// name, role, manager, scrypt password hash, disabled) and their groups in order (`user_groups.position`).
+//
+// `user` and `resolve` answer exactly as InMemoryDirectory does for the same users: `role:NAME` is the
+// users holding exactly that role (not "at least"), `group:NAME` the members of the group, both in the
+// order the users were first added; any other spec containing `@` is that email lower-cased, whether or
+// not the directory knows it; anything else resolves to nobody. A disabled user is invisible to both (no
+// identity, resolved by no role or group) and cannot log in, but keeps its record for the admin.
+//
+// Passwords are hashed with scrypt (N=2^15, r=8, p=1, 16-byte random salt, 32-byte key), stored as
+// `scrypt$N$r$p$salt$hash` (base64). `verifyPassword` does the same scrypt work for unknown, disabled and
+// password-less users as for real ones, so response time does not tell which emails exist.
+import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+import type { Identity } from '../../functions/core/protocol.js';
+import { ROLES } from '../../translator/definition.js';
+import type { Directory } from '../ports.js';
+import type { Db } from './database.js';
+
+/** An invalid user record; `field` names the offending input field (`email`, `role`, `groups`, ...). */
+export class DirectoryError extends Error {
+  override name = 'DirectoryError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface UserInput {
+  email: string;
+  name?: string | null;
+  role: string;
+  /** In order; the vault's group cascade follows it. Duplicates are dropped (the first one stays). */
+  groups?: string[];
+  manager?: string | null;
+  /** Left as it is when omitted on an update; false for a new user. */
+  disabled?: boolean;
+}
+
+/** A user from config: created with its password when missing, left alone when already there. */
+export interface SeedUser extends UserInput {
+  password?: string;
+}
+
+/** A user as the admin sees it: never the password hash. */
+export interface UserRecord extends Identity {
+  disabled: boolean;
+  hasPassword: boolean;
+}
+
+interface UserRow {
+  email: string;
+  name: string | null;
+  role: string;
+  manager: string | null;
+  password_hash: string | null;
+  disabled: number;
+}
+
+const MAX_EMAIL = 254;
+const MAX_NAME = 200;
+const MAX_GROUP = 100;
+export const MIN_PASSWORD = 8;
+const MAX_PASSWORD = 1024;
+// A local part and a domain, no whitespace, no second `@`, no control characters or angle brackets.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
+const EMAIL = /^[^\s@<>"\u0000-\u001f\u007f]+@[^\s@<>"\u0000-\u001f\u007f]+$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+function checkEmail(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length > MAX_EMAIL || !EMAIL.test(value))
+    throw new DirectoryError(
+      field,
+      `${field} must be an email address (name@domain), not ${JSON.stringify(value)}`,
+    );
+  return value.toLowerCase();
+}
+
+interface CheckedUser {
+  email: string;
+  name: string | null;
+  role: string;
+  groups: string[];
+  manager: string | null;
+  disabled: number | null;
+}
+
+function checkUser(input: UserInput): CheckedUser {
+  if (typeof input !== 'object' || input === null)
+    throw new DirectoryError('email', 'a user must be an object');
+  const email = checkEmail(input.email, 'email');
+  if (typeof input.role !== 'string' || !(ROLES as readonly string[]).includes(input.role))
+    throw new DirectoryError(
+      'role',
+      `role must be one of ${ROLES.join(', ')}, not ${JSON.stringify(input.role)}`,
+    );
+  const name = input.name ?? null;
+  if (name !== null && (typeof name !== 'string' || name.length > MAX_NAME || CONTROL.test(name)))
+    throw new DirectoryError(
+      'name',
+      `name must be text of at most ${MAX_NAME} characters without control characters`,
+    );
+  const manager = input.manager == null ? null : checkEmail(input.manager, 'manager');
+  if (manager === email) throw new DirectoryError('manager', `${email} cannot be their own manager`);
+  const rawGroups = input.groups ?? [];
+  if (!Array.isArray(rawGroups)) throw new DirectoryError('groups', 'groups must be a list of group names');
+  const groups: string[] = [];
+  for (const [i, group] of rawGroups.entries()) {
+    if (typeof group !== 'string' || group.length === 0 || group.length > MAX_GROUP || CONTROL.test(group))
+      throw new DirectoryError(
+        'groups',
+        `groups[${i}] must be a name of 1-${MAX_GROUP} characters without control characters, not ${JSON.stringify(group)}`,
+      );
+    if (!groups.includes(group)) groups.push(group);
+  }
+  if (input.disabled !== undefined && typeof input.disabled !== 'boolean')
+    throw new DirectoryError('disabled', 'disabled must be true or false');
+  const disabled = input.disabled === undefined ? null : input.disabled ? 1 : 0;
+  return { email, name, role: input.role, groups, manager, disabled };
+}
+
+function checkPassword(password: unknown): string {
+  if (typeof password !== 'string' || password.length < MIN_PASSWORD || password.length > MAX_PASSWORD)
+    throw new DirectoryError('password', `password must be ${MIN_PASSWORD}-${MAX_PASSWORD} characters`);
+  return password.normalize('NFC');
+}
+
+// ---- password hashing ----
+
+interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+}
+
+const SCRYPT: ScryptParams = { N: 2 ** 15, r: 8, p: 1 };
+const SALT_BYTES = 16;
+const KEY_BYTES = 32;
+// Compared against for unknown users: the same parameters, so the same work; no password hashes to zeros.
+const DUMMY_HASH = `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${Buffer.alloc(SALT_BYTES).toString('base64')}$${Buffer.alloc(KEY_BYTES).toString('base64')}`;
+
+const DUMMY = parseHash(DUMMY_HASH) as ScryptParams & { salt: Buffer; key: Buffer };
+
+function scryptAsync(password: string, salt: Buffer, keylen: number, params: ScryptParams): Promise<Buffer> {
+  // scrypt needs 128·N·r bytes; Node's default cap (32 MiB) is exactly too small for N=2^15, r=8.
+  const options: ScryptOptions = { ...params, maxmem: 256 * params.N * params.r + 1024 * 1024 };
+  return new Promise((resolve, reject) =>
+    scrypt(password, salt, keylen, options, (error, key) => (error ? reject(error) : resolve(key))),
+  );
+}
+
+/** `scrypt$N$r$p$salt$hash` (salt and hash base64) of a password with a fresh random salt. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(SALT_BYTES);
+  const key = await scryptAsync(password.normalize('NFC'), salt, KEY_BYTES, SCRYPT);
+  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+function parseHash(encoded: string): (ScryptParams & { salt: Buffer; key: Buffer }) | null {
+  const parts = encoded.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return null;
+  const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
+  // Bounds so that a tampered row cannot make a login take minutes or gigabytes.
+  const powerOfTwo = Number.isInteger(N) && N > 1 && (N & (N - 1)) === 0;
+  if (
+    !powerOfTwo ||
+    N > 2 ** 20 ||
+    !Number.isInteger(r) ||
+    r < 1 ||
+    r > 32 ||
+    !Number.isInteger(p) ||
+    p < 1 ||
+    p > 16
+  )
+    return null;
+  const salt = Buffer.from(parts[4] ?? '', 'base64');
+  const key = Buffer.from(parts[5] ?? '', 'base64');
+  if (salt.length < 8 || key.length < 16) return null;
+  return { N, r, p, salt, key };
+}
+
+/** Whether `password` matches an encoded hash (constant-time comparison; false for a malformed hash). */
+export async function checkPasswordHash(password: string, encoded: string): Promise<boolean> {
+  const parsed = parseHash(encoded);
+  const params = parsed ?? DUMMY;
+  const key = await scryptAsync(password.normalize('NFC'), params.salt, params.key.length, params);
+  return timingSafeEqual(key, params.key) && parsed !== null;
+}
+
+function needsRehash(encoded: string): boolean {
+  const parsed = parseHash(encoded);
+  return parsed === null || parsed.N !== SCRYPT.N || parsed.r !== SCRYPT.r || parsed.p !== SCRYPT.p;
+}
+
+// ---- the directory ----
+
+export class SqliteDirectory implements Directory {
+  private readonly sql;
+  private readonly writeUser;
+  private readonly seedUsers;
+
+  constructor(db: Db) {
+    this.sql = {
+      user: db.prepare<[string], UserRow>(
+        'SELECT email, name, role, manager, password_hash, disabled FROM users WHERE email = ?',
+      ),
+      all: db.prepare<[], UserRow>(
+        'SELECT email, name, role, manager, password_hash, disabled FROM users ORDER BY position',
+      ),
+      groups: db.prepare<[string], { group_name: string }>(
+        'SELECT group_name FROM user_groups WHERE email = ? ORDER BY position',
+      ),
+      allGroups: db.prepare<[], { email: string; group_name: string }>(
+        'SELECT email, group_name FROM user_groups ORDER BY email, position',
+      ),
+      byRole: db.prepare<[string], { email: string }>(
+        'SELECT email FROM users WHERE role = ? AND disabled = 0 ORDER BY position',
+      ),
+      byGroup: db.prepare<[string], { email: string }>(
+        `SELECT u.email FROM users u JOIN user_groups g ON g.email = u.email
+         WHERE g.group_name = ? AND u.disabled = 0 ORDER BY u.position`,
+      ),
+      upsert: db.prepare<[CheckedUser & { password_hash: string | null }]>(
+        `INSERT INTO users (email, position, name, role, manager, password_hash, disabled)
+         VALUES (@email, (SELECT coalesce(max(position), 0) + 1 FROM users), @name, @role, @manager,
+                 @password_hash, coalesce(@disabled, 0))
+         ON CONFLICT (email) DO UPDATE SET name = excluded.name, role = excluded.role, manager = excluded.manager,
+           disabled = coalesce(@disabled, users.disabled)`,
+      ),
+      clearGroups: db.prepare<[string]>('DELETE FROM user_groups WHERE email = ?'),
+      addGroup: db.prepare<[string, string, number]>(
+        'INSERT INTO user_groups (email, group_name, position) VALUES (?, ?, ?)',
+      ),
+      delete: db.prepare<[string]>('DELETE FROM users WHERE email = ?'),
+      setHash: db.prepare<[string, string]>('UPDATE users SET password_hash = ? WHERE email = ?'),
+      exists: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM users WHERE email = ?'),
+    };
+    this.writeUser = db.transaction((user: CheckedUser, passwordHash: string | null) => {
+      this.sql.upsert.run({ ...user, password_hash: passwordHash });
+      this.sql.clearGroups.run(user.email);
+      for (const [i, group] of user.groups.entries()) this.sql.addGroup.run(user.email, group, i);
+    });
+    this.seedUsers = db.transaction((users: { user: CheckedUser; hash: string | null }[]): string[] => {
+      const created: string[] = [];
+      for (const { user, hash } of users) {
+        if ((this.sql.exists.get(user.email)?.n ?? 0) > 0) continue;
+        this.writeUser(user, hash);
+        created.push(user.email);
+      }
+      return created;
+    });
+  }
+
+  private identity(row: UserRow, groups?: string[]): Identity {
+    const identity: Identity = {
+      email: row.email,
+      role: row.role,
+      groups: groups ?? this.sql.groups.all(row.email).map((g) => g.group_name),
+      manager: row.manager,
+    };
+    if (row.name !== null) identity.name = row.name;
+    return identity;
+  }
+
+  private record(row: UserRow, groups?: string[]): UserRecord {
+    return {
+      ...this.identity(row, groups),
+      disabled: row.disabled !== 0,
+      hasPassword: row.password_hash !== null,
+    };
+  }
+
+  user(email: string): Identity | undefined {
+    const row = this.sql.user.get(email.toLowerCase());
+    return row === undefined || row.disabled !== 0 ? undefined : this.identity(row);
+  }
+
+  resolve(spec: string): string[] {
+    if (spec.startsWith('role:')) return this.sql.byRole.all(spec.slice('role:'.length)).map((u) => u.email);
+    if (spec.startsWith('group:'))
+      return this.sql.byGroup.all(spec.slice('group:'.length)).map((u) => u.email);
+    return spec.includes('@') ? [spec.toLowerCase()] : [];
+  }
+
+  /** The admin's view of one user, disabled or not. */
+  getUser(email: string): UserRecord | undefined {
+    const row = this.sql.user.get(email.toLowerCase());
+    return row === undefined ? undefined : this.record(row);
+  }
+
+  /** Every user, disabled ones included, in the order they were first added. */
+  listUsers(): UserRecord[] {
+    const groups = new Map<string, string[]>();
+    for (const { email, group_name } of this.sql.allGroups.iterate()) {
+      const list = groups.get(email);
+      if (list === undefined) groups.set(email, [group_name]);
+      else list.push(group_name);
+    }
+    return this.sql.all.all().map((row) => this.record(row, groups.get(row.email) ?? []));
+  }
+
+  /** Creates or replaces a user (its groups replaced whole); the password and position are kept. */
+  upsertUser(input: UserInput): UserRecord {
+    const user = checkUser(input);
+    this.writeUser(user, null);
+    return this.getUser(user.email) as UserRecord;
+  }
+
+  /** False when there was no such user. The user's groups go with it. */
+  deleteUser(email: string): boolean {
+    return this.sql.delete.run(email.toLowerCase()).changes > 0;
+  }
+
+  async setPassword(email: string, password: string): Promise<void> {
+    const key = checkEmail(email, 'email');
+    const checked = checkPassword(password);
+    if (this.sql.user.get(key) === undefined) throw new DirectoryError('email', `no user ${key}`);
+    const hash = await hashPassword(checked);
+    if (this.sql.setHash.run(hash, key).changes === 0) throw new DirectoryError('email', `no user ${key}`);
+  }
+
+  /** The identity of an enabled user whose password this is; null for anything else, after the same work. */
+  async verifyPassword(email: string, password: string): Promise<Identity | null> {
+    const row = typeof email === 'string' ? this.sql.user.get(email.toLowerCase()) : undefined;
+    const usable = typeof password === 'string' && password.length <= MAX_PASSWORD;
+    const stored = row?.password_hash ?? null;
+    const ok = await checkPasswordHash(usable ? password : '', stored ?? DUMMY_HASH);
+    if (!ok || !usable || row === undefined || stored === null || row.disabled !== 0) return null;
+    if (needsRehash(stored)) this.sql.setHash.run(await hashPassword(password), row.email);
+    return this.identity(row);
+  }
+
+  /**
+   * Adds the users that are not there yet (with their password, if given) and leaves existing ones as they
+   * are, so a restart neither duplicates users nor undoes an admin's changes. All checked before any is
+   * written. Returns the emails created.
+   */
+  async seed(users: SeedUser[]): Promise<{ created: string[] }> {
+    const checked: { user: CheckedUser; password: string | undefined }[] = [];
+    const seen = new Set<string>();
+    for (const input of users) {
+      const user = checkUser(input);
+      if (seen.has(user.email)) throw new DirectoryError('email', `${user.email} is listed twice`);
+      seen.add(user.email);
+      checked.push({
+        user,
+        password: input.password === undefined ? undefined : checkPassword(input.password),
+      });
+    }
+    const missing = checked.filter(({ user }) => (this.sql.exists.get(user.email)?.n ?? 0) === 0);
+    const hashed = await Promise.all(
+      missing.map(async ({ user, password }) => ({
+        user,
+        hash: password === undefined ? null : await hashPassword(password),
+      })),
+    );
+    return { created: this.seedUsers(hashed) };
+  }
+}

@@ -1,0 +1,354 @@
+// The SQLite user directory: the same answers as InMemoryDirectory for the same users, group order, input
+// checks naming the field, scrypt passwords (wrong password, unknown user, disabled user), idempotent seed.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Db, openDatabase } from '../../adapters/local/database.js';
+import { InMemoryDirectory } from '../../adapters/local/directory.js';
+import {
+  checkPasswordHash,
+  DirectoryError,
+  hashPassword,
+  SqliteDirectory,
+  type UserInput,
+} from '../../adapters/local/sqlite-directory.js';
+import type { Identity } from '../../functions/core/protocol.js';
+
+const open: Db[] = [];
+afterEach(() => {
+  for (const db of open.splice(0)) if (db.open) db.close();
+});
+
+function database(): Db {
+  const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'stepgate-dir-')), 'stepgate.db'));
+  open.push(db);
+  return db;
+}
+
+const USERS: Identity[] = [
+  {
+    email: 'Alice@Example.com',
+    role: 'member',
+    groups: ['finance', 'engineering'],
+    manager: 'bob@example.com',
+  },
+  {
+    email: 'bob@example.com',
+    role: 'manager',
+    groups: ['finance'],
+    manager: 'carol@example.com',
+    name: 'Bob',
+  },
+  { email: 'carol@example.com', role: 'director', groups: ['leadership', 'finance'], manager: null },
+  { email: 'dave@example.com', role: 'member', groups: [], manager: 'bob@example.com' },
+  { email: 'erin@example.com', role: 'admin', groups: ['it', '__proto__'], manager: null },
+  { email: '__proto__@example.com', role: 'viewer', groups: ['constructor', 'toString'], manager: null },
+];
+
+function both(users: Identity[] = USERS): { memory: InMemoryDirectory; sqlite: SqliteDirectory } {
+  const sqlite = new SqliteDirectory(database());
+  for (const user of users) sqlite.upsertUser(user);
+  return { memory: new InMemoryDirectory(users), sqlite };
+}
+
+describe('SqliteDirectory resolves as InMemoryDirectory does', () => {
+  const specs = [
+    'role:member',
+    'role:manager',
+    'role:director',
+    'role:admin',
+    'role:viewer',
+    'role:lead',
+    'role:',
+    'role:Member',
+    'role:nobody',
+    'group:finance',
+    'group:engineering',
+    'group:leadership',
+    'group:it',
+    'group:',
+    'group:Finance',
+    'group:__proto__',
+    'group:constructor',
+    'group:toString',
+    'group:hasOwnProperty',
+    'alice@example.com',
+    'ALICE@EXAMPLE.COM',
+    'stranger@example.com',
+    '__proto__@example.com',
+    '__proto__',
+    'constructor',
+    'finance',
+    'Role:member',
+    'role:x@y.com',
+    'group:a@b.com',
+    '',
+  ];
+  it.each(specs)('resolve(%j)', (spec) => {
+    const { memory, sqlite } = both();
+    expect(sqlite.resolve(spec)).toEqual(memory.resolve(spec));
+  });
+
+  it.each([
+    ...USERS.map((u) => u.email),
+    'ALICE@example.COM',
+    'stranger@example.com',
+    '__proto__',
+    'constructor',
+  ])('user(%j)', (email) => {
+    const { memory, sqlite } = both();
+    expect(sqlite.user(email)).toEqual(memory.user(email));
+  });
+
+  it('keeps the order users were first added, also after an update', () => {
+    const { memory, sqlite } = both();
+    sqlite.upsertUser({ ...USERS[0], role: 'member', groups: ['finance'] } as UserInput);
+    expect(sqlite.resolve('group:finance')).toEqual(memory.resolve('group:finance'));
+    expect(sqlite.resolve('role:member')).toEqual(['alice@example.com', 'dave@example.com']);
+  });
+
+  it('keeps the order of a user’s groups', () => {
+    const { sqlite } = both();
+    const groups = ['zeta', 'alpha', 'mid', 'beta'];
+    sqlite.upsertUser({ email: 'gina@example.com', role: 'lead', groups, manager: null });
+    expect(sqlite.user('gina@example.com')?.groups).toEqual(groups);
+    expect(sqlite.listUsers().find((u) => u.email === 'gina@example.com')?.groups).toEqual(groups);
+    sqlite.upsertUser({ email: 'gina@example.com', role: 'lead', groups: ['beta', 'alpha'], manager: null });
+    expect(sqlite.user('gina@example.com')?.groups).toEqual(['beta', 'alpha']);
+    expect(sqlite.resolve('group:zeta')).toEqual([]);
+  });
+
+  it('survives a reopen of the database file', () => {
+    const db = database();
+    const first = new SqliteDirectory(db);
+    for (const user of USERS) first.upsertUser(user);
+    const file = db.name;
+    db.close();
+    const again = openDatabase(file);
+    open.push(again);
+    const memory = new InMemoryDirectory(USERS);
+    const sqlite = new SqliteDirectory(again);
+    for (const spec of ['role:member', 'group:finance', 'group:__proto__'])
+      expect(sqlite.resolve(spec)).toEqual(memory.resolve(spec));
+  });
+});
+
+describe('SqliteDirectory administration', () => {
+  it('lists users in order with their flags, never a hash', async () => {
+    const { sqlite } = both();
+    await sqlite.setPassword('bob@example.com', 'correct horse battery');
+    const list = sqlite.listUsers();
+    expect(list.map((u) => u.email)).toEqual(USERS.map((u) => u.email.toLowerCase()));
+    expect(list[1]).toEqual({
+      email: 'bob@example.com',
+      name: 'Bob',
+      role: 'manager',
+      groups: ['finance'],
+      manager: 'carol@example.com',
+      disabled: false,
+      hasPassword: true,
+    });
+    expect(JSON.stringify(list)).not.toContain('scrypt');
+  });
+
+  it('deletes a user and its groups', () => {
+    const { sqlite } = both();
+    expect(sqlite.deleteUser('ALICE@example.com')).toBe(true);
+    expect(sqlite.deleteUser('alice@example.com')).toBe(false);
+    expect(sqlite.user('alice@example.com')).toBeUndefined();
+    expect(sqlite.resolve('group:engineering')).toEqual([]);
+    sqlite.upsertUser({ email: 'alice@example.com', role: 'member', groups: ['finance'] });
+    // Re-added: last in order, as a Map would put it.
+    expect(sqlite.resolve('group:finance')).toEqual([
+      'bob@example.com',
+      'carol@example.com',
+      'alice@example.com',
+    ]);
+  });
+
+  it('hides a disabled user from user() and resolve(), keeps it for the admin', () => {
+    const { sqlite } = both();
+    sqlite.upsertUser({ email: 'bob@example.com', role: 'manager', groups: ['finance'], disabled: true });
+    expect(sqlite.user('bob@example.com')).toBeUndefined();
+    expect(sqlite.resolve('role:manager')).toEqual([]);
+    expect(sqlite.resolve('group:finance')).toEqual(['alice@example.com', 'carol@example.com']);
+    expect(sqlite.getUser('bob@example.com')?.disabled).toBe(true);
+    // An update that does not mention `disabled` leaves it as it is.
+    sqlite.upsertUser({ email: 'bob@example.com', role: 'director' });
+    expect(sqlite.getUser('bob@example.com')?.disabled).toBe(true);
+    sqlite.upsertUser({ email: 'bob@example.com', role: 'director', disabled: false });
+    expect(sqlite.resolve('role:director')).toEqual(['bob@example.com', 'carol@example.com']);
+  });
+
+  it('drops duplicate groups, keeping the first', () => {
+    const { sqlite } = both([]);
+    sqlite.upsertUser({ email: 'a@example.com', role: 'member', groups: ['x', 'y', 'x'] });
+    expect(sqlite.user('a@example.com')?.groups).toEqual(['x', 'y']);
+  });
+
+  const invalid: [string, Partial<UserInput> & Record<string, unknown>, string][] = [
+    ['no @', { email: 'alice' }, 'email'],
+    ['two @', { email: 'a@b@c' }, 'email'],
+    ['spaces', { email: 'a b@example.com' }, 'email'],
+    ['empty', { email: '' }, 'email'],
+    ['not a string', { email: 42 as unknown as string }, 'email'],
+    ['newline', { email: 'a@example.com\nBcc: x@y' }, 'email'],
+    ['too long', { email: `${'a'.repeat(250)}@example.com` }, 'email'],
+    ['unknown role', { role: 'superuser' }, 'role'],
+    ['role prototype', { role: '__proto__' }, 'role'],
+    ['role case', { role: 'Admin' }, 'role'],
+    ['manager shape', { manager: 'bob' }, 'manager'],
+    ['own manager', { manager: 'A@example.com' }, 'manager'],
+    ['empty group', { groups: [''] }, 'groups'],
+    ['group not a string', { groups: [7 as unknown as string] }, 'groups'],
+    ['groups not a list', { groups: 'finance' as unknown as string[] }, 'groups'],
+    ['name too long', { name: 'n'.repeat(201) }, 'name'],
+    ['disabled not boolean', { disabled: 'yes' as unknown as boolean }, 'disabled'],
+  ];
+  it.each(invalid)('refuses %s, naming the field', (_label, patch, field) => {
+    const { sqlite } = both([]);
+    const input = {
+      email: 'a@example.com',
+      role: 'member',
+      groups: [],
+      manager: null,
+      ...patch,
+    } as UserInput;
+    let error: unknown;
+    try {
+      sqlite.upsertUser(input);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DirectoryError);
+    expect((error as DirectoryError).field).toBe(field);
+    expect(sqlite.listUsers()).toEqual([]);
+  });
+
+  it('treats __proto__ and friends as plain strings', () => {
+    const { sqlite } = both([]);
+    sqlite.upsertUser({
+      email: '__proto__@example.com',
+      role: 'member',
+      groups: ['__proto__', 'constructor'],
+    });
+    sqlite.upsertUser({ email: 'constructor@example.com', role: 'member', groups: ['prototype'] });
+    expect(sqlite.user('__proto__@example.com')).toEqual({
+      email: '__proto__@example.com',
+      role: 'member',
+      groups: ['__proto__', 'constructor'],
+      manager: null,
+    });
+    expect(sqlite.resolve('group:__proto__')).toEqual(['__proto__@example.com']);
+    expect(sqlite.resolve('group:prototype')).toEqual(['constructor@example.com']);
+    expect(({} as Record<string, unknown>).member).toBeUndefined();
+  });
+});
+
+describe('SqliteDirectory passwords', () => {
+  it('hashes with scrypt in the documented format, a fresh salt each time', async () => {
+    const a = await hashPassword('correct horse battery');
+    const b = await hashPassword('correct horse battery');
+    expect(a).toMatch(/^scrypt\$32768\$8\$1\$[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}$/);
+    expect(a).not.toBe(b);
+    expect(await checkPasswordHash('correct horse battery', a)).toBe(true);
+    expect(await checkPasswordHash('correct horse batterY', a)).toBe(false);
+    expect(await checkPasswordHash('correct horse battery', 'scrypt$3$8$1$AAAA$AAAA')).toBe(false);
+    expect(await checkPasswordHash('x', 'plain')).toBe(false);
+  });
+
+  it('verifies the right password and refuses a wrong one', async () => {
+    const { sqlite } = both();
+    await sqlite.setPassword('Alice@Example.com', 'correct horse battery');
+    const identity = await sqlite.verifyPassword('ALICE@example.com', 'correct horse battery');
+    expect(identity).toEqual(sqlite.user('alice@example.com'));
+    expect(await sqlite.verifyPassword('alice@example.com', 'correct horse batterx')).toBeNull();
+    expect(await sqlite.verifyPassword('alice@example.com', '')).toBeNull();
+  });
+
+  it('answers null for unknown, password-less and disabled users', async () => {
+    const { sqlite } = both();
+    await sqlite.setPassword('bob@example.com', 'correct horse battery');
+    expect(await sqlite.verifyPassword('nobody@example.com', 'correct horse battery')).toBeNull();
+    expect(await sqlite.verifyPassword('carol@example.com', 'correct horse battery')).toBeNull();
+    expect(await sqlite.verifyPassword('__proto__', 'correct horse battery')).toBeNull();
+    sqlite.upsertUser({ email: 'bob@example.com', role: 'manager', disabled: true });
+    expect(await sqlite.verifyPassword('bob@example.com', 'correct horse battery')).toBeNull();
+  });
+
+  it('does scrypt work for unknown users too (no fast path to time)', async () => {
+    const { sqlite } = both();
+    await sqlite.setPassword('bob@example.com', 'correct horse battery');
+    const time = async (email: string): Promise<number> => {
+      const start = performance.now();
+      await sqlite.verifyPassword(email, 'wrong password!');
+      return performance.now() - start;
+    };
+    await time('bob@example.com');
+    const known = Math.min(await time('bob@example.com'), await time('bob@example.com'));
+    const unknown = Math.min(await time('nobody@example.com'), await time('nobody@example.com'));
+    // Both are a full scrypt (tens of ms); an early return would be well under a millisecond.
+    expect(unknown).toBeGreaterThan(known / 4);
+  });
+
+  it('refuses short passwords and unknown users, naming the field', async () => {
+    const { sqlite } = both();
+    await expect(sqlite.setPassword('alice@example.com', 'short')).rejects.toMatchObject({
+      field: 'password',
+    });
+    await expect(sqlite.setPassword('nobody@example.com', 'long enough pw')).rejects.toMatchObject({
+      field: 'email',
+    });
+  });
+
+  it('stores only the hash', async () => {
+    const db = database();
+    const sqlite = new SqliteDirectory(db);
+    sqlite.upsertUser({ email: 'a@example.com', role: 'member' });
+    await sqlite.setPassword('a@example.com', 'hunter2hunter2');
+    const row = db.prepare('SELECT * FROM users').get();
+    expect(JSON.stringify(row)).not.toContain('hunter2');
+    expect((row as { password_hash: string }).password_hash).toMatch(/^scrypt\$/);
+  });
+});
+
+describe('SqliteDirectory seed', () => {
+  it('creates missing users once and leaves existing ones alone', async () => {
+    const db = database();
+    const sqlite = new SqliteDirectory(db);
+    const demo = [
+      {
+        email: 'alice@example.com',
+        role: 'member',
+        groups: ['finance'],
+        manager: 'bob@example.com',
+        password: 'alice-demo-pw',
+      },
+      { email: 'bob@example.com', role: 'manager', groups: ['finance'], password: 'bob-demo-pw1' },
+    ];
+    expect(await sqlite.seed(demo)).toEqual({ created: ['alice@example.com', 'bob@example.com'] });
+    sqlite.upsertUser({ email: 'bob@example.com', role: 'director', groups: ['finance'] });
+    expect(await sqlite.seed(demo)).toEqual({ created: [] });
+    expect(sqlite.user('bob@example.com')?.role).toBe('director');
+    expect(sqlite.listUsers()).toHaveLength(2);
+    expect(await sqlite.verifyPassword('alice@example.com', 'alice-demo-pw')).not.toBeNull();
+  });
+
+  it('checks every user before writing any', async () => {
+    const sqlite = new SqliteDirectory(database());
+    await expect(
+      sqlite.seed([
+        { email: 'ok@example.com', role: 'member' },
+        { email: 'bad@example.com', role: 'emperor' },
+      ]),
+    ).rejects.toMatchObject({ name: 'DirectoryError', field: 'role' });
+    await expect(
+      sqlite.seed([
+        { email: 'ok@example.com', role: 'member' },
+        { email: 'OK@example.com', role: 'member' },
+      ]),
+    ).rejects.toMatchObject({ field: 'email' });
+    expect(sqlite.listUsers()).toEqual([]);
+  });
+});
