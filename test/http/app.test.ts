@@ -41,12 +41,32 @@ describe('the HTTP API', () => {
       approvalNotifier: { requested: async () => {} },
     });
     const workflows = new SqliteWorkflowStore(engine.db);
+    const sessions = new Map<string, { identity: Identity; csrf: string }>();
     app = createApp({
       authenticate: async (c) => {
+        const cookie = /stepgate_session=([^;]+)/.exec(c.req.header('cookie') ?? '')?.[1];
+        const session = cookie === undefined ? undefined : sessions.get(cookie);
+        if (session !== undefined) return { identity: session.identity, via: 'session', csrf: session.csrf };
         const who = c.req.header('x-test-user');
         const identity = who === undefined ? undefined : USERS[who];
         return identity === undefined ? null : { identity, via: 'token' };
       },
+      login: {
+        login: async (email, password) => {
+          const identity = Object.values(USERS).find((u) => u.email === email);
+          if (identity === undefined || password !== 'right password') return null;
+          const token = `t${sessions.size}`;
+          sessions.set(token, { identity, csrf: `csrf-${token}` });
+          return { token, csrf: `csrf-${token}`, expiresAt: clock.now() + 60_000, identity };
+        },
+        logout: async (token) => {
+          sessions.delete(token);
+        },
+        cookie: (token, expiresAt) =>
+          `stepgate_session=${token}; Expires=${new Date(expiresAt).toUTCString()}; HttpOnly`,
+        sessionToken: (c) => /stepgate_session=([^;]+)/.exec(c.req.header('cookie') ?? '')?.[1],
+      },
+      inbox: { list: (filter) => [{ to: filter?.to ?? '(everyone)' }] },
       workflows,
       host: engine.host,
       approvals: engine.approvals,
@@ -274,6 +294,59 @@ describe('the HTTP API', () => {
     await clock.run(engine.host, clock.now() + 1_000);
     expect((await call('GET', `/api/runs/${runId}`, 'lead')).json).toMatchObject({ status: 'cancelled' });
     expect((await call('POST', `/api/runs/${runId}/cancel`, 'lead')).status).toBe(409);
+  });
+
+  it('logs in with a session cookie, and on a session refuses a state change without its CSRF token', async () => {
+    await install();
+    const wrong = await call(
+      'POST',
+      '/api/login',
+      undefined,
+      JSON.stringify({ email: 'member@example.com', password: 'x' }),
+    );
+    expect(wrong.status).toBe(401);
+    expect(
+      (await call('POST', '/api/login', undefined, JSON.stringify({ email: 'member@example.com' }))).json,
+    ).toMatchObject({
+      status: 422,
+      field: 'password',
+    });
+    const response = await app.request('/api/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'member@example.com', password: 'right password' }),
+    });
+    expect(response.status).toBe(200);
+    const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    expect(response.headers.get('set-cookie')).toContain('HttpOnly');
+    const { csrf } = (await response.json()) as { csrf: string };
+    const me = await app.request('/api/me', { headers: { cookie } });
+    expect(await me.json()).toMatchObject({ email: 'member@example.com', via: 'session', csrf });
+    const start = (headers: Record<string, string>) =>
+      app.request('/api/workflows/expense-approval/run', {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ input: { amount: 10, description: 'Tea' } }),
+      });
+    expect((await start({})).status).toBe(403);
+    expect((await start({ 'x-csrf-token': 'csrf-guess' })).status).toBe(403);
+    expect((await start({ 'x-csrf-token': csrf })).status).toBe(201);
+    const out = await app.request('/api/logout', {
+      method: 'POST',
+      headers: { cookie, 'x-csrf-token': csrf },
+    });
+    expect(out.status).toBe(204);
+    expect((await app.request('/api/me', { headers: { cookie } })).status).toBe(401);
+  });
+
+  it('shows each user their own development mail, and admins any', async () => {
+    expect((await call('GET', '/api/inbox?to=admin@example.com', 'member')).json).toEqual([
+      { to: 'member@example.com' },
+    ]);
+    expect((await call('GET', '/api/inbox?to=member@example.com', 'admin')).json).toEqual([
+      { to: 'member@example.com' },
+    ]);
+    expect((await call('GET', '/api/inbox', 'admin')).json).toEqual([{ to: '(everyone)' }]);
   });
 
   it('describes exactly the routes it serves', () => {

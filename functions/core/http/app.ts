@@ -18,6 +18,7 @@
 //   POST   /api/approvals/:runId/:stepId      decide { decision: approve|reject, comment? }
 //   GET    /api/openapi.json
 
+import { timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { ApprovalStore, AuditRecord, Clock, DurableHost } from '../../../adapters/ports.js';
@@ -30,10 +31,25 @@ import type { Identity } from '../protocol.js';
 import { OPENAPI } from './openapi.js';
 import { HttpProblem, problemResponse } from './problem.js';
 
-/** Who is calling, as the authenticator established it. */
+/** Who is calling, as the authenticator established it (functions/core/auth.ts). */
 export interface Principal {
   identity: Identity;
   via: 'session' | 'token' | 'oidc';
+  /** The session's CSRF token: state-changing requests on a session must echo it in x-csrf-token. */
+  csrf?: string;
+}
+
+/** Password login and logout (local users); absent where an external identity provider is the only way in. */
+export interface LoginDeps {
+  login(
+    email: string,
+    password: string,
+  ): Promise<{ token: string; csrf: string; expiresAt: number; identity: Identity } | null>;
+  logout(token: string): Promise<void>;
+  /** The Set-Cookie value for a session token (and for clearing it: token ''). */
+  cookie(token: string, expiresAt: number): string;
+  /** The session token of a request, if it carries one. */
+  sessionToken(c: Context): string | undefined;
 }
 
 export interface WorkflowStore {
@@ -63,6 +79,7 @@ export interface StoredWorkflowView {
 
 export interface AppDeps {
   authenticate(c: Context): Promise<Principal | null>;
+  login?: LoginDeps;
   workflows: WorkflowStore;
   host: Pick<DurableHost, 'startRun' | 'cancelRun'> & {
     getRun: DurableHost['getRun'];
@@ -72,6 +89,8 @@ export interface AppDeps {
   approvals: Pick<ApprovalService, 'decide'>;
   approvalStore: Pick<ApprovalStore, 'pendingFor'>;
   clock: Clock;
+  /** The development mail inbox (`npm start` only): mail the notifier sent, by recipient. */
+  inbox?: { list(filter?: { to?: string; limit?: number }): unknown[] };
 }
 
 type Env = { Variables: { principal: Principal } };
@@ -89,10 +108,42 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.get('/api/health', (c) => c.json({ ok: true }));
   app.get('/api/openapi.json', (c) => c.json(OPENAPI));
 
-  // Everything below needs a caller.
+  if (deps.login !== undefined) {
+    const login = deps.login;
+    app.post('/api/login', async (c) => {
+      const body = await jsonBody(c);
+      if (typeof body.email !== 'string' || body.email === '')
+        throw new HttpProblem(422, 'Invalid login', 'email is required', 'email');
+      if (typeof body.password !== 'string' || body.password === '')
+        throw new HttpProblem(422, 'Invalid login', 'password is required', 'password');
+      const session = await login.login(body.email, body.password);
+      // One answer for an unknown user and a wrong password: no account enumeration.
+      if (session === null) throw new HttpProblem(401, 'Unauthenticated', 'wrong email or password');
+      c.header('set-cookie', login.cookie(session.token, session.expiresAt));
+      return c.json({ user: session.identity, csrf: session.csrf, expiresAt: session.expiresAt });
+    });
+    app.post('/api/logout', async (c) => {
+      const token = login.sessionToken(c);
+      if (token !== undefined) await login.logout(token);
+      c.header('set-cookie', login.cookie('', 0));
+      return c.body(null, 204);
+    });
+  }
+
+  // Everything below needs a caller; on a session, a state-changing request must carry its CSRF token.
   app.use('/api/*', async (c, next) => {
     const principal = await deps.authenticate(c);
     if (principal === null) throw new HttpProblem(401, 'Unauthenticated', 'log in or send an API token');
+    if (principal.via === 'session' && !['GET', 'HEAD', 'OPTIONS'].includes(c.req.method)) {
+      const sent = c.req.header('x-csrf-token');
+      if (sent === undefined || principal.csrf === undefined || !sameText(sent, principal.csrf))
+        throw new HttpProblem(
+          403,
+          'Forbidden',
+          'missing or wrong x-csrf-token for this session',
+          'x-csrf-token',
+        );
+    }
     c.set('principal', principal);
     await next();
   });
@@ -109,7 +160,14 @@ export function createApp(deps: AppDeps): Hono<Env> {
     return identity;
   };
 
-  app.get('/api/me', (c) => c.json(caller(c)));
+  app.get('/api/me', (c) => {
+    const principal = c.get('principal');
+    return c.json({
+      ...principal.identity,
+      via: principal.via,
+      ...(principal.csrf ? { csrf: principal.csrf } : {}),
+    });
+  });
 
   app.get('/api/workflows', (c) => {
     need(c, 'viewer');
@@ -296,6 +354,16 @@ export function createApp(deps: AppDeps): Hono<Env> {
     return c.json(result, 200);
   });
 
+  if (deps.inbox !== undefined) {
+    const inbox = deps.inbox;
+    app.get('/api/inbox', (c) => {
+      const identity = caller(c);
+      // Everyone reads their own mail; admins read the whole development inbox.
+      const to = atLeast(identity.role, 'admin') ? c.req.query('to') : identity.email;
+      return c.json(inbox.list({ ...(to ? { to } : {}), limit: 100 }));
+    });
+  }
+
   function visibleRun(c: Context<Env>) {
     const identity = caller(c);
     const id = c.req.param('id') ?? '';
@@ -307,6 +375,12 @@ export function createApp(deps: AppDeps): Hono<Env> {
   }
 
   return app;
+}
+
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 export function atLeast(role: string, minimum: Role): boolean {

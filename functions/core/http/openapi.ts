@@ -43,6 +43,32 @@ export const OPENAPI = {
     '/api/openapi.json': {
       get: { summary: 'This document', security: [], responses: { '200': json('OpenAPI') } },
     },
+    '/api/login': {
+      post: {
+        summary: 'Log in with email and password: sets the session cookie, returns the CSRF token',
+        security: [],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['email', 'password'],
+                properties: { email: { type: 'string' }, password: { type: 'string' } },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': json('user, csrf'),
+          '401': json('wrong email or password'),
+          '422': json('missing field'),
+        },
+      },
+    },
+    '/api/logout': {
+      post: { summary: 'End the session', responses: { '204': { description: 'logged out' } } },
+    },
     '/api/me': { get: { summary: 'The caller', responses: { '200': json('identity'), ...errors } } },
     '/api/workflows': {
       get: { summary: 'Workflows (latest versions)', responses: { '200': json('list'), ...errors } },
@@ -122,6 +148,12 @@ export const OPENAPI = {
       post: {
         summary: 'Cancel (who started it, or manager and above)',
         responses: { '202': json('cancelled'), '409': json('not running'), ...errors },
+      },
+    },
+    '/api/inbox': {
+      get: {
+        summary: "The development mail inbox (npm start): the caller's mail; admins: all, or ?to=",
+        responses: { '200': json('messages'), ...errors },
       },
     },
     '/api/approvals': {

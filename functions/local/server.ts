@@ -1,0 +1,189 @@
+// `npm start`: Stepgate on one machine. The embedded durable engine (SQLite under .stepgate/), the tool
+// pipeline to the MCP servers of stepgate.config.yaml (the sandbox servers by default), the vault, the
+// notifier with a development SMTP inbox, the demo users of the config and the four templates, behind the
+// HTTP API on http://localhost:3000. This is an entrypoint: the only place that reads the environment.
+//
+//   PORT                  HTTP port (default 3000; 0 picks a free one)
+//   STEPGATE_HOME         data folder (default .stepgate): stepgate.db, master.key, sandbox state
+//   STEPGATE_CONFIG       config file (default stepgate.config.yaml)
+//   STEPGATE_MASTER_KEY   the vault's key (base64 or hex, 32 bytes); else STEPGATE_HOME/master.key
+//   STEPGATE_SMTP_PORT    the development inbox's port (default: a free one)
+//   STEPGATE_SECURE_COOKIES  'true' behind HTTPS
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { serve } from '@hono/node-server';
+import { SystemClock } from '../../adapters/local/clock.js';
+import { loadConfig } from '../../adapters/local/config.js';
+import { openDatabase } from '../../adapters/local/database.js';
+import { createEmbeddedEngine } from '../../adapters/local/engine.js';
+import { SqliteRateLimiter } from '../../adapters/local/rate-limiter.js';
+import { SqliteApiTokenStore, SqliteSessionStore } from '../../adapters/local/session-store.js';
+import { startSmtpInbox } from '../../adapters/local/smtp-inbox.js';
+import { SqliteDirectory } from '../../adapters/local/sqlite-directory.js';
+import { loadOrCreateKeyFile, parseMasterKey, SqliteVault } from '../../adapters/local/vault.js';
+import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
+import { McpRegistry } from '../../adapters/mcp/registry.js';
+import { formatOf, validateWorkflow } from '../../translator/validate.js';
+import { authenticate, readCookie, SESSION_COOKIE, sessionCookie } from '../core/auth.js';
+import { createApp } from '../core/http/app.js';
+import { ChannelNotifier } from '../core/notify/notifier.js';
+import { createSsrfGuard } from '../core/notify/ssrf.js';
+import { ToolPipeline } from '../core/tool-pipeline.js';
+
+const SESSION_TTL_MS = 12 * 3_600_000;
+// The gallery ships beside the code: two folders up from the source, three from dist/.
+const TEMPLATES = [
+  resolve(import.meta.dirname, '..', '..', 'templates'),
+  resolve(import.meta.dirname, '..', '..', '..', 'templates'),
+].find((dir) => existsSync(join(dir, 'expense-approval.yaml')));
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  inboxUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
+  const home = resolve(env.STEPGATE_HOME ?? '.stepgate');
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const config = loadConfig(env.STEPGATE_CONFIG);
+  const clock = new SystemClock();
+  const key = env.STEPGATE_MASTER_KEY
+    ? parseMasterKey(env.STEPGATE_MASTER_KEY)
+    : loadOrCreateKeyFile(join(home, 'master.key')).key;
+
+  // The sandbox servers keep their state beside ours unless the config says otherwise.
+  const mcpServers = Object.fromEntries(
+    Object.entries(config.mcpServers).map(([name, server]) => [
+      name,
+      'command' in server
+        ? { ...server, env: { STEPGATE_SANDBOX_DIR: join(home, 'sandbox'), ...server.env } }
+        : server,
+    ]),
+  );
+  const registry = new McpRegistry(mcpServers, {
+    logger: { warn: (message) => console.warn(`mcp: ${message}`) },
+  });
+
+  // The engine needs its tools and notifier up front; they need the engine's database: late-bound.
+  let pipeline: ToolPipeline | undefined;
+  let notifier: ChannelNotifier | undefined;
+  const engine = createEmbeddedEngine({
+    file: join(home, 'stepgate.db'),
+    clock,
+    directory: { user: (email) => directory.user(email), resolve: (spec) => directory.resolve(spec) },
+    tools: { call: (request, context) => (pipeline as ToolPipeline).call(request, context) },
+    notifier: { send: (request) => (notifier as ChannelNotifier).send(request) },
+    approvalNotifier: { requested: async () => {} },
+  });
+  const directory = new SqliteDirectory(engine.db);
+  const vault = new SqliteVault(engine.db, key);
+  pipeline = new ToolPipeline({
+    registry,
+    vault,
+    policy: config.policy,
+    limiter: new SqliteRateLimiter(engine.db),
+    clock,
+  });
+  const inboxDb = openDatabase(join(home, 'inbox.db'));
+  const inbox = await startSmtpInbox({ db: inboxDb, port: Number(env.STEPGATE_SMTP_PORT ?? 0) });
+  notifier = new ChannelNotifier({
+    vault,
+    config: { email: { defaultUrl: inbox.url, from: 'stepgate@localhost' } },
+    ssrf: createSsrfGuard(),
+    clock,
+  });
+
+  await directory.seed(
+    config.directory.users.map((u) => ({
+      ...u,
+      ...(config.directory.demoPassword !== undefined ? { password: config.directory.demoPassword } : {}),
+    })),
+  );
+  const workflows = new SqliteWorkflowStore(engine.db);
+  const gallery = TEMPLATES === undefined ? [] : readdirSync(TEMPLATES).map((f) => join(TEMPLATES, f));
+  for (const file of gallery.filter((f) => /\.(ya?ml|json)$/.test(f) && !f.includes('.test.'))) {
+    const source = readFileSync(file, 'utf8');
+    const format = formatOf(file);
+    const { ir } = validateWorkflow(source, format);
+    if (ir !== undefined && workflows.get(ir.id) === undefined)
+      workflows.save({ ir, source, format, by: 'stepgate', at: clock.now() });
+  }
+  await engine.recover();
+
+  const sessions = new SqliteSessionStore(engine.db);
+  const tokens = new SqliteApiTokenStore(engine.db);
+  const secure = env.STEPGATE_SECURE_COOKIES === 'true';
+  const app = createApp({
+    authenticate: (c) =>
+      authenticate(
+        { cookie: c.req.header('cookie') ?? null, authorization: c.req.header('authorization') ?? null },
+        { directory, sessions, tokens },
+      ),
+    login: {
+      login: async (email, password) => {
+        const identity = await directory.verifyPassword(email, password);
+        if (identity === null) return null;
+        const grant = await sessions.createSession(identity.email, SESSION_TTL_MS);
+        return { ...grant, identity };
+      },
+      logout: async (token) => {
+        await sessions.deleteSession(token);
+      },
+      cookie: (token, expiresAt) => sessionCookie(token, expiresAt, { secure }),
+      sessionToken: (c) => readCookie(c.req.header('cookie'), SESSION_COOKIE),
+    },
+    workflows,
+    host: engine.host,
+    approvals: engine.approvals,
+    approvalStore: engine.store,
+    clock,
+    inbox,
+  });
+
+  const port = Number(env.PORT ?? 3000);
+  const server = await new Promise<ReturnType<typeof serve>>((ready) => {
+    const s = serve({ fetch: app.fetch, port, hostname: env.HOST ?? '127.0.0.1' }, () => ready(s));
+  });
+  const address = server.address();
+  const actual = typeof address === 'object' && address !== null ? address.port : port;
+  return {
+    url: `http://localhost:${actual}`,
+    port: actual,
+    inboxUrl: inbox.url,
+    close: async () => {
+      await new Promise<void>((done) => server.close(() => done()));
+      await engine.host.close();
+      await registry.close();
+      await inbox.close();
+      inboxDb.close();
+      engine.db.close();
+    },
+  };
+}
+
+const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename);
+if (isMain) {
+  startServer()
+    .then((running) => {
+      const config = loadConfig(process.env.STEPGATE_CONFIG);
+      console.log(`Stepgate is running on ${running.url}`);
+      console.log(`API: ${running.url}/api/openapi.json · development mail inbox: ${running.inboxUrl}`);
+      if (config.directory.demoPassword !== undefined) {
+        console.log(
+          `Log in (POST ${running.url}/api/login) as one of these demo users, password '${config.directory.demoPassword}':`,
+        );
+        for (const user of config.directory.users) console.log(`  ${user.email.padEnd(22)} ${user.role}`);
+      }
+      const stop = () => {
+        void running.close().then(() => process.exit(0));
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    })
+    .catch((error: unknown) => {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exit(1);
+    });
+}
