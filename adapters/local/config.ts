@@ -27,6 +27,8 @@ const DirectoryUserSchema = z.strictObject({
   role: z.enum(ROLES),
   groups: z.array(z.string().min(1)).optional(),
   manager: z.string().min(3).optional(),
+  /** A service account (a webhook's runAs): never gets a password, so nobody logs in as it. */
+  service: z.boolean().optional(),
 });
 
 /** Users created on start when missing (existing ones, and their passwords, are left alone). */

@@ -9,26 +9,35 @@
 //   STEPGATE_MASTER_KEY   the vault's key (base64 or hex, 32 bytes); else STEPGATE_HOME/master.key
 //   STEPGATE_SMTP_PORT    the development inbox's port (default: a free one)
 //   STEPGATE_SECURE_COOKIES  'true' behind HTTPS
+import { hkdfSync } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
+import { SqliteApprovalLinkStore } from '../../adapters/local/approval-link-store.js';
 import { SystemClock } from '../../adapters/local/clock.js';
 import { loadConfig } from '../../adapters/local/config.js';
 import { openDatabase } from '../../adapters/local/database.js';
 import { createEmbeddedEngine } from '../../adapters/local/engine.js';
 import { SqliteRateLimiter } from '../../adapters/local/rate-limiter.js';
+import { SqliteScheduleStore } from '../../adapters/local/schedule-store.js';
 import { SqliteApiTokenStore, SqliteSessionStore } from '../../adapters/local/session-store.js';
 import { startSmtpInbox } from '../../adapters/local/smtp-inbox.js';
 import { SqliteDirectory } from '../../adapters/local/sqlite-directory.js';
 import { loadOrCreateKeyFile, parseMasterKey, SqliteVault } from '../../adapters/local/vault.js';
+import { SqliteWebhookDeliveryStore } from '../../adapters/local/webhook-store.js';
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
 import { McpRegistry } from '../../adapters/mcp/registry.js';
 import { formatOf, validateWorkflow } from '../../translator/validate.js';
+import { ApprovalLinks, linkNotifier } from '../core/approval-links.js';
+import type { ApprovalNotifier } from '../core/approvals.js';
 import { authenticate, readCookie, SESSION_COOKIE, sessionCookie } from '../core/auth.js';
 import { createApp } from '../core/http/app.js';
+import { mountApprovalPages } from '../core/http/approval-pages.js';
+import { scheduledRuns } from '../core/http/schedule-routes.js';
 import { ChannelNotifier } from '../core/notify/notifier.js';
 import { createSsrfGuard } from '../core/notify/ssrf.js';
 import { ToolPipeline } from '../core/tool-pipeline.js';
+import { Scheduler } from '../core/triggers/schedules.js';
 
 const SESSION_TTL_MS = 12 * 3_600_000;
 // The gallery ships beside the code: two folders up from the source, three from dist/.
@@ -69,13 +78,14 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
   // The engine needs its tools and notifier up front; they need the engine's database: late-bound.
   let pipeline: ToolPipeline | undefined;
   let notifier: ChannelNotifier | undefined;
+  let approvalNotifier: ApprovalNotifier | undefined;
   const engine = createEmbeddedEngine({
     file: join(home, 'stepgate.db'),
     clock,
     directory: { user: (email) => directory.user(email), resolve: (spec) => directory.resolve(spec) },
     tools: { call: (request, context) => (pipeline as ToolPipeline).call(request, context) },
     notifier: { send: (request) => (notifier as ChannelNotifier).send(request) },
-    approvalNotifier: { requested: async () => {} },
+    approvalNotifier: { requested: (record) => (approvalNotifier as ApprovalNotifier).requested(record) },
   });
   const directory = new SqliteDirectory(engine.db);
   const vault = new SqliteVault(engine.db, key);
@@ -96,9 +106,11 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
   });
 
   await directory.seed(
-    config.directory.users.map((u) => ({
+    config.directory.users.map(({ service, ...u }) => ({
       ...u,
-      ...(config.directory.demoPassword !== undefined ? { password: config.directory.demoPassword } : {}),
+      ...(config.directory.demoPassword !== undefined && service !== true
+        ? { password: config.directory.demoPassword }
+        : {}),
     })),
   );
   const workflows = new SqliteWorkflowStore(engine.db);
@@ -110,6 +122,33 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
     if (ir !== undefined && workflows.get(ir.id) === undefined)
       workflows.save({ ir, source, format, by: 'stepgate', at: clock.now() });
   }
+  const port = Number(env.PORT ?? 3000);
+  // Approval links are signed with a key derived from the vault's; they point at the public URL.
+  let publicUrl = env.STEPGATE_PUBLIC_URL ?? `http://localhost:${port}`;
+  const links = new ApprovalLinks({
+    secret: new Uint8Array(hkdfSync('sha256', key, '', 'stepgate approval links', 32)),
+    store: new SqliteApprovalLinkStore(engine.db),
+    approvals: engine.approvals,
+    approvalStore: engine.store,
+    recordAudit: (runId, entry) => engine.host.recordAudit(runId, entry),
+    clock,
+    get baseUrl() {
+      return publicUrl;
+    },
+  });
+  approvalNotifier = linkNotifier({
+    links,
+    notifier,
+    directory,
+    recordAudit: (runId, entry) => engine.host.recordAudit(runId, entry),
+  });
+  const scheduler = new Scheduler({
+    store: new SqliteScheduleStore(engine.db),
+    clock,
+    ...scheduledRuns({ workflows, host: engine.host, lookup: (email) => directory.user(email) }),
+    onError: (error, id) =>
+      console.error(`schedule ${id}: ${error instanceof Error ? error.message : String(error)}`),
+  });
   await engine.recover();
 
   const sessions = new SqliteSessionStore(engine.db);
@@ -134,6 +173,18 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
       cookie: (token, expiresAt) => sessionCookie(token, expiresAt, { secure }),
       sessionToken: (c) => readCookie(c.req.header('cookie'), SESSION_COOKIE),
     },
+    webhooks: {
+      // A workflow's signing secrets live in the vault at org level: `webhook.<id>`, and during a rotation
+      // `webhook.<id>.previous` too.
+      secrets: async (workflowId) => {
+        const names = [`webhook.${workflowId}`, `webhook.${workflowId}.previous`];
+        const found = await vault.resolve({ email: '', groups: [] }, names);
+        return names.flatMap((name) => (found.values[name] === undefined ? [] : [found.values[name]]));
+      },
+      deliveries: new SqliteWebhookDeliveryStore(engine.db, clock),
+      user: (email) => directory.user(email),
+    },
+    schedules: { scheduler },
     workflows,
     host: engine.host,
     approvals: engine.approvals,
@@ -141,18 +192,31 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
     clock,
     inbox,
   });
+  mountApprovalPages(app, {
+    links,
+    authenticateOptional: async (c) =>
+      (
+        await authenticate(
+          { cookie: c.req.header('cookie') ?? null, authorization: c.req.header('authorization') ?? null },
+          { directory, sessions, tokens },
+        )
+      )?.identity ?? null,
+  });
 
-  const port = Number(env.PORT ?? 3000);
   const server = await new Promise<ReturnType<typeof serve>>((ready) => {
     const s = serve({ fetch: app.fetch, port, hostname: env.HOST ?? '127.0.0.1' }, () => ready(s));
   });
   const address = server.address();
   const actual = typeof address === 'object' && address !== null ? address.port : port;
+  if (env.STEPGATE_PUBLIC_URL === undefined) publicUrl = `http://localhost:${actual}`;
+  await scheduler.start();
   return {
     url: `http://localhost:${actual}`,
     port: actual,
     inboxUrl: inbox.url,
     close: async () => {
+      scheduler.stop();
+      await scheduler.idle();
       await new Promise<void>((done) => server.close(() => done()));
       await engine.host.close();
       await registry.close();

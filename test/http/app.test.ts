@@ -8,10 +8,13 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../adapters/local/clock.js';
 import { InMemoryDirectory } from '../../adapters/local/directory.js';
 import { createEmbeddedEngine, type EmbeddedEngine } from '../../adapters/local/engine.js';
+import { SqliteScheduleStore } from '../../adapters/local/schedule-store.js';
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
 import { createApp } from '../../functions/core/http/app.js';
 import { OPENAPI } from '../../functions/core/http/openapi.js';
+import { scheduledRuns } from '../../functions/core/http/schedule-routes.js';
 import type { Identity } from '../../functions/core/protocol.js';
+import { Scheduler } from '../../functions/core/triggers/schedules.js';
 import { ROLES } from '../../translator/definition.js';
 
 const USERS: Record<string, Identity> = Object.fromEntries(
@@ -67,6 +70,17 @@ describe('the HTTP API', () => {
         sessionToken: (c) => /stepgate_session=([^;]+)/.exec(c.req.header('cookie') ?? '')?.[1],
       },
       inbox: { list: (filter) => [{ to: filter?.to ?? '(everyone)' }] },
+      schedules: {
+        scheduler: new Scheduler({
+          store: new SqliteScheduleStore(engine.db),
+          clock,
+          ...scheduledRuns({
+            workflows,
+            host: engine.host,
+            lookup: (email) => Object.values(USERS).find((u) => u.email === email),
+          }),
+        }),
+      },
       workflows,
       host: engine.host,
       approvals: engine.approvals,

@@ -2,10 +2,12 @@
 // demo users, policy), the templates installed. A demo user logs in, starts the expense template, the
 // tool steps go through the pipeline to the sandbox servers, the approval is decided by the manager
 // through the inbox API, and the "paid" email lands in the development inbox. A restart keeps it all.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signWebhook } from '../../functions/core/triggers/webhook.js';
 import { type RunningServer, startServer } from '../../functions/local/server.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -138,6 +140,96 @@ describe('the local server (npm start)', () => {
       return messages.find((m) => m.subject.startsWith('Expense paid'));
     });
     expect(mail.subject).toBe('Expense paid: Standing desk');
+  });
+
+  it("emails the approver their own link: opening it decides nothing, the page's POST does, once", async () => {
+    const emma = await login('emma@example.com');
+    const started = await api(emma, 'POST', '/api/workflows/expense-approval/run', {
+      input: { amount: 700, description: 'Monitor', category: 'equipment' },
+    });
+    const { runId } = started.json as { runId: string };
+    const max = await login('max@example.com');
+    const mail = await until('the approval email', async () => {
+      const messages = (await api(max, 'GET', '/api/inbox')).json as Array<{ subject: string; text: string }>;
+      return messages.find((m) => m.subject.startsWith('Approval needed') && m.text.includes('Monitor'));
+    });
+    const link = /https?:\/\/\S+\/approve\/[A-Za-z0-9_.-]+/.exec(mail.text)?.[0];
+    expect(link).toBeDefined();
+    const page = await fetch(link as string);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Monitor');
+    expect(((await api(emma, 'GET', `/api/runs/${runId}`)).json as { status: string }).status).toBe(
+      'running',
+    );
+    const form = new URLSearchParams({ decision: 'approve', comment: 'fine' });
+    const post = () =>
+      fetch(link as string, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form,
+      });
+    expect((await post()).status).toBe(200);
+    expect((await post()).status).toBe(410);
+    const run = await until('the run to end', async () => {
+      const r = (await api(emma, 'GET', `/api/runs/${runId}`)).json as { status: string };
+      return r.status === 'running' ? undefined : r;
+    });
+    expect(run.status).toBe('completed');
+  });
+
+  it('takes a signed webhook delivery once, its secret set with `stepgate vault set`', async () => {
+    const secret = `whsec_${Buffer.from('server-test-webhook-secret-0123').toString('base64')}`;
+    const cli = spawnSync(
+      process.execPath,
+      [
+        join(ROOT, 'dist', 'cli', 'stepgate.js'),
+        'vault',
+        'set',
+        '--scope',
+        'org',
+        '--db',
+        join(home, 'stepgate.db'),
+        '--key-file',
+        join(home, 'master.key'),
+        'webhook.incident-response',
+      ],
+      { input: secret, encoding: 'utf8' },
+    );
+    expect(cli.status, cli.stderr).toBe(0);
+    const body = JSON.stringify({ title: 'Queue backlog', service: 'queue', source: 'grafana' });
+    const send = async () => {
+      const timestamp = Math.floor(Date.now() / 1000);
+      const response = await fetch(`${server.url}/api/workflows/incident-response/run`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': 'msg_server_1',
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': signWebhook({ secret, id: 'msg_server_1', timestamp, body }),
+        },
+        body,
+      });
+      return { status: response.status, json: (await response.json()) as { runId: string } };
+    };
+    const first = await send();
+    expect(first.status).toBe(201);
+    const again = await send();
+    expect(again.status).toBe(200);
+    expect(again.json.runId).toBe(first.json.runId);
+    const ada = await login('ada@example.com');
+    const run = (await api(ada, 'GET', `/api/runs/${first.json.runId}`)).json as {
+      trigger: { type: string; user: { email: string } };
+    };
+    expect(run.trigger).toMatchObject({ type: 'webhook', user: { email: 'monitoring-bot@example.com' } });
+    expect(
+      (
+        await fetch(`${server.url}/api/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'monitoring-bot@example.com', password: PASSWORD }),
+        })
+      ).status,
+    ).toBe(401);
   });
 
   it('keeps users, workflows and runs across a restart', async () => {

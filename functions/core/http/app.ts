@@ -21,15 +21,29 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import type { ApprovalStore, AuditRecord, Clock, DurableHost } from '../../../adapters/ports.js';
-import { ROLES, type Role } from '../../../translator/definition.js';
+import type {
+  ApprovalStore,
+  AuditRecord,
+  Clock,
+  DurableHost,
+  WebhookDeliveryStore,
+} from '../../../adapters/ports.js';
+import type { Role } from '../../../translator/definition.js';
 import type { Diagnostic } from '../../../translator/diagnostics.js';
 import { validateWorkflow } from '../../../translator/validate.js';
 import type { ApprovalService } from '../approvals.js';
-import { checkInput } from '../inputs.js';
 import type { Identity } from '../protocol.js';
+import {
+  acceptWebhook,
+  parseWebhookBody,
+  verifyWebhookSignature,
+  WEBHOOK_HEADERS,
+  webhookDeliveryId,
+} from '../triggers/webhook.js';
 import { OPENAPI } from './openapi.js';
 import { HttpProblem, problemResponse } from './problem.js';
+import { atLeast, checkedInput, jsonBody } from './request.js';
+import { mountSchedules, type ScheduleRoutesDeps } from './schedule-routes.js';
 
 /** Who is calling, as the authenticator established it (functions/core/auth.ts). */
 export interface Principal {
@@ -37,6 +51,18 @@ export interface Principal {
   via: 'session' | 'token' | 'oidc';
   /** The session's CSRF token: state-changing requests on a session must echo it in x-csrf-token. */
   csrf?: string;
+  /** An API token's scopes (null: everything the user's role allows). */
+  scopes?: string[] | null;
+}
+
+/** Webhook deliveries (`auth: signature` triggers): their secrets, idempotency and who the run acts as. */
+export interface WebhookDeps {
+  /** The workflow's signing secrets, newest first (several during a rotation); empty: not configured. */
+  secrets(workflowId: string): Promise<string[]>;
+  deliveries: WebhookDeliveryStore;
+  /** The identity a `runAs` email stands for. */
+  user(email: string): Identity | undefined;
+  maxBytes?: number;
 }
 
 /** Password login and logout (local users); absent where an external identity provider is the only way in. */
@@ -80,6 +106,9 @@ export interface StoredWorkflowView {
 export interface AppDeps {
   authenticate(c: Context): Promise<Principal | null>;
   login?: LoginDeps;
+  webhooks?: WebhookDeps;
+  /** Schedules (schedule-routes.ts): mounted under /api/schedules when given. */
+  schedules?: Omit<ScheduleRoutesDeps, 'workflows'>;
   workflows: WorkflowStore;
   host: Pick<DurableHost, 'startRun' | 'cancelRun'> & {
     getRun: DurableHost['getRun'];
@@ -127,6 +156,15 @@ export function createApp(deps: AppDeps): Hono<Env> {
       if (token !== undefined) await login.logout(token);
       c.header('set-cookie', login.cookie('', 0));
       return c.body(null, 204);
+    });
+  }
+
+  // A signed webhook delivery authenticates itself (its signature), on the run route only.
+  if (deps.webhooks !== undefined) {
+    const webhooks = deps.webhooks;
+    app.post('/api/workflows/:id/run', async (c, next) => {
+      if (c.req.header(WEBHOOK_HEADERS.signature) === undefined) return next();
+      return signedDelivery(c, webhooks);
     });
   }
 
@@ -247,6 +285,14 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.post('/api/workflows/:id/run', async (c) => {
     const identity = caller(c);
     const workflow = found(deps.workflows.get(c.req.param('id')), 'workflow', c.req.param('id'));
+    // A machine with an API token scoped to this workflow's webhook (auth: token) starts a webhook run.
+    const scopes = c.get('principal').scopes;
+    const tokenHook = workflow.ir.triggers.find((t) => t.type === 'webhook' && t.auth === 'token');
+    if (scopes != null && tokenHook !== undefined && scopes.includes(`webhook:${workflow.id}`)) {
+      const input = (await jsonBody(c)) as Record<string, unknown>;
+      const runId = await startChecked(workflow, input, { type: 'webhook', user: identity });
+      return c.json({ runId, workflowId: workflow.id, version: workflow.version }, 201);
+    }
     const manual = workflow.ir.triggers.find((t) => t.type === 'manual');
     if (manual === undefined)
       throw new HttpProblem(409, 'No manual trigger', `workflow '${workflow.id}' cannot be started by hand`);
@@ -254,25 +300,91 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (!atLeast(identity.role, minRole))
       throw new HttpProblem(403, 'Forbidden', `starting '${workflow.id}' needs the role ${minRole} or above`);
     const body = await jsonBody(c);
-    const input = body.input ?? {};
-    const checked = checkInput(workflow.ir.inputs, input);
-    if (!checked.ok) {
-      const first = checked.problems[0];
-      throw new HttpProblem(
-        422,
-        'Invalid input',
-        checked.problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; '),
-        first?.field ? `input.${first.field}` : 'input',
-      );
-    }
-    const runId = await deps.host.startRun({
-      workflowId: workflow.id,
-      ir: workflow.ir,
-      input: checked.input,
-      trigger: { type: 'manual', user: identity },
-    });
+    const runId = await startChecked(workflow, body.input ?? {}, { type: 'manual', user: identity });
     return c.json({ runId, workflowId: workflow.id, version: workflow.version }, 201);
   });
+
+  /** Checks the input against the workflow (422 naming the field) and starts the run. */
+  async function startChecked(
+    workflow: StoredWorkflowView,
+    input: unknown,
+    trigger: { type: 'manual' | 'webhook'; user: Identity },
+    runId?: string,
+  ): Promise<string> {
+    return deps.host.startRun({
+      ...(runId !== undefined ? { runId } : {}),
+      workflowId: workflow.id,
+      ir: workflow.ir,
+      input: checkedInput(workflow.ir.inputs, input),
+      trigger,
+    });
+  }
+
+  /**
+   * A Standard Webhooks delivery to a workflow with an `auth: signature` webhook trigger: signature over
+   * the raw body (several secrets during a rotation), JSON body as the input, one run per `webhook-id`
+   * (or Idempotency-Key) however often it is redelivered. Nothing starts unless everything checks out.
+   */
+  async function signedDelivery(c: Context<Env>, webhooks: WebhookDeps): Promise<Response> {
+    const id = c.req.param('id') ?? '';
+    const workflow = deps.workflows.get(id);
+    const hook = workflow?.ir.triggers.find((t) => t.type === 'webhook' && t.auth === 'signature');
+    if (workflow === undefined || hook === undefined || hook.type !== 'webhook')
+      throw new HttpProblem(404, 'Not found', `no workflow '${id}' with a signed webhook trigger`);
+    const secrets = await webhooks.secrets(workflow.id);
+    if (secrets.length === 0)
+      throw new HttpProblem(
+        503,
+        'Webhook not configured',
+        `workflow '${workflow.id}' has no webhook secret yet`,
+      );
+    const raw = new Uint8Array(await c.req.arrayBuffer());
+    const verdict = verifyWebhookSignature({
+      secrets,
+      headers: {
+        id: c.req.header(WEBHOOK_HEADERS.id),
+        timestamp: c.req.header(WEBHOOK_HEADERS.timestamp),
+        signature: c.req.header(WEBHOOK_HEADERS.signature),
+      },
+      rawBody: raw,
+      now: deps.clock.now(),
+    });
+    if (!verdict.ok)
+      throw new HttpProblem(
+        401,
+        'Bad signature',
+        `the webhook signature does not verify (${verdict.reason})`,
+        WEBHOOK_HEADERS.signature,
+      );
+    const parsed = parseWebhookBody(raw, c.req.header('content-type'), webhooks.maxBytes ?? 256 * 1024);
+    if (!parsed.ok) throw new HttpProblem(parsed.status, 'Bad webhook body', parsed.detail);
+    const delivery = webhookDeliveryId({
+      webhookId: c.req.header(WEBHOOK_HEADERS.id),
+      idempotencyKey: c.req.header(WEBHOOK_HEADERS.idempotencyKey),
+    });
+    if (!delivery.ok)
+      throw new HttpProblem(delivery.status, 'Bad webhook id', delivery.detail, WEBHOOK_HEADERS.id);
+    const user = hook.runAs === null ? undefined : webhooks.user(hook.runAs);
+    if (user === undefined)
+      throw new HttpProblem(
+        503,
+        'Webhook not configured',
+        `the trigger's runAs '${hook.runAs ?? ''}' is not a user`,
+      );
+    // The input is checked before anything is claimed, so a refused delivery leaves no trace.
+    checkedInput(workflow.ir.inputs, parsed.body);
+    const accepted = await acceptWebhook({
+      store: webhooks.deliveries,
+      workflowId: workflow.id,
+      deliveryId: delivery.deliveryId,
+      runExists: (runId) => deps.host.getRun(runId) !== undefined,
+      startRun: (runId) => startChecked(workflow, parsed.body, { type: 'webhook', user }, runId),
+    });
+    return c.json(
+      { runId: accepted.runId, workflowId: workflow.id, redelivery: accepted.existing },
+      accepted.existing ? 200 : 201,
+    );
+  }
 
   app.get('/api/runs', (c) => {
     need(c, 'member');
@@ -354,6 +466,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
     return c.json(result, 200);
   });
 
+  if (deps.schedules !== undefined) mountSchedules(app, { ...deps.schedules, workflows: deps.workflows });
+
   if (deps.inbox !== undefined) {
     const inbox = deps.inbox;
     app.get('/api/inbox', (c) => {
@@ -383,36 +497,9 @@ function sameText(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export function atLeast(role: string, minimum: Role): boolean {
-  const have = ROLES.indexOf(role as Role);
-  return have >= 0 && have >= ROLES.indexOf(minimum);
-}
-
 function found<T>(value: T | undefined, what: string, id: string): T {
   if (value === undefined) throw new HttpProblem(404, 'Not found', `no ${what} '${id}'`);
   return value;
-}
-
-/** A JSON object body (never an array or a prototype-bearing key), or a 4xx problem. */
-async function jsonBody(c: Context): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
-  if (text.trim() === '') return {};
-  if (!/json/i.test(c.req.header('content-type') ?? ''))
-    throw new HttpProblem(415, 'Unsupported media type', 'send application/json');
-  let value: unknown;
-  try {
-    value = JSON.parse(text, (key, v: unknown) => {
-      if (key === '__proto__' || key === 'constructor' || key === 'prototype')
-        throw new HttpProblem(400, 'Bad request', `the key '${key}' is not allowed`, key);
-      return v;
-    });
-  } catch (error) {
-    if (error instanceof HttpProblem) throw error;
-    throw new HttpProblem(400, 'Bad request', 'the body is not valid JSON');
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new HttpProblem(400, 'Bad request', 'the body must be a JSON object');
-  return value as Record<string, unknown>;
 }
 
 function summary(w: StoredWorkflowView) {

@@ -1,5 +1,7 @@
 // The API's OpenAPI 3.1 description, served at /api/openapi.json. Kept beside the routes (app.ts) and
 // checked against them by the HTTP tests: every route is described, every description has a route.
+import { SCHEDULE_PATHS } from './schedule-routes.js';
+
 const problem = { $ref: '#/components/schemas/Problem' };
 const errors = {
   '401': { description: 'Not logged in', content: { 'application/problem+json': { schema: problem } } },
@@ -39,6 +41,7 @@ export const OPENAPI = {
     },
   },
   paths: {
+    ...SCHEDULE_PATHS,
     '/api/health': { get: { summary: 'Liveness', security: [], responses: { '200': json('ok') } } },
     '/api/openapi.json': {
       get: { summary: 'This document', security: [], responses: { '200': json('OpenAPI') } },

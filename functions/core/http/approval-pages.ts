@@ -1,0 +1,197 @@
+// The pages behind an approval email's link, served outside /api (the link's token is the credential, so
+// the API's authentication does not apply; with `requireLogin` the approver's session is checked too).
+//
+//   GET  /approve/:token   what is being approved, and an Approve / Reject form with a comment. Decides
+//                          nothing: mail scanners that prefetch links approve nothing.
+//   POST /approve/:token   (form-urlencoded: decision=approve|reject, comment) decides, shows the result.
+//
+// The token in the URL is the capability, which is also what makes the form safe against cross-site
+// posting: a forged form needs the token. Every response is `no-store`, sends no referrer (the token
+// must not leak to another site), cannot be framed, and runs no script (CSP). Refusals answer with a page
+// that says why: 400 tampered, 404 unknown, 410 expired / used / decided, 403 wrong approver, separation
+// of duties, login required.
+import type { Context, Hono } from 'hono';
+import type { ApprovalRecord } from '../../../adapters/ports.js';
+import type { ApprovalLinks, LinkRefusal } from '../approval-links.js';
+import type { Identity } from '../protocol.js';
+
+export interface ApprovalPagesDeps {
+  links: ApprovalLinks;
+  /** The logged-in user, if any (session cookie or token); needed when the links require a login. */
+  authenticateOptional?: (c: Context) => Promise<Identity | null>;
+}
+
+export const MAX_COMMENT_LENGTH = 2_000;
+
+const STATUS: Record<LinkRefusal, 400 | 403 | 404 | 410> = {
+  tampered: 400,
+  unknown: 404,
+  expired: 410,
+  used: 410,
+  decided: 410,
+  'not-approver': 403,
+  'separation-of-duties': 403,
+  'login-required': 403,
+};
+
+const TITLES: Record<LinkRefusal, string> = {
+  tampered: 'Invalid link',
+  unknown: 'Unknown request',
+  expired: 'Link expired',
+  used: 'Link already used',
+  decided: 'Already decided',
+  'not-approver': 'Not your approval',
+  'separation-of-duties': 'You cannot approve your own run',
+  'login-required': 'Login required',
+};
+
+const HEADERS: Record<string, string> = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  pragma: 'no-cache',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+};
+
+/** Escapes text for HTML element content and quoted attribute values. */
+export function escapeHtml(value: unknown): string {
+  return String(value)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+export function mountApprovalPages(
+  // biome-ignore lint/suspicious/noExplicitAny: mounts on whatever app the host built, whatever its Env.
+  app: Hono<any>,
+  deps: ApprovalPagesDeps,
+): void {
+  const loggedIn = async (c: Context): Promise<string | null> => {
+    if (deps.authenticateOptional === undefined) return null;
+    try {
+      return (await deps.authenticateOptional(c))?.email ?? null;
+    } catch {
+      return null;
+    }
+  };
+
+  app.get('/approve/:token', async (c) => {
+    const token = c.req.param('token');
+    const inspection = await deps.links.inspect(token, await loggedIn(c));
+    if (!inspection.ok) return refusal(inspection.reason, inspection.message);
+    return page(200, 'Approval needed', approvalForm(token, inspection.record, inspection.approver));
+  });
+
+  app.post('/approve/:token', async (c) => {
+    const token = c.req.param('token');
+    let form: Record<string, unknown>;
+    try {
+      form = await c.req.parseBody();
+    } catch {
+      form = {};
+    }
+    const decision = form.decision;
+    const comment = form.comment ?? '';
+    if ((decision !== 'approve' && decision !== 'reject') || typeof comment !== 'string') {
+      return page(
+        400,
+        'Invalid form',
+        '<p>Choose Approve or Reject on the approval page. Nothing was decided.</p>',
+      );
+    }
+    if (comment.length > MAX_COMMENT_LENGTH) {
+      return page(
+        400,
+        'Comment too long',
+        `<p>A comment is at most ${MAX_COMMENT_LENGTH} characters. Nothing was decided.</p>`,
+      );
+    }
+    const trimmed = comment.trim();
+    const result = await deps.links.decide(
+      token,
+      decision,
+      trimmed === '' ? null : trimmed,
+      await loggedIn(c),
+    );
+    if (!result.ok) return refusal(result.reason, result.message);
+    const verb = result.decision === 'approve' ? 'approved' : 'rejected';
+    const more = result.settled
+      ? '<p>The workflow continues with your decision.</p>'
+      : '<p>Your decision is recorded; the request waits for the other approvers.</p>';
+    return page(
+      200,
+      result.decision === 'approve' ? 'Approved' : 'Rejected',
+      `<p>You ${verb} <strong>${escapeHtml(result.record.workflowId)}</strong> (run <code>${escapeHtml(
+        result.record.runId,
+      )}</code>, step <code>${escapeHtml(result.record.stepId)}</code>).</p>${more}`,
+    );
+  });
+}
+
+function approvalForm(token: string, record: ApprovalRecord, approver: string): string {
+  const rows: Array<[string, string]> = [
+    ['Workflow', record.workflowId],
+    ['Run', record.runId],
+    ['Step', record.level > 1 ? `${record.stepId} (escalation level ${record.level})` : record.stepId],
+    ['Requested by', record.requestedBy],
+    ['Approvers', `${record.approvers.join(', ')} (${requireText(record.require)})`],
+    ['You', approver],
+    ...(record.deadline !== null
+      ? [['Decide before', new Date(record.deadline).toISOString()] as [string, string]]
+      : []),
+  ];
+  return `<p class="message">${escapeHtml(record.message)}</p>
+<table>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
+<form method="post" action="/approve/${escapeHtml(encodeURIComponent(token))}">
+<label for="comment">Comment (optional)</label>
+<textarea id="comment" name="comment" rows="4" maxlength="${MAX_COMMENT_LENGTH}"></textarea>
+<div class="buttons">
+<button type="submit" name="decision" value="approve" class="approve">Approve</button>
+<button type="submit" name="decision" value="reject" class="reject">Reject</button>
+</div>
+</form>`;
+}
+
+function requireText(require: ApprovalRecord['require']): string {
+  if (require === 'any') return 'any one decides';
+  if (require === 'all') return 'all must approve';
+  return `${require} must approve`;
+}
+
+function refusal(reason: LinkRefusal, message: string): Response {
+  return page(STATUS[reason], TITLES[reason], `<p>${escapeHtml(message)}</p><p>Nothing was decided.</p>`);
+}
+
+function page(status: number, title: string, body: string): Response {
+  const html = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${escapeHtml(title)} · Stepgate</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+.message { font-size: 1.15rem; white-space: pre-wrap; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th { text-align: left; padding: .25rem 1rem .25rem 0; color: #555; font-weight: normal; }
+td { padding: .25rem 0; }
+textarea { display: block; width: 100%; margin: .25rem 0 1rem; }
+button { font-size: 1rem; padding: .5rem 1.25rem; margin-right: .5rem; cursor: pointer; }
+.approve { background: #1a7f37; color: #fff; border: 0; }
+.reject { background: #cf222e; color: #fff; border: 0; }
+</style>
+</head>
+<body>
+<h1>${escapeHtml(title)}</h1>
+${body}
+</body>
+</html>
+`;
+  return new Response(html, { status, headers: HEADERS });
+}

@@ -1,0 +1,50 @@
+// Request helpers every route module shares: the caller's rank, a JSON object body, a trigger input.
+import type { Context } from 'hono';
+import { ROLES, type Role } from '../../../translator/definition.js';
+import type { JsonValue } from '../../../translator/template.js';
+import { checkInput } from '../inputs.js';
+import { HttpProblem } from './problem.js';
+
+/** Whether `role` ranks at least `minimum` (viewer < member < lead < manager < director < admin). */
+export function atLeast(role: string, minimum: Role): boolean {
+  const have = ROLES.indexOf(role as Role);
+  return have >= 0 && have >= ROLES.indexOf(minimum);
+}
+
+/** A JSON object body (never an array or a prototype-bearing key), or a 4xx problem. */
+export async function jsonBody(c: Context): Promise<Record<string, unknown>> {
+  const text = await c.req.text();
+  if (text.trim() === '') return {};
+  if (!/json/i.test(c.req.header('content-type') ?? ''))
+    throw new HttpProblem(415, 'Unsupported media type', 'send application/json');
+  let value: unknown;
+  try {
+    value = JSON.parse(text, (key, v: unknown) => {
+      if (key === '__proto__' || key === 'constructor' || key === 'prototype')
+        throw new HttpProblem(400, 'Bad request', `the key '${key}' is not allowed`, key);
+      return v;
+    });
+  } catch (error) {
+    if (error instanceof HttpProblem) throw error;
+    throw new HttpProblem(400, 'Bad request', 'the body is not valid JSON');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new HttpProblem(400, 'Bad request', 'the body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** A trigger input checked against a workflow's `inputs` (defaults filled), or a 422 naming the field. */
+export function checkedInput(
+  schema: Record<string, unknown> | null,
+  input: unknown,
+): Record<string, JsonValue> {
+  const checked = checkInput(schema, input);
+  if (checked.ok) return checked.input;
+  const first = checked.problems[0];
+  throw new HttpProblem(
+    422,
+    'Invalid input',
+    checked.problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; '),
+    first?.field ? `input.${first.field}` : 'input',
+  );
+}

@@ -1,0 +1,410 @@
+// Approval links end to end: the embedded engine runs the expense template (900 → the manager approves),
+// the link notifier emails each approver their own signed link (captured here), and the pages behind the
+// links are served by Hono's fetch interface. Opening a link decides nothing; only the page's POST does,
+// once. Tampered, replayed, expired, foreign, already-decided and self-approval links, and links used
+// without the login the configuration requires, are refused with a page, change nothing, and are
+// recorded in the run's history.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Hono } from 'hono';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { SqliteApprovalLinkStore } from '../../adapters/local/approval-link-store.js';
+import { VirtualClock } from '../../adapters/local/clock.js';
+import { InMemoryDirectory } from '../../adapters/local/directory.js';
+import { createEmbeddedEngine, type EmbeddedEngine } from '../../adapters/local/engine.js';
+import type { ApprovalRecord, Notifier } from '../../adapters/ports.js';
+import { ApprovalLinks, type ApprovalLinksDeps, linkNotifier } from '../../functions/core/approval-links.js';
+import type { ApprovalNotifier } from '../../functions/core/approvals.js';
+import { mountApprovalPages } from '../../functions/core/http/approval-pages.js';
+import type { Identity, NotifyRequest } from '../../functions/core/protocol.js';
+import { validateWorkflow } from '../../translator/validate.js';
+
+const user = (email: string, role: string, manager: string | null): Identity => ({
+  email,
+  role,
+  groups: ['staff'],
+  manager,
+});
+const USERS: Identity[] = [
+  user('member@example.com', 'member', 'manager@example.com'),
+  user('manager@example.com', 'manager', 'director1@example.com'),
+  user('director1@example.com', 'director', null),
+  user('director2@example.com', 'director', null),
+  // Their own manager: the approver of their own expenses.
+  user('boss@example.com', 'lead', 'boss@example.com'),
+  user('viewer@example.com', 'viewer', 'manager@example.com'),
+];
+const EXPENSE = readFileSync(
+  join(import.meta.dirname, '..', '..', 'templates', 'expense-approval.yaml'),
+  'utf8',
+);
+const IR = validateWorkflow(EXPENSE, 'yaml').ir;
+const SECRET = new Uint8Array(32).fill(7);
+const HOUR = 3_600_000;
+
+describe('approval links', () => {
+  let engine: EmbeddedEngine;
+  let clock: VirtualClock;
+  let links: ApprovalLinks;
+  let app: Hono;
+  let mail: NotifyRequest[];
+  let makeLinks: (options?: Partial<ApprovalLinksDeps>) => ApprovalLinks;
+
+  beforeEach(() => {
+    clock = new VirtualClock();
+    mail = [];
+    const directory = new InMemoryDirectory(USERS);
+    let approvalNotifier: ApprovalNotifier | undefined;
+    engine = createEmbeddedEngine({
+      file: ':memory:',
+      clock,
+      directory,
+      tools: { call: async (r) => (r.tool === 'payments-charge' ? { id: 'ch_1' } : { ok: true }) },
+      notifier: { send: async () => ({}) },
+      approvalNotifier: { requested: (record) => (approvalNotifier as ApprovalNotifier).requested(record) },
+    });
+    const store = new SqliteApprovalLinkStore(engine.db);
+    const recordAudit = engine.host.recordAudit.bind(engine.host);
+    makeLinks = (options = {}) =>
+      new ApprovalLinks({
+        secret: SECRET,
+        store,
+        approvals: engine.approvals,
+        approvalStore: engine.store,
+        recordAudit,
+        clock,
+        baseUrl: 'https://stepgate.test/',
+        ...options,
+      });
+    links = makeLinks();
+    const outbox: Notifier = {
+      send: async (request) => {
+        mail.push(request);
+        return { messageId: `m${mail.length}` };
+      },
+    };
+    approvalNotifier = linkNotifier({ links, notifier: outbox, directory, recordAudit });
+    app = new Hono();
+    mountApprovalPages(app, { links });
+  });
+
+  const start = async (by = 'member@example.com', description = 'Laptop'): Promise<string> => {
+    if (IR === undefined) throw new Error('the expense template does not validate');
+    const identity = USERS.find((u) => u.email === by);
+    if (identity === undefined) throw new Error(by);
+    const runId = await engine.host.startRun({
+      workflowId: IR.id,
+      ir: IR,
+      input: { amount: 900, description, category: 'equipment' },
+      trigger: { type: 'manual', user: identity },
+    });
+    await settle();
+    return runId;
+  };
+  const settle = () => clock.run(engine.host, clock.now() + 1_000);
+
+  /** The token of the last link mailed to `email`. */
+  const tokenFor = (email: string): string => {
+    const sent = mail.filter((m) => m.to.includes(email)).at(-1);
+    const token = sent === undefined ? undefined : /\/approve\/([A-Za-z0-9_.-]+)/.exec(sent.message)?.[1];
+    if (token === undefined) throw new Error(`no link was mailed to ${email}`);
+    return token;
+  };
+  const view = async (token: string, headers: Record<string, string> = {}, on: Hono = app) => {
+    const response = await on.request(`/approve/${token}`, { headers });
+    return { status: response.status, headers: response.headers, html: await response.text() };
+  };
+  const post = async (
+    token: string,
+    fields: Record<string, string> = { decision: 'approve', comment: 'fine' },
+    headers: Record<string, string> = {},
+    on: Hono = app,
+  ) => {
+    const response = await on.request(`/approve/${token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams(fields).toString(),
+    });
+    return { status: response.status, html: await response.text() };
+  };
+  const request = (runId: string, level = 1): ApprovalRecord => {
+    const record = engine.store.get(runId, 'manager_approval', 1, level);
+    if (record === undefined) throw new Error(`no request at level ${level}`);
+    return record;
+  };
+  const linkAudit = (runId: string) =>
+    engine.host
+      .audit(runId)
+      .filter((a) => a.type === 'approval.link')
+      .map((a) => a.data);
+  const status = (runId: string) => engine.host.getRun(runId)?.status;
+
+  it('mails each approver their own link, whose page shows the request and decides nothing', async () => {
+    const runId = await start();
+    expect(mail).toHaveLength(1);
+    expect(mail[0]).toMatchObject({
+      channel: 'email',
+      to: ['manager@example.com'],
+      subject: 'Approval needed: expense-approval',
+      workflowId: 'expense-approval',
+      runId,
+      stepId: 'manager_approval',
+      visit: 1,
+      attempt: 1,
+      identity: { email: 'member@example.com' },
+    });
+    expect(mail[0]?.message).toContain('Approve Laptop for $900 from member@example.com?');
+    expect(mail[0]?.message).toContain('https://stepgate.test/approve/');
+    const token = tokenFor('manager@example.com');
+
+    for (let i = 0; i < 2; i++) {
+      const page = await view(token);
+      expect(page.status).toBe(200);
+      expect(page.html).toContain('Approve Laptop for $900 from member@example.com?');
+      expect(page.html).toContain('expense-approval');
+      expect(page.html).toContain('member@example.com');
+      expect(page.html).toContain(`<form method="post" action="/approve/${token}">`);
+      expect(page.html).toContain('name="comment"');
+      expect(page.html).toMatch(/<button[^>]*value="approve"/);
+      expect(page.html).toMatch(/<button[^>]*value="reject"/);
+      expect(page.headers.get('cache-control')).toBe('no-store');
+      expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(page.headers.get('x-frame-options')).toBe('DENY');
+      expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    }
+    await settle();
+    expect(status(runId)).toBe('running');
+    expect(request(runId).decisions).toEqual([]);
+    expect(linkAudit(runId)).toEqual([
+      expect.objectContaining({ approver: 'manager@example.com', action: 'view', outcome: 'shown' }),
+      expect.objectContaining({ approver: 'manager@example.com', action: 'view', outcome: 'shown' }),
+    ]);
+    // The history never holds the token.
+    expect(JSON.stringify(engine.host.audit(runId))).not.toContain(token.split('.')[1]);
+  });
+
+  it("decides on the page's POST, and the run goes on", async () => {
+    const runId = await start();
+    const result = await post(tokenFor('manager@example.com'), { decision: 'approve', comment: 'ok <b>' });
+    expect(result.status).toBe(200);
+    expect(result.html).toContain('You approved');
+    expect(request(runId)).toMatchObject({
+      status: 'approved',
+      decisions: [
+        { by: 'manager@example.com', decision: 'approve', comment: 'ok <b>', channel: 'email-link' },
+      ],
+    });
+    await clock.run(engine.host, clock.now() + 60_000);
+    expect(status(runId)).toBe('completed');
+    expect(linkAudit(runId)).toEqual([
+      expect.objectContaining({ action: 'decide', decision: 'approve', outcome: 'accepted', reason: null }),
+    ]);
+  });
+
+  it('rejects through the link with the comment', async () => {
+    const runId = await start();
+    const result = await post(tokenFor('manager@example.com'), { decision: 'reject', comment: 'too much' });
+    expect(result.status).toBe(200);
+    expect(result.html).toContain('You rejected');
+    expect(request(runId)).toMatchObject({ status: 'rejected', decisions: [{ comment: 'too much' }] });
+  });
+
+  it('refuses a form without a valid decision, deciding nothing and keeping the link usable', async () => {
+    const runId = await start();
+    const token = tokenFor('manager@example.com');
+    expect((await post(token, { decision: 'maybe' })).status).toBe(400);
+    expect((await post(token, { decision: 'approve', comment: 'x'.repeat(2_001) })).status).toBe(400);
+    expect(request(runId).decisions).toEqual([]);
+    expect((await post(token)).status).toBe(200);
+  });
+
+  describe('refuses, changing nothing and recording the attempt', () => {
+    const expectNothingDecided = async (runId: string) => {
+      await settle();
+      expect(request(runId).decisions).toEqual([]);
+      expect(status(runId)).toBe('running');
+    };
+
+    it('a tampered token (payload or signature)', async () => {
+      const runId = await start();
+      const token = tokenFor('manager@example.com');
+      const [body = '', signature = ''] = token.split('.');
+      const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Record<string, unknown>;
+      const forgedBody = Buffer.from(JSON.stringify({ ...payload, a: 'viewer@example.com' })).toString(
+        'base64url',
+      );
+      const flip = (text: string, at: number) =>
+        text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1);
+      const tampered = [
+        `${forgedBody}.${signature}`,
+        `${body}.${flip(signature, 5)}`,
+        // The last character of a 32-byte base64url signature carries 2 unused bits: still refused.
+        `${body}.${flip(signature, signature.length - 1)}`,
+        `${flip(body, 3)}.${signature}`,
+        `${body}.`,
+        'garbage',
+        `${body}.${signature}.${signature}`,
+      ];
+      for (const t of tampered) {
+        const page = await view(t);
+        expect(page.status, t).toBe(400);
+        expect(page.html).toContain('Invalid link');
+        expect(page.html).toContain('Nothing was decided');
+        expect((await post(t)).status, t).toBe(400);
+      }
+      await expectNothingDecided(runId);
+      // The forgeries that still name the request are recorded in its history.
+      const audit = linkAudit(runId);
+      expect(audit.length).toBeGreaterThanOrEqual(6);
+      expect(audit.every((a) => a.outcome === 'refused' && a.reason === 'tampered')).toBe(true);
+      expect(audit).toContainEqual(
+        expect.objectContaining({ approver: 'viewer@example.com', action: 'decide', reason: 'tampered' }),
+      );
+      // The genuine link still works.
+      expect((await post(token)).status).toBe(200);
+    });
+
+    it('a replayed token (a second POST), also when two POSTs race', async () => {
+      const runId = await start();
+      const token = tokenFor('manager@example.com');
+      const [first, second] = await Promise.all([post(token), post(token)]);
+      expect([first?.status, second?.status].sort()).toEqual([200, 410]);
+      const replay = await post(token, { decision: 'reject' });
+      expect(replay.status).toBe(410);
+      expect(replay.html).toContain('already been used');
+      expect((await view(token)).status).toBe(410);
+      expect(request(runId).decisions).toHaveLength(1);
+      expect(request(runId).decisions[0]?.decision).toBe('approve');
+      expect(linkAudit(runId).filter((a) => a.reason === 'used')).toEqual([
+        expect.objectContaining({ action: 'decide', outcome: 'refused' }),
+        expect.objectContaining({ action: 'decide', decision: 'reject', outcome: 'refused' }),
+        expect.objectContaining({ action: 'view', outcome: 'refused' }),
+      ]);
+    });
+
+    it('an expired token (its level timed out and escalated)', async () => {
+      const runId = await start();
+      const token = tokenFor('manager@example.com');
+      const deadline = request(runId).deadline ?? 0;
+      expect(deadline).toBe(clock.now() - 1_000 + 24 * HOUR);
+      await clock.run(engine.host, deadline + 1_000);
+      expect(request(runId).status).toBe('closed');
+      expect(request(runId, 2).status).toBe('open');
+      const page = await view(token);
+      expect(page.status).toBe(410);
+      expect(page.html).toContain('expired');
+      expect((await post(token)).status).toBe(410);
+      expect(request(runId).decisions).toEqual([]);
+      expect(request(runId, 2).decisions).toEqual([]);
+      expect(status(runId)).toBe('running');
+      expect(linkAudit(runId)).toEqual([
+        expect.objectContaining({ level: 1, action: 'view', outcome: 'refused', reason: 'expired' }),
+        expect.objectContaining({ level: 1, action: 'decide', outcome: 'refused', reason: 'expired' }),
+      ]);
+    });
+
+    it('a token for someone who is not an approver', async () => {
+      const runId = await start();
+      const foreign = new URL(links.issue(request(runId), 'viewer@example.com')).pathname.slice(
+        '/approve/'.length,
+      );
+      const page = await view(foreign);
+      expect(page.status).toBe(403);
+      expect(page.html).toContain('not for you');
+      expect((await post(foreign)).status).toBe(403);
+      await expectNothingDecided(runId);
+      expect(linkAudit(runId)).toEqual([
+        expect.objectContaining({ approver: 'viewer@example.com', action: 'view', reason: 'not-approver' }),
+        expect.objectContaining({ approver: 'viewer@example.com', action: 'decide', reason: 'not-approver' }),
+      ]);
+    });
+
+    it('a token whose request another approver already decided', async () => {
+      const runId = await start();
+      await clock.run(engine.host, (request(runId).deadline ?? 0) + 1_000);
+      expect(request(runId, 2).approvers).toEqual(['director1@example.com', 'director2@example.com']);
+      const first = tokenFor('director1@example.com');
+      const second = tokenFor('director2@example.com');
+      expect(first).not.toBe(second);
+      expect((await post(first)).status).toBe(200);
+      const page = await view(second);
+      expect(page.status).toBe(410);
+      expect(page.html).toContain('already been decided');
+      expect((await post(second, { decision: 'reject' })).status).toBe(410);
+      expect(request(runId, 2).decisions.map((d) => d.by)).toEqual(['director1@example.com']);
+      await clock.run(engine.host, clock.now() + 60_000);
+      expect(status(runId)).toBe('completed');
+      expect(linkAudit(runId).filter((a) => a.approver === 'director2@example.com')).toEqual([
+        expect.objectContaining({ action: 'view', outcome: 'refused', reason: 'decided' }),
+        expect.objectContaining({ action: 'decide', outcome: 'refused', reason: 'decided' }),
+      ]);
+    });
+
+    it('a token of whoever triggered the run (separation of duties), unless switched off', async () => {
+      const runId = await start('boss@example.com');
+      expect(request(runId).approvers).toEqual(['boss@example.com']);
+      const token = tokenFor('boss@example.com');
+      const page = await view(token);
+      expect(page.status).toBe(403);
+      expect(page.html).toContain('cannot approve your own run');
+      expect((await post(token)).status).toBe(403);
+      await expectNothingDecided(runId);
+      expect(linkAudit(runId).map((a) => [a.action, a.reason])).toEqual([
+        ['view', 'separation-of-duties'],
+        ['decide', 'separation-of-duties'],
+      ]);
+
+      const lenient = new Hono();
+      mountApprovalPages(lenient, {
+        links: makeLinks({ separationOfDuties: (workflowId) => workflowId !== 'expense-approval' }),
+      });
+      expect((await view(token, {}, lenient)).status).toBe(200);
+      expect((await post(token, undefined, {}, lenient)).status).toBe(200);
+      expect(request(runId).decisions.map((d) => d.by)).toEqual(['boss@example.com']);
+    });
+
+    it('a token used without the login the configuration requires', async () => {
+      const strict = new Hono();
+      mountApprovalPages(strict, {
+        links: makeLinks({ requireLogin: true }),
+        authenticateOptional: async (c) => USERS.find((u) => u.email === c.req.header('x-test-user')) ?? null,
+      });
+      const runId = await start();
+      const token = tokenFor('manager@example.com');
+      const anonymous = await view(token, {}, strict);
+      expect(anonymous.status).toBe(403);
+      expect(anonymous.html).toContain('Log in');
+      expect((await post(token, undefined, {}, strict)).status).toBe(403);
+      const someoneElse = { 'x-test-user': 'viewer@example.com' };
+      expect((await view(token, someoneElse, strict)).status).toBe(403);
+      expect((await post(token, undefined, someoneElse, strict)).status).toBe(403);
+      await expectNothingDecided(runId);
+      expect(linkAudit(runId).map((a) => [a.action, a.reason])).toEqual([
+        ['view', 'login-required'],
+        ['decide', 'login-required'],
+        ['view', 'not-approver'],
+        ['decide', 'not-approver'],
+      ]);
+      const manager = { 'x-test-user': 'manager@example.com' };
+      expect((await view(token, manager, strict)).status).toBe(200);
+      expect((await post(token, undefined, manager, strict)).status).toBe(200);
+      expect(request(runId).status).toBe('approved');
+    });
+  });
+
+  it('escapes everything it shows: a message with markup is text, not markup', async () => {
+    const runId = await start('member@example.com', '<script>alert("x")</script> & <img src=x onerror=y>');
+    const page = await view(tokenFor('manager@example.com'));
+    expect(page.status).toBe(200);
+    expect(page.html).not.toContain('<script>');
+    expect(page.html).not.toContain('<img');
+    expect(page.html).toContain(
+      '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;img src=x onerror=y&gt;',
+    );
+    expect(request(runId).decisions).toEqual([]);
+  });
+
+  it('refuses a secret shorter than 32 bytes', () => {
+    expect(() => makeLinks({ secret: new Uint8Array(16) })).toThrow(/32 bytes/);
+  });
+});
