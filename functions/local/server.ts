@@ -31,6 +31,7 @@ import { formatOf, validateWorkflow } from '../../translator/validate.js';
 import { ApprovalLinks, linkNotifier } from '../core/approval-links.js';
 import type { ApprovalNotifier } from '../core/approvals.js';
 import { authenticate, readCookie, SESSION_COOKIE, sessionCookie } from '../core/auth.js';
+import type { TemplateEntry } from '../core/http/admin-routes.js';
 import { createApp } from '../core/http/app.js';
 import { mountApprovalPages } from '../core/http/approval-pages.js';
 import { scheduledRuns } from '../core/http/schedule-routes.js';
@@ -115,11 +116,14 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
   );
   const workflows = new SqliteWorkflowStore(engine.db);
   const gallery = TEMPLATES === undefined ? [] : readdirSync(TEMPLATES).map((f) => join(TEMPLATES, f));
+  const templates: TemplateEntry[] = [];
   for (const file of gallery.filter((f) => /\.(ya?ml|json)$/.test(f) && !f.includes('.test.'))) {
     const source = readFileSync(file, 'utf8');
     const format = formatOf(file);
     const { ir } = validateWorkflow(source, format);
-    if (ir !== undefined && workflows.get(ir.id) === undefined)
+    if (ir === undefined) continue;
+    templates.push({ id: ir.id, name: ir.name, source, format });
+    if (workflows.get(ir.id) === undefined)
       workflows.save({ ir, source, format, by: 'stepgate', at: clock.now() });
   }
   const port = Number(env.PORT ?? 3000);
@@ -185,6 +189,8 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
       user: (email) => directory.user(email),
     },
     schedules: { scheduler },
+    admin: { directory, vault, tokens, sessions, mcp: { servers: mcpServers, registry }, templates },
+    chat: true,
     workflows,
     host: engine.host,
     approvals: engine.approvals,

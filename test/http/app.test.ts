@@ -9,6 +9,9 @@ import { VirtualClock } from '../../adapters/local/clock.js';
 import { InMemoryDirectory } from '../../adapters/local/directory.js';
 import { createEmbeddedEngine, type EmbeddedEngine } from '../../adapters/local/engine.js';
 import { SqliteScheduleStore } from '../../adapters/local/schedule-store.js';
+import { SqliteApiTokenStore } from '../../adapters/local/session-store.js';
+import { SqliteDirectory } from '../../adapters/local/sqlite-directory.js';
+import { SqliteVault } from '../../adapters/local/vault.js';
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
 import { createApp } from '../../functions/core/http/app.js';
 import { OPENAPI } from '../../functions/core/http/openapi.js';
@@ -80,6 +83,14 @@ describe('the HTTP API', () => {
             lookup: (email) => Object.values(USERS).find((u) => u.email === email),
           }),
         }),
+      },
+      chat: true,
+      admin: {
+        directory: new SqliteDirectory(engine.db),
+        vault: new SqliteVault(engine.db, new Uint8Array(32)),
+        tokens: new SqliteApiTokenStore(engine.db),
+        mcp: { servers: {}, registry: { listTools: async () => [] } },
+        templates: [],
       },
       workflows,
       host: engine.host,

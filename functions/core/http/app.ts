@@ -16,6 +16,7 @@
 //   POST   /api/runs/:id/cancel               the trigger's user or manager+
 //   GET    /api/approvals                     the caller's pending approvals
 //   POST   /api/approvals/:runId/:stepId      decide { decision: approve|reject, comment? }
+//   POST   /api/chat                          { message, context? }: start a workflow by chat (chat-routes.ts)
 //   GET    /api/openapi.json
 
 import { timingSafeEqual } from 'node:crypto';
@@ -40,6 +41,8 @@ import {
   WEBHOOK_HEADERS,
   webhookDeliveryId,
 } from '../triggers/webhook.js';
+import { type AdminRoutesDeps, mountAdmin } from './admin-routes.js';
+import { type ChatDeps, mountChat } from './chat-routes.js';
 import { OPENAPI } from './openapi.js';
 import { HttpProblem, problemResponse } from './problem.js';
 import { atLeast, checkedInput, jsonBody } from './request.js';
@@ -109,6 +112,10 @@ export interface AppDeps {
   webhooks?: WebhookDeps;
   /** Schedules (schedule-routes.ts): mounted under /api/schedules when given. */
   schedules?: Omit<ScheduleRoutesDeps, 'workflows'>;
+  /** Chat starts (chat-routes.ts): POST /api/chat when given (`true`: the defaults). */
+  chat?: true | ChatDeps;
+  /** Users, vault entries, MCP servers, templates and API tokens (admin-routes.ts): mounted when given. */
+  admin?: Omit<AdminRoutesDeps, 'workflows' | 'clock'>;
   workflows: WorkflowStore;
   host: Pick<DurableHost, 'startRun' | 'cancelRun'> & {
     getRun: DurableHost['getRun'];
@@ -467,6 +474,10 @@ export function createApp(deps: AppDeps): Hono<Env> {
   });
 
   if (deps.schedules !== undefined) mountSchedules(app, { ...deps.schedules, workflows: deps.workflows });
+  if (deps.chat !== undefined)
+    mountChat(app, { ...(deps.chat === true ? {} : deps.chat), workflows: deps.workflows, host: deps.host });
+  if (deps.admin !== undefined)
+    mountAdmin(app, { ...deps.admin, workflows: deps.workflows, clock: deps.clock });
 
   if (deps.inbox !== undefined) {
     const inbox = deps.inbox;

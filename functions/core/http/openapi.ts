@@ -1,19 +1,9 @@
 // The API's OpenAPI 3.1 description, served at /api/openapi.json. Kept beside the routes (app.ts) and
 // checked against them by the HTTP tests: every route is described, every description has a route.
+import { ADMIN_PATHS } from './admin-routes.js';
+import { CHAT_PATHS } from './chat-routes.js';
+import { errors, json } from './openapi-parts.js';
 import { SCHEDULE_PATHS } from './schedule-routes.js';
-
-const problem = { $ref: '#/components/schemas/Problem' };
-const errors = {
-  '401': { description: 'Not logged in', content: { 'application/problem+json': { schema: problem } } },
-  '403': {
-    description: 'The role is not enough',
-    content: { 'application/problem+json': { schema: problem } },
-  },
-};
-const json = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { type: 'object' } } },
-});
 
 export const OPENAPI = {
   openapi: '3.1.0',
@@ -42,6 +32,8 @@ export const OPENAPI = {
   },
   paths: {
     ...SCHEDULE_PATHS,
+    ...CHAT_PATHS,
+    ...ADMIN_PATHS,
     '/api/health': { get: { summary: 'Liveness', security: [], responses: { '200': json('ok') } } },
     '/api/openapi.json': {
       get: { summary: 'This document', security: [], responses: { '200': json('OpenAPI') } },

@@ -34,6 +34,7 @@ import {
   scheduleScopeProblem,
 } from '../triggers/schedules.js';
 import type { Principal } from './app.js';
+import { errors, json, problemOf } from './openapi-parts.js';
 import { HttpProblem } from './problem.js';
 import { atLeast, checkedInput, jsonBody } from './request.js';
 
@@ -256,16 +257,6 @@ export function scheduledRuns(deps: {
 }
 
 // OpenAPI path items for these routes, in the style of openapi.ts (to be merged into OPENAPI.paths).
-const problem = { $ref: '#/components/schemas/Problem' };
-const problemOf = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: problem } },
-});
-const errors = { '401': problemOf('Not logged in'), '403': problemOf('The role is not enough') };
-const json = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { type: 'object' } } },
-});
 const idParameter = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
 
 export const SCHEDULE_PATHS = {

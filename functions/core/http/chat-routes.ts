@@ -1,0 +1,163 @@
+// The chat route of the HTTP API: a message understood as a workflow start (functions/core/chat.ts).
+// Mounted inside createApp after the `/api/*` authentication (and CSRF) middleware, so the caller is known.
+//
+//   POST /api/chat   { message, context? } → 200 { reply, action, runId?, workflowId?, context?, missing?, candidates? }
+//
+// Only workflows with a manual trigger can be started by chat (a chat start is a manual start by the
+// chatting user): once the workflow is known (action 'started' or 'ask'), the caller needs the manual
+// trigger's minRole, as for POST /api/workflows/:id/run (403 otherwise). The run starts with the trigger
+// `{ type: 'chat', user }`. An 'ask' hands back `context` ({ workflowId, input so far }); the client echoes
+// it with the answer. The input is checked again (checkInput) before any run starts.
+import type { Context, Hono } from 'hono';
+import type { DurableHost } from '../../../adapters/ports.js';
+import type { JsonValue } from '../../../translator/template.js';
+import { type ChatContext, replyFor, understand } from '../chat.js';
+import type { Identity } from '../protocol.js';
+import type { Principal, StoredWorkflowView, WorkflowStore } from './app.js';
+import { json, problemOf } from './openapi-parts.js';
+import { HttpProblem } from './problem.js';
+import { atLeast, checkedInput, jsonBody } from './request.js';
+
+type Env = { Variables: { principal: Principal } };
+
+/** Options of the chat route (AppDeps.chat). */
+export interface ChatDeps {
+  /** The longest message accepted, in characters (default 1000). */
+  maxMessageLength?: number;
+}
+
+export interface ChatRoutesDeps extends ChatDeps {
+  workflows: Pick<WorkflowStore, 'list'>;
+  host: Pick<DurableHost, 'startRun'>;
+}
+
+const MAX_CONTEXT_BYTES = 20_000;
+
+export function mountChat(app: Hono<Env>, deps: ChatRoutesDeps): void {
+  const maxLength = deps.maxMessageLength ?? 1000;
+
+  app.post('/api/chat', async (c: Context<Env>) => {
+    const identity: Identity = c.get('principal').identity;
+    const body = await jsonBody(c);
+    const message = body.message;
+    if (typeof message !== 'string' || message.trim() === '')
+      throw new HttpProblem(422, 'Invalid message', 'message must be a non-empty string', 'message');
+    if (message.length > maxLength)
+      throw new HttpProblem(422, 'Invalid message', `message is at most ${maxLength} characters`, 'message');
+    const context = chatContext(body.context);
+
+    // A chat start is a manual start: only workflows with a manual trigger take part.
+    const workflows = deps.workflows.list().filter((w) => w.ir.triggers.some((t) => t.type === 'manual'));
+    if (context !== undefined && !workflows.some((w) => w.id === context.workflowId))
+      throw new HttpProblem(
+        422,
+        'Invalid context',
+        `no workflow '${context.workflowId}' to start by chat`,
+        'context.workflowId',
+      );
+    const understood = understand(message, workflows, context);
+
+    if (understood.kind === 'choose' || understood.kind === 'unknown') {
+      const list = understood.kind === 'choose' ? understood.candidates : understood.suggestions;
+      return c.json({
+        reply: replyFor(understood),
+        action: understood.kind,
+        candidates: list.map((w) => ({ id: w.id, name: w.name })),
+      });
+    }
+
+    const workflow: StoredWorkflowView = understood.workflow;
+    const manual = workflow.ir.triggers.find((t) => t.type === 'manual');
+    const minRole = manual?.type === 'manual' ? manual.minRole : 'member';
+    if (!atLeast(identity.role, minRole))
+      throw new HttpProblem(403, 'Forbidden', `starting '${workflow.id}' needs the role ${minRole} or above`);
+
+    if (understood.kind === 'ask') {
+      const next: ChatContext = { workflowId: workflow.id, input: understood.input };
+      return c.json({
+        reply: replyFor(understood),
+        action: 'ask',
+        workflowId: workflow.id,
+        context: next,
+        missing: understood.missing,
+      });
+    }
+
+    const runId = await deps.host.startRun({
+      workflowId: workflow.id,
+      ir: workflow.ir,
+      input: checkedInput(workflow.ir.inputs, understood.input),
+      trigger: { type: 'chat', user: identity },
+    });
+    return c.json({
+      reply: replyFor(understood, runId),
+      action: 'started',
+      runId,
+      workflowId: workflow.id,
+      version: workflow.version,
+      input: understood.input,
+    });
+  });
+}
+
+/** The `context` of a follow-up, checked: { workflowId, input }, or a 422 naming the field. */
+function chatContext(value: unknown): ChatContext | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new HttpProblem(422, 'Invalid context', 'context must be an object', 'context');
+  const { workflowId, input } = value as Record<string, unknown>;
+  if (typeof workflowId !== 'string' || workflowId === '')
+    throw new HttpProblem(
+      422,
+      'Invalid context',
+      'context.workflowId must be a string',
+      'context.workflowId',
+    );
+  if (input !== undefined && (input === null || typeof input !== 'object' || Array.isArray(input)))
+    throw new HttpProblem(422, 'Invalid context', 'context.input must be an object', 'context.input');
+  if (JSON.stringify(input ?? {}).length > MAX_CONTEXT_BYTES)
+    throw new HttpProblem(
+      422,
+      'Invalid context',
+      `context.input is at most ${MAX_CONTEXT_BYTES} characters of JSON`,
+      'context.input',
+    );
+  return { workflowId, input: (input ?? {}) as Record<string, JsonValue> };
+}
+
+/** The chat route's OpenAPI paths (spread into functions/core/http/openapi.ts). */
+export const CHAT_PATHS = {
+  '/api/chat': {
+    post: {
+      summary:
+        "Start a workflow by chat: the message names it (aliases, any order, small typos) and its input; asks for what is missing; starts as the caller (the manual trigger's minRole)",
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              required: ['message'],
+              properties: {
+                message: { type: 'string', maxLength: 1000 },
+                context: {
+                  type: 'object',
+                  description: "the previous reply's context, echoed to answer its question",
+                  required: ['workflowId'],
+                  properties: { workflowId: { type: 'string' }, input: { type: 'object' } },
+                },
+              },
+            },
+          },
+        },
+      },
+      responses: {
+        '200': json('{ reply, action: started | ask | choose | unknown, runId?, workflowId?, context? }'),
+        '400': problemOf('not a JSON object'),
+        '401': problemOf('Not logged in'),
+        '403': problemOf("the caller's role is below the workflow's manual trigger minRole"),
+        '422': problemOf('invalid message or context (the field is named)'),
+      },
+    },
+  },
+};
