@@ -91,11 +91,21 @@ export class SqliteWorkflowStore {
     })();
   }
 
-  /** The latest version, unless the workflow was deleted. */
+  /**
+   * The latest version, unless the workflow was deleted. Parsed once per version: callers get the same IR
+   * object for the same version, so what is cached per IR (compiled input schemas) stays cached.
+   */
   get(id: string): StoredWorkflow | undefined {
     const row = this.latest.get(id);
-    return row === undefined || row.deleted ? undefined : toWorkflow(row);
+    if (row === undefined || row.deleted) return undefined;
+    const cached = this.parsed.get(id);
+    if (cached !== undefined && cached.version === row.version) return cached;
+    const workflow = toWorkflow(row);
+    this.parsed.set(id, workflow);
+    return workflow;
   }
+
+  private readonly parsed = new Map<string, StoredWorkflow>();
 
   list(): StoredWorkflow[] {
     return this.all.all().map(toWorkflow);
