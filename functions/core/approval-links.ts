@@ -19,7 +19,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApprovalRecord, ApprovalStore, Clock, Directory, Notifier } from '../../adapters/ports.js';
 import type { ApprovalNotifier, ApprovalService, DecisionResult } from './approvals.js';
 import type { AuditEntry } from './durable.js';
-import type { Identity } from './protocol.js';
+import { type Identity, operationKey } from './protocol.js';
 
 /** A spent token, as the link store keeps it (the nonce only: never the token). */
 export interface UsedLink {
@@ -359,7 +359,6 @@ export function linkNotifier(deps: LinkNotifierDeps): ApprovalNotifier {
         groups: [],
         manager: null,
       };
-      const visit = record.visit > 1 ? `#${record.visit}` : '';
       for (const approver of record.approvers) {
         const url = deps.links.issue(record, approver);
         const expires =
@@ -374,7 +373,7 @@ export function linkNotifier(deps: LinkNotifierDeps): ApprovalNotifier {
             visit: record.visit,
             identity,
             attempt: 1,
-            idempotencyKey: `${record.runId}:${record.stepId}${visit}:approval:${record.level}:${approver}`,
+            idempotencyKey: `${operationKey(record.runId, record.stepId, record.visit)}:approval:${record.level}:${approver}`,
             channel: 'email',
             to: [approver],
             subject: `Approval needed: ${record.workflowId}`,

@@ -173,8 +173,13 @@ export function approvalEventName(stepId: string, visit: number, level: number):
   return `approval:${stepId}:${visit}:${level}`;
 }
 
+/** One visit of a step, the same for all its attempts: `runId:stepId`, `runId:stepId#visit` after the first. */
+export function operationKey(runId: string, stepId: string, visit: number): string {
+  return `${runId}:${visit === 1 ? stepId : `${stepId}#${visit}`}`;
+}
+
 export function idempotencyKey(runId: string, stepId: string, visit: number, attempt: number): string {
-  return `${runId}:${visit === 1 ? stepId : `${stepId}#${visit}`}:${attempt}`;
+  return `${operationKey(runId, stepId, visit)}:${attempt}`;
 }
 
 /** Error codes the engine itself raises. */

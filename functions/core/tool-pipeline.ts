@@ -24,7 +24,7 @@ import {
   type Vault,
 } from '../../adapters/ports.js';
 import { checkPolicy, type PolicyConfig } from './policy.js';
-import type { ToolCallRequest } from './protocol.js';
+import { operationKey, type ToolCallRequest } from './protocol.js';
 
 export const PIPELINE_ERROR = {
   invalidArguments: 'Stepgate.InvalidArguments',
@@ -86,7 +86,8 @@ export class ToolPipeline implements ToolInvoker {
     }
     delete args[IDEMPOTENCY_ARG];
     if (Object.hasOwn(propertiesOf(tool.inputSchema), IDEMPOTENCY_ARG)) {
-      args[IDEMPOTENCY_ARG] = operationKey(request);
+      // The visit's key, the same for every attempt: a retried charge with it charges once.
+      args[IDEMPOTENCY_ARG] = operationKey(request.runId, request.stepId, request.visit);
       injected.push(IDEMPOTENCY_ARG);
     }
     const problem = this.validate(tool.inputSchema, args);
@@ -165,11 +166,6 @@ export class ToolPipeline implements ToolInvoker {
     if (validate(args)) return null;
     return (validate.errors ?? []).slice(0, 3).map(describe).join('; ');
   }
-}
-
-/** The key of one visit of a step, the same for every attempt: a retried charge with it charges once. */
-export function operationKey(request: Pick<ToolCallRequest, 'runId' | 'stepId' | 'visit'>): string {
-  return `${request.runId}:${request.visit === 1 ? request.stepId : `${request.stepId}#${request.visit}`}`;
 }
 
 function describe(error: ErrorObject): string {

@@ -19,7 +19,6 @@
 //   POST   /api/chat                          { message, context? }: start a workflow by chat (chat-routes.ts)
 //   GET    /api/openapi.json
 
-import { timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type {
@@ -33,6 +32,7 @@ import type { Role } from '../../../translator/definition.js';
 import type { Diagnostic } from '../../../translator/diagnostics.js';
 import { validateWorkflow } from '../../../translator/validate.js';
 import type { ApprovalService } from '../approvals.js';
+import { CSRF_HEADER, checkCsrf } from '../auth.js';
 import type { Identity } from '../protocol.js';
 import {
   acceptWebhook,
@@ -45,7 +45,7 @@ import { type AdminRoutesDeps, mountAdmin } from './admin-routes.js';
 import { type ChatDeps, mountChat } from './chat-routes.js';
 import { OPENAPI } from './openapi.js';
 import { HttpProblem, problemResponse } from './problem.js';
-import { atLeast, checkedInput, jsonBody } from './request.js';
+import { atLeast, checkedInput, jsonBody, requireStarter } from './request.js';
 import { mountSchedules, type ScheduleRoutesDeps } from './schedule-routes.js';
 
 /** Who is calling, as the authenticator established it (functions/core/auth.ts). */
@@ -179,16 +179,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.use('/api/*', async (c, next) => {
     const principal = await deps.authenticate(c);
     if (principal === null) throw new HttpProblem(401, 'Unauthenticated', 'log in or send an API token');
-    if (principal.via === 'session' && !['GET', 'HEAD', 'OPTIONS'].includes(c.req.method)) {
-      const sent = c.req.header('x-csrf-token');
-      if (sent === undefined || principal.csrf === undefined || !sameText(sent, principal.csrf))
-        throw new HttpProblem(
-          403,
-          'Forbidden',
-          'missing or wrong x-csrf-token for this session',
-          'x-csrf-token',
-        );
-    }
+    checkCsrf({ ...principal, scopes: principal.scopes ?? null }, c.req.header(CSRF_HEADER), c.req.method);
     c.set('principal', principal);
     await next();
   });
@@ -300,12 +291,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
       const runId = await startChecked(workflow, input, { type: 'webhook', user: identity });
       return c.json({ runId, workflowId: workflow.id, version: workflow.version }, 201);
     }
-    const manual = workflow.ir.triggers.find((t) => t.type === 'manual');
-    if (manual === undefined)
+    if (!workflow.ir.triggers.some((t) => t.type === 'manual'))
       throw new HttpProblem(409, 'No manual trigger', `workflow '${workflow.id}' cannot be started by hand`);
-    const minRole = manual.type === 'manual' ? manual.minRole : 'member';
-    if (!atLeast(identity.role, minRole))
-      throw new HttpProblem(403, 'Forbidden', `starting '${workflow.id}' needs the role ${minRole} or above`);
+    requireStarter(workflow.ir, identity);
     const body = await jsonBody(c);
     const runId = await startChecked(workflow, body.input ?? {}, { type: 'manual', user: identity });
     return c.json({ runId, workflowId: workflow.id, version: workflow.version }, 201);
@@ -500,12 +488,6 @@ export function createApp(deps: AppDeps): Hono<Env> {
   }
 
   return app;
-}
-
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function found<T>(value: T | undefined, what: string, id: string): T {

@@ -16,7 +16,7 @@ import type { Identity } from '../protocol.js';
 import type { Principal, StoredWorkflowView, WorkflowStore } from './app.js';
 import { json, problemOf } from './openapi-parts.js';
 import { HttpProblem } from './problem.js';
-import { atLeast, checkedInput, jsonBody } from './request.js';
+import { checkedInput, jsonBody, requireStarter } from './request.js';
 
 type Env = { Variables: { principal: Principal } };
 
@@ -67,10 +67,7 @@ export function mountChat(app: Hono<Env>, deps: ChatRoutesDeps): void {
     }
 
     const workflow: StoredWorkflowView = understood.workflow;
-    const manual = workflow.ir.triggers.find((t) => t.type === 'manual');
-    const minRole = manual?.type === 'manual' ? manual.minRole : 'member';
-    if (!atLeast(identity.role, minRole))
-      throw new HttpProblem(403, 'Forbidden', `starting '${workflow.id}' needs the role ${minRole} or above`);
+    requireStarter(workflow.ir, identity);
 
     if (understood.kind === 'ask') {
       const next: ChatContext = { workflowId: workflow.id, input: understood.input };

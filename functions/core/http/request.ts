@@ -1,14 +1,24 @@
 // Request helpers every route module shares: the caller's rank, a JSON object body, a trigger input.
 import type { Context } from 'hono';
-import { ROLES, type Role } from '../../../translator/definition.js';
+import type { Role } from '../../../translator/definition.js';
+import type { IrWorkflow } from '../../../translator/ir.js';
 import type { JsonValue } from '../../../translator/template.js';
+import { roleAtLeast } from '../auth.js';
 import { checkInput } from '../inputs.js';
+import type { Identity } from '../protocol.js';
 import { HttpProblem } from './problem.js';
 
 /** Whether `role` ranks at least `minimum` (viewer < member < lead < manager < director < admin). */
 export function atLeast(role: string, minimum: Role): boolean {
-  const have = ROLES.indexOf(role as Role);
-  return have >= 0 && have >= ROLES.indexOf(minimum);
+  return roleAtLeast({ role }, minimum);
+}
+
+/** 403 unless `identity` may start `ir` by hand: the manual trigger's minRole (member without one). */
+export function requireStarter(ir: IrWorkflow, identity: Pick<Identity, 'role'>): void {
+  const manual = ir.triggers.find((t) => t.type === 'manual');
+  const minRole = manual?.type === 'manual' ? manual.minRole : 'member';
+  if (!atLeast(identity.role, minRole))
+    throw new HttpProblem(403, 'Forbidden', `starting '${ir.id}' needs the role ${minRole} or above`);
 }
 
 /** A JSON object body (never an array or a prototype-bearing key), or a 4xx problem. */
