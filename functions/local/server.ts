@@ -27,6 +27,7 @@ import { loadOrCreateKeyFile, parseMasterKey, SqliteVault } from '../../adapters
 import { SqliteWebhookDeliveryStore } from '../../adapters/local/webhook-store.js';
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
 import { McpRegistry } from '../../adapters/mcp/registry.js';
+import type { Clock } from '../../adapters/ports.js';
 import { formatOf, validateWorkflow } from '../../translator/validate.js';
 import { ApprovalLinks, linkNotifier } from '../core/approval-links.js';
 import type { ApprovalNotifier } from '../core/approvals.js';
@@ -39,6 +40,7 @@ import { ChannelNotifier } from '../core/notify/notifier.js';
 import { createSsrfGuard } from '../core/notify/ssrf.js';
 import { ToolPipeline } from '../core/tool-pipeline.js';
 import { Scheduler } from '../core/triggers/schedules.js';
+import { mountDashboard } from './dashboard.js';
 
 const SESSION_TTL_MS = 12 * 3_600_000;
 // The gallery ships beside the code: two folders up from the source, three from dist/.
@@ -54,11 +56,19 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
+/** What a test may swap: the clock (a VirtualClock drives timeouts, escalations and schedules). */
+export interface ServerOptions {
+  clock?: Clock;
+}
+
+export async function startServer(
+  env: NodeJS.ProcessEnv = process.env,
+  options: ServerOptions = {},
+): Promise<RunningServer> {
   const home = resolve(env.STEPGATE_HOME ?? '.stepgate');
   mkdirSync(home, { recursive: true, mode: 0o700 });
   const config = loadConfig(env.STEPGATE_CONFIG);
-  const clock = new SystemClock();
+  const clock = options.clock ?? new SystemClock();
   const key = env.STEPGATE_MASTER_KEY
     ? parseMasterKey(env.STEPGATE_MASTER_KEY)
     : loadOrCreateKeyFile(join(home, 'master.key')).key;
@@ -208,6 +218,8 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
         )
       )?.identity ?? null,
   });
+
+  mountDashboard(app);
 
   const server = await new Promise<ReturnType<typeof serve>>((ready) => {
     const s = serve({ fetch: app.fetch, port, hostname: env.HOST ?? '127.0.0.1' }, () => ready(s));
