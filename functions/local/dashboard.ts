@@ -2,16 +2,15 @@
 // cached for a year, every other GET outside /api and /approve answered with index.html so the app's own
 // routes (/workflows/…, /runs/…) survive a reload. Without a build (dist/web missing) `/` says how to make one.
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { serveStatic } from '@hono/node-server/serve-static';
 import type { Hono } from 'hono';
 
 /** dist/web from the compiled server (dist/functions/local) or from the sources under tsx. */
 export function dashboardDir(): string | undefined {
-  return [
-    resolve(import.meta.dirname, '..', '..', 'web'),
-    resolve(import.meta.dirname, '..', '..', 'dist', 'web'),
-  ].find((dir) => existsSync(join(dir, 'index.html')));
+  const up = resolve(import.meta.dirname, '..', '..');
+  const dir = basename(up) === 'dist' ? join(up, 'web') : join(up, 'dist', 'web');
+  return existsSync(join(dir, 'index.html')) ? dir : undefined;
 }
 
 const PAGE_HEADERS: Record<string, string> = {

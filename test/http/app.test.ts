@@ -131,6 +131,7 @@ describe('the HTTP API', () => {
       ['GET', '/api/workflows'],
       ['GET', '/api/workflows/x'],
       ['PUT', '/api/workflows/x'],
+      ['POST', '/api/workflows/validate'],
       ['DELETE', '/api/workflows/x'],
       ['POST', '/api/workflows/x/run'],
       ['GET', '/api/runs'],
@@ -202,6 +203,26 @@ describe('the HTTP API', () => {
       field: 'id',
     });
     expect((await call('PUT', '/api/workflows/x', 'admin', 'x', 'image/png')).status).toBe(415);
+  });
+
+  it('validates a definition without saving it, for leads and above', async () => {
+    const broken = EXPENSE.replace('approvers:', 'aprovers:');
+    const checked = await call('POST', '/api/workflows/validate', 'lead', broken, 'application/yaml');
+    expect(checked.status).toBe(200);
+    expect(checked.json).toMatchObject({
+      valid: false,
+      diagnostics: [
+        expect.objectContaining({ severity: 'error', message: expect.stringContaining('aprovers') }),
+      ],
+    });
+    expect(
+      (await call('POST', '/api/workflows/validate', 'lead', EXPENSE, 'application/yaml')).json,
+    ).toMatchObject({ valid: true, id: 'expense-approval' });
+    expect(
+      (await call('POST', '/api/workflows/validate', 'member', EXPENSE, 'application/yaml')).status,
+    ).toBe(403);
+    expect((await call('POST', '/api/workflows/validate', 'lead', 'x', 'image/png')).status).toBe(415);
+    expect((await call('GET', '/api/workflows', 'admin')).json).toEqual([]);
   });
 
   it('keeps every version', async () => {

@@ -8,6 +8,7 @@
 //   GET    /api/workflows/:id                 the latest version, with its source
 //   GET    /api/workflows/:id/versions
 //   PUT    /api/workflows/:id                 create or update from YAML/JSON (lead+); 422 with diagnostics
+//   POST   /api/workflows/validate            check a definition without saving (lead+): { valid, diagnostics }
 //   DELETE /api/workflows/:id                 (manager+)
 //   POST   /api/workflows/:id/run             manual trigger: the trigger's minRole, input checked
 //   GET    /api/runs?status=&workflowId=      runs (member+)
@@ -222,8 +223,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
     return c.json(versions.map(summary));
   });
 
-  app.put('/api/workflows/:id', async (c) => {
-    const identity = need(c, 'lead');
+  /** A definition from the request body: its format from the content type, size-checked, validated. */
+  const definitionFromBody = async (c: Context<Env>) => {
     const type = c.req.header('content-type') ?? '';
     const format = /json/i.test(type) ? 'json' : /ya?ml|text\/plain/i.test(type) ? 'yaml' : undefined;
     if (format === undefined)
@@ -235,7 +236,23 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const source = await c.req.text();
     if (Buffer.byteLength(source) > MAX_DEFINITION_BYTES)
       throw new HttpProblem(413, 'Too large', `a definition is at most ${MAX_DEFINITION_BYTES} bytes`);
-    const result = validateWorkflow(source, format);
+    return { source, format, result: validateWorkflow(source, format) } as const;
+  };
+
+  // Validation without saving (the designer's live diagnostics): always 200, `valid` says whether it would save.
+  app.post('/api/workflows/validate', async (c) => {
+    need(c, 'lead');
+    const { result } = await definitionFromBody(c);
+    return c.json({
+      valid: result.ir !== undefined,
+      ...(result.ir === undefined ? {} : { id: result.ir.id }),
+      diagnostics: result.diagnostics.map(diagnosticView),
+    });
+  });
+
+  app.put('/api/workflows/:id', async (c) => {
+    const identity = need(c, 'lead');
+    const { source, format, result } = await definitionFromBody(c);
     if (result.ir === undefined) {
       return c.json(
         {

@@ -68,6 +68,19 @@ export const OPENAPI = {
     '/api/workflows': {
       get: { summary: 'Workflows (latest versions)', responses: { '200': json('list'), ...errors } },
     },
+    '/api/workflows/validate': {
+      post: {
+        summary: 'Check a definition without saving it (lead and above): { valid, id?, diagnostics }',
+        requestBody: {
+          required: true,
+          content: {
+            'application/yaml': { schema: { type: 'string' } },
+            'application/json': { schema: { type: 'object' } },
+          },
+        },
+        responses: { '200': json('the diagnostics'), ...errors },
+      },
+    },
     '/api/workflows/{id}': {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
       get: {
