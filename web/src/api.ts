@@ -1,0 +1,84 @@
+// The dashboard's one way to the HTTP API: same-origin fetch with the session cookie, the CSRF token on
+// every state-changing request, and RFC 9457 problem bodies turned into ApiError (title, detail, field,
+// diagnostics) so screens can show what the server said.
+
+export interface Diagnostic {
+  severity: 'error' | 'warning';
+  message: string;
+  line?: number;
+  column?: number;
+  path?: string;
+  [key: string]: unknown;
+}
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+    readonly field?: string,
+    readonly diagnostics: Diagnostic[] = [],
+  ) {
+    super(detail || title);
+  }
+}
+
+let csrf: string | undefined;
+
+/** Remembers the session's CSRF token (from POST /api/login or GET /api/me). */
+export function setCsrf(token: string | undefined): void {
+  csrf = token;
+}
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export interface RequestOptions {
+  method?: string;
+  /** A JSON body (objects), or raw text with `contentType`. */
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+/** Calls the API; resolves with the parsed JSON (or text), rejects with ApiError on a non-2xx answer. */
+export async function api<T = unknown>(path: string, options: RequestOptions = {}): Promise<T> {
+  const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
+  const headers: Record<string, string> = { accept: 'application/json' };
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    if (typeof options.body === 'string' && options.contentType !== undefined) {
+      body = options.body;
+      headers['content-type'] = options.contentType;
+    } else {
+      body = JSON.stringify(options.body);
+      headers['content-type'] = 'application/json';
+    }
+  }
+  if (UNSAFE.has(method) && csrf !== undefined) headers['x-csrf-token'] = csrf;
+  const response = await fetch(path, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    ...(body === undefined ? {} : { body }),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const type = response.headers.get('content-type') ?? '';
+  const payload: unknown = type.includes('json')
+    ? await response.json().catch(() => undefined)
+    : await response.text();
+  if (!response.ok) {
+    const problem = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<
+      string,
+      unknown
+    >;
+    throw new ApiError(
+      response.status,
+      typeof problem.title === 'string' ? problem.title : response.statusText,
+      typeof problem.detail === 'string' ? problem.detail : typeof payload === 'string' ? payload : '',
+      typeof problem.field === 'string' ? problem.field : undefined,
+      Array.isArray(problem.diagnostics) ? (problem.diagnostics as Diagnostic[]) : [],
+    );
+  }
+  return payload as T;
+}
