@@ -2,13 +2,16 @@
 // every state-changing request, and RFC 9457 problem bodies turned into ApiError (title, detail, field,
 // diagnostics) so screens can show what the server said.
 
+/** A validator diagnostic as the API sends it (422 bodies, POST /api/workflows/validate). */
 export interface Diagnostic {
   severity: 'error' | 'warning';
+  code: string;
   message: string;
-  line?: number;
-  column?: number;
-  path?: string;
-  [key: string]: unknown;
+  /** 1-based line and column in the source. */
+  line: number;
+  col: number;
+  /** JSON pointer into the definition: /steps/3/approvers names step 4's field. */
+  pointer: string;
 }
 
 export class ApiError extends Error {
