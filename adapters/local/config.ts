@@ -6,12 +6,17 @@
 //     payments: { command: node, args: [dist/mcp-servers/payments.js], credentials: [{ name: PAY_KEY, env: PAY_KEY }] }
 //   policy:                # functions/core/policy.ts
 //     tools: { payments-charge: { minRole: member, rateLimit: 10/hour } }
+//   directory:             # users created on start (demo passwords for local use only)
+//   oidc:                  # accept bearer JWTs of an OpenID Connect issuer (functions/core/auth.ts)
+//     { issuer: https://login.example.com, audience: stepgate }
+//   approvals:             # approval links: { requireLogin: true } makes the approver log in as well
 //
 // A stdio server's relative `cwd` (by default the config file's folder) is resolved against that folder,
 // so a config works from wherever `stepgate` is started.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { type OidcConfig, OidcConfigSchema } from '../../functions/core/auth.js';
 import { type PolicyConfig, PolicyConfigSchema } from '../../functions/core/policy.js';
 import { ROLES } from '../../translator/definition.js';
 import { type Diagnostic, formatDiagnostic } from '../../translator/diagnostics.js';
@@ -39,10 +44,19 @@ const DirectorySchema = z.strictObject({
 });
 export type DirectoryConfig = z.infer<typeof DirectorySchema>;
 
+/** How approval links behave (functions/core/approval-links.ts). */
+const ApprovalsSchema = z.strictObject({
+  /** The link alone is not enough: the approver must also be logged in to Stepgate as themselves. */
+  requireLogin: z.boolean().optional(),
+});
+export type ApprovalsConfig = z.infer<typeof ApprovalsSchema>;
+
 const ConfigSchema = z.strictObject({
   mcpServers: McpServersConfigSchema.optional(),
   policy: PolicyConfigSchema.optional(),
   directory: DirectorySchema.optional(),
+  oidc: OidcConfigSchema.optional(),
+  approvals: ApprovalsSchema.optional(),
 });
 
 export interface StepgateConfig {
@@ -51,6 +65,9 @@ export interface StepgateConfig {
   mcpServers: McpServersConfig;
   policy: PolicyConfig;
   directory: DirectoryConfig;
+  /** Bearer JWTs from this OpenID Connect issuer are accepted (functions/core/auth.ts); absent: none. */
+  oidc?: OidcConfig;
+  approvals: ApprovalsConfig;
 }
 
 export class ConfigError extends Error {
@@ -68,7 +85,12 @@ export function parseConfig(text: string, file: string): StepgateConfig {
   };
   if (source.syntaxErrors.length > 0) fail(source.syntaxErrors);
   const value = source.value ?? {};
-  const checked = checkSchema(ConfigSchema, value, 'the Stepgate config', 'mcpServers, policy, directory');
+  const checked = checkSchema(
+    ConfigSchema,
+    value,
+    'the Stepgate config',
+    'mcpServers, policy, directory, oidc, approvals',
+  );
   if (!checked.ok) return fail(checked.problems.map((p) => source.place(p)));
   const base = dirname(resolve(file));
   const mcpServers: McpServersConfig = {};
@@ -80,6 +102,8 @@ export function parseConfig(text: string, file: string): StepgateConfig {
     mcpServers,
     policy: checked.value.policy ?? {},
     directory: checked.value.directory ?? { users: [] },
+    ...(checked.value.oidc === undefined ? {} : { oidc: checked.value.oidc }),
+    approvals: checked.value.approvals ?? {},
   };
 }
 
@@ -92,7 +116,7 @@ export function loadConfig(path: string | undefined, cwd = process.cwd()): Stepg
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     if (missing && path === undefined)
-      return { file: null, mcpServers: {}, policy: {}, directory: { users: [] } };
+      return { file: null, mcpServers: {}, policy: {}, directory: { users: [] }, approvals: {} };
     throw new ConfigError([
       `${file}:1:1: error: cannot read the Stepgate config (${missing ? 'no such file' : (error as Error).message})`,
     ]);

@@ -507,6 +507,36 @@ class Run {
     return { ok: false, error: { code: lastError.code, message: lastError.message, step: node.id } };
   }
 
+  /**
+   * The tool call an approval lets through, for the approver to see: the first tool step on the approve
+   * path (past notify and delay steps; a condition, approval or parallel in between makes it unknowable),
+   * its arguments resolved against the variables as they stand when the request opens.
+   */
+  private nextToolPreview(
+    node: IrApproval,
+    view: unknown,
+  ): { next?: { step: string; tool: string; args: JsonValue } } {
+    let at: string = node.next;
+    for (let hops = 0; hops < 20 && at !== END; hops++) {
+      const next = this.nodes.get(at);
+      if (next === undefined) return {};
+      if (next.kind === 'tool') {
+        let args: JsonValue;
+        try {
+          args = resolveTemplate(next.args, view);
+        } catch {
+          return {};
+        }
+        return {
+          next: { step: next.id, tool: next.server ? `${next.server}/${next.tool}` : next.tool, args },
+        };
+      }
+      if (next.kind !== 'notify' && next.kind !== 'delay') return {};
+      at = next.next;
+    }
+    return {};
+  }
+
   private *approval(
     node: IrApproval,
     visit: number,
@@ -548,7 +578,14 @@ class Run {
       this.ctx.record({
         type: 'approval.requested',
         step: node.id,
-        data: { level: levelNo, approvers, require: level.require, message: request.message, deadline },
+        data: {
+          level: levelNo,
+          approvers,
+          require: level.require,
+          message: request.message,
+          deadline,
+          ...this.nextToolPreview(node, view),
+        },
       });
       const decision = this.ctx.waitForEvent(eventName);
       const timer = deadline === null ? undefined : this.timer(thread, deadline);

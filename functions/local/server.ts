@@ -13,6 +13,7 @@ import { hkdfSync } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
+import type { Context } from 'hono';
 import { SqliteApprovalLinkStore } from '../../adapters/local/approval-link-store.js';
 import { SystemClock } from '../../adapters/local/clock.js';
 import { loadConfig } from '../../adapters/local/config.js';
@@ -31,7 +32,7 @@ import type { Clock } from '../../adapters/ports.js';
 import { formatOf, validateWorkflow } from '../../translator/validate.js';
 import { ApprovalLinks, linkNotifier } from '../core/approval-links.js';
 import type { ApprovalNotifier } from '../core/approvals.js';
-import { authenticate, readCookie, SESSION_COOKIE, sessionCookie } from '../core/auth.js';
+import { authenticate, createOidcVerifier, readCookie, SESSION_COOKIE, sessionCookie } from '../core/auth.js';
 import type { TemplateEntry } from '../core/http/admin-routes.js';
 import { createApp } from '../core/http/app.js';
 import { mountApprovalPages } from '../core/http/approval-pages.js';
@@ -146,6 +147,7 @@ export async function startServer(
     approvalStore: engine.store,
     recordAudit: (runId, entry) => engine.host.recordAudit(runId, entry),
     clock,
+    requireLogin: config.approvals.requireLogin === true,
     get baseUrl() {
       return publicUrl;
     },
@@ -168,12 +170,20 @@ export async function startServer(
   const sessions = new SqliteSessionStore(engine.db);
   const tokens = new SqliteApiTokenStore(engine.db);
   const secure = env.STEPGATE_SECURE_COOKIES === 'true';
+  // Session cookies, API tokens and, with an `oidc:` section, the issuer's JWTs (users must be in the directory).
+  const authDeps = {
+    directory,
+    sessions,
+    tokens,
+    oidc: config.oidc === undefined ? null : createOidcVerifier(config.oidc),
+  };
+  const authenticateRequest = (c: Context) =>
+    authenticate(
+      { cookie: c.req.header('cookie') ?? null, authorization: c.req.header('authorization') ?? null },
+      authDeps,
+    );
   const app = createApp({
-    authenticate: (c) =>
-      authenticate(
-        { cookie: c.req.header('cookie') ?? null, authorization: c.req.header('authorization') ?? null },
-        { directory, sessions, tokens },
-      ),
+    authenticate: authenticateRequest,
     login: {
       login: async (email, password) => {
         const identity = await directory.verifyPassword(email, password);
@@ -210,13 +220,8 @@ export async function startServer(
   });
   mountApprovalPages(app, {
     links,
-    authenticateOptional: async (c) =>
-      (
-        await authenticate(
-          { cookie: c.req.header('cookie') ?? null, authorization: c.req.header('authorization') ?? null },
-          { directory, sessions, tokens },
-        )
-      )?.identity ?? null,
+    authenticateOptional: async (c) => (await authenticateRequest(c))?.identity ?? null,
+    audit: (runId) => engine.host.audit(runId),
   });
 
   mountDashboard(app);

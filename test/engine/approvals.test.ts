@@ -346,7 +346,18 @@ describe('an approval step', () => {
     });
 
     expect(entries(run.audit, 'approval.requested', 'sign_off').map((a) => [a.at, a.data])).toEqual([
-      [T0, { level: 1, approvers: three, require: 2, message: 'Please approve', deadline: null }],
+      [
+        T0,
+        {
+          level: 1,
+          approvers: three,
+          require: 2,
+          message: 'Please approve',
+          deadline: null,
+          // The tool call the approval lets through, for the approval page.
+          next: { step: 'go', tool: 'go', args: {} },
+        },
+      ],
     ]);
     expect(entries(run.audit, 'approval.decision', 'sign_off').map((a) => [a.at, a.data])).toEqual([
       [

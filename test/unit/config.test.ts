@@ -35,6 +35,25 @@ describe('the Stepgate config', () => {
     expect(() => parseConfig('mcpServers: [', '/c/x.yaml')).toThrow(/x\.yaml:1:\d+: error/);
   });
 
+  it('reads the oidc and approvals sections, refusing an http issuer elsewhere than localhost and unknown keys', () => {
+    const config = parseConfig(
+      'oidc:\n  issuer: https://login.example.com\n  audience: stepgate\napprovals:\n  requireLogin: true\n',
+      '/c/stepgate.config.yaml',
+    );
+    expect(config.oidc).toMatchObject({
+      issuer: 'https://login.example.com',
+      audience: 'stepgate',
+      emailClaim: 'email',
+    });
+    expect(config.approvals).toEqual({ requireLogin: true });
+    expect(() =>
+      parseConfig('oidc:\n  issuer: http://login.example.com\n  audience: x\n', '/c/stepgate.config.yaml'),
+    ).toThrow(/stepgate\.config\.yaml:2:\d+: error: .*https/);
+    expect(() => parseConfig('approvals:\n  requireLogn: true\n', '/c/stepgate.config.yaml')).toThrow(
+      /stepgate\.config\.yaml:2:\d+: error: .*requireLogn/,
+    );
+  });
+
   it('is empty when the default file is absent, and an error when a named file is', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stepgate-config-'));
     expect(loadConfig(undefined, dir)).toEqual({
@@ -42,6 +61,7 @@ describe('the Stepgate config', () => {
       mcpServers: {},
       policy: {},
       directory: { users: [] },
+      approvals: {},
     });
     expect(() => loadConfig('missing.yaml', dir)).toThrow(
       /missing\.yaml:1:1: error: cannot read the Stepgate config/,

@@ -11,7 +11,7 @@
 // that says why: 400 tampered, 404 unknown, 410 expired / used / decided, 403 wrong approver, separation
 // of duties, login required.
 import type { Context, Hono } from 'hono';
-import type { ApprovalRecord } from '../../../adapters/ports.js';
+import type { ApprovalRecord, AuditRecord } from '../../../adapters/ports.js';
 import type { ApprovalLinks, LinkRefusal } from '../approval-links.js';
 import type { Identity } from '../protocol.js';
 
@@ -19,6 +19,29 @@ export interface ApprovalPagesDeps {
   links: ApprovalLinks;
   /** The logged-in user, if any (session cookie or token); needed when the links require a login. */
   authenticateOptional?: (c: Context) => Promise<Identity | null>;
+  /** The run's audit trail: the page shows the tool call the approval lets through (`approval.requested`). */
+  audit?: (runId: string) => AuditRecord[];
+}
+
+/** The tool call an approval lets through, as the orchestrator recorded it when the request opened. */
+export interface NextToolCall {
+  step: string;
+  tool: string;
+  args: unknown;
+}
+
+/** The `next` of the request's `approval.requested` entry (its step, visit's latest level), if recorded. */
+export function nextToolCall(audit: AuditRecord[], record: ApprovalRecord): NextToolCall | undefined {
+  for (let i = audit.length - 1; i >= 0; i--) {
+    const entry = audit[i];
+    if (entry === undefined || entry.type !== 'approval.requested' || entry.step !== record.stepId) continue;
+    if (entry.data.level !== record.level) continue;
+    const next = entry.data.next as Partial<NextToolCall> | undefined;
+    if (next === undefined || typeof next.tool !== 'string' || typeof next.step !== 'string')
+      return undefined;
+    return { step: next.step, tool: next.tool, args: next.args ?? null };
+  }
+  return undefined;
 }
 
 export const MAX_COMMENT_LENGTH = 2_000;
@@ -84,7 +107,11 @@ export function mountApprovalPages(
     const token = c.req.param('token');
     const inspection = await deps.links.inspect(token, await loggedIn(c));
     if (!inspection.ok) return refusal(inspection.reason, inspection.message);
-    return page(200, 'Approval needed', approvalForm(token, inspection.record, inspection.approver));
+    const next =
+      deps.audit === undefined
+        ? undefined
+        : nextToolCall(deps.audit(inspection.record.runId), inspection.record);
+    return page(200, 'Approval needed', approvalForm(token, inspection.record, inspection.approver, next));
   });
 
   app.post('/approve/:token', async (c) => {
@@ -133,7 +160,12 @@ export function mountApprovalPages(
   });
 }
 
-function approvalForm(token: string, record: ApprovalRecord, approver: string): string {
+function approvalForm(
+  token: string,
+  record: ApprovalRecord,
+  approver: string,
+  next: NextToolCall | undefined,
+): string {
   const rows: Array<[string, string]> = [
     ['Workflow', record.workflowId],
     ['Run', record.runId],
@@ -147,6 +179,13 @@ function approvalForm(token: string, record: ApprovalRecord, approver: string): 
   ];
   return `<p class="message">${escapeHtml(record.message)}</p>
 <table>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
+${
+  next === undefined
+    ? ''
+    : `<h2>If approved, it calls <code>${escapeHtml(next.tool)}</code></h2>
+<p class="note">Step <code>${escapeHtml(next.step)}</code>, with these arguments as they stand now:</p>
+<pre class="args">${escapeHtml(JSON.stringify(next.args, null, 2))}</pre>`
+}
 <form method="post" action="/approve/${escapeHtml(encodeURIComponent(token))}">
 <label for="comment">Comment (optional)</label>
 <textarea id="comment" name="comment" rows="4" maxlength="${MAX_COMMENT_LENGTH}"></textarea>
@@ -181,6 +220,9 @@ body { font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; 
 table { border-collapse: collapse; margin: 1rem 0; }
 th { text-align: left; padding: .25rem 1rem .25rem 0; color: #555; font-weight: normal; }
 td { padding: .25rem 0; }
+h2 { font-size: 1.05rem; margin-top: 1.5rem; }
+.note { color: #555; margin: .25rem 0; }
+.args { background: #f6f8fa; padding: .75rem; overflow-x: auto; border-radius: 4px; }
 textarea { display: block; width: 100%; margin: .25rem 0 1rem; }
 button { font-size: 1rem; padding: .5rem 1.25rem; margin-right: .5rem; cursor: pointer; }
 .approve { background: #1a7f37; color: #fff; border: 0; }
