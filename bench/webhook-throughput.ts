@@ -3,7 +3,7 @@
 // Standard Webhooks id and signature per request; then "none lost": every accepted delivery has exactly
 // one run. The workflow parks on a delay, so what is measured is acceptance and the run's creation.
 //
-//   npm run bench:webhooks     (BENCH_SECONDS=10, BENCH_CONNECTIONS=50)
+//   npm run bench:webhooks     (BENCH_SECONDS=10, BENCH_CONNECTIONS=50, BENCH_NODE_FLAGS for the server)
 // Goal (issue 6): 2,000 accepted webhooks/s, p99 under 50 ms on this machine, none lost.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,7 +34,11 @@ async function main(): Promise<void> {
     'directory:\n  demoPassword: bench-password\n  users:\n    - { email: admin@example.com, role: admin }\n    - { email: hook@example.com, role: member, service: true }\n',
   );
   const env = { ...process.env, PORT: '0', STEPGATE_HOME: home, STEPGATE_CONFIG: config };
-  const server = spawn(process.execPath, [join(ROOT, 'dist', 'functions', 'local', 'server.js')], { env });
+  // BENCH_NODE_FLAGS: flags for the server's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const server = spawn(process.execPath, [...flags, join(ROOT, 'dist', 'functions', 'local', 'server.js')], {
+    env,
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     server.stdout.on('data', (chunk: Buffer) => {

@@ -23,6 +23,14 @@ export class SqliteRateLimiter implements RateLimiter {
       return { allowed: true };
     });
     this.takeAllTransaction = (buckets: RateLimitBucket[], now: number) => takeAll.immediate(buckets, now);
+    this.pruneStatement = db.prepare<[number]>('DELETE FROM rate_hits WHERE at < ?');
+  }
+
+  private readonly pruneStatement;
+
+  /** Drops hits older than `before` of every key (keys no longer used are not pruned by `take`). */
+  prune(before: number): number {
+    return this.pruneStatement.run(before).changes;
   }
 
   take(key: string, limit: number, windowMs: number, now: number): boolean {

@@ -29,6 +29,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Statement } from 'better-sqlite3';
 import type { Identity } from '../../functions/core/protocol.js';
 import type { ResolvedSecrets, SecretEntry, SecretSource, Vault, VaultScope } from '../ports.js';
 import type { Db } from './database.js';
@@ -209,12 +210,7 @@ export class SqliteVault implements Vault {
     ];
     const result: ResolvedSecrets = { values: {}, sources: {}, missing: [] };
     if (wanted.length === 0) return result;
-    const rows = this.db
-      .prepare<string[], SecretRow>(
-        `SELECT scope, name, iv, tag, ciphertext FROM secrets
-           WHERE scope IN (${levels.map(() => '?').join(', ')}) AND name IN (${wanted.map(() => '?').join(', ')})`,
-      )
-      .all(...levels.map((l) => l.scope), ...wanted);
+    const rows = this.lookup(levels.length, wanted.length).all(...levels.map((l) => l.scope), ...wanted);
     const byKey = new Map(rows.map((r) => [`${r.scope}\u0000${r.name}`, r]));
     for (const name of wanted) {
       const level = levels.find((l) => byKey.has(`${l.scope}\u0000${name}`));
@@ -227,6 +223,22 @@ export class SqliteVault implements Vault {
       result.sources[name] = level.source;
     }
     return result;
+  }
+
+  // One prepared statement per shape (levels × names): preparing on every call cost more than the query.
+  private readonly lookups = new Map<string, Statement<string[], SecretRow>>();
+
+  private lookup(levels: number, names: number): Statement<string[], SecretRow> {
+    const key = `${levels}x${names}`;
+    let statement = this.lookups.get(key);
+    if (statement === undefined) {
+      statement = this.db.prepare<string[], SecretRow>(
+        `SELECT scope, name, iv, tag, ciphertext FROM secrets
+           WHERE scope IN (${Array(levels).fill('?').join(', ')}) AND name IN (${Array(names).fill('?').join(', ')})`,
+      );
+      if (this.lookups.size < 64) this.lookups.set(key, statement);
+    }
+    return statement;
   }
 
   private decrypt(row: SecretRow): string {

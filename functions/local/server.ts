@@ -44,6 +44,12 @@ import { Scheduler } from '../core/triggers/schedules.js';
 import { mountDashboard } from './dashboard.js';
 
 const SESSION_TTL_MS = 12 * 3_600_000;
+// Housekeeping, hourly: webhook delivery claims are kept a day (a signed redelivery is refused after five
+// minutes by its timestamp; Idempotency-Keys are honoured for 24 h), rate-limit hits two days (the longest
+// window is a day), used approval-link nonces until their link expires.
+const HOUSEKEEPING_INTERVAL_MS = 3_600_000;
+const WEBHOOK_CLAIM_TTL_MS = 24 * 3_600_000;
+const RATE_HIT_TTL_MS = 48 * 3_600_000;
 // The gallery ships beside the code: two folders up from the source, three from dist/.
 const TEMPLATES = [
   resolve(import.meta.dirname, '..', '..', 'templates'),
@@ -101,11 +107,12 @@ export async function startServer(
   });
   const directory = new SqliteDirectory(engine.db);
   const vault = new SqliteVault(engine.db, key);
+  const limiter = new SqliteRateLimiter(engine.db);
   pipeline = new ToolPipeline({
     registry,
     vault,
     policy: config.policy,
-    limiter: new SqliteRateLimiter(engine.db),
+    limiter,
     clock,
   });
   const inboxDb = openDatabase(join(home, 'inbox.db'));
@@ -140,9 +147,10 @@ export async function startServer(
   const port = Number(env.PORT ?? 3000);
   // Approval links are signed with a key derived from the vault's; they point at the public URL.
   let publicUrl = env.STEPGATE_PUBLIC_URL ?? `http://localhost:${port}`;
+  const linkStore = new SqliteApprovalLinkStore(engine.db);
   const links = new ApprovalLinks({
     secret: new Uint8Array(hkdfSync('sha256', key, '', 'stepgate approval links', 32)),
-    store: new SqliteApprovalLinkStore(engine.db),
+    store: linkStore,
     approvals: engine.approvals,
     approvalStore: engine.store,
     recordAudit: (runId, entry) => engine.host.recordAudit(runId, entry),
@@ -166,6 +174,16 @@ export async function startServer(
       console.error(`schedule ${id}: ${error instanceof Error ? error.message : String(error)}`),
   });
   await engine.recover();
+
+  const deliveries = new SqliteWebhookDeliveryStore(engine.db, clock);
+  const housekeeping = () => {
+    const now = clock.now();
+    deliveries.prune(now - WEBHOOK_CLAIM_TTL_MS);
+    limiter.prune(now - RATE_HIT_TTL_MS);
+    linkStore.prune(now);
+  };
+  housekeeping();
+  const housekeepingTimer = setInterval(housekeeping, HOUSEKEEPING_INTERVAL_MS).unref();
 
   const sessions = new SqliteSessionStore(engine.db);
   const tokens = new SqliteApiTokenStore(engine.db);
@@ -205,7 +223,7 @@ export async function startServer(
         const found = await vault.resolve({ email: '', groups: [] }, names);
         return names.flatMap((name) => (found.values[name] === undefined ? [] : [found.values[name]]));
       },
-      deliveries: new SqliteWebhookDeliveryStore(engine.db, clock),
+      deliveries,
       user: (email) => directory.user(email),
     },
     schedules: { scheduler },
@@ -238,6 +256,7 @@ export async function startServer(
     port: actual,
     inboxUrl: inbox.url,
     close: async () => {
+      clearInterval(housekeepingTimer);
       scheduler.stop();
       await scheduler.idle();
       await new Promise<void>((done) => server.close(() => done()));

@@ -305,6 +305,18 @@ describe('SqliteRateLimiter', () => {
     expect(results.filter(Boolean)).toHaveLength(10);
   });
 
+  it('prunes hits older than a cutoff for every key, keeping the newer ones counting', () => {
+    const limiter = limiterOn();
+    for (const key of ['user:a', 'user:b']) {
+      expect(limiter.take(key, 2, MINUTE, NOW - 10 * MINUTE)).toBe(true);
+      expect(limiter.take(key, 2, 60 * MINUTE, NOW)).toBe(true);
+    }
+    expect(limiter.prune(NOW - MINUTE)).toBe(2);
+    // The newer hit still counts against the hour: one more fits, the next does not.
+    expect(limiter.take('user:a', 2, 60 * MINUTE, NOW)).toBe(true);
+    expect(limiter.take('user:a', 2, 60 * MINUTE, NOW)).toBe(false);
+  });
+
   it('counts together across two connections to the same file', async () => {
     const file = dbFile();
     const [a, b] = [limiterOn(file), limiterOn(file)];
