@@ -125,6 +125,7 @@ describe('webhook deliveries', () => {
         ),
         401,
       ],
+      ['signature missing', deliver(alert, { id: 'msg_s', headers: { 'webhook-signature': '' } }), 401],
       ['missing timestamp', deliver(alert, { id: 'msg_m', headers: { 'webhook-timestamp': '' } }), 401],
       ['another workflow', deliver(alert, { workflow: 'token-hook' }), 404],
       ['not JSON', deliver('title=x', { id: 'msg_f', type: 'application/x-www-form-urlencoded' }), 415],
