@@ -11,9 +11,10 @@
 //   POST   /api/workflows/validate            check a definition without saving (lead+): { valid, diagnostics }
 //   DELETE /api/workflows/:id                 (manager+)
 //   POST   /api/workflows/:id/run             manual trigger: the trigger's minRole, input checked
-//   GET    /api/runs?status=&workflowId=      runs (member+)
-//   GET    /api/runs/:id                      the run with its audit trail
-//   GET    /api/runs/:id/audit                the audit trail as JSON Lines
+//   GET    /api/runs?status=&workflowId=&triggeredBy=&from=&to=&limit=   runs, newest first (member+)
+//   GET    /api/runs/:id                      the run view: trigger, every step's state, attempts, approvals
+//   GET    /api/runs/:id/events               the run view as Server-Sent Events, again whenever it changes
+//   GET    /api/runs/:id/audit                the audit trail as JSON Lines (secrets redacted)
 //   POST   /api/runs/:id/cancel               the trigger's user or manager+
 //   GET    /api/approvals                     the caller's pending approvals
 //   POST   /api/approvals/:runId/:stepId      decide { decision: approve|reject, comment? }
@@ -22,11 +23,13 @@
 
 import type { Context } from 'hono';
 import { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
 import type {
   ApprovalStore,
   AuditRecord,
   Clock,
   DurableHost,
+  RunRecord,
   WebhookDeliveryStore,
 } from '../../../adapters/ports.js';
 import type { Role } from '../../../translator/definition.js';
@@ -34,7 +37,8 @@ import type { Diagnostic } from '../../../translator/diagnostics.js';
 import { validateWorkflow } from '../../../translator/validate.js';
 import type { ApprovalService } from '../approvals.js';
 import { CSRF_HEADER, checkCsrf } from '../auth.js';
-import type { Identity } from '../protocol.js';
+import type { Identity, RunStatus } from '../protocol.js';
+import { redactAuditRecord, runSummary, runView } from '../run-view.js';
 import {
   acceptWebhook,
   parseWebhookBody,
@@ -128,6 +132,8 @@ export interface AppDeps {
   clock: Clock;
   /** The development mail inbox (`npm start` only): mail the notifier sent, by recipient. */
   inbox?: { list(filter?: { to?: string; limit?: number }): unknown[] };
+  /** GET /api/runs/:id/events: how often the run's trail is checked, and the heartbeat (real time, ms). */
+  runEvents?: { pollMs?: number; heartbeatMs?: number };
 }
 
 type Env = { Variables: { principal: Principal } };
@@ -399,33 +405,76 @@ export function createApp(deps: AppDeps): Hono<Env> {
   }
 
   app.get('/api/runs', (c) => {
-    need(c, 'member');
-    const status = c.req.query('status');
-    const workflowId = c.req.query('workflowId');
-    const runs = deps.host.listRuns({
-      ...(status ? { status: status as never } : {}),
-      ...(workflowId ? { workflowId } : {}),
-    });
-    return c.json(
-      runs.map((r) => ({
-        id: r.id,
-        workflowId: r.workflowId,
-        status: r.status,
-        trigger: r.trigger,
-        createdAt: r.createdAt,
-        endedAt: r.endedAt,
-      })),
-    );
+    const identity = need(c, 'member');
+    const filters = runFilters((name) => c.req.query(name));
+    const everyone = atLeast(identity.role, 'lead');
+    // The host filters by status and workflow; who, when and visibility are filtered here, over every
+    // run that matched, so the limit counts only what is shown.
+    const scan =
+      !everyone ||
+      filters.triggeredBy !== undefined ||
+      filters.from !== undefined ||
+      filters.to !== undefined;
+    const runs = deps.host
+      .listRuns({
+        ...(filters.status ? { status: filters.status } : {}),
+        ...(filters.workflowId ? { workflowId: filters.workflowId } : {}),
+        limit: scan ? Number.MAX_SAFE_INTEGER : filters.limit,
+      })
+      .filter(
+        (r) =>
+          (everyone || seesRun(identity, r)) &&
+          (filters.triggeredBy === undefined || r.trigger.user.email.toLowerCase() === filters.triggeredBy) &&
+          (filters.from === undefined || r.createdAt >= filters.from) &&
+          (filters.to === undefined || r.createdAt < filters.to),
+      )
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .slice(0, filters.limit);
+    return c.json(runs.map(runSummary));
   });
 
   app.get('/api/runs/:id', (c) => {
     const run = visibleRun(c);
-    return c.json({ ...run, audit: deps.host.audit(run.id) });
+    const workflow = workflowOf(run);
+    const view = runView(run, deps.host.audit(run.id), workflow?.ir, workflow?.version);
+    // `audit`: the same redacted trail under the name earlier clients read.
+    return c.json({ ...view, audit: view.history });
+  });
+
+  app.get('/api/runs/:id/events', (c) => {
+    const run = visibleRun(c);
+    const workflow = workflowOf(run);
+    const pollMs = deps.runEvents?.pollMs ?? 300;
+    const heartbeatMs = deps.runEvents?.heartbeatMs ?? 15_000;
+    return streamSSE(c, async (stream) => {
+      const gone = () => stream.aborted || c.req.raw.signal.aborted;
+      let sent = '';
+      let beat = Date.now();
+      for (;;) {
+        const current = deps.host.getRun(run.id) ?? run;
+        const audit = deps.host.audit(run.id);
+        const mark = `${audit.length}:${current.status}`;
+        if (mark !== sent) {
+          const view = runView(current, audit, workflow?.ir, workflow?.version);
+          await stream.writeSSE({ event: 'run', id: String(audit.length), data: JSON.stringify(view) });
+          sent = mark;
+        }
+        if (current.status !== 'running' || gone()) return;
+        await stream.sleep(pollMs);
+        if (gone()) return;
+        if (Date.now() - beat >= heartbeatMs) {
+          await stream.write(': heartbeat\n\n');
+          beat = Date.now();
+        }
+      }
+    });
   });
 
   app.get('/api/runs/:id/audit', (c) => {
     const run = visibleRun(c);
-    const lines = deps.host.audit(run.id).map((entry) => JSON.stringify({ runId: run.id, ...entry }));
+    const lines = deps.host
+      .audit(run.id)
+      .map((entry) => JSON.stringify({ runId: run.id, ...redactAuditRecord(entry) }));
     return c.body(lines.length ? `${lines.join('\n')}\n` : '', 200, {
       'content-type': 'application/x-ndjson',
     });
@@ -498,13 +547,58 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const identity = caller(c);
     const id = c.req.param('id') ?? '';
     const run = found(deps.host.getRun(id), 'run', id);
-    // Members see their own runs; leads and above see every run.
-    if (run.trigger.user.email !== identity.email && !atLeast(identity.role, 'lead'))
-      throw new HttpProblem(404, 'Not found', `no run '${run.id}'`);
+    if (!seesRun(identity, run)) throw new HttpProblem(404, 'Not found', `no run '${run.id}'`);
     return run;
   }
 
+  /** The workflow version a run was started from: the latest saved before it (versions are kept). */
+  function workflowOf(run: RunRecord): StoredWorkflowView | undefined {
+    return deps.workflows.history(run.workflowId).findLast((w) => w.createdAt <= run.createdAt);
+  }
+
   return app;
+}
+
+/** Members see their own runs; leads and above see every run. */
+function seesRun(identity: Identity, run: RunRecord): boolean {
+  return run.trigger.user.email === identity.email || atLeast(identity.role, 'lead');
+}
+
+const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'cancelled', 'timed_out'];
+const MAX_RUNS = 1_000;
+
+/** The run list's filters from the query, or a 400 naming the first bad one. */
+function runFilters(query: (name: string) => string | undefined) {
+  const bad = (field: string, detail: string) => new HttpProblem(400, 'Bad request', detail, field);
+  const time = (field: 'from' | 'to'): number | undefined => {
+    const text = query(field) || undefined;
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(value))
+      throw bad(field, `${field} must be a time in ms since the epoch`);
+    return value;
+  };
+  const status = query('status') || undefined;
+  if (status !== undefined && !RUN_STATUSES.includes(status as RunStatus))
+    throw bad('status', `status must be one of ${RUN_STATUSES.join(', ')}`);
+  const triggeredBy = query('triggeredBy')?.toLowerCase() || undefined;
+  if (triggeredBy !== undefined && !/^[^@\s]+@[^@\s]+$/.test(triggeredBy))
+    throw bad('triggeredBy', 'triggeredBy must be an email address');
+  const from = time('from');
+  const to = time('to');
+  if (from !== undefined && to !== undefined && to < from) throw bad('to', 'to must not be before from');
+  const limitText = query('limit') || undefined;
+  const limit = limitText === undefined ? 200 : Number(limitText);
+  if (limitText !== undefined && (!/^[0-9]+$/.test(limitText) || limit < 1 || limit > MAX_RUNS))
+    throw bad('limit', `limit must be a whole number from 1 to ${MAX_RUNS}`);
+  return {
+    status: status as RunStatus | undefined,
+    workflowId: query('workflowId') || undefined,
+    triggeredBy,
+    from,
+    to,
+    limit,
+  };
 }
 
 function found<T>(value: T | undefined, what: string, id: string): T {

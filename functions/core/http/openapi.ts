@@ -2,7 +2,7 @@
 // checked against them by the HTTP tests: every route is described, every description has a route.
 import { ADMIN_PATHS } from './admin-routes.js';
 import { CHAT_PATHS } from './chat-routes.js';
-import { errors, json } from './openapi-parts.js';
+import { errors, json, problemOf } from './openapi-parts.js';
 import { SCHEDULE_PATHS } from './schedule-routes.js';
 
 export const OPENAPI = {
@@ -126,25 +126,66 @@ export const OPENAPI = {
     },
     '/api/runs': {
       get: {
-        summary: 'Runs (member and above)',
+        summary:
+          'Runs, newest first (member and above; members see their own): id, workflowId, status, trigger { kind, user }, createdAt, endedAt, durationMs',
         parameters: [
-          { name: 'status', in: 'query', schema: { type: 'string' } },
+          {
+            name: 'status',
+            in: 'query',
+            schema: { enum: ['running', 'completed', 'failed', 'cancelled', 'timed_out'] },
+          },
           { name: 'workflowId', in: 'query', schema: { type: 'string' } },
+          {
+            name: 'triggeredBy',
+            in: 'query',
+            description: 'the email of the user the run was started by (or acts for)',
+            schema: { type: 'string', format: 'email' },
+          },
+          {
+            name: 'from',
+            in: 'query',
+            description: 'created at or after (ms since the epoch)',
+            schema: { type: 'integer', minimum: 0 },
+          },
+          {
+            name: 'to',
+            in: 'query',
+            description: 'created before (ms since the epoch)',
+            schema: { type: 'integer', minimum: 0 },
+          },
+          {
+            name: 'limit',
+            in: 'query',
+            schema: { type: 'integer', minimum: 1, maximum: 1000, default: 200 },
+          },
         ],
-        responses: { '200': json('runs'), ...errors },
+        responses: { '200': json('runs'), '400': problemOf('A bad filter (the field is named)'), ...errors },
       },
     },
     '/api/runs/{id}': {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
       get: {
-        summary: 'A run with its whole audit trail',
-        responses: { '200': json('run'), '404': json('none'), ...errors },
+        summary:
+          'The run view: trigger, input, output, error, every step (state, visits, attempts with policy decisions and credential levels, approval requests and decisions) and the history; secrets redacted',
+        responses: { '200': json('run view'), '404': json('none'), ...errors },
+      },
+    },
+    '/api/runs/{id}/events': {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      get: {
+        summary:
+          'Server-Sent Events: `run` with the run view at once and whenever the run changes, a comment heartbeat every 15 s; ends after the view of the ended run',
+        responses: {
+          '200': { description: 'an event stream', content: { 'text/event-stream': {} } },
+          '404': json('none'),
+          ...errors,
+        },
       },
     },
     '/api/runs/{id}/audit': {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
       get: {
-        summary: 'The audit trail as JSON Lines',
+        summary: 'The audit trail as JSON Lines (secrets redacted)',
         responses: {
           '200': { description: 'one entry per line', content: { 'application/x-ndjson': {} } },
           ...errors,

@@ -1,0 +1,496 @@
+// The run as the dashboard draws it: who started it and how, every step of the workflow with its state,
+// attempts (inputs, outputs, policy decisions, credential levels) and approvals, read from the run's record
+// and audit trail. Pure; secrets are redacted from everything it returns.
+import type { AuditRecord, RunRecord } from '../../adapters/ports.js';
+import { END, edgesOf, type IrGraph, type IrNode, type IrWorkflow } from '../../translator/ir.js';
+import type { PolicyDecision } from './policy.js';
+
+export type StepState = 'pending' | 'running' | 'waiting' | 'done' | 'failed' | 'skipped' | 'cancelled';
+
+export interface ViewError {
+  code?: string;
+  message: string;
+  /** The step that failed (a run's error). */
+  step?: string | null;
+}
+
+export interface RunUserView {
+  email: string;
+  name?: string;
+  role?: string;
+}
+
+export interface TriggerView {
+  /** manual, webhook, schedule or chat. */
+  kind: string;
+  /** The same as `kind` (the name the run record and earlier clients use). */
+  type: string;
+  user: RunUserView;
+  [key: string]: unknown;
+}
+
+export interface AttemptView {
+  attempt: number;
+  /** Which visit of the step the attempt belongs to (1 unless a loop came back). */
+  visit: number;
+  startedAt?: number;
+  endedAt?: number;
+  /** A tool's arguments, or a notification's channel, recipients, subject and message. */
+  input?: unknown;
+  /** The step's result, on the attempt that succeeded. */
+  output?: unknown;
+  error?: ViewError;
+  policy?: { decision: 'allow' | 'deny'; rule?: string; decisions: PolicyDecision[] };
+  /** The vault entries the tool's server receives and which level answered (`missing` when none did). */
+  credentials?: Array<{ name: string; level: string }>;
+}
+
+export interface ApprovalRequestView {
+  approver: string;
+  level: number;
+  visit: number;
+  at: number;
+  deadline: number | null;
+}
+
+export interface ApprovalDecisionView {
+  by: string;
+  decision: string;
+  comment?: string | null;
+  channel?: string;
+  level: number;
+  at: number;
+}
+
+export interface ApprovalRefusalView {
+  by: string;
+  decision: string;
+  channel?: string;
+  reason: string;
+  level?: number;
+  at: number;
+}
+
+export interface StepView {
+  id: string;
+  type: string;
+  name?: string;
+  /** The parallel step this step is a branch step of. */
+  parent?: string;
+  /** The index of the parent's branch this step is in. */
+  branch?: number;
+  state: StepState;
+  startedAt?: number;
+  endedAt?: number;
+  visits: number;
+  attempts: AttemptView[];
+  /** What the last finished visit produced: a tool's result, a condition's value, an approval's outcome. */
+  output?: unknown;
+  /** Why the last visit failed. */
+  error?: ViewError;
+  approval?: {
+    requests: ApprovalRequestView[];
+    decisions: ApprovalDecisionView[];
+    refused: ApprovalRefusalView[];
+  };
+}
+
+export interface RunView {
+  id: string;
+  workflowId: string;
+  workflowVersion?: number;
+  status: RunRecord['status'];
+  trigger: TriggerView;
+  createdAt: number;
+  endedAt: number | null;
+  durationMs: number | null;
+  input: unknown;
+  /** The run's variables when it ended: inputs and step results. */
+  output?: unknown;
+  error: ViewError | null;
+  steps: StepView[];
+  /** The audit trail, redacted. */
+  history: AuditRecord[];
+}
+
+/** A row of the run list. */
+export interface RunSummary {
+  id: string;
+  workflowId: string;
+  status: RunRecord['status'];
+  trigger: TriggerView;
+  createdAt: number;
+  endedAt: number | null;
+  durationMs: number | null;
+}
+
+export const REDACTED = '[redacted]';
+const SECRET_KEY = /password|passwd|secret|token|api[-_]?key|authorization|credential/i;
+const CREDENTIAL_LEVEL = /^(user|org|group:.+)$/;
+
+/** `value` with whatever sits under a secret-looking key replaced by "[redacted]". */
+export function redact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redact);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]) => [key, SECRET_KEY.test(key) && v !== null ? REDACTED : redact(v)]),
+  );
+}
+
+/**
+ * An audit entry with its secrets redacted. The credentials stage names vault entries as keys (their
+ * names often say TOKEN) with the level that answered as values: those stay readable, values are never there.
+ */
+export function redactAuditRecord(entry: AuditRecord): AuditRecord {
+  const data = redact(entry.data) as Record<string, unknown>;
+  const sources = entry.data.sources;
+  if (entry.type === 'tool.credentials' && isLevels(sources)) data.sources = { ...sources };
+  return { ...entry, data };
+}
+
+export function runSummary(run: RunRecord): RunSummary {
+  return {
+    id: run.id,
+    workflowId: run.workflowId,
+    status: run.status,
+    trigger: triggerView(run.trigger),
+    createdAt: run.createdAt,
+    endedAt: run.endedAt,
+    durationMs: run.endedAt === null ? null : run.endedAt - run.createdAt,
+  };
+}
+
+interface Visit {
+  visit: number;
+  enteredSeq: number;
+  startedAt: number;
+  endedAt?: number;
+  end?: 'done' | 'failed';
+  waiting: boolean;
+  attempts: AttemptView[];
+  output?: unknown;
+  error?: ViewError;
+}
+
+interface StepTrail {
+  id: string;
+  kind: string;
+  visits: Visit[];
+  requests: ApprovalRequestView[];
+  decisions: ApprovalDecisionView[];
+  refused: ApprovalRefusalView[];
+}
+
+interface Placement {
+  node: IrNode;
+  parent?: { id: string; branch: number };
+}
+
+/**
+ * The run view of `run` from its audit trail; `ir` (the workflow the run was started from) adds the steps not
+ * reached yet, their types, names and branches, and tells pending steps from skipped ones.
+ */
+export function runView(run: RunRecord, audit: AuditRecord[], ir?: IrWorkflow, version?: number): RunView {
+  const trails = readTrail(audit);
+  const placements = ir === undefined ? new Map<string, Placement>() : place(ir.graph);
+  const ended = run.status !== 'running';
+  const cancelledBranches = new Map<string, AuditRecord>();
+  for (const entry of audit) {
+    if (entry.type === 'branch.cancelled' && entry.step !== null && typeof entry.data.branch === 'number')
+      cancelledBranches.set(`${entry.step}#${entry.data.branch}`, entry);
+  }
+  /** When a branch holding step `id` (or an enclosing one) was cancelled after audit entry `seq`. */
+  const branchCancelledAt = (id: string, seq: number): number | undefined => {
+    for (let at = placements.get(id)?.parent; at !== undefined; at = placements.get(at.id)?.parent) {
+      const cancelled = cancelledBranches.get(`${at.id}#${at.branch}`);
+      if (cancelled !== undefined && cancelled.seq > seq) return cancelled.at;
+    }
+    return undefined;
+  };
+
+  const states = new Map<string, { state: StepState; endedAt?: number }>();
+  for (const trail of trails.values()) {
+    const last = trail.visits.at(-1);
+    if (last === undefined) continue;
+    if (last.end !== undefined) {
+      states.set(trail.id, { state: last.end, ...endedAt(last.endedAt) });
+      continue;
+    }
+    const cancelledAt = branchCancelledAt(trail.id, last.enteredSeq);
+    if (cancelledAt !== undefined) states.set(trail.id, { state: 'cancelled', endedAt: cancelledAt });
+    else if (ended) {
+      const failed = run.outcome?.error?.step === trail.id;
+      states.set(trail.id, { state: failed ? 'failed' : 'cancelled', ...endedAt(run.endedAt) });
+    } else states.set(trail.id, { state: last.waiting ? 'waiting' : 'running' });
+  }
+  const active = [...states].filter(([, s]) => s.state === 'running' || s.state === 'waiting');
+  // A running run whose trail shows no open step yet (a host that records late) still has all ahead of it.
+  const reachable =
+    ended || ir === undefined
+      ? new Set<string>()
+      : active.length === 0
+        ? new Set(placements.keys())
+        : reachableFrom(
+            active.map(([id]) => id),
+            placements,
+          );
+
+  const order = [...placements.keys(), ...[...trails.keys()].filter((id) => !placements.has(id))];
+  const steps = order.map((id): StepView => {
+    const placement = placements.get(id);
+    const trail = trails.get(id);
+    const type = placement?.node.kind ?? trail?.kind ?? 'unknown';
+    const visits = trail?.visits ?? [];
+    const first = visits[0];
+    const last = visits.at(-1);
+    const status = states.get(id) ?? {
+      state: ended || !reachable.has(id) ? ('skipped' as const) : ('pending' as const),
+    };
+    const lastFinished = visits.findLast((v) => v.end !== undefined);
+    return {
+      id,
+      type,
+      ...(placement?.node.name ? { name: placement.node.name } : {}),
+      ...(placement?.parent ? { parent: placement.parent.id, branch: placement.parent.branch } : {}),
+      state: status.state,
+      ...(first === undefined ? {} : { startedAt: first.startedAt }),
+      ...(status.endedAt === undefined ? {} : { endedAt: status.endedAt }),
+      visits: visits.length,
+      attempts: visits.flatMap((v) => v.attempts),
+      ...(lastFinished?.output === undefined ? {} : { output: lastFinished.output }),
+      ...(last?.error === undefined ? {} : { error: last.error }),
+      ...(type === 'approval'
+        ? {
+            approval: {
+              requests: trail?.requests ?? [],
+              decisions: trail?.decisions ?? [],
+              refused: trail?.refused ?? [],
+            },
+          }
+        : {}),
+    };
+  });
+
+  return {
+    id: run.id,
+    workflowId: run.workflowId,
+    ...(version === undefined ? {} : { workflowVersion: version }),
+    status: run.status,
+    trigger: triggerView(run.trigger),
+    createdAt: run.createdAt,
+    endedAt: run.endedAt,
+    durationMs: run.endedAt === null ? null : run.endedAt - run.createdAt,
+    input: redact(run.input),
+    ...(run.outcome === null ? {} : { output: redact(run.outcome.vars) }),
+    error: run.outcome?.error ? errorView(run.outcome.error) : null,
+    steps,
+    history: audit.map(redactAuditRecord),
+  };
+}
+
+/** Every step's visits, attempts and approval traffic, in the order the trail recorded them. */
+function readTrail(audit: AuditRecord[]): Map<string, StepTrail> {
+  const trails = new Map<string, StepTrail>();
+  /** The latest attempt per `step#attempt`: pipeline stages name their attempt, not their visit. */
+  const attempts = new Map<string, AttemptView>();
+  for (const entry of audit) {
+    if (entry.step === null) continue;
+    const data = entry.data;
+    if (entry.type === 'step.entered') {
+      const trail = trails.get(entry.step) ?? newTrail(entry.step, String(data.kind ?? 'unknown'));
+      trails.set(entry.step, trail);
+      trail.visits.push({
+        visit: typeof data.visit === 'number' ? data.visit : trail.visits.length + 1,
+        enteredSeq: entry.seq,
+        startedAt: entry.at,
+        waiting: false,
+        attempts: [],
+      });
+      continue;
+    }
+    const trail = trails.get(entry.step);
+    const visit = trail?.visits.at(-1);
+    if (trail === undefined || visit === undefined) continue;
+    const attempt =
+      typeof data.attempt === 'number' ? attempts.get(`${entry.step}#${data.attempt}`) : undefined;
+    switch (entry.type) {
+      case 'attempt.started': {
+        const { attempt: n, idempotencyKey: _key, ...input } = data;
+        const view: AttemptView = {
+          attempt: typeof n === 'number' ? n : visit.attempts.length + 1,
+          visit: visit.visit,
+          startedAt: entry.at,
+          input: redact('args' in input ? input.args : input),
+        };
+        visit.attempts.push(view);
+        attempts.set(`${entry.step}#${view.attempt}`, view);
+        break;
+      }
+      case 'attempt.finished':
+        if (attempt === undefined) break;
+        attempt.endedAt = entry.at;
+        if (data.ok === false) attempt.error = errorView(data.error);
+        break;
+      case 'tool.policy':
+        if (attempt !== undefined) attempt.policy = policyView(data);
+        break;
+      case 'tool.credentials':
+        if (attempt !== undefined) attempt.credentials = credentialsView(data);
+        break;
+      case 'step.finished': {
+        const output = redact('result' in data ? data.result : Object.keys(data).length ? data : undefined);
+        visit.end = 'done';
+        visit.endedAt = entry.at;
+        visit.waiting = false;
+        visit.output = output;
+        const succeeded = visit.attempts.findLast((a) => a.error === undefined);
+        if (succeeded !== undefined && (trail.kind === 'tool' || trail.kind === 'notify'))
+          succeeded.output = output;
+        break;
+      }
+      case 'step.failed':
+      case 'step.error-handled':
+        visit.end = 'failed';
+        visit.endedAt = entry.at;
+        visit.waiting = false;
+        visit.error = errorView(data.error);
+        break;
+      case 'approval.requested': {
+        visit.waiting = true;
+        const level = typeof data.level === 'number' ? data.level : 1;
+        const deadline = typeof data.deadline === 'number' ? data.deadline : null;
+        for (const approver of stringsOf(data.approvers))
+          trail.requests.push({ approver, level, visit: visit.visit, at: entry.at, deadline });
+        break;
+      }
+      case 'approval.timed-out':
+        visit.waiting = false;
+        break;
+      case 'approval.decision':
+        trail.decisions.push({
+          by: String(data.by),
+          decision: String(data.decision),
+          comment: typeof data.comment === 'string' ? data.comment : null,
+          ...(typeof data.channel === 'string' ? { channel: data.channel } : {}),
+          level: typeof data.level === 'number' ? data.level : 1,
+          at: entry.at,
+        });
+        break;
+      case 'approval.refused':
+        trail.refused.push({
+          by: String(data.by),
+          decision: String(data.decision),
+          ...(typeof data.channel === 'string' ? { channel: data.channel } : {}),
+          reason: String(data.reason),
+          ...(typeof data.level === 'number' ? { level: data.level } : {}),
+          at: entry.at,
+        });
+        break;
+      default:
+        break;
+    }
+  }
+  return trails;
+}
+
+function newTrail(id: string, kind: string): StepTrail {
+  return { id, kind, visits: [], requests: [], decisions: [], refused: [] };
+}
+
+/** Every node in IR pre-order (a parallel, then its branches' steps), with the parallel it belongs to. */
+function place(graph: IrGraph, parent?: Placement['parent'], into = new Map<string, Placement>()) {
+  for (const node of graph.nodes) {
+    into.set(node.id, parent === undefined ? { node } : { node, parent });
+    if (node.kind === 'parallel')
+      node.branches.forEach((branch, i) => {
+        place(branch, { id: node.id, branch: i }, into);
+      });
+  }
+  return into;
+}
+
+/**
+ * The steps the run can still reach from where its threads are. A step inside a branch can lead to its
+ * parallel's edges (the branch ending or failing); a parallel reached again by an edge restarts its branches.
+ */
+function reachableFrom(active: string[], placements: Map<string, Placement>): Set<string> {
+  const seen = new Set<string>();
+  const queue: Array<{ id: string; entered: boolean }> = active.map((id) => ({ id, entered: false }));
+  const expanded = new Set<string>();
+  for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+    const key = `${item.id}#${item.entered}`;
+    if (expanded.has(key)) continue;
+    expanded.add(key);
+    const placement = placements.get(item.id);
+    if (placement === undefined) continue;
+    const { node } = placement;
+    const next: string[] = edgesOf(node).map((e) => e.to);
+    if (item.entered && node.kind === 'parallel') next.push(...node.branches.map((b) => b.start));
+    for (let up = placement.parent; up !== undefined; up = placements.get(up.id)?.parent) {
+      const parallel = placements.get(up.id)?.node;
+      if (parallel !== undefined) next.push(...edgesOf(parallel).map((e) => e.to));
+    }
+    for (const to of next) {
+      if (to === END) continue;
+      seen.add(to);
+      queue.push({ id: to, entered: true });
+    }
+  }
+  return seen;
+}
+
+function triggerView(trigger: RunRecord['trigger']): TriggerView {
+  const { user } = trigger;
+  return {
+    kind: trigger.type,
+    type: trigger.type,
+    user: {
+      email: user.email,
+      ...(typeof user.name === 'string' ? { name: user.name } : {}),
+      ...(typeof user.role === 'string' ? { role: user.role } : {}),
+    },
+  };
+}
+
+function errorView(error: unknown): ViewError {
+  if (error === null || typeof error !== 'object') return { message: String(error) };
+  const e = error as Record<string, unknown>;
+  return {
+    ...(typeof e.code === 'string' ? { code: e.code } : {}),
+    message: typeof e.message === 'string' ? e.message : 'unknown error',
+    ...('step' in e ? { step: typeof e.step === 'string' ? e.step : null } : {}),
+  };
+}
+
+function policyView(data: Record<string, unknown>): AttemptView['policy'] {
+  const decisions = Array.isArray(data.decisions) ? (data.decisions as PolicyDecision[]) : [];
+  const denied = decisions.find((d) => d.outcome === 'deny');
+  return data.allowed === true
+    ? { decision: 'allow', decisions }
+    : { decision: 'deny', ...(denied ? { rule: denied.rule } : {}), decisions };
+}
+
+function credentialsView(data: Record<string, unknown>): Array<{ name: string; level: string }> {
+  const sources = isLevels(data.sources) ? data.sources : {};
+  return [
+    ...Object.entries(sources).map(([name, level]) => ({ name, level })),
+    ...stringsOf(data.missing).map((name) => ({ name, level: 'missing' })),
+  ];
+}
+
+function isLevels(value: unknown): value is Record<string, string> {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    Object.values(value).every((v) => typeof v === 'string' && CREDENTIAL_LEVEL.test(v))
+  );
+}
+
+function stringsOf(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+function endedAt(at: number | null | undefined): { endedAt?: number } {
+  return typeof at === 'number' ? { endedAt: at } : {};
+}
