@@ -185,6 +185,13 @@ export interface AuditRecord {
 export interface RunFilter {
   status?: RunStatus;
   workflowId?: string;
+  /** The email of the user the run was triggered by (or acts as), case-insensitive. */
+  triggeredBy?: string;
+  /** Created at or after (ms since epoch). */
+  from?: number;
+  /** Created before (ms since epoch). */
+  to?: number;
+  /** At most this many, newest first (default 100). */
   limit?: number;
 }
 

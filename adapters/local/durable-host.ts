@@ -184,6 +184,18 @@ export class LocalDurableHost implements DurableHost {
       where.push('workflow_id = ?');
       params.push(filter.workflowId);
     }
+    if (filter.triggeredBy !== undefined) {
+      where.push("lower(json_extract(trigger, '$.user.email')) = ?");
+      params.push(filter.triggeredBy.toLowerCase());
+    }
+    if (filter.from !== undefined) {
+      where.push('created_at >= ?');
+      params.push(filter.from);
+    }
+    if (filter.to !== undefined) {
+      where.push('created_at < ?');
+      params.push(filter.to);
+    }
     const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ?`;
     return (this.db.prepare(sql).all(...params, filter.limit ?? 100) as RunRow[]).map(toRunRecord);
   }
