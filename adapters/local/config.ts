@@ -10,6 +10,7 @@
 //   oidc:                  # accept bearer JWTs of an OpenID Connect issuer (functions/core/auth.ts)
 //     { issuer: https://login.example.com, audience: stepgate }
 //   approvals:             # approval links: { requireLogin: true } makes the approver log in as well
+//   notifications:         # { devInboxFallback: true }: Slack/Teams/SMS without an account → the dev inbox
 //
 // A stdio server's relative `cwd` (by default the config file's folder) is resolved against that folder,
 // so a config works from wherever `stepgate` is started.
@@ -51,12 +52,20 @@ const ApprovalsSchema = z.strictObject({
 });
 export type ApprovalsConfig = z.infer<typeof ApprovalsSchema>;
 
+/** Notifications (functions/core/notify/notifier.ts). */
+const NotificationsSchema = z.strictObject({
+  /** Local development: Slack, Teams and SMS messages with no account go to the development mail inbox. */
+  devInboxFallback: z.boolean().optional(),
+});
+export type NotificationsConfig = z.infer<typeof NotificationsSchema>;
+
 const ConfigSchema = z.strictObject({
   mcpServers: McpServersConfigSchema.optional(),
   policy: PolicyConfigSchema.optional(),
   directory: DirectorySchema.optional(),
   oidc: OidcConfigSchema.optional(),
   approvals: ApprovalsSchema.optional(),
+  notifications: NotificationsSchema.optional(),
 });
 
 export interface StepgateConfig {
@@ -68,6 +77,7 @@ export interface StepgateConfig {
   /** Bearer JWTs from this OpenID Connect issuer are accepted (functions/core/auth.ts); absent: none. */
   oidc?: OidcConfig;
   approvals: ApprovalsConfig;
+  notifications: NotificationsConfig;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +114,7 @@ export function parseConfig(text: string, file: string): StepgateConfig {
     directory: checked.value.directory ?? { users: [] },
     ...(checked.value.oidc === undefined ? {} : { oidc: checked.value.oidc }),
     approvals: checked.value.approvals ?? {},
+    notifications: checked.value.notifications ?? {},
   };
 }
 
@@ -116,7 +127,7 @@ export function loadConfig(path: string | undefined, cwd = process.cwd()): Stepg
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     if (missing && path === undefined)
-      return { file: null, mcpServers: {}, policy: {}, directory: { users: [] }, approvals: {} };
+      return { file: null, mcpServers: {}, policy: {}, directory: { users: [] }, approvals: {}, notifications: {} };
     throw new ConfigError([
       `${file}:1:1: error: cannot read the Stepgate config (${missing ? 'no such file' : (error as Error).message})`,
     ]);

@@ -27,7 +27,10 @@ export type TriggerType = 'manual' | 'webhook' | 'schedule' | 'chat';
 
 export interface RunTrigger {
   type: TriggerType;
+  /** Who the run acts as: the person, or a webhook's `runAs` service account. */
   user: Identity;
+  /** Who started it when that is not `user`: the owner of the API token a `runAs` webhook was called with. */
+  by?: string;
 }
 
 interface StepMessage {

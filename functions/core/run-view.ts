@@ -449,6 +449,7 @@ function triggerView(trigger: RunRecord['trigger']): TriggerView {
       ...(typeof user.name === 'string' ? { name: user.name } : {}),
       ...(typeof user.role === 'string' ? { role: user.role } : {}),
     },
+    ...(typeof trigger.by === 'string' ? { by: trigger.by } : {}),
   };
 }
 

@@ -119,7 +119,10 @@ export async function startServer(
   const inbox = await startSmtpInbox({ db: inboxDb, port: Number(env.STEPGATE_SMTP_PORT ?? 0) });
   notifier = new ChannelNotifier({
     vault,
-    config: { email: { defaultUrl: inbox.url, from: 'stepgate@localhost' } },
+    config: {
+      email: { defaultUrl: inbox.url, from: 'stepgate@localhost' },
+      devInboxFallback: config.notifications.devInboxFallback === true,
+    },
     ssrf: createSsrfGuard(),
     clock,
   });

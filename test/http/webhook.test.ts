@@ -147,6 +147,27 @@ describe('webhook deliveries', () => {
     expect(runs()).toHaveLength(1);
   });
 
+  it('gives a token delivery with an Idempotency-Key one run, however often it is sent', async () => {
+    const send = (key: string) =>
+      app.request('/api/workflows/token-hook/run', {
+        method: 'POST',
+        headers: {
+          authorization: 'Bearer sg_test',
+          'content-type': 'application/json',
+          'idempotency-key': key,
+        },
+        body: JSON.stringify({ n: 4 }),
+      });
+    const first = await send('order-17');
+    expect(first.status).toBe(201);
+    const again = await send('order-17');
+    expect(again.status).toBe(200);
+    const [a, b] = [(await first.json()) as { runId: string }, (await again.json()) as { runId: string }];
+    expect(b).toMatchObject({ runId: a.runId, redelivery: true });
+    expect((await send('bad key with spaces')).status).toBe(400);
+    expect(runs()).toHaveLength(1);
+  });
+
   it('starts an auth: token trigger for a token scoped to its webhook, as the token owner', async () => {
     const response = await app.request('/api/workflows/token-hook/run', {
       method: 'POST',

@@ -151,3 +151,38 @@ describe('email through the dev inbox', () => {
     ).rejects.toMatchObject({ code: 'Notify.InvalidRequest', retryable: false });
   });
 });
+
+describe('the development fallback (devInboxFallback)', () => {
+  it('mails Slack, Teams and SMS messages with no account to the dev inbox, never through a vault account', async () => {
+    const box = await inbox();
+    const { vault } = memoryVault();
+    // Alice's own SMTP account must not carry development fallbacks (it would send real mail).
+    await vault.set('user:alice@example.com', 'SMTP_URL', 'smtp://alice:pw@127.0.0.1:1');
+    const send = notifier(vault, { email: { defaultUrl: box.url }, devInboxFallback: true });
+    await send.send(
+      request({ channel: 'slack', to: ['#incidents'], subject: null, message: 'DB down\nmore' }),
+    );
+    await send.send(request({ channel: 'sms', to: ['+15550100'], subject: null, message: 'Page: DB down' }));
+    await send.send(request({ channel: 'teams', to: [], subject: 'Deploy', message: 'Deployed' }));
+    expect(
+      box
+        .list()
+        .map((m) => [m.rcptTo, m.subject, m.text])
+        .reverse(),
+    ).toEqual([
+      [['slack@dev.stepgate'], '[slack → #incidents] DB down', 'DB down\nmore'],
+      [['sms@dev.stepgate'], '[sms → +15550100] Page: DB down', 'Page: DB down'],
+      [['teams@dev.stepgate'], '[teams → (webhook channel)] Deploy', 'Deployed'],
+    ]);
+  });
+
+  it('is off by default: no account is Notify.NoAccount', async () => {
+    const box = await inbox();
+    const { vault } = memoryVault();
+    const error = await failure(
+      notifier(vault, { email: { defaultUrl: box.url } }).send(request({ channel: 'slack', to: ['#x'] })),
+    );
+    expect(error).toMatchObject({ code: 'Notify.NoAccount' });
+    expect(box.list()).toEqual([]);
+  });
+});

@@ -62,6 +62,7 @@ describe('the Stepgate config', () => {
       policy: {},
       directory: { users: [] },
       approvals: {},
+      notifications: {},
     });
     expect(() => loadConfig('missing.yaml', dir)).toThrow(
       /missing\.yaml:1:1: error: cannot read the Stepgate config/,

@@ -37,7 +37,7 @@ import type { Diagnostic } from '../../../translator/diagnostics.js';
 import { validateWorkflow } from '../../../translator/validate.js';
 import type { ApprovalService } from '../approvals.js';
 import { CSRF_HEADER, checkCsrf } from '../auth.js';
-import type { Identity, RunStatus } from '../protocol.js';
+import type { Identity, RunStatus, RunTrigger } from '../protocol.js';
 import { redactAuditRecord, runSummary, runView } from '../run-view.js';
 import {
   acceptWebhook,
@@ -309,10 +309,54 @@ export function createApp(deps: AppDeps): Hono<Env> {
     // A machine with an API token scoped to this workflow's webhook (auth: token) starts a webhook run.
     const scopes = c.get('principal').scopes;
     const tokenHook = workflow.ir.triggers.find((t) => t.type === 'webhook' && t.auth === 'token');
-    if (scopes != null && tokenHook !== undefined && scopes.includes(`webhook:${workflow.id}`)) {
-      const input = (await jsonBody(c)) as Record<string, unknown>;
-      const runId = await startChecked(workflow, input, { type: 'webhook', user: identity });
-      return c.json({ runId, workflowId: workflow.id, version: workflow.version }, 201);
+    if (scopes != null && tokenHook?.type === 'webhook' && scopes.includes(`webhook:${workflow.id}`)) {
+      // The token's owner answers for what the machine starts: they must be allowed to start the workflow.
+      requireStarter(workflow.ir, identity);
+      const runAs = tokenHook.runAs === null ? identity : deps.webhooks?.user(tokenHook.runAs);
+      if (runAs === undefined)
+        throw new HttpProblem(
+          503,
+          'Webhook not configured',
+          `the trigger's runAs '${tokenHook.runAs}' is not a user`,
+        );
+      const input = await jsonBody(c);
+      const delivery = webhookDeliveryId({
+        webhookId: c.req.header(WEBHOOK_HEADERS.id),
+        idempotencyKey: c.req.header(WEBHOOK_HEADERS.idempotencyKey),
+      });
+      if (!delivery.ok)
+        throw new HttpProblem(
+          delivery.status,
+          'Bad webhook id',
+          delivery.detail,
+          WEBHOOK_HEADERS.idempotencyKey,
+        );
+      checkedInput(workflow.ir.inputs, input);
+      const trigger: RunTrigger = {
+        type: 'webhook',
+        user: runAs,
+        ...(runAs.email !== identity.email ? { by: identity.email } : {}),
+      };
+      // One run per Idempotency-Key (or webhook-id), as for signed deliveries.
+      const accepted =
+        deps.webhooks === undefined || delivery.deliveryId === null
+          ? { runId: await startChecked(workflow, input, trigger), existing: false }
+          : await acceptWebhook({
+              store: deps.webhooks.deliveries,
+              workflowId: workflow.id,
+              deliveryId: delivery.deliveryId,
+              runExists: (runId) => deps.host.getRun(runId) !== undefined,
+              startRun: (runId) => startChecked(workflow, input, trigger, runId),
+            });
+      return c.json(
+        {
+          runId: accepted.runId,
+          workflowId: workflow.id,
+          version: workflow.version,
+          ...(accepted.existing ? { redelivery: true } : {}),
+        },
+        accepted.existing ? 200 : 201,
+      );
     }
     if (!workflow.ir.triggers.some((t) => t.type === 'manual'))
       throw new HttpProblem(409, 'No manual trigger', `workflow '${workflow.id}' cannot be started by hand`);
@@ -326,7 +370,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   async function startChecked(
     workflow: StoredWorkflowView,
     input: unknown,
-    trigger: { type: 'manual' | 'webhook'; user: Identity },
+    trigger: RunTrigger,
     runId?: string,
   ): Promise<string> {
     return deps.host.startRun({

@@ -75,7 +75,15 @@ export interface NotifyConfig {
   twilioApiBaseUrl?: string;
   /** Per HTTP request / SMTP connection phase (default 10 s). */
   timeoutMs?: number;
+  /**
+   * Local development: a Slack, Teams or SMS message with no account at any level is mailed to the default
+   * SMTP server (the development inbox) as `<channel>@dev.stepgate` instead of failing with NoAccount.
+   */
+  devInboxFallback?: boolean;
 }
+
+/** Where development fallback messages are addressed: `slack@dev.stepgate`, `sms@dev.stepgate`, … */
+export const DEV_FALLBACK_DOMAIN = 'dev.stepgate';
 
 /** What the notifier hands the SMTP transport factory: parsed by the notifier, never URL query options. */
 export interface SmtpOptions {
@@ -171,10 +179,13 @@ export class ChannelNotifier implements Notifier {
 
   // ---- email ---------------------------------------------------------------------------------------
 
-  private async email(request: NotifyRequest): Promise<{ messageId?: string }> {
+  /** `defaultOnly`: through the configured default server, never an account from the vault. */
+  private async email(request: NotifyRequest, defaultOnly = false): Promise<{ messageId?: string }> {
     const names = CREDENTIALS.email;
-    const resolved = await this.resolve(request, [names.url, names.from]);
-    const stored = pick(resolved, request, [names.url]);
+    const resolved: Resolved = defaultOnly
+      ? { values: {}, sources: {} }
+      : await this.resolve(request, [names.url, names.from]);
+    const stored = defaultOnly ? null : pick(resolved, request, [names.url]);
     const defaultUrl = this.deps.config.email?.defaultUrl;
     let account: Account;
     if (stored !== null) account = stored;
@@ -323,7 +334,29 @@ export class ChannelNotifier implements Notifier {
       });
       return {};
     }
+    if (this.canFallBack()) return this.devInbox(request);
     throw noAccount(request, [[botToken], [webhookUrl]]);
+  }
+
+  // ---- development fallback -------------------------------------------------------------------------
+
+  private canFallBack(): boolean {
+    return this.deps.config.devInboxFallback === true && this.deps.config.email?.defaultUrl !== undefined;
+  }
+
+  /** The message as a mail to the development inbox, naming the channel and its recipients. */
+  private devInbox(request: NotifyRequest): Promise<{ messageId?: string }> {
+    const to = request.to.map((t) => t.trim()).filter((t) => t !== '');
+    const summary = request.subject ?? request.message.split('\n')[0]?.slice(0, 80) ?? '';
+    return this.email(
+      {
+        ...request,
+        channel: 'email',
+        to: [`${request.channel}@${DEV_FALLBACK_DOMAIN}`],
+        subject: `[${request.channel} → ${to.join(', ') || '(webhook channel)'}] ${summary}`,
+      },
+      true,
+    );
   }
 
   // ---- teams ---------------------------------------------------------------------------------------
@@ -332,7 +365,10 @@ export class ChannelNotifier implements Notifier {
     const { webhookUrl } = CREDENTIALS.teams;
     const resolved = await this.resolve(request, [webhookUrl]);
     const hook = pick(resolved, request, [webhookUrl]);
-    if (hook === null) throw noAccount(request, [[webhookUrl]]);
+    if (hook === null) {
+      if (this.canFallBack()) return this.devInbox(request);
+      throw noAccount(request, [[webhookUrl]]);
+    }
     const url = hook.values[webhookUrl] ?? '';
     const checked = await this.guard(url, NOTIFY_ERROR.teams, 'Teams webhook');
     const answer = await this.post(
@@ -366,7 +402,10 @@ export class ChannelNotifier implements Notifier {
     const { accountSid, authToken, from } = CREDENTIALS.sms;
     const resolved = await this.resolve(request, [accountSid, authToken, from]);
     const account = pick(resolved, request, [accountSid, authToken, from]);
-    if (account === null) throw noAccount(request, [[accountSid, authToken, from]]);
+    if (account === null) {
+      if (this.canFallBack()) return this.devInbox(request);
+      throw noAccount(request, [[accountSid, authToken, from]]);
+    }
     const sid = account.values[accountSid] ?? '';
     const token = account.values[authToken] ?? '';
     const sender = (account.values[from] ?? '').trim();
