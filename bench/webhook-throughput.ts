@@ -6,7 +6,7 @@
 //   npm run bench:webhooks     (BENCH_SECONDS=10, BENCH_CONNECTIONS=50, BENCH_NODE_FLAGS for the server)
 // Goal (issue 6): 2,000 accepted webhooks/s, p99 under 50 ms on this machine, none lost.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -83,6 +83,9 @@ async function main(): Promise<void> {
 
     let sequence = 0;
     const accepted = new Set<string>();
+    // The server's CPU time (user + system, all threads) over the run: per accepted delivery it says what a
+    // request costs whatever else the machine is doing, which the rate alone does not on a shared machine.
+    const cpuBefore = processCpuMs(server.pid);
     const result = await autocannon({
       url: `${url}/api/workflows/bench-hook/run`,
       connections: CONNECTIONS,
@@ -114,6 +117,7 @@ async function main(): Promise<void> {
     // None lost: every accepted delivery's run exists, and every claimed delivery has exactly one run.
     // (Requests still in flight when autocannon stops are claimed and started without being counted as
     // accepted, so the server is given a moment to finish them.)
+    const cpuMs = processCpuMs(server.pid) - cpuBefore;
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const db = new Database(join(home, 'stepgate.db'), { readonly: true });
     const ids = new Set(
@@ -143,6 +147,9 @@ async function main(): Promise<void> {
       `latency ms: p50 ${result.latency.p50}, p90 ${result.latency.p90}, p99 ${result.latency.p99}, max ${result.latency.max}`,
     );
     console.log(
+      `server CPU: ${cpuMs.toFixed(0)} ms over ${SECONDS} s = ${(cpuMs / Math.max(ok, 1)).toFixed(3)} ms per accepted delivery (one core's worth: ${(1000 / (cpuMs / Math.max(ok, 1))).toFixed(0)}/s)`,
+    );
+    console.log(
       `runs in the database: ${ids.size}; delivery claims: ${claims.n} (${orphans.n} without a run); accepted run ids: ${accepted.size}, ${missing} of them without a run`,
     );
     const lost = missing > 0 || orphans.n > 0 || ids.size !== claims.n || accepted.size !== ok;
@@ -156,6 +163,14 @@ async function main(): Promise<void> {
     await new Promise((resolve) => server.once('exit', resolve));
     rmSync(home, { recursive: true, force: true });
   }
+}
+
+/** User + system CPU time of a process so far (ms), from /proc (Linux). */
+function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  // After the command: state is field 3; utime and stime are fields 14 and 15, in clock ticks (100/s).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 await main();
