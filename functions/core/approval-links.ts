@@ -382,6 +382,11 @@ export function linkNotifier(deps: LinkNotifierDeps): ApprovalNotifier {
               `Open this link to approve or reject:\n${url}\n` +
               `The link is for you only and works once.${expires}`,
           });
+          deps.recordAudit?.(record.runId, {
+            type: 'approval.notified',
+            step: record.stepId,
+            data: { approver, level: record.level, channel: 'email' },
+          });
         } catch (error) {
           deps.recordAudit?.(record.runId, {
             type: 'approval.link',
@@ -390,6 +395,7 @@ export function linkNotifier(deps: LinkNotifierDeps): ApprovalNotifier {
               approver,
               level: record.level,
               action: 'notify',
+              channel: 'email',
               outcome: 'failed',
               reason: error instanceof Error ? error.message : String(error),
             },

@@ -51,6 +51,9 @@ export interface ApprovalRequestView {
   visit: number;
   at: number;
   deadline: number | null;
+  /** How the approver was told (`email`: their own signed link), and whether that failed. */
+  channel?: string;
+  notified?: 'sent' | 'failed';
 }
 
 export interface ApprovalDecisionView {
@@ -179,6 +182,8 @@ interface StepTrail {
   requests: ApprovalRequestView[];
   decisions: ApprovalDecisionView[];
   refused: ApprovalRefusalView[];
+  /** `approval.notified` and failed `approval.link` notify entries: before their level's `approval.requested`. */
+  notified: Array<{ approver: string; level: number; channel: string; outcome: 'sent' | 'failed' }>;
 }
 
 interface Placement {
@@ -359,10 +364,33 @@ function readTrail(audit: AuditRecord[]): Map<string, StepTrail> {
         visit.waiting = true;
         const level = typeof data.level === 'number' ? data.level : 1;
         const deadline = typeof data.deadline === 'number' ? data.deadline : null;
-        for (const approver of stringsOf(data.approvers))
-          trail.requests.push({ approver, level, visit: visit.visit, at: entry.at, deadline });
+        for (const approver of stringsOf(data.approvers)) {
+          const told = trail.notified.findLast((n) => n.approver === approver && n.level === level);
+          trail.requests.push({
+            approver,
+            level,
+            visit: visit.visit,
+            at: entry.at,
+            deadline,
+            ...(told === undefined ? {} : { channel: told.channel, notified: told.outcome }),
+          });
+        }
+        trail.notified = [];
         break;
       }
+      case 'approval.notified':
+      case 'approval.link':
+        if (
+          (entry.type === 'approval.notified' || data.action === 'notify') &&
+          typeof data.approver === 'string'
+        )
+          trail.notified.push({
+            approver: data.approver,
+            level: typeof data.level === 'number' ? data.level : 1,
+            channel: typeof data.channel === 'string' ? data.channel : 'email',
+            outcome: entry.type === 'approval.notified' ? 'sent' : 'failed',
+          });
+        break;
       case 'approval.timed-out':
         visit.waiting = false;
         break;
@@ -394,7 +422,7 @@ function readTrail(audit: AuditRecord[]): Map<string, StepTrail> {
 }
 
 function newTrail(id: string, kind: string): StepTrail {
-  return { id, kind, visits: [], requests: [], decisions: [], refused: [] };
+  return { id, kind, visits: [], requests: [], decisions: [], refused: [], notified: [] };
 }
 
 /** Every node in IR pre-order (a parallel, then its branches' steps), with the parallel it belongs to. */

@@ -149,5 +149,21 @@ describe('server config: oidc and approvals.requireLogin', () => {
     while ((await status()) === 'running' && Date.now() < end)
       await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await status()).toBe('completed');
+    // The run's view says how max was asked and how he answered.
+    const view = (await (await fetch(`${server.url}/api/runs/${runId}`, { headers: maxAuth })).json()) as {
+      steps: Array<{ id: string; approval?: { requests: unknown[]; decisions: unknown[] } }>;
+    };
+    const approval = view.steps.find((step) => step.id === 'manager_approval')?.approval;
+    expect(approval?.requests).toEqual([
+      expect.objectContaining({ approver: 'max@example.com', level: 1, channel: 'email', notified: 'sent' }),
+    ]);
+    expect(approval?.decisions).toEqual([
+      expect.objectContaining({
+        by: 'max@example.com',
+        decision: 'approve',
+        comment: 'fine',
+        channel: 'email-link',
+      }),
+    ]);
   });
 });
