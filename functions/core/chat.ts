@@ -88,6 +88,9 @@ const CONNECTORS = new Set([
   'in',
   'at',
   'about',
+  'from',
+  'by',
+  'via',
   'is',
   'it',
   'as',
@@ -485,7 +488,14 @@ function fill<W extends ChatWorkflow>(
     const p = props[k] ?? {};
     return open(k) && typeOf(p) === 'string' && p.enum === undefined;
   };
-  const words = trim(free().filter((t) => !COMMAND.has(t.lower)));
+  // Runs of adjacent free words, each trimmed of joining words: "from SFO to LHR on … for a customer
+  // visit" leaves "customer visit", not "from to on for a customer visit".
+  const runs: Token[][] = [[]];
+  for (const token of parsed.tokens) {
+    if (token.used) runs.push([]);
+    else if (!COMMAND.has(token.lower)) runs.at(-1)?.push(token);
+  }
+  const words = runs.flatMap((run) => trim(run));
   const texts = [...parsed.quoted, ...(words.length > 0 ? [words.map((t) => t.raw).join(' ')] : [])];
   for (const text of texts) {
     if (text === '') continue;

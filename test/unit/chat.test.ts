@@ -104,6 +104,17 @@ describe('chat understanding', () => {
         purpose: 'sales offsite',
       },
     });
+    // Route words between the codes are not the purpose.
+    expect(
+      understand('book a flight from SFO to LHR on 2030-03-01 budget 900 for a customer visit', WORKFLOWS),
+    ).toMatchObject({
+      kind: 'start',
+      input: { origin: 'SFO', destination: 'LHR', budget: 900, purpose: 'customer visit' },
+    });
+    expect(understand('book a flight from SFO to LHR on 2030-03-01 budget 900', WORKFLOWS)).toMatchObject({
+      kind: 'start',
+      input: { origin: 'SFO', destination: 'LHR', budget: 900 },
+    });
   });
 
   it('fills booleans from yes/no words', () => {
