@@ -14,7 +14,7 @@ describe('the dashboard', () => {
   it('is served at / and renders without console errors', async () => {
     const user = await stack.login('emma@example.com');
     await user.page.goto('/');
-    await user.page.getByRole('heading', { name: 'Stepgate' }).first().waitFor();
+    await user.page.getByRole('heading', { name: 'Workflows', level: 1 }).waitFor();
     expect(user.errors).toEqual([]);
   });
 });

@@ -479,6 +479,7 @@ describe('the admin routes', () => {
         name: 'Expense approval',
         description: expect.any(String),
         format: 'yaml',
+        source: expect.stringContaining('id: expense-approval'),
         installed: false,
       },
     ]);
@@ -504,6 +505,28 @@ describe('the admin routes', () => {
     });
     expect((await call('POST', '/api/templates/nope/install', 'lead')).status).toBe(404);
     expect((await call('GET', '/api/templates', 'member')).json).toMatchObject([{ installed: true }]);
+  });
+
+  it('installs a copy under a free id, keeping the YAML comments, however often it is asked', async () => {
+    const env = await setup();
+    const { call } = env;
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const copy = await call('POST', '/api/templates/expense-approval/install?copy=true', 'lead');
+      expect(copy.status).toBe(201);
+      ids.push((copy.json as { id: string }).id);
+    }
+    expect(ids).toEqual(['expense-approval', 'expense-approval-copy', 'expense-approval-copy-2']);
+    const third = env.workflows.get('expense-approval-copy-2');
+    expect(third?.ir).toMatchObject({ id: 'expense-approval-copy-2', name: 'Expense approval (copy 2)' });
+    // Everything but the id and name is the template's, comments included.
+    const original = env.workflows.get('expense-approval')?.source ?? '';
+    expect(original).toMatch(/#/);
+    const strip = (text: string) => text.replace(/^(id|name):.*$/gm, '');
+    expect(strip(third?.source ?? '')).toBe(strip(original));
+    expect(
+      (await call('POST', '/api/templates/expense-approval/install?copy=yes', 'lead')).json,
+    ).toMatchObject({ status: 422, field: 'copy' });
   });
 
   it('shows MCP servers by transport and credential names only, and their tools', async () => {

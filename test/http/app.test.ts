@@ -230,6 +230,9 @@ describe('the HTTP API', () => {
     await install();
     const versions = await call('GET', '/api/workflows/expense-approval/versions', 'viewer');
     expect((versions.json as Array<{ version: number }>).map((v) => v.version)).toEqual([1, 2]);
+    const first = await call('GET', '/api/workflows/expense-approval/versions/1', 'viewer');
+    expect(first.json).toMatchObject({ id: 'expense-approval', version: 1, source: EXPENSE });
+    expect((await call('GET', '/api/workflows/expense-approval/versions/3', 'viewer')).status).toBe(404);
   });
 
   it('checks the run input against the workflow, naming the field, and starts nothing on bad input', async () => {

@@ -34,6 +34,13 @@ export function setCsrf(token: string | undefined): void {
   csrf = token;
 }
 
+let onUnauthorized: (() => void) | undefined;
+
+/** Called on every 401 answer (the session ended): the app sends the user to the login page. */
+export function setUnauthorizedHandler(handler: (() => void) | undefined): void {
+  onUnauthorized = handler;
+}
+
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export interface RequestOptions {
@@ -71,6 +78,7 @@ export async function api<T = unknown>(path: string, options: RequestOptions = {
     ? await response.json().catch(() => undefined)
     : await response.text();
   if (!response.ok) {
+    if (response.status === 401 && path !== '/api/login') onUnauthorized?.();
     const problem = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<
       string,
       unknown
@@ -84,4 +92,13 @@ export async function api<T = unknown>(path: string, options: RequestOptions = {
     );
   }
   return payload as T;
+}
+
+/** A query string from the defined, non-empty values (`?a=1&b=x`, or '' when there are none). */
+export function query(params: Record<string, string | number | undefined | null>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params))
+    if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+  const text = search.toString();
+  return text === '' ? '' : `?${text}`;
 }

@@ -1,9 +1,8 @@
+// The dashboard's entry: mounts the app on index.html's #root.
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-
-function App() {
-  return <h1>Stepgate</h1>;
-}
+import { App } from './app';
+import './styles.css';
 
 const root = document.getElementById('root');
 if (root === null) throw new Error('index.html has no #root');

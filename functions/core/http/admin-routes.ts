@@ -28,6 +28,7 @@
 // Every check runs before anything is written; errors are problem documents naming the field. A vault
 // value or a password is never part of any answer, error or not.
 import type { Context, Hono } from 'hono';
+import { parseDocument } from 'yaml';
 import type { ApiTokenStore, SecretEntry, SessionStore, Vault, VaultScope } from '../../../adapters/ports.js';
 import type { Role } from '../../../translator/definition.js';
 import { validateWorkflow } from '../../../translator/validate.js';
@@ -353,6 +354,7 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
           name: t.name,
           description: ir?.description ?? null,
           format: t.format,
+          source: t.source,
           installed: deps.workflows.get(t.id) !== undefined,
         };
       }),
@@ -370,15 +372,47 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
     const force = c.req.query('force');
     if (force !== undefined && force !== 'true' && force !== 'false')
       throw new HttpProblem(422, 'Invalid request', "force must be 'true' or 'false'", 'force');
+    const copy = c.req.query('copy');
+    if (copy !== undefined && copy !== 'true' && copy !== 'false')
+      throw new HttpProblem(422, 'Invalid request', "copy must be 'true' or 'false'", 'copy');
     const { ir } = validateWorkflow(template.source, template.format);
     if (ir === undefined)
       throw new HttpProblem(422, 'Invalid template', `template '${id}' does not validate`, 'id');
+    // `copy=true`: always a new workflow, under the template's id while it is free, else `<id>-copy[-N]`.
+    if (copy === 'true') {
+      const free = [
+        ir.id,
+        `${ir.id}-copy`,
+        ...Array.from({ length: 98 }, (_, i) => `${ir.id}-copy-${i + 2}`),
+      ].find((candidate) => deps.workflows.get(candidate) === undefined);
+      if (free === undefined)
+        throw new HttpProblem(409, 'Conflict', `too many copies of '${ir.id}'; delete some first`, 'id');
+      const n =
+        free === ir.id ? 0 : free === `${ir.id}-copy` ? 1 : Number(free.slice(`${ir.id}-copy-`.length));
+      const source = renamed(
+        template.source,
+        template.format,
+        free,
+        n === 0 ? ir.name : `${ir.name} (copy${n > 1 ? ` ${n}` : ''})`,
+      );
+      const checked = validateWorkflow(source, template.format);
+      if (checked.ir === undefined)
+        throw new HttpProblem(422, 'Invalid template', `a copy of template '${id}' does not validate`, 'id');
+      const saved = deps.workflows.save({
+        ir: checked.ir,
+        source,
+        format: template.format,
+        by: identity.email,
+        at: deps.clock.now(),
+      });
+      return c.json({ id: saved.id, version: saved.version, name: checked.ir.name }, 201);
+    }
     const existing = deps.workflows.get(ir.id);
     if (existing !== undefined && force !== 'true')
       throw new HttpProblem(
         409,
         'Conflict',
-        `a workflow '${ir.id}' exists (version ${existing.version}); install with ?force=true to save the template as a new version`,
+        `a workflow '${ir.id}' exists (version ${existing.version}); install with ?force=true to save the template as a new version, or ?copy=true for a copy`,
         'id',
       );
     const saved = deps.workflows.save({
@@ -682,3 +716,15 @@ export const ADMIN_PATHS = {
     },
   },
 } as const;
+
+/** A definition's source with a new `id` and `name`, comments and layout kept (YAML) or re-serialised (JSON). */
+function renamed(source: string, format: 'yaml' | 'json', id: string, name: string): string {
+  if (format === 'json') {
+    const value = JSON.parse(source) as Record<string, unknown>;
+    return `${JSON.stringify({ ...value, id, name }, null, 2)}\n`;
+  }
+  const document = parseDocument(source);
+  document.set('id', id);
+  document.set('name', name);
+  return document.toString();
+}

@@ -7,6 +7,7 @@
 //   GET    /api/workflows                     list (latest versions)
 //   GET    /api/workflows/:id                 the latest version, with its source
 //   GET    /api/workflows/:id/versions
+//   GET    /api/workflows/:id/versions/:version   one version, with its source (what a run ran)
 //   PUT    /api/workflows/:id                 create or update from YAML/JSON (lead+); 422 with diagnostics
 //   POST   /api/workflows/validate            check a definition without saving (lead+): { valid, diagnostics }
 //   DELETE /api/workflows/:id                 (manager+)
@@ -254,6 +255,19 @@ export function createApp(deps: AppDeps): Hono<Env> {
       ...(result.ir === undefined ? {} : { id: result.ir.id }),
       diagnostics: result.diagnostics.map(diagnosticView),
     });
+  });
+
+  app.get('/api/workflows/:id/versions/:version', (c) => {
+    need(c, 'viewer');
+    const version = Number(c.req.param('version'));
+    const stored = deps.workflows.history(c.req.param('id')).find((w) => w.version === version);
+    if (stored === undefined)
+      throw new HttpProblem(
+        404,
+        'Not found',
+        `no version ${c.req.param('version')} of workflow '${c.req.param('id')}'`,
+      );
+    return c.json(workflowView(stored));
   });
 
   app.put('/api/workflows/:id', async (c) => {

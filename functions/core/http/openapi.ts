@@ -107,6 +107,16 @@ export const OPENAPI = {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
       get: { summary: 'Every saved version', responses: { '200': json('versions'), ...errors } },
     },
+    '/api/workflows/{id}/versions/{version}': {
+      parameters: [
+        { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+        { name: 'version', in: 'path', required: true, schema: { type: 'integer' } },
+      ],
+      get: {
+        summary: 'One version with its source (the one a run ran)',
+        responses: { '200': json('workflow'), '404': json('none'), ...errors },
+      },
+    },
     '/api/workflows/{id}/run': {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
       post: {

@@ -1,0 +1,217 @@
+// A form generated from a workflow's `inputs` schema: one labelled control per property (number, text,
+// choice, yes/no, JSON for objects and lists), its description as help, and the error the API named
+// (`field: input.amount`) next to the control at fault.
+import { useId } from 'react';
+import type { JsonSchema } from './types';
+
+export type Draft = Record<string, string | boolean>;
+
+function kind(schema: JsonSchema): 'number' | 'integer' | 'boolean' | 'string' | 'json' | 'enum' {
+  if (Array.isArray(schema.enum)) return 'enum';
+  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
+  if (type === 'number' || type === 'integer' || type === 'boolean' || type === 'string') return type;
+  if (type === 'object' || type === 'array') return 'json';
+  return 'string';
+}
+
+/** The starting values: each property's default, or empty. */
+export function initialDraft(
+  schema: JsonSchema | null | undefined,
+  values: Record<string, unknown> = {},
+): Draft {
+  const draft: Draft = {};
+  for (const [name, property] of Object.entries(schema?.properties ?? {})) {
+    const value = values[name] ?? property.default;
+    const k = kind(property);
+    if (k === 'boolean') draft[name] = value === true;
+    else if (value === undefined || value === null) draft[name] = '';
+    else draft[name] = k === 'json' ? JSON.stringify(value, null, 2) : String(value);
+  }
+  return draft;
+}
+
+/** The input object the draft stands for, or the first field that cannot be read (as `input.<name>`). */
+export function draftToInput(
+  schema: JsonSchema | null | undefined,
+  draft: Draft,
+): { input: Record<string, unknown> } | { field: string; message: string } {
+  const input: Record<string, unknown> = {};
+  const required = new Set(schema?.required ?? []);
+  for (const [name, property] of Object.entries(schema?.properties ?? {})) {
+    const raw = draft[name];
+    const k = kind(property);
+    if (k === 'boolean') {
+      input[name] = raw === true;
+      continue;
+    }
+    const text = typeof raw === 'string' ? raw.trim() : '';
+    if (text === '') {
+      if (required.has(name))
+        return { field: `input.${name}`, message: `${labelOf(name, property)} is required` };
+      continue;
+    }
+    if (k === 'number' || k === 'integer') {
+      const n = Number(text);
+      if (!Number.isFinite(n) || (k === 'integer' && !Number.isInteger(n)))
+        return {
+          field: `input.${name}`,
+          message: `${labelOf(name, property)} must be a${k === 'integer' ? 'n integer' : ' number'}`,
+        };
+      input[name] = n;
+    } else if (k === 'json') {
+      try {
+        input[name] = JSON.parse(text);
+      } catch {
+        return { field: `input.${name}`, message: `${labelOf(name, property)} must be JSON` };
+      }
+    } else if (k === 'enum') {
+      const option = (property.enum ?? []).find((o) => String(o) === text);
+      input[name] = option ?? text;
+    } else input[name] = typeof raw === 'string' ? raw : '';
+  }
+  return { input };
+}
+
+function labelOf(name: string, schema: JsonSchema): string {
+  if (schema.title) return schema.title;
+  const words = name.replace(/[_-]+/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** The field the API blamed, as the property name it stands for (`input.amount` → `amount`). */
+export function fieldName(field: string | undefined): string | undefined {
+  if (field === undefined) return undefined;
+  return field.replace(/^input\.?/, '').split('.')[0] || undefined;
+}
+
+/**
+ * What a problem's detail says about one field: the API joins its findings as `amount: 'amount' must be
+ * >= 0; description: ...`, so the part for `input.amount` is picked out (else the whole detail).
+ */
+export function fieldMessage(detail: string, field: string): string {
+  const name = field.replace(/^input\./, '');
+  const part = detail.split('; ').find((p) => p.startsWith(`${name}: `));
+  return part === undefined ? detail : part.slice(name.length + 2);
+}
+
+export function InputFields({
+  schema,
+  draft,
+  onChange,
+  error,
+}: {
+  schema: JsonSchema | null | undefined;
+  draft: Draft;
+  onChange: (draft: Draft) => void;
+  /** The field at fault and why. */
+  error?: { field?: string; message: string } | undefined;
+}) {
+  const base = useId();
+  const properties = Object.entries(schema?.properties ?? {});
+  if (properties.length === 0) return <p className="muted">This workflow takes no input.</p>;
+  const required = new Set(schema?.required ?? []);
+  const blamed = fieldName(error?.field);
+  return (
+    <div className="input-fields">
+      {properties.map(([name, property]) => {
+        const id = `${base}-${name}`;
+        const k = kind(property);
+        const value = draft[name];
+        const invalid = blamed === name;
+        const describedBy = [property.description ? `${id}-help` : '', invalid ? `${id}-error` : '']
+          .filter(Boolean)
+          .join(' ');
+        const common = {
+          id,
+          name,
+          'aria-invalid': invalid || undefined,
+          'aria-describedby': describedBy || undefined,
+        };
+        const set = (v: string | boolean) => onChange({ ...draft, [name]: v });
+        return (
+          <div key={name} className={invalid ? 'field field-invalid' : 'field'}>
+            {k === 'boolean' ? (
+              <label className="checkbox" htmlFor={id}>
+                <input
+                  type="checkbox"
+                  {...common}
+                  checked={value === true}
+                  onChange={(e) => set(e.target.checked)}
+                />
+                <span>{labelOf(name, property)}</span>
+              </label>
+            ) : (
+              <>
+                <label htmlFor={id}>
+                  {labelOf(name, property)}
+                  {required.has(name) ? (
+                    <span className="required" aria-hidden="true">
+                      {' '}
+                      *
+                    </span>
+                  ) : null}
+                </label>
+                {k === 'enum' ? (
+                  <select {...common} value={String(value ?? '')} onChange={(e) => set(e.target.value)}>
+                    <option value="">{required.has(name) ? 'Choose…' : '—'}</option>
+                    {(property.enum ?? []).map((option) => (
+                      <option key={String(option)} value={String(option)}>
+                        {String(option)}
+                      </option>
+                    ))}
+                  </select>
+                ) : k === 'json' ? (
+                  <textarea
+                    {...common}
+                    rows={4}
+                    className="mono"
+                    value={String(value ?? '')}
+                    onChange={(e) => set(e.target.value)}
+                  />
+                ) : property.maxLength !== undefined && property.maxLength > 200 ? (
+                  <textarea
+                    {...common}
+                    rows={2}
+                    maxLength={property.maxLength}
+                    value={String(value ?? '')}
+                    onChange={(e) => set(e.target.value)}
+                  />
+                ) : (
+                  <input
+                    {...common}
+                    type={
+                      k === 'number' || k === 'integer'
+                        ? 'number'
+                        : property.format === 'email'
+                          ? 'email'
+                          : property.format === 'date'
+                            ? 'date'
+                            : 'text'
+                    }
+                    inputMode={k === 'number' ? 'decimal' : k === 'integer' ? 'numeric' : undefined}
+                    step={k === 'number' ? 'any' : undefined}
+                    min={property.minimum}
+                    max={property.maximum}
+                    maxLength={property.maxLength}
+                    value={String(value ?? '')}
+                    onChange={(e) => set(e.target.value)}
+                  />
+                )}
+              </>
+            )}
+            {property.description ? (
+              <small id={`${id}-help`} className="help">
+                {property.description}
+              </small>
+            ) : null}
+            {invalid && error ? (
+              <small id={`${id}-error`} className="field-error" role="alert">
+                {error.message}
+              </small>
+            ) : null}
+          </div>
+        );
+      })}
+    </div>
+  );
+}

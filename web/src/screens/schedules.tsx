@@ -1,0 +1,368 @@
+// Schedules: the user's recurring starts of a workflow. Create one from a preset or a custom cron with
+// the next five times shown in the user's time zone (computed here with croner), in the scopes the
+// user's role allows (user; group for leads and above; org for managers and above); pause, resume, delete.
+import { Cron } from 'croner';
+import { type FormEvent, useEffect, useMemo, useState } from 'react';
+import { ApiError, api } from '../api';
+import { type Draft, draftToInput, fieldMessage, InputFields, initialDraft } from '../input-form';
+import { Link } from '../router';
+import { useMe } from '../session';
+import type { Schedule, WorkflowDetail, WorkflowSummary } from '../types';
+import {
+  atLeast,
+  canStartManually,
+  Empty,
+  formatTime,
+  Loading,
+  Page,
+  ProblemNote,
+  relativeTime,
+  useApi,
+} from '../ui';
+
+const PRESETS = [
+  { id: 'hourly', label: 'Every hour', cron: '0 * * * *' },
+  { id: 'daily-9am', label: 'Every day at 9:00', cron: '0 9 * * *' },
+  { id: 'weekdays', label: 'Weekdays at 9:00', cron: '0 9 * * 1-5' },
+  { id: 'weekly-monday', label: 'Mondays at 9:00', cron: '0 9 * * 1' },
+  { id: 'monthly', label: 'The 1st of every month at 9:00', cron: '0 9 1 * *' },
+] as const;
+
+const USER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/** The next `count` times of `cron` read in `timezone`, or why the expression is not valid. */
+export function nextTimes(cron: string, timezone: string, count = 5): Date[] | string {
+  try {
+    return new Cron(cron, { timezone, paused: true }).nextRuns(count);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+function describeCron(cron: string): string {
+  return PRESETS.find((p) => p.cron === cron)?.label ?? cron;
+}
+
+export function SchedulesScreen() {
+  const schedules = useApi<Schedule[]>('/api/schedules');
+  const workflows = useApi<WorkflowSummary[]>('/api/workflows');
+  const [error, setError] = useState<unknown>();
+  const names = new Map((workflows.data ?? []).map((w) => [w.id, w.name]));
+
+  const toggle = async (s: Schedule) => {
+    setError(undefined);
+    try {
+      await api(`/api/schedules/${encodeURIComponent(s.id)}`, {
+        method: 'PATCH',
+        body: { enabled: !s.enabled },
+      });
+      schedules.reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const remove = async (s: Schedule) => {
+    if (
+      !window.confirm(
+        `Delete the schedule of ${names.get(s.workflowId) ?? s.workflowId} (${describeCron(s.cron)})?`,
+      )
+    )
+      return;
+    setError(undefined);
+    try {
+      await api(`/api/schedules/${encodeURIComponent(s.id)}`, { method: 'DELETE' });
+      schedules.reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+
+  return (
+    <Page title="Schedules" subtitle={`Workflows that start by themselves. Times are shown in ${USER_ZONE}.`}>
+      <div className="two-columns">
+        <section aria-labelledby="schedules-title">
+          <h2 id="schedules-title">Your schedules</h2>
+          <ProblemNote error={schedules.error ?? error} />
+          {schedules.loading && !schedules.data ? <Loading /> : null}
+          {schedules.data?.length === 0 ? (
+            <Empty title="No schedules yet.">
+              <p>Create one with the form: pick a workflow and when it should run.</p>
+            </Empty>
+          ) : null}
+          <ul className="schedule-list">
+            {schedules.data?.map((s) => (
+              <li key={s.id} className={s.enabled ? 'card schedule' : 'card schedule paused'}>
+                <div className="schedule-main">
+                  <strong>{names.get(s.workflowId) ?? s.workflowId}</strong>
+                  <span className="chip">
+                    {s.scope === 'user'
+                      ? 'just me'
+                      : s.scope === 'group'
+                        ? `group ${s.scopeRef}`
+                        : 'organisation'}
+                  </span>
+                  {s.enabled ? null : <span className="chip chip-paused">paused</span>}
+                </div>
+                <p className="small">
+                  {describeCron(s.cron)} <span className="muted">({s.timezone})</span>
+                </p>
+                <p className="small muted">
+                  {s.enabled && s.nextFireAt
+                    ? `Next: ${formatTime(s.nextFireAt)} (${relativeTime(s.nextFireAt)})`
+                    : 'Not scheduled while paused'}
+                  {s.lastFiredAt ? ` · last ran ${relativeTime(s.lastFiredAt)}` : ''}
+                </p>
+                <div className="row-actions">
+                  <button type="button" className="button-small button-quiet" onClick={() => void toggle(s)}>
+                    {s.enabled ? 'Pause' : 'Resume'}
+                  </button>
+                  <button
+                    type="button"
+                    className="button-small button-quiet danger-text"
+                    onClick={() => void remove(s)}
+                    aria-label={`Delete schedule of ${names.get(s.workflowId) ?? s.workflowId}`}
+                  >
+                    Delete
+                  </button>
+                </div>
+              </li>
+            ))}
+          </ul>
+        </section>
+        <section aria-labelledby="new-schedule-title" className="card form-card">
+          <h2 id="new-schedule-title">New schedule</h2>
+          <ScheduleForm workflows={workflows.data} onCreated={schedules.reload} />
+        </section>
+      </div>
+    </Page>
+  );
+}
+
+function ScheduleForm({
+  workflows,
+  onCreated,
+}: {
+  workflows: WorkflowSummary[] | undefined;
+  onCreated: () => void;
+}) {
+  const me = useMe();
+  const startable = useMemo(
+    () => (workflows ?? []).filter((w) => canStartManually(w.triggers, me.role)),
+    [workflows, me.role],
+  );
+  const [workflowId, setWorkflowId] = useState('');
+  const [mode, setMode] = useState<string>('daily-9am');
+  const [cron, setCron] = useState('0 9 * * 1-5');
+  const [timezone, setTimezone] = useState(USER_ZONE);
+  const [scope, setScope] = useState<'user' | 'group' | 'org'>('user');
+  const [group, setGroup] = useState(me.groups[0] ?? '');
+  const [draft, setDraft] = useState<Draft>({});
+  const [fieldError, setFieldError] = useState<{ field?: string; message: string }>();
+  const [failure, setFailure] = useState<unknown>();
+  const [created, setCreated] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const detail = useApi<WorkflowDetail>(
+    workflowId ? `/api/workflows/${encodeURIComponent(workflowId)}` : null,
+  );
+
+  useEffect(() => {
+    if (workflowId === '' && startable[0]) setWorkflowId(startable[0].id);
+  }, [startable, workflowId]);
+  useEffect(() => {
+    if (detail.data) setDraft(initialDraft(detail.data.inputs));
+  }, [detail.data]);
+
+  const expression = mode === 'custom' ? cron : (PRESETS.find((p) => p.id === mode)?.cron ?? '');
+  const upcoming = nextTimes(expression, timezone);
+  const zoneFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'short' });
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setFieldError(undefined);
+    setFailure(undefined);
+    setCreated(false);
+    const read = draftToInput(detail.data?.inputs, draft);
+    if ('field' in read) {
+      setFieldError(read);
+      return;
+    }
+    setBusy(true);
+    try {
+      await api('/api/schedules', {
+        body: {
+          workflowId,
+          ...(mode === 'custom' ? { cron } : { preset: mode }),
+          timezone,
+          scope,
+          ...(scope === 'group' ? { group } : {}),
+          input: read.input,
+        },
+      });
+      setCreated(true);
+      onCreated();
+    } catch (e) {
+      if (e instanceof ApiError && e.field !== undefined)
+        setFieldError({ field: e.field, message: fieldMessage(e.detail, e.field) });
+      else setFailure(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (workflows === undefined) return <Loading />;
+  if (startable.length === 0)
+    return (
+      <Empty title="No workflow can be scheduled.">
+        <p>
+          A schedule starts a workflow by hand on your behalf, so the workflow needs a manual trigger.{' '}
+          <Link to="/workflows">See the workflows</Link>.
+        </p>
+      </Empty>
+    );
+
+  const blame = (name: string) =>
+    fieldError?.field === name ? (
+      <small className="field-error" role="alert">
+        {fieldError.message}
+      </small>
+    ) : null;
+
+  return (
+    <form onSubmit={submit} noValidate>
+      <div className="field">
+        <label htmlFor="schedule-workflow">Workflow</label>
+        <select id="schedule-workflow" value={workflowId} onChange={(e) => setWorkflowId(e.target.value)}>
+          {startable.map((w) => (
+            <option key={w.id} value={w.id}>
+              {w.name}
+            </option>
+          ))}
+        </select>
+        {blame('workflowId')}
+      </div>
+      <fieldset className="field">
+        <legend>When</legend>
+        <div className="radio-list">
+          {PRESETS.map((p) => (
+            <label key={p.id} className="radio">
+              <input
+                type="radio"
+                name="when"
+                value={p.id}
+                checked={mode === p.id}
+                onChange={() => setMode(p.id)}
+              />
+              {p.label}
+            </label>
+          ))}
+          <label className="radio">
+            <input
+              type="radio"
+              name="when"
+              value="custom"
+              checked={mode === 'custom'}
+              onChange={() => setMode('custom')}
+            />
+            Custom (cron)
+          </label>
+        </div>
+        {blame('preset')}
+      </fieldset>
+      {mode === 'custom' ? (
+        <div className="field">
+          <label htmlFor="schedule-cron">Cron expression</label>
+          <input
+            id="schedule-cron"
+            className="mono"
+            value={cron}
+            onChange={(e) => setCron(e.target.value)}
+            aria-describedby="schedule-cron-help"
+          />
+          <small id="schedule-cron-help" className="help">
+            Five fields: minute hour day-of-month month day-of-week, e.g. <code>30 8 * * 1-5</code>.
+          </small>
+          {blame('cron')}
+        </div>
+      ) : null}
+      <div className="field">
+        <label htmlFor="schedule-timezone">Time zone</label>
+        <input
+          id="schedule-timezone"
+          value={timezone}
+          onChange={(e) => setTimezone(e.target.value)}
+          list="time-zones"
+        />
+        <datalist id="time-zones">
+          {[
+            'UTC',
+            USER_ZONE,
+            'Europe/London',
+            'Europe/Berlin',
+            'America/New_York',
+            'America/Los_Angeles',
+            'Asia/Tokyo',
+          ]
+            .filter((z, i, all) => all.indexOf(z) === i)
+            .map((z) => (
+              <option key={z} value={z} />
+            ))}
+        </datalist>
+        {blame('timezone')}
+      </div>
+      <div className="next-times" aria-live="polite">
+        <h3>Next five runs</h3>
+        {typeof upcoming === 'string' ? (
+          <p className="field-error">{upcoming}</p>
+        ) : (
+          <ol>
+            {upcoming.map((d) => (
+              <li key={d.getTime()}>{zoneFormat.format(d)}</li>
+            ))}
+          </ol>
+        )}
+        <p className="muted small">Shown in your time zone ({USER_ZONE}).</p>
+      </div>
+      <div className="field">
+        <label htmlFor="schedule-scope">Runs as</label>
+        <select id="schedule-scope" value={scope} onChange={(e) => setScope(e.target.value as typeof scope)}>
+          <option value="user">Me ({me.email})</option>
+          {atLeast(me.role, 'lead') && me.groups.length > 0 ? (
+            <option value="group">A group I lead</option>
+          ) : null}
+          {atLeast(me.role, 'manager') ? <option value="org">The organisation</option> : null}
+        </select>
+        {blame('scope')}
+      </div>
+      {scope === 'group' ? (
+        <div className="field">
+          <label htmlFor="schedule-group">Group</label>
+          <select id="schedule-group" value={group} onChange={(e) => setGroup(e.target.value)}>
+            {me.groups.map((g) => (
+              <option key={g} value={g}>
+                {g}
+              </option>
+            ))}
+          </select>
+          {blame('group')}
+        </div>
+      ) : null}
+      {detail.data ? (
+        <fieldset className="field">
+          <legend>Input for every run</legend>
+          <InputFields schema={detail.data.inputs} draft={draft} onChange={setDraft} error={fieldError} />
+        </fieldset>
+      ) : null}
+      <ProblemNote error={failure} />
+      {created ? (
+        <p className="note note-success" role="status">
+          Schedule created.
+        </p>
+      ) : null}
+      <div className="form-actions">
+        <button type="submit" className="button-primary" disabled={busy || typeof upcoming === 'string'}>
+          {busy ? 'Creating…' : 'Create schedule'}
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,250 @@
+// The API's answers as the dashboard reads them. Optional fields are optional on purpose: the screens
+// tolerate a server that does not send them yet (the per-step run view, run durations).
+
+export type Role = 'viewer' | 'member' | 'lead' | 'manager' | 'director' | 'admin';
+
+/** GET /api/me: who is logged in (and the session's CSRF token). */
+export interface Me {
+  email: string;
+  name?: string | null;
+  role: string;
+  groups: string[];
+  manager: string | null;
+  via?: string;
+  csrf?: string;
+}
+
+export interface Trigger {
+  type: string;
+  [key: string]: unknown;
+}
+
+/** GET /api/workflows: the latest version of each workflow. */
+export interface WorkflowSummary {
+  id: string;
+  name: string;
+  version: number;
+  createdAt: number;
+  createdBy: string;
+  triggers: Trigger[];
+}
+
+/** GET /api/workflows/:id: the summary with its source and input schema. */
+export interface WorkflowDetail extends WorkflowSummary {
+  format: 'yaml' | 'json';
+  source: string;
+  inputs: JsonSchema | null;
+}
+
+/** The JSON-Schema subset a workflow's `inputs` uses (docs/definition-format.md). */
+export interface JsonSchema {
+  type?: string | string[];
+  title?: string;
+  description?: string;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  enum?: unknown[];
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  format?: string;
+  items?: JsonSchema;
+}
+
+export type StepState = 'pending' | 'running' | 'waiting' | 'done' | 'failed' | 'skipped' | 'cancelled';
+
+export interface StepError {
+  code?: string;
+  message: string;
+  step?: string | null;
+}
+
+export interface StepAttempt {
+  attempt: number;
+  /** Which visit of the step the attempt belongs to (1 unless a loop came back). */
+  visit?: number;
+  startedAt?: number;
+  endedAt?: number;
+  input?: unknown;
+  output?: unknown;
+  error?: StepError;
+  policy?: {
+    decision: 'allow' | 'deny';
+    rule?: string;
+    /** Every rule the policy checked: minRole, write, rateLimit, ... */
+    decisions?: Array<{ rule: string; outcome: string; detail?: string }>;
+  };
+  credentials?: Array<{ name: string; level: string }>;
+}
+
+export interface ApprovalRequest {
+  approver: string;
+  level?: number;
+  channel?: string;
+  at: number;
+  deadline?: number | null;
+}
+
+export interface ApprovalDecision {
+  by: string;
+  decision: string;
+  comment?: string | null;
+  channel?: string;
+  level?: number;
+  at: number;
+}
+
+/** A decision the engine did not count (not an approver at that level, separation of duties). */
+export interface ApprovalRefusal {
+  by: string;
+  decision: string;
+  channel?: string;
+  reason: string;
+  level?: number;
+  at: number;
+}
+
+export interface StepView {
+  id: string;
+  type: string;
+  name?: string;
+  parent?: string;
+  branch?: number;
+  state: StepState;
+  startedAt?: number;
+  endedAt?: number;
+  visits: number;
+  attempts: StepAttempt[];
+  /** What the last finished visit produced. */
+  output?: unknown;
+  error?: StepError;
+  approval?: { requests: ApprovalRequest[]; decisions: ApprovalDecision[]; refused?: ApprovalRefusal[] };
+}
+
+export interface RunUser {
+  email: string;
+  name?: string | null;
+  role?: string;
+}
+
+/** GET /api/runs/:id and every `run` event of /api/runs/:id/events. */
+export interface RunView {
+  id: string;
+  workflowId: string;
+  workflowVersion?: number;
+  status: string;
+  trigger: { kind?: string; type?: string; user: RunUser; [key: string]: unknown };
+  createdAt: number;
+  endedAt?: number | null;
+  durationMs?: number | null;
+  input: unknown;
+  output?: unknown;
+  error?: StepError | null;
+  steps: StepView[];
+  history: AuditEntry[];
+}
+
+/** One entry of a run's audit trail. */
+export interface AuditEntry {
+  seq?: number;
+  at: number;
+  type: string;
+  step: string | null;
+  data?: Record<string, unknown>;
+}
+
+/** GET /api/runs: one row. */
+export interface RunSummary {
+  id: string;
+  workflowId: string;
+  status: string;
+  trigger: { kind?: string; type?: string; user: RunUser; [key: string]: unknown };
+  createdAt: number;
+  endedAt?: number | null;
+  durationMs?: number | null;
+}
+
+/** GET /api/approvals: a pending approval of the caller. */
+export interface PendingApproval {
+  runId: string;
+  workflowId: string;
+  stepId: string;
+  level: number;
+  message: string | null;
+  requestedBy: string | null;
+  deadline: number | null;
+  require?: unknown;
+  approvers?: string[];
+}
+
+/** GET /api/templates. */
+export interface TemplateSummary {
+  id: string;
+  name: string;
+  description: string | null;
+  format: 'yaml' | 'json';
+  installed: boolean;
+  /** Not sent by every server: the picture then comes from the installed workflow. */
+  source?: string;
+}
+
+/** GET /api/schedules. */
+export interface Schedule {
+  id: string;
+  workflowId: string;
+  cron: string;
+  timezone: string;
+  scope: 'user' | 'group' | 'org';
+  scopeRef: string | null;
+  createdBy: string;
+  input: Record<string, unknown>;
+  enabled: boolean;
+  nextFireAt: number | null;
+  lastFiredAt: number | null;
+  createdAt: number;
+}
+
+/** GET /api/vault: names only, never values. */
+export interface VaultEntry {
+  scope: string;
+  name: string;
+  updatedAt: number;
+}
+
+export interface McpServer {
+  name: string;
+  transport: string;
+  credentials?: string[];
+  [key: string]: unknown;
+}
+
+export interface McpTool {
+  server: string;
+  name: string;
+  description?: string | null;
+  inputSchema?: unknown;
+  annotations?: Record<string, unknown> | null;
+}
+
+/** GET /api/inbox: mail the development SMTP inbox received. */
+export interface InboxMessage {
+  id: string;
+  receivedAt: number;
+  mailFrom: string | null;
+  rcptTo: string[];
+  subject: string;
+  text: string;
+}
+
+/** POST /api/chat. */
+export interface ChatReply {
+  reply: string;
+  action: 'started' | 'ask' | 'choose' | 'unknown';
+  runId?: string;
+  workflowId?: string;
+  context?: { workflowId: string; input?: Record<string, unknown> };
+  missing?: string[];
+  candidates?: Array<{ id: string; name: string }>;
+}
