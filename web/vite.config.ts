@@ -7,7 +7,14 @@ export default defineConfig({
   root: import.meta.dirname,
   base: '/',
   plugins: [react()],
-  build: { outDir: '../dist/web', emptyOutDir: true, sourcemap: true, chunkSizeWarningLimit: 2000 },
+  build: {
+    outDir: '../dist/web',
+    emptyOutDir: true,
+    sourcemap: true,
+    chunkSizeWarningLimit: 2000,
+    // No "slow plugin" report: on a busy machine it fires for timing, not for a problem.
+    rolldownOptions: { checks: { bundlerTimings: false } },
+  },
   server: {
     proxy: { '/api': 'http://localhost:3000', '/approve': 'http://localhost:3000' },
   },
