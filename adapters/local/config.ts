@@ -127,7 +127,14 @@ export function loadConfig(path: string | undefined, cwd = process.cwd()): Stepg
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     if (missing && path === undefined)
-      return { file: null, mcpServers: {}, policy: {}, directory: { users: [] }, approvals: {}, notifications: {} };
+      return {
+        file: null,
+        mcpServers: {},
+        policy: {},
+        directory: { users: [] },
+        approvals: {},
+        notifications: {},
+      };
     throw new ConfigError([
       `${file}:1:1: error: cannot read the Stepgate config (${missing ? 'no such file' : (error as Error).message})`,
     ]);
