@@ -4,8 +4,8 @@
 // Which workflow: the message's words are matched against each workflow's vocabulary (the words of its id,
 // name and aliases; with no aliases, the words of its description too, weighted lightly), in any order and
 // tolerating small typos (Damerau edit distance 1 for words of 4-5 letters, 2 from 6): an exact word scores 1,
-// a close one 0.75, a description word a quarter of that. The best score (at least 0.5) wins; a tie is a
-// 'choose', no match an 'unknown' with suggestions.
+// a close one 0.75, a description word a quarter of that. The best score (at least 0.5) wins; a tie goes to
+// the one workflow whose whole name was said, else it is a 'choose'; no match is an 'unknown' with suggestions.
 //
 // The input, from the words the workflow's name did not use, by the workflow's `inputs` schema:
 //   key=value / key: value   the named property, exactly (a string value runs to the next pair)
@@ -135,13 +135,16 @@ export function understand<W extends ChatWorkflow>(
   if (best === undefined || best.score < 0.5) {
     return { kind: 'unknown', suggestions: suggest(parsed.tokens, workflows) };
   }
+  // Among equals, the one whose whole name the message says ("Expense approval" over "Expense approval (copy)").
   const tied = ranked.filter((r) => r.score === best.score);
-  if (tied.length > 1) return { kind: 'choose', candidates: tied.map((r) => r.workflow) };
-  for (const index of best.consumed) {
+  const whole = tied.filter((r) => r.wholeName);
+  const chosen = whole.length === 1 ? whole[0] : tied.length === 1 ? best : undefined;
+  if (chosen === undefined) return { kind: 'choose', candidates: tied.map((r) => r.workflow) };
+  for (const index of chosen.consumed) {
     const token = parsed.tokens[index];
     if (token !== undefined) token.used = true;
   }
-  return fill(best.workflow, parsed, {}, message);
+  return fill(chosen.workflow, parsed, {}, message);
 }
 
 /** The reply to show for an understanding (`runId` once an understood start has started). */
@@ -293,6 +296,8 @@ export function distance(a: string, b: string): number {
 interface Ranked<W> {
   workflow: W;
   score: number;
+  /** Every word of the workflow's name was matched ("expense approval" names "Expense approval" wholly). */
+  wholeName: boolean;
   /** Indexes of the tokens the workflow's name/alias words used (description words use none). */
   consumed: number[];
 }
@@ -319,7 +324,12 @@ function rank<W extends ChatWorkflow>(tokens: Token[], workflows: W[]): Ranked<W
       score += best.points;
       if ((words.get(best.word) ?? 0) >= 1) consumed.push(index);
     });
-    if (score > 0) ranked.push({ workflow, score, consumed });
+    const nameWords = workflow.name
+      .toLowerCase()
+      .split(/[^a-z0-9]+/)
+      .filter((word) => words.has(word));
+    const wholeName = nameWords.length > 0 && nameWords.every((word) => matched.has(word));
+    if (score > 0) ranked.push({ workflow, score, consumed, wholeName });
   }
   return ranked.sort((x, y) => y.score - x.score || x.workflow.name.localeCompare(y.workflow.name));
 }

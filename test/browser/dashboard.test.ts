@@ -82,7 +82,7 @@ describe('the dashboard', () => {
     const { page } = emma;
     await page.goto('/workflows');
     // By keyboard: Enter opens the form with the first field focused, Enter in a field submits it.
-    await page.getByRole('button', { name: 'Run Expense approval' }).focus();
+    await page.getByRole('button', { name: 'Run Expense approval', exact: true }).focus();
     await page.keyboard.press('Enter');
     const dialog = page.getByRole('dialog', { name: 'Start a run' });
     const amount = dialog.getByLabel('Amount');

@@ -194,6 +194,23 @@ describe('chat understanding', () => {
     );
   });
 
+  it('prefers, among equals, the one workflow whose whole name was said', () => {
+    const original = WORKFLOWS.find((w) => w.id === 'expense-approval');
+    if (original === undefined) throw new Error('no expense template');
+    const copy = { ...original, id: 'expense-approval-copy', name: 'Expense approval (copy)' };
+    expect(understand('start expense approval for 900 laptop', [copy, ...WORKFLOWS])).toMatchObject({
+      kind: 'start',
+      workflow: { id: 'expense-approval' },
+      input: { amount: 900, description: 'laptop' },
+    });
+    // Saying the copy's whole name picks the copy; two copies named alike are still a choice.
+    expect(id(understand('start expense approval copy 900 laptop', [copy, ...WORKFLOWS]))).toBe(
+      'expense-approval-copy',
+    );
+    const other = { ...original, id: 'expense-approval-2', name: 'Expense approval' };
+    expect(understand('start expense approval', [other, ...WORKFLOWS]).kind).toBe('choose');
+  });
+
   it('suggests workflows when none matches', () => {
     const u = understand('order pizza', WORKFLOWS);
     expect(u.kind).toBe('unknown');
