@@ -17,7 +17,7 @@ import type { Context } from 'hono';
 import { SqliteApprovalLinkStore } from '../../adapters/local/approval-link-store.js';
 import { SystemClock } from '../../adapters/local/clock.js';
 import { loadConfig } from '../../adapters/local/config.js';
-import { openDatabase } from '../../adapters/local/database.js';
+import { openDatabase, startWalCheckpointer } from '../../adapters/local/database.js';
 import { createEmbeddedEngine } from '../../adapters/local/engine.js';
 import { SqliteRateLimiter } from '../../adapters/local/rate-limiter.js';
 import { SqliteScheduleStore } from '../../adapters/local/schedule-store.js';
@@ -105,6 +105,8 @@ export async function startServer(
     notifier: { send: (request) => (notifier as ChannelNotifier).send(request) },
     approvalNotifier: { requested: (record) => (approvalNotifier as ApprovalNotifier).requested(record) },
   });
+  // Checkpoints on a thread of their own, so no request waits behind one.
+  const checkpointer = startWalCheckpointer(engine.db, join(home, 'stepgate.db'));
   const directory = new SqliteDirectory(engine.db);
   const vault = new SqliteVault(engine.db, key);
   const limiter = new SqliteRateLimiter(engine.db);
@@ -264,6 +266,7 @@ export async function startServer(
       await scheduler.idle();
       await new Promise<void>((done) => server.close(() => done()));
       await engine.host.close();
+      await checkpointer.stop();
       await registry.close();
       await inbox.close();
       inboxDb.close();
