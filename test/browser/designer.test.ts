@@ -16,6 +16,7 @@ import {
   newStep,
   parseSource,
   removeStep,
+  renameStep,
   stepOfPointer,
 } from '../../web/src/designer/definition-model.js';
 import { definitionGraph } from '../../web/src/designer/graph-model.js';
@@ -109,6 +110,28 @@ describe('the designer model', () => {
     const out = edit((doc, v) => removeStep(doc, v, 'notify_expired'));
     expect(out).not.toContain('notify_expired');
     expect(TEMPLATE.split('\n').length - out.split('\n').length).toBe(8);
+  });
+
+  it('renames a step with the jumps and the template reads of its result, and nothing else', () => {
+    const out = edit((doc, v) => renameStep(doc, v, 'process_payment', 'charge'));
+    expect(out).not.toContain('process_payment');
+    expect(out).toContain('payment reference {{charge.id}}');
+    expect(out).toContain('else: charge');
+    // The same workflow as the template with the step renamed by hand.
+    const renamed = validateWorkflow(out).ir;
+    expect(renamed).toBeDefined();
+    expect(renamed).toEqual(validateWorkflow(TEMPLATE.replaceAll('process_payment', 'charge')).ir);
+    // A step with an `output` keeps the name its readers use.
+    const validated = edit((doc, v) => renameStep(doc, v, 'validate', 'check'));
+    expect(validated).toContain('id: check');
+    expect(validated).toContain('output: validation');
+    expect(validateWorkflow(validated).ir).toBeDefined();
+    // An expression reading the step by its id, and a property of the same name elsewhere, as the format means.
+    const expression = edit((doc, v) => {
+      doc.setIn(['steps', 1, 'if'], 'process_payment.ok && amount > 500 && validation.process_payment');
+      renameStep(doc, v, 'process_payment', 'charge');
+    });
+    expect(expression).toContain('if: charge.ok && amount > 500 && validation.process_payment');
   });
 
   it('maps a diagnostic pointer to its step', () => {

@@ -1,7 +1,7 @@
 // The designer's one model: the definition text, edited through the `yaml` Document so that every
 // designer change is a minimal setIn/deleteIn and comments the designer did not touch survive. JSON
 // sources are parsed the same way (JSON is YAML) and printed back as JSON.
-import { type Document, isMap, isSeq, parseDocument } from 'yaml';
+import { type Document, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import { PRINT_OPTIONS, spliceEdit } from './source-splice.js';
 
 export type SourceFormat = 'yaml' | 'json';
@@ -175,12 +175,42 @@ export function removeStep(doc: Document, definition: unknown, id: string): void
   doc.deleteIn(info.path);
 }
 
-/** Renames a step and every jump in its list that named it. */
+/**
+ * Renames a step and every jump in its list that named it. A step without an `output` keeps its result
+ * under its id, so `{{from.…}}` templates and condition expressions (`if: from.total > 5`) that read it are
+ * renamed too; with an `output`, they read that name and stay.
+ */
 export function renameStep(doc: Document, definition: unknown, from: string, to: string): void {
   const info = findStep(definition, from);
   if (info === undefined || from === to) return;
   for (const ref of referencesTo(definition, info.list, from)) doc.setIn([...ref.path, ref.key], to);
   doc.setIn([...info.path, 'id'], to);
+  if (typeof info.step.output !== 'string') renameVariable(doc, from, to);
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Rewrites reads of variable `from` as `to`: inside `{{ … }}` in every string, and in `if:` expressions. */
+function renameVariable(doc: Document, from: string, to: string): void {
+  // A path that starts with the name: `{{from}}`, `{{ from.x }}`, `{{from[0]}}`.
+  const inTemplate = new RegExp(`(\\{\\{\\s*)${escapeRegExp(from)}(?=[\\s.[}])`, 'g');
+  // The name as a whole identifier that is not a property of something else (`a.from`) or quoted.
+  const inExpression = new RegExp(`(?<![\\w.'"$])${escapeRegExp(from)}(?![\\w'"])`, 'g');
+  visit(doc, {
+    Pair(_, pair) {
+      if (
+        isScalar(pair.key) &&
+        pair.key.value === 'if' &&
+        isScalar(pair.value) &&
+        typeof pair.value.value === 'string'
+      )
+        pair.value.value = pair.value.value.replace(inExpression, to);
+    },
+    Scalar(_, node) {
+      if (typeof node.value === 'string' && node.value.includes('{{'))
+        node.value = node.value.replace(inTemplate, `$1${to}`);
+    },
+  });
 }
 
 /**
