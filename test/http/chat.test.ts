@@ -133,6 +133,37 @@ describe('POST /api/chat', () => {
     expect(engine.host.listRuns()).toEqual([]);
   });
 
+  it('answers a "which one?" with the workflow picked from its candidates', async () => {
+    // A second workflow named exactly like the first: the message alone cannot decide.
+    const twin = template('expense-approval').replace('id: expense-approval', 'id: expense-approval-eu');
+    expect(
+      (
+        await app.request('/api/workflows/expense-approval-eu', {
+          method: 'PUT',
+          headers: { 'x-test-user': 'admin', 'content-type': 'application/yaml' },
+          body: twin,
+        })
+      ).status,
+    ).toBe(201);
+    const message = 'start expense approval for 900 laptop';
+    const asked = await chat('member', { message });
+    expect(asked.json).toMatchObject({ action: 'choose' });
+    expect((asked.json.candidates as Array<{ id: string }>).map((c) => c.id).sort()).toEqual([
+      'expense-approval',
+      'expense-approval-eu',
+    ]);
+    const picked = await chat('member', { message, workflowId: 'expense-approval-eu' });
+    expect(picked.json).toMatchObject({ action: 'started', workflowId: 'expense-approval-eu' });
+    expect(engine.host.getRun(picked.json.runId as string)?.input).toMatchObject({
+      amount: 900,
+      description: 'laptop',
+    });
+    expect((await chat('member', { message, workflowId: 'nope' })).json).toMatchObject({
+      status: 422,
+      field: 'workflowId',
+    });
+  });
+
   it('offers suggestions when no workflow matches', async () => {
     const result = await chat('member', { message: 'order pizza' });
     expect(result.status).toBe(200);

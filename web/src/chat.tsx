@@ -12,6 +12,8 @@ interface Message {
   text: string;
   runId?: string;
   candidates?: Array<{ id: string; name: string }>;
+  /** The message that got the "which one?", sent again with the chosen candidate. */
+  asked?: string;
   error?: boolean;
 }
 
@@ -44,7 +46,8 @@ export function ChatBox() {
     list.current?.lastElementChild?.scrollIntoView({ block: 'nearest' });
   }, [messages]);
 
-  const send = async (message: string) => {
+  /** `workflowId`: the candidate picked after a "which one?", asked with the same message again. */
+  const send = async (message: string, workflowId?: string) => {
     const trimmed = message.trim();
     if (trimmed === '' || busy) return;
     setMessages((m) => [...m, { id: nextId++, from: 'user', text: trimmed }]);
@@ -52,7 +55,10 @@ export function ChatBox() {
     setBusy(true);
     try {
       const reply = await api<ChatReply>('/api/chat', {
-        body: { message: trimmed, ...(context ? { context } : {}) },
+        body: {
+          message: trimmed,
+          ...(workflowId !== undefined ? { workflowId } : context ? { context } : {}),
+        },
       });
       setContext(reply.action === 'ask' ? reply.context : undefined);
       setMessages((m) => [
@@ -62,7 +68,7 @@ export function ChatBox() {
           from: 'stepgate',
           text: reply.reply,
           ...(reply.runId ? { runId: reply.runId } : {}),
-          ...(reply.candidates?.length ? { candidates: reply.candidates } : {}),
+          ...(reply.candidates?.length ? { candidates: reply.candidates, asked: trimmed } : {}),
         },
       ]);
     } catch (error) {
@@ -120,7 +126,7 @@ export function ChatBox() {
                         type="button"
                         key={c.id}
                         className="chip-button"
-                        onClick={() => void send(`start ${c.name}`)}
+                        onClick={() => void send(m.asked ?? `start ${c.name}`, c.id)}
                       >
                         {c.name}
                       </button>

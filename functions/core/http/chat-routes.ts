@@ -1,7 +1,7 @@
 // The chat route of the HTTP API: a message understood as a workflow start (functions/core/chat.ts).
 // Mounted inside createApp after the `/api/*` authentication (and CSRF) middleware, so the caller is known.
 //
-//   POST /api/chat   { message, context? } → 200 { reply, action, runId?, workflowId?, context?, missing?, candidates? }
+//   POST /api/chat   { message, context?, workflowId? } → 200 { reply, action, runId?, workflowId?, context?, missing?, candidates? }
 //
 // Only workflows with a manual trigger can be started by chat (a chat start is a manual start by the
 // chatting user): once the workflow is known (action 'started' or 'ask'), the caller needs the manual
@@ -46,8 +46,17 @@ export function mountChat(app: Hono<Env>, deps: ChatRoutesDeps): void {
       throw new HttpProblem(422, 'Invalid message', `message is at most ${maxLength} characters`, 'message');
     const context = chatContext(body.context);
 
-    // A chat start is a manual start: only workflows with a manual trigger take part.
-    const workflows = deps.workflows.list().filter((w) => w.ir.triggers.some((t) => t.type === 'manual'));
+    // A chat start is a manual start: only workflows with a manual trigger take part. `workflowId` (the
+    // answer to a "which one?") narrows them to that one.
+    const chosen = body.workflowId;
+    if (chosen !== undefined && typeof chosen !== 'string')
+      throw new HttpProblem(422, 'Invalid request', 'workflowId must be a string', 'workflowId');
+    const workflows = deps.workflows
+      .list()
+      .filter((w) => w.ir.triggers.some((t) => t.type === 'manual'))
+      .filter((w) => chosen === undefined || w.id === chosen);
+    if (chosen !== undefined && workflows.length === 0)
+      throw new HttpProblem(422, 'Invalid request', `no workflow '${chosen}' to start by chat`, 'workflowId');
     if (context !== undefined && !workflows.some((w) => w.id === context.workflowId))
       throw new HttpProblem(
         422,
@@ -142,6 +151,10 @@ export const CHAT_PATHS = {
                   description: "the previous reply's context, echoed to answer its question",
                   required: ['workflowId'],
                   properties: { workflowId: { type: 'string' }, input: { type: 'object' } },
+                },
+                workflowId: {
+                  type: 'string',
+                  description: "the workflow a 'choose' reply's candidate names: only it is considered",
                 },
               },
             },
