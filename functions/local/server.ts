@@ -97,7 +97,12 @@ export async function startServer(
   let pipeline: ToolPipeline | undefined;
   let notifier: ChannelNotifier | undefined;
   let approvalNotifier: ApprovalNotifier | undefined;
+  // Live run pages (GET /api/runs/:id/events) hear of every audit entry as it is committed.
+  const auditListeners = new Map<string, Set<() => void>>();
   const engine = createEmbeddedEngine({
+    onAudit: (runId) => {
+      for (const changed of auditListeners.get(runId) ?? []) changed();
+    },
     file: join(home, 'stepgate.db'),
     clock,
     directory: { user: (email) => directory.user(email), resolve: (spec) => directory.resolve(spec) },
@@ -234,6 +239,16 @@ export async function startServer(
     schedules: { scheduler },
     admin: { directory, vault, tokens, sessions, mcp: { servers: mcpServers, registry }, templates },
     chat: true,
+    runEvents: {
+      subscribe: (runId, changed) => {
+        const listeners = auditListeners.get(runId) ?? new Set();
+        auditListeners.set(runId, listeners.add(changed));
+        return () => {
+          listeners.delete(changed);
+          if (listeners.size === 0) auditListeners.delete(runId);
+        };
+      },
+    },
     workflows,
     host: engine.host,
     approvals: engine.approvals,

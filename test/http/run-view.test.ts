@@ -416,3 +416,88 @@ describe('the runs routes', () => {
     });
   });
 });
+
+describe('GET /api/runs/:id/events with the host’s change notifications', () => {
+  it('sends an update as soon as the audit grows, without waiting for the poll', async () => {
+    const clock = new VirtualClock(T0);
+    const listeners = new Map<string, Set<() => void>>();
+    const engine = createEmbeddedEngine({
+      file: ':memory:',
+      clock,
+      directory: new InMemoryDirectory(Object.values(USERS)),
+      tools: { call: async () => ({ price: 1 }) },
+      notifier: { send: async () => ({}) },
+      approvalNotifier: { requested: async () => {} },
+      onAudit: (runId) => {
+        for (const changed of listeners.get(runId) ?? []) changed();
+      },
+    });
+    const app = createApp({
+      authenticate: async (c) => {
+        const identity = USERS[c.req.header('x-test-user') ?? ''];
+        return identity === undefined ? null : { identity, via: 'token' };
+      },
+      workflows: new SqliteWorkflowStore(engine.db),
+      host: engine.host,
+      approvals: engine.approvals,
+      approvalStore: engine.store,
+      clock,
+      // A poll far longer than the test: only a notification can bring the update in time.
+      runEvents: {
+        pollMs: 600_000,
+        heartbeatMs: 600_000,
+        subscribe: (runId, changed) => {
+          const set = listeners.get(runId) ?? new Set();
+          listeners.set(runId, set.add(changed));
+          return () => set.delete(changed);
+        },
+      },
+    });
+    const as = (who: string, body?: unknown, type = 'application/json') => ({
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { 'x-test-user': who, 'content-type': type },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    try {
+      expect(
+        (
+          await app.request('/api/workflows/purchase', {
+            ...as('admin', PURCHASE, 'application/yaml'),
+            method: 'PUT',
+          })
+        ).status,
+      ).toBe(201);
+      const started = await app.request(
+        '/api/workflows/purchase/run',
+        as('member', { input: { amount: 500 } }),
+      );
+      const { runId } = (await started.json()) as { runId: string };
+      while (engine.host.getRun(runId)?.status === 'running' && !engine.store.openFor(runId, 'manager_ok'))
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      const response = await app.request(`/api/runs/${runId}/events`, as('member'));
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      const views = async (count: number) => {
+        while (text.split('\nevent: run').length - 1 + (text.startsWith('event: run') ? 1 : 0) < count) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          text += decoder.decode(value, { stream: true });
+        }
+      };
+      await views(1);
+      await app.request(`/api/approvals/${runId}/manager_ok`, as('manager', { decision: 'approve' }));
+      await views(2);
+      expect(text).toContain('"decision":"approve"');
+      expect(listeners.get(runId)?.size).toBe(1);
+      await reader.cancel();
+      // The stream unsubscribes once the client has gone (it is woken by the next change).
+      for (const changed of listeners.get(runId) ?? []) changed();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(listeners.get(runId)?.size).toBe(0);
+    } finally {
+      await engine.host.close();
+      engine.db.close();
+    }
+  });
+});

@@ -134,7 +134,13 @@ export interface AppDeps {
   /** The development mail inbox (`npm start` only): mail the notifier sent, by recipient. */
   inbox?: { list(filter?: { to?: string; limit?: number }): unknown[] };
   /** GET /api/runs/:id/events: how often the run's trail is checked, and the heartbeat (real time, ms). */
-  runEvents?: { pollMs?: number; heartbeatMs?: number };
+  runEvents?: {
+    /** How often the stream looks for changes (default 300 ms; 5 s as a safety net when `subscribe` is given). */
+    pollMs?: number;
+    heartbeatMs?: number;
+    /** Calls `changed` whenever the run's audit grows; returns the unsubscribe. Without it, the stream polls. */
+    subscribe?: (runId: string, changed: () => void) => () => void;
+  };
 }
 
 type Env = { Variables: { principal: Principal } };
@@ -491,28 +497,51 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.get('/api/runs/:id/events', (c) => {
     const run = visibleRun(c);
     const workflow = workflowOf(run);
-    const pollMs = deps.runEvents?.pollMs ?? 300;
+    const subscribe = deps.runEvents?.subscribe;
+    const pollMs = deps.runEvents?.pollMs ?? (subscribe === undefined ? 300 : 5_000);
     const heartbeatMs = deps.runEvents?.heartbeatMs ?? 15_000;
     return streamSSE(c, async (stream) => {
       const gone = () => stream.aborted || c.req.raw.signal.aborted;
-      let sent = '';
-      let beat = Date.now();
-      for (;;) {
-        const current = deps.host.getRun(run.id) ?? run;
-        const audit = deps.host.audit(run.id);
-        const mark = `${audit.length}:${current.status}`;
-        if (mark !== sent) {
-          const view = runView(current, audit, workflow?.ir, workflow?.version);
-          await stream.writeSSE({ event: 'run', id: String(audit.length), data: JSON.stringify(view) });
-          sent = mark;
+      // A change notification (or the poll interval, or the client leaving) wakes the loop.
+      let changed = false;
+      let wake: (() => void) | undefined;
+      const unsubscribe = subscribe?.(run.id, () => {
+        changed = true;
+        wake?.();
+      });
+      stream.onAbort(() => wake?.());
+      try {
+        let sent = '';
+        let beat = Date.now();
+        for (;;) {
+          changed = false;
+          const current = deps.host.getRun(run.id) ?? run;
+          const audit = deps.host.audit(run.id);
+          const mark = `${audit.length}:${current.status}`;
+          if (mark !== sent) {
+            const view = runView(current, audit, workflow?.ir, workflow?.version);
+            await stream.writeSSE({ event: 'run', id: String(audit.length), data: JSON.stringify(view) });
+            sent = mark;
+          }
+          if (current.status !== 'running' || gone()) return;
+          if (!changed) {
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, Math.min(pollMs, heartbeatMs));
+              wake = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+            });
+            wake = undefined;
+          }
+          if (gone()) return;
+          if (Date.now() - beat >= heartbeatMs) {
+            await stream.write(': heartbeat\n\n');
+            beat = Date.now();
+          }
         }
-        if (current.status !== 'running' || gone()) return;
-        await stream.sleep(pollMs);
-        if (gone()) return;
-        if (Date.now() - beat >= heartbeatMs) {
-          await stream.write(': heartbeat\n\n');
-          beat = Date.now();
-        }
+      } finally {
+        unsubscribe?.();
       }
     });
   });
