@@ -10,7 +10,8 @@
 //   oidc:                  # accept bearer JWTs of an OpenID Connect issuer (functions/core/auth.ts)
 //     { issuer: https://login.example.com, audience: stepgate }
 //   approvals:             # approval links: { requireLogin: true } makes the approver log in as well
-//   notifications:         # { devInboxFallback: true }: Slack/Teams/SMS without an account → the dev inbox
+//   notifications:         # { devInboxFallback: true }: Slack/Teams/SMS without an account → the dev inbox;
+//                          # allowHosts / allowPrivateNetworks: what the SSRF guard lets through anyway
 //
 // A stdio server's relative `cwd` (by default the config file's folder) is resolved against that folder,
 // so a config works from wherever `stepgate` is started.
@@ -56,6 +57,13 @@ export type ApprovalsConfig = z.infer<typeof ApprovalsSchema>;
 const NotificationsSchema = z.strictObject({
   /** Local development: Slack, Teams and SMS messages with no account go to the development mail inbox. */
   devInboxFallback: z.boolean().optional(),
+  /**
+   * Hosts (names or IP literals) outbound webhooks and SMTP servers from the vault may reach although the
+   * SSRF guard would refuse them (private or loopback addresses, plain http): an internal Teams relay, say.
+   */
+  allowHosts: z.array(z.string().min(1).max(253)).optional(),
+  /** Every private and loopback address (development only). */
+  allowPrivateNetworks: z.boolean().optional(),
 });
 export type NotificationsConfig = z.infer<typeof NotificationsSchema>;
 

@@ -130,7 +130,10 @@ export async function startServer(
       email: { defaultUrl: inbox.url, from: 'stepgate@localhost' },
       devInboxFallback: config.notifications.devInboxFallback === true,
     },
-    ssrf: createSsrfGuard(),
+    ssrf: createSsrfGuard({
+      allowHosts: (config.notifications.allowHosts ?? []).map((host) => host.toLowerCase()),
+      allowPrivate: config.notifications.allowPrivateNetworks === true,
+    }),
     clock,
   });
 

@@ -19,6 +19,7 @@ describe('server config: oidc and approvals.requireLogin', () => {
   let home: string;
   let server: RunningServer;
   let jwks: Server;
+  const slackPosts: string[] = [];
   let issuer: string;
   let signing: Key;
 
@@ -26,7 +27,19 @@ describe('server config: oidc and approvals.requireLogin', () => {
     const pair = await generateKeyPair('ES256');
     signing = pair.privateKey;
     const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
-    jwks = createServer((_req, res) => {
+    // One loopback server for the issuer's keys and for a Slack incoming webhook.
+    jwks = createServer((req, res) => {
+      if (req.method === 'POST' && req.url === '/slack-hook') {
+        let body = '';
+        req.on('data', (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        req.on('end', () => {
+          slackPosts.push(body);
+          res.end('ok');
+        });
+        return;
+      }
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ keys: [jwk] }));
     });
@@ -41,6 +54,8 @@ describe('server config: oidc and approvals.requireLogin', () => {
     for (const entry of Object.values(config.mcpServers)) entry.cwd = ROOT;
     config.oidc = { issuer, audience: 'stepgate', jwksUri: `${issuer}/jwks.json` };
     config.approvals = { requireLogin: true };
+    // A Slack incoming webhook on loopback: refused by the SSRF guard unless the config admits its host.
+    config.notifications = { allowHosts: ['127.0.0.1'] };
     writeFileSync(join(home, 'stepgate.config.yaml'), stringify(config));
     server = await startServer({
       PORT: '0',
@@ -69,6 +84,39 @@ describe('server config: oidc and approvals.requireLogin', () => {
       status: r.status,
       json: (await r.json()) as Record<string, unknown>,
     }));
+
+  it('lets notifications reach a host the config admits (a Slack webhook on loopback)', async () => {
+    const ada = {
+      authorization: `Bearer ${await jwt('ada@example.com')}`,
+      'content-type': 'application/json',
+    };
+    const put = await fetch(`${server.url}/api/vault`, {
+      method: 'PUT',
+      headers: ada,
+      body: JSON.stringify({ scope: 'org', name: 'SLACK_WEBHOOK_URL', value: `${issuer}/slack-hook` }),
+    });
+    expect(put.status, await put.text()).toBeLessThan(300);
+    const started = await fetch(`${server.url}/api/workflows/incident-response/run`, {
+      method: 'POST',
+      headers: ada,
+      body: JSON.stringify({ input: { title: 'Search index slow', service: 'search' } }),
+    });
+    expect(started.status).toBe(201);
+    const { runId } = (await started.json()) as { runId: string };
+    const end = Date.now() + 15_000;
+    let status = 'running';
+    while (status === 'running' && Date.now() < end) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = (
+        (await (await fetch(`${server.url}/api/runs/${runId}`, { headers: ada })).json()) as {
+          status: string;
+        }
+      ).status;
+    }
+    expect(status).toBe('completed');
+    expect(slackPosts).toHaveLength(1);
+    expect(JSON.parse(slackPosts[0] ?? '{}').text).toContain('Search index slow');
+  });
 
   it('accepts a JWT of the configured issuer for a directory user, with the directory role', async () => {
     const result = await me(`Bearer ${await jwt('max@example.com')}`);
