@@ -21,6 +21,13 @@ import {
 } from '../../web/src/designer/definition-model.js';
 import { definitionGraph } from '../../web/src/designer/graph-model.js';
 import { layoutFlow } from '../../web/src/designer/layout.js';
+import {
+  moveInput,
+  removeInput,
+  removeTrigger,
+  renameInput,
+  setInputType,
+} from '../../web/src/designer/settings-model.js';
 import { variablesInScope } from '../../web/src/designer/variables.js';
 import { addItems, drag, dropStep, fill, node, wire, withFailureShot } from './designer-support.js';
 import { ROOT, type Stack, screenshot, startStack, type UserContext } from './support.js';
@@ -172,6 +179,38 @@ describe('the designer model', () => {
     expect(variablesInScope(value, 'notify_failed')).toContain('error.message');
     expect(variablesInScope(value, 'validate')).not.toContain('validation');
   });
+
+  it('renames, moves and removes an input and a trigger in place', () => {
+    const renamed = edit((doc) => renameInput(doc, 'amount', 'total'));
+    // The input and everything that reads it: templates and the condition.
+    expect(renamed).toBe(
+      TEMPLATE.replace('required: [amount,', 'required: [total,')
+        .replace('    amount: {', '    total: {')
+        .replaceAll('{{amount}}', '{{total}}')
+        .replace('if: amount > 500', 'if: total > 500'),
+    );
+    expect(validateWorkflow(renamed).ir).toBeDefined();
+    const moved = edit((doc) => moveInput(doc, 'category', -1));
+    const lines = TEMPLATE.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('    description: {'));
+    expect(moved.split('\n')).toEqual([
+      ...lines.slice(0, at),
+      lines[at + 1],
+      lines[at],
+      ...lines.slice(at + 2),
+    ]);
+    const removed = edit((doc) => {
+      removeInput(doc, 'description');
+      removeTrigger(doc, 0);
+    });
+    expect(removed).toBe(
+      TEMPLATE.replace('required: [amount, description]', 'required: [amount]')
+        .replace('    description: { type: string, minLength: 1, maxLength: 500 }\n', '')
+        .replace('  - type: manual\n    minRole: member\n', ''),
+    );
+    const typed = edit((doc) => setInputType(doc, 'description', 'integer'));
+    expect(typed).toContain('    description: { type: integer }\n');
+  });
 });
 
 describe('the visual designer', { timeout: 60_000 }, () => {
@@ -228,6 +267,65 @@ describe('the visual designer', { timeout: 60_000 }, () => {
     expect(source).toContain('description: >-\n  Validate the expense');
     expect(source).toContain('    timeout: 2m\n    onError: notify_failed');
     expect(source.split('\n').length).toBe(commented.split('\n').length);
+    expect(ada.errors).toEqual([]);
+  });
+
+  it('adds an input and a webhook trigger through the settings forms, keeping the comments', async () => {
+    const commented = TEMPLATE.replace('  properties:\n', '  properties:\n    # What the submitter enters.\n')
+      .replace('triggers:\n', 'triggers:\n  # Members start it by hand; finance ops by hook.\n')
+      .replace('timeout: 7d\n', 'timeout: 7d # a week at most\n');
+    const response = await ada.context.request.put('/api/workflows/expense-approval', {
+      headers: { 'x-csrf-token': await csrfOf(ada), 'content-type': 'application/yaml' },
+      data: commented,
+    });
+    expect(response.ok()).toBe(true);
+    const { page } = ada;
+    await withFailureShot(page, 'designer-settings-forms', async () => {
+      await page.goto('/workflows/expense-approval');
+      await node(page, 'manager_approval').waitFor();
+      const side = page.locator('.sg-side');
+      await side.getByTestId('input-category').waitFor();
+
+      await side.getByRole('button', { name: 'Add input' }).click();
+      await fill(page, 'input-3-name', 'costCenter', { enter: true });
+      const card = side.getByTestId('input-costCenter');
+      await card.waitFor();
+      expect(await card.getByLabel('Input 4 type').inputValue()).toBe('string');
+      await card.getByLabel('Input 4 required').check();
+      await fill(page, 'input-3-description', 'Cost center code');
+
+      await side.getByRole('button', { name: 'Add webhook trigger' }).click();
+      await side.getByLabel('Trigger 3 authentication').selectOption('token');
+      // Undo and redo go through the same history as every other edit.
+      await page.getByRole('button', { name: 'Undo', exact: true }).click();
+      expect(await side.getByLabel('Trigger 3 authentication').inputValue()).toBe('');
+      await page.getByRole('button', { name: 'Redo', exact: true }).click();
+      expect(await side.getByLabel('Trigger 3 authentication').inputValue()).toBe('token');
+      await saveAndWait(page, 'expense-approval');
+    });
+    await screenshot(page, 'designer-settings-forms');
+
+    const source = await savedSource(ada, 'expense-approval');
+    const inputs = template.inputs as { required: string[]; properties: Record<string, unknown> };
+    expect(parse(source)).toEqual({
+      ...template,
+      inputs: {
+        ...inputs,
+        required: [...inputs.required, 'costCenter'],
+        properties: { ...inputs.properties, costCenter: { type: 'string', description: 'Cost center code' } },
+      },
+      triggers: [...(template.triggers as unknown[]), { type: 'webhook', auth: 'token' }],
+    });
+    expect(source).toContain('# yaml-language-server: $schema=../schema/workflow.schema.json');
+    expect(source).toContain('  properties:\n    # What the submitter enters.\n    amount: { type: number');
+    expect(source).toContain(
+      'triggers:\n  # Members start it by hand; finance ops by hook.\n  - type: manual',
+    );
+    expect(source).toContain('timeout: 7d # a week at most\n');
+    expect(source).toContain('  required: [amount, description, costCenter]\n');
+    expect(source).toContain('    costCenter: { type: string, description: Cost center code }\n');
+    expect(source).toContain('  - type: webhook\n    auth: token\ntimeout: 7d');
+    expect(source.split('\n').length).toBe(commented.split('\n').length + 3);
     expect(ada.errors).toEqual([]);
   });
 
@@ -374,6 +472,8 @@ async function buildExpenseWorkflow(page: Page): Promise<void> {
   await fill(page, 'workflow-description', String(template.description));
   await addItems(page, 'aliases', template.aliases as string[]);
   await fill(page, 'workflow-timeout', '7d');
+  await page.getByRole('button', { name: 'Edit inputs as YAML' }).click();
+  await page.getByRole('button', { name: 'Edit triggers as YAML' }).click();
   const inputs = page.locator('.sg-side').getByLabel('Inputs (JSON Schema, YAML)');
   await inputs.fill(JSON.stringify(template.inputs, null, 2));
   await inputs.blur();

@@ -191,7 +191,7 @@ export function renameStep(doc: Document, definition: unknown, from: string, to:
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Rewrites reads of variable `from` as `to`: inside `{{ … }}` in every string, and in `if:` expressions. */
-function renameVariable(doc: Document, from: string, to: string): void {
+export function renameVariable(doc: Document, from: string, to: string): void {
   // A path that starts with the name: `{{from}}`, `{{ from.x }}`, `{{from[0]}}`.
   const inTemplate = new RegExp(`(\\{\\{\\s*)${escapeRegExp(from)}(?=[\\s.[}])`, 'g');
   // The name as a whole identifier that is not a property of something else (`a.from`) or quoted.

@@ -282,3 +282,30 @@ export function YamlField({
     </div>
   );
 }
+
+/** A labelled checkbox. */
+export function CheckField({
+  label,
+  checked,
+  onChange,
+  name,
+}: {
+  label: string;
+  checked: boolean;
+  onChange: (checked: boolean) => void;
+  name?: string;
+}) {
+  const id = useId();
+  return (
+    <div className="sg-field sg-check">
+      <input
+        id={id}
+        type="checkbox"
+        name={name ?? label}
+        checked={checked}
+        onChange={(e) => onChange(e.target.checked)}
+      />
+      <label htmlFor={id}>{label}</label>
+    </div>
+  );
+}

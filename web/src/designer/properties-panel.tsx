@@ -2,7 +2,8 @@
 // fits the selected step's type. Every change is a (path, value) edit of the definition.
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { isRecord, JUMP_KEYS, listSteps, type Path, type StepInfo, sameList } from './definition-model';
-import { Field, ListField, SelectField, YamlField } from './fields';
+import { Field, ListField, SelectField } from './fields';
+import { type DocEdit, InputsEditor, TriggersEditor } from './settings-fields';
 import {
   ApprovalFields,
   ConditionFields,
@@ -37,6 +38,8 @@ export interface PanelProps {
   users: DirectoryUser[];
   problems: string[];
   onSet: (path: Path, value: unknown) => void;
+  /** A Document edit of the definition (for changes that are more than a set or delete). */
+  onEdit: DocEdit;
   onRename: (from: string, to: string) => void;
   onDelete: (id: string) => void;
   onMoveStep: (id: string, delta: -1 | 1) => void;
@@ -60,7 +63,7 @@ export function PropertiesPanel(props: PanelProps) {
   return <StepProperties {...props} step={step} />;
 }
 
-function WorkflowSettings({ definition, onSet, problems }: PanelProps) {
+function WorkflowSettings({ definition, onSet, onEdit, users, problems }: PanelProps) {
   const def = isRecord(definition) ? definition : {};
   return (
     <div className="sg-panel" data-testid="workflow-settings">
@@ -96,17 +99,14 @@ function WorkflowSettings({ definition, onSet, problems }: PanelProps) {
         error={durationError(str(def.timeout))}
         placeholder="7d"
       />
-      <YamlField
-        label="Inputs (JSON Schema, YAML)"
-        value={yamlOf(def.inputs)}
-        onChange={(v) => onSet(['inputs'], v)}
+      <InputsEditor inputs={def.inputs} onEdit={onEdit} onSet={onSet} parse={parseYamlText} yamlOf={yamlOf} />
+      <TriggersEditor
+        triggers={def.triggers}
+        users={users}
+        onEdit={onEdit}
+        onSet={onSet}
         parse={parseYamlText}
-      />
-      <YamlField
-        label="Triggers (YAML list)"
-        value={yamlOf(def.triggers)}
-        onChange={(v) => onSet(['triggers'], v)}
-        parse={parseYamlText}
+        yamlOf={yamlOf}
       />
     </div>
   );

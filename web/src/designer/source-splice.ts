@@ -54,10 +54,10 @@ export function spliceEdit(text: string, edited: Document): string {
   };
   const isBlock = (n: unknown) => (isMap(n) || isSeq(n)) && !n.flow;
 
-  const print = (node: unknown, indent: number): string => {
+  const print = (node: unknown, indent: number, padded = false): string => {
     const tmp = new Document();
     tmp.contents = node as Node;
-    const out = tmp.toString(PRINT_OPTIONS).replace(/\n$/, '');
+    const out = tmp.toString({ ...PRINT_OPTIONS, flowCollectionPadding: padded }).replace(/\n$/, '');
     return out
       .split('\n')
       .map((line, i) => (i === 0 || line === '' ? line : ' '.repeat(indent) + line))
@@ -79,7 +79,9 @@ export function spliceEdit(text: string, edited: Document): string {
       while (text[from - 1] === ' ') from--;
       return [{ from, to: r[1], insert: `\n${' '.repeat(indent)}${print(next, indent)}` }];
     }
-    return [{ from: r[0], to: r[1], insert: print(next, col(r[0])) }];
+    // A flow collection written `{ a: 1 }` (padded) is printed back padded.
+    const padded = (isMap(old) || isSeq(old)) && old.flow === true && text[r[0] + 1] === ' ';
+    return [{ from: r[0], to: r[1], insert: print(next, col(r[0]), padded) }];
   };
 
   const scalar = (old: Scalar, next: Scalar, ownerCol: number): Splice[] | null => {
@@ -117,6 +119,8 @@ export function spliceEdit(text: string, edited: Document): string {
     const nextKeys = new Set(next.map(keyOf));
     const first = old[0];
     const firstRange = first ? rangeOf(first.key) : null;
+    const moved = renamedOrSwapped(old, next, flow, keyOf, oldKeys);
+    if (moved !== undefined) return moved;
     for (const p of next) {
       const before = oldKeys.get(keyOf(p));
       if (before === undefined) continue;
@@ -148,18 +152,85 @@ export function spliceEdit(text: string, edited: Document): string {
       if (end === null) return null;
       const indent = col(firstRange[0]);
       const at = lineEnd(Math.max(end[1] - 1, 0));
+      // Written like the siblings: `{ a: 1 }` when theirs are padded.
+      const padded = old.some((p) => {
+        const r = (isMap(p.value) || isSeq(p.value)) && p.value.flow ? rangeOf(p.value) : null;
+        return r !== null && text[r[0] + 1] === ' ';
+      });
       const lines = added.map((p) => {
         const tmp = new Document();
         tmp.contents = tmp.createNode({});
         (tmp.contents as unknown as { items: Pair[] }).items.push(p);
         return tmp
-          .toString(PRINT_OPTIONS)
+          .toString({ ...PRINT_OPTIONS, flowCollectionPadding: padded })
           .replace(/\n$/, '')
           .split('\n')
           .map((l) => (l === '' ? l : ' '.repeat(indent) + l))
           .join('\n');
       });
       splices.push({ from: at, to: at, insert: `\n${lines.join('\n')}` });
+    }
+    return splices;
+  };
+
+  /** The text of a block map's pair, from the start of its key's line to the end of its value's. */
+  const pairSpan = (p: Pair): [number, number] | null => {
+    const k = rangeOf(p.key);
+    const v = rangeOf(p.value) ?? k;
+    if (k === null || v === null || text.slice(lineStart(k[0]), k[0]).trim() !== '') return null;
+    return [lineStart(k[0]), Math.min(lineEnd(Math.max(v[1] - 1, k[0])) + 1, text.length)];
+  };
+
+  /**
+   * A block map whose keys changed only by one key renamed in place or two neighbouring pairs swapped
+   * (a renamed or moved input): the key, or the two pairs' text, is spliced; undefined for other changes.
+   */
+  const renamedOrSwapped = (
+    old: Pair[],
+    next: Pair[],
+    flow: boolean,
+    keyOf: (p: Pair) => string,
+    oldKeys: Map<string, Pair>,
+  ): Splice[] | null | undefined => {
+    if (flow || old.length !== next.length) return undefined;
+    const diff = old.map((p, i) => (keyOf(p) === keyOf(next[i] as Pair) ? -1 : i)).filter((i) => i !== -1);
+    const [i, j] = diff as [number, number];
+    const renamed = diff.length === 1 && !oldKeys.has(keyOf(next[i] as Pair));
+    const swapped =
+      diff.length === 2 &&
+      j === i + 1 &&
+      keyOf(old[i] as Pair) === keyOf(next[j] as Pair) &&
+      keyOf(old[j] as Pair) === keyOf(next[i] as Pair);
+    if (!renamed && !swapped) return undefined;
+    const splices: Splice[] = [];
+    for (let n = 0; n < old.length; n++) {
+      if (swapped && (n === i || n === j)) continue;
+      const before = old[n] as Pair;
+      const after = next[n] as Pair;
+      const k = rangeOf(before.key);
+      if (k === null) return null;
+      if (renamed && n === i) {
+        if (!isScalar(before.key) || !isScalar(after.key)) return null;
+        splices.push({ from: k[0], to: k[1], insert: print(after.key, 0) });
+      }
+      const inner = node(before.value, after.value, col(k[0]), false);
+      if (inner === null) return null;
+      splices.push(...inner);
+    }
+    if (swapped) {
+      const a = old[i] as Pair;
+      const b = old[j] as Pair;
+      if (
+        !same(json(a.value), json((next[j] as Pair).value)) ||
+        !same(json(b.value), json((next[i] as Pair).value))
+      )
+        return null;
+      const sa = pairSpan(a);
+      const sb = pairSpan(b);
+      if (sa === null || sb === null || sa[1] > sb[0]) return null;
+      if (sb[1] === text.length && !text.endsWith('\n')) return null;
+      const slice = (s: [number, number]) => text.slice(s[0], s[1]);
+      splices.push({ from: sa[0], to: sb[1], insert: slice(sb) + text.slice(sa[1], sb[0]) + slice(sa) });
     }
     return splices;
   };

@@ -517,6 +517,7 @@ function EditorScreen({ workflowId, initialSource, onSaved }: WorkflowEditorProp
               selectedStep === null ? problems.workflow : (problems.byStep.get(selectedStep.id) ?? [])
             }
             onSet={(path, value) => edit((doc) => setValue(doc, path, value), path.join('/'))}
+            onEdit={edit}
             onRename={onRename}
             onDelete={(id) => onDeleteSteps([id])}
             onMoveStep={(id, delta) => edit((doc, value) => moveStep(doc, value, id, delta))}
