@@ -343,12 +343,18 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
   // ---- templates ----
 
   const templates = () => (typeof deps.templates === 'function' ? deps.templates() : deps.templates);
+  // A template's IR, validated once per entry (the gallery is listed on every visit of its page).
+  const validated = new WeakMap<TemplateEntry, ReturnType<typeof validateWorkflow>['ir']>();
+  const irOf = (t: TemplateEntry) => {
+    if (!validated.has(t)) validated.set(t, validateWorkflow(t.source, t.format).ir);
+    return validated.get(t);
+  };
 
   app.get('/api/templates', (c) => {
     need(c, 'viewer');
     return c.json(
       templates().map((t) => {
-        const { ir } = validateWorkflow(t.source, t.format);
+        const ir = irOf(t);
         return {
           id: t.id,
           name: t.name,
@@ -375,24 +381,22 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
     const copy = c.req.query('copy');
     if (copy !== undefined && copy !== 'true' && copy !== 'false')
       throw new HttpProblem(422, 'Invalid request', "copy must be 'true' or 'false'", 'copy');
-    const { ir } = validateWorkflow(template.source, template.format);
+    const ir = irOf(template);
     if (ir === undefined)
       throw new HttpProblem(422, 'Invalid template', `template '${id}' does not validate`, 'id');
     // `copy=true`: always a new workflow, under the template's id while it is free, else `<id>-copy[-N]`.
     if (copy === 'true') {
-      const free = [
-        ir.id,
-        `${ir.id}-copy`,
-        ...Array.from({ length: 98 }, (_, i) => `${ir.id}-copy-${i + 2}`),
-      ].find((candidate) => deps.workflows.get(candidate) === undefined);
-      if (free === undefined)
+      // Copy n is `<id>` (n = 0), `<id>-copy` (1), then `<id>-copy-<n>`.
+      const copyId = (n: number) => (n === 0 ? ir.id : n === 1 ? `${ir.id}-copy` : `${ir.id}-copy-${n}`);
+      const n = Array.from({ length: 100 }, (_, i) => i).find(
+        (i) => deps.workflows.get(copyId(i)) === undefined,
+      );
+      if (n === undefined)
         throw new HttpProblem(409, 'Conflict', `too many copies of '${ir.id}'; delete some first`, 'id');
-      const n =
-        free === ir.id ? 0 : free === `${ir.id}-copy` ? 1 : Number(free.slice(`${ir.id}-copy-`.length));
       const source = renamed(
         template.source,
         template.format,
-        free,
+        copyId(n),
         n === 0 ? ir.name : `${ir.name} (copy${n > 1 ? ` ${n}` : ''})`,
       );
       const checked = validateWorkflow(source, template.format);

@@ -340,17 +340,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
           `the trigger's runAs '${tokenHook.runAs}' is not a user`,
         );
       const input = await jsonBody(c);
-      const delivery = webhookDeliveryId({
-        webhookId: c.req.header(WEBHOOK_HEADERS.id),
-        idempotencyKey: c.req.header(WEBHOOK_HEADERS.idempotencyKey),
-      });
-      if (!delivery.ok)
-        throw new HttpProblem(
-          delivery.status,
-          'Bad webhook id',
-          delivery.detail,
-          WEBHOOK_HEADERS.idempotencyKey,
-        );
+      const deliveryId = deliveryOf(c, WEBHOOK_HEADERS.idempotencyKey);
       checkedInput(workflow.ir.inputs, input);
       const trigger: RunTrigger = {
         type: 'webhook',
@@ -359,15 +349,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
       };
       // One run per Idempotency-Key (or webhook-id), as for signed deliveries.
       const accepted =
-        deps.webhooks === undefined || delivery.deliveryId === null
+        deps.webhooks === undefined
           ? { runId: await startChecked(workflow, input, trigger), existing: false }
-          : await acceptWebhook({
-              store: deps.webhooks.deliveries,
-              workflowId: workflow.id,
-              deliveryId: delivery.deliveryId,
-              runExists: (runId) => deps.host.getRun(runId) !== undefined,
-              startRun: (runId) => startChecked(workflow, input, trigger, runId),
-            });
+          : await startOnce(deps.webhooks, workflow, deliveryId, input, trigger);
       return c.json(
         {
           runId: accepted.runId,
@@ -399,6 +383,33 @@ export function createApp(deps: AppDeps): Hono<Env> {
       ir: workflow.ir,
       input: checkedInput(workflow.ir.inputs, input),
       trigger,
+    });
+  }
+
+  /** A webhook request's delivery id (webhook-id, else Idempotency-Key), or null; a bad one is a 400. */
+  function deliveryOf(c: Context<Env>, field: string): string | null {
+    const delivery = webhookDeliveryId({
+      webhookId: c.req.header(WEBHOOK_HEADERS.id),
+      idempotencyKey: c.req.header(WEBHOOK_HEADERS.idempotencyKey),
+    });
+    if (!delivery.ok) throw new HttpProblem(delivery.status, 'Bad webhook id', delivery.detail, field);
+    return delivery.deliveryId;
+  }
+
+  /** Starts the run once per delivery id: a redelivery gets the first run; no id, a run of its own. */
+  function startOnce(
+    webhooks: WebhookDeps,
+    workflow: StoredWorkflowView,
+    deliveryId: string | null,
+    input: unknown,
+    trigger: RunTrigger,
+  ) {
+    return acceptWebhook({
+      store: webhooks.deliveries,
+      workflowId: workflow.id,
+      deliveryId,
+      runExists: (runId) => deps.host.getRun(runId) !== undefined,
+      startRun: (runId) => startChecked(workflow, input, trigger, runId),
     });
   }
 
@@ -440,12 +451,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
       );
     const parsed = parseWebhookBody(raw, c.req.header('content-type'), webhooks.maxBytes ?? 256 * 1024);
     if (!parsed.ok) throw new HttpProblem(parsed.status, 'Bad webhook body', parsed.detail);
-    const delivery = webhookDeliveryId({
-      webhookId: c.req.header(WEBHOOK_HEADERS.id),
-      idempotencyKey: c.req.header(WEBHOOK_HEADERS.idempotencyKey),
-    });
-    if (!delivery.ok)
-      throw new HttpProblem(delivery.status, 'Bad webhook id', delivery.detail, WEBHOOK_HEADERS.id);
+    const deliveryId = deliveryOf(c, WEBHOOK_HEADERS.id);
     const user = hook.runAs === null ? undefined : webhooks.user(hook.runAs);
     if (user === undefined)
       throw new HttpProblem(
@@ -455,13 +461,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
       );
     // The input is checked before anything is claimed, so a refused delivery leaves no trace.
     checkedInput(workflow.ir.inputs, parsed.body);
-    const accepted = await acceptWebhook({
-      store: webhooks.deliveries,
-      workflowId: workflow.id,
-      deliveryId: delivery.deliveryId,
-      runExists: (runId) => deps.host.getRun(runId) !== undefined,
-      startRun: (runId) => startChecked(workflow, parsed.body, { type: 'webhook', user }, runId),
-    });
+    const accepted = await startOnce(webhooks, workflow, deliveryId, parsed.body, { type: 'webhook', user });
     return c.json(
       { runId: accepted.runId, workflowId: workflow.id, redelivery: accepted.existing },
       accepted.existing ? 200 : 201,
