@@ -9,13 +9,11 @@
 // An Authorization header, when present, decides alone: a bad one is not rescued by a cookie. Every way in
 // ends at the directory: a user who is not (or no longer, or disabled) in it is nobody, whatever they hold.
 //
-// API token scopes narrow what a token may do; they never widen the user's role:
-//   runs:start          start runs of any workflow the user may start (manual triggers, webhooks)
-//   runs:read           read runs, their history and audit trail
-//   approvals:decide    approve or reject the approval requests addressed to the user
-//   workflows:write     create, update and delete workflow definitions
-//   webhook:<workflow>  call the webhook of that one workflow (and nothing else)
-// Sessions and OIDC tokens carry all of the user's rights (`scopes: null`).
+// What a caller may do is two things, both declared per route in one table (the OpenAPI document, see
+// http/access.ts) and enforced by one middleware: the role the route needs, and the scope. Scopes are the
+// SCOPES table below; a role holds every scope whose `role` it reaches. Sessions and OIDC logins carry
+// their role's full set; an API token carries the scopes it was minted with, never more than its owner's
+// role holds (checked when it is minted, and again on every request against the owner's role then).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import { z } from 'zod';
@@ -30,14 +28,78 @@ export const API_TOKEN_PREFIX = 'sg_';
 
 // ---- scopes ----
 
-export const API_SCOPES = ['runs:start', 'runs:read', 'approvals:decide', 'workflows:write'] as const;
-export type ApiScope = (typeof API_SCOPES)[number] | `webhook:${string}`;
+/**
+ * Every scope, the lowest role that holds it, and what it allows. `account` (your own password, tokens and
+ * session) is held by every login and never by an API token: a token cannot mint tokens or change passwords.
+ */
+export const SCOPES = {
+  'workflows:read': {
+    role: 'viewer',
+    description: 'read workflow definitions, their versions and the template gallery',
+  },
+  'workflows:write': {
+    role: 'lead',
+    description: 'create, update, delete and validate workflow definitions; install templates',
+  },
+  'runs:read': {
+    role: 'viewer',
+    description: 'read runs (yours; leads and above every run), their view and audit trail',
+  },
+  'runs:start': {
+    role: 'viewer',
+    description: "start runs of the workflows whose manual trigger's minRole you hold",
+  },
+  'runs:cancel': { role: 'viewer', description: 'cancel runs you started (managers and above: any run)' },
+  'approvals:read': { role: 'viewer', description: 'list the approval requests addressed to you' },
+  'approvals:decide': { role: 'viewer', description: 'approve or reject the requests addressed to you' },
+  'schedules:read': { role: 'member', description: 'read your schedules (admins: every schedule)' },
+  'schedules:write': {
+    role: 'member',
+    description: 'create, pause and delete schedules, within the scope rules',
+  },
+  chat: { role: 'member', description: 'start workflows by chat' },
+  'vault:read': {
+    role: 'member',
+    description: 'list the names of the vault entries you may use (never values)',
+  },
+  'vault:write': { role: 'member', description: 'set and delete vault entries, within the scope rules' },
+  'users:read': { role: 'viewer', description: 'read your own user record (managers and above: every user)' },
+  'users:write': { role: 'admin', description: 'create, change and delete users' },
+  'mcp:read': { role: 'member', description: 'list the MCP servers and their tools' },
+  'inbox:read': {
+    role: 'viewer',
+    description: 'read your mail in the development inbox (admins: all of it)',
+  },
+  account: { role: 'viewer', description: 'your own session, password and API tokens (never an API token)' },
+} as const satisfies Record<string, { role: Role; description: string }>;
+
+export type FixedScope = keyof typeof SCOPES;
+export type ApiScope = FixedScope | `webhook:${string}`;
+/** The one-workflow scope: call that workflow's webhook (`auth: token` trigger), and nothing else. */
+export const WEBHOOK_SCOPE_PREFIX = 'webhook:';
 const MAX_SCOPES = 50;
+
+/** The scopes an API token may be minted with (everything but `account`). */
+export const API_SCOPES = (Object.keys(SCOPES) as FixedScope[]).filter((s) => s !== 'account');
+
+/** Every fixed scope the role holds: a login's full set. */
+export function roleScopes(role: string): FixedScope[] {
+  return (Object.keys(SCOPES) as FixedScope[]).filter((scope) => roleAtLeast({ role }, SCOPES[scope].role));
+}
+
+/** Whether `role` holds `scope` (`webhook:<id>`: whoever may start runs). */
+export function roleHolds(role: string, scope: ApiScope): boolean {
+  const fixed = scope.startsWith(WEBHOOK_SCOPE_PREFIX) ? 'runs:start' : (scope as FixedScope);
+  return Object.hasOwn(SCOPES, fixed) && roleAtLeast({ role }, SCOPES[fixed].role);
+}
 
 export function isApiScope(scope: unknown): scope is ApiScope {
   if (typeof scope !== 'string') return false;
   if ((API_SCOPES as readonly string[]).includes(scope)) return true;
-  return scope.startsWith('webhook:') && WORKFLOW_ID_PATTERN.test(scope.slice('webhook:'.length));
+  return (
+    scope.startsWith(WEBHOOK_SCOPE_PREFIX) &&
+    WORKFLOW_ID_PATTERN.test(scope.slice(WEBHOOK_SCOPE_PREFIX.length))
+  );
 }
 
 /** A token's scopes checked (HttpError 400, field `scopes`) and de-duplicated in order. */
@@ -55,6 +117,17 @@ export function checkScopes(scopes: unknown): ApiScope[] {
     if (!out.includes(scope)) out.push(scope);
   }
   return out;
+}
+
+/** 403 (field `scopes`) unless `holder` holds every one of `scopes`: nobody grants what they do not hold. */
+export function requireGrantable(holder: Principal, scopes: readonly ApiScope[]): void {
+  const missing = scopes.filter((scope) => !hasScope(holder, scope));
+  if (missing.length > 0)
+    throw new HttpError(
+      403,
+      `you cannot grant ${missing.join(', ')}: ${holder.via === 'token' ? 'this token does not hold' : `the ${holder.identity.role} role does not hold`} ${missing.length === 1 ? 'it' : 'them'}`,
+      { field: 'scopes' },
+    );
 }
 
 // ---- secrets and hashes ----
@@ -296,8 +369,8 @@ export function createOidcVerifier(input: OidcConfigInput, options: OidcVerifier
 export interface Principal {
   identity: Identity;
   via: 'session' | 'token' | 'oidc';
-  /** What an API token may do; null: everything the user's role allows. */
-  scopes: string[] | null;
+  /** What an API token may do; null or absent: everything the user's role allows (a login). */
+  scopes?: string[] | null;
   /** The session's CSRF token (session cookies only). */
   csrf?: string;
   /** The API token's id (tokens only), for audit. */
@@ -345,7 +418,10 @@ export async function authenticate(request: AuthRequest, deps: AuthDeps): Promis
       return null;
     }
     const identity = deps.oidcIdentity ? await deps.oidcIdentity(claims) : deps.directory.user(claims.email);
-    return identity === undefined ? null : { identity, via: 'oidc', scopes: null };
+    // A service account acts only through the triggers that name it, never as somebody signing in.
+    return identity === undefined || identity.service === true
+      ? null
+      : { identity, via: 'oidc', scopes: null };
   }
   const token = readCookie(request.cookie, SESSION_COOKIE);
   if (!token) return null;
@@ -377,20 +453,30 @@ export function requireRole(
     );
 }
 
-/** Whether the principal's credential allows `scope`; `webhook:<id>` is also allowed by `runs:start`. */
+/**
+ * Whether the principal may use `scope`: its role must hold it, and an API token must also have been
+ * minted with it (`webhook:<id>` is also allowed by `runs:start`).
+ */
 export function hasScope(principal: Principal, scope: ApiScope): boolean {
-  if (principal.scopes === null) return true;
+  if (!roleHolds(principal.identity.role, scope)) return false;
+  if (principal.scopes == null) return true;
   if (principal.scopes.includes(scope)) return true;
-  return scope.startsWith('webhook:') && principal.scopes.includes('runs:start');
+  return scope.startsWith(WEBHOOK_SCOPE_PREFIX) && principal.scopes.includes('runs:start');
 }
 
-/** 401 without a principal, 403 when its API token lacks `scope`. */
+/** 401 without a principal, 403 when its role or API token lacks `scope`. */
 export function requireScope(
   principal: Principal | null | undefined,
   scope: ApiScope,
 ): asserts principal is Principal {
   if (!principal) throw new HttpError(401, 'sign in first');
-  if (!hasScope(principal, scope)) throw new HttpError(403, `this API token lacks the ${scope} scope`);
+  if (!hasScope(principal, scope))
+    throw new HttpError(
+      403,
+      principal.scopes == null || !roleHolds(principal.identity.role, scope)
+        ? `this needs the ${scope} scope, which the ${principal.identity.role} role does not hold`
+        : `this API token lacks the ${scope} scope`,
+    );
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

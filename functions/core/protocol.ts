@@ -21,6 +21,8 @@ export interface Identity {
   groups: string[];
   manager: string | null;
   name?: string | null;
+  /** A service account (a webhook's runAs): nobody signs in as it, with a password or an OIDC token. */
+  service?: boolean;
 }
 
 export type TriggerType = 'manual' | 'webhook' | 'schedule' | 'chat';

@@ -13,7 +13,7 @@ import { SqliteApiTokenStore } from '../../adapters/local/session-store.js';
 import { SqliteDirectory } from '../../adapters/local/sqlite-directory.js';
 import { SqliteVault } from '../../adapters/local/vault.js';
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
-import { createApp } from '../../functions/core/http/app.js';
+import { createApp, ROUTES } from '../../functions/core/http/app.js';
 import { OPENAPI } from '../../functions/core/http/openapi.js';
 import { scheduledRuns } from '../../functions/core/http/schedule-routes.js';
 import type { Identity } from '../../functions/core/protocol.js';
@@ -406,5 +406,14 @@ describe('the HTTP API', () => {
       ),
     ];
     expect(served.sort()).toEqual(documented.sort());
+  });
+
+  it('serves no route the access table does not declare, method included', () => {
+    const declared = new Set(ROUTES.map((r) => `${r.method} ${r.path.replace(/\{(\w+)\}/g, ':$1')}`));
+    const served = app.routes
+      .filter((r) => r.path.startsWith('/api/') && r.method !== 'ALL')
+      .map((r) => `${r.method} ${r.path}`);
+    expect(served.filter((route) => !declared.has(route))).toEqual([]);
+    expect([...declared].filter((route) => !served.includes(route))).toEqual([]);
   });
 });

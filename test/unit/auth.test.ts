@@ -310,8 +310,12 @@ describe('authorization', () => {
     expect(() => requireRole(principal('director'), 'manager')).not.toThrow();
   });
 
-  it('scopes narrow tokens; sessions have them all', () => {
-    expect(hasScope(principal('member'), 'workflows:write')).toBe(true);
+  it("scopes narrow tokens; a login holds its role's whole set, a token never more than its owner's role", () => {
+    expect(hasScope(principal('lead'), 'workflows:write')).toBe(true);
+    expect(hasScope(principal('member'), 'workflows:write')).toBe(false);
+    expect(hasScope(principal('member', ['workflows:write']), 'workflows:write')).toBe(false);
+    expect(hasScope(principal('admin', ['runs:read']), 'users:write')).toBe(false);
+    expect(hasScope(principal('admin'), 'users:write')).toBe(true);
     const token = principal('member', ['runs:read', 'webhook:payroll']);
     expect(hasScope(token, 'runs:read')).toBe(true);
     expect(hasScope(token, 'runs:start')).toBe(false);

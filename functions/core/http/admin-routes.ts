@@ -21,19 +21,21 @@
 // Vault scopes, the schedule scope rules (functions/core/triggers/schedules.ts) for reading and writing:
 // `user:<self>` member+, `group:<g>` lead+ who is in g, `org` manager+; admins every scope.
 //
-// Changes to users, vault entries and tokens need the caller's full rights: a session or an OIDC login. An
-// API token is refused there (its scopes would otherwise widen themselves by minting a token, or reach
-// credentials no scope names); installing a template with a token needs its `workflows:write` scope.
+// Each route's role and scope are declared with its OpenAPI description (ADMIN_PATHS, `requires`) and
+// enforced by the app's one authorization middleware (access.ts). Your own password and API tokens need
+// the `account` scope, which only a login holds: a token never mints tokens. A new token's scopes must be
+// ones the caller holds.
 //
 // Every check runs before anything is written; errors are problem documents naming the field. A vault
 // value or a password is never part of any answer, error or not.
 import type { Context, Hono } from 'hono';
 import { parseDocument } from 'yaml';
 import type { ApiTokenStore, SecretEntry, SessionStore, Vault, VaultScope } from '../../../adapters/ports.js';
-import type { Role } from '../../../translator/definition.js';
 import { validateWorkflow } from '../../../translator/validate.js';
+import { checkScopes, requireGrantable } from '../auth.js';
 import { HttpError } from '../http-error.js';
 import type { Identity } from '../protocol.js';
+import { requires } from './access.js';
 import type { Principal, WorkflowStore } from './app.js';
 import { errors, json, problemOf } from './openapi-parts.js';
 import { HttpProblem } from './problem.js';
@@ -109,25 +111,6 @@ const SECRET_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
 export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
   const caller = (c: Context<Env>): Identity => c.get('principal').identity;
-  const need = (c: Context<Env>, role: Role): Identity => {
-    const identity = caller(c);
-    if (!atLeast(identity.role, role))
-      throw new HttpProblem(
-        403,
-        'Forbidden',
-        `this needs the role ${role} or above; you are ${identity.role}`,
-      );
-    return identity;
-  };
-  /** A change that needs the caller's full rights: not through a scoped API token. */
-  const fullRights = (c: Context<Env>): void => {
-    if (c.get('principal').scopes != null)
-      throw new HttpProblem(
-        403,
-        'Forbidden',
-        'an API token cannot change users, credentials or tokens; log in to do this',
-      );
-  };
   const endSessions = async (email: string) => {
     await deps.sessions?.deleteSessionsFor(email);
   };
@@ -135,7 +118,6 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
   // ---- the directory ----
 
   app.get('/api/users', (c) => {
-    need(c, 'manager');
     return c.json(deps.directory.listUsers().map(userView));
   });
 
@@ -154,8 +136,7 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
   });
 
   app.put('/api/users/:email', async (c) => {
-    const identity = need(c, 'admin');
-    fullRights(c);
+    const identity = caller(c);
     const email = c.req.param('email').toLowerCase();
     const body = await jsonBody(c);
     for (const key of Object.keys(body))
@@ -203,8 +184,7 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
   });
 
   app.delete('/api/users/:email', async (c) => {
-    const identity = need(c, 'admin');
-    fullRights(c);
+    const identity = caller(c);
     const email = c.req.param('email').toLowerCase();
     if (email === identity.email.toLowerCase())
       throw new HttpProblem(409, 'Conflict', 'you cannot delete yourself', 'email');
@@ -222,7 +202,6 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
 
   app.post('/api/users/:email/password', async (c) => {
     const identity = caller(c);
-    fullRights(c);
     const email = c.req.param('email').toLowerCase();
     const isSelf = email === identity.email.toLowerCase();
     if (!isSelf && !atLeast(identity.role, 'admin'))
@@ -259,7 +238,7 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
   // ---- vault entries ----
 
   app.get('/api/vault', async (c) => {
-    const identity = need(c, 'member');
+    const identity = caller(c);
     const text = c.req.query('scope');
     let entries: SecretEntry[];
     if (text !== undefined && text !== '') {
@@ -274,8 +253,7 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
   });
 
   app.put('/api/vault', async (c) => {
-    const identity = need(c, 'member');
-    fullRights(c);
+    const identity = caller(c);
     const body = await jsonBody(c);
     const { scope, name } = vaultTarget(body, ['scope', 'name', 'value'], identity);
     const value = body.value;
@@ -299,8 +277,7 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
   });
 
   app.delete('/api/vault', async (c) => {
-    const identity = need(c, 'member');
-    fullRights(c);
+    const identity = caller(c);
     const body = await jsonBody(c);
     const { scope, name } = vaultTarget(body, ['scope', 'name'], identity);
     let deleted: boolean;
@@ -316,7 +293,6 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
   // ---- MCP ----
 
   app.get('/api/mcp/servers', (c) => {
-    need(c, 'member');
     return c.json(
       Object.entries(deps.mcp.servers).map(([name, server]) => ({
         name,
@@ -327,7 +303,6 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
   });
 
   app.get('/api/mcp/tools', async (c) => {
-    need(c, 'member');
     const tools = await deps.mcp.registry.listTools();
     return c.json(
       tools.map((t) => ({
@@ -351,7 +326,6 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
   };
 
   app.get('/api/templates', (c) => {
-    need(c, 'viewer');
     return c.json(
       templates().map((t) => {
         const ir = irOf(t);
@@ -368,10 +342,7 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
   });
 
   app.post('/api/templates/:id/install', (c) => {
-    const identity = need(c, 'lead');
-    const scopes = c.get('principal').scopes;
-    if (scopes != null && !scopes.includes('workflows:write'))
-      throw new HttpProblem(403, 'Forbidden', 'this API token lacks the workflows:write scope');
+    const identity = caller(c);
     const id = c.req.param('id');
     const template = templates().find((t) => t.id === id);
     if (template === undefined) throw new HttpProblem(404, 'Not found', `no template '${id}'`);
@@ -441,13 +412,14 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
 
   app.post('/api/tokens', async (c) => {
     const identity = caller(c);
-    fullRights(c);
     const body = await jsonBody(c);
     for (const key of Object.keys(body))
       if (key !== 'name' && key !== 'scopes')
         throw new HttpProblem(422, 'Invalid token', `unknown field '${key}'`, key);
     let created: { id: string; token: string };
     try {
+      // Nobody grants what they do not hold: a token's scopes are within the caller's.
+      requireGrantable(c.get('principal'), checkScopes(body.scopes));
       created = await deps.tokens.createApiToken(
         identity.email,
         body.name as string,
@@ -462,7 +434,6 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
 
   app.delete('/api/tokens/:id', async (c) => {
     const identity = caller(c);
-    fullRights(c);
     const id = c.req.param('id');
     const own = (await deps.tokens.listApiTokens(identity.email)).some((t) => t.id === id);
     // Someone else's token is none of a non-admin's business: the same 404 as an unknown one.
@@ -585,6 +556,7 @@ const vaultTargetSchema = {
 export const ADMIN_PATHS = {
   '/api/users': {
     get: {
+      ...requires('manager', 'users:read'),
       summary: 'Every user (manager and above); never password hashes',
       responses: { '200': json('users'), ...errors },
     },
@@ -592,10 +564,12 @@ export const ADMIN_PATHS = {
   '/api/users/{email}': {
     parameters: pathParameter('email'),
     get: {
+      ...requires('viewer', 'users:read'),
       summary: 'One user (themselves, or manager and above)',
       responses: { '200': json('user'), '404': problemOf('none'), ...errors },
     },
     put: {
+      ...requires('admin', 'users:write'),
       summary: 'Create or replace a user (admin); the last enabled admin stays one',
       requestBody: body(
         {
@@ -616,6 +590,7 @@ export const ADMIN_PATHS = {
       },
     },
     delete: {
+      ...requires('admin', 'users:write'),
       summary: "Delete a user (admin; not yourself); the user's API tokens are revoked",
       responses: {
         '204': { description: 'deleted' },
@@ -628,6 +603,7 @@ export const ADMIN_PATHS = {
   '/api/users/{email}/password': {
     parameters: pathParameter('email'),
     post: {
+      ...requires('viewer', 'account', 'login'),
       summary: "Set a password (admin, or the user with currentPassword); the user's sessions end",
       requestBody: body({ password: { type: 'string' }, currentPassword: { type: 'string' } }, ['password']),
       responses: {
@@ -640,11 +616,13 @@ export const ADMIN_PATHS = {
   },
   '/api/vault': {
     get: {
+      ...requires('member', 'vault:read'),
       summary: 'Vault entries the caller may see (member and above): scope, name, updatedAt; never values',
       parameters: [{ name: 'scope', in: 'query', schema: { type: 'string' } }],
       responses: { '200': json('entries'), '422': problemOf('an invalid scope'), ...errors },
     },
     put: {
+      ...requires('member', 'vault:write'),
       summary: 'Set a value (user:<self> member+, group:<g> lead+ in g, org manager+, admins any)',
       requestBody: body({ ...vaultTargetSchema, value: { type: 'string', writeOnly: true } }, [
         'scope',
@@ -659,6 +637,7 @@ export const ADMIN_PATHS = {
       },
     },
     delete: {
+      ...requires('member', 'vault:write'),
       summary: 'Delete an entry (the same scope rules)',
       requestBody: body(vaultTargetSchema, ['scope', 'name']),
       responses: {
@@ -671,22 +650,29 @@ export const ADMIN_PATHS = {
   },
   '/api/mcp/servers': {
     get: {
+      ...requires('member', 'mcp:read'),
       summary: 'MCP servers (member and above): name, transport, credential names',
       responses: { '200': json('servers'), ...errors },
     },
   },
   '/api/mcp/tools': {
     get: {
+      ...requires('member', 'mcp:read'),
       summary: 'Tools of the reachable MCP servers (member and above)',
       responses: { '200': json('tools'), ...errors },
     },
   },
   '/api/templates': {
-    get: { summary: 'The template gallery', responses: { '200': json('templates'), ...errors } },
+    get: {
+      ...requires('viewer', 'workflows:read'),
+      summary: 'The template gallery',
+      responses: { '200': json('templates'), ...errors },
+    },
   },
   '/api/templates/{id}/install': {
     parameters: pathParameter('id'),
     post: {
+      ...requires('lead', 'workflows:write'),
       summary: 'Save a template as a workflow (lead and above); ?force=true over an existing one',
       parameters: [{ name: 'force', in: 'query', schema: { enum: ['true', 'false'] } }],
       responses: {
@@ -700,10 +686,12 @@ export const ADMIN_PATHS = {
   },
   '/api/tokens': {
     get: {
+      ...requires('viewer', 'account'),
       summary: "The caller's API tokens (never their secrets)",
       responses: { '200': json('tokens'), ...errors },
     },
     post: {
+      ...requires('viewer', 'account'),
       summary: 'Create an API token (a login, not a token); the token is in this answer only',
       requestBody: body({ name: { type: 'string' }, scopes: { type: 'array', items: { type: 'string' } } }, [
         'name',
@@ -715,6 +703,7 @@ export const ADMIN_PATHS = {
   '/api/tokens/{id}': {
     parameters: pathParameter('id'),
     delete: {
+      ...requires('viewer', 'account'),
       summary: 'Revoke an API token (its owner, or an admin)',
       responses: { '204': { description: 'revoked' }, '404': problemOf('none'), ...errors },
     },

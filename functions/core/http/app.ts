@@ -33,11 +33,10 @@ import type {
   RunRecord,
   WebhookDeliveryStore,
 } from '../../../adapters/ports.js';
-import type { Role } from '../../../translator/definition.js';
 import type { Diagnostic } from '../../../translator/diagnostics.js';
 import { validateWorkflow } from '../../../translator/validate.js';
 import type { ApprovalService } from '../approvals.js';
-import { CSRF_HEADER, checkCsrf } from '../auth.js';
+import type { Principal } from '../auth.js';
 import type { Identity, RunStatus, RunTrigger } from '../protocol.js';
 import { redactAuditRecord, runSummary, runView } from '../run-view.js';
 import {
@@ -47,6 +46,7 @@ import {
   WEBHOOK_HEADERS,
   webhookDeliveryId,
 } from '../triggers/webhook.js';
+import { authorize, type BodyLimits, DEFAULT_BODY_LIMITS, limitBodies, routeTable } from './access.js';
 import { type AdminRoutesDeps, mountAdmin } from './admin-routes.js';
 import { type ChatDeps, mountChat } from './chat-routes.js';
 import { OPENAPI } from './openapi.js';
@@ -55,14 +55,7 @@ import { atLeast, checkedInput, jsonBody, requireStarter } from './request.js';
 import { mountSchedules, type ScheduleRoutesDeps } from './schedule-routes.js';
 
 /** Who is calling, as the authenticator established it (functions/core/auth.ts). */
-export interface Principal {
-  identity: Identity;
-  via: 'session' | 'token' | 'oidc';
-  /** The session's CSRF token: state-changing requests on a session must echo it in x-csrf-token. */
-  csrf?: string;
-  /** An API token's scopes (null: everything the user's role allows). */
-  scopes?: string[] | null;
-}
+export type { Principal } from '../auth.js';
 
 /** Webhook deliveries (`auth: signature` triggers): their secrets, idempotency and who the run acts as. */
 export interface WebhookDeps {
@@ -114,6 +107,8 @@ export interface StoredWorkflowView {
 
 export interface AppDeps {
   authenticate(c: Context): Promise<Principal | null>;
+  /** The largest body each route class reads (the config's `limits.bodyBytes`). */
+  bodyLimits?: Partial<BodyLimits>;
   login?: LoginDeps;
   webhooks?: WebhookDeps;
   /** Schedules (schedule-routes.ts): mounted under /api/schedules when given. */
@@ -145,15 +140,19 @@ export interface AppDeps {
 
 type Env = { Variables: { principal: Principal } };
 
-const MAX_DEFINITION_BYTES = 1_000_000;
+/** Who may call what: every operation of the OpenAPI document with its role, scope and body class. */
+export const ROUTES = routeTable(OPENAPI.paths);
 
 export function createApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
+  const bodyLimits = { ...DEFAULT_BODY_LIMITS, ...deps.bodyLimits };
 
   app.onError((error, c) => problemResponse(c, error));
   app.notFound((c) =>
     problemResponse(c, new HttpProblem(404, 'Not found', `no route ${c.req.method} ${c.req.path}`)),
   );
+  // Before anything reads a body: the route's body limit, and a 404 for an /api route the table lacks.
+  app.use('*', limitBodies(ROUTES, bodyLimits));
 
   app.get('/api/health', (c) => c.json({ ok: true }));
   app.get('/api/openapi.json', (c) => c.json(OPENAPI));
@@ -172,12 +171,6 @@ export function createApp(deps: AppDeps): Hono<Env> {
       c.header('set-cookie', login.cookie(session.token, session.expiresAt));
       return c.json({ user: session.identity, csrf: session.csrf, expiresAt: session.expiresAt });
     });
-    app.post('/api/logout', async (c) => {
-      const token = login.sessionToken(c);
-      if (token !== undefined) await login.logout(token);
-      c.header('set-cookie', login.cookie('', 0));
-      return c.body(null, 204);
-    });
   }
 
   // A signed webhook delivery authenticates itself (its signature), on the run route only.
@@ -189,26 +182,20 @@ export function createApp(deps: AppDeps): Hono<Env> {
     });
   }
 
-  // Everything below needs a caller; on a session, a state-changing request must carry its CSRF token.
-  app.use('/api/*', async (c, next) => {
-    const principal = await deps.authenticate(c);
-    if (principal === null) throw new HttpProblem(401, 'Unauthenticated', 'log in or send an API token');
-    checkCsrf({ ...principal, scopes: principal.scopes ?? null }, c.req.header(CSRF_HEADER), c.req.method);
-    c.set('principal', principal);
-    await next();
-  });
+  // Everything below is the table's: the caller, the route's role and scope, CSRF on a session.
+  app.use('*', authorize(ROUTES, deps.authenticate));
 
   const caller = (c: Context<Env>): Identity => c.get('principal').identity;
-  const need = (c: Context<Env>, role: Role): Identity => {
-    const identity = caller(c);
-    if (!atLeast(identity.role, role))
-      throw new HttpProblem(
-        403,
-        'Forbidden',
-        `this needs the role ${role} or above; you are ${identity.role}`,
-      );
-    return identity;
-  };
+
+  if (deps.login !== undefined) {
+    const login = deps.login;
+    app.post('/api/logout', async (c) => {
+      const token = login.sessionToken(c);
+      if (token !== undefined) await login.logout(token);
+      c.header('set-cookie', login.cookie('', 0));
+      return c.body(null, 204);
+    });
+  }
 
   app.get('/api/me', (c) => {
     const principal = c.get('principal');
@@ -220,17 +207,14 @@ export function createApp(deps: AppDeps): Hono<Env> {
   });
 
   app.get('/api/workflows', (c) => {
-    need(c, 'viewer');
     return c.json(deps.workflows.list().map(summary));
   });
 
   app.get('/api/workflows/:id', (c) => {
-    need(c, 'viewer');
     return c.json(workflowView(found(deps.workflows.get(c.req.param('id')), 'workflow', c.req.param('id'))));
   });
 
   app.get('/api/workflows/:id/versions', (c) => {
-    need(c, 'viewer');
     const versions = deps.workflows.history(c.req.param('id'));
     if (versions.length === 0) throw new HttpProblem(404, 'Not found', `no workflow '${c.req.param('id')}'`);
     return c.json(versions.map(summary));
@@ -246,15 +230,13 @@ export function createApp(deps: AppDeps): Hono<Env> {
         'Unsupported media type',
         'send the definition as application/yaml or application/json',
       );
+    // Its size was checked while reading (the route's body class).
     const source = await c.req.text();
-    if (Buffer.byteLength(source) > MAX_DEFINITION_BYTES)
-      throw new HttpProblem(413, 'Too large', `a definition is at most ${MAX_DEFINITION_BYTES} bytes`);
     return { source, format, result: validateWorkflow(source, format) } as const;
   };
 
   // Validation without saving (the designer's live diagnostics): always 200, `valid` says whether it would save.
   app.post('/api/workflows/validate', async (c) => {
-    need(c, 'lead');
     const { result } = await definitionFromBody(c);
     return c.json({
       valid: result.ir !== undefined,
@@ -264,7 +246,6 @@ export function createApp(deps: AppDeps): Hono<Env> {
   });
 
   app.get('/api/workflows/:id/versions/:version', (c) => {
-    need(c, 'viewer');
     const version = Number(c.req.param('version'));
     const stored = deps.workflows.history(c.req.param('id')).find((w) => w.version === version);
     if (stored === undefined)
@@ -277,7 +258,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   });
 
   app.put('/api/workflows/:id', async (c) => {
-    const identity = need(c, 'lead');
+    const identity = caller(c);
     const { source, format, result } = await definitionFromBody(c);
     if (result.ir === undefined) {
       return c.json(
@@ -317,7 +298,6 @@ export function createApp(deps: AppDeps): Hono<Env> {
   });
 
   app.delete('/api/workflows/:id', (c) => {
-    need(c, 'manager');
     if (!deps.workflows.delete(c.req.param('id')))
       throw new HttpProblem(404, 'Not found', `no workflow '${c.req.param('id')}'`);
     return c.body(null, 204);
@@ -469,7 +449,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   }
 
   app.get('/api/runs', (c) => {
-    const identity = need(c, 'member');
+    const identity = caller(c);
     const filters = runFilters((name) => c.req.query(name));
     // Members see the runs they triggered; leads and above everyone's.
     const everyone = atLeast(identity.role, 'lead');

@@ -13,6 +13,7 @@ import type { DurableHost } from '../../../adapters/ports.js';
 import type { JsonValue } from '../../../translator/template.js';
 import { type ChatContext, replyFor, understand } from '../chat.js';
 import type { Identity } from '../protocol.js';
+import { requires } from './access.js';
 import type { Principal, StoredWorkflowView, WorkflowStore } from './app.js';
 import { json, problemOf } from './openapi-parts.js';
 import { HttpProblem } from './problem.js';
@@ -135,6 +136,7 @@ function chatContext(value: unknown): ChatContext | undefined {
 export const CHAT_PATHS = {
   '/api/chat': {
     post: {
+      ...requires('member', 'chat'),
       summary:
         "Start a workflow by chat: the message names it (aliases, any order, small typos) and its input; asks for what is missing; starts as the caller (the manual trigger's minRole)",
       requestBody: {

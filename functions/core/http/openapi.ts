@@ -1,5 +1,7 @@
 // The API's OpenAPI 3.1 description, served at /api/openapi.json. Kept beside the routes (app.ts) and
 // checked against them by the HTTP tests: every route is described, every description has a route.
+
+import { open, requires } from './access.js';
 import { ADMIN_PATHS } from './admin-routes.js';
 import { CHAT_PATHS } from './chat-routes.js';
 import { errors, json, problemOf } from './openapi-parts.js';
@@ -34,14 +36,14 @@ export const OPENAPI = {
     ...SCHEDULE_PATHS,
     ...CHAT_PATHS,
     ...ADMIN_PATHS,
-    '/api/health': { get: { summary: 'Liveness', security: [], responses: { '200': json('ok') } } },
+    '/api/health': { get: { ...open(), summary: 'Liveness', responses: { '200': json('ok') } } },
     '/api/openapi.json': {
-      get: { summary: 'This document', security: [], responses: { '200': json('OpenAPI') } },
+      get: { ...open(), summary: 'This document', responses: { '200': json('OpenAPI') } },
     },
     '/api/login': {
       post: {
+        ...open('login'),
         summary: 'Log in with email and password: sets the session cookie, returns the CSRF token',
-        security: [],
         requestBody: {
           required: true,
           content: {
@@ -62,14 +64,29 @@ export const OPENAPI = {
       },
     },
     '/api/logout': {
-      post: { summary: 'End the session', responses: { '204': { description: 'logged out' } } },
+      post: {
+        ...requires('viewer', 'account', 'login'),
+        summary: 'End the session',
+        responses: { '204': { description: 'logged out' } },
+      },
     },
-    '/api/me': { get: { summary: 'The caller', responses: { '200': json('identity'), ...errors } } },
+    '/api/me': {
+      get: {
+        ...requires('viewer', []),
+        summary: 'The caller',
+        responses: { '200': json('identity'), ...errors },
+      },
+    },
     '/api/workflows': {
-      get: { summary: 'Workflows (latest versions)', responses: { '200': json('list'), ...errors } },
+      get: {
+        ...requires('viewer', 'workflows:read'),
+        summary: 'Workflows (latest versions)',
+        responses: { '200': json('list'), ...errors },
+      },
     },
     '/api/workflows/validate': {
       post: {
+        ...requires('lead', 'workflows:write', 'definition'),
         summary: 'Check a definition without saving it (lead and above): { valid, id?, diagnostics }',
         requestBody: {
           required: true,
@@ -84,10 +101,12 @@ export const OPENAPI = {
     '/api/workflows/{id}': {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
       get: {
+        ...requires('viewer', 'workflows:read'),
         summary: 'A workflow with its source',
         responses: { '200': json('workflow'), '404': json('none'), ...errors },
       },
       put: {
+        ...requires('lead', 'workflows:write', 'definition'),
         summary: 'Create or update from YAML or JSON (lead and above)',
         requestBody: {
           required: true,
@@ -99,13 +118,18 @@ export const OPENAPI = {
         responses: { '200': json('updated'), '201': json('created'), '422': json('diagnostics'), ...errors },
       },
       delete: {
+        ...requires('manager', 'workflows:write'),
         summary: 'Delete (manager and above); versions are kept',
         responses: { '204': { description: 'deleted' }, ...errors },
       },
     },
     '/api/workflows/{id}/versions': {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-      get: { summary: 'Every saved version', responses: { '200': json('versions'), ...errors } },
+      get: {
+        ...requires('viewer', 'workflows:read'),
+        summary: 'Every saved version',
+        responses: { '200': json('versions'), ...errors },
+      },
     },
     '/api/workflows/{id}/versions/{version}': {
       parameters: [
@@ -113,6 +137,7 @@ export const OPENAPI = {
         { name: 'version', in: 'path', required: true, schema: { type: 'integer' } },
       ],
       get: {
+        ...requires('viewer', 'workflows:read'),
         summary: 'One version with its source (the one a run ran)',
         responses: { '200': json('workflow'), '404': json('none'), ...errors },
       },
@@ -120,6 +145,7 @@ export const OPENAPI = {
     '/api/workflows/{id}/run': {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
       post: {
+        ...requires('viewer', ['runs:start', 'webhook:{id}'], 'webhook'),
         summary: "Start a run (manual trigger; the trigger's minRole)",
         requestBody: {
           content: {
@@ -136,6 +162,7 @@ export const OPENAPI = {
     },
     '/api/runs': {
       get: {
+        ...requires('member', 'runs:read'),
         summary:
           'Runs, newest first (member and above; members see their own): id, workflowId, status, trigger { kind, user }, createdAt, endedAt, durationMs',
         parameters: [
@@ -175,6 +202,7 @@ export const OPENAPI = {
     '/api/runs/{id}': {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
       get: {
+        ...requires('viewer', 'runs:read'),
         summary:
           'The run view: trigger, input, output, error, every step (state, visits, attempts with policy decisions and credential levels, approval requests and decisions) and the history; secrets redacted',
         responses: { '200': json('run view'), '404': json('none'), ...errors },
@@ -183,6 +211,7 @@ export const OPENAPI = {
     '/api/runs/{id}/events': {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
       get: {
+        ...requires('viewer', 'runs:read'),
         summary:
           'Server-Sent Events: `run` with the run view at once and whenever the run changes, a comment heartbeat every 15 s; ends after the view of the ended run',
         responses: {
@@ -195,6 +224,7 @@ export const OPENAPI = {
     '/api/runs/{id}/audit': {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
       get: {
+        ...requires('viewer', 'runs:read'),
         summary: 'The audit trail as JSON Lines (secrets redacted)',
         responses: {
           '200': { description: 'one entry per line', content: { 'application/x-ndjson': {} } },
@@ -205,18 +235,24 @@ export const OPENAPI = {
     '/api/runs/{id}/cancel': {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
       post: {
+        ...requires('viewer', 'runs:cancel'),
         summary: 'Cancel (who started it, or manager and above)',
         responses: { '202': json('cancelled'), '409': json('not running'), ...errors },
       },
     },
     '/api/inbox': {
       get: {
+        ...requires('viewer', 'inbox:read'),
         summary: "The development mail inbox (npm start): the caller's mail; admins: all, or ?to=",
         responses: { '200': json('messages'), ...errors },
       },
     },
     '/api/approvals': {
-      get: { summary: "The caller's pending approvals", responses: { '200': json('approvals'), ...errors } },
+      get: {
+        ...requires('viewer', 'approvals:read'),
+        summary: "The caller's pending approvals",
+        responses: { '200': json('approvals'), ...errors },
+      },
     },
     '/api/approvals/{runId}/{stepId}': {
       parameters: [
@@ -224,6 +260,7 @@ export const OPENAPI = {
         { name: 'stepId', in: 'path', required: true, schema: { type: 'string' } },
       ],
       post: {
+        ...requires('viewer', 'approvals:decide'),
         summary: 'Decide an approval',
         requestBody: {
           required: true,

@@ -33,6 +33,7 @@ import {
   scheduleRunIdentity,
   scheduleScopeProblem,
 } from '../triggers/schedules.js';
+import { requires } from './access.js';
 import type { Principal } from './app.js';
 import { errors, json, problemOf } from './openapi-parts.js';
 import { HttpProblem } from './problem.js';
@@ -76,12 +77,6 @@ export function mountSchedules(app: Hono<Env>, deps: ScheduleRoutesDeps): void {
 
   app.get('/api/schedules', async (c) => {
     const identity = caller(c);
-    if (!atLeast(identity.role, 'member'))
-      throw new HttpProblem(
-        403,
-        'Forbidden',
-        `this needs the role member or above; you are ${identity.role}`,
-      );
     const workflowId = c.req.query('workflowId');
     const schedules = await deps.scheduler.list({
       ...(workflowId ? { workflowId } : {}),
@@ -262,11 +257,13 @@ const idParameter = [{ name: 'id', in: 'path', required: true, schema: { type: '
 export const SCHEDULE_PATHS = {
   '/api/schedules': {
     get: {
+      ...requires('member', 'schedules:read'),
       summary: "Schedules (member and above): the caller's own; admins: everyone's",
       parameters: [{ name: 'workflowId', in: 'query', schema: { type: 'string' } }],
       responses: { '200': json('schedules'), ...errors },
     },
     post: {
+      ...requires('member', 'schedules:write'),
       summary:
         'Schedule a workflow the caller may start by hand (scope user: member+; group: lead+ in the group; org: manager+)',
       requestBody: {
@@ -296,10 +293,12 @@ export const SCHEDULE_PATHS = {
   '/api/schedules/{id}': {
     parameters: idParameter,
     get: {
+      ...requires('member', 'schedules:read'),
       summary: 'A schedule (its creator or an admin)',
       responses: { '200': json('the schedule'), '404': problemOf('none'), ...errors },
     },
     patch: {
+      ...requires('member', 'schedules:write'),
       summary: 'Enable or disable (its creator or an admin)',
       requestBody: {
         required: true,
@@ -317,6 +316,7 @@ export const SCHEDULE_PATHS = {
       },
     },
     delete: {
+      ...requires('member', 'schedules:write'),
       summary: 'Delete with its fires (its creator or an admin)',
       responses: { '204': { description: 'deleted' }, '404': problemOf('none'), ...errors },
     },
