@@ -1,6 +1,8 @@
 // The HTTP API, written once (Hono): the local server serves it with Node, and the cloud entrypoints will
-// mount the same app through their adapters. Every route resolves the caller first (`authenticate`) and
-// checks their role server-side; errors are RFC 9457 problem documents naming the field.
+// mount the same app through their adapters. Who may call each route (role, scope, body size) is declared
+// once, with its OpenAPI description, and enforced by the two middlewares of access.ts before any handler
+// runs; handlers keep only object-level rules (whose run, whose approval). Errors are RFC 9457 problem
+// documents naming the field.
 //
 //   GET    /api/health
 //   GET    /api/me
