@@ -17,6 +17,11 @@ export function redactionMarker(names: readonly string[]): string {
   return `[redacted: ${names.join(', ')}]`;
 }
 
+/** The credential names the markers in `text` name (text masked earlier, e.g. by the MCP registry). */
+export function markedNames(text: string): string[] {
+  return [...text.matchAll(/\[redacted: ([^\]]+)\]/g)].flatMap((m) => (m[1] ?? '').split(', '));
+}
+
 /** Masks a fixed set of secrets in text and JSON values, remembering which credentials it masked. */
 export interface SecretScrubber {
   /** `text` with every occurrence of a secret replaced by its marker. */

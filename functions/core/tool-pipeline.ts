@@ -26,7 +26,7 @@ import {
 } from '../../adapters/ports.js';
 import { checkPolicy, type PolicyConfig } from './policy.js';
 import { IDEMPOTENCY_ARG, IDENTITY_ARGS, operationKey, type ToolCallRequest } from './protocol.js';
-import { secretScrubber } from './redaction.js';
+import { markedNames, secretScrubber } from './redaction.js';
 
 export const PIPELINE_ERROR = {
   invalidArguments: 'Stepgate.InvalidArguments',
@@ -130,8 +130,10 @@ export class ToolPipeline implements ToolInvoker {
     // 5. Execution. The credentials travel beside the arguments (as the server's env or headers), and
     // whatever comes back has their values masked before it is recorded, stored or templated anywhere.
     const scrub = secretScrubber(Object.entries(secrets.values));
-    const redacted = (): { redacted?: string[] } => {
-      const names = scrub.redacted();
+    // An error the registry already masked names its credentials in its markers: they count too.
+    const redacted = (message = ''): { redacted?: string[] } => {
+      const marked = markedNames(message).filter((name) => Object.hasOwn(secrets.values, name));
+      const names = [...new Set([...scrub.redacted(), ...marked])].sort();
       return names.length === 0 ? {} : { redacted: names };
     };
     const started = clock.now();
@@ -156,7 +158,7 @@ export class ToolPipeline implements ToolInvoker {
         ok: false,
         ms: clock.now() - started,
         error: { code: failure.code, message: failure.message, retryable: failure.retryable },
-        ...redacted(),
+        ...redacted(failure.message),
       });
       throw failure;
     }

@@ -3,7 +3,7 @@
 // secrets never leave a piece of either behind. The run view shows the pipeline's masking and identity.
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord, RunRecord } from '../../adapters/ports.js';
-import { MIN_SECRET_LENGTH, secretScrubber } from '../../functions/core/redaction.js';
+import { MIN_SECRET_LENGTH, markedNames, secretScrubber } from '../../functions/core/redaction.js';
 import { runView } from '../../functions/core/run-view.js';
 
 const TOKEN = 'tok-7f3a9c';
@@ -97,6 +97,19 @@ describe('secretScrubber', () => {
     ]);
 
     expect(scrub.text(TOKEN)).toBe('[redacted: ORG_KEY, LEGACY_KEY]');
+  });
+});
+
+describe('markedNames', () => {
+  it('reads the credential names back from the markers of masked text', () => {
+    const masked = secretScrubber([
+      ['A_KEY', 'aaaa-1111'],
+      ['B_KEY', '1111-bbbb'],
+      ['C_KEY', 'cccc-2222'],
+    ]).text('x aaaa-1111-bbbb y cccc-2222');
+
+    expect(markedNames(masked)).toEqual(['A_KEY', 'B_KEY', 'C_KEY']);
+    expect(markedNames('nothing masked here')).toEqual([]);
   });
 });
 
