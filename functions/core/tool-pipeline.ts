@@ -4,7 +4,8 @@
 //   2. identity     — `_user_email`, `_user_role`, `_user_groups` (and the step's
 //                     `_idempotency_key`) added where the tool's input schema accepts
 //                     them, or always for a server configured `identity: inject`;
-//                     then the arguments are checked against the input schema       → `tool.identity`
+//                     then the arguments are checked against the input schema; the
+//                     values injected are recorded (what the tool really receives)   → `tool.identity`
 //   3. credentials  — the server's vault entries, cascade user → group → org          → `tool.credentials`
 //   4. policy       — role ≥ minRole, write allowed, rate limits                      → `tool.policy`
 //   5. execution    — the MCP `tools/call`, cut at the step's timeout; the credential
