@@ -35,6 +35,7 @@ import {
   type Tool,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { secretScrubber } from '../../functions/core/redaction.js';
 import {
   isStdioServer,
   type McpHttpServer,
@@ -125,9 +126,6 @@ const DEFAULT_IDLE_MS = 5 * 60_000;
 const DEFAULT_SHUTDOWN_GRACE_MS = 2_000;
 const CONNECT_TIMEOUT_MS = 30_000;
 const MAX_MESSAGE_CHARS = 2_000;
-const MASK = '***';
-/** Credential values shorter than this are not masked in server text (masking 'a' would garble it). */
-const MIN_MASKED_LENGTH = 4;
 
 interface Connection {
   key: string;
@@ -256,7 +254,7 @@ export class McpRegistry {
       throw new LookupError(MCP_ERROR.toolNotFound, `unknown MCP server '${tool.server}'`);
     }
     const secrets = selectCredentials(tool.server, config, options.credentials ?? {});
-    const masked = maskOf(secrets.map(([, value]) => value));
+    const masked = maskOf(secrets.map(([credential, value]) => [credential.name, value]));
     const label = `${tool.server}/${tool.name}`;
     const timeout = options.timeoutMs ?? config.timeoutMs;
     const requestOptions = {
@@ -582,7 +580,7 @@ function selectCredentials(
   server: string,
   config: McpServerConfig,
   credentials: Record<string, string>,
-): [CredentialTarget, string][] {
+): [CredentialTarget & { name: string }, string][] {
   return config.credentials.map((credential) => {
     const value = credentials[credential.name];
     if (value === undefined) {
@@ -613,10 +611,9 @@ function httpTransport(
   return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers } });
 }
 
-function maskOf(values: string[]): Masker {
-  const secrets = values.filter((v) => v.length >= MIN_MASKED_LENGTH).sort((a, b) => b.length - a.length);
-  if (secrets.length === 0) return (text) => text;
-  return (text) => secrets.reduce((out, secret) => out.split(secret).join(MASK), text);
+/** Masks the call's credential values (`[redacted: NAME]`, see functions/core/redaction.ts) in server text. */
+function maskOf(secrets: Array<readonly [string, string]>): Masker {
+  return secretScrubber(secrets).text;
 }
 
 function callError(

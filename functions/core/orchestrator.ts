@@ -33,6 +33,7 @@ import {
   type ApprovalRequestResult,
   type ApprovalResult,
   approvalEventName,
+  authoredArgs,
   CANCEL_EVENT,
   ERROR,
   type FinalStatus,
@@ -401,7 +402,10 @@ class Run {
       return {
         name: ACTIVITY.toolCall,
         request,
-        audit: { tool: node.server ? `${node.server}/${node.tool}` : node.tool, args: request.args },
+        audit: {
+          tool: node.server ? `${node.server}/${node.tool}` : node.tool,
+          args: authoredArgs(request.args),
+        },
       };
     });
     if (!outcome.ok) return this.handled(node, outcome.error, node.onError, thread);
@@ -523,7 +527,7 @@ class Run {
       if (next.kind === 'tool') {
         let args: JsonValue;
         try {
-          args = resolveTemplate(next.args, view);
+          args = authoredArgs(resolveTemplate(next.args, view));
         } catch {
           return {};
         }

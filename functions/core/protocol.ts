@@ -187,6 +187,21 @@ export function idempotencyKey(runId: string, stepId: string, visit: number, att
   return `${operationKey(runId, stepId, visit)}:${attempt}`;
 }
 
+/** The argument keys only the tool pipeline sets: identity, and the key that makes a retried call act once. */
+export const IDENTITY_ARGS = ['_user_email', '_user_role', '_user_groups'] as const;
+export const IDEMPOTENCY_ARG = '_idempotency_key';
+
+/**
+ * A tool step's arguments without the keys the pipeline owns. What a workflow writes there never reaches the
+ * tool (the pipeline overwrites or drops it), so the history and approval previews must not show it either.
+ */
+export function authoredArgs<T>(args: T): T {
+  if (args === null || typeof args !== 'object' || Array.isArray(args)) return args;
+  const own = { ...(args as Record<string, unknown>) };
+  for (const key of [...IDENTITY_ARGS, IDEMPOTENCY_ARG]) delete own[key];
+  return own as T;
+}
+
 /** Error codes the engine itself raises. */
 export const ERROR = {
   rejected: 'Stepgate.Rejected',

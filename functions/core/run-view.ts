@@ -35,7 +35,10 @@ export interface AttemptView {
   visit: number;
   startedAt?: number;
   endedAt?: number;
-  /** A tool's arguments, or a notification's channel, recipients, subject and message. */
+  /**
+   * A tool's arguments as the tool received them (the pipeline's identity and idempotency key included), or
+   * a notification's channel, recipients, subject and message.
+   */
   input?: unknown;
   /** The step's result, on the attempt that succeeded. */
   output?: unknown;
@@ -43,6 +46,8 @@ export interface AttemptView {
   policy?: { decision: 'allow' | 'deny'; rule?: string; decisions: PolicyDecision[] };
   /** The vault entries the tool's server receives and which level answered (`missing` when none did). */
   credentials?: Array<{ name: string; level: string }>;
+  /** The vault entries whose values the tool's answer echoed, masked before it was kept (redaction.ts). */
+  redacted?: string[];
 }
 
 export interface ApprovalRequestView {
@@ -342,6 +347,14 @@ function readTrail(audit: AuditRecord[]): Map<string, StepTrail> {
       case 'tool.credentials':
         if (attempt !== undefined) attempt.credentials = credentialsView(data);
         break;
+      case 'tool.identity':
+        if (attempt !== undefined && isObject(data.values) && isObject(attempt.input))
+          attempt.input = { ...attempt.input, ...(redact(data.values) as Record<string, unknown>) };
+        break;
+      case 'tool.executed':
+        if (attempt !== undefined && stringsOf(data.redacted).length > 0)
+          attempt.redacted = stringsOf(data.redacted);
+        break;
       case 'step.finished': {
         const output = redact('result' in data ? data.result : Object.keys(data).length ? data : undefined);
         visit.end = 'done';
@@ -514,6 +527,10 @@ function isLevels(value: unknown): value is Record<string, string> {
     !Array.isArray(value) &&
     Object.values(value).every((v) => typeof v === 'string' && CREDENTIAL_LEVEL.test(v))
   );
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function stringsOf(value: unknown): string[] {

@@ -4,10 +4,12 @@
 //   2. identity     — `_user_email`, `_user_role`, `_user_groups` (and the step's
 //                     `_idempotency_key`) added where the tool's input schema accepts
 //                     them, or always for a server configured `identity: inject`;
-//                     then the arguments are checked against the input schema       → `tool.identity`
+//                     then the arguments are checked against the input schema; the
+//                     values injected are recorded (what the tool really receives)   → `tool.identity`
 //   3. credentials  — the server's vault entries, cascade user → group → org          → `tool.credentials`
 //   4. policy       — role ≥ minRole, write allowed, rate limits                      → `tool.policy`
-//   5. execution    — the MCP `tools/call`, cut at the step's timeout                  → `tool.executed`
+//   5. execution    — the MCP `tools/call`, cut at the step's timeout; the credential
+//                     values masked in its result or error (redaction.ts)              → `tool.executed`
 //   6. result       — stored as the step's variable (large results by reference, see
 //                     results.ts, which records `tool.result`)
 // A failure at any stage is an ActivityError the step's retry/onError handle; lookup, argument, credential
@@ -24,7 +26,8 @@ import {
   type Vault,
 } from '../../adapters/ports.js';
 import { checkPolicy, type PolicyConfig } from './policy.js';
-import { operationKey, type ToolCallRequest } from './protocol.js';
+import { IDEMPOTENCY_ARG, IDENTITY_ARGS, operationKey, type ToolCallRequest } from './protocol.js';
+import { markedNames, secretScrubber } from './redaction.js';
 
 export const PIPELINE_ERROR = {
   invalidArguments: 'Stepgate.InvalidArguments',
@@ -32,10 +35,6 @@ export const PIPELINE_ERROR = {
   policyDenied: 'PolicyDenied',
   unknown: 'Stepgate.ToolUnavailable',
 } as const;
-
-/** The argument keys the pipeline may add: identity, and the key that makes a retried call act once. */
-export const IDENTITY_ARGS = ['_user_email', '_user_role', '_user_groups'] as const;
-export const IDEMPOTENCY_ARG = '_idempotency_key';
 
 export interface ToolPipelineDeps {
   registry: ToolRegistry;
@@ -94,6 +93,8 @@ export class ToolPipeline implements ToolInvoker {
     audit('tool.identity', {
       mode: tool.identity,
       injected,
+      // What the tool receives under those keys: the history shows these, never what the workflow wrote.
+      values: Object.fromEntries(injected.map((key) => [key, args[key]])),
       arguments: problem === null ? 'valid' : `invalid: ${problem}`,
     });
     if (problem !== null) {
@@ -127,23 +128,38 @@ export class ToolPipeline implements ToolInvoker {
     audit('tool.policy', { allowed: verdict.allowed, decisions: verdict.decisions });
     if (!verdict.allowed) throw new ActivityError(PIPELINE_ERROR.policyDenied, verdict.message, false);
 
-    // 5. Execution.
+    // 5. Execution. The credentials travel beside the arguments (as the server's env or headers), and
+    // whatever comes back has their values masked before it is recorded, stored or templated anywhere.
+    const scrub = secretScrubber(Object.entries(secrets.values));
+    // An error the registry already masked names its credentials in its markers: they count too.
+    const redacted = (message = ''): { redacted?: string[] } => {
+      const marked = markedNames(message).filter((name) => Object.hasOwn(secrets.values, name));
+      const names = [...new Set([...scrub.redacted(), ...marked])].sort();
+      return names.length === 0 ? {} : { redacted: names };
+    };
     const started = clock.now();
     try {
-      const result = await registry.call(tool, args, {
-        timeoutMs: request.timeoutMs,
-        credentials: secrets.values,
+      const result = scrub.value(
+        await registry.call(tool, args, { timeoutMs: request.timeoutMs, credentials: secrets.values }),
+      );
+      audit('tool.executed', {
+        server: tool.server,
+        tool: tool.name,
+        ok: true,
+        ms: clock.now() - started,
+        ...redacted(),
       });
-      audit('tool.executed', { server: tool.server, tool: tool.name, ok: true, ms: clock.now() - started });
       return result;
     } catch (error) {
-      const failure = activityError(error);
+      const raw = activityError(error);
+      const failure = new ActivityError(scrub.text(raw.code), scrub.text(raw.message), raw.retryable);
       audit('tool.executed', {
         server: tool.server,
         tool: tool.name,
         ok: false,
         ms: clock.now() - started,
         error: { code: failure.code, message: failure.message, retryable: failure.retryable },
+        ...redacted(failure.message),
       });
       throw failure;
     }

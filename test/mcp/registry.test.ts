@@ -320,7 +320,7 @@ describe('McpRegistry over Streamable HTTP', () => {
     );
 
     expect(error.code).toBe('Stepgate.ToolError');
-    expect(error.message).toBe('rejected Bearer ***');
+    expect(error.message).toBe('rejected Bearer [redacted: api-token]');
   });
 
   it('opens a new session when the HTTP server restarted and forgot the old one', async () => {

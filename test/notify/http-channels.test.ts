@@ -148,7 +148,9 @@ describe('slack', () => {
     await vault.set('org', 'SLACK_BOT_TOKEN', 'xoxb-echoed-token');
     service.respond((req) => ({ status: 401, body: `bad token ${req.headers.authorization}` }));
     const error = await failure(notifier().send(request({ channel: 'slack', to: ['C1'] })));
-    expect(error.message).toBe('Slack chat.postMessage answered HTTP 401: bad token Bearer ***');
+    expect(error.message).toBe(
+      'Slack chat.postMessage answered HTTP 401: bad token Bearer [redacted: SLACK_BOT_TOKEN]',
+    );
   });
 
   it('maps a network error to a retryable error', async () => {

@@ -30,8 +30,8 @@
 // are refused. Errors are ActivityErrors (`Notify.EmailError`, `Notify.SlackError`, `Notify.TeamsError`,
 // `Notify.SmsError`; `Notify.UrlRefused`, `Notify.InvalidRequest`, `Notify.InvalidCredential`):
 // retryable for network errors, timeouts, 429 and 5xx (SMTP 4xx), not for other 4xx (SMTP 5xx). They never
-// carry a credential: every credential value is redacted from whatever a server answered, and webhook URLs
-// (secret paths) are named by host only.
+// carry a credential: every credential value is masked as `[redacted: NAME]` (functions/core/redaction.ts) in
+// whatever a server answered, and webhook URLs (secret paths) are named by host only.
 import { createHash } from 'node:crypto';
 import {
   ActivityError,
@@ -41,6 +41,7 @@ import {
   type Vault,
 } from '../../../adapters/ports.js';
 import type { NotifyRequest } from '../protocol.js';
+import { secretScrubber } from '../redaction.js';
 import { SsrfError, type SsrfGuard } from './ssrf.js';
 
 export const NOTIFY_ERROR = {
@@ -192,7 +193,7 @@ export class ChannelNotifier implements Notifier {
     else if (defaultUrl !== undefined)
       account = { level: Infinity, source: 'config', values: { [names.url]: defaultUrl } };
     else throw noAccount(request, [[names.url]], 'and no default SMTP server is configured');
-    const secrets = Object.values(account.values);
+    const secrets = Object.entries(account.values);
     const from =
       stored !== null && resolved.sources[names.from] === stored.source
         ? (resolved.values[names.from] ?? '')
@@ -286,6 +287,7 @@ export class ChannelNotifier implements Notifier {
     const text = slackText(request);
     if (bot !== null && (hook === null || bot.level <= hook.level)) {
       const token = bot.values[botToken] ?? '';
+      const secrets: Secrets = [[botToken, token]];
       const channels = request.to.map((t) => t.trim()).filter((t) => t !== '');
       if (channels.length === 0)
         throw new ActivityError(
@@ -296,7 +298,7 @@ export class ChannelNotifier implements Notifier {
       const ids: string[] = [];
       const endpoint = `${trimSlash(this.deps.config.slackApiBaseUrl ?? DEFAULT_SLACK_API)}/chat.postMessage`;
       for (const channel of channels) {
-        const answer = await this.post(NOTIFY_ERROR.slack, 'Slack chat.postMessage', endpoint, [token], {
+        const answer = await this.post(NOTIFY_ERROR.slack, 'Slack chat.postMessage', endpoint, secrets, {
           headers: {
             authorization: `Bearer ${token}`,
             'content-type': 'application/json; charset=utf-8',
@@ -317,18 +319,19 @@ export class ChannelNotifier implements Notifier {
           const error = typeof body.error === 'string' ? body.error : 'unknown_error';
           throw new ActivityError(
             NOTIFY_ERROR.slack,
-            redact(`Slack chat.postMessage to ${channel} failed: ${error}`, [token]),
+            redact(`Slack chat.postMessage to ${channel} failed: ${error}`, secrets),
             SLACK_TRANSIENT.has(error),
           );
         }
         ids.push(`${typeof body.channel === 'string' ? body.channel : channel}/${String(body.ts)}`);
       }
-      return { messageId: ids.join(',') };
+      return { messageId: redact(ids.join(','), secrets) };
     }
     if (hook !== null) {
       const url = hook.values[webhookUrl] ?? '';
+      const hookUrl: Secrets = [[webhookUrl, url]];
       const checked = await this.guard(url, NOTIFY_ERROR.slack, 'Slack webhook');
-      await this.post(NOTIFY_ERROR.slack, `Slack webhook at ${checked.host}`, checked.url.href, [url], {
+      await this.post(NOTIFY_ERROR.slack, `Slack webhook at ${checked.host}`, checked.url.href, hookUrl, {
         headers: { 'content-type': 'application/json; charset=utf-8' },
         body: JSON.stringify({ text }),
       });
@@ -370,12 +373,13 @@ export class ChannelNotifier implements Notifier {
       throw noAccount(request, [[webhookUrl]]);
     }
     const url = hook.values[webhookUrl] ?? '';
+    const secrets: Secrets = [[webhookUrl, url]];
     const checked = await this.guard(url, NOTIFY_ERROR.teams, 'Teams webhook');
     const answer = await this.post(
       NOTIFY_ERROR.teams,
       `Teams webhook at ${checked.host}`,
       checked.url.href,
-      [url],
+      secrets,
       {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(teamsCard(request)),
@@ -387,9 +391,10 @@ export class ChannelNotifier implements Notifier {
       const status = Number(refused[1]);
       throw new ActivityError(
         NOTIFY_ERROR.teams,
-        redact(`Teams webhook at ${checked.host} refused the message: ${answer.text.trim().slice(0, 200)}`, [
-          url,
-        ]),
+        redact(
+          `Teams webhook at ${checked.host} refused the message: ${answer.text.trim().slice(0, 200)}`,
+          secrets,
+        ),
         status === 429 || status >= 500,
       );
     }
@@ -409,7 +414,10 @@ export class ChannelNotifier implements Notifier {
     const sid = account.values[accountSid] ?? '';
     const token = account.values[authToken] ?? '';
     const sender = (account.values[from] ?? '').trim();
-    const secrets = [token, Buffer.from(`${sid}:${token}`).toString('base64')];
+    const secrets: Secrets = [
+      [authToken, token],
+      [authToken, Buffer.from(`${sid}:${token}`).toString('base64')],
+    ];
     if (!TWILIO_ACCOUNT_SID.test(sid))
       throw new ActivityError(
         NOTIFY_ERROR.invalidCredential,
@@ -460,7 +468,7 @@ export class ChannelNotifier implements Notifier {
         // A 2xx without a JSON body still sent the message; there is just no id to report.
       }
     }
-    return ids.length === 0 ? {} : { messageId: ids.join(',') };
+    return ids.length === 0 ? {} : { messageId: redact(ids.join(','), secrets) };
   }
 
   // ---- shared --------------------------------------------------------------------------------------
@@ -489,7 +497,7 @@ export class ChannelNotifier implements Notifier {
     code: string,
     what: string,
     url: string,
-    secrets: string[],
+    secrets: Secrets,
     init: { headers: Record<string, string>; body: string },
   ): Promise<HttpAnswer> {
     const timeoutMs = this.deps.config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -608,7 +616,7 @@ export function teamsCard(request: Pick<NotifyRequest, 'subject' | 'message'>): 
   };
 }
 
-function smtpError(error: unknown, options: SmtpOptions, secrets: string[]): ActivityError {
+function smtpError(error: unknown, options: SmtpOptions, secrets: Secrets): ActivityError {
   const e = error as { code?: unknown; responseCode?: unknown; message?: unknown } | null;
   const responseCode = typeof e?.responseCode === 'number' ? e.responseCode : null;
   const code = typeof e?.code === 'string' ? e.code : null;
@@ -620,7 +628,11 @@ function smtpError(error: unknown, options: SmtpOptions, secrets: string[]): Act
       : code === null || !['EAUTH', 'EENVELOPE', 'EMESSAGE', 'ETLS_CERT'].includes(code);
   const message = typeof e?.message === 'string' ? e.message : String(error);
   const target = options.tls?.servername ?? options.host;
-  const all = [...secrets, options.auth?.pass ?? '', options.auth?.user ?? ''];
+  const all: Secrets = [
+    ...secrets,
+    [CREDENTIALS.email.url, options.auth?.pass ?? ''],
+    [CREDENTIALS.email.url, options.auth?.user ?? ''],
+  ];
   return new ActivityError(
     NOTIFY_ERROR.email,
     redact(`SMTP ${target}:${options.port} did not take the message: ${message}`, all),
@@ -633,24 +645,12 @@ async function nodemailerFactory(): Promise<SmtpTransportFactory> {
   return (options) => nodemailer.createTransport(options) as unknown as SmtpTransport;
 }
 
-/** Replaces every occurrence of a secret (as is and URL-encoded) with `***`. */
-export function redact(text: string, secrets: string[]): string {
-  let out = text;
-  const forms = new Set<string>();
-  for (const s of secrets) {
-    if (s.length < 4) continue;
-    forms.add(s);
-    forms.add(encodeURIComponent(s));
-    try {
-      const url = new URL(s);
-      if (url.pathname.length > 4) forms.add(url.pathname);
-      if (url.search.length > 4) forms.add(url.search);
-    } catch {
-      // not a URL
-    }
-  }
-  for (const f of [...forms].sort((a, b) => b.length - a.length)) out = out.split(f).join('***');
-  return out;
+/** Credential name → value pairs of one account (a name may carry several derived values). */
+type Secrets = Array<readonly [string, string]>;
+
+/** `text` with every form of each secret (see redaction.ts) replaced by `[redacted: NAME]`. */
+function redact(text: string, secrets: Secrets): string {
+  return secretScrubber(secrets).text(text);
 }
 
 function networkCause(error: unknown): string {
