@@ -21,6 +21,8 @@ export interface Identity {
   groups: string[];
   manager: string | null;
   name?: string | null;
+  /** A service account (a webhook's `runAs`): present, and true, only for one. Nobody logs in as it. */
+  service?: boolean;
 }
 
 export type TriggerType = 'manual' | 'webhook' | 'schedule' | 'chat';
