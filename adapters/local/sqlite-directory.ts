@@ -382,11 +382,12 @@ export class SqliteDirectory implements Directory {
         password: input.password === undefined ? undefined : checkPassword(input.password),
       });
     }
-    const missing = checked.filter(({ user }) => (this.sql.exists.get(user.email)?.n ?? 0) === 0);
+    // Existing users are passed on too (their service flag may need filling in), but never hashed for.
+    const exists = (email: string) => (this.sql.exists.get(email)?.n ?? 0) > 0;
     const hashed = await Promise.all(
-      missing.map(async ({ user, password }) => ({
+      checked.map(async ({ user, password }) => ({
         user,
-        hash: password === undefined ? null : await hashPassword(password),
+        hash: password === undefined || exists(user.email) ? null : await hashPassword(password),
       })),
     );
     return { created: this.seedUsers(hashed) };

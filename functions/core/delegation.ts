@@ -22,6 +22,12 @@ import { scheduleScopeProblem } from './triggers/schedules.js';
 /** Who publishes the templates the server installs at start: the system, trusted (a user's email has '@'). */
 export const SYSTEM_PUBLISHER = 'stepgate';
 
+/**
+ * The role saving a workflow needs (PUT /api/workflows/:id): a publisher who no longer holds it could not
+ * publish the delegation today, so it stops holding too.
+ */
+export const PUBLISHER_ROLE: Role = 'lead';
+
 /** What delegation checks read: the enabled users of the directory. */
 export type DelegationDirectory = Pick<Directory, 'user'>;
 
@@ -106,8 +112,9 @@ export function publishProblem(
 
 /**
  * Why a start through `trigger` of a stored version may not act as whom the trigger names any more: its
- * delegation re-checked with the version's publisher (`createdBy`) as the directory knows them now. Undefined
- * when it holds, when the trigger delegates nothing, or when the system published the version.
+ * delegation re-checked with the version's publisher (`createdBy`) as the directory knows them now (who
+ * must also still hold PUBLISHER_ROLE). Undefined when it holds, when the trigger delegates nothing, or
+ * when the system published the version.
  */
 export function startDelegationProblem(
   workflow: { id: string; ir: IrWorkflow; createdBy: string },
@@ -119,8 +126,10 @@ export function startDelegationProblem(
   const why =
     publisher === undefined
       ? `${workflow.createdBy} is no longer an enabled user of the directory`
-      : triggerDelegationProblem(trigger, workflow.ir.triggers.indexOf(trigger), publisher, directory)
-          ?.detail;
+      : !holds(publisher, PUBLISHER_ROLE)
+        ? `${publisher.email} is ${publisher.role} now; publishing needs ${PUBLISHER_ROLE} or above`
+        : triggerDelegationProblem(trigger, workflow.ir.triggers.indexOf(trigger), publisher, directory)
+            ?.detail;
   return why === undefined
     ? undefined
     : `the delegation of '${workflow.id}' by ${workflow.createdBy} no longer holds: ${why}`;
