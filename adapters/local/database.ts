@@ -161,7 +161,8 @@ CREATE TABLE IF NOT EXISTS users (
   role TEXT NOT NULL,
   manager TEXT,
   password_hash TEXT,
-  disabled INTEGER NOT NULL DEFAULT 0
+  disabled INTEGER NOT NULL DEFAULT 0,
+  service INTEGER
 );
 CREATE INDEX IF NOT EXISTS users_by_position ON users(position);
 CREATE INDEX IF NOT EXISTS users_by_role ON users(role, position);
@@ -207,7 +208,23 @@ export function openDatabase(file: string, durability: Durability = 'normal'): D
   // concurrent runs; ~40 MB between checkpoints measured about 15% more steps/s (bench/engine-throughput.ts).
   db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
   db.exec(SCHEMA);
+  addMissingColumns(db);
   return db;
+}
+
+// Columns added after a table's first release: `CREATE TABLE IF NOT EXISTS` leaves an existing table as it
+// was, so a database made by an earlier version gets them here (NULL in its existing rows).
+const ADDED_COLUMNS: { table: string; column: string; definition: string }[] = [
+  // A service account (a webhook's runAs, never logged in as); NULL: not yet known, the seed fills it in.
+  { table: 'users', column: 'service', definition: 'INTEGER' },
+];
+
+function addMissingColumns(db: Db): void {
+  for (const { table, column, definition } of ADDED_COLUMNS) {
+    const columns = db.prepare<[], { name: string }>(`PRAGMA table_info(${table})`).all();
+    if (!columns.some((c) => c.name === column))
+      db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  }
 }
 
 // A worker thread that checkpoints the WAL on a connection of its own. A checkpoint run by the connection

@@ -1,5 +1,7 @@
 // The local server's user directory on the embedded engine's SQLite database: users (email lower-cased,
-// name, role, manager, scrypt password hash, disabled) and their groups in order (`user_groups.position`).
+// name, role, manager, scrypt password hash, disabled, service) and their groups in order
+// (`user_groups.position`). A service account (a webhook's `runAs`) never has a password: nobody logs in
+// as it.
 //
 // `user` and `resolve` answer exactly as InMemoryDirectory does for the same users: `role:NAME` is the
 // users holding exactly that role (not "at least"), `group:NAME` the members of the group, both in the
@@ -36,6 +38,8 @@ export interface UserInput {
   manager?: string | null;
   /** Left as it is when omitted on an update; false for a new user. */
   disabled?: boolean;
+  /** A service account: its password is removed and none can be set. Like `disabled` when omitted. */
+  service?: boolean;
 }
 
 /** A user from config: created with its password when missing, left alone when already there. */
@@ -56,6 +60,8 @@ interface UserRow {
   manager: string | null;
   password_hash: string | null;
   disabled: number;
+  /** NULL in rows from before the column: not a service account until the seed says so. */
+  service: number | null;
 }
 
 const MAX_EMAIL = 254;
@@ -85,6 +91,7 @@ interface CheckedUser {
   groups: string[];
   manager: string | null;
   disabled: number | null;
+  service: number | null;
 }
 
 function checkUser(input: UserInput): CheckedUser {
@@ -118,7 +125,10 @@ function checkUser(input: UserInput): CheckedUser {
   if (input.disabled !== undefined && typeof input.disabled !== 'boolean')
     throw new DirectoryError('disabled', 'disabled must be true or false');
   const disabled = input.disabled === undefined ? null : input.disabled ? 1 : 0;
-  return { email, name, role: input.role, groups, manager, disabled };
+  if (input.service !== undefined && typeof input.service !== 'boolean')
+    throw new DirectoryError('service', 'service must be true or false');
+  const service = input.service === undefined ? null : input.service ? 1 : 0;
+  return { email, name, role: input.role, groups, manager, disabled, service };
 }
 
 function checkPassword(password: unknown): string {
@@ -204,10 +214,10 @@ export class SqliteDirectory implements Directory {
   constructor(db: Db) {
     this.sql = {
       user: db.prepare<[string], UserRow>(
-        'SELECT email, name, role, manager, password_hash, disabled FROM users WHERE email = ?',
+        'SELECT email, name, role, manager, password_hash, disabled, service FROM users WHERE email = ?',
       ),
       all: db.prepare<[], UserRow>(
-        'SELECT email, name, role, manager, password_hash, disabled FROM users ORDER BY position',
+        'SELECT email, name, role, manager, password_hash, disabled, service FROM users ORDER BY position',
       ),
       groups: db.prepare<[string], { group_name: string }>(
         'SELECT group_name FROM user_groups WHERE email = ? ORDER BY position',
@@ -223,19 +233,30 @@ export class SqliteDirectory implements Directory {
          WHERE g.group_name = ? AND u.disabled = 0 ORDER BY u.position`,
       ),
       upsert: db.prepare<[CheckedUser & { password_hash: string | null }]>(
-        `INSERT INTO users (email, position, name, role, manager, password_hash, disabled)
+        `INSERT INTO users (email, position, name, role, manager, password_hash, disabled, service)
          VALUES (@email, (SELECT coalesce(max(position), 0) + 1 FROM users), @name, @role, @manager,
-                 @password_hash, coalesce(@disabled, 0))
+                 CASE WHEN @service = 1 THEN NULL ELSE @password_hash END, coalesce(@disabled, 0),
+                 coalesce(@service, 0))
          ON CONFLICT (email) DO UPDATE SET name = excluded.name, role = excluded.role, manager = excluded.manager,
-           disabled = coalesce(@disabled, users.disabled)`,
+           disabled = coalesce(@disabled, users.disabled), service = coalesce(@service, users.service, 0),
+           password_hash = CASE WHEN coalesce(@service, users.service) = 1 THEN NULL ELSE users.password_hash END`,
       ),
       clearGroups: db.prepare<[string]>('DELETE FROM user_groups WHERE email = ?'),
       addGroup: db.prepare<[string, string, number]>(
         'INSERT INTO user_groups (email, group_name, position) VALUES (?, ?, ?)',
       ),
       delete: db.prepare<[string]>('DELETE FROM users WHERE email = ?'),
-      setHash: db.prepare<[string, string]>('UPDATE users SET password_hash = ? WHERE email = ?'),
+      // Never on a service account, even one that became one while the hash was computed.
+      setHash: db.prepare<[string, string]>(
+        'UPDATE users SET password_hash = ? WHERE email = ? AND coalesce(service, 0) = 0',
+      ),
       exists: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM users WHERE email = ?'),
+      // Rows from before the service column learn it from the config once; an admin's later change stays.
+      fillService: db.prepare<[{ email: string; service: number }]>(
+        `UPDATE users SET service = @service,
+           password_hash = CASE WHEN @service = 1 THEN NULL ELSE password_hash END
+         WHERE email = @email AND service IS NULL`,
+      ),
     };
     this.writeUser = db.transaction((user: CheckedUser, passwordHash: string | null) => {
       this.sql.upsert.run({ ...user, password_hash: passwordHash });
@@ -245,7 +266,10 @@ export class SqliteDirectory implements Directory {
     this.seedUsers = db.transaction((users: { user: CheckedUser; hash: string | null }[]): string[] => {
       const created: string[] = [];
       for (const { user, hash } of users) {
-        if ((this.sql.exists.get(user.email)?.n ?? 0) > 0) continue;
+        if ((this.sql.exists.get(user.email)?.n ?? 0) > 0) {
+          this.sql.fillService.run({ email: user.email, service: user.service ?? 0 });
+          continue;
+        }
         this.writeUser(user, hash);
         created.push(user.email);
       }
@@ -261,6 +285,7 @@ export class SqliteDirectory implements Directory {
       manager: row.manager,
     };
     if (row.name !== null) identity.name = row.name;
+    if (row.service === 1) identity.service = true;
     return identity;
   }
 
@@ -316,9 +341,13 @@ export class SqliteDirectory implements Directory {
   async setPassword(email: string, password: string): Promise<void> {
     const key = checkEmail(email, 'email');
     const checked = checkPassword(password);
-    if (this.sql.user.get(key) === undefined) throw new DirectoryError('email', `no user ${key}`);
+    const row = this.sql.user.get(key);
+    if (row === undefined) throw new DirectoryError('email', `no user ${key}`);
+    if (row.service === 1)
+      throw new DirectoryError('password', `${key} is a service account: nobody logs in as it`);
     const hash = await hashPassword(checked);
-    if (this.sql.setHash.run(hash, key).changes === 0) throw new DirectoryError('email', `no user ${key}`);
+    if (this.sql.setHash.run(hash, key).changes === 0)
+      throw new DirectoryError('email', `no user ${key} who can have a password`);
   }
 
   /** The identity of an enabled user whose password this is; null for anything else, after the same work. */
@@ -327,15 +356,17 @@ export class SqliteDirectory implements Directory {
     const usable = typeof password === 'string' && password.length <= MAX_PASSWORD;
     const stored = row?.password_hash ?? null;
     const ok = await checkPasswordHash(usable ? password : '', stored ?? DUMMY_HASH);
-    if (!ok || !usable || row === undefined || stored === null || row.disabled !== 0) return null;
+    if (!ok || !usable || row === undefined || stored === null || row.disabled !== 0 || row.service === 1)
+      return null;
     if (needsRehash(stored)) this.sql.setHash.run(await hashPassword(password), row.email);
     return this.identity(row);
   }
 
   /**
    * Adds the users that are not there yet (with their password, if given) and leaves existing ones as they
-   * are, so a restart neither duplicates users nor undoes an admin's changes. All checked before any is
-   * written. Returns the emails created.
+   * are, so a restart neither duplicates users nor undoes an admin's changes — except that a user stored
+   * before the `service` column existed takes its `service` flag from here, once. All checked before any
+   * is written; a service account with a password is refused. Returns the emails created.
    */
   async seed(users: SeedUser[]): Promise<{ created: string[] }> {
     const checked: { user: CheckedUser; password: string | undefined }[] = [];
@@ -344,16 +375,19 @@ export class SqliteDirectory implements Directory {
       const user = checkUser(input);
       if (seen.has(user.email)) throw new DirectoryError('email', `${user.email} is listed twice`);
       seen.add(user.email);
+      if (user.service === 1 && input.password !== undefined)
+        throw new DirectoryError('password', `${user.email} is a service account: it has no password`);
       checked.push({
         user,
         password: input.password === undefined ? undefined : checkPassword(input.password),
       });
     }
-    const missing = checked.filter(({ user }) => (this.sql.exists.get(user.email)?.n ?? 0) === 0);
+    // Existing users are passed on too (their service flag may need filling in), but never hashed for.
+    const exists = (email: string) => (this.sql.exists.get(email)?.n ?? 0) > 0;
     const hashed = await Promise.all(
-      missing.map(async ({ user, password }) => ({
+      checked.map(async ({ user, password }) => ({
         user,
-        hash: password === undefined ? null : await hashPassword(password),
+        hash: password === undefined || exists(user.email) ? null : await hashPassword(password),
       })),
     );
     return { created: this.seedUsers(hashed) };

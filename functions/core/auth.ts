@@ -7,7 +7,8 @@
 //   Authorization: Bearer <JWT>             an OIDC ID/access token, when an issuer is configured
 //   Cookie: stepgate_session=<token>        a login session (SHA-256 hash at rest), with a CSRF token
 // An Authorization header, when present, decides alone: a bad one is not rescued by a cookie. Every way in
-// ends at the directory: a user who is not (or no longer, or disabled) in it is nobody, whatever they hold.
+// ends at the directory: a user who is not (or no longer, or disabled) in it is nobody, whatever they hold;
+// so is a service account (a webhook's `runAs`): nobody logs in as one.
 //
 // What a caller may do is two things, both declared per route in one table (the OpenAPI document, see
 // http/access.ts) and enforced by one middleware: the role the route needs, and the scope. Scopes are the
@@ -405,7 +406,7 @@ export async function authenticate(request: AuthRequest, deps: AuthDeps): Promis
     if (bearer === undefined) return null;
     if (bearer.startsWith(API_TOKEN_PREFIX)) {
       const token = await deps.tokens.verifyApiToken(bearer);
-      const identity = token === null ? undefined : deps.directory.user(token.email);
+      const identity = token === null ? undefined : person(deps.directory.user(token.email));
       return token === null || identity === undefined
         ? null
         : { identity, via: 'token', scopes: [...token.scopes], tokenId: token.id };
@@ -417,19 +418,23 @@ export async function authenticate(request: AuthRequest, deps: AuthDeps): Promis
     } catch {
       return null;
     }
-    const identity = deps.oidcIdentity ? await deps.oidcIdentity(claims) : deps.directory.user(claims.email);
-    // A service account acts only through the triggers that name it, never as somebody signing in.
-    return identity === undefined || identity.service === true
-      ? null
-      : { identity, via: 'oidc', scopes: null };
+    const identity = person(
+      deps.oidcIdentity ? await deps.oidcIdentity(claims) : deps.directory.user(claims.email),
+    );
+    return identity === undefined ? null : { identity, via: 'oidc', scopes: null };
   }
   const token = readCookie(request.cookie, SESSION_COOKIE);
   if (!token) return null;
   const session = await deps.sessions.getSession(token);
-  const identity = session === null ? undefined : deps.directory.user(session.email);
+  const identity = session === null ? undefined : person(deps.directory.user(session.email));
   return session === null || identity === undefined
     ? null
     : { identity, via: 'session', scopes: null, csrf: session.csrf };
+}
+
+/** The identity, unless it is a service account's: those are never a request's caller. */
+function person(identity: Identity | undefined): Identity | undefined {
+  return identity?.service === true ? undefined : identity;
 }
 
 // ---- authorization ----

@@ -21,7 +21,7 @@ export interface Identity {
   groups: string[];
   manager: string | null;
   name?: string | null;
-  /** A service account (a webhook's runAs): nobody signs in as it, with a password or an OIDC token. */
+  /** A service account (a webhook's `runAs`): present, and true, only for one. Nobody logs in as it. */
   service?: boolean;
 }
 

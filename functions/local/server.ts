@@ -33,6 +33,7 @@ import { formatOf, validateWorkflow } from '../../translator/validate.js';
 import { ApprovalLinks, linkNotifier } from '../core/approval-links.js';
 import type { ApprovalNotifier } from '../core/approvals.js';
 import { authenticate, createOidcVerifier, readCookie, SESSION_COOKIE, sessionCookie } from '../core/auth.js';
+import { SYSTEM_PUBLISHER } from '../core/delegation.js';
 import type { TemplateEntry } from '../core/http/admin-routes.js';
 import { createApp } from '../core/http/app.js';
 import { mountApprovalPages } from '../core/http/approval-pages.js';
@@ -138,9 +139,9 @@ export async function startServer(
   });
 
   await directory.seed(
-    config.directory.users.map(({ service, ...u }) => ({
+    config.directory.users.map((u) => ({
       ...u,
-      ...(config.directory.demoPassword !== undefined && service !== true
+      ...(config.directory.demoPassword !== undefined && u.service !== true
         ? { password: config.directory.demoPassword }
         : {}),
     })),
@@ -155,7 +156,7 @@ export async function startServer(
     if (ir === undefined) continue;
     templates.push({ id: ir.id, name: ir.name, source, format });
     if (workflows.get(ir.id) === undefined)
-      workflows.save({ ir, source, format, by: 'stepgate', at: clock.now() });
+      workflows.save({ ir, source, format, by: SYSTEM_PUBLISHER, at: clock.now() });
   }
   const port = Number(env.PORT ?? 3000);
   // Approval links are signed with a key derived from the vault's; they point at the public URL.
@@ -239,6 +240,7 @@ export async function startServer(
       deliveries,
       user: (email) => directory.user(email),
     },
+    users: directory,
     schedules: { scheduler },
     admin: { directory, vault, tokens, sessions, mcp: { servers: mcpServers, registry }, templates },
     chat: true,

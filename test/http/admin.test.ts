@@ -14,6 +14,7 @@ import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
 import { authenticate } from '../../functions/core/auth.js';
 import { createApp } from '../../functions/core/http/app.js';
 import { ROLES } from '../../translator/definition.js';
+import { serviceAccounts } from '../support/service-accounts.js';
 
 const SECRET = 'sk_live_PLANTED_9f8e7d6c5b4a';
 const EXPENSE = readFileSync(
@@ -22,12 +23,15 @@ const EXPENSE = readFileSync(
 );
 const email = (role: string) => `${role}@example.com`;
 
-/** A fresh app over an in-memory database with one user per role (all in group `staff`). */
+/** A fresh app over an in-memory database with one user per role (all in group `staff`), and the templates' service accounts. */
 async function setup() {
   const db = openDatabase(':memory:');
   const clock = new VirtualClock();
   const directory = new SqliteDirectory(db);
-  await directory.seed(ROLES.map((role) => ({ email: email(role), role, groups: ['staff'] })));
+  await directory.seed([
+    ...ROLES.map((role) => ({ email: email(role), role, groups: ['staff'] })),
+    ...serviceAccounts(),
+  ]);
   const vault = new SqliteVault(db, new Uint8Array(32).fill(7), { now: () => clock.now() });
   const tokens = new SqliteApiTokenStore(db);
   const sessions = new SqliteSessionStore(db);
@@ -78,6 +82,7 @@ async function setup() {
       },
       templates: [{ id: 'expense-approval', name: 'Expense approval', source: EXPENSE, format: 'yaml' }],
     },
+    users: directory,
     workflows,
     host: {
       startRun: async () => 'run',

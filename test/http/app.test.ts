@@ -19,6 +19,7 @@ import { scheduledRuns } from '../../functions/core/http/schedule-routes.js';
 import type { Identity } from '../../functions/core/protocol.js';
 import { Scheduler } from '../../functions/core/triggers/schedules.js';
 import { ROLES } from '../../translator/definition.js';
+import { serviceAccounts } from '../support/service-accounts.js';
 
 const USERS: Record<string, Identity> = Object.fromEntries(
   ROLES.map((role) => [
@@ -92,6 +93,7 @@ describe('the HTTP API', () => {
         mcp: { servers: {}, registry: { listTools: async () => [] } },
         templates: [],
       },
+      users: new InMemoryDirectory([...Object.values(USERS), ...serviceAccounts()]),
       workflows,
       host: engine.host,
       approvals: engine.approvals,

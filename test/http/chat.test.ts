@@ -12,6 +12,7 @@ import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
 import { createApp } from '../../functions/core/http/app.js';
 import type { Identity } from '../../functions/core/protocol.js';
 import { ROLES } from '../../translator/definition.js';
+import { serviceAccounts } from '../support/service-accounts.js';
 
 const USERS: Record<string, Identity> = Object.fromEntries(
   ROLES.map((role) => [
@@ -42,6 +43,7 @@ describe('POST /api/chat', () => {
         return identity === undefined ? null : { identity, via: 'token' };
       },
       chat: { maxMessageLength: 200 },
+      users: new InMemoryDirectory([...Object.values(USERS), ...serviceAccounts()]),
       workflows: new SqliteWorkflowStore(engine.db),
       host: engine.host,
       approvals: engine.approvals,

@@ -13,6 +13,7 @@ import { mountSchedules, SCHEDULE_PATHS, scheduledRuns } from '../../functions/c
 import type { Identity } from '../../functions/core/protocol.js';
 import { Scheduler } from '../../functions/core/triggers/schedules.js';
 import { ROLES } from '../../translator/definition.js';
+import { serviceAccounts } from '../support/service-accounts.js';
 
 const USERS: Record<string, Identity> = Object.fromEntries(
   ROLES.map((role) => [
@@ -57,7 +58,7 @@ version: 1
 id: hook-only
 triggers:
   - type: webhook
-    runAs: ops@example.com
+    runAs: ops-bot@example.com
 steps:
   - id: go
     type: tool
@@ -95,6 +96,7 @@ describe('the schedule routes', () => {
         const identity = who === undefined ? undefined : USERS[who];
         return identity === undefined ? null : { identity, via: 'token' };
       },
+      users: new InMemoryDirectory([...Object.values(USERS), ...serviceAccounts()]),
       workflows,
       host: engine.host,
       approvals: engine.approvals,

@@ -10,6 +10,7 @@ import { InMemoryDirectory } from '../../adapters/local/directory.js';
 import { createEmbeddedEngine, type EmbeddedEngine } from '../../adapters/local/engine.js';
 import { SqliteWebhookDeliveryStore } from '../../adapters/local/webhook-store.js';
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
+import { SYSTEM_PUBLISHER } from '../../functions/core/delegation.js';
 import { createApp } from '../../functions/core/http/app.js';
 import type { Identity } from '../../functions/core/protocol.js';
 import { signWebhook } from '../../functions/core/triggers/webhook.js';
@@ -50,7 +51,8 @@ describe('webhook deliveries', () => {
     for (const text of [TEMPLATE, TOKEN_HOOK]) {
       const ir = validateWorkflow(text).ir;
       if (ir === undefined) throw new Error('invalid workflow');
-      workflows.save({ ir, source: text, format: 'yaml', by: 'test', at: clock.now() });
+      // Installed as the server installs its templates: by the system, whose delegations always hold.
+      workflows.save({ ir, source: text, format: 'yaml', by: SYSTEM_PUBLISHER, at: clock.now() });
     }
     app = createApp({
       authenticate: async (c) =>

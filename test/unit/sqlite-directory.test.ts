@@ -1,8 +1,10 @@
 // The SQLite user directory: the same answers as InMemoryDirectory for the same users, group order, input
-// checks naming the field, scrypt passwords (wrong password, unknown user, disabled user), idempotent seed.
+// checks naming the field, scrypt passwords (wrong password, unknown user, disabled user), idempotent seed,
+// password-less service accounts (and their column added to a database from before it).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Db, openDatabase } from '../../adapters/local/database.js';
 import { InMemoryDirectory } from '../../adapters/local/directory.js';
@@ -350,5 +352,57 @@ describe('SqliteDirectory seed', () => {
       ]),
     ).rejects.toMatchObject({ field: 'email' });
     expect(sqlite.listUsers()).toEqual([]);
+  });
+});
+
+describe('SqliteDirectory service accounts', () => {
+  const bot: UserInput = { email: 'bot@example.com', role: 'member', groups: ['hr'], service: true };
+
+  it('marks a service account on its identity, and nobody else', () => {
+    const sqlite = new SqliteDirectory(database());
+    sqlite.upsertUser(bot);
+    sqlite.upsertUser({ email: 'dave@example.com', role: 'member' });
+    expect(sqlite.user('bot@example.com')).toMatchObject({ service: true });
+    expect(sqlite.user('dave@example.com')).not.toHaveProperty('service');
+    // Omitted on an update: left as it is.
+    sqlite.upsertUser({ email: 'bot@example.com', role: 'lead' });
+    expect(sqlite.user('bot@example.com')).toMatchObject({ role: 'lead', service: true });
+  });
+
+  it('never gives a service account a password: removed when it becomes one, refused after', async () => {
+    const sqlite = new SqliteDirectory(database());
+    sqlite.upsertUser({ email: 'kiosk@example.com', role: 'member' });
+    await sqlite.setPassword('kiosk@example.com', 'kiosk-password');
+    sqlite.upsertUser({ email: 'kiosk@example.com', role: 'member', service: true });
+    expect(sqlite.getUser('kiosk@example.com')?.hasPassword).toBe(false);
+    expect(await sqlite.verifyPassword('kiosk@example.com', 'kiosk-password')).toBeNull();
+    await expect(sqlite.setPassword('kiosk@example.com', 'kiosk-password')).rejects.toMatchObject({
+      field: 'password',
+    });
+    await expect(sqlite.seed([{ ...bot, password: 'bot-password' }])).rejects.toMatchObject({
+      field: 'password',
+    });
+    expect(() => sqlite.upsertUser({ ...bot, service: 'yes' as unknown as boolean })).toThrow(DirectoryError);
+  });
+
+  it('adds the column to a database from before it, and the seed fills it in once', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'stepgate-dir-')), 'stepgate.db');
+    const old = new Database(file);
+    old.exec(`CREATE TABLE users (email TEXT PRIMARY KEY, position INTEGER NOT NULL, name TEXT, role TEXT NOT NULL,
+      manager TEXT, password_hash TEXT, disabled INTEGER NOT NULL DEFAULT 0);
+      INSERT INTO users (email, position, role) VALUES ('bot@example.com', 1, 'member'), ('dave@example.com', 2, 'member');`);
+    old.close();
+    const db = openDatabase(file);
+    open.push(db);
+    const sqlite = new SqliteDirectory(db);
+    expect(sqlite.user('bot@example.com')).not.toHaveProperty('service');
+
+    await sqlite.seed([bot, { email: 'dave@example.com', role: 'member' }]);
+    expect(sqlite.user('bot@example.com')).toMatchObject({ service: true });
+    expect(sqlite.user('dave@example.com')).not.toHaveProperty('service');
+    // Once known, an admin's change stays across restarts.
+    sqlite.upsertUser({ ...bot, service: false });
+    await sqlite.seed([bot]);
+    expect(sqlite.user('bot@example.com')).not.toHaveProperty('service');
   });
 });

@@ -4,7 +4,7 @@
 //
 //   GET    /api/users                    manager+: every user (never a password hash)
 //   GET    /api/users/:email             the user themselves, or manager+
-//   PUT    /api/users/:email             admin: create or replace { name, role, groups, manager, disabled }
+//   PUT    /api/users/:email             admin: create or replace { name, role, groups, manager, disabled, service }
 //   DELETE /api/users/:email             admin, not themselves → 204 (the user's API tokens are revoked)
 //   POST   /api/users/:email/password    { password, currentPassword? } the admin, or the user (with currentPassword)
 //   GET    /api/vault?scope=             member+: entry names visible to the caller (never values)
@@ -13,7 +13,8 @@
 //   GET    /api/mcp/servers              member+: name, transport (stdio|http), credential names
 //   GET    /api/mcp/tools                member+: server, name, description, inputSchema, annotations
 //   GET    /api/templates                viewer+: the gallery
-//   POST   /api/templates/:id/install    lead+: saves the template as a workflow; 409 when it exists (?force=true)
+//   POST   /api/templates/:id/install    lead+: saves the template as a workflow; 409 when it exists (?force=true);
+//                                        the caller publishes it (functions/core/delegation.ts)
 //   GET    /api/tokens                   the caller's API tokens (never their secrets)
 //   POST   /api/tokens                   { name, scopes } → 201 with the token, shown this once
 //   DELETE /api/tokens/:id               its owner, or an admin → 204
@@ -33,10 +34,12 @@ import { parseDocument } from 'yaml';
 import type { ApiTokenStore, SecretEntry, SessionStore, Vault, VaultScope } from '../../../adapters/ports.js';
 import { validateWorkflow } from '../../../translator/validate.js';
 import { checkScopes, requireGrantable } from '../auth.js';
+import type { DelegationDirectory } from '../delegation.js';
 import { HttpError } from '../http-error.js';
 import type { Identity } from '../protocol.js';
 import { requires } from './access.js';
 import type { Principal, WorkflowStore } from './app.js';
+import { requirePublishable } from './delegation-checks.js';
 import { errors, json, problemOf } from './openapi-parts.js';
 import { HttpProblem } from './problem.js';
 import { atLeast, jsonBody } from './request.js';
@@ -56,6 +59,8 @@ export interface AdminUserInput {
   groups?: string[];
   manager?: string | null;
   disabled?: boolean;
+  /** A service account: nobody logs in as it (its password is removed), a webhook may run as it. */
+  service?: boolean;
 }
 
 /** What the routes need of the directory (SqliteDirectory); its errors carry the `field` at fault. */
@@ -100,11 +105,13 @@ export interface AdminRoutesDeps {
   mcp: { servers: McpServerList; registry: { listTools(): Promise<McpToolView[]> } };
   templates: TemplateEntry[] | (() => TemplateEntry[]);
   workflows: Pick<WorkflowStore, 'get' | 'save'>;
+  /** The enabled users, as the delegation check of a template install reads them. */
+  users: DelegationDirectory;
   clock: { now(): number };
 }
 
 const MAX_VALUE_CHARS = 65_536;
-const USER_FIELDS = new Set(['email', 'name', 'role', 'groups', 'manager', 'disabled']);
+const USER_FIELDS = new Set(['email', 'name', 'role', 'groups', 'manager', 'disabled', 'service']);
 const EMAIL = /^[^\s@:]+@[^\s@:]+$/;
 const GROUP = /^[^\s:]{1,128}$/;
 const SECRET_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -160,6 +167,7 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
       ...(body.groups !== undefined ? { groups: body.groups as string[] } : {}),
       ...(body.manager !== undefined ? { manager: body.manager as string | null } : {}),
       ...(body.disabled !== undefined ? { disabled: body.disabled as boolean } : {}),
+      ...(body.service !== undefined ? { service: body.service as boolean } : {}),
     };
     // The last enabled admin stays one: checked and written with no await in between.
     const disabledAfter = typeof body.disabled === 'boolean' ? body.disabled : (before?.disabled ?? false);
@@ -179,7 +187,9 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
     } catch (error) {
       throw fieldProblem(error, 'Invalid user');
     }
-    if (user.disabled && before?.disabled !== true) await endSessions(email);
+    // A disabled user, or one who became a service account, is logged out everywhere.
+    if ((user.disabled && before?.disabled !== true) || (user.service === true && before?.service !== true))
+      await endSessions(email);
     return c.json(userView(user), before === undefined ? 201 : 200);
   });
 
@@ -373,6 +383,7 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
       const checked = validateWorkflow(source, template.format);
       if (checked.ir === undefined)
         throw new HttpProblem(422, 'Invalid template', `a copy of template '${id}' does not validate`, 'id');
+      requirePublishable(checked.ir, identity, undefined, deps.users);
       const saved = deps.workflows.save({
         ir: checked.ir,
         source,
@@ -390,6 +401,7 @@ export function mountAdmin(app: Hono<Env>, deps: AdminRoutesDeps): void {
         `a workflow '${ir.id}' exists (version ${existing.version}); install with ?force=true to save the template as a new version, or ?copy=true for a copy`,
         'id',
       );
+    requirePublishable(ir, identity, existing, deps.users);
     const saved = deps.workflows.save({
       ir,
       source: template.source,
@@ -452,6 +464,7 @@ function userView(u: AdminUserRecord) {
     groups: u.groups,
     manager: u.manager,
     disabled: u.disabled,
+    service: u.service === true,
     hasPassword: u.hasPassword,
   };
 }
@@ -578,6 +591,10 @@ export const ADMIN_PATHS = {
           groups: { type: 'array', items: { type: 'string' } },
           manager: { type: ['string', 'null'] },
           disabled: { type: 'boolean' },
+          service: {
+            type: 'boolean',
+            description: 'a service account: no password, a webhook may run as it',
+          },
         },
         ['role'],
       ),

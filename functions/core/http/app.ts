@@ -10,9 +10,10 @@
 //   GET    /api/workflows/:id                 the latest version, with its source
 //   GET    /api/workflows/:id/versions
 //   GET    /api/workflows/:id/versions/:version   one version, with its source (what a run ran)
-//   PUT    /api/workflows/:id                 create or update from YAML/JSON (lead+); 422 with diagnostics
+//   PUT    /api/workflows/:id                 create or update from YAML/JSON (lead+); 422 with diagnostics;
+//                                              403 unless the caller holds what it delegates (delegation.ts)
 //   POST   /api/workflows/validate            check a definition without saving (lead+): { valid, diagnostics }
-//   DELETE /api/workflows/:id                 (manager+)
+//   DELETE /api/workflows/:id                 (manager+); changing or deleting needs the role the workflow grants
 //   POST   /api/workflows/:id/run             manual trigger: the trigger's minRole, input checked
 //   GET    /api/runs?status=&workflowId=&triggeredBy=&from=&to=&limit=   runs, newest first (member+)
 //   GET    /api/runs/:id                      the run view: trigger, every step's state, attempts, approvals
@@ -39,6 +40,7 @@ import type { Diagnostic } from '../../../translator/diagnostics.js';
 import { validateWorkflow } from '../../../translator/validate.js';
 import type { ApprovalService } from '../approvals.js';
 import type { Principal } from '../auth.js';
+import type { DelegationDirectory } from '../delegation.js';
 import type { Identity, RunStatus, RunTrigger } from '../protocol.js';
 import { redactAuditRecord, runSummary, runView } from '../run-view.js';
 import {
@@ -51,6 +53,12 @@ import {
 import { authorize, type BodyLimits, DEFAULT_BODY_LIMITS, limitBodies, routeTable } from './access.js';
 import { type AdminRoutesDeps, mountAdmin } from './admin-routes.js';
 import { type ChatDeps, mountChat } from './chat-routes.js';
+import {
+  NO_DIRECTORY,
+  requireDelegationHolds,
+  requireEditable,
+  requirePublishable,
+} from './delegation-checks.js';
 import { OPENAPI } from './openapi.js';
 import { HttpProblem, problemResponse } from './problem.js';
 import { atLeast, checkedInput, jsonBody, requireStarter } from './request.js';
@@ -118,7 +126,13 @@ export interface AppDeps {
   /** Chat starts (chat-routes.ts): POST /api/chat when given (`true`: the defaults). */
   chat?: true | ChatDeps;
   /** Users, vault entries, MCP servers, templates and API tokens (admin-routes.ts): mounted when given. */
-  admin?: Omit<AdminRoutesDeps, 'workflows' | 'clock'>;
+  admin?: Omit<AdminRoutesDeps, 'workflows' | 'clock' | 'users'>;
+  /**
+   * The directory's enabled users, as the delegation checks read them (functions/core/delegation.ts).
+   * Without it, nothing that makes runs act as someone else can be published, or started unless the
+   * system published it.
+   */
+  users?: DelegationDirectory;
   workflows: WorkflowStore;
   host: Pick<DurableHost, 'startRun' | 'cancelRun'> & {
     getRun: DurableHost['getRun'];
@@ -188,6 +202,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.use('*', authorize(ROUTES, deps.authenticate));
 
   const caller = (c: Context<Env>): Identity => c.get('principal').identity;
+  const users = deps.users ?? NO_DIRECTORY;
 
   if (deps.login !== undefined) {
     const login = deps.login;
@@ -282,7 +297,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
         `the definition's id is '${result.ir.id}', not '${c.req.param('id')}'`,
         'id',
       );
-    const existed = deps.workflows.get(result.ir.id) !== undefined;
+    const current = deps.workflows.get(result.ir.id);
+    requirePublishable(result.ir, identity, current, users);
+    const existed = current !== undefined;
     const saved = deps.workflows.save({
       ir: result.ir,
       source,
@@ -300,6 +317,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
   });
 
   app.delete('/api/workflows/:id', (c) => {
+    const identity = caller(c);
+    const current = deps.workflows.get(c.req.param('id'));
+    if (current !== undefined) requireEditable(current, identity, users);
     if (!deps.workflows.delete(c.req.param('id')))
       throw new HttpProblem(404, 'Not found', `no workflow '${c.req.param('id')}'`);
     return c.body(null, 204);
@@ -314,6 +334,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (scopes != null && tokenHook?.type === 'webhook' && scopes.includes(`webhook:${workflow.id}`)) {
       // The token's owner answers for what the machine starts: they must be allowed to start the workflow.
       requireStarter(workflow.ir, identity);
+      requireDelegationHolds(workflow, tokenHook, users);
       const runAs = tokenHook.runAs === null ? identity : deps.webhooks?.user(tokenHook.runAs);
       if (runAs === undefined)
         throw new HttpProblem(
@@ -441,6 +462,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
         'Webhook not configured',
         `the trigger's runAs '${hook.runAs ?? ''}' is not a user`,
       );
+    requireDelegationHolds(workflow, hook, users);
     // The input is checked before anything is claimed, so a refused delivery leaves no trace.
     checkedInput(workflow.ir.inputs, parsed.body);
     const accepted = await startOnce(webhooks, workflow, deliveryId, parsed.body, { type: 'webhook', user });
@@ -589,7 +611,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   if (deps.chat !== undefined)
     mountChat(app, { ...(deps.chat === true ? {} : deps.chat), workflows: deps.workflows, host: deps.host });
   if (deps.admin !== undefined)
-    mountAdmin(app, { ...deps.admin, workflows: deps.workflows, clock: deps.clock });
+    mountAdmin(app, { ...deps.admin, workflows: deps.workflows, clock: deps.clock, users });
 
   if (deps.inbox !== undefined) {
     const inbox = deps.inbox;
