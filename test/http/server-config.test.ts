@@ -131,6 +131,21 @@ describe('server config: oidc and approvals.requireLogin', () => {
     expect((await me(`Bearer ${await jwt('nobody@example.com')}`)).status).toBe(401);
   });
 
+  it('refuses a valid JWT for a service account: nobody signs in as a runAs identity', async () => {
+    // hr-system is in the directory (service: true) and the token is signed by the configured issuer.
+    const refused = await me(`Bearer ${await jwt('hr-system@example.com')}`);
+    expect(refused.status).toBe(401);
+    const started = await fetch(`${server.url}/api/workflows/employee-onboarding/run`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await jwt('hr-system@example.com')}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ input: {} }),
+    });
+    expect(started.status).toBe(401);
+  });
+
   it('starts a run with an OIDC token and shows an approval link only to the logged-in approver', async () => {
     const emmaToken = await jwt('emma@example.com');
     const started = await fetch(`${server.url}/api/workflows/expense-approval/run`, {
