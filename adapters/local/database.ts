@@ -76,6 +76,8 @@ CREATE TABLE IF NOT EXISTS approvals (
   require TEXT NOT NULL,
   message TEXT NOT NULL,
   requested_by TEXT NOT NULL,
+  requesters TEXT NOT NULL DEFAULT '[]',
+  allow_self_approval INTEGER NOT NULL DEFAULT 0,
   deadline INTEGER,
   status TEXT NOT NULL,
   decisions TEXT NOT NULL,
@@ -207,7 +209,22 @@ export function openDatabase(file: string, durability: Durability = 'normal'): D
   // concurrent runs; ~40 MB between checkpoints measured about 15% more steps/s (bench/engine-throughput.ts).
   db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
   db.exec(SCHEMA);
+  addApprovalRequesters(db);
   return db;
+}
+
+/**
+ * A database made before separation of duties has no `requesters` column: add it, and take each existing
+ * request's `requested_by` as its requester, so open requests keep refusing self-approval.
+ */
+function addApprovalRequesters(db: Db): void {
+  const columns = db.pragma('table_info(approvals)') as Array<{ name: string }>;
+  if (columns.some((c) => c.name === 'requesters')) return;
+  db.transaction(() => {
+    db.exec(`ALTER TABLE approvals ADD COLUMN requesters TEXT NOT NULL DEFAULT '[]'`);
+    db.exec('ALTER TABLE approvals ADD COLUMN allow_self_approval INTEGER NOT NULL DEFAULT 0');
+    db.exec('UPDATE approvals SET requesters = json_array(lower(trim(requested_by)))');
+  })();
 }
 
 // A worker thread that checkpoints the WAL on a connection of its own. A checkpoint run by the connection
