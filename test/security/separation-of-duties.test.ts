@@ -208,6 +208,14 @@ describe('separation of duties on every decision path', () => {
     expect(ofType(audit, 'approval.decision').map((a) => a.data)).toEqual([
       expect.objectContaining({ by: 'max@example.com', decision: 'approve', selfApproval: true }),
     ]);
+    const view = await s.api<{ steps: Array<{ id: string; approval?: { decisions: unknown[] } }> }>(
+      max,
+      'GET',
+      `/api/runs/${runId}`,
+    );
+    expect(view.json.steps.find((step) => step.id === 'sign_off')?.approval?.decisions).toEqual([
+      expect.objectContaining({ by: 'max@example.com', selfApproval: true }),
+    ]);
   });
 });
 
