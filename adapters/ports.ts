@@ -222,6 +222,10 @@ export interface ApprovalRecord {
   require: 'any' | 'all' | number;
   message: string;
   requestedBy: string;
+  /** Who asked for the run (normalised): not approvers, refused if they decide, unless `allowSelfApproval`. */
+  requesters: string[];
+  /** The step lets its requesters approve (`allowSelfApproval: true`). */
+  allowSelfApproval: boolean;
   deadline: number | null;
   status: 'open' | 'approved' | 'rejected' | 'closed';
   decisions: ApprovalDecisionEntry[];

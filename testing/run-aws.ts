@@ -32,6 +32,7 @@ import {
   ERROR,
   type Identity,
   idempotencyKey,
+  requestersOf,
 } from '../functions/core/protocol.js';
 import { approverSpecs, renderList, renderText } from '../functions/core/render.js';
 import { offloadLargeResults } from '../functions/core/results.js';
@@ -100,7 +101,10 @@ function activityFailure(error: unknown, step: string): Error {
   const code = error instanceof ActivityError ? error.code : 'Stepgate.Unknown';
   const message = error instanceof Error ? error.message : String(error);
   const retryable = error instanceof ActivityError ? error.retryable : true;
-  return lambdaError(retryable ? ASL_ERROR.retryable : ASL_ERROR.fatal, { error: { code, message, step } });
+  // A level with nobody to ask has an error name of its own: the state machine escalates on it.
+  const name =
+    code === ERROR.noApprovers ? ASL_ERROR.noApprovers : retryable ? ASL_ERROR.retryable : ASL_ERROR.fatal;
+  return lambdaError(name, { error: { code, message, step } });
 }
 
 function template(json: unknown): Template {
@@ -317,6 +321,8 @@ export async function runCaseAwsDetailed(
           message: renderText(template(payload.message), vars),
           deadline: timeoutMs === null ? null : clock.now() + timeoutMs,
           eventName,
+          requesters: requestersOf({ user: payload.ctx.identity, by: payload.ctx.by ?? null }),
+          allowSelfApproval: payload.allowSelfApproval === true,
         });
       } catch (error) {
         waiting.delete(eventName);

@@ -18,6 +18,7 @@ import {
   type Identity,
   idempotencyKey,
   type NotifyRequest,
+  requestersOf,
   type ToolCallRequest,
 } from '../functions/core/protocol.js';
 import { approverSpecs, renderList, renderText } from '../functions/core/render.js';
@@ -198,6 +199,8 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
           message: renderText(template(b.message), vars),
           deadline: b.timeoutMs === null ? null : clock.now() + b.timeoutMs,
           eventName: b.eventName,
+          requesters: requestersOf({ user: b.identity, by: b.by }),
+          allowSelfApproval: b.allowSelfApproval === true,
         };
         try {
           const response: GcpApprovalRequestResponse = { ok: true, result: await approvals.request(request) };

@@ -135,6 +135,10 @@ const ApprovalStep = z.strictObject({
     .meta({ description: 'Levels entered in turn when the previous one times out.' }),
   onReject: Target.optional(),
   onTimeout: Target.optional(),
+  allowSelfApproval: z.boolean().optional().meta({
+    description:
+      'Let whoever asked for the run approve it too (default false: they are left out of the approvers and refused).',
+  }),
   output: VariableName.optional(),
 });
 

@@ -113,6 +113,8 @@ export interface IrApproval extends IrNodeBase {
   onReject: Edge | null;
   /** null: a timeout of the last level ends the run timed_out. */
   onTimeout: Edge | null;
+  /** Set (only ever true) when the run's requesters may approve it; absent: separation of duties. */
+  allowSelfApproval?: true;
 }
 
 export interface IrParallel extends IrNodeBase {

@@ -152,6 +152,7 @@ class Lowering {
           next,
           onReject: optionalTarget(step.onReject),
           onTimeout: optionalTarget(step.onTimeout),
+          ...(step.allowSelfApproval === true ? { allowSelfApproval: true as const } : {}),
         };
       case 'parallel': {
         const branches: IrBranch[] = step.branches.map((branch, i) => ({

@@ -1,4 +1,5 @@
 // Approval requests in the embedded engine's SQLite database.
+import { normalizeEmail } from '../../functions/core/identity.js';
 import type { ApprovalRecord, ApprovalStore } from '../ports.js';
 import type { Db } from './database.js';
 
@@ -13,6 +14,8 @@ interface Row {
   require: string;
   message: string;
   requested_by: string;
+  requesters: string;
+  allow_self_approval: number;
   deadline: number | null;
   status: ApprovalRecord['status'];
   decisions: string;
@@ -27,8 +30,8 @@ export class SqliteApprovalStore implements ApprovalStore {
     this.sql = {
       insert: db.prepare(
         `INSERT INTO approvals (run_id, step_id, visit, level, workflow_id, event_name, approvers, require, message,
-           requested_by, deadline, status, decisions, created_at, delivered)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           requested_by, requesters, allow_self_approval, deadline, status, decisions, created_at, delivered)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       get: db.prepare<[string, string, number, number], Row>(
         'SELECT * FROM approvals WHERE run_id = ? AND step_id = ? AND visit = ? AND level = ?',
@@ -58,6 +61,8 @@ export class SqliteApprovalStore implements ApprovalStore {
       JSON.stringify(r.require),
       r.message,
       r.requestedBy,
+      JSON.stringify(r.requesters),
+      r.allowSelfApproval ? 1 : 0,
       r.deadline,
       r.status,
       JSON.stringify(r.decisions),
@@ -77,7 +82,7 @@ export class SqliteApprovalStore implements ApprovalStore {
   }
 
   pendingFor(email: string): ApprovalRecord[] {
-    const who = email.toLowerCase();
+    const who = normalizeEmail(email);
     return this.sql.pending
       .all()
       .map(toRecord)
@@ -113,6 +118,8 @@ function toRecord(row: Row): ApprovalRecord {
     require: JSON.parse(row.require) as ApprovalRecord['require'],
     message: row.message,
     requestedBy: row.requested_by,
+    requesters: JSON.parse(row.requesters) as string[],
+    allowSelfApproval: row.allow_self_approval === 1,
     deadline: row.deadline,
     status: row.status,
     decisions: JSON.parse(row.decisions) as ApprovalRecord['decisions'],

@@ -76,6 +76,8 @@ CREATE TABLE IF NOT EXISTS approvals (
   require TEXT NOT NULL,
   message TEXT NOT NULL,
   requested_by TEXT NOT NULL,
+  requesters TEXT NOT NULL DEFAULT '[]',
+  allow_self_approval INTEGER NOT NULL DEFAULT 0,
   deadline INTEGER,
   status TEXT NOT NULL,
   decisions TEXT NOT NULL,
@@ -213,18 +215,29 @@ export function openDatabase(file: string, durability: Durability = 'normal'): D
 }
 
 // Columns added after a table's first release: `CREATE TABLE IF NOT EXISTS` leaves an existing table as it
-// was, so a database made by an earlier version gets them here (NULL in its existing rows).
-const ADDED_COLUMNS: { table: string; column: string; definition: string }[] = [
+// was, so a database made by an earlier version gets them here, each with what its existing rows take.
+const ADDED_COLUMNS: { table: string; column: string; definition: string; backfill?: string }[] = [
   // A service account (a webhook's runAs, never logged in as); NULL: not yet known, the seed fills it in.
   { table: 'users', column: 'service', definition: 'INTEGER' },
+  // Separation of duties: an open request made before it keeps refusing its requester.
+  {
+    table: 'approvals',
+    column: 'requesters',
+    definition: `TEXT NOT NULL DEFAULT '[]'`,
+    backfill: 'UPDATE approvals SET requesters = json_array(lower(trim(requested_by)))',
+  },
+  { table: 'approvals', column: 'allow_self_approval', definition: 'INTEGER NOT NULL DEFAULT 0' },
 ];
 
 function addMissingColumns(db: Db): void {
-  for (const { table, column, definition } of ADDED_COLUMNS) {
-    const columns = db.prepare<[], { name: string }>(`PRAGMA table_info(${table})`).all();
-    if (!columns.some((c) => c.name === column))
+  db.transaction(() => {
+    for (const { table, column, definition, backfill } of ADDED_COLUMNS) {
+      const columns = db.prepare<[], { name: string }>(`PRAGMA table_info(${table})`).all();
+      if (columns.some((c) => c.name === column)) continue;
       db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
-  }
+      if (backfill !== undefined) db.exec(backfill);
+    }
+  })();
 }
 
 // A worker thread that checkpoints the WAL on a connection of its own. A checkpoint run by the connection

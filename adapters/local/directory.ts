@@ -1,4 +1,5 @@
 // A directory held in memory: users with their role, groups and manager (seeded from config or a scenario).
+import { normalizeEmail } from '../../functions/core/identity.js';
 import type { Identity } from '../../functions/core/protocol.js';
 import type { Directory } from '../ports.js';
 
@@ -23,6 +24,6 @@ export class InMemoryDirectory implements Directory {
       const group = spec.slice('group:'.length);
       return [...this.users.values()].filter((u) => u.groups.includes(group)).map((u) => u.email);
     }
-    return spec.includes('@') ? [spec.toLowerCase()] : [];
+    return spec.includes('@') ? [normalizeEmail(spec)] : [];
   }
 }

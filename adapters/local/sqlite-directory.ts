@@ -13,6 +13,7 @@
 // `scrypt$N$r$p$salt$hash` (base64). `verifyPassword` does the same scrypt work for unknown, disabled and
 // password-less users as for real ones, so response time does not tell which emails exist.
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+import { normalizeEmail } from '../../functions/core/identity.js';
 import type { Identity } from '../../functions/core/protocol.js';
 import { ROLES } from '../../translator/definition.js';
 import type { Directory } from '../ports.js';
@@ -306,7 +307,7 @@ export class SqliteDirectory implements Directory {
     if (spec.startsWith('role:')) return this.sql.byRole.all(spec.slice('role:'.length)).map((u) => u.email);
     if (spec.startsWith('group:'))
       return this.sql.byGroup.all(spec.slice('group:'.length)).map((u) => u.email);
-    return spec.includes('@') ? [spec.toLowerCase()] : [];
+    return spec.includes('@') ? [normalizeEmail(spec)] : [];
   }
 
   /** The admin's view of one user, disabled or not. */

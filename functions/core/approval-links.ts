@@ -12,13 +12,13 @@
 // `login-required`) change no state and do not spend the token. Every attempt, shown or decided,
 // accepted or refused, is recorded in the run's history as `approval.link` — never the token itself.
 //
-// Separation of duties: whoever the run acts for (the approval record's `requestedBy`, i.e. the user who
-// triggered it) cannot approve it through a link. The workflow definition has no field for this, so it is
-// an option of the service: on by default, switchable globally or per workflow id.
+// Separation of duties: whoever asked for the run (the approval record's `requesters`) gets no link, as
+// they are not an approver; a link of theirs is refused anyway unless the step sets `allowSelfApproval`.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApprovalRecord, ApprovalStore, Clock, Directory, Notifier } from '../../adapters/ports.js';
 import type { ApprovalNotifier, ApprovalService, DecisionResult } from './approvals.js';
 import type { AuditEntry } from './durable.js';
+import { normalizeEmail, sameEmail } from './identity.js';
 import { type Identity, operationKey } from './protocol.js';
 
 /** A spent token, as the link store keeps it (the nonce only: never the token). */
@@ -79,11 +79,6 @@ export interface ApprovalLinksDeps {
   baseUrl: string;
   /** The approver must also be logged in (as themselves) to see or use the link. Default false. */
   requireLogin?: boolean;
-  /**
-   * Whoever triggered the run cannot approve it. Default true; a function decides per workflow id
-   * (the definition format has no field for it).
-   */
-  separationOfDuties?: boolean | ((workflowId: string) => boolean);
   /** Lifetime of a link whose level has no timeout. Default 7 days. */
   maxAgeMs?: number;
 }
@@ -110,7 +105,7 @@ const MESSAGES: Record<LinkRefusal, string> = {
   decided: 'This approval request has already been decided or is no longer open.',
   'not-approver': 'This approval link is not for you: you are not an approver of this request.',
   unknown: 'There is no approval request for this link.',
-  'separation-of-duties': 'You started this run, so you cannot approve it yourself.',
+  'separation-of-duties': 'You asked for this run, so you cannot approve it yourself.',
   'login-required': 'Log in to Stepgate as the approver, then open this link again.',
 };
 
@@ -139,7 +134,7 @@ export class ApprovalLinks {
       s: record.stepId,
       v: record.visit,
       l: record.level,
-      a: approverEmail.toLowerCase(),
+      a: normalizeEmail(approverEmail),
       exp: record.deadline ?? this.deps.clock.now() + this.maxAgeMs,
       n: randomBytes(16).toString('base64url'),
     };
@@ -198,7 +193,9 @@ export class ApprovalLinks {
           ? 'expired'
           : result.reason === 'not-an-approver'
             ? 'not-approver'
-            : 'decided';
+            : result.reason === 'self-approval'
+              ? 'separation-of-duties'
+              : 'decided';
       return this.refuseDecision(checked, reason, decision);
     }
     this.audit(checked, 'decide', decision);
@@ -254,16 +251,17 @@ export class ApprovalLinks {
     const refuse = (reason: LinkRefusal): Checked => ({ ok: false, reason, payload });
     if (await this.deps.store.isUsed(payload.n)) return refuse('used');
     if (this.deps.clock.now() >= payload.exp) return refuse('expired');
+    // Before the approver check: a requester is no approver, and is told why.
+    if (!record.allowSelfApproval && record.requesters.includes(payload.a))
+      return refuse('separation-of-duties');
     if (!record.approvers.includes(payload.a)) return refuse('not-approver');
     if (record.status !== 'open') return refuse(this.closedReason(payload, record));
     if (record.decisions.some((d) => d.by === payload.a)) return refuse('decided');
     if (record.deadline !== null && this.deps.clock.now() >= record.deadline) return refuse('expired');
-    if (this.separationOfDuties(record.workflowId) && record.requestedBy.toLowerCase() === payload.a)
-      return refuse('separation-of-duties');
     if (this.deps.requireLogin === true) {
       if (loggedInEmail === undefined || loggedInEmail === null || loggedInEmail === '')
         return refuse('login-required');
-      if (loggedInEmail.toLowerCase() !== payload.a) return refuse('not-approver');
+      if (!sameEmail(loggedInEmail, payload.a)) return refuse('not-approver');
     }
     return { ok: true, payload, record };
   }
@@ -275,11 +273,6 @@ export class ApprovalLinks {
     if (current.status === 'approved' || current.status === 'rejected') return 'decided';
     const deadline = current.deadline ?? payload.exp;
     return this.deps.clock.now() >= deadline ? 'expired' : 'decided';
-  }
-
-  private separationOfDuties(workflowId: string): boolean {
-    const option = this.deps.separationOfDuties ?? true;
-    return typeof option === 'function' ? option(workflowId) : option;
   }
 
   private audit(checked: Checked, action: 'view' | 'decide', decision?: 'approve' | 'reject'): void {
@@ -329,7 +322,7 @@ function parsePayload(body: string): Payload | null {
         s: p.s as string,
         v: p.v as number,
         l: p.l as number,
-        a: p.a as string,
+        a: normalizeEmail(p.a as string),
         exp: p.exp as number,
         n: p.n as string,
       }

@@ -1,6 +1,10 @@
 // Approvals: the activities that open and close approval requests, and the decision handler that
 // records each approver's decision, counts them against the level's `require` policy and raises the
 // level's outcome on the run exactly once. Late, foreign and repeated decisions are refused and recorded.
+//
+// Separation of duties: whoever asked for the run (its requesters) is left out when a level's approvers
+// are resolved, and refused ('self-approval') on every decision path, unless the step sets
+// `allowSelfApproval`. A level left with nobody answers Stepgate.NoApprovers: the run escalates past it.
 import {
   ActivityError,
   type ApprovalRecord,
@@ -9,6 +13,7 @@ import {
   type Directory,
 } from '../../adapters/ports.js';
 import type { AuditEntry } from './durable.js';
+import { normalizeEmail } from './identity.js';
 import {
   type ApprovalClose,
   type ApprovalDecisionEntry,
@@ -51,7 +56,7 @@ export type DecisionResult =
   | { accepted: true; outcome: ApprovalOutcome | null; level: number }
   | {
       accepted: false;
-      reason: 'no-open-request' | 'expired' | 'not-an-approver' | 'already-decided';
+      reason: 'no-open-request' | 'expired' | 'self-approval' | 'not-an-approver' | 'already-decided';
       message: string;
     };
 
@@ -62,6 +67,8 @@ const CLOSED_PLACEHOLDER: Omit<ApprovalRecord, 'runId' | 'stepId' | 'visit' | 'l
   require: 'any',
   message: '',
   requestedBy: '',
+  requesters: [],
+  allowSelfApproval: false,
   deadline: null,
   status: 'closed',
   decisions: [],
@@ -75,20 +82,25 @@ export class ApprovalService {
     return this.deps.transaction === undefined ? fn() : this.deps.transaction(fn);
   }
 
-  /** Activity `approval.request`: resolves the approvers and opens the request (idempotent on redelivery). */
+  /**
+   * Activity `approval.request`: resolves the approvers, leaves the run's requesters out (unless the step
+   * allows self-approval) and opens the request (idempotent on redelivery). A level left with nobody fails
+   * with Stepgate.NoApprovers, which escalates to the next level.
+   */
   readonly request = async (input: ApprovalRequest): Promise<ApprovalRequestResult> => {
     const { store, directory, clock, notifier } = this.deps;
     // A redelivered request (after a restart) or one whose level was already closed opens nothing new.
     const existing = store.get(input.runId, input.stepId, input.visit, input.level);
     if (existing !== undefined) return { approvers: existing.approvers };
-    const approvers = [...new Set(input.approvers.flatMap((spec) => directory.resolve(spec)))].sort();
-    if (approvers.length === 0) {
-      throw new ActivityError(
-        ERROR.noApprovers,
-        `no approver found for ${input.approvers.length ? input.approvers.join(', ') : 'an empty approver list'}`,
-        false,
-      );
-    }
+    // A request queued before separation of duties carries no requesters: the run's user asked for it.
+    const requesters = (input.requesters ?? [input.identity.email]).map(normalizeEmail);
+    const allowSelfApproval = input.allowSelfApproval === true;
+    const resolved = [
+      ...new Set(input.approvers.flatMap((spec) => directory.resolve(spec)).map(normalizeEmail)),
+    ];
+    const approvers = resolved.filter((a) => allowSelfApproval || !requesters.includes(a)).sort();
+    if (approvers.length === 0)
+      throw new ActivityError(ERROR.noApprovers, noApproversMessage(input, resolved), false);
     const record: ApprovalRecord = {
       runId: input.runId,
       workflowId: input.workflowId,
@@ -100,6 +112,8 @@ export class ApprovalService {
       require: input.require,
       message: input.message,
       requestedBy: input.identity.email,
+      requesters,
+      allowSelfApproval,
       deadline: input.deadline,
       status: 'open',
       decisions: [],
@@ -128,7 +142,8 @@ export class ApprovalService {
 
   async decide(input: DecisionInput): Promise<DecisionResult> {
     const { store, clock, recordAudit } = this.deps;
-    const by = input.by.toLowerCase();
+    // The decider's identity enters the approval service here, from whichever channel.
+    const by = normalizeEmail(input.by);
     const record = store.openFor(input.runId, input.stepId);
     const refuse = (
       reason: Extract<DecisionResult, { accepted: false }>['reason'],
@@ -152,6 +167,9 @@ export class ApprovalService {
     if (record.deadline !== null && clock.now() >= record.deadline) {
       return refuse('expired', `the approval request for ${input.stepId} expired`);
     }
+    const requester = record.requesters.includes(by);
+    if (requester && !record.allowSelfApproval)
+      return refuse('self-approval', `${by} asked for this run and cannot decide its approval`);
     if (!record.approvers.includes(by))
       return refuse('not-an-approver', `${by} is not an approver of ${input.stepId}`);
     if (record.decisions.some((d) => d.by === by))
@@ -163,6 +181,7 @@ export class ApprovalService {
       comment: input.comment ?? null,
       at: new Date(clock.now()).toISOString(),
       channel: input.channel,
+      ...(requester ? { selfApproval: true as const } : {}),
     };
     const decisions = [...record.decisions, entry];
     const outcome = countDecisions(record, decisions, entry);
@@ -203,6 +222,14 @@ export class ApprovalService {
       await this.deps.raiseEvent(record.runId, record.eventName, outcome);
     this.deps.store.update({ ...record, delivered: true });
   }
+}
+
+/** Why a level has nobody to ask: no approver matched, or only the run's requesters did. */
+function noApproversMessage(input: ApprovalRequest, resolved: string[]): string {
+  if (resolved.length > 0)
+    return `no approver left at level ${input.level}: ${resolved.join(', ')} asked for the run and cannot approve it`;
+  const specs = input.approvers.length ? input.approvers.join(', ') : 'an empty approver list';
+  return `no approver found for ${specs} at level ${input.level}`;
 }
 
 /** The level's outcome once `require` is met or can no longer be met; null while it is still open. */

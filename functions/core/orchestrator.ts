@@ -43,6 +43,7 @@ import {
   type RunError,
   type RunOutcome,
   type RunTrigger,
+  requestersOf,
   type ToolCallRequest,
 } from './protocol.js';
 import { approverSpecs, renderList, renderText } from './render.js';
@@ -561,6 +562,8 @@ class Run {
         message: renderText(level.message, view),
         deadline,
         eventName,
+        requesters: requestersOf(this.start.trigger),
+        allowSelfApproval: node.allowSelfApproval === true,
       };
       const close: ApprovalClose = {
         runId: this.start.runId,
@@ -576,6 +579,15 @@ class Run {
       if (requested.isFaulted) {
         thread.approvals.delete(eventName);
         const error = requested.error ?? { code: ERROR.noApprovers, message: 'the approval request failed' };
+        // A level with nobody to ask (its only approvers asked for the run) is passed like a timeout.
+        if (error.code === ERROR.noApprovers && levelNo < node.levels.length) {
+          this.ctx.record({
+            type: 'approval.no-approvers',
+            step: node.id,
+            data: { level: levelNo, message: error.message, escalatesTo: levelNo + 1 },
+          });
+          continue;
+        }
         return { error: { code: error.code, message: error.message, step: node.id } };
       }
       const approvers = (requested.result as ApprovalRequestResult).approvers;
@@ -588,6 +600,7 @@ class Run {
           require: level.require,
           message: request.message,
           deadline,
+          ...(request.allowSelfApproval ? { allowSelfApproval: true } : {}),
           ...this.nextToolPreview(node, view),
         },
       });

@@ -5,6 +5,7 @@
 import type { IrApprovalRequire } from '../../translator/ir.js';
 import type { JsonValue } from '../../translator/template.js';
 import type { TaskError } from './durable.js';
+import { normalizeEmail } from './identity.js';
 
 export const ACTIVITY = {
   toolCall: 'tool.call',
@@ -33,6 +34,16 @@ export interface RunTrigger {
   user: Identity;
   /** Who started it when that is not `user`: the owner of the API token a `runAs` webhook was called with. */
   by?: string;
+}
+
+/**
+ * Who asked for a run, normalised: the user it acts for and, for a delegated run, the token owner who
+ * started it. Separation of duties leaves them out of the run's approvers (unless a step allows it).
+ */
+export function requestersOf(trigger: { user: Pick<Identity, 'email'>; by?: string | null }): string[] {
+  const requesters = [normalizeEmail(trigger.user.email)];
+  if (typeof trigger.by === 'string') requesters.push(normalizeEmail(trigger.by));
+  return [...new Set(requesters)];
 }
 
 interface StepMessage {
@@ -120,6 +131,10 @@ export interface ApprovalRequest extends StepMessage {
   deadline: number | null;
   /** The event the decision raises on the run once the level is decided. */
   eventName: string;
+  /** Who asked for the run (`requestersOf`): left out of the approvers, and refused if they decide. */
+  requesters: string[];
+  /** The step's `allowSelfApproval`: the requesters stay approvers (their decisions are marked). */
+  allowSelfApproval: boolean;
 }
 
 export interface ApprovalRequestResult {
@@ -141,6 +156,8 @@ export interface ApprovalDecisionEntry {
   comment: string | null;
   at: string;
   channel?: string;
+  /** The decider asked for the run themselves; only where the step allows self-approval. */
+  selfApproval?: true;
 }
 
 /** The payload of the approval event: the level's outcome, counted by the decision handler. */

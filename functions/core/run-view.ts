@@ -68,6 +68,8 @@ export interface ApprovalDecisionView {
   channel?: string;
   level: number;
   at: number;
+  /** The decider asked for the run; the step allows it (`allowSelfApproval`). */
+  selfApproval?: true;
 }
 
 export interface ApprovalRefusalView {
@@ -415,6 +417,7 @@ function readTrail(audit: AuditRecord[]): Map<string, StepTrail> {
           ...(typeof data.channel === 'string' ? { channel: data.channel } : {}),
           level: typeof data.level === 'number' ? data.level : 1,
           at: entry.at,
+          ...(data.selfApproval === true ? { selfApproval: true as const } : {}),
         });
         break;
       case 'approval.refused':

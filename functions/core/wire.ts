@@ -18,6 +18,8 @@ export interface AslRunContext {
   runId: string;
   workflowId: string;
   identity: Identity;
+  /** A delegated run's token owner (`RunTrigger.by`): a requester, like `identity`. */
+  by?: string;
 }
 
 interface AslStepPayload {
@@ -64,6 +66,8 @@ export interface AslApprovalPayload {
   rejectFails: boolean;
   /** Whether the cause carries the step's result (not when a failure leaves a branch: it commits nothing). */
   rejectKeepsResult: boolean;
+  /** The step's `allowSelfApproval` (absent: the run's requesters are not approvers). */
+  allowSelfApproval?: true;
   taskToken: string;
   vars: WireVars;
 }
@@ -134,6 +138,10 @@ export interface GcpApprovalRequestBody extends GcpStepBody {
   /** The level's callback URL: the decision is posted there. */
   eventName: string;
   vars: WireVars;
+  /** `sg.by`: a delegated run's token owner (`RunTrigger.by`), a requester like `identity`; else null. */
+  by: string | null;
+  /** The step's `allowSelfApproval` (absent: the run's requesters are not approvers). */
+  allowSelfApproval?: true;
 }
 
 export type GcpApprovalRequestResponse =

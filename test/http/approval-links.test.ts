@@ -88,13 +88,13 @@ describe('approval links', () => {
     mountApprovalPages(app, { links });
   });
 
-  const start = async (by = 'member@example.com', description = 'Laptop'): Promise<string> => {
-    if (IR === undefined) throw new Error('the expense template does not validate');
+  const start = async (by = 'member@example.com', description = 'Laptop', ir = IR): Promise<string> => {
+    if (ir === undefined) throw new Error('the expense workflow does not validate');
     const identity = USERS.find((u) => u.email === by);
     if (identity === undefined) throw new Error(by);
     const runId = await engine.host.startRun({
-      workflowId: IR.id,
-      ir: IR,
+      workflowId: ir.id,
+      ir,
       input: { amount: 900, description, category: 'equipment' },
       trigger: { type: 'manual', user: identity },
     });
@@ -340,27 +340,43 @@ describe('approval links', () => {
       ]);
     });
 
-    it('a token of whoever triggered the run (separation of duties), unless switched off', async () => {
+    it('a token of whoever triggered the run (separation of duties): never mailed, refused if held', async () => {
       const runId = await start('boss@example.com');
-      expect(request(runId).approvers).toEqual(['boss@example.com']);
-      const token = tokenFor('boss@example.com');
+      // boss, their own manager, is left out: level 1 had nobody to ask, the directors are asked instead.
+      expect(engine.store.get(runId, 'manager_approval', 1, 1)).toBeUndefined();
+      expect(request(runId, 2).approvers).toEqual(['director1@example.com', 'director2@example.com']);
+      expect(request(runId, 2).requesters).toEqual(['boss@example.com']);
+      expect(mail.filter((m) => m.to.includes('boss@example.com'))).toEqual([]);
+      // A link boss got hold of anyway (signed with the server's key), for the level that is open.
+      const token = links.token(request(runId, 2), 'boss@example.com');
       const page = await view(token);
       expect(page.status).toBe(403);
       expect(page.html).toContain('cannot approve your own run');
       expect((await post(token)).status).toBe(403);
-      await expectNothingDecided(runId);
-      expect(linkAudit(runId).map((a) => [a.action, a.reason])).toEqual([
-        ['view', 'separation-of-duties'],
-        ['decide', 'separation-of-duties'],
+      await settle();
+      expect(request(runId, 2).decisions).toEqual([]);
+      expect(status(runId)).toBe('running');
+      expect(linkAudit(runId).map((a) => [a.approver, a.action, a.reason])).toEqual([
+        ['boss@example.com', 'view', 'separation-of-duties'],
+        ['boss@example.com', 'decide', 'separation-of-duties'],
       ]);
+    });
 
-      const lenient = new Hono();
-      mountApprovalPages(lenient, {
-        links: makeLinks({ separationOfDuties: (workflowId) => workflowId !== 'expense-approval' }),
-      });
-      expect((await view(token, {}, lenient)).status).toBe(200);
-      expect((await post(token, undefined, {}, lenient)).status).toBe(200);
-      expect(request(runId).decisions.map((d) => d.by)).toEqual(['boss@example.com']);
+    it("the requester's own link where the step allows self-approval", async () => {
+      const selfApproved = EXPENSE.replace(
+        '    approvers: ["{{trigger.user.manager}}"]\n',
+        '    approvers: ["{{trigger.user.manager}}"]\n    allowSelfApproval: true\n',
+      );
+      const runId = await start('boss@example.com', 'Laptop', validateWorkflow(selfApproved, 'yaml').ir);
+      expect(request(runId).approvers).toEqual(['boss@example.com']);
+      const token = tokenFor('boss@example.com');
+
+      expect((await view(token)).status).toBe(200);
+      expect((await post(token)).status).toBe(200);
+
+      expect(request(runId).decisions).toEqual([
+        expect.objectContaining({ by: 'boss@example.com', selfApproval: true }),
+      ]);
     });
 
     it('a token used without the login the configuration requires', async () => {

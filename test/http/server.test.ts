@@ -103,9 +103,10 @@ describe('the local server (npm start)', () => {
       return list.find((a) => a.runId === runId);
     });
     expect(pending.stepId).toBe('manager_approval');
+    // Emma asked for the run: her own decision is refused (separation of duties).
     expect(
       (await api(emma, 'POST', `/api/approvals/${runId}/manager_approval`, { decision: 'approve' })).status,
-    ).toBe(409);
+    ).toBe(403);
     expect(
       (
         await api(max, 'POST', `/api/approvals/${runId}/manager_approval`, {

@@ -30,7 +30,10 @@
 //   ${ToolCallFunctionArn}        tool.call handler (ToolCallRequest, returns the tool's result)
 //   ${NotifyFunctionArn}          notify.send handler
 //   ${ApprovalRequestFunctionArn} approval.request handler, invoked with a task token; the decision
-//                                 handler answers the token (SendTaskSuccess with the ApprovalResult)
+//                                 handler answers the token (SendTaskSuccess with the ApprovalResult).
+//                                 A level with nobody to ask (its only approvers asked for the run) fails
+//                                 with `Stepgate.NoApprovers`: every level but the last catches it and
+//                                 escalates, as on a timeout; at the last level it is the step's error
 //   ${QuorumFunctionArn}          counts finished branches of a `require: N` parallel (keeping the result
 //                                 overlays of those that succeeded) and fails with
 //                                 `Stepgate.QuorumReached` (cause: those overlays merged in branch order)
@@ -75,6 +78,7 @@ export const ASL_ERROR = {
   fatal: 'Stepgate.Fatal',
   rejected: 'Stepgate.Rejected',
   approvalTimeout: 'Stepgate.ApprovalTimeout',
+  noApprovers: 'Stepgate.NoApprovers',
   timeout: 'Stepgate.Timeout',
   quorumReached: 'Stepgate.QuorumReached',
 } as const;
@@ -474,6 +478,9 @@ function emitApproval(node: IrApproval, scope: Scope, endTarget: string): void {
         Next: last ? `${node.id}.timedOut` : levelName(levelNo + 1),
       },
       { ErrorEquals: [ASL_ERROR.rejected], ResultPath: '$.caught', Next: `${node.id}.rejected` },
+      ...(last
+        ? []
+        : [{ ErrorEquals: [ASL_ERROR.noApprovers], ResultPath: '$.caught', Next: levelName(levelNo + 1) }]),
       ...unhandled(scope),
     ];
     scope.states[levelName(levelNo)] = {
@@ -495,6 +502,7 @@ function emitApproval(node: IrApproval, scope: Scope, endTarget: string): void {
           // too — and only `error` inside a branch, whose failure discards what the branch wrote.
           rejectFails: node.onReject === null,
           rejectKeepsResult: node.onReject !== null || scope.depth === 0,
+          ...(node.allowSelfApproval === true ? { allowSelfApproval: true } : {}),
           'taskToken.$': '$$.Task.Token',
           'vars.$': varsExpression(scope),
         },

@@ -15,7 +15,8 @@
 //   delay comes from the handlers' backoff endpoint (the shared backoffDelay, jitter included).
 // - Approvals: per level `events.create_callback_endpoint`, `http.post` to the approval-request handler
 //   with the callback URL as the event name, `events.await_callback` with the level's timeout; the
-//   decision handler counts N-of-M and answers the callback once; `TimeoutError` escalates.
+//   decision handler counts N-of-M and answers the callback once; `TimeoutError` escalates, and so does a
+//   request answered `Stepgate.NoApprovers` (nobody left to ask) at every level but the last.
 // - Parallel: `parallel` with `shared` bookkeeping; branches count successes/failures in a shared map and
 //   the branch that decides the join cancels the others by answering their open callbacks (every wait
 //   in a branch is a callback wait), so N-of-M exits early as the orchestrator does. A branch works on
@@ -212,7 +213,7 @@ export function emitGcpWorkflows(ir: IrWorkflow): string {
   };
   const header =
     `# ${ir.id}: compiled by stepgate from IR v${ir.irVersion}; do not edit.\n` +
-    `# Execution argument: {input, trigger, run, stepgate: {runId, workflowId, identity, functions}}.\n` +
+    `# Execution argument: {input, trigger, run, stepgate: {runId, workflowId, identity, by?, functions}}.\n` +
     (ir.timeoutMs === null
       ? ''
       : `# Whole-run timeout: ${ir.timeoutMs} ms, enforced by the trigger function (execution cancel).\n`);
@@ -649,6 +650,7 @@ function approvalSteps(node: IrApproval, ctx: Ctx): GcpStep[] {
                       stepId: id,
                       visit: expr(`visits.${id}`),
                       identity: expr('sg.identity'),
+                      by: expr('default(map.get(sg, "by"), null)'),
                       level: n,
                       approvers: JSON.stringify(level.approvers),
                       require: level.require,
@@ -656,6 +658,7 @@ function approvalSteps(node: IrApproval, ctx: Ctx): GcpStep[] {
                       timeoutMs: level.timeoutMs,
                       eventName: expr(`${cb}.url`),
                       vars: expr(varsOf(ctx)),
+                      ...(node.allowSelfApproval === true ? { allowSelfApproval: true } : {}),
                     },
                   },
                   result: res,
@@ -678,6 +681,20 @@ function approvalSteps(node: IrApproval, ctx: Ctx): GcpStep[] {
                   result: err,
                 },
               },
+              ...(last
+                ? []
+                : [
+                    {
+                      [`${prefix}-no-approvers`]: {
+                        switch: [
+                          {
+                            condition: expr(`${err}.code == "Stepgate.NoApprovers"`),
+                            next: `${id}-l${n + 1}-callback`,
+                          },
+                        ],
+                      },
+                    },
+                  ]),
               ...failureRouting(`${prefix}-request`, ctx, null, err),
             ],
           },

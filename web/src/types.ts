@@ -94,6 +94,8 @@ export interface ApprovalDecision {
   channel?: string;
   level?: number;
   at: number;
+  /** The decider asked for the run; the step allows it. */
+  selfApproval?: true;
 }
 
 /** A decision the engine did not count (not an approver at that level, separation of duties). */

@@ -603,6 +603,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
       comment: (body.comment as string | null | undefined) ?? null,
       channel: 'api',
     });
+    if (!result.accepted && result.reason === 'self-approval')
+      throw new HttpProblem(403, 'Forbidden', result.message);
     if (!result.accepted) throw new HttpProblem(409, 'Decision refused', result.reason);
     return c.json(result, 200);
   });

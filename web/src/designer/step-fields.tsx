@@ -3,7 +3,7 @@
 // parallel. Each reports (path, value) edits through `onSet`.
 import { expressionPaths, tryParseExpression } from '../../../translator/expression';
 import { isRecord, type Path, type StepInfo } from './definition-model';
-import { Field, ListField, SelectField } from './fields';
+import { CheckField, Field, ListField, SelectField } from './fields';
 import type { DirectoryUser, PanelProps } from './properties-panel';
 
 const DURATION =
@@ -352,6 +352,12 @@ export function ApprovalFields({ step, onSet, users, variables }: StepFieldProps
       >
         Add escalation level
       </button>
+      <CheckField
+        label="Requester may approve (allowSelfApproval)"
+        name="allowSelfApproval"
+        checked={v.allowSelfApproval === true}
+        onChange={(x) => onSet(at('allowSelfApproval'), x ? true : undefined)}
+      />
       <Field
         label="Output variable"
         name="output"

@@ -486,6 +486,7 @@ function ApprovalDetails({ approval }: { approval: NonNullable<StepView['approva
             {d.decision === 'approve' ? 'Approved' : d.decision === 'reject' ? 'Rejected' : d.decision}
           </strong>{' '}
           by {d.by}
+          {d.selfApproval ? <span className="muted"> (their own run)</span> : null}
           {d.channel ? <span className="muted"> {channelLabel(d.channel)}</span> : null}
           <span className="muted small"> · {formatClock(d.at)}</span>
           {d.comment ? <q className="comment">{d.comment}</q> : null}
