@@ -86,14 +86,21 @@ export class E2eServer {
     public server: RunningServer,
     public clock: VirtualClock,
     readonly home: string,
+    private readonly config: string,
   ) {}
 
-  /** Starts the server on a fresh data folder (or `home`, to restart on the same state). */
-  static async start(options: { clock?: VirtualClock; home?: string } = {}): Promise<E2eServer> {
+  /**
+   * Starts the server on a fresh data folder (or `home`, to restart on the same state) with the
+   * repository's config (or the file `config`).
+   */
+  static async start(
+    options: { clock?: VirtualClock; home?: string; config?: string } = {},
+  ): Promise<E2eServer> {
     const home = options.home ?? mkdtempSync(join(tmpdir(), 'stepgate-e2e-'));
     const clock = options.clock ?? new VirtualClock(Date.now());
-    const server = await startServer(E2eServer.env(home), { clock });
-    const started = new E2eServer(server, clock, home);
+    const config = options.config ?? join(ROOT, 'stepgate.config.yaml');
+    const server = await startServer(E2eServer.env(home, config), { clock });
+    const started = new E2eServer(server, clock, home, config);
     await started.warmUp();
     return started;
   }
@@ -108,8 +115,8 @@ export class E2eServer {
       throw new Error(`MCP tools: ${tools.status} ${tools.text}`);
   }
 
-  private static env(home: string, port = 0): NodeJS.ProcessEnv {
-    return { PORT: String(port), STEPGATE_HOME: home, STEPGATE_CONFIG: join(ROOT, 'stepgate.config.yaml') };
+  private static env(home: string, config: string, port = 0): NodeJS.ProcessEnv {
+    return { PORT: String(port), STEPGATE_HOME: home, STEPGATE_CONFIG: config };
   }
 
   get url(): string {
@@ -124,7 +131,7 @@ export class E2eServer {
     const port = this.server.port;
     await this.server.close();
     this.clock = clock;
-    this.server = await startServer(E2eServer.env(this.home, port), { clock });
+    this.server = await startServer(E2eServer.env(this.home, this.config, port), { clock });
     await this.warmUp();
   }
 
