@@ -11,7 +11,13 @@
 // bounds one address trying many accounts.
 //
 // Password hashing itself is bounded too (HashGate): `concurrentHashes` at once and a short queue; past it
-// a login is told to come back (503, Retry-After) instead of piling up behind a flood.
+// a login is told to come back (503, Retry-After) instead of piling up behind a flood. One address holds
+// at most `concurrentHashes` places in the queue, and a freed slot goes to the address holding the fewest
+// places, so a flood from one address cannot keep everyone else waiting.
+//
+// A full bucket stays full until its oldest hit leaves the window (nothing can give a hit back meanwhile:
+// every attempt that would is refused by that same bucket), so the throttle remembers it until then and
+// refuses a flood's further attempts without asking the store: a throttled attempt costs a map lookup.
 import ipaddr from 'ipaddr.js';
 import type { Clock, RateLimitBucket, RateLimitVerdict } from '../../adapters/ports.js';
 import { HttpError } from './http-error.js';
@@ -52,30 +58,56 @@ export function addressKey(address: string): string {
   return `${parts.map((p) => p.toString(16)).join(':')}::/64`;
 }
 
-/** At most `concurrent` tasks at once, `queue` more waiting; beyond that `run` refuses at once. */
+/**
+ * At most `concurrent` tasks at once and `queue` more waiting, of which one owner holds at most
+ * `perOwner`; beyond that `run` refuses at once. A freed slot goes to the waiting task whose owner runs
+ * the fewest places, running or waiting (the earliest among equals), so one busy owner cannot keep the
+ * others waiting.
+ */
 export class HashGate {
   private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: { owner: string; start: () => void }[] = [];
+  private readonly active = new Map<string, number>();
 
   constructor(
     private readonly concurrent: number,
     private readonly queue: number,
+    private readonly perOwner: number,
   ) {}
 
-  /** Runs `task` when a slot is free; false (and `task` not run) when the queue is full too. */
-  async run<T>(task: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+  /** Runs `task` for `owner` when a slot is free; `ran: false` (and `task` not run) when it may not wait. */
+  async run<T>(owner: string, task: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
     if (this.running >= this.concurrent) {
-      if (this.waiting.length >= this.queue) return { ran: false };
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      const queued = this.waiting.filter((w) => w.owner === owner).length;
+      if (this.waiting.length >= this.queue || queued >= this.perOwner) return { ran: false };
+      await new Promise<void>((start) => this.waiting.push({ owner, start }));
     } else this.running++;
+    this.active.set(owner, (this.active.get(owner) ?? 0) + 1);
     try {
       return { ran: true, value: await task() };
     } finally {
-      // The slot passes straight to the next in line, or is freed.
-      const next = this.waiting.shift();
-      if (next === undefined) this.running--;
-      else next();
+      const left = (this.active.get(owner) ?? 1) - 1;
+      if (left === 0) this.active.delete(owner);
+      else this.active.set(owner, left);
+      this.startNext();
     }
+  }
+
+  /** Hands the freed slot to the waiting task whose owner holds the fewest places, or frees it. */
+  private startNext(): void {
+    const held = (owner: string) =>
+      (this.active.get(owner) ?? 0) + this.waiting.filter((w) => w.owner === owner).length;
+    let best: { index: number; held: number } | undefined;
+    this.waiting.forEach((w, index) => {
+      const places = held(w.owner);
+      if (best === undefined || places < best.held) best = { index, held: places };
+    });
+    if (best === undefined) {
+      this.running--;
+      return;
+    }
+    const [next] = this.waiting.splice(best.index, 1);
+    next?.start();
   }
 }
 
@@ -83,6 +115,9 @@ export class HashGate {
 const QUEUE_PER_SLOT = 4;
 // A login turned away because every slot and the queue are busy: come back after about one queue's worth.
 const BUSY_RETRY_MS = 1_000;
+// Full buckets remembered at most (a flood from many addresses fills many): past it, the expired are dropped
+// and, if that is not enough, all (they are only a shortcut; the store still refuses).
+const MAX_REMEMBERED = 10_000;
 
 export interface LoginThrottleDeps {
   counter: AttemptCounter;
@@ -92,9 +127,12 @@ export interface LoginThrottleDeps {
 
 export class LoginThrottle {
   private readonly gate: HashGate;
+  /** Full buckets: key → when the bucket has room again (ms). */
+  private readonly fullUntil = new Map<string, number>();
 
   constructor(private readonly deps: LoginThrottleDeps) {
-    this.gate = new HashGate(deps.limits.concurrentHashes, deps.limits.concurrentHashes * QUEUE_PER_SLOT);
+    const { concurrentHashes } = deps.limits;
+    this.gate = new HashGate(concurrentHashes, concurrentHashes * QUEUE_PER_SLOT, concurrentHashes);
   }
 
   /**
@@ -113,16 +151,19 @@ export class LoginThrottle {
       bucketOf(`login:account:${account}`, limits.perAccount),
     ];
     const now = this.deps.clock.now();
+    const until = Math.max(0, ...buckets.map((b) => this.fullUntil.get(b.key) ?? 0));
+    if (until > now) throw retryLater(429, 'too many failed logins; try again later', until - now);
     const verdict = await counter.takeAll(buckets, now);
     if (!verdict.allowed) {
       const full = buckets.find((b) => b.key === verdict.key) as RateLimitBucket;
       const wait = await counter.retryAfter(full, now);
+      this.remember(full.key, now + wait);
       throw retryLater(429, 'too many failed logins; try again later', wait);
     }
     const giveBack = async () => {
       for (const bucket of buckets) await counter.release(bucket.key, now);
     };
-    const checked = await this.gate.run(verify);
+    const checked = await this.gate.run(from, verify);
     if (!checked.ran) {
       await giveBack();
       throw retryLater(503, 'the server is busy checking passwords; try again shortly', BUSY_RETRY_MS);
@@ -131,5 +172,14 @@ export class LoginThrottle {
     await giveBack();
     await counter.clear(pair.key);
     return checked.value;
+  }
+
+  private remember(key: string, until: number): void {
+    if (this.fullUntil.size >= MAX_REMEMBERED) {
+      const now = this.deps.clock.now();
+      for (const [k, t] of this.fullUntil) if (t <= now) this.fullUntil.delete(k);
+      if (this.fullUntil.size >= MAX_REMEMBERED) this.fullUntil.clear();
+    }
+    this.fullUntil.set(key, until);
   }
 }

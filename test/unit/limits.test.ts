@@ -53,17 +53,46 @@ describe('yamlTooDeep', () => {
 
 describe('HashGate', () => {
   it('runs at most `concurrent` tasks, queues `queue` more and refuses the rest at once', async () => {
-    const gate = new HashGate(1, 1);
+    const gate = new HashGate(1, 1, 5);
     let release = () => {};
-    const first = gate.run(() => new Promise<string>((done) => (release = () => done('first'))));
-    const second = gate.run(async () => 'second');
-    const third = await gate.run(async () => 'third');
+    const first = gate.run('a', () => new Promise<string>((done) => (release = () => done('first'))));
+    const second = gate.run('b', async () => 'second');
+    const third = await gate.run('c', async () => 'third');
 
     expect(third).toEqual({ ran: false });
     release();
     expect(await first).toEqual({ ran: true, value: 'first' });
     expect(await second).toEqual({ ran: true, value: 'second' });
-    expect(await gate.run(async () => 'fourth')).toEqual({ ran: true, value: 'fourth' });
+    expect(await gate.run('c', async () => 'fourth')).toEqual({ ran: true, value: 'fourth' });
+  });
+
+  it('lets one owner hold at most `perOwner` waiting places, and starts the least busy owner first', async () => {
+    const gate = new HashGate(1, 4, 2);
+    const finish: (() => void)[] = [];
+    const order: string[] = [];
+    const task = (name: string) => () =>
+      new Promise<string>((done) => {
+        order.push(name);
+        finish.push(() => done(name));
+      });
+    const flood = [
+      gate.run('flood', task('f1')),
+      gate.run('flood', task('f2')),
+      gate.run('flood', task('f3')),
+    ];
+    const refused = await gate.run('flood', task('f4'));
+    const user = gate.run('user', task('user'));
+
+    expect(refused).toEqual({ ran: false });
+    finish.shift()?.();
+    await flood[0];
+    finish.shift()?.();
+    expect(await user).toEqual({ ran: true, value: 'user' });
+    finish.shift()?.();
+    expect(await flood[1]).toEqual({ ran: true, value: 'f2' });
+    finish.shift()?.();
+    expect(await flood[2]).toEqual({ ran: true, value: 'f3' });
+    expect(order).toEqual(['f1', 'user', 'f2', 'f3']);
   });
 });
 
