@@ -15,6 +15,7 @@ import {
 } from 'yaml';
 import type { Diagnostic, PathSegment, PendingDiagnostic } from './diagnostics.js';
 import { toPointer } from './diagnostics.js';
+import { jsonTooDeep, MAX_NESTING, nestingMessage, yamlTooDeep } from './nesting.js';
 
 export const MAX_SOURCE_BYTES = 5 * 1024 * 1024;
 
@@ -26,7 +27,16 @@ export interface SourceDocument {
   place(pending: PendingDiagnostic): Diagnostic;
 }
 
-export function parseSource(text: string, format: 'yaml' | 'json'): SourceDocument {
+/** How a source is read: `maxDepth`, the deepest nesting accepted (MAX_NESTING by default). */
+export interface SourceOptions {
+  maxDepth?: number;
+}
+
+export function parseSource(
+  text: string,
+  format: 'yaml' | 'json',
+  options: SourceOptions = {},
+): SourceDocument {
   const lineCounter = new LineCounter();
   const place = (pending: PendingDiagnostic, offset?: number): Diagnostic => {
     const position = lineCounter.linePos(offset ?? 0);
@@ -50,6 +60,13 @@ export function parseSource(text: string, format: 'yaml' | 'json'): SourceDocume
   }
   const syntax = (message: string, offset: number): Diagnostic =>
     place({ severity: 'error', code: 'syntax', message, path: [] }, offset);
+  // Checked before any parser runs: they recurse per level.
+  const maxDepth = options.maxDepth ?? MAX_NESTING;
+  const deep = format === 'json' ? jsonTooDeep(text, maxDepth) : yamlTooDeep(text, maxDepth);
+  if (deep !== undefined) {
+    const d = tooDeep(text, deep, maxDepth);
+    return { value: undefined, syntaxErrors: [d], place: () => d };
+  }
   if (format === 'json') {
     const jsonError = firstJsonError(text);
     if (jsonError !== undefined) {
@@ -101,6 +118,24 @@ export function parseSource(text: string, format: 'yaml' | 'json'): SourceDocume
     return place(pending, offset);
   };
   return { value, syntaxErrors, place: placeAtNode };
+}
+
+/** The diagnostic of a document nesting deeper than `max`, at the place it does. */
+function tooDeep(text: string, offset: number, max: number): Diagnostic {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return {
+    severity: 'error',
+    code: 'too-deep',
+    message: nestingMessage(max),
+    pointer: '',
+    line,
+    col: offset - lineStart + 1,
+  };
 }
 
 function syntaxMessage(code: string, message: string): string {

@@ -5,7 +5,7 @@ import { type Diagnostic, hasErrors, type PendingDiagnostic } from './diagnostic
 import { checkGraph } from './graph.js';
 import type { IrWorkflow } from './ir.js';
 import { lowerToIr } from './lower.js';
-import { parseSource } from './source.js';
+import { parseSource, type SourceOptions } from './source.js';
 import { checkStructure } from './structure.js';
 
 export type SourceFormat = 'yaml' | 'json';
@@ -22,8 +22,12 @@ export function formatOf(file: string): SourceFormat {
   return file.toLowerCase().endsWith('.json') ? 'json' : 'yaml';
 }
 
-export function validateWorkflow(text: string, format: SourceFormat = 'yaml'): ValidationResult {
-  const source = parseSource(text, format);
+export function validateWorkflow(
+  text: string,
+  format: SourceFormat = 'yaml',
+  options: SourceOptions = {},
+): ValidationResult {
+  const source = parseSource(text, format, options);
   if (source.syntaxErrors.length > 0) return finish(source.syntaxErrors);
   const place = (problems: PendingDiagnostic[]): Diagnostic[] => problems.map((p) => source.place(p));
   try {

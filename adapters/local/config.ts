@@ -12,6 +12,7 @@
 //   approvals:             # approval links: { requireLogin: true } makes the approver log in as well
 //   notifications:         # { devInboxFallback: true }: Slack/Teams/SMS without an account → the dev inbox;
 //                          # allowHosts / allowPrivateNetworks: what the SSRF guard lets through anyway
+//   limits:                # body sizes, nesting, login throttling, run starts and chat per user (functions/core/limits.ts)
 //
 // A stdio server's relative `cwd` (by default the config file's folder) is resolved against that folder,
 // so a config works from wherever `stepgate` is started.
@@ -19,6 +20,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { type OidcConfig, OidcConfigSchema } from '../../functions/core/auth.js';
+import { DEFAULT_LIMITS, type LimitsConfig, LimitsConfigSchema } from '../../functions/core/limits.js';
 import { type PolicyConfig, PolicyConfigSchema } from '../../functions/core/policy.js';
 import { ROLES } from '../../translator/definition.js';
 import { type Diagnostic, formatDiagnostic } from '../../translator/diagnostics.js';
@@ -74,6 +76,7 @@ const ConfigSchema = z.strictObject({
   oidc: OidcConfigSchema.optional(),
   approvals: ApprovalsSchema.optional(),
   notifications: NotificationsSchema.optional(),
+  limits: LimitsConfigSchema.prefault({}),
 });
 
 export interface StepgateConfig {
@@ -86,6 +89,7 @@ export interface StepgateConfig {
   oidc?: OidcConfig;
   approvals: ApprovalsConfig;
   notifications: NotificationsConfig;
+  limits: LimitsConfig;
 }
 
 export class ConfigError extends Error {
@@ -107,7 +111,7 @@ export function parseConfig(text: string, file: string): StepgateConfig {
     ConfigSchema,
     value,
     'the Stepgate config',
-    'mcpServers, policy, directory, oidc, approvals',
+    'mcpServers, policy, directory, oidc, approvals, notifications, limits',
   );
   if (!checked.ok) return fail(checked.problems.map((p) => source.place(p)));
   const base = dirname(resolve(file));
@@ -123,6 +127,7 @@ export function parseConfig(text: string, file: string): StepgateConfig {
     ...(checked.value.oidc === undefined ? {} : { oidc: checked.value.oidc }),
     approvals: checked.value.approvals ?? {},
     notifications: checked.value.notifications ?? {},
+    limits: checked.value.limits,
   };
 }
 
@@ -142,6 +147,7 @@ export function loadConfig(path: string | undefined, cwd = process.cwd()): Stepg
         directory: { users: [] },
         approvals: {},
         notifications: {},
+        limits: DEFAULT_LIMITS,
       };
     throw new ConfigError([
       `${file}:1:1: error: cannot read the Stepgate config (${missing ? 'no such file' : (error as Error).message})`,

@@ -3,7 +3,8 @@
 // than `now - windowMs`. Exact — no burst of twice the limit at a window boundary as with fixed windows —
 // at the cost of up to `limit` rows per key, pruned as the key is used. Every take is one IMMEDIATE
 // transaction, so connections in several processes on the same file count together, and the state
-// survives restarts.
+// survives restarts. The login throttle also gives a hit back (`release`: the attempt succeeded) and asks
+// how long until a full bucket has room (`retryAfter`, for Retry-After).
 import type { RateLimitBucket, RateLimiter, RateLimitVerdict } from '../ports.js';
 import type { Db } from './database.js';
 
@@ -24,9 +25,37 @@ export class SqliteRateLimiter implements RateLimiter {
     });
     this.takeAllTransaction = (buckets: RateLimitBucket[], now: number) => takeAll.immediate(buckets, now);
     this.pruneStatement = db.prepare<[number]>('DELETE FROM rate_hits WHERE at < ?');
+    this.releaseStatement = db.prepare<[string, number]>(
+      'DELETE FROM rate_hits WHERE rowid = (SELECT rowid FROM rate_hits WHERE key = ? AND at = ? LIMIT 1)',
+    );
+    this.clearStatement = db.prepare<[string]>('DELETE FROM rate_hits WHERE key = ?');
+    this.inWindow = db.prepare<[string, number], { at: number }>(
+      'SELECT at FROM rate_hits WHERE key = ? AND at > ? ORDER BY at DESC',
+    );
   }
 
   private readonly pruneStatement;
+  private readonly releaseStatement;
+  private readonly clearStatement;
+  private readonly inWindow;
+
+  /** Gives back the hit `key` took at `at` (one of them): the call it counted turned out not to count. */
+  release(key: string, at: number): void {
+    this.releaseStatement.run(key, at);
+  }
+
+  /** Forgets every hit of `key`. */
+  clear(key: string): void {
+    this.clearStatement.run(key);
+  }
+
+  /** Milliseconds until `bucket` has room for one more call (0 when it has room now). */
+  retryAfter(bucket: RateLimitBucket, now: number): number {
+    const hits = this.inWindow.all(bucket.key, now - bucket.windowMs);
+    // The call fits once all but limit - 1 of the hits have left the window: the limit-th newest is the one.
+    const last = hits[bucket.limit - 1];
+    return last === undefined ? 0 : Math.max(0, last.at + bucket.windowMs - now);
+  }
 
   /** Drops hits older than `before` of every key (keys no longer used are not pruned by `take`). */
   prune(before: number): number {

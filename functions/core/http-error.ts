@@ -35,6 +35,8 @@ export interface HttpErrorOptions {
   title?: string;
   /** The input field the problem is about (`email`, `scopes`, ...). */
   field?: string;
+  /** A 429 or 503: when to try again, in seconds (the Retry-After header). */
+  retryAfterSeconds?: number;
   cause?: unknown;
 }
 
@@ -45,6 +47,7 @@ export class HttpError extends Error {
   readonly title: string;
   readonly detail: string;
   readonly field?: string;
+  readonly retryAfterSeconds?: number;
 
   constructor(status: number, detail: string, options: HttpErrorOptions = {}) {
     super(detail, options.cause === undefined ? undefined : { cause: options.cause });
@@ -55,6 +58,7 @@ export class HttpError extends Error {
     this.type = options.type ?? 'about:blank';
     this.title = options.title ?? TITLES[status] ?? (status < 500 ? 'Client Error' : 'Server Error');
     if (options.field !== undefined) this.field = options.field;
+    if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   toProblem(): Problem {

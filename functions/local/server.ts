@@ -13,6 +13,7 @@ import { hkdfSync } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 import { SqliteApprovalLinkStore } from '../../adapters/local/approval-link-store.js';
 import { SystemClock } from '../../adapters/local/clock.js';
@@ -38,16 +39,19 @@ import type { TemplateEntry } from '../core/http/admin-routes.js';
 import { createApp } from '../core/http/app.js';
 import { mountApprovalPages } from '../core/http/approval-pages.js';
 import { scheduledRuns } from '../core/http/schedule-routes.js';
+import { LoginThrottle } from '../core/login-throttle.js';
 import { ChannelNotifier } from '../core/notify/notifier.js';
 import { createSsrfGuard } from '../core/notify/ssrf.js';
 import { ToolPipeline } from '../core/tool-pipeline.js';
 import { Scheduler } from '../core/triggers/schedules.js';
+import { UserLimits } from '../core/user-limits.js';
 import { mountDashboard } from './dashboard.js';
 
 const SESSION_TTL_MS = 12 * 3_600_000;
 // Housekeeping, hourly: webhook delivery claims are kept a day (a signed redelivery is refused after five
-// minutes by its timestamp; Idempotency-Keys are honoured for 24 h), rate-limit hits two days (the longest
-// window is a day), used approval-link nonces until their link expires.
+// minutes by its timestamp; Idempotency-Keys are honoured for 24 h), rate-limit hits (tool calls, failed
+// logins, run starts, chat) two days or the config's longest window, used approval-link nonces until their
+// link expires.
 const HOUSEKEEPING_INTERVAL_MS = 3_600_000;
 const WEBHOOK_CLAIM_TTL_MS = 24 * 3_600_000;
 const RATE_HIT_TTL_MS = 48 * 3_600_000;
@@ -190,10 +194,16 @@ export async function startServer(
   await engine.recover();
 
   const deliveries = new SqliteWebhookDeliveryStore(engine.db, clock);
+  const { limits } = config;
+  const windows = [limits.login.perAccount, limits.login.perAccountAddress, limits.login.perAddress];
+  const rateHitTtl = Math.max(
+    RATE_HIT_TTL_MS,
+    ...[...windows, limits.runStarts, limits.chat].map((w) => w.windowSeconds * 1000),
+  );
   const housekeeping = () => {
     const now = clock.now();
     deliveries.prune(now - WEBHOOK_CLAIM_TTL_MS);
-    limiter.prune(now - RATE_HIT_TTL_MS);
+    limiter.prune(now - rateHitTtl);
     linkStore.prune(now);
   };
   housekeeping();
@@ -214,11 +224,15 @@ export async function startServer(
       { cookie: c.req.header('cookie') ?? null, authorization: c.req.header('authorization') ?? null },
       authDeps,
     );
+  const throttle = new LoginThrottle({ counter: limiter, clock, limits: limits.login });
   const app = createApp({
     authenticate: authenticateRequest,
+    bodyLimits: config.limits.bodyBytes,
     login: {
-      login: async (email, password) => {
-        const identity = await directory.verifyPassword(email, password);
+      login: async (email, password, address) => {
+        const identity = await throttle.attempt(email, address, () =>
+          directory.verifyPassword(email, password),
+        );
         if (identity === null) return null;
         const grant = await sessions.createSession(identity.email, SESSION_TTL_MS);
         return { ...grant, identity };
@@ -228,6 +242,10 @@ export async function startServer(
       },
       cookie: (token, expiresAt) => sessionCookie(token, expiresAt, { secure }),
       sessionToken: (c) => readCookie(c.req.header('cookie'), SESSION_COOKIE),
+      // The socket's peer; behind a trusted proxy, the address the proxy appended to X-Forwarded-For.
+      clientAddress: (c) =>
+        (limits.trustProxy ? c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim() : undefined) ||
+        (getConnInfo(c).remote.address ?? 'unknown'),
     },
     webhooks: {
       // A workflow's signing secrets live in the vault at org level: `webhook.<id>`, and during a rotation
@@ -244,6 +262,7 @@ export async function startServer(
     schedules: { scheduler },
     admin: { directory, vault, tokens, sessions, mcp: { servers: mcpServers, registry }, templates },
     chat: true,
+    limits: { jsonDepth: limits.jsonDepth, perUser: new UserLimits({ counter: limiter, clock, limits }) },
     runEvents: {
       subscribe: (runId, changed) => {
         const listeners = auditListeners.get(runId) ?? new Set();

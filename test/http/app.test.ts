@@ -72,6 +72,7 @@ describe('the HTTP API', () => {
         cookie: (token, expiresAt) =>
           `stepgate_session=${token}; Expires=${new Date(expiresAt).toUTCString()}; HttpOnly`,
         sessionToken: (c) => /stepgate_session=([^;]+)/.exec(c.req.header('cookie') ?? '')?.[1],
+        clientAddress: () => '127.0.0.1',
       },
       inbox: { list: (filter) => [{ to: filter?.to ?? '(everyone)' }] },
       schedules: {

@@ -215,9 +215,15 @@ describe('parseWebhookBody', () => {
     expect(parseWebhookBody(bytes('{"a":"__proto__"}'), JSON_TYPE, 1024).ok).toBe(true);
   });
 
-  it('refuses nesting deeper than 64 levels', () => {
+  it('refuses nesting deeper than 64 levels with 422 naming the limit', () => {
     const deep = `${'{"a":'.repeat(100)}1${'}'.repeat(100)}`;
-    expect(parseWebhookBody(bytes(deep), JSON_TYPE, 10_000)).toMatchObject({ ok: false, status: 400 });
+    expect(parseWebhookBody(bytes(deep), JSON_TYPE, 10_000)).toEqual({
+      ok: false,
+      status: 422,
+      detail: 'the document nests deeper than 64 levels',
+    });
+    const huge = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    expect(parseWebhookBody(bytes(`{"a":${huge}}`), JSON_TYPE, 1_000_000)).toMatchObject({ status: 422 });
     const fine = `${'{"a":'.repeat(60)}1${'}'.repeat(60)}`;
     expect(parseWebhookBody(bytes(fine), JSON_TYPE, 10_000).ok).toBe(true);
   });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../../adapters/local/config.js';
+import { DEFAULT_LIMITS } from '../../functions/core/limits.js';
 
 describe('the Stepgate config', () => {
   it('reads servers and policy, anchoring a stdio server at the config file', () => {
@@ -54,6 +55,35 @@ describe('the Stepgate config', () => {
     );
   });
 
+  it('fills every limit the limits: section leaves out with its default', () => {
+    const config = parseConfig(
+      'limits:\n  jsonDepth: 32\n  login: { perAddress: { max: 5 } }\n',
+      '/c/stepgate.config.yaml',
+    );
+    expect(config.limits).toEqual({
+      ...DEFAULT_LIMITS,
+      jsonDepth: 32,
+      login: { ...DEFAULT_LIMITS.login, perAddress: { max: 5, windowSeconds: 900 } },
+    });
+    expect(parseConfig('policy: {}\n', '/c/stepgate.config.yaml').limits).toEqual(DEFAULT_LIMITS);
+    expect(DEFAULT_LIMITS).toMatchObject({
+      bodyBytes: { default: 131_072, login: 8_192, definition: 1_000_000, webhook: 262_144 },
+      jsonDepth: 64,
+      login: { perAccountAddress: { max: 10, windowSeconds: 900 }, concurrentHashes: 2 },
+      runStarts: { max: 60, windowSeconds: 60 },
+      chat: { max: 60, windowSeconds: 60 },
+    });
+  });
+
+  it('refuses a limit that is not a positive whole number, naming its line', () => {
+    expect(() => parseConfig('limits:\n  runStarts:\n    max: 0\n', '/c/stepgate.config.yaml')).toThrow(
+      /stepgate\.config\.yaml:3:\d+: error: .*max/,
+    );
+    expect(() => parseConfig('limits:\n  chat: { maxx: 5 }\n', '/c/stepgate.config.yaml')).toThrow(
+      /stepgate\.config\.yaml:2:\d+: error: .*maxx/,
+    );
+  });
+
   it('is empty when the default file is absent, and an error when a named file is', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stepgate-config-'));
     expect(loadConfig(undefined, dir)).toEqual({
@@ -63,6 +93,7 @@ describe('the Stepgate config', () => {
       directory: { users: [] },
       approvals: {},
       notifications: {},
+      limits: DEFAULT_LIMITS,
     });
     expect(() => loadConfig('missing.yaml', dir)).toThrow(
       /missing\.yaml:1:1: error: cannot read the Stepgate config/,

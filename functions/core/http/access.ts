@@ -21,18 +21,15 @@ import {
   roleAtLeast,
   WEBHOOK_SCOPE_PREFIX,
 } from '../auth.js';
+import { LimitsConfigSchema } from '../limits.js';
 import { HttpProblem } from './problem.js';
 
 /** How large a request body a route reads (the config's `limits.bodyBytes`). */
 export type BodyClass = 'default' | 'login' | 'definition' | 'webhook';
 export type BodyLimits = Record<BodyClass, number>;
 
-export const DEFAULT_BODY_LIMITS: BodyLimits = {
-  default: 131_072,
-  login: 8_192,
-  definition: 1_000_000,
-  webhook: 262_144,
-};
+/** The config's defaults (functions/core/limits.ts), for an app made without a config. */
+export const DEFAULT_BODY_LIMITS: BodyLimits = LimitsConfigSchema.parse({}).bodyBytes;
 
 /**
  * A route's access as the table declares it. `scope` is a fixed scope, or a list of alternatives where

@@ -50,6 +50,7 @@ import {
   WEBHOOK_HEADERS,
   webhookDeliveryId,
 } from '../triggers/webhook.js';
+import type { UserLimits } from '../user-limits.js';
 import { authorize, type BodyLimits, DEFAULT_BODY_LIMITS, limitBodies, routeTable } from './access.js';
 import { type AdminRoutesDeps, mountAdmin } from './admin-routes.js';
 import { type ChatDeps, mountChat } from './chat-routes.js';
@@ -61,7 +62,7 @@ import {
 } from './delegation-checks.js';
 import { OPENAPI } from './openapi.js';
 import { HttpProblem, problemResponse } from './problem.js';
-import { atLeast, checkedInput, jsonBody, requireStarter } from './request.js';
+import { atLeast, checkedInput, jsonBody, requireStarter, setJsonDepth } from './request.js';
 import { mountSchedules, type ScheduleRoutesDeps } from './schedule-routes.js';
 
 /** Who is calling, as the authenticator established it (functions/core/auth.ts). */
@@ -79,15 +80,19 @@ export interface WebhookDeps {
 
 /** Password login and logout (local users); absent where an external identity provider is the only way in. */
 export interface LoginDeps {
+  /** Null for a wrong email or password; throws a 429/503 problem when login is throttled (`address`). */
   login(
     email: string,
     password: string,
+    address: string,
   ): Promise<{ token: string; csrf: string; expiresAt: number; identity: Identity } | null>;
   logout(token: string): Promise<void>;
   /** The Set-Cookie value for a session token (and for clearing it: token ''). */
   cookie(token: string, expiresAt: number): string;
   /** The session token of a request, if it carries one. */
   sessionToken(c: Context): string | undefined;
+  /** The client's address, as login throttling counts it. */
+  clientAddress(c: Context): string;
 }
 
 export interface WorkflowStore {
@@ -142,6 +147,8 @@ export interface AppDeps {
   approvals: Pick<ApprovalService, 'decide'>;
   approvalStore: Pick<ApprovalStore, 'pendingFor'>;
   clock: Clock;
+  /** Limits per request (functions/core/limits.ts): JSON and definition nesting, run starts and chat per user. */
+  limits?: { jsonDepth: number; perUser: Pick<UserLimits, 'take'> };
   /** The development mail inbox (`npm start` only): mail the notifier sent, by recipient. */
   inbox?: { list(filter?: { to?: string; limit?: number }): unknown[] };
   /** GET /api/runs/:id/events: how often the run's trail is checked, and the heartbeat (real time, ms). */
@@ -170,6 +177,14 @@ export function createApp(deps: AppDeps): Hono<Env> {
   // Before anything reads a body: the route's body limit, and a 404 for an /api route the table lacks.
   app.use('*', limitBodies(ROUTES, bodyLimits));
 
+  if (deps.limits !== undefined) {
+    const depth = deps.limits.jsonDepth;
+    app.use('*', async (c, next) => {
+      setJsonDepth(c, depth);
+      await next();
+    });
+  }
+
   app.get('/api/health', (c) => c.json({ ok: true }));
   app.get('/api/openapi.json', (c) => c.json(OPENAPI));
 
@@ -181,7 +196,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
         throw new HttpProblem(422, 'Invalid login', 'email is required', 'email');
       if (typeof body.password !== 'string' || body.password === '')
         throw new HttpProblem(422, 'Invalid login', 'password is required', 'password');
-      const session = await login.login(body.email, body.password);
+      const session = await login.login(body.email, body.password, login.clientAddress(c));
       // One answer for an unknown user and a wrong password: no account enumeration.
       if (session === null) throw new HttpProblem(401, 'Unauthenticated', 'wrong email or password');
       c.header('set-cookie', login.cookie(session.token, session.expiresAt));
@@ -249,7 +264,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
       );
     // Its size was checked while reading (the route's body class).
     const source = await c.req.text();
-    return { source, format, result: validateWorkflow(source, format) } as const;
+    const maxDepth = deps.limits?.jsonDepth;
+    const result = validateWorkflow(source, format, maxDepth === undefined ? {} : { maxDepth });
+    return { source, format, result } as const;
   };
 
   // Validation without saving (the designer's live diagnostics): always 200, `valid` says whether it would save.
@@ -345,6 +362,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
       const input = await jsonBody(c);
       const deliveryId = deliveryOf(c, WEBHOOK_HEADERS.idempotencyKey);
       checkedInput(workflow.ir.inputs, input);
+      await deps.limits?.perUser.take('runStarts', identity.email);
       const trigger: RunTrigger = {
         type: 'webhook',
         user: runAs,
@@ -369,7 +387,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
       throw new HttpProblem(409, 'No manual trigger', `workflow '${workflow.id}' cannot be started by hand`);
     requireStarter(workflow.ir, identity);
     const body = await jsonBody(c);
-    const runId = await startChecked(workflow, body.input ?? {}, { type: 'manual', user: identity });
+    const input = checkedInput(workflow.ir.inputs, body.input ?? {});
+    await deps.limits?.perUser.take('runStarts', identity.email);
+    const runId = await startChecked(workflow, input, { type: 'manual', user: identity });
     return c.json({ runId, workflowId: workflow.id, version: workflow.version }, 201);
   });
 
@@ -452,8 +472,19 @@ export function createApp(deps: AppDeps): Hono<Env> {
         `the webhook signature does not verify (${verdict.reason})`,
         WEBHOOK_HEADERS.signature,
       );
-    const parsed = parseWebhookBody(raw, c.req.header('content-type'), webhooks.maxBytes ?? 256 * 1024);
-    if (!parsed.ok) throw new HttpProblem(parsed.status, 'Bad webhook body', parsed.detail);
+    const parsed = parseWebhookBody(
+      raw,
+      c.req.header('content-type'),
+      webhooks.maxBytes ?? 256 * 1024,
+      deps.limits?.jsonDepth,
+    );
+    if (!parsed.ok)
+      throw new HttpProblem(
+        parsed.status,
+        'Bad webhook body',
+        parsed.detail,
+        parsed.status === 422 ? 'body' : undefined,
+      );
     const deliveryId = deliveryOf(c, WEBHOOK_HEADERS.id);
     const user = hook.runAs === null ? undefined : webhooks.user(hook.runAs);
     if (user === undefined)
@@ -611,7 +642,12 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
   if (deps.schedules !== undefined) mountSchedules(app, { ...deps.schedules, workflows: deps.workflows });
   if (deps.chat !== undefined)
-    mountChat(app, { ...(deps.chat === true ? {} : deps.chat), workflows: deps.workflows, host: deps.host });
+    mountChat(app, {
+      ...(deps.chat === true ? {} : deps.chat),
+      workflows: deps.workflows,
+      host: deps.host,
+      ...(deps.limits === undefined ? {} : { perUser: deps.limits.perUser }),
+    });
   if (deps.admin !== undefined)
     mountAdmin(app, { ...deps.admin, workflows: deps.workflows, clock: deps.clock, users });
 

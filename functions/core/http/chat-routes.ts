@@ -13,6 +13,7 @@ import type { DurableHost } from '../../../adapters/ports.js';
 import type { JsonValue } from '../../../translator/template.js';
 import { type ChatContext, replyFor, understand } from '../chat.js';
 import type { Identity } from '../protocol.js';
+import type { UserLimits } from '../user-limits.js';
 import { requires } from './access.js';
 import type { Principal, StoredWorkflowView, WorkflowStore } from './app.js';
 import { json, problemOf } from './openapi-parts.js';
@@ -30,6 +31,8 @@ export interface ChatDeps {
 export interface ChatRoutesDeps extends ChatDeps {
   workflows: Pick<WorkflowStore, 'list'>;
   host: Pick<DurableHost, 'startRun'>;
+  /** Chat messages and run starts per user (functions/core/user-limits.ts); none when absent. */
+  perUser?: Pick<UserLimits, 'take'>;
 }
 
 const MAX_CONTEXT_BYTES = 20_000;
@@ -39,6 +42,7 @@ export function mountChat(app: Hono<Env>, deps: ChatRoutesDeps): void {
 
   app.post('/api/chat', async (c: Context<Env>) => {
     const identity: Identity = c.get('principal').identity;
+    await deps.perUser?.take('chat', identity.email);
     const body = await jsonBody(c);
     const message = body.message;
     if (typeof message !== 'string' || message.trim() === '')
@@ -90,10 +94,12 @@ export function mountChat(app: Hono<Env>, deps: ChatRoutesDeps): void {
       });
     }
 
+    const input = checkedInput(workflow.ir.inputs, understood.input);
+    await deps.perUser?.take('runStarts', identity.email);
     const runId = await deps.host.startRun({
       workflowId: workflow.id,
       ir: workflow.ir,
-      input: checkedInput(workflow.ir.inputs, understood.input),
+      input,
       trigger: { type: 'chat', user: identity },
     });
     return c.json({
@@ -169,6 +175,7 @@ export const CHAT_PATHS = {
         '401': problemOf('Not logged in'),
         '403': problemOf("the caller's role is below the workflow's manual trigger minRole"),
         '422': problemOf('invalid message or context (the field is named)'),
+        '429': problemOf('too many chat messages or run starts by this user (Retry-After)'),
       },
     },
   },

@@ -17,5 +17,8 @@ export function problemResponse(c: Context, error: unknown): Response {
       ? error
       : new HttpProblem(500, 'Internal error', 'the server could not handle the request');
   if (!(error instanceof HttpError)) console.error(error);
-  return c.json(problem.toProblem(), problem.status as 400, { 'content-type': 'application/problem+json' });
+  return c.json(problem.toProblem(), problem.status as 400, {
+    'content-type': 'application/problem+json',
+    ...(problem.retryAfterSeconds === undefined ? {} : { 'retry-after': String(problem.retryAfterSeconds) }),
+  });
 }

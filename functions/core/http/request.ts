@@ -2,6 +2,7 @@
 import type { Context } from 'hono';
 import type { Role } from '../../../translator/definition.js';
 import type { IrWorkflow } from '../../../translator/ir.js';
+import { jsonTooDeep, MAX_NESTING, nestingMessage } from '../../../translator/nesting.js';
 import type { JsonValue } from '../../../translator/template.js';
 import { roleAtLeast } from '../auth.js';
 import { checkInput } from '../inputs.js';
@@ -21,12 +22,23 @@ export function requireStarter(ir: IrWorkflow, identity: Pick<Identity, 'role'>)
     throw new HttpProblem(403, 'Forbidden', `starting '${ir.id}' needs the role ${minRole} or above`);
 }
 
-/** A JSON object body (never an array or a prototype-bearing key), or a 4xx problem. */
+/** Sets the deepest nesting `jsonBody` accepts for this request (the config's `limits.jsonDepth`). */
+export function setJsonDepth(c: Context, depth: number): void {
+  c.set('jsonDepth', depth);
+}
+
+/**
+ * A JSON object body (never an array or a prototype-bearing key), or a 4xx problem: nesting deeper than
+ * the request's limit (setJsonDepth; MAX_NESTING by default) is a 422 before anything parses it.
+ */
 export async function jsonBody(c: Context): Promise<Record<string, unknown>> {
   const text = await c.req.text();
   if (text.trim() === '') return {};
   if (!/json/i.test(c.req.header('content-type') ?? ''))
     throw new HttpProblem(415, 'Unsupported media type', 'send application/json');
+  const maxDepth: number = c.get('jsonDepth') ?? MAX_NESTING;
+  if (jsonTooDeep(text, maxDepth) !== undefined)
+    throw new HttpProblem(422, 'Too deeply nested', nestingMessage(maxDepth), 'body');
   let value: unknown;
   try {
     value = JSON.parse(text, (key, v: unknown) => {

@@ -13,6 +13,7 @@
 //    workflow with a fresh run id, and every accepted delivery has exactly one run (see acceptWebhook).
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { WebhookDeliveryStore } from '../../../adapters/ports.js';
+import { jsonTooDeep, MAX_NESTING, nestingMessage } from '../../../translator/nesting.js';
 import type { JsonValue } from '../../../translator/template.js';
 
 export const WEBHOOK_HEADERS = {
@@ -102,26 +103,28 @@ export function verifyWebhookSignature(options: {
 /** An HTTP problem the caller answers with (RFC 9457 `status` and `detail`). */
 export interface WebhookProblem {
   ok: false;
-  status: 400 | 413 | 415;
+  status: 400 | 413 | 415 | 422;
   detail: string;
 }
 
 export type ParsedWebhookBody = { ok: true; body: { [key: string]: JsonValue } } | WebhookProblem;
 
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
-export const MAX_BODY_DEPTH = 64;
+export const MAX_BODY_DEPTH = MAX_NESTING;
 
 /**
  * The body of a webhook as the run's input: a JSON object, UTF-8, `Content-Type: application/json` (or
  * `application/*+json`; a charset other than utf-8 is refused). Oversize → 413, another content type →
- * 415; invalid JSON or UTF-8, anything but an object, nesting deeper than MAX_BODY_DEPTH, or a key
- * `__proto__`, `constructor` or `prototype` at any depth → 400 naming where. The HTTP layer should
- * also stop reading past `maxBytes`, so a huge body is never buffered whole.
+ * 415; nesting deeper than `maxDepth` (MAX_BODY_DEPTH by default) → 422, found on the text before it is
+ * parsed; invalid JSON or UTF-8, anything but an object, or a key `__proto__`, `constructor` or
+ * `prototype` at any depth → 400 naming where. The HTTP layer should also stop reading past `maxBytes`,
+ * so a huge body is never buffered whole.
  */
 export function parseWebhookBody(
   raw: Uint8Array,
   contentType: string | null | undefined,
   maxBytes: number,
+  maxDepth = MAX_BODY_DEPTH,
 ): ParsedWebhookBody {
   if (raw.byteLength > maxBytes)
     return problem(413, `the body is ${raw.byteLength} bytes; at most ${maxBytes} are accepted`);
@@ -133,6 +136,7 @@ export function parseWebhookBody(
   } catch {
     return problem(400, 'the body is not valid UTF-8');
   }
+  if (jsonTooDeep(text, maxDepth) !== undefined) return problem(422, nestingMessage(maxDepth));
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -176,15 +180,12 @@ function describe(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-/** The first forbidden key or over-deep nesting, as a message naming its path (`$.a.items[2].__proto__`). */
+/** The first forbidden key, as a message naming its path (`$.a.items[2].__proto__`). */
 function unsafeKey(root: object): string | undefined {
-  const stack: Array<{ value: unknown; path: string; depth: number }> = [
-    { value: root, path: '$', depth: 1 },
-  ];
+  const stack: Array<{ value: unknown; path: string }> = [{ value: root, path: '$' }];
   while (stack.length > 0) {
-    const { value, path, depth } = stack.pop() as { value: unknown; path: string; depth: number };
+    const { value, path } = stack.pop() as { value: unknown; path: string };
     if (value === null || typeof value !== 'object') continue;
-    if (depth > MAX_BODY_DEPTH) return `the body nests deeper than ${MAX_BODY_DEPTH} levels at ${path}`;
     const entries: Array<[string, unknown]> = Array.isArray(value)
       ? value.map((item, index) => [`[${index}]`, item])
       : Object.keys(value).map((key) => [pathSegment(key), (value as Record<string, unknown>)[key]]);
@@ -194,7 +195,7 @@ function unsafeKey(root: object): string | undefined {
           return `the key '${key}' is not allowed (at ${path}${pathSegment(key)}): it could alter object prototypes`;
     for (let i = entries.length - 1; i >= 0; i--) {
       const [segment, child] = entries[i] as [string, unknown];
-      stack.push({ value: child, path: `${path}${segment}`, depth: depth + 1 });
+      stack.push({ value: child, path: `${path}${segment}` });
     }
   }
   return undefined;
