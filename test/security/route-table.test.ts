@@ -4,8 +4,11 @@
 // refusal (401, or a 403 that names the role or scope) or "let through" (whatever the handler then says:
 // 404 for the made-up ids, 422 for the empty bodies), and compared with what the table says it should be.
 // Path parameters name nothing that exists and bodies are empty, so no request changes anything.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_SCOPES, type ApiScope, roleAtLeast, roleHolds } from '../../functions/core/auth.js';
+import { API_SCOPES, type ApiScope, roleAtLeast, roleHolds, SCOPES } from '../../functions/core/auth.js';
 import type { RouteRule } from '../../functions/core/http/access.js';
 import { ROUTES } from '../../functions/core/http/app.js';
 import { ROLES, type Role } from '../../translator/definition.js';
@@ -151,6 +154,17 @@ describe('the access table, route by route, against the started server', () => {
       ]),
     );
     expect(table).toEqual(REVIEWED);
+  });
+
+  it("is the table the README's security model shows, row for row", () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    for (const r of ROUTES) {
+      const scope = r.access.public ? '—' : r.access.scopes.map((s) => `\`${s}\``).join(' or ') || 'any';
+      const role = r.access.public ? 'public' : r.access.role;
+      expect(readme).toContain(`| ${r.method} | \`${r.path}\` | ${role} | ${scope} | ${r.access.body} |`);
+    }
+    for (const [scope, { role, description }] of Object.entries(SCOPES))
+      expect(readme).toContain(`| \`${scope}\` | ${role} | ${description} |`);
   });
 
   it('refuses every non-public route without a credential (401) and lets public ones through', async () => {
