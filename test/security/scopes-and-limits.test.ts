@@ -96,7 +96,14 @@ describe('scopes, CSRF and body limits, against the started server', () => {
       await server.api(hook, 'POST', '/api/schedules', { workflowId: 'expense-approval', preset: 'daily' }),
       await server.api(hook, 'GET', '/api/workflows'),
     ];
-    expect(refused.map((r) => r.status)).toEqual([403, 403, 403, 403, 403]);
+    // Its own workflow without a token webhook: not a start by hand either.
+    const own = await token(max, ['webhook:expense-approval']);
+    refused.push(
+      await server.api(own, 'POST', '/api/workflows/expense-approval/run', {
+        input: { amount: 10, description: 'Pens' },
+      }),
+    );
+    expect(refused.map((r) => r.status)).toEqual([403, 403, 403, 403, 403, 403]);
     expect(await runCount()).toBe(before);
     expect((await server.api<unknown[]>(max, 'GET', '/api/schedules')).json).toEqual([]);
   });

@@ -39,7 +39,7 @@ import type {
 import type { Diagnostic } from '../../../translator/diagnostics.js';
 import { validateWorkflow } from '../../../translator/validate.js';
 import type { ApprovalService } from '../approvals.js';
-import type { Principal } from '../auth.js';
+import { hasScope, type Principal } from '../auth.js';
 import type { DelegationDirectory } from '../delegation.js';
 import type { Identity, RunStatus, RunTrigger } from '../protocol.js';
 import { redactAuditRecord, runSummary, runView } from '../run-view.js';
@@ -383,6 +383,14 @@ export function createApp(deps: AppDeps): Hono<Env> {
         accepted.existing ? 200 : 201,
       );
     }
+    // A `webhook:<id>` token reaches this route for the token webhook only, never for a start by hand.
+    if (!hasScope(c.get('principal'), 'runs:start'))
+      throw new HttpProblem(
+        403,
+        'Forbidden',
+        `this API token may call only the token webhook of '${workflow.id}', which has none`,
+        'scope',
+      );
     if (!workflow.ir.triggers.some((t) => t.type === 'manual'))
       throw new HttpProblem(409, 'No manual trigger', `workflow '${workflow.id}' cannot be started by hand`);
     requireStarter(workflow.ir, identity);
