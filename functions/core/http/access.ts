@@ -23,6 +23,7 @@ import {
 } from '../auth.js';
 import { LimitsConfigSchema } from '../limits.js';
 import { HttpProblem } from './problem.js';
+import type { Env } from './types.js';
 
 /** How large a request body a route reads (the config's `limits.bodyBytes`). */
 export type BodyClass = 'default' | 'login' | 'definition' | 'webhook';
@@ -116,8 +117,6 @@ export function matchRoute(
 function pathDeclared(rules: readonly RouteRule[], path: string): boolean {
   return rules.some((rule) => rule.pattern.test(path));
 }
-
-type Env = { Variables: { principal: Principal } };
 
 /**
  * The body limit of the request's route, before anything else. Under /api an undeclared route is a 404

@@ -38,13 +38,11 @@ import type { DelegationDirectory } from '../delegation.js';
 import { HttpError } from '../http-error.js';
 import type { Identity } from '../protocol.js';
 import { requires } from './access.js';
-import type { Principal, WorkflowStore } from './app.js';
 import { requirePublishable } from './delegation-checks.js';
 import { errors, json, problemOf } from './openapi-parts.js';
 import { HttpProblem } from './problem.js';
 import { atLeast, jsonBody } from './request.js';
-
-type Env = { Variables: { principal: Principal } };
+import type { Env, WorkflowStore } from './types.js';
 
 /** A user as the admin sees it (adapters/local/sqlite-directory.ts UserRecord): never a password hash. */
 export interface AdminUserRecord extends Identity {

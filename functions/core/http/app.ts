@@ -64,9 +64,7 @@ import { OPENAPI } from './openapi.js';
 import { HttpProblem, problemResponse } from './problem.js';
 import { atLeast, checkedInput, jsonBody, requireStarter, setJsonDepth } from './request.js';
 import { mountSchedules, type ScheduleRoutesDeps } from './schedule-routes.js';
-
-/** Who is calling, as the authenticator established it (functions/core/auth.ts). */
-export type { Principal } from '../auth.js';
+import type { Env, StoredWorkflowView, WorkflowStore } from './types.js';
 
 /** Webhook deliveries (`auth: signature` triggers): their secrets, idempotency and who the run acts as. */
 export interface WebhookDeps {
@@ -93,31 +91,6 @@ export interface LoginDeps {
   sessionToken(c: Context): string | undefined;
   /** The client's address, as login throttling counts it. */
   clientAddress(c: Context): string;
-}
-
-export interface WorkflowStore {
-  save(input: {
-    ir: NonNullable<ReturnType<typeof validateWorkflow>['ir']>;
-    source: string;
-    format: 'yaml' | 'json';
-    by: string;
-    at: number;
-  }): { id: string; version: number };
-  get(id: string): StoredWorkflowView | undefined;
-  list(): StoredWorkflowView[];
-  history(id: string): StoredWorkflowView[];
-  delete(id: string): boolean;
-}
-
-export interface StoredWorkflowView {
-  id: string;
-  version: number;
-  name: string;
-  format: 'yaml' | 'json';
-  source: string;
-  ir: NonNullable<ReturnType<typeof validateWorkflow>['ir']>;
-  createdAt: number;
-  createdBy: string;
 }
 
 export interface AppDeps {
@@ -160,8 +133,6 @@ export interface AppDeps {
     subscribe?: (runId: string, changed: () => void) => () => void;
   };
 }
-
-type Env = { Variables: { principal: Principal } };
 
 /** Who may call what: every operation of the OpenAPI document with its role, scope and body class. */
 export const ROUTES = routeTable(OPENAPI.paths);

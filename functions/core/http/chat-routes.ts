@@ -15,12 +15,10 @@ import { type ChatContext, replyFor, understand } from '../chat.js';
 import type { Identity } from '../protocol.js';
 import type { UserLimits } from '../user-limits.js';
 import { requires } from './access.js';
-import type { Principal, StoredWorkflowView, WorkflowStore } from './app.js';
 import { json, problemOf } from './openapi-parts.js';
 import { HttpProblem } from './problem.js';
 import { checkedInput, jsonBody, requireStarter } from './request.js';
-
-type Env = { Variables: { principal: Principal } };
+import type { Env, StoredWorkflowView, WorkflowStore } from './types.js';
 
 /** Options of the chat route (AppDeps.chat). */
 export interface ChatDeps {

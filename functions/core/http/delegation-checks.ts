@@ -5,8 +5,8 @@
 import type { DelegationDirectory } from '../delegation.js';
 import { editProblem, publishProblem, startDelegationProblem } from '../delegation.js';
 import type { Identity } from '../protocol.js';
-import type { StoredWorkflowView } from './app.js';
 import { HttpProblem } from './problem.js';
+import type { StoredWorkflowView } from './types.js';
 
 /** A directory that knows nobody: without one, nothing that acts as someone else is published or started. */
 export const NO_DIRECTORY: DelegationDirectory = { user: () => undefined };

@@ -34,12 +34,10 @@ import {
   scheduleScopeProblem,
 } from '../triggers/schedules.js';
 import { requires } from './access.js';
-import type { Principal } from './app.js';
 import { errors, json, problemOf } from './openapi-parts.js';
 import { HttpProblem } from './problem.js';
 import { atLeast, checkedInput, jsonBody } from './request.js';
-
-type Env = { Variables: { principal: Principal } };
+import type { Env } from './types.js';
 
 /** What the routes need of a workflow: its id and (latest) IR. */
 export interface SchedulableWorkflows {
