@@ -56,3 +56,12 @@ export function parseIsoTime(text: string): number | undefined {
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? undefined : ms;
 }
+
+/**
+ * The ISO-8601 UTC form of a time in milliseconds since the epoch ("2026-01-31T09:00:00.000Z"). A pure
+ * function of its argument: the orchestrator formats the times its port gives it with this, since the
+ * lint keeps `Date` out of it (biome.json).
+ */
+export function formatIsoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}

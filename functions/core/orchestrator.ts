@@ -5,7 +5,7 @@
 // Parallel branches run as threads multiplexed by one scheduler: each thread is a generator that yields the
 // tasks it waits for (the first of them to complete resumes it) or a fork; the scheduler waits for the
 // first completion among all threads' tasks with one `any`, which both hosts provide.
-import { parseIsoTime } from '../../translator/duration.js';
+import { formatIsoTime, parseIsoTime } from '../../translator/duration.js';
 import { evaluateExpression } from '../../translator/expression.js';
 import {
   assertNever,
@@ -131,7 +131,7 @@ class Run {
     this.vars.trigger = { type: start.trigger.type, user: identityJson(start.trigger.user) };
     this.vars.run = {
       id: start.runId,
-      startedAt: new Date(ctx.now()).toISOString(),
+      startedAt: formatIsoTime(ctx.now()),
       workflowId: start.workflowId,
     };
     ctx.record({
@@ -677,7 +677,7 @@ class Run {
     this.ctx.record({
       type: 'timer.started',
       step: node.id,
-      data: { fireAt: new Date(fireAt).toISOString() },
+      data: { fireAt: formatIsoTime(fireAt) },
     });
     if (fireAt > this.ctx.now()) {
       const timer = this.timer(thread, fireAt);
