@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration } from '../../translator/duration.js';
+import { formatDuration, formatIsoTime, parseDuration, parseIsoTime } from '../../translator/duration.js';
 
 describe('parseDuration', () => {
   it.each([
@@ -37,5 +37,12 @@ describe('formatDuration', () => {
     for (const ms of [1, 999, 1_000, 61_000, 86_400_001, 1_209_600_000]) {
       expect(parseDuration(formatDuration(ms))).toBe(ms);
     }
+  });
+});
+
+describe('formatIsoTime', () => {
+  it('writes a time in UTC with milliseconds, and parseIsoTime reads it back', () => {
+    expect(formatIsoTime(1_769_850_000_123)).toBe('2026-01-31T09:00:00.123Z');
+    expect(parseIsoTime(formatIsoTime(1_769_850_000_123))).toBe(1_769_850_000_123);
   });
 });
