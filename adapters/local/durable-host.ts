@@ -350,7 +350,7 @@ export class LocalDurableHost implements DurableHost {
   private readonly activityNotes = new WeakMap<HistoryEvent, Array<{ entry: AuditEntry; at: number }>>();
 
   private deliver(runId: string, events: HistoryEvent[], effects: Effects): void {
-    const loaded = this.load(runId);
+    const loaded = this.load(runId, effects);
     if (loaded === undefined) return;
     const { replayer, cursor } = loaded;
     for (const event of events) {
@@ -367,8 +367,11 @@ export class LocalDurableHost implements DurableHost {
     }
   }
 
-  /** The run's live orchestrator, rebuilt from history when it is not in memory; undefined once it ended. */
-  private load(runId: string): { replayer: Replayer; cursor: Cursor } | undefined {
+  /**
+   * The run's live orchestrator, rebuilt from history when it is not in memory; undefined once it ended,
+   * including when the rebuild fails (the run then ends as failed).
+   */
+  private load(runId: string, effects: Effects): { replayer: Replayer; cursor: Cursor } | undefined {
     const cached = this.live.get(runId);
     const cursor = this.cursors.get(runId);
     if (cached !== undefined && cursor !== undefined) {
@@ -378,16 +381,17 @@ export class LocalDurableHost implements DurableHost {
     }
     const row = this.sql.run.get(runId);
     if (row === undefined || row.status !== 'running') return undefined;
-    const history = this.sql.history.all(runId).map(toHistoryEvent);
-    const replayer = new Replayer(runId, this.startOf(row), history, row.created_at);
     const fresh: Cursor = {
       seq: this.sql.nextSeq.get(runId)?.seq ?? 0,
       auditSeq: this.sql.nextAuditSeq.get(runId)?.seq ?? 0,
     };
+    let replayer: Replayer;
     try {
+      const history = this.sql.history.all(runId).map(toHistoryEvent);
+      replayer = new Replayer(runId, this.startOf(row), history, row.created_at);
       replayer.run();
     } catch (error) {
-      this.failRun(runId, fresh, error as Error);
+      this.finishRun(runId, fresh, engineFailure(error as Error), effects);
       return undefined;
     }
     this.live.set(runId, replayer);
@@ -399,9 +403,7 @@ export class LocalDurableHost implements DurableHost {
     try {
       replayer.run();
     } catch (error) {
-      this.failRun(runId, cursor, error as Error);
-      effects.ended.push({ runId, status: 'failed' });
-      this.forget(runId);
+      this.finishRun(runId, cursor, engineFailure(error as Error), effects);
       return;
     }
     for (const action of replayer.takeActions()) this.commitAction(runId, cursor, action, effects);
@@ -438,14 +440,19 @@ export class LocalDurableHost implements DurableHost {
         this.appendAudit(runId, cursor, action.entry, action.at, effects);
         return;
       case 'complete':
-        this.endRun(runId, cursor, action.outcome, effects);
+        this.finishRun(runId, cursor, action.outcome, effects);
         return;
       default:
         assertNeverAction(action);
     }
   }
 
-  private endRun(runId: string, cursor: Cursor, outcome: RunOutcome, effects: Effects): void {
+  /**
+   * Ends a run, whichever way it ends (completed, failed, cancelled or timed out by the orchestrator; an
+   * engine error while advancing it or replaying its history): records the outcome, drops its timers and
+   * outstanding work, tells its waiters after the commit and forgets its orchestrator.
+   */
+  private finishRun(runId: string, cursor: Cursor, outcome: RunOutcome, effects: Effects): void {
     const now = this.clock.now();
     this.appendHistory(runId, cursor, { type: 'ExecutionCompleted', outcome, at: now });
     this.sql.endRun.run(outcome.status, JSON.stringify(outcome), now, runId);
@@ -454,20 +461,6 @@ export class LocalDurableHost implements DurableHost {
     this.sql.deleteRunWork.run(runId);
     effects.ended.push({ runId, status: outcome.status });
     this.forget(runId);
-  }
-
-  private failRun(runId: string, cursor: Cursor, error: Error): void {
-    const code = error instanceof NonDeterminismError ? 'Stepgate.NonDeterminism' : 'Stepgate.EngineError';
-    const outcome: RunOutcome = {
-      status: 'failed',
-      error: { code, message: error.message, step: null },
-      vars: {},
-    };
-    const now = this.clock.now();
-    this.appendHistory(runId, cursor, { type: 'ExecutionCompleted', outcome, at: now });
-    this.sql.endRun.run('failed', JSON.stringify(outcome), now, runId);
-    this.sql.deleteRunTimers.run(runId);
-    this.sql.deleteRunWork.run(runId);
   }
 
   private forget(runId: string): void {
@@ -666,6 +659,12 @@ function toRunRecord(row: RunRow): RunRecord {
     endedAt: row.ended_at,
     outcome: row.outcome === null ? null : (JSON.parse(row.outcome) as RunOutcome),
   };
+}
+
+/** The outcome of a run the engine could not go on with: its history no longer replays, or it threw. */
+function engineFailure(error: Error): RunOutcome {
+  const code = error instanceof NonDeterminismError ? 'Stepgate.NonDeterminism' : 'Stepgate.EngineError';
+  return { status: 'failed', error: { code, message: error.message, step: null }, vars: {} };
 }
 
 function taskError(error: unknown): TaskError {

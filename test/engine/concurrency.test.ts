@@ -3,6 +3,8 @@
 // approval the test approves or rejects — all end as expected, with every step entered and finished
 // exactly once, every tool called exactly once per step, and ended runs gone from memory. The same holds
 // with a cache of 50 live runs, which forces evictions and lazy replays while the runs are in flight.
+// How fast is not asserted here (the machine may be shared and busy): `npm run bench:engine:throughput`
+// measures it; the test fails only when the runs stop ending.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +18,8 @@ import type { IrWorkflow } from '../../translator/ir.js';
 import { validateWorkflow } from '../../translator/validate.js';
 
 const RUNS = 1_000;
+/** How long without any run ending counts as stuck. */
+const STALL_MS = 10_000;
 
 const REQUESTER: Identity = { email: 'alice@example.com', role: 'member', groups: [], manager: null };
 const APPROVER: Identity = { email: 'approve@example.com', role: 'manager', groups: [], manager: null };
@@ -184,12 +188,7 @@ async function runMany(file: string, cacheSize: number | undefined): Promise<Out
       });
     }),
   );
-  const statuses = await within(
-    20_000,
-    Promise.all(runIds.map((runId) => engine.host.waitForRun(runId))),
-    () =>
-      `runs still running after 20 s: ${engine.host.listRuns({ status: 'running', limit: 10 }).map((r) => r.id)}`,
-  );
+  const statuses = await allEnded(engine, runIds, STALL_MS);
   await engine.host.idle();
   clearInterval(sampler);
   return {
@@ -204,17 +203,36 @@ async function runMany(file: string, cacheSize: number | undefined): Promise<Out
   };
 }
 
-/** `work`, or an error saying what is still missing once `ms` have passed. */
-async function within<T>(ms: number, work: Promise<T>, explain: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(explain())), ms);
+/**
+ * The final status of every run, once all have ended. Fails, naming runs not ended, only when no run
+ * ended for `stallMs`: an engine that stopped making progress, not a slow machine.
+ */
+async function allEnded(engine: EmbeddedEngine, runIds: string[], stallMs: number): Promise<FinalStatus[]> {
+  const waiting = new Set(runIds);
+  let all: FinalStatus[] | undefined;
+  void Promise.all(
+    runIds.map((runId) =>
+      engine.host.waitForRun(runId).then((status) => {
+        waiting.delete(runId);
+        return status;
+      }),
+    ),
+  ).then((statuses) => {
+    all = statuses;
   });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
+  let left = waiting.size;
+  let progressAt = Date.now();
+  while (all === undefined) {
+    await sleep(25);
+    if (waiting.size < left) {
+      left = waiting.size;
+      progressAt = Date.now();
+    } else if (Date.now() - progressAt > stallMs) {
+      const some = [...waiting].slice(0, 10).join(', ');
+      throw new Error(`no run ended for ${stallMs / 1000} s; ${waiting.size} not ended, e.g. ${some}`);
+    }
   }
+  return all;
 }
 
 function tally(values: Array<string | null>): Record<string, number> {
@@ -235,7 +253,7 @@ describe.each([
     console.log(
       `${RUNS} runs (cache ${cacheSize ?? 'default'}) in ${outcome.seconds.toFixed(1)} s, at most ${outcome.maxLive} live`,
     );
-  }, 60_000);
+  }, 300_000);
 
   afterAll(async () => {
     await outcome?.engine.host.close();

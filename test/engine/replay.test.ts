@@ -1,6 +1,7 @@
 // Replay: a run's recorded history, replayed by a fresh Replayer, reaches the same outcome without asking
 // for anything new; an evicted run is rebuilt from its history when its decision arrives; a history
-// that no longer matches the orchestrator fails the run with Stepgate.NonDeterminism; and recorded golden
+// that no longer matches the orchestrator fails the run with Stepgate.NonDeterminism (an evicted run too,
+// ending like any other run: its waiters are told, its timers disarmed); and recorded golden
 // histories keep replaying. `UPDATE_GOLDEN=1 npx vitest run test/engine/replay.test.ts` re-records them.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -344,6 +345,47 @@ describe('a history the orchestrator no longer agrees with', () => {
     expect(run.status).toBe('failed');
     expect(run.error?.code).toBe('Stepgate.NonDeterminism');
     expect(run.toolCalls.map((c) => c.tool)).toEqual(['prepare']);
+  });
+});
+
+describe('an evicted run whose replay fails', () => {
+  it('ends as failed through the same path as any other end: its waiters hear of it, its timers go', async () => {
+    const harness = new Harness({
+      workflow: define({
+        id: 'evicted-then-unreplayable',
+        steps: [
+          { id: 'prepare', type: 'tool', tool: 'prepare' },
+          { id: 'sign_off', type: 'approval', approvers: ['bob@example.com'], timeout: '1d' },
+          { id: 'finish', type: 'tool', tool: 'finish' },
+        ],
+      }),
+      cacheSize: 1,
+    });
+    const broken = await harness.start({ runId: 'run-broken' });
+    await harness.start({ runId: 'run-evicts-it' });
+    await harness.run('1m');
+    expect(harness.host.liveCount).toBe(1);
+    expect(harness.storedTimers(broken)).toBe(1);
+    // A history the current orchestrator cannot replay: its first task is no longer the tool call.
+    harness.engine.db
+      .prepare(
+        "UPDATE history SET name = 'notify.send' WHERE run_id = ? AND type = 'TaskScheduled' AND name = 'tool.call'",
+      )
+      .run(broken);
+    let ended: string | undefined;
+    void harness.host.waitForRun(broken).then((status) => {
+      ended = status;
+    });
+
+    harness.decideAt({ at: '1h', step: 'sign_off', by: 'bob@example.com', runId: broken });
+    await harness.run('2h');
+
+    expect(harness.result(broken).status).toBe('failed');
+    expect(harness.result(broken).error?.code).toBe('Stepgate.NonDeterminism');
+    expect(ended).toBe('failed');
+    expect(harness.storedTimers(broken)).toBe(0);
+    // The level's 1-day deadline is no longer armed (the other run's deadline is).
+    expect(harness.clock.pendingTimers).toBe(1);
   });
 });
 

@@ -1,9 +1,11 @@
 // Approval links end to end: the embedded engine runs the expense template (900 → the manager approves),
 // the link notifier emails each approver their own signed link (captured here), and the pages behind the
 // links are served by Hono's fetch interface. Opening a link decides nothing; only the page's POST does,
-// once. Tampered, replayed, expired, foreign, already-decided and self-approval links, and links used
-// without the login the configuration requires, are refused with a page, change nothing, and are
-// recorded in the run's history.
+// once: a spent link is refused as used (also by a fresh link service on the same database), of two
+// concurrent POSTs exactly one decides, and a refused attempt does not spend the link. Tampered,
+// replayed, expired, foreign, already-decided and self-approval links, and links used without the login
+// the configuration requires, are refused with a page, change nothing, and are recorded in the run's
+// history.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Hono } from 'hono';
@@ -264,21 +266,79 @@ describe('approval links', () => {
       expect((await post(token)).status).toBe(200);
     });
 
-    it('a replayed token (a second POST), also when two POSTs race', async () => {
+    it('a used token on a second POST or view: refused as used, whichever decision it asks for', async () => {
       const runId = await start();
       const token = tokenFor('manager@example.com');
-      const [first, second] = await Promise.all([post(token), post(token)]);
-      expect([first?.status, second?.status].sort()).toEqual([200, 410]);
+      expect((await post(token)).status).toBe(200);
+
       const replay = await post(token, { decision: 'reject' });
+      const page = await view(token);
+
       expect(replay.status).toBe(410);
       expect(replay.html).toContain('already been used');
-      expect((await view(token)).status).toBe(410);
+      expect(page.status).toBe(410);
+      expect(page.html).toContain('already been used');
+      expect(request(runId).decisions).toEqual([expect.objectContaining({ decision: 'approve' })]);
+      expect(linkAudit(runId).filter((a) => a.outcome === 'refused')).toEqual([
+        expect.objectContaining({ action: 'decide', decision: 'reject', reason: 'used' }),
+        expect.objectContaining({ action: 'view', reason: 'used' }),
+      ]);
+    });
+
+    it('a used token after a restart: the spent link is kept in the database, not in memory', async () => {
+      const runId = await start();
+      const token = tokenFor('manager@example.com');
+      expect((await post(token)).status).toBe(200);
+      // What a restarted server has: the same database, a new link store and service, no memory of the POST.
+      const restarted = new Hono();
+      mountApprovalPages(restarted, { links: makeLinks({ store: new SqliteApprovalLinkStore(engine.db) }) });
+
+      const replay = await post(token, { decision: 'reject' }, {}, restarted);
+
+      expect(replay.status).toBe(410);
+      expect(replay.html).toContain('already been used');
+      expect(request(runId).decisions).toEqual([expect.objectContaining({ decision: 'approve' })]);
+    });
+
+    it('a token posted twice at once: exactly one POST decides, the other is refused as used', async () => {
+      const runId = await start();
+      const token = tokenFor('manager@example.com');
+
+      const answers = await Promise.all([
+        post(token, { decision: 'approve', comment: 'first' }),
+        post(token, { decision: 'reject', comment: 'second' }),
+      ]);
+
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 410]);
+      expect(answers.find((a) => a.status === 410)?.html).toContain('already been used');
       expect(request(runId).decisions).toHaveLength(1);
-      expect(request(runId).decisions[0]?.decision).toBe('approve');
-      expect(linkAudit(runId).filter((a) => a.reason === 'used')).toEqual([
-        expect.objectContaining({ action: 'decide', outcome: 'refused' }),
-        expect.objectContaining({ action: 'decide', decision: 'reject', outcome: 'refused' }),
-        expect.objectContaining({ action: 'view', outcome: 'refused' }),
+      expect(linkAudit(runId).map((a) => [a.action, a.outcome, a.reason])).toEqual(
+        expect.arrayContaining([
+          ['decide', 'accepted', null],
+          ['decide', 'refused', 'used'],
+        ]),
+      );
+      expect(linkAudit(runId)).toHaveLength(2);
+    });
+
+    it('a token whose earlier uses were refused is not spent: its approver can still decide', async () => {
+      const strict = new Hono();
+      mountApprovalPages(strict, {
+        links: makeLinks({ requireLogin: true }),
+        authenticateOptional: async (c) => USERS.find((u) => u.email === c.req.header('x-test-user')) ?? null,
+      });
+      const runId = await start();
+      const token = tokenFor('manager@example.com');
+      expect((await view(token)).status).toBe(200);
+      const someoneElse = { 'x-test-user': 'viewer@example.com' };
+      expect((await post(token, undefined, {}, strict)).status).toBe(403);
+      expect((await post(token, undefined, someoneElse, strict)).status).toBe(403);
+
+      const decided = await post(token, { decision: 'reject', comment: 'mine' });
+
+      expect(decided.status).toBe(200);
+      expect(request(runId).decisions).toEqual([
+        expect.objectContaining({ by: 'manager@example.com', decision: 'reject', comment: 'mine' }),
       ]);
     });
 

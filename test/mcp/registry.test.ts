@@ -91,12 +91,11 @@ describe('McpRegistry over stdio (server-everything)', () => {
     const r = registry({ everything });
     const slow = await r.lookup('trigger-long-running-operation');
 
-    const started = Date.now();
-    const error = await failure(r.call(slow, { duration: 10, steps: 2 }, { timeoutMs: 200 }));
+    // An operation of an hour: only a call cut at its timeout comes back within the test's own timeout.
+    const error = await failure(r.call(slow, { duration: 3_600, steps: 2 }, { timeoutMs: 200 }));
 
     expect(error.code).toBe('Stepgate.Timeout');
     expect(error.retryable).toBe(true);
-    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it("maps the caller's signal: a timeout signal to Timeout, an abort to a non-retryable Cancelled", async () => {
@@ -106,9 +105,11 @@ describe('McpRegistry over stdio (server-everything)', () => {
     setTimeout(() => controller.abort(), 100);
 
     const timedOut = await failure(
-      r.call(slow, { duration: 10, steps: 2 }, { signal: AbortSignal.timeout(100) }),
+      r.call(slow, { duration: 3_600, steps: 2 }, { signal: AbortSignal.timeout(100) }),
     );
-    const cancelled = await failure(r.call(slow, { duration: 10, steps: 2 }, { signal: controller.signal }));
+    const cancelled = await failure(
+      r.call(slow, { duration: 3_600, steps: 2 }, { signal: controller.signal }),
+    );
 
     expect(timedOut.code).toBe('Stepgate.Timeout');
     expect(cancelled.code).toBe('Stepgate.Cancelled');

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Db, openDatabase } from '../../adapters/local/database.js';
 import { InMemoryDirectory } from '../../adapters/local/directory.js';
 import {
@@ -16,6 +16,18 @@ import {
   type UserInput,
 } from '../../adapters/local/sqlite-directory.js';
 import type { Identity } from '../../functions/core/protocol.js';
+
+// Every scrypt the directory runs, with its cost: the work a login does, observed without timing it.
+const scryptRuns = vi.hoisted(() => [] as Array<{ keylen: unknown; N: unknown; r: unknown; p: unknown }>);
+vi.mock('node:crypto', async (importOriginal) => {
+  const crypto = await importOriginal<typeof import('node:crypto')>();
+  const scrypt = (...args: unknown[]): void => {
+    const options = (args.length === 5 ? args[3] : {}) as { N?: unknown; r?: unknown; p?: unknown };
+    scryptRuns.push({ keylen: args[2], N: options.N, r: options.r, p: options.p });
+    (crypto.scrypt as (...forwarded: unknown[]) => void)(...args);
+  };
+  return { ...crypto, default: { ...crypto, scrypt }, scrypt };
+});
 
 const open: Db[] = [];
 afterEach(() => {
@@ -279,7 +291,25 @@ describe('SqliteDirectory passwords', () => {
     expect(await sqlite.verifyPassword('bob@example.com', 'correct horse battery')).toBeNull();
   });
 
-  it('does scrypt work for unknown users too (no fast path to time)', async () => {
+  it('does the same scrypt work for unknown, password-less and disabled users (no fast path)', async () => {
+    const { sqlite } = both();
+    await sqlite.setPassword('bob@example.com', 'correct horse battery');
+    await sqlite.setPassword('erin@example.com', 'correct horse battery');
+    sqlite.upsertUser({ email: 'erin@example.com', role: 'lead', disabled: true });
+    const work = async (email: string): Promise<unknown[]> => {
+      scryptRuns.length = 0;
+      await sqlite.verifyPassword(email, 'wrong password!');
+      return [...scryptRuns];
+    };
+
+    const known = await work('bob@example.com');
+
+    expect(known).toEqual([{ keylen: 32, N: 2 ** 15, r: 8, p: 1 }]);
+    for (const email of ['nobody@example.com', 'carol@example.com', 'erin@example.com', '__proto__'])
+      expect({ email, work: await work(email) }).toEqual({ email, work: known });
+  });
+
+  it('spends about as long on an unknown user as on a wrong password (within 0.5-2x, same run)', async () => {
     const { sqlite } = both();
     await sqlite.setPassword('bob@example.com', 'correct horse battery');
     const time = async (email: string): Promise<number> => {
@@ -287,11 +317,20 @@ describe('SqliteDirectory passwords', () => {
       await sqlite.verifyPassword(email, 'wrong password!');
       return performance.now() - start;
     };
+    const median = (values: number[]): number => values.sort((a, b) => a - b)[values.length >> 1] ?? 0;
     await time('bob@example.com');
-    const known = Math.min(await time('bob@example.com'), await time('bob@example.com'));
-    const unknown = Math.min(await time('nobody@example.com'), await time('nobody@example.com'));
-    // Both are a full scrypt (tens of ms); an early return would be well under a millisecond.
-    expect(unknown).toBeGreaterThan(known / 4);
+    const known: number[] = [];
+    const unknown: number[] = [];
+    // Interleaved, so that both see the same load on a shared machine.
+    for (let i = 0; i < 5; i++) {
+      known.push(await time('bob@example.com'));
+      unknown.push(await time('nobody@example.com'));
+    }
+
+    const ratio = median(unknown) / median(known);
+
+    expect(ratio).toBeGreaterThan(0.5);
+    expect(ratio).toBeLessThan(2);
   });
 
   it('refuses short passwords and unknown users, naming the field', async () => {
