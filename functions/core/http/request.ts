@@ -8,6 +8,7 @@ import { roleAtLeast } from '../auth.js';
 import { checkInput } from '../inputs.js';
 import type { Identity } from '../protocol.js';
 import { HttpProblem } from './problem.js';
+import type { Env } from './types.js';
 
 /** Whether `role` ranks at least `minimum` (viewer < member < lead < manager < director < admin). */
 export function atLeast(role: string, minimum: Role): boolean {
@@ -69,4 +70,15 @@ export function checkedInput(
     checked.problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; '),
     first?.field ? `input.${first.field}` : 'input',
   );
+}
+
+/** The caller of a route, as the authorization middleware set it (access.ts). */
+export function caller(c: Context<Env>): Identity {
+  return c.get('principal').identity;
+}
+
+/** The value, or a 404 naming what was not found. */
+export function found<T>(value: T | undefined, what: string, id: string): T {
+  if (value === undefined) throw new HttpProblem(404, 'Not found', `no ${what} '${id}'`);
+  return value;
 }

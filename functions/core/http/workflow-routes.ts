@@ -1,0 +1,474 @@
+// The workflow routes of the HTTP API: definitions with their versions, validation, and starting runs —
+// by hand, by a token webhook (an API token scoped `webhook:<id>`) and by a signed webhook delivery
+// (Standard Webhooks), which authenticates itself and is mounted before the credential check. Their access
+// is declared with their OpenAPI description (WORKFLOW_PATHS).
+//
+//   GET    /api/workflows                     list (latest versions)
+//   GET    /api/workflows/:id                 the latest version, with its source
+//   GET    /api/workflows/:id/versions
+//   GET    /api/workflows/:id/versions/:version   one version, with its source (what a run ran)
+//   PUT    /api/workflows/:id                 create or update from YAML/JSON; 422 with diagnostics;
+//                                              403 unless the caller holds what it delegates (delegation.ts)
+//   POST   /api/workflows/validate            check a definition without saving: { valid, diagnostics }
+//   DELETE /api/workflows/:id                 changing or deleting needs the role the workflow grants
+//   POST   /api/workflows/:id/run             manual trigger (its minRole, input checked), token or signed webhook
+import type { Context, Hono } from 'hono';
+import type { Clock, DurableHost, WebhookDeliveryStore } from '../../../adapters/ports.js';
+import type { Diagnostic } from '../../../translator/diagnostics.js';
+import { validateWorkflow } from '../../../translator/validate.js';
+import { hasScope } from '../auth.js';
+import type { DelegationDirectory } from '../delegation.js';
+import type { Identity, RunTrigger } from '../protocol.js';
+import {
+  acceptWebhook,
+  parseWebhookBody,
+  verifyWebhookSignature,
+  WEBHOOK_HEADERS,
+  webhookDeliveryId,
+} from '../triggers/webhook.js';
+import type { UserLimits } from '../user-limits.js';
+import { requires } from './access.js';
+import {
+  NO_DIRECTORY,
+  requireDelegationHolds,
+  requireEditable,
+  requirePublishable,
+} from './delegation-checks.js';
+import { errors, json } from './openapi-parts.js';
+import { HttpProblem } from './problem.js';
+import { caller, checkedInput, found, jsonBody, requireStarter } from './request.js';
+import type { Env, StoredWorkflowView, WorkflowStore } from './types.js';
+
+/** Webhook deliveries (`auth: signature` triggers): their secrets, idempotency and who the run acts as. */
+export interface WebhookDeps {
+  /** The workflow's signing secrets, newest first (several during a rotation); empty: not configured. */
+  secrets(workflowId: string): Promise<string[]>;
+  deliveries: WebhookDeliveryStore;
+  /** The identity a `runAs` email stands for. */
+  user(email: string): Identity | undefined;
+  maxBytes?: number;
+}
+
+export interface WorkflowRoutesDeps {
+  workflows: WorkflowStore;
+  host: Pick<DurableHost, 'startRun' | 'getRun'>;
+  clock: Clock;
+  /** The directory's enabled users, as the delegation checks read them (functions/core/delegation.ts). */
+  users?: DelegationDirectory;
+  /** Signed deliveries and token webhooks' idempotency; without it, signed webhooks are not served. */
+  webhooks?: WebhookDeps;
+  limits?: { jsonDepth: number; perUser: Pick<UserLimits, 'take'> };
+}
+
+/**
+ * The signed webhook delivery, before the credential check: a request to the run route that carries a
+ * `webhook-signature` header is answered here; any other goes on to the authenticated routes.
+ */
+export function mountSignedWebhooks(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
+  const { signedDelivery } = starts(deps);
+  const webhooks = deps.webhooks;
+  if (webhooks === undefined) return;
+  app.post('/api/workflows/:id/run', async (c, next) => {
+    if (c.req.header(WEBHOOK_HEADERS.signature) === undefined) return next();
+    return signedDelivery(c, webhooks);
+  });
+}
+
+export function mountWorkflows(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
+  const users = deps.users ?? NO_DIRECTORY;
+  const { startChecked, deliveryOf, startOnce } = starts(deps);
+
+  app.get('/api/workflows', (c) => {
+    return c.json(deps.workflows.list().map(summary));
+  });
+
+  app.get('/api/workflows/:id', (c) => {
+    return c.json(workflowView(found(deps.workflows.get(c.req.param('id')), 'workflow', c.req.param('id'))));
+  });
+
+  app.get('/api/workflows/:id/versions', (c) => {
+    const versions = deps.workflows.history(c.req.param('id'));
+    if (versions.length === 0) throw new HttpProblem(404, 'Not found', `no workflow '${c.req.param('id')}'`);
+    return c.json(versions.map(summary));
+  });
+
+  /** A definition from the request body: its format from the content type, size-checked, validated. */
+  const definitionFromBody = async (c: Context<Env>) => {
+    const type = c.req.header('content-type') ?? '';
+    const format = /json/i.test(type) ? 'json' : /ya?ml|text\/plain/i.test(type) ? 'yaml' : undefined;
+    if (format === undefined)
+      throw new HttpProblem(
+        415,
+        'Unsupported media type',
+        'send the definition as application/yaml or application/json',
+      );
+    // Its size was checked while reading (the route's body class).
+    const source = await c.req.text();
+    const maxDepth = deps.limits?.jsonDepth;
+    const result = validateWorkflow(source, format, maxDepth === undefined ? {} : { maxDepth });
+    return { source, format, result } as const;
+  };
+
+  // Validation without saving (the designer's live diagnostics): always 200, `valid` says whether it would save.
+  app.post('/api/workflows/validate', async (c) => {
+    const { result } = await definitionFromBody(c);
+    return c.json({
+      valid: result.ir !== undefined,
+      ...(result.ir === undefined ? {} : { id: result.ir.id }),
+      diagnostics: result.diagnostics.map(diagnosticView),
+    });
+  });
+
+  app.get('/api/workflows/:id/versions/:version', (c) => {
+    const version = Number(c.req.param('version'));
+    const stored = deps.workflows.history(c.req.param('id')).find((w) => w.version === version);
+    if (stored === undefined)
+      throw new HttpProblem(
+        404,
+        'Not found',
+        `no version ${c.req.param('version')} of workflow '${c.req.param('id')}'`,
+      );
+    return c.json(workflowView(stored));
+  });
+
+  app.put('/api/workflows/:id', async (c) => {
+    const identity = caller(c);
+    const { source, format, result } = await definitionFromBody(c);
+    if (result.ir === undefined) {
+      return c.json(
+        {
+          type: 'about:blank',
+          title: 'Invalid workflow',
+          status: 422,
+          detail: `${result.diagnostics.filter((d) => d.severity === 'error').length} problem(s) in the definition`,
+          diagnostics: result.diagnostics.map(diagnosticView),
+        },
+        422,
+        { 'content-type': 'application/problem+json' },
+      );
+    }
+    if (result.ir.id !== c.req.param('id'))
+      throw new HttpProblem(
+        422,
+        'Invalid workflow',
+        `the definition's id is '${result.ir.id}', not '${c.req.param('id')}'`,
+        'id',
+      );
+    const current = deps.workflows.get(result.ir.id);
+    requirePublishable(result.ir, identity, current, users);
+    const existed = current !== undefined;
+    const saved = deps.workflows.save({
+      ir: result.ir,
+      source,
+      format,
+      by: identity.email,
+      at: deps.clock.now(),
+    });
+    return c.json(
+      {
+        ...summary(found(deps.workflows.get(saved.id), 'workflow', saved.id)),
+        warnings: result.diagnostics.map(diagnosticView),
+      },
+      existed ? 200 : 201,
+    );
+  });
+
+  app.delete('/api/workflows/:id', (c) => {
+    const identity = caller(c);
+    const current = deps.workflows.get(c.req.param('id'));
+    if (current !== undefined) requireEditable(current, identity, users);
+    if (!deps.workflows.delete(c.req.param('id')))
+      throw new HttpProblem(404, 'Not found', `no workflow '${c.req.param('id')}'`);
+    return c.body(null, 204);
+  });
+
+  app.post('/api/workflows/:id/run', async (c) => {
+    const identity = caller(c);
+    const workflow = found(deps.workflows.get(c.req.param('id')), 'workflow', c.req.param('id'));
+    // A machine with an API token scoped to this workflow's webhook (auth: token) starts a webhook run.
+    const scopes = c.get('principal').scopes;
+    const tokenHook = workflow.ir.triggers.find((t) => t.type === 'webhook' && t.auth === 'token');
+    if (scopes != null && tokenHook?.type === 'webhook' && scopes.includes(`webhook:${workflow.id}`)) {
+      // The token's owner answers for what the machine starts: they must be allowed to start the workflow.
+      requireStarter(workflow.ir, identity);
+      requireDelegationHolds(workflow, tokenHook, users);
+      const runAs = tokenHook.runAs === null ? identity : deps.webhooks?.user(tokenHook.runAs);
+      if (runAs === undefined)
+        throw new HttpProblem(
+          503,
+          'Webhook not configured',
+          `the trigger's runAs '${tokenHook.runAs}' is not a user`,
+        );
+      const input = await jsonBody(c);
+      const deliveryId = deliveryOf(c, WEBHOOK_HEADERS.idempotencyKey);
+      checkedInput(workflow.ir.inputs, input);
+      await deps.limits?.perUser.take('runStarts', identity.email);
+      const trigger: RunTrigger = {
+        type: 'webhook',
+        user: runAs,
+        ...(runAs.email !== identity.email ? { by: identity.email } : {}),
+      };
+      // One run per Idempotency-Key (or webhook-id), as for signed deliveries.
+      const accepted =
+        deps.webhooks === undefined
+          ? { runId: await startChecked(workflow, input, trigger), existing: false }
+          : await startOnce(deps.webhooks, workflow, deliveryId, input, trigger);
+      return c.json(
+        {
+          runId: accepted.runId,
+          workflowId: workflow.id,
+          version: workflow.version,
+          ...(accepted.existing ? { redelivery: true } : {}),
+        },
+        accepted.existing ? 200 : 201,
+      );
+    }
+    // A `webhook:<id>` token reaches this route for the token webhook only, never for a start by hand.
+    if (!hasScope(c.get('principal'), 'runs:start'))
+      throw new HttpProblem(
+        403,
+        'Forbidden',
+        `this API token may call only the token webhook of '${workflow.id}', which has none`,
+        'scope',
+      );
+    if (!workflow.ir.triggers.some((t) => t.type === 'manual'))
+      throw new HttpProblem(409, 'No manual trigger', `workflow '${workflow.id}' cannot be started by hand`);
+    requireStarter(workflow.ir, identity);
+    const body = await jsonBody(c);
+    const input = checkedInput(workflow.ir.inputs, body.input ?? {});
+    await deps.limits?.perUser.take('runStarts', identity.email);
+    const runId = await startChecked(workflow, input, { type: 'manual', user: identity });
+    return c.json({ runId, workflowId: workflow.id, version: workflow.version }, 201);
+  });
+
+  /** Checks the input against the workflow (422 naming the field) and starts the run. */
+}
+
+/** How runs start from this router: input checked, once per webhook delivery, signed deliveries verified. */
+function starts(deps: WorkflowRoutesDeps) {
+  const users = deps.users ?? NO_DIRECTORY;
+  async function startChecked(
+    workflow: StoredWorkflowView,
+    input: unknown,
+    trigger: RunTrigger,
+    runId?: string,
+  ): Promise<string> {
+    return deps.host.startRun({
+      ...(runId !== undefined ? { runId } : {}),
+      workflowId: workflow.id,
+      ir: workflow.ir,
+      input: checkedInput(workflow.ir.inputs, input),
+      trigger,
+    });
+  }
+
+  /** A webhook request's delivery id (webhook-id, else Idempotency-Key), or null; a bad one is a 400. */
+  function deliveryOf(c: Context<Env>, field: string): string | null {
+    const delivery = webhookDeliveryId({
+      webhookId: c.req.header(WEBHOOK_HEADERS.id),
+      idempotencyKey: c.req.header(WEBHOOK_HEADERS.idempotencyKey),
+    });
+    if (!delivery.ok) throw new HttpProblem(delivery.status, 'Bad webhook id', delivery.detail, field);
+    return delivery.deliveryId;
+  }
+
+  /** Starts the run once per delivery id: a redelivery gets the first run; no id, a run of its own. */
+  function startOnce(
+    webhooks: WebhookDeps,
+    workflow: StoredWorkflowView,
+    deliveryId: string | null,
+    input: unknown,
+    trigger: RunTrigger,
+  ) {
+    return acceptWebhook({
+      store: webhooks.deliveries,
+      workflowId: workflow.id,
+      deliveryId,
+      runExists: (runId) => deps.host.getRun(runId) !== undefined,
+      startRun: (runId) => startChecked(workflow, input, trigger, runId),
+    });
+  }
+
+  /**
+   * A Standard Webhooks delivery to a workflow with an `auth: signature` webhook trigger: signature over
+   * the raw body (several secrets during a rotation), JSON body as the input, one run per `webhook-id`
+   * (or Idempotency-Key) however often it is redelivered. Nothing starts unless everything checks out.
+   */
+  async function signedDelivery(c: Context<Env>, webhooks: WebhookDeps): Promise<Response> {
+    const id = c.req.param('id') ?? '';
+    const workflow = deps.workflows.get(id);
+    const hook = workflow?.ir.triggers.find((t) => t.type === 'webhook' && t.auth === 'signature');
+    if (workflow === undefined || hook === undefined || hook.type !== 'webhook')
+      throw new HttpProblem(404, 'Not found', `no workflow '${id}' with a signed webhook trigger`);
+    const secrets = await webhooks.secrets(workflow.id);
+    if (secrets.length === 0)
+      throw new HttpProblem(
+        503,
+        'Webhook not configured',
+        `workflow '${workflow.id}' has no webhook secret yet`,
+      );
+    const raw = new Uint8Array(await c.req.arrayBuffer());
+    const verdict = verifyWebhookSignature({
+      secrets,
+      headers: {
+        id: c.req.header(WEBHOOK_HEADERS.id),
+        timestamp: c.req.header(WEBHOOK_HEADERS.timestamp),
+        signature: c.req.header(WEBHOOK_HEADERS.signature),
+      },
+      rawBody: raw,
+      now: deps.clock.now(),
+    });
+    if (!verdict.ok)
+      throw new HttpProblem(
+        401,
+        'Bad signature',
+        `the webhook signature does not verify (${verdict.reason})`,
+        WEBHOOK_HEADERS.signature,
+      );
+    const parsed = parseWebhookBody(
+      raw,
+      c.req.header('content-type'),
+      webhooks.maxBytes ?? 256 * 1024,
+      deps.limits?.jsonDepth,
+    );
+    if (!parsed.ok)
+      throw new HttpProblem(
+        parsed.status,
+        'Bad webhook body',
+        parsed.detail,
+        parsed.status === 422 ? 'body' : undefined,
+      );
+    const deliveryId = deliveryOf(c, WEBHOOK_HEADERS.id);
+    const user = hook.runAs === null ? undefined : webhooks.user(hook.runAs);
+    if (user === undefined)
+      throw new HttpProblem(
+        503,
+        'Webhook not configured',
+        `the trigger's runAs '${hook.runAs ?? ''}' is not a user`,
+      );
+    requireDelegationHolds(workflow, hook, users);
+    // The input is checked before anything is claimed, so a refused delivery leaves no trace.
+    checkedInput(workflow.ir.inputs, parsed.body);
+    const accepted = await startOnce(webhooks, workflow, deliveryId, parsed.body, { type: 'webhook', user });
+    return c.json(
+      { runId: accepted.runId, workflowId: workflow.id, redelivery: accepted.existing },
+      accepted.existing ? 200 : 201,
+    );
+  }
+
+  return { startChecked, deliveryOf, startOnce, signedDelivery };
+}
+
+function summary(w: StoredWorkflowView) {
+  return {
+    id: w.id,
+    name: w.name,
+    version: w.version,
+    createdAt: w.createdAt,
+    createdBy: w.createdBy,
+    triggers: w.ir.triggers,
+  };
+}
+
+function workflowView(w: StoredWorkflowView) {
+  return { ...summary(w), format: w.format, source: w.source, inputs: w.ir.inputs };
+}
+
+function diagnosticView(d: Diagnostic) {
+  return {
+    severity: d.severity,
+    code: d.code,
+    message: d.message,
+    line: d.line,
+    col: d.col,
+    pointer: d.pointer,
+  };
+}
+
+// ---- OpenAPI path items (merged into OPENAPI.paths) ----
+
+export const WORKFLOW_PATHS = {
+  '/api/workflows': {
+    get: {
+      ...requires('viewer', 'workflows:read'),
+      summary: 'Workflows (latest versions)',
+      responses: { '200': json('list'), ...errors },
+    },
+  },
+  '/api/workflows/validate': {
+    post: {
+      ...requires('lead', 'workflows:write', 'definition'),
+      summary: 'Check a definition without saving it (lead and above): { valid, id?, diagnostics }',
+      requestBody: {
+        required: true,
+        content: {
+          'application/yaml': { schema: { type: 'string' } },
+          'application/json': { schema: { type: 'object' } },
+        },
+      },
+      responses: { '200': json('the diagnostics'), ...errors },
+    },
+  },
+  '/api/workflows/{id}': {
+    parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+    get: {
+      ...requires('viewer', 'workflows:read'),
+      summary: 'A workflow with its source',
+      responses: { '200': json('workflow'), '404': json('none'), ...errors },
+    },
+    put: {
+      ...requires('lead', 'workflows:write', 'definition'),
+      summary: 'Create or update from YAML or JSON (lead and above)',
+      requestBody: {
+        required: true,
+        content: {
+          'application/yaml': { schema: { type: 'string' } },
+          'application/json': { schema: { type: 'object' } },
+        },
+      },
+      responses: { '200': json('updated'), '201': json('created'), '422': json('diagnostics'), ...errors },
+    },
+    delete: {
+      ...requires('manager', 'workflows:write'),
+      summary: 'Delete (manager and above); versions are kept',
+      responses: { '204': { description: 'deleted' }, ...errors },
+    },
+  },
+  '/api/workflows/{id}/versions': {
+    parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+    get: {
+      ...requires('viewer', 'workflows:read'),
+      summary: 'Every saved version',
+      responses: { '200': json('versions'), ...errors },
+    },
+  },
+  '/api/workflows/{id}/versions/{version}': {
+    parameters: [
+      { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+      { name: 'version', in: 'path', required: true, schema: { type: 'integer' } },
+    ],
+    get: {
+      ...requires('viewer', 'workflows:read'),
+      summary: 'One version with its source (the one a run ran)',
+      responses: { '200': json('workflow'), '404': json('none'), ...errors },
+    },
+  },
+  '/api/workflows/{id}/run': {
+    parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+    post: {
+      ...requires('viewer', ['runs:start', 'webhook:{id}'], 'webhook'),
+      summary: "Start a run (manual trigger; the trigger's minRole)",
+      requestBody: {
+        content: {
+          'application/json': { schema: { type: 'object', properties: { input: { type: 'object' } } } },
+        },
+      },
+      responses: {
+        '201': json('runId'),
+        '409': json('no manual trigger'),
+        '422': json('invalid input'),
+        ...errors,
+      },
+    },
+  },
+};
