@@ -23,6 +23,7 @@ import {
   toPointer,
 } from './diagnostics.js';
 import { parseDuration, parseIsoTime } from './duration.js';
+import { isEmail } from './email.js';
 import { tryParseExpression } from './expression.js';
 import {
   type Edge,
@@ -40,7 +41,6 @@ import {
 } from './ir.js';
 import { parseTemplate, parseTemplateString, type Template } from './template.js';
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const PHONE_E164 = /^\+[1-9]\d{6,14}$/;
 const SLACK_TARGET = /^(?:[#@][\w.-]+|[CDGU][A-Z0-9]{6,})$/;
@@ -280,7 +280,7 @@ class Lowering {
       if (!GROUP_NAME.test(group)) this.error('invalid-approver', `invalid group name '${group}'`, path);
       return { kind: 'group', group };
     }
-    if (!EMAIL.test(text)) {
+    if (!isEmail(text)) {
       this.error(
         'invalid-approver',
         `approver '${text}' must be an email, role:NAME, group:NAME or a {{template}}`,
@@ -295,11 +295,11 @@ class Lowering {
     if (template.kind !== 'const') return template;
     const valid =
       channel === 'email'
-        ? EMAIL.test(text)
+        ? isEmail(text)
         : channel === 'sms'
           ? PHONE_E164.test(text)
           : channel === 'slack'
-            ? SLACK_TARGET.test(text) || EMAIL.test(text)
+            ? SLACK_TARGET.test(text) || isEmail(text)
             : true;
     if (!valid) {
       const expected =
@@ -408,7 +408,7 @@ class Lowering {
       case 'manual':
         return { type: 'manual', minRole: trigger.minRole ?? 'member' };
       case 'webhook':
-        if (trigger.runAs !== undefined && !EMAIL.test(trigger.runAs)) {
+        if (trigger.runAs !== undefined && !isEmail(trigger.runAs)) {
           this.error(
             'invalid-run-as',
             `'runAs' must be the email of the identity the run carries, found '${trigger.runAs}'`,

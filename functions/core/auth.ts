@@ -21,6 +21,7 @@ import { z } from 'zod';
 import type { ApiTokenStore, Directory, SessionStore } from '../../adapters/ports.js';
 import { ROLES, type Role, WORKFLOW_ID_PATTERN } from '../../translator/definition.js';
 import { HttpError } from './http-error.js';
+import { isEmail } from './identity.js';
 import type { Identity } from './protocol.js';
 
 export const SESSION_COOKIE = 'stepgate_session';
@@ -346,7 +347,7 @@ export function createOidcVerifier(input: OidcConfigInput, options: OidcVerifier
         ...(config.algorithms === undefined ? {} : { algorithms: config.algorithms }),
       });
       const email = claim(payload, config.emailClaim);
-      if (typeof email !== 'string' || !email.includes('@'))
+      if (typeof email !== 'string' || !isEmail(email))
         throw new OidcError(`the token has no email in its ${config.emailClaim} claim`);
       if (payload.email_verified === false) throw new OidcError('the token says its email is not verified');
       const result: OidcClaims = { email: email.toLowerCase(), claims: payload };

@@ -41,6 +41,7 @@ import { validateWorkflow } from '../../../translator/validate.js';
 import type { ApprovalService } from '../approvals.js';
 import { hasScope, type Principal } from '../auth.js';
 import type { DelegationDirectory } from '../delegation.js';
+import { isEmail } from '../identity.js';
 import type { Identity, RunStatus, RunTrigger } from '../protocol.js';
 import { redactAuditRecord, runSummary, runView } from '../run-view.js';
 import {
@@ -708,7 +709,7 @@ function runFilters(query: (name: string) => string | undefined) {
   if (status !== undefined && !RUN_STATUSES.includes(status as RunStatus))
     throw bad('status', `status must be one of ${RUN_STATUSES.join(', ')}`);
   const triggeredBy = query('triggeredBy')?.toLowerCase() || undefined;
-  if (triggeredBy !== undefined && !/^[^@\s]+@[^@\s]+$/.test(triggeredBy))
+  if (triggeredBy !== undefined && !isEmail(triggeredBy))
     throw bad('triggeredBy', 'triggeredBy must be an email address');
   const from = time('from');
   const to = time('to');

@@ -40,6 +40,7 @@ import {
   type SecretSource,
   type Vault,
 } from '../../../adapters/ports.js';
+import { isEmail } from '../identity.js';
 import type { NotifyRequest } from '../protocol.js';
 import { secretScrubber } from '../redaction.js';
 import { SsrfError, type SsrfGuard } from './ssrf.js';
@@ -201,7 +202,7 @@ export class ChannelNotifier implements Notifier {
     const to = request.to.map((t) => t.trim()).filter((t) => t !== '');
     if (to.length === 0) throw new ActivityError(NOTIFY_ERROR.invalidRequest, 'email: no recipients', false);
     for (const address of to)
-      if (!/^[^\s@<>,;]+@[^\s@<>,;]+$/.test(address))
+      if (!isEmail(address))
         throw new ActivityError(
           NOTIFY_ERROR.invalidRequest,
           `email: '${address}' is not an email address`,
