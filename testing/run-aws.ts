@@ -30,8 +30,8 @@ import {
   type ApprovalResult,
   approvalEventName,
   ERROR,
-  type Identity,
   idempotencyKey,
+  identityJson,
   requestersOf,
 } from '../functions/core/protocol.js';
 import { approverSpecs, renderList, renderText } from '../functions/core/render.js';
@@ -46,6 +46,7 @@ import { ASL_ERROR, ASL_PLACEHOLDERS, emitAsl } from '../translator/emit/aws-asl
 import type { IrApprover, IrGraph, IrNode, IrWorkflow } from '../translator/ir.js';
 import { backoffDelay } from '../translator/ir.js';
 import { type JsonValue, resolveTemplate, type Template } from '../translator/template.js';
+import { errorMessage } from '../translator/util.js';
 import type { Observation } from './observation.js';
 import {
   approvalOutputs,
@@ -99,7 +100,7 @@ function lambdaError(name: string, cause: unknown): Error {
 
 function activityFailure(error: unknown, step: string): Error {
   const code = error instanceof ActivityError ? error.code : 'Stepgate.Unknown';
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   const retryable = error instanceof ActivityError ? error.retryable : true;
   // A level with nobody to ask has an error name of its own: the state machine escalates on it.
   const name =
@@ -137,16 +138,6 @@ function irNodes(graph: IrGraph, out: Map<string, IrNode>): Map<string, IrNode> 
     if (node.kind === 'parallel') for (const branch of node.branches) irNodes(branch, out);
   }
   return out;
-}
-
-function identityJson(identity: Identity): JsonValue {
-  return {
-    email: identity.email,
-    role: identity.role,
-    groups: identity.groups,
-    manager: identity.manager,
-    name: identity.name ?? null,
-  };
 }
 
 export async function runCaseAws(ir: IrWorkflow, scenario: Scenario, c: ScenarioCase): Promise<Observation> {

@@ -15,8 +15,8 @@ import { ApprovalService } from '../functions/core/approvals.js';
 import {
   type ApprovalRequest,
   ERROR,
-  type Identity,
   idempotencyKey,
+  identityJson,
   type NotifyRequest,
   requestersOf,
   type ToolCallRequest,
@@ -40,6 +40,7 @@ import { emitGcpWorkflows } from '../translator/emit/gcp-workflows.js';
 import type { IrApprover, IrWorkflow } from '../translator/ir.js';
 import { backoffDelay } from '../translator/ir.js';
 import { type JsonValue, resolveTemplate, type Template } from '../translator/template.js';
+import { errorMessage } from '../translator/util.js';
 import { GcpInterpreter, type GcpValue } from './gcp-oracle/interpreter.js';
 import type { Observation } from './observation.js';
 import {
@@ -70,18 +71,8 @@ function template(text: JsonValue | undefined): Template {
 function failure(error: unknown): GcpValue {
   if (error instanceof ActivityError)
     return { ok: false, error: { code: error.code, message: error.message, retryable: error.retryable } };
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   return { ok: false, error: { code: 'Stepgate.Unknown', message, retryable: true } };
-}
-
-function identityJson(identity: Identity): JsonValue {
-  return {
-    email: identity.email,
-    role: identity.role,
-    groups: identity.groups,
-    manager: identity.manager,
-    name: identity.name ?? null,
-  };
 }
 
 export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: ScenarioCase): Promise<Observation> {

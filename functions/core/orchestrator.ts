@@ -8,7 +8,6 @@
 import { parseIsoTime } from '../../translator/duration.js';
 import { evaluateExpression } from '../../translator/expression.js';
 import {
-  assertNever,
   backoffDelay,
   type Edge,
   END,
@@ -24,6 +23,7 @@ import {
   timedOutApproval,
 } from '../../translator/ir.js';
 import { type JsonValue, resolveTemplate } from '../../translator/template.js';
+import { assertNever } from '../../translator/util.js';
 import type { DurableContext, DurableTask, Orchestration, TaskError, TimerTask } from './durable.js';
 import {
   ACTIVITY,
@@ -39,6 +39,7 @@ import {
   type FinalStatus,
   type Identity,
   idempotencyKey,
+  identityJson,
   type NotifyRequest,
   type RunError,
   type RunOutcome,
@@ -365,7 +366,7 @@ class Run {
       case 'delay':
         return yield* this.delay(node, thread);
       default:
-        return assertNever(node);
+        return assertNever(node, 'IR node');
     }
   }
 
@@ -715,16 +716,6 @@ class Run {
 
 function toJson(value: unknown): JsonValue {
   return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as JsonValue);
-}
-
-function identityJson(identity: Identity): JsonValue {
-  return {
-    email: identity.email,
-    role: identity.role,
-    groups: identity.groups,
-    manager: identity.manager,
-    name: identity.name ?? null,
-  };
 }
 
 function errorJson(error: RunError): JsonValue {

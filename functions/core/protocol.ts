@@ -46,6 +46,17 @@ export function requestersOf(trigger: { user: Pick<Identity, 'email'>; by?: stri
   return [...new Set(requesters)];
 }
 
+/** An identity as a workflow sees it (`trigger.user`), the same on every target. */
+export function identityJson(identity: Identity): JsonValue {
+  return {
+    email: identity.email,
+    role: identity.role,
+    groups: identity.groups,
+    manager: identity.manager,
+    name: identity.name ?? null,
+  };
+}
+
 interface StepMessage {
   workflowId: string;
   runId: string;

@@ -14,6 +14,7 @@ import {
   type ToolCallContext,
   type ToolInvoker,
 } from '../../adapters/ports.js';
+import { errorMessage } from '../../translator/util.js';
 import {
   RESULT_INLINE_LIMIT_BYTES,
   RESULT_PREVIEW_CHARS,
@@ -63,7 +64,7 @@ function encode(result: unknown, request: ToolCallRequest): string {
   try {
     json = JSON.stringify(result);
   } catch (error) {
-    throw invalid(request, error instanceof Error ? error.message : String(error));
+    throw invalid(request, errorMessage(error));
   }
   if (json === undefined) throw invalid(request, `a ${typeof result} is not JSON`);
   return json;

@@ -42,7 +42,6 @@
 
 import type { Expr, Literal, Operand, PathOperand } from '../expression.js';
 import {
-  assertNever,
   type Edge,
   END,
   type IrApproval,
@@ -59,6 +58,7 @@ import {
   timedOutApproval,
 } from '../ir.js';
 import type { Template } from '../template.js';
+import { assertNever } from '../util.js';
 import { TranslateError } from './errors.js';
 
 export const ASL_PLACEHOLDERS = {
@@ -210,7 +210,7 @@ function writes(node: IrNode): string[] {
     case 'delay':
       return [];
     default:
-      return assertNever(node);
+      return assertNever(node, 'IR node');
   }
 }
 
@@ -335,7 +335,7 @@ function emitNode(node: IrNode, scope: Scope, endTarget: string): void {
       emitDelay(node, scope, endTarget);
       return;
     default:
-      assertNever(node);
+      assertNever(node, 'IR node');
   }
 }
 
@@ -805,10 +805,6 @@ export function conditionRule(expr: Expr, source: string, where: Layers = VARS_O
       );
     }
     default:
-      return unreachable(expr);
+      return assertNever(expr, 'expression');
   }
-}
-
-function unreachable(value: never): never {
-  throw new Error(`unexpected expression: ${JSON.stringify(value)}`);
 }

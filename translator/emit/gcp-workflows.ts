@@ -28,7 +28,6 @@
 import { stringify } from 'yaml';
 import type { Operand } from '../expression.js';
 import {
-  assertNever,
   backoffDelay,
   type Edge,
   END,
@@ -44,6 +43,7 @@ import {
   type IrWorkflow,
   timedOutApproval,
 } from '../ir.js';
+import { assertNever } from '../util.js';
 import { TranslateError } from './errors.js';
 import { conditionExpression, type GcpStep, literal, pathSteps, str } from './gcp/conditions.js';
 
@@ -259,7 +259,7 @@ function nodeSteps(node: IrNode, ctx: Ctx): GcpStep[] {
     case 'delay':
       return delaySteps(node, ctx);
     default:
-      return assertNever(node);
+      return assertNever(node, 'IR node');
   }
 }
 

@@ -40,6 +40,7 @@ import {
   type SecretSource,
   type Vault,
 } from '../../../adapters/ports.js';
+import { errorMessage } from '../../../translator/util.js';
 import { isEmail } from '../identity.js';
 import type { NotifyRequest } from '../protocol.js';
 import { secretScrubber } from '../redaction.js';
@@ -658,7 +659,7 @@ function networkCause(error: unknown): string {
   const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
   if (typeof cause?.code === 'string') return cause.code;
   if (typeof cause?.message === 'string') return cause.message;
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }
 
 function safeDecode(text: string): string {
