@@ -43,6 +43,7 @@ import type {
   AslToolCallPayload,
 } from '../functions/core/wire.js';
 import { ASL_ERROR, ASL_PLACEHOLDERS, emitAsl } from '../translator/emit/aws-asl.js';
+import { ERROR_CODE } from '../translator/error-codes.js';
 import type { IrApprover, IrGraph, IrNode, IrWorkflow } from '../translator/ir.js';
 import { backoffDelay } from '../translator/ir.js';
 import { type JsonValue, resolveTemplate, type Template } from '../translator/template.js';
@@ -99,7 +100,7 @@ function lambdaError(name: string, cause: unknown): Error {
 }
 
 function activityFailure(error: unknown, step: string): Error {
-  const code = error instanceof ActivityError ? error.code : 'Stepgate.Unknown';
+  const code = error instanceof ActivityError ? error.code : ERROR_CODE.unknown;
   const message = errorMessage(error);
   const retryable = error instanceof ActivityError ? error.retryable : true;
   // A level with nobody to ask has an error name of its own: the state machine escalates on it.
@@ -351,7 +352,7 @@ export async function runCaseAwsDetailed(
         }
         return null;
       }
-      const error = payload.error ?? { Error: 'Stepgate.Unknown', Cause: '{}' };
+      const error = payload.error ?? { Error: ERROR_CODE.unknown, Cause: '{}' };
       state.failed++;
       state.first ??= error;
       if (state.failed > total - needed) {
@@ -602,7 +603,7 @@ function observe(
   } else if (seen.ended === 'failed') {
     status = 'failed';
     const failed = seen.events.find((e) => e.type === 'ExecutionFailed');
-    const name = failed?.Error ?? 'Stepgate.Unknown';
+    const name = failed?.Error ?? ERROR_CODE.unknown;
     const cause = parseCause(failed?.Cause);
     if (name === ASL_ERROR.rejected || name === ASL_ERROR.approvalTimeout) {
       // The cause carries the step's result variable and its error; the error is not a variable here.

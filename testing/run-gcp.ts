@@ -37,6 +37,7 @@ import type {
 } from '../functions/core/wire.js';
 import { parseIsoTime } from '../translator/duration.js';
 import { emitGcpWorkflows } from '../translator/emit/gcp-workflows.js';
+import { ERROR_CODE } from '../translator/error-codes.js';
 import type { IrApprover, IrWorkflow } from '../translator/ir.js';
 import { backoffDelay } from '../translator/ir.js';
 import { type JsonValue, resolveTemplate, type Template } from '../translator/template.js';
@@ -72,7 +73,7 @@ function failure(error: unknown): GcpValue {
   if (error instanceof ActivityError)
     return { ok: false, error: { code: error.code, message: error.message, retryable: error.retryable } };
   const message = errorMessage(error);
-  return { ok: false, error: { code: 'Stepgate.Unknown', message, retryable: true } };
+  return { ok: false, error: { code: ERROR_CODE.unknown, message, retryable: true } };
 }
 
 export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: ScenarioCase): Promise<Observation> {
@@ -284,7 +285,7 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
       } | null;
       if (outcome === null || typeof outcome !== 'object' || typeof outcome.status !== 'string') {
         status = 'failed';
-        error = { code: 'Stepgate.EngineError', message: JSON.stringify(outcome), step: null };
+        error = { code: ERROR_CODE.engineError, message: JSON.stringify(outcome), step: null };
         vars = {};
       } else {
         status = outcome.status;

@@ -36,6 +36,7 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { secretScrubber } from '../../functions/core/redaction.js';
+import { ERROR_CODE } from '../../translator/error-codes.js';
 import { errorMessage } from '../../translator/util.js';
 import {
   isStdioServer,
@@ -46,13 +47,13 @@ import {
 } from './config.js';
 
 export const MCP_ERROR = {
-  toolNotFound: 'Stepgate.ToolNotFound',
-  ambiguousTool: 'Stepgate.AmbiguousTool',
-  toolError: 'Stepgate.ToolError',
-  toolUnavailable: 'Stepgate.ToolUnavailable',
-  timeout: 'Stepgate.Timeout',
-  cancelled: 'Stepgate.Cancelled',
-  credentialMissing: 'Stepgate.CredentialMissing',
+  toolNotFound: ERROR_CODE.toolNotFound,
+  ambiguousTool: ERROR_CODE.ambiguousTool,
+  toolError: ERROR_CODE.toolError,
+  toolUnavailable: ERROR_CODE.toolUnavailable,
+  timeout: ERROR_CODE.timeout,
+  cancelled: ERROR_CODE.cancelled,
+  credentialMissing: ERROR_CODE.credentialMissing,
 } as const;
 export type McpErrorCode = (typeof MCP_ERROR)[keyof typeof MCP_ERROR];
 

@@ -318,7 +318,7 @@ class Run {
     while (at !== END) {
       const node = this.nodes.get(at);
       if (node === undefined)
-        return { ok: false, error: { code: 'Stepgate.UnknownStep', message: `no step '${at}'`, step: null } };
+        return { ok: false, error: { code: ERROR.unknownStep, message: `no step '${at}'`, step: null } };
       const visit = (this.visits.get(node.id) ?? 0) + 1;
       this.visits.set(node.id, visit);
       this.ctx.record({ type: 'step.entered', step: node.id, data: { kind: node.kind, visit } });
@@ -473,7 +473,7 @@ class Run {
     { ok: true; result: unknown } | { ok: false; error: RunError },
     DurableTask | BranchEnd
   > {
-    let lastError: TaskError = { code: 'Stepgate.Unknown', message: 'no attempt was made' };
+    let lastError: TaskError = { code: ERROR.unknown, message: 'no attempt was made' };
     for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
       const key = idempotencyKey(this.start.runId, node.id, visit, attempt);
       const { name, request, audit } = build(attempt, key);
@@ -489,7 +489,7 @@ class Run {
       if (winner === timer) {
         lastError = { code: ERROR.timeout, message: `no result within ${timeoutMs} ms` };
       } else if (task.isFaulted) {
-        lastError = task.error ?? { code: 'Stepgate.Unknown', message: 'the activity failed' };
+        lastError = task.error ?? { code: ERROR.unknown, message: 'the activity failed' };
       } else {
         this.ctx.record({ type: 'attempt.finished', step: node.id, data: { attempt, ok: true } });
         return { ok: true, result: task.result };
@@ -723,5 +723,5 @@ function errorJson(error: RunError): JsonValue {
 }
 
 function unknownError(step: string): RunError {
-  return { code: 'Stepgate.Unknown', message: 'a branch failed', step };
+  return { code: ERROR.unknown, message: 'a branch failed', step };
 }

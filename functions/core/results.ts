@@ -14,6 +14,7 @@ import {
   type ToolCallContext,
   type ToolInvoker,
 } from '../../adapters/ports.js';
+import { ERROR_CODE } from '../../translator/error-codes.js';
 import { errorMessage } from '../../translator/util.js';
 import {
   RESULT_INLINE_LIMIT_BYTES,
@@ -23,7 +24,7 @@ import {
   type ToolCallRequest,
 } from './protocol.js';
 
-export const INVALID_RESULT = 'Stepgate.InvalidResult';
+export const INVALID_RESULT = ERROR_CODE.invalidResult;
 
 /** Wraps a tool invoker: a result whose JSON exceeds `limitBytes` is stored in `store` and referenced. */
 export function offloadLargeResults(

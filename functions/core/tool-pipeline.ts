@@ -25,16 +25,18 @@ import {
   type Vault,
 } from '../../adapters/ports.js';
 import { createAjv } from '../../translator/ajv.js';
+import { ERROR_CODE } from '../../translator/error-codes.js';
 import { errorMessage } from '../../translator/util.js';
 import { checkPolicy, type PolicyConfig } from './policy.js';
 import { IDEMPOTENCY_ARG, IDENTITY_ARGS, operationKey, type ToolCallRequest } from './protocol.js';
 import { markedNames, secretScrubber } from './redaction.js';
 
+/** The codes a tool call fails with before it reaches a tool (from the one catalog). */
 export const PIPELINE_ERROR = {
-  invalidArguments: 'Stepgate.InvalidArguments',
-  credentialMissing: 'Stepgate.CredentialMissing',
-  policyDenied: 'PolicyDenied',
-  unknown: 'Stepgate.ToolUnavailable',
+  invalidArguments: ERROR_CODE.invalidArguments,
+  credentialMissing: ERROR_CODE.credentialMissing,
+  policyDenied: ERROR_CODE.policyDenied,
+  unknown: ERROR_CODE.toolUnavailable,
 } as const;
 
 export interface ToolPipelineDeps {

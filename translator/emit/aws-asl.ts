@@ -40,6 +40,7 @@
 //                                 once N succeeded, or with the first branch error (its cause only: a
 //                                 failed parallel commits nothing) once N can no longer succeed
 
+import { ERROR_CODE } from '../error-codes.js';
 import type { Expr, Literal, Operand, PathOperand } from '../expression.js';
 import {
   type Edge,
@@ -72,15 +73,15 @@ export const ASL_PLACEHOLDERS = {
   quorum: '${QuorumFunctionArn}',
 } as const;
 
-/** Error names on the wire between the handlers and the state machine. */
+/** Error names on the wire between the handlers and the state machine (from the one catalog). */
 export const ASL_ERROR = {
-  retryable: 'Stepgate.Retryable',
-  fatal: 'Stepgate.Fatal',
-  rejected: 'Stepgate.Rejected',
-  approvalTimeout: 'Stepgate.ApprovalTimeout',
-  noApprovers: 'Stepgate.NoApprovers',
-  timeout: 'Stepgate.Timeout',
-  quorumReached: 'Stepgate.QuorumReached',
+  retryable: ERROR_CODE.retryable,
+  fatal: ERROR_CODE.fatal,
+  rejected: ERROR_CODE.rejected,
+  approvalTimeout: ERROR_CODE.approvalTimeout,
+  noApprovers: ERROR_CODE.noApprovers,
+  timeout: ERROR_CODE.timeout,
+  quorumReached: ERROR_CODE.quorumReached,
 } as const;
 
 /** Used where the IR has no timeout: ASL's largest TimeoutSeconds, stated explicitly. */

@@ -40,6 +40,7 @@ import {
   type SecretSource,
   type Vault,
 } from '../../../adapters/ports.js';
+import { ERROR_CODE } from '../../../translator/error-codes.js';
 import { errorMessage } from '../../../translator/util.js';
 import { isEmail } from '../identity.js';
 import type { NotifyRequest } from '../protocol.js';
@@ -47,15 +48,15 @@ import { secretScrubber } from '../redaction.js';
 import { SsrfError, type SsrfGuard } from './ssrf.js';
 
 export const NOTIFY_ERROR = {
-  noAccount: 'Notify.NoAccount',
-  incompleteAccount: 'Notify.IncompleteAccount',
-  invalidCredential: 'Notify.InvalidCredential',
-  invalidRequest: 'Notify.InvalidRequest',
-  urlRefused: 'Notify.UrlRefused',
-  email: 'Notify.EmailError',
-  slack: 'Notify.SlackError',
-  teams: 'Notify.TeamsError',
-  sms: 'Notify.SmsError',
+  noAccount: ERROR_CODE.notifyNoAccount,
+  incompleteAccount: ERROR_CODE.notifyIncompleteAccount,
+  invalidCredential: ERROR_CODE.notifyInvalidCredential,
+  invalidRequest: ERROR_CODE.notifyInvalidRequest,
+  urlRefused: ERROR_CODE.notifyUrlRefused,
+  email: ERROR_CODE.notifyEmail,
+  slack: ERROR_CODE.notifySlack,
+  teams: ERROR_CODE.notifyTeams,
+  sms: ERROR_CODE.notifySms,
 } as const;
 
 export const CREDENTIALS = {
