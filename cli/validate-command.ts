@@ -7,6 +7,7 @@ import { parseScenario } from '../testing/scenario.js';
 import { type Diagnostic, formatDiagnostic, hasErrors } from '../translator/diagnostics.js';
 import type { IrGraph, IrTool } from '../translator/ir.js';
 import { MAX_SOURCE_BYTES, parseSource } from '../translator/source.js';
+import { errorMessage } from '../translator/util.js';
 import { formatOf, type ValidationResult, validateWorkflow } from '../translator/validate.js';
 
 export interface ValidateOptions {
@@ -115,7 +116,7 @@ async function checkTools(results: FileResult[], configPath: string | undefined)
         const name = step.server === null ? step.tool : `${step.server}/${step.tool}`;
         const problem = await registry.lookup(name).then(
           () => undefined,
-          (error: unknown) => (error instanceof Error ? error.message : String(error)),
+          (error: unknown) => errorMessage(error),
         );
         if (problem === undefined) continue;
         const path = [

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { DummyOrchestrationContext, type OrchestrationHandler } from 'durable-functions';
 import type { Clock, TimerHandle } from '../adapters/ports.js';
 import type { RunOutcome } from '../functions/core/protocol.js';
+import { errorMessage } from '../translator/util.js';
 
 /** HistoryEventType of durable-functions / DTFx. */
 const EVENT = {
@@ -268,7 +269,7 @@ export class DfReplayHost {
             this.event(EVENT.TaskCompleted, { TaskScheduledId: id, Result: JSON.stringify(result ?? null) }),
           ),
         (error: unknown) => {
-          const message = error instanceof Error ? error.message : String(error);
+          const message = errorMessage(error);
           this.enqueue(
             this.event(EVENT.TaskFailed, {
               TaskScheduledId: id,

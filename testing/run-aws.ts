@@ -30,8 +30,8 @@ import {
   type ApprovalResult,
   approvalEventName,
   ERROR,
-  type Identity,
   idempotencyKey,
+  identityJson,
   requestersOf,
 } from '../functions/core/protocol.js';
 import { approverSpecs, renderList, renderText } from '../functions/core/render.js';
@@ -43,9 +43,11 @@ import type {
   AslToolCallPayload,
 } from '../functions/core/wire.js';
 import { ASL_ERROR, ASL_PLACEHOLDERS, emitAsl } from '../translator/emit/aws-asl.js';
+import { ERROR_CODE } from '../translator/error-codes.js';
 import type { IrApprover, IrGraph, IrNode, IrWorkflow } from '../translator/ir.js';
 import { backoffDelay } from '../translator/ir.js';
 import { type JsonValue, resolveTemplate, type Template } from '../translator/template.js';
+import { errorMessage } from '../translator/util.js';
 import type { Observation } from './observation.js';
 import {
   approvalOutputs,
@@ -98,8 +100,8 @@ function lambdaError(name: string, cause: unknown): Error {
 }
 
 function activityFailure(error: unknown, step: string): Error {
-  const code = error instanceof ActivityError ? error.code : 'Stepgate.Unknown';
-  const message = error instanceof Error ? error.message : String(error);
+  const code = error instanceof ActivityError ? error.code : ERROR_CODE.unknown;
+  const message = errorMessage(error);
   const retryable = error instanceof ActivityError ? error.retryable : true;
   // A level with nobody to ask has an error name of its own: the state machine escalates on it.
   const name =
@@ -137,16 +139,6 @@ function irNodes(graph: IrGraph, out: Map<string, IrNode>): Map<string, IrNode> 
     if (node.kind === 'parallel') for (const branch of node.branches) irNodes(branch, out);
   }
   return out;
-}
-
-function identityJson(identity: Identity): JsonValue {
-  return {
-    email: identity.email,
-    role: identity.role,
-    groups: identity.groups,
-    manager: identity.manager,
-    name: identity.name ?? null,
-  };
 }
 
 export async function runCaseAws(ir: IrWorkflow, scenario: Scenario, c: ScenarioCase): Promise<Observation> {
@@ -360,7 +352,7 @@ export async function runCaseAwsDetailed(
         }
         return null;
       }
-      const error = payload.error ?? { Error: 'Stepgate.Unknown', Cause: '{}' };
+      const error = payload.error ?? { Error: ERROR_CODE.unknown, Cause: '{}' };
       state.failed++;
       state.first ??= error;
       if (state.failed > total - needed) {
@@ -611,7 +603,7 @@ function observe(
   } else if (seen.ended === 'failed') {
     status = 'failed';
     const failed = seen.events.find((e) => e.type === 'ExecutionFailed');
-    const name = failed?.Error ?? 'Stepgate.Unknown';
+    const name = failed?.Error ?? ERROR_CODE.unknown;
     const cause = parseCause(failed?.Cause);
     if (name === ASL_ERROR.rejected || name === ASL_ERROR.approvalTimeout) {
       // The cause carries the step's result variable and its error; the error is not a variable here.

@@ -14,6 +14,7 @@ import type { RunStart } from '../functions/core/orchestrator.js';
 import { CANCEL_EVENT, type RunOutcome } from '../functions/core/protocol.js';
 import { offloadLargeResults } from '../functions/core/results.js';
 import { emitAzurePlan } from '../translator/emit/azure-durable.js';
+import { ERROR_CODE } from '../translator/error-codes.js';
 import type { IrWorkflow } from '../translator/ir.js';
 import type { JsonValue } from '../translator/template.js';
 import { DfReplayHost } from './azure-replay.js';
@@ -131,7 +132,7 @@ function outcomeOf(host: DfReplayHost): RunOutcome | null {
     return {
       status: 'failed',
       error: {
-        code: 'Stepgate.EngineError',
+        code: ERROR_CODE.engineError,
         message: host.failure ?? 'the orchestration failed',
         step: null,
       },

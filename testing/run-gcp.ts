@@ -15,8 +15,8 @@ import { ApprovalService } from '../functions/core/approvals.js';
 import {
   type ApprovalRequest,
   ERROR,
-  type Identity,
   idempotencyKey,
+  identityJson,
   type NotifyRequest,
   requestersOf,
   type ToolCallRequest,
@@ -37,9 +37,11 @@ import type {
 } from '../functions/core/wire.js';
 import { parseIsoTime } from '../translator/duration.js';
 import { emitGcpWorkflows } from '../translator/emit/gcp-workflows.js';
+import { ERROR_CODE } from '../translator/error-codes.js';
 import type { IrApprover, IrWorkflow } from '../translator/ir.js';
 import { backoffDelay } from '../translator/ir.js';
 import { type JsonValue, resolveTemplate, type Template } from '../translator/template.js';
+import { errorMessage } from '../translator/util.js';
 import { GcpInterpreter, type GcpValue } from './gcp-oracle/interpreter.js';
 import type { Observation } from './observation.js';
 import {
@@ -70,18 +72,8 @@ function template(text: JsonValue | undefined): Template {
 function failure(error: unknown): GcpValue {
   if (error instanceof ActivityError)
     return { ok: false, error: { code: error.code, message: error.message, retryable: error.retryable } };
-  const message = error instanceof Error ? error.message : String(error);
-  return { ok: false, error: { code: 'Stepgate.Unknown', message, retryable: true } };
-}
-
-function identityJson(identity: Identity): JsonValue {
-  return {
-    email: identity.email,
-    role: identity.role,
-    groups: identity.groups,
-    manager: identity.manager,
-    name: identity.name ?? null,
-  };
+  const message = errorMessage(error);
+  return { ok: false, error: { code: ERROR_CODE.unknown, message, retryable: true } };
 }
 
 export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: ScenarioCase): Promise<Observation> {
@@ -293,7 +285,7 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
       } | null;
       if (outcome === null || typeof outcome !== 'object' || typeof outcome.status !== 'string') {
         status = 'failed';
-        error = { code: 'Stepgate.EngineError', message: JSON.stringify(outcome), step: null };
+        error = { code: ERROR_CODE.engineError, message: JSON.stringify(outcome), step: null };
         vars = {};
       } else {
         status = outcome.status;

@@ -7,6 +7,7 @@ import { ActivityError, type Notifier, type ToolInvoker } from '../adapters/port
 import type { ApprovalService } from '../functions/core/approvals.js';
 import { checkInput } from '../functions/core/inputs.js';
 import type { Identity, NotifyRequest, RunOutcome, ToolCallRequest } from '../functions/core/protocol.js';
+import { ERROR_CODE } from '../translator/error-codes.js';
 import type { IrWorkflow } from '../translator/ir.js';
 import type { JsonValue } from '../translator/template.js';
 import type { NotificationRecord, Observation } from './observation.js';
@@ -91,7 +92,7 @@ export function scenarioMocks(
       const answers = c.tools?.[name] ?? c.tools?.[request.tool];
       if (answers === undefined) {
         return Promise.reject(
-          new ActivityError('Stepgate.UnmockedTool', `no mock for tool '${name}' in case '${c.name}'`, false),
+          new ActivityError(ERROR_CODE.unmockedTool, `no mock for tool '${name}' in case '${c.name}'`, false),
         );
       }
       return answer(answers, toolCalls[name]);

@@ -3,8 +3,9 @@
 import { z } from 'zod';
 import { DURATION_PATTERN } from './duration.js';
 
-export const ROLES = ['viewer', 'member', 'lead', 'manager', 'director', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role } from './roles.js';
+
+export { ROLES, type Role };
 
 export const CHANNELS = ['email', 'slack', 'teams', 'sms'] as const;
 export const SCOPES = ['user', 'group', 'org'] as const;

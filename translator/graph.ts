@@ -2,16 +2,9 @@
 // variable a template or condition reads is set on every path that leads to it.
 import { didYouMean, type PathSegment, type PendingDiagnostic, pointerSegments } from './diagnostics.js';
 import { expressionPaths } from './expression.js';
-import {
-  APPROVAL_RESULT_FIELDS,
-  assertNever,
-  END,
-  edgesOf,
-  type IrGraph,
-  type IrNode,
-  type IrWorkflow,
-} from './ir.js';
+import { APPROVAL_RESULT_FIELDS, END, edgesOf, type IrGraph, type IrNode, type IrWorkflow } from './ir.js';
 import { type Template, templateRefs } from './template.js';
+import { assertNever } from './util.js';
 
 /** Fields of the built-in variables a template or condition may read. */
 export const BUILTIN_FIELDS: Readonly<Record<string, Record<string, readonly string[] | null>>> = {
@@ -314,7 +307,7 @@ function refsOf(node: IrNode): Ref[] {
     case 'parallel':
       return [];
     default:
-      return assertNever(node);
+      return assertNever(node, 'IR node');
   }
 }
 

@@ -4,6 +4,7 @@
 import type { Role } from './definition.js';
 import type { Expr } from './expression.js';
 import type { Template } from './template.js';
+import { assertNever } from './util.js';
 
 export const IR_VERSION = 1;
 
@@ -186,12 +187,8 @@ export function edgesOf(node: IrNode): Array<{ label: string; to: Edge }> {
     case 'delay':
       return [{ label: 'next', to: node.next }];
     default:
-      return assertNever(node);
+      return assertNever(node, 'IR node');
   }
-}
-
-export function assertNever(value: never): never {
-  throw new Error(`unexpected IR node: ${JSON.stringify(value)}`);
 }
 
 /** An approval step's result when its last level timed out, the same on every target. */

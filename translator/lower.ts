@@ -1,9 +1,9 @@
 // Lowering: a structurally valid definition becomes the IR, and every check that needs only one field or
 // one step at a time (templates, expressions, approvers, durations, cron, time zones, the inputs schema)
 // reports here. Checks across steps (targets, reachability, loops, variable scope) live in graph.ts.
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { Ajv2020, ErrorObject } from 'ajv/dist/2020.js';
 import { Cron } from 'croner';
+import { createAjv } from './ajv.js';
 import {
   type ApprovalLevelDefinition,
   RESERVED_NAMES,
@@ -23,6 +23,7 @@ import {
   toPointer,
 } from './diagnostics.js';
 import { parseDuration, parseIsoTime } from './duration.js';
+import { isEmail } from './email.js';
 import { tryParseExpression } from './expression.js';
 import {
   type Edge,
@@ -39,8 +40,8 @@ import {
   type IrWorkflow,
 } from './ir.js';
 import { parseTemplate, parseTemplateString, type Template } from './template.js';
+import { assertNever } from './util.js';
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const PHONE_E164 = /^\+[1-9]\d{6,14}$/;
 const SLACK_TARGET = /^(?:[#@][\w.-]+|[CDGU][A-Z0-9]{6,})$/;
@@ -189,7 +190,7 @@ class Lowering {
       case 'delay':
         return { kind: 'delay', ...base, wait: this.delay(step, path), next };
       default:
-        return assertNeverStep(step);
+        return assertNever(step, 'definition node');
     }
   }
 
@@ -280,7 +281,7 @@ class Lowering {
       if (!GROUP_NAME.test(group)) this.error('invalid-approver', `invalid group name '${group}'`, path);
       return { kind: 'group', group };
     }
-    if (!EMAIL.test(text)) {
+    if (!isEmail(text)) {
       this.error(
         'invalid-approver',
         `approver '${text}' must be an email, role:NAME, group:NAME or a {{template}}`,
@@ -295,11 +296,11 @@ class Lowering {
     if (template.kind !== 'const') return template;
     const valid =
       channel === 'email'
-        ? EMAIL.test(text)
+        ? isEmail(text)
         : channel === 'sms'
           ? PHONE_E164.test(text)
           : channel === 'slack'
-            ? SLACK_TARGET.test(text) || EMAIL.test(text)
+            ? SLACK_TARGET.test(text) || isEmail(text)
             : true;
     if (!valid) {
       const expected =
@@ -408,7 +409,7 @@ class Lowering {
       case 'manual':
         return { type: 'manual', minRole: trigger.minRole ?? 'member' };
       case 'webhook':
-        if (trigger.runAs !== undefined && !EMAIL.test(trigger.runAs)) {
+        if (trigger.runAs !== undefined && !isEmail(trigger.runAs)) {
           this.error(
             'invalid-run-as',
             `'runAs' must be the email of the identity the run carries, found '${trigger.runAs}'`,
@@ -419,7 +420,7 @@ class Lowering {
       case 'schedule':
         return this.schedule(trigger, path, validateInput);
       default:
-        return assertNeverStep(trigger);
+        return assertNever(trigger, 'definition node');
     }
   }
 
@@ -531,14 +532,13 @@ class Lowering {
 let sharedAjv: Ajv2020 | undefined;
 function inputsAjv(): Ajv2020 {
   if (sharedAjv === undefined) {
-    sharedAjv = new Ajv2020({
+    sharedAjv = createAjv({
       strict: true,
       strictTypes: false,
       strictRequired: false,
       allErrors: true,
       addUsedSchema: false,
     });
-    (addFormatsModule as unknown as (ajv: Ajv2020) => void)(sharedAjv);
   }
   return sharedAjv;
 }
@@ -596,8 +596,4 @@ function optionalTarget(value: string | undefined): Edge | null {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function assertNeverStep(value: never): never {
-  throw new Error(`unexpected definition node: ${JSON.stringify(value)}`);
 }

@@ -13,6 +13,7 @@ import {
   sha256Hex,
 } from '../../functions/core/auth.js';
 import { HttpError } from '../../functions/core/http-error.js';
+import { isEmail } from '../../functions/core/identity.js';
 import type {
   ApiTokenInfo,
   ApiTokenStore,
@@ -59,8 +60,7 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   createSession(email: string, ttlMs: number): SessionGrant {
-    if (typeof email !== 'string' || !email.includes('@'))
-      throw new TypeError('a session belongs to an email');
+    if (typeof email !== 'string' || !isEmail(email)) throw new TypeError('a session belongs to an email');
     if (!Number.isFinite(ttlMs) || ttlMs <= 0)
       throw new RangeError(`a session lasts a positive time, not ${ttlMs}`);
     const now = this.now();
@@ -131,7 +131,7 @@ export class SqliteApiTokenStore implements ApiTokenStore {
 
   /** Throws HttpError 400 naming `name` or `scopes` when they are not acceptable. */
   createApiToken(email: string, name: string, scopes: string[]): { id: string; token: string } {
-    if (typeof email !== 'string' || !email.includes('@')) throw new TypeError('a token belongs to an email');
+    if (typeof email !== 'string' || !isEmail(email)) throw new TypeError('a token belongs to an email');
     if (typeof name !== 'string' || name.trim().length === 0 || name.length > MAX_TOKEN_NAME)
       throw new HttpError(400, `a token's name is 1-${MAX_TOKEN_NAME} characters`, { field: 'name' });
     const checked = checkScopes(scopes);

@@ -13,7 +13,7 @@
 // `scrypt$N$r$p$salt$hash` (base64). `verifyPassword` does the same scrypt work for unknown, disabled and
 // password-less users as for real ones, so response time does not tell which emails exist.
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
-import { normalizeEmail } from '../../functions/core/identity.js';
+import { isEmail, normalizeEmail } from '../../functions/core/identity.js';
 import type { Identity } from '../../functions/core/protocol.js';
 import { ROLES } from '../../translator/definition.js';
 import type { Directory } from '../ports.js';
@@ -65,19 +65,15 @@ interface UserRow {
   service: number | null;
 }
 
-const MAX_EMAIL = 254;
 const MAX_NAME = 200;
 const MAX_GROUP = 100;
 export const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 1024;
-// A local part and a domain, no whitespace, no second `@`, no control characters or angle brackets.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
-const EMAIL = /^[^\s@<>"\u0000-\u001f\u007f]+@[^\s@<>"\u0000-\u001f\u007f]+$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function checkEmail(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length > MAX_EMAIL || !EMAIL.test(value))
+  if (typeof value !== 'string' || !isEmail(value))
     throw new DirectoryError(
       field,
       `${field} must be an email address (name@domain), not ${JSON.stringify(value)}`,

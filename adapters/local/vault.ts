@@ -30,6 +30,7 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Statement } from 'better-sqlite3';
+import { isEmail } from '../../functions/core/identity.js';
 import type { Identity } from '../../functions/core/protocol.js';
 import type { ResolvedSecrets, SecretEntry, SecretSource, Vault, VaultScope } from '../ports.js';
 import type { Db } from './database.js';
@@ -43,7 +44,6 @@ const AAD_PREFIX = 'stepgate-vault/v1';
 
 export const SECRET_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
 const GROUP_NAME_PATTERN = /^[^\s:]{1,128}$/;
-const EMAIL_PATTERN = /^[^\s@:]+@[^\s@:]+$/;
 
 export class VaultError extends Error {
   override name = 'VaultError';
@@ -57,7 +57,7 @@ export function parseScope(text: string, field = 'scope'): VaultScope {
   if (text === 'org') return 'org';
   if (text.startsWith('user:')) {
     const email = text.slice('user:'.length);
-    if (EMAIL_PATTERN.test(email)) return `user:${email.toLowerCase()}`;
+    if (isEmail(email)) return `user:${email.toLowerCase()}`;
   } else if (text.startsWith('group:')) {
     const group = text.slice('group:'.length);
     if (GROUP_NAME_PATTERN.test(group)) return `group:${group}`;

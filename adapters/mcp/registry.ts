@@ -36,6 +36,8 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { secretScrubber } from '../../functions/core/redaction.js';
+import { ERROR_CODE } from '../../translator/error-codes.js';
+import { errorMessage } from '../../translator/util.js';
 import {
   isStdioServer,
   type McpHttpServer,
@@ -45,13 +47,13 @@ import {
 } from './config.js';
 
 export const MCP_ERROR = {
-  toolNotFound: 'Stepgate.ToolNotFound',
-  ambiguousTool: 'Stepgate.AmbiguousTool',
-  toolError: 'Stepgate.ToolError',
-  toolUnavailable: 'Stepgate.ToolUnavailable',
-  timeout: 'Stepgate.Timeout',
-  cancelled: 'Stepgate.Cancelled',
-  credentialMissing: 'Stepgate.CredentialMissing',
+  toolNotFound: ERROR_CODE.toolNotFound,
+  ambiguousTool: ERROR_CODE.ambiguousTool,
+  toolError: ERROR_CODE.toolError,
+  toolUnavailable: ERROR_CODE.toolUnavailable,
+  timeout: ERROR_CODE.timeout,
+  cancelled: ERROR_CODE.cancelled,
+  credentialMissing: ERROR_CODE.credentialMissing,
 } as const;
 export type McpErrorCode = (typeof MCP_ERROR)[keyof typeof MCP_ERROR];
 
@@ -315,7 +317,7 @@ export class McpRegistry {
     settled.forEach((outcome, i) => {
       const server = names[i] ?? '';
       if (outcome.status === 'fulfilled') tools.push(...outcome.value);
-      else failed.push({ server, error: errorText(outcome.reason) });
+      else failed.push({ server, error: errorMessage(outcome.reason) });
     });
     return { tools, failed };
   }
@@ -339,7 +341,7 @@ export class McpRegistry {
           return tools;
         },
         (error: unknown) => {
-          entry.error = errorText(error);
+          entry.error = errorMessage(error);
           this.logger.warn?.(`MCP server '${server}': listing tools failed: ${entry.error}`);
           if (entry.tools !== null) return entry.tools;
           throw error;
@@ -416,7 +418,7 @@ export class McpRegistry {
       if (this.pool.get(key) === conn) this.pool.delete(key);
       throw new McpCallError(
         MCP_ERROR.toolUnavailable,
-        masked(`MCP server '${server}' could not be reached: ${errorText(error)}`),
+        masked(`MCP server '${server}' could not be reached: ${errorMessage(error)}`),
         true,
       );
     }
@@ -455,7 +457,7 @@ export class McpRegistry {
       if (!this.closed) this.logger.debug?.(`MCP server '${server}': connection closed`);
     };
     client.onerror = (error) => {
-      this.logger.debug?.(masked(`MCP server '${server}': ${errorText(error)}`));
+      this.logger.debug?.(masked(`MCP server '${server}': ${errorMessage(error)}`));
     };
     conn.ready = client
       .connect(transport, { timeout: config.timeoutMs ?? CONNECT_TIMEOUT_MS })
@@ -511,7 +513,7 @@ export class McpRegistry {
         await conn.transport.terminateSession();
       }
     } catch (error) {
-      this.logger.debug?.(`MCP server '${conn.server}': ending the session failed: ${errorText(error)}`);
+      this.logger.debug?.(`MCP server '${conn.server}': ending the session failed: ${errorMessage(error)}`);
     }
     // The SDK ends stdin and waits 2 s before SIGTERM; servers that ignore EOF get it after our own grace.
     const pid = conn.transport instanceof StdioClientTransport ? conn.transport.pid : null;
@@ -528,7 +530,7 @@ export class McpRegistry {
     try {
       await conn.client.close();
     } catch (error) {
-      this.logger.debug?.(`MCP server '${conn.server}': closing failed: ${errorText(error)}`);
+      this.logger.debug?.(`MCP server '${conn.server}': closing failed: ${errorMessage(error)}`);
     }
     clearTimeout(terminate);
   }
@@ -643,7 +645,7 @@ function callError(
   }
   return new McpCallError(
     MCP_ERROR.toolUnavailable,
-    truncate(masked(`MCP call '${label}': ${errorText(error)}`)),
+    truncate(masked(`MCP call '${label}': ${errorMessage(error)}`)),
     true,
   );
 }
@@ -670,10 +672,6 @@ function isTextItem(item: unknown): item is { type: 'text'; text: string } {
     (item as { type?: unknown }).type === 'text' &&
     typeof (item as { text?: unknown }).text === 'string'
   );
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function truncate(text: string): string {

@@ -5,6 +5,8 @@
 // side finds the markers wherever the runtime put the message and decodes `{code, message, retryable}`.
 import { ActivityError } from '../../adapters/ports.js';
 import { azureFunctionName } from '../../translator/emit/azure-durable.js';
+import { ERROR_CODE } from '../../translator/error-codes.js';
+import { errorMessage } from '../../translator/util.js';
 import type { ApprovalService } from '../core/approvals.js';
 import type { AuditEntry, TaskError } from '../core/durable.js';
 import {
@@ -58,7 +60,7 @@ export function encodeActivityError(error: unknown): Error {
   const task: TaskError =
     error instanceof ActivityError
       ? { code: error.code, message: error.message, retryable: error.retryable }
-      : { code: 'Stepgate.ActivityFailed', message: error instanceof Error ? error.message : String(error) };
+      : { code: ERROR_CODE.activityFailed, message: errorMessage(error) };
   const encoded = new Error(`${OPEN}${JSON.stringify(task)}${CLOSE}`);
   encoded.name = 'StepgateActivityError';
   return encoded;
@@ -77,7 +79,7 @@ export function decodeActivityError(failure: unknown): TaskError {
       // fall through: not ours
     }
   }
-  return { code: 'Stepgate.ActivityFailed', message: text || 'the activity failed' };
+  return { code: ERROR_CODE.activityFailed, message: text || 'the activity failed' };
 }
 
 function failureText(failure: unknown): string {

@@ -16,6 +16,7 @@
 // they are not an approver; a link of theirs is refused anyway unless the step sets `allowSelfApproval`.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApprovalRecord, ApprovalStore, Clock, Directory, Notifier } from '../../adapters/ports.js';
+import { errorMessage } from '../../translator/util.js';
 import type { ApprovalNotifier, ApprovalService, DecisionResult } from './approvals.js';
 import type { AuditEntry } from './durable.js';
 import { normalizeEmail, sameEmail } from './identity.js';
@@ -390,7 +391,7 @@ export function linkNotifier(deps: LinkNotifierDeps): ApprovalNotifier {
               action: 'notify',
               channel: 'email',
               outcome: 'failed',
-              reason: error instanceof Error ? error.message : String(error),
+              reason: errorMessage(error),
             },
           });
         }

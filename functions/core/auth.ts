@@ -20,7 +20,9 @@ import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import { z } from 'zod';
 import type { ApiTokenStore, Directory, SessionStore } from '../../adapters/ports.js';
 import { ROLES, type Role, WORKFLOW_ID_PATTERN } from '../../translator/definition.js';
+import { ranksAtLeast, roleRank } from '../../translator/roles.js';
 import { HttpError } from './http-error.js';
+import { isEmail } from './identity.js';
 import type { Identity } from './protocol.js';
 
 export const SESSION_COOKIE = 'stepgate_session';
@@ -290,7 +292,7 @@ function claim(payload: JWTPayload, name: string): unknown {
 function highestRole(value: unknown): Role | undefined {
   const candidates = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
   let best = -1;
-  for (const c of candidates) best = Math.max(best, ROLES.indexOf(c as Role));
+  for (const c of candidates) best = typeof c === 'string' ? Math.max(best, roleRank(c)) : best;
   return best < 0 ? undefined : ROLES[best];
 }
 
@@ -346,7 +348,7 @@ export function createOidcVerifier(input: OidcConfigInput, options: OidcVerifier
         ...(config.algorithms === undefined ? {} : { algorithms: config.algorithms }),
       });
       const email = claim(payload, config.emailClaim);
-      if (typeof email !== 'string' || !email.includes('@'))
+      if (typeof email !== 'string' || !isEmail(email))
         throw new OidcError(`the token has no email in its ${config.emailClaim} claim`);
       if (payload.email_verified === false) throw new OidcError('the token says its email is not verified');
       const result: OidcClaims = { email: email.toLowerCase(), claims: payload };
@@ -441,8 +443,7 @@ function person(identity: Identity | undefined): Identity | undefined {
 
 /** Whether the identity's role is `role` or above (viewer < member < lead < manager < director < admin). */
 export function roleAtLeast(identity: Pick<Identity, 'role'>, role: Role): boolean {
-  const rank = ROLES.indexOf(identity.role as Role);
-  return rank >= 0 && rank >= ROLES.indexOf(role);
+  return ranksAtLeast(identity.role, role);
 }
 
 /** 401 without a principal, 403 when its role is below `role`. */

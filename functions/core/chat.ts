@@ -20,6 +20,7 @@
 // A follow-up carries the previous 'ask' as context: its workflow and input so far, which the answer adds to.
 import type { IrWorkflow } from '../../translator/ir.js';
 import type { JsonValue } from '../../translator/template.js';
+import { isEmail } from './identity.js';
 import { checkInput } from './inputs.js';
 
 export interface ChatWorkflow {
@@ -568,7 +569,7 @@ function formatted(p: Property, word: string): boolean {
     case 'date-time':
       return /^\d{4}-\d{2}-\d{2}T/.test(word);
     case 'email':
-      return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(word);
+      return isEmail(word);
     case 'uri':
     case 'url':
       return /^https?:\/\//.test(word);

@@ -14,8 +14,8 @@
 //
 // A manual trigger and a `runAs`-less webhook act as whoever starts them, who is checked then.
 import type { Directory } from '../../adapters/ports.js';
-import { ROLES, type Role } from '../../translator/definition.js';
 import type { IrTrigger, IrWorkflow } from '../../translator/ir.js';
+import { type Role, roleRank } from '../../translator/roles.js';
 import type { Identity } from './protocol.js';
 import { scheduleScopeProblem } from './triggers/schedules.js';
 
@@ -37,14 +37,9 @@ export interface DelegationProblem {
   detail: string;
 }
 
-/** Rank of a role (viewer 0 … admin 5); -1 for anything that is not a role. */
-function rank(role: string): number {
-  return (ROLES as readonly string[]).indexOf(role);
-}
-
 /** Whether `identity` holds `role` or above; an unknown role on either side never does. */
 function holds(identity: Pick<Identity, 'role'>, role: string): boolean {
-  return rank(role) >= 0 && rank(identity.role) >= rank(role);
+  return roleRank(role) >= 0 && roleRank(identity.role) >= roleRank(role);
 }
 
 /** Whether runs started through `trigger` act as someone other than whoever starts them. */
@@ -146,7 +141,7 @@ function grantedBy(
       return { role: trigger.minRole, field: `triggers[${index}].minRole` };
     case 'webhook': {
       const runAs = trigger.runAs === null ? undefined : directory.user(trigger.runAs);
-      return runAs === undefined || rank(runAs.role) < 0
+      return runAs === undefined || roleRank(runAs.role) < 0
         ? undefined
         : { role: runAs.role as Role, field: `triggers[${index}].runAs` };
     }
@@ -168,7 +163,7 @@ export function grantedRole(
   let highest: { role: Role; field: string } | undefined;
   for (const [index, trigger] of ir.triggers.entries()) {
     const granted = grantedBy(trigger, index, directory);
-    if (granted !== undefined && (highest === undefined || rank(granted.role) > rank(highest.role)))
+    if (granted !== undefined && (highest === undefined || roleRank(granted.role) > roleRank(highest.role)))
       highest = granted;
   }
   return highest;

@@ -1,14 +1,13 @@
 // Trigger input checked against a workflow's `inputs` JSON Schema (draft 2020-12), with its defaults filled.
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { createAjv } from '../../translator/ajv.js';
 import type { JsonValue } from '../../translator/template.js';
 
 export type InputCheck =
   | { ok: true; input: Record<string, JsonValue> }
   | { ok: false; problems: Array<{ field: string; message: string }> };
 
-const ajv = new Ajv2020({ allErrors: true, useDefaults: true, strict: false });
-(addFormatsModule as unknown as (a: Ajv2020) => void)(ajv);
+const ajv = createAjv({ allErrors: true, useDefaults: true, strict: false });
 const compiled = new WeakMap<object, ValidateFunction>();
 
 /** Validates (a copy of) `input`; the copy gets the schema's defaults. Without a schema any object passes. */

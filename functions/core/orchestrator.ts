@@ -8,7 +8,6 @@
 import { formatIsoTime, parseIsoTime } from '../../translator/duration.js';
 import { evaluateExpression } from '../../translator/expression.js';
 import {
-  assertNever,
   backoffDelay,
   type Edge,
   END,
@@ -24,6 +23,7 @@ import {
   timedOutApproval,
 } from '../../translator/ir.js';
 import { type JsonValue, resolveTemplate } from '../../translator/template.js';
+import { assertNever } from '../../translator/util.js';
 import type { DurableContext, DurableTask, Orchestration, TaskError, TimerTask } from './durable.js';
 import {
   ACTIVITY,
@@ -39,6 +39,7 @@ import {
   type FinalStatus,
   type Identity,
   idempotencyKey,
+  identityJson,
   type NotifyRequest,
   type RunError,
   type RunOutcome,
@@ -317,7 +318,7 @@ class Run {
     while (at !== END) {
       const node = this.nodes.get(at);
       if (node === undefined)
-        return { ok: false, error: { code: 'Stepgate.UnknownStep', message: `no step '${at}'`, step: null } };
+        return { ok: false, error: { code: ERROR.unknownStep, message: `no step '${at}'`, step: null } };
       const visit = (this.visits.get(node.id) ?? 0) + 1;
       this.visits.set(node.id, visit);
       this.ctx.record({ type: 'step.entered', step: node.id, data: { kind: node.kind, visit } });
@@ -365,7 +366,7 @@ class Run {
       case 'delay':
         return yield* this.delay(node, thread);
       default:
-        return assertNever(node);
+        return assertNever(node, 'IR node');
     }
   }
 
@@ -472,7 +473,7 @@ class Run {
     { ok: true; result: unknown } | { ok: false; error: RunError },
     DurableTask | BranchEnd
   > {
-    let lastError: TaskError = { code: 'Stepgate.Unknown', message: 'no attempt was made' };
+    let lastError: TaskError = { code: ERROR.unknown, message: 'no attempt was made' };
     for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
       const key = idempotencyKey(this.start.runId, node.id, visit, attempt);
       const { name, request, audit } = build(attempt, key);
@@ -488,7 +489,7 @@ class Run {
       if (winner === timer) {
         lastError = { code: ERROR.timeout, message: `no result within ${timeoutMs} ms` };
       } else if (task.isFaulted) {
-        lastError = task.error ?? { code: 'Stepgate.Unknown', message: 'the activity failed' };
+        lastError = task.error ?? { code: ERROR.unknown, message: 'the activity failed' };
       } else {
         this.ctx.record({ type: 'attempt.finished', step: node.id, data: { attempt, ok: true } });
         return { ok: true, result: task.result };
@@ -717,20 +718,10 @@ function toJson(value: unknown): JsonValue {
   return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as JsonValue);
 }
 
-function identityJson(identity: Identity): JsonValue {
-  return {
-    email: identity.email,
-    role: identity.role,
-    groups: identity.groups,
-    manager: identity.manager,
-    name: identity.name ?? null,
-  };
-}
-
 function errorJson(error: RunError): JsonValue {
   return { code: error.code, message: error.message, step: error.step };
 }
 
 function unknownError(step: string): RunError {
-  return { code: 'Stepgate.Unknown', message: 'a branch failed', step };
+  return { code: ERROR.unknown, message: 'a branch failed', step };
 }

@@ -26,6 +26,7 @@
 import { z } from 'zod';
 import type { RateLimitBucket, RateLimiter } from '../../adapters/ports.js';
 import { ROLES, type Role, TOOL_NAME_PATTERN } from '../../translator/definition.js';
+import { roleRank } from '../../translator/roles.js';
 import type { Identity } from './protocol.js';
 
 export const RATE_LIMIT_PATTERN = /^([1-9][0-9]{0,8})\/(second|minute|hour|day)$/;
@@ -149,8 +150,8 @@ export async function checkPolicy(check: PolicyCheck): Promise<PolicyResult> {
     return { allowed: false, rule, message: `PolicyDenied: ${message}`, decisions };
   };
 
-  const roleRank = ROLES.indexOf(identity.role as Role);
-  if (roleRank < 0) {
+  const rank = roleRank(identity.role);
+  if (rank < 0) {
     decisions.push({ rule: 'role', outcome: 'deny', detail: `unknown role ${identity.role}` });
     return deny('role', `role ${identity.role} is not one of ${ROLES.join(', ')} (calling ${toolId})`, [
       'write',
@@ -160,7 +161,7 @@ export async function checkPolicy(check: PolicyCheck): Promise<PolicyResult> {
   const role = identity.role as Role;
 
   const minRole = entry?.minRole ?? config.defaults?.minRole ?? 'viewer';
-  if (roleRank < ROLES.indexOf(minRole)) {
+  if (rank < roleRank(minRole)) {
     decisions.push({ rule: 'minRole', outcome: 'deny', detail: `role ${role} < minRole ${minRole}` });
     return deny('minRole', `role ${role} is below minRole ${minRole} for ${toolId}`, ['write', 'rateLimit']);
   }

@@ -2,6 +2,7 @@
 // request/close) and the event an approval decision raises. Every host uses these types; secrets are
 // never part of them — only identity is.
 
+import { ERROR_CODE } from '../../translator/error-codes.js';
 import type { IrApprovalRequire } from '../../translator/ir.js';
 import type { JsonValue } from '../../translator/template.js';
 import type { TaskError } from './durable.js';
@@ -44,6 +45,17 @@ export function requestersOf(trigger: { user: Pick<Identity, 'email'>; by?: stri
   const requesters = [normalizeEmail(trigger.user.email)];
   if (typeof trigger.by === 'string') requesters.push(normalizeEmail(trigger.by));
   return [...new Set(requesters)];
+}
+
+/** An identity as a workflow sees it (`trigger.user`), the same on every target. */
+export function identityJson(identity: Identity): JsonValue {
+  return {
+    email: identity.email,
+    role: identity.role,
+    groups: identity.groups,
+    manager: identity.manager,
+    name: identity.name ?? null,
+  };
 }
 
 interface StepMessage {
@@ -219,11 +231,13 @@ export function authoredArgs<T>(args: T): T {
   return own as T;
 }
 
-/** Error codes the engine itself raises. */
+/** Error codes the engine itself raises (from the one catalog, translator/error-codes.ts). */
 export const ERROR = {
-  rejected: 'Stepgate.Rejected',
-  approvalTimeout: 'Stepgate.ApprovalTimeout',
-  timeout: 'Stepgate.Timeout',
-  invalidTime: 'Stepgate.InvalidTime',
-  noApprovers: 'Stepgate.NoApprovers',
+  rejected: ERROR_CODE.rejected,
+  approvalTimeout: ERROR_CODE.approvalTimeout,
+  timeout: ERROR_CODE.timeout,
+  invalidTime: ERROR_CODE.invalidTime,
+  noApprovers: ERROR_CODE.noApprovers,
+  unknown: ERROR_CODE.unknown,
+  unknownStep: ERROR_CODE.unknownStep,
 } as const;

@@ -1,8 +1,9 @@
 // How the text fields of a step become what its handler sends: recipients and approvers as lists of
 // strings, subjects and messages as text. One definition, used by the orchestrator and by every
 // target's handlers, so that all targets render alike.
-import { assertNever, type IrApprover } from '../../translator/ir.js';
+import type { IrApprover } from '../../translator/ir.js';
 import { type JsonValue, resolveTemplate, type Template } from '../../translator/template.js';
+import { assertNever } from '../../translator/util.js';
 
 /** A list of recipients: strings as they are, lists flattened, null and '' dropped, anything else as JSON. */
 export function renderList(template: Template, vars: unknown): string[] {
@@ -28,7 +29,7 @@ export function approverSpecs(approver: IrApprover, vars: unknown): string[] {
     case 'template':
       return renderList(approver.template, vars);
     default:
-      return assertNever(approver);
+      return assertNever(approver, 'approver');
   }
 }
 

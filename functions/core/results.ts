@@ -14,6 +14,8 @@ import {
   type ToolCallContext,
   type ToolInvoker,
 } from '../../adapters/ports.js';
+import { ERROR_CODE } from '../../translator/error-codes.js';
+import { errorMessage } from '../../translator/util.js';
 import {
   RESULT_INLINE_LIMIT_BYTES,
   RESULT_PREVIEW_CHARS,
@@ -22,7 +24,7 @@ import {
   type ToolCallRequest,
 } from './protocol.js';
 
-export const INVALID_RESULT = 'Stepgate.InvalidResult';
+export const INVALID_RESULT = ERROR_CODE.invalidResult;
 
 /** Wraps a tool invoker: a result whose JSON exceeds `limitBytes` is stored in `store` and referenced. */
 export function offloadLargeResults(
@@ -63,7 +65,7 @@ function encode(result: unknown, request: ToolCallRequest): string {
   try {
     json = JSON.stringify(result);
   } catch (error) {
-    throw invalid(request, error instanceof Error ? error.message : String(error));
+    throw invalid(request, errorMessage(error));
   }
   if (json === undefined) throw invalid(request, `a ${typeof result} is not JSON`);
   return json;

@@ -14,8 +14,7 @@
 //                     results.ts, which records `tool.result`)
 // A failure at any stage is an ActivityError the step's retry/onError handle; lookup, argument, credential
 // and policy failures are not retried (they would fail the same way).
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import {
   ActivityError,
   type Clock,
@@ -25,15 +24,19 @@ import {
   type ToolRegistry,
   type Vault,
 } from '../../adapters/ports.js';
+import { createAjv } from '../../translator/ajv.js';
+import { ERROR_CODE } from '../../translator/error-codes.js';
+import { errorMessage } from '../../translator/util.js';
 import { checkPolicy, type PolicyConfig } from './policy.js';
 import { IDEMPOTENCY_ARG, IDENTITY_ARGS, operationKey, type ToolCallRequest } from './protocol.js';
 import { markedNames, secretScrubber } from './redaction.js';
 
+/** The codes a tool call fails with before it reaches a tool (from the one catalog). */
 export const PIPELINE_ERROR = {
-  invalidArguments: 'Stepgate.InvalidArguments',
-  credentialMissing: 'Stepgate.CredentialMissing',
-  policyDenied: 'PolicyDenied',
-  unknown: 'Stepgate.ToolUnavailable',
+  invalidArguments: ERROR_CODE.invalidArguments,
+  credentialMissing: ERROR_CODE.credentialMissing,
+  policyDenied: ERROR_CODE.policyDenied,
+  unknown: ERROR_CODE.toolUnavailable,
 } as const;
 
 export interface ToolPipelineDeps {
@@ -44,8 +47,7 @@ export interface ToolPipelineDeps {
   clock: Clock;
 }
 
-const ajv = new Ajv2020({ allErrors: true, strict: false });
-(addFormatsModule as unknown as (a: Ajv2020) => void)(ajv);
+const ajv = createAjv({ allErrors: true, strict: false });
 
 export class ToolPipeline implements ToolInvoker {
   private readonly validators = new WeakMap<object, ValidateFunction>();
@@ -60,7 +62,7 @@ export class ToolPipeline implements ToolInvoker {
 
     // 1. Lookup.
     const tool = await registry.lookup(requested).catch((error: unknown) => {
-      audit('tool.lookup', { requested, found: false, error: messageOf(error) });
+      audit('tool.lookup', { requested, found: false, error: errorMessage(error) });
       throw activityError(error);
     });
     audit('tool.lookup', { requested, found: true, server: tool.server, tool: tool.name });
@@ -211,15 +213,11 @@ function argsObject(args: unknown): Record<string, unknown> {
     : {};
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** Any adapter error with a string `code` (and `retryable`) keeps them; anything else is retryable. */
 function activityError(error: unknown): ActivityError {
   if (error instanceof ActivityError) return error;
   const e = error as { code?: unknown; retryable?: unknown } | null;
   const code = typeof e?.code === 'string' && e.code.length > 0 ? e.code : PIPELINE_ERROR.unknown;
   const retryable = typeof e?.retryable === 'boolean' ? e.retryable : true;
-  return new ActivityError(code, messageOf(error), retryable);
+  return new ActivityError(code, errorMessage(error), retryable);
 }

@@ -30,6 +30,7 @@ import { SqliteWebhookDeliveryStore } from '../../adapters/local/webhook-store.j
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
 import { McpRegistry } from '../../adapters/mcp/registry.js';
 import type { Clock } from '../../adapters/ports.js';
+import { errorMessage } from '../../translator/util.js';
 import { formatOf, validateWorkflow } from '../../translator/validate.js';
 import { ApprovalLinks, linkNotifier } from '../core/approval-links.js';
 import type { ApprovalNotifier } from '../core/approvals.js';
@@ -188,8 +189,7 @@ export async function startServer(
     store: new SqliteScheduleStore(engine.db),
     clock,
     ...scheduledRuns({ workflows, host: engine.host, lookup: (email) => directory.user(email) }),
-    onError: (error, id) =>
-      console.error(`schedule ${id}: ${error instanceof Error ? error.message : String(error)}`),
+    onError: (error, id) => console.error(`schedule ${id}: ${errorMessage(error)}`),
   });
   await engine.recover();
 
@@ -334,7 +334,7 @@ if (isMain) {
       process.on('SIGTERM', stop);
     })
     .catch((error: unknown) => {
-      console.error(error instanceof Error ? error.message : String(error));
+      console.error(errorMessage(error));
       process.exit(1);
     });
 }

@@ -40,9 +40,9 @@
 //                                 once N succeeded, or with the first branch error (its cause only: a
 //                                 failed parallel commits nothing) once N can no longer succeed
 
+import { ERROR_CODE } from '../error-codes.js';
 import type { Expr, Literal, Operand, PathOperand } from '../expression.js';
 import {
-  assertNever,
   type Edge,
   END,
   type IrApproval,
@@ -59,6 +59,7 @@ import {
   timedOutApproval,
 } from '../ir.js';
 import type { Template } from '../template.js';
+import { assertNever } from '../util.js';
 import { TranslateError } from './errors.js';
 
 export const ASL_PLACEHOLDERS = {
@@ -72,15 +73,15 @@ export const ASL_PLACEHOLDERS = {
   quorum: '${QuorumFunctionArn}',
 } as const;
 
-/** Error names on the wire between the handlers and the state machine. */
+/** Error names on the wire between the handlers and the state machine (from the one catalog). */
 export const ASL_ERROR = {
-  retryable: 'Stepgate.Retryable',
-  fatal: 'Stepgate.Fatal',
-  rejected: 'Stepgate.Rejected',
-  approvalTimeout: 'Stepgate.ApprovalTimeout',
-  noApprovers: 'Stepgate.NoApprovers',
-  timeout: 'Stepgate.Timeout',
-  quorumReached: 'Stepgate.QuorumReached',
+  retryable: ERROR_CODE.retryable,
+  fatal: ERROR_CODE.fatal,
+  rejected: ERROR_CODE.rejected,
+  approvalTimeout: ERROR_CODE.approvalTimeout,
+  noApprovers: ERROR_CODE.noApprovers,
+  timeout: ERROR_CODE.timeout,
+  quorumReached: ERROR_CODE.quorumReached,
 } as const;
 
 /** Used where the IR has no timeout: ASL's largest TimeoutSeconds, stated explicitly. */
@@ -210,7 +211,7 @@ function writes(node: IrNode): string[] {
     case 'delay':
       return [];
     default:
-      return assertNever(node);
+      return assertNever(node, 'IR node');
   }
 }
 
@@ -335,7 +336,7 @@ function emitNode(node: IrNode, scope: Scope, endTarget: string): void {
       emitDelay(node, scope, endTarget);
       return;
     default:
-      assertNever(node);
+      assertNever(node, 'IR node');
   }
 }
 
@@ -805,10 +806,6 @@ export function conditionRule(expr: Expr, source: string, where: Layers = VARS_O
       );
     }
     default:
-      return unreachable(expr);
+      return assertNever(expr, 'expression');
   }
-}
-
-function unreachable(value: never): never {
-  throw new Error(`unexpected expression: ${JSON.stringify(value)}`);
 }

@@ -2,8 +2,9 @@
 // IR plan (JSON) that the shared orchestrator interprets, and a manifest of the function app naming the
 // orchestrator function and the activity functions this workflow needs. Output is deterministic: object
 // keys are sorted, activities listed in a fixed order.
-import { assertNever, type IrGraph, type IrWorkflow } from '../ir.js';
+import type { IrGraph, IrWorkflow } from '../ir.js';
 import type { JsonValue } from '../template.js';
+import { assertNever } from '../util.js';
 
 /** Names shared with functions/core/protocol.ts and functions/azure (a test keeps them equal). */
 export const AZURE_ORCHESTRATOR = 'stepgate';
@@ -59,7 +60,7 @@ export function emitAzurePlan(ir: IrWorkflow): AzurePlan {
         case 'delay':
           break;
         default:
-          assertNever(node);
+          assertNever(node, 'IR node');
       }
     }
   };

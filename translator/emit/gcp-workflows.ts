@@ -26,9 +26,9 @@
 // - Failures end in `raise` of `{status, error, vars}`; the whole-run timeout and cancellation are the
 //   execution cancel API, driven by the trigger function (the timeout is stated in the header).
 import { stringify } from 'yaml';
+import { ERROR_CODE } from '../error-codes.js';
 import type { Operand } from '../expression.js';
 import {
-  assertNever,
   backoffDelay,
   type Edge,
   END,
@@ -44,6 +44,7 @@ import {
   type IrWorkflow,
   timedOutApproval,
 } from '../ir.js';
+import { assertNever } from '../util.js';
 import { TranslateError } from './errors.js';
 import { conditionExpression, type GcpStep, literal, pathSteps, str } from './gcp/conditions.js';
 
@@ -162,7 +163,10 @@ export function emitGcpWorkflows(ir: IrWorkflow): string {
       { 'sg-completed': { return: outcome('"completed"', 'null') } },
       {
         'sg-failed': {
-          raise: outcome('if(sg_err.code == "Stepgate.ApprovalTimeout", "timed_out", "failed")', 'sg_err'),
+          raise: outcome(
+            `if(sg_err.code == "${ERROR_CODE.approvalTimeout}", "timed_out", "failed")`,
+            'sg_err',
+          ),
         },
       },
     ],
@@ -190,7 +194,7 @@ export function emitGcpWorkflows(ir: IrWorkflow): string {
             switch: [
               {
                 condition: expr('get_type(e) == "map" and "TimeoutError" in default(map.get(e, "tags"), [])'),
-                return: { code: 'Stepgate.Timeout', message: expr('timeout_message'), step: expr('step') },
+                return: { code: ERROR_CODE.timeout, message: expr('timeout_message'), step: expr('step') },
               },
               {
                 condition: expr('get_type(e) == "map" and get_type(map.get(e, "code")) == "string"'),
@@ -205,7 +209,7 @@ export function emitGcpWorkflows(ir: IrWorkflow): string {
         },
         {
           unknown: {
-            return: { code: 'Stepgate.Unknown', message: 'the activity failed', step: expr('step') },
+            return: { code: ERROR_CODE.unknown, message: 'the activity failed', step: expr('step') },
           },
         },
       ],
@@ -259,7 +263,7 @@ function nodeSteps(node: IrNode, ctx: Ctx): GcpStep[] {
     case 'delay':
       return delaySteps(node, ctx);
     default:
-      return assertNever(node);
+      return assertNever(node, 'IR node');
   }
 }
 
@@ -688,7 +692,7 @@ function approvalSteps(node: IrApproval, ctx: Ctx): GcpStep[] {
                       [`${prefix}-no-approvers`]: {
                         switch: [
                           {
-                            condition: expr(`${err}.code == "Stepgate.NoApprovers"`),
+                            condition: expr(`${err}.code == "${ERROR_CODE.noApprovers}"`),
                             next: `${id}-l${n + 1}-callback`,
                           },
                         ],
@@ -752,7 +756,7 @@ function approvalSteps(node: IrApproval, ctx: Ctx): GcpStep[] {
               assign: [
                 {
                   [err]: {
-                    code: 'Stepgate.Rejected',
+                    code: ERROR_CODE.rejected,
                     message: expr(
                       `"rejected by " + default(${varsOf(ctx)}.${node.output}.decidedBy, "an approver")`,
                     ),
@@ -787,7 +791,7 @@ function approvalSteps(node: IrApproval, ctx: Ctx): GcpStep[] {
           assign: [
             {
               [err]: {
-                code: 'Stepgate.ApprovalTimeout',
+                code: ERROR_CODE.approvalTimeout,
                 message: 'no decision before the last approval level timed out',
                 step: id,
               },
@@ -1019,7 +1023,7 @@ function parallelSteps(node: IrParallel, ctx: Ctx): GcpStep[] {
         assign: [
           {
             [err]: expr(
-              `default(${state}.error, {"code": "Stepgate.Unknown", "message": "a branch failed", "step": ${str(id)}})`,
+              `default(${state}.error, {"code": "${ERROR_CODE.unknown}", "message": "a branch failed", "step": ${str(id)}})`,
             ),
           },
         ],

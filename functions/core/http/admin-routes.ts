@@ -36,6 +36,7 @@ import { validateWorkflow } from '../../../translator/validate.js';
 import { checkScopes, requireGrantable } from '../auth.js';
 import type { DelegationDirectory } from '../delegation.js';
 import { HttpError } from '../http-error.js';
+import { isEmail } from '../identity.js';
 import type { Identity } from '../protocol.js';
 import { requires } from './access.js';
 import { requirePublishable } from './delegation-checks.js';
@@ -110,7 +111,6 @@ export interface AdminRoutesDeps {
 
 const MAX_VALUE_CHARS = 65_536;
 const USER_FIELDS = new Set(['email', 'name', 'role', 'groups', 'manager', 'disabled', 'service']);
-const EMAIL = /^[^\s@:]+@[^\s@:]+$/;
 const GROUP = /^[^\s:]{1,128}$/;
 const SECRET_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
@@ -488,7 +488,7 @@ function tokenView(t: {
 /** A scope's text checked as the vault checks it (`user:<email>` lower-cased, `group:<name>`, `org`). */
 function vaultScope(text: unknown): VaultScope {
   if (text === 'org') return 'org';
-  if (typeof text === 'string' && text.startsWith('user:') && EMAIL.test(text.slice(5)))
+  if (typeof text === 'string' && text.startsWith('user:') && isEmail(text.slice(5)))
     return `user:${text.slice(5).toLowerCase()}`;
   if (typeof text === 'string' && text.startsWith('group:') && GROUP.test(text.slice(6)))
     return `group:${text.slice(6)}`;

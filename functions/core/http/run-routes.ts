@@ -10,6 +10,7 @@
 import type { Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { AuditRecord, DurableHost, RunRecord } from '../../../adapters/ports.js';
+import { isEmail } from '../identity.js';
 import type { Identity, RunStatus } from '../protocol.js';
 import { redactAuditRecord, runSummary, runView } from '../run-view.js';
 import { requires } from './access.js';
@@ -167,7 +168,7 @@ function runFilters(query: (name: string) => string | undefined) {
   if (status !== undefined && !RUN_STATUSES.includes(status as RunStatus))
     throw bad('status', `status must be one of ${RUN_STATUSES.join(', ')}`);
   const triggeredBy = query('triggeredBy')?.toLowerCase() || undefined;
-  if (triggeredBy !== undefined && !/^[^@\s]+@[^@\s]+$/.test(triggeredBy))
+  if (triggeredBy !== undefined && !isEmail(triggeredBy))
     throw bad('triggeredBy', 'triggeredBy must be an email address');
   const from = time('from');
   const to = time('to');

@@ -40,20 +40,23 @@ import {
   type SecretSource,
   type Vault,
 } from '../../../adapters/ports.js';
+import { ERROR_CODE } from '../../../translator/error-codes.js';
+import { errorMessage } from '../../../translator/util.js';
+import { isEmail } from '../identity.js';
 import type { NotifyRequest } from '../protocol.js';
 import { secretScrubber } from '../redaction.js';
 import { SsrfError, type SsrfGuard } from './ssrf.js';
 
 export const NOTIFY_ERROR = {
-  noAccount: 'Notify.NoAccount',
-  incompleteAccount: 'Notify.IncompleteAccount',
-  invalidCredential: 'Notify.InvalidCredential',
-  invalidRequest: 'Notify.InvalidRequest',
-  urlRefused: 'Notify.UrlRefused',
-  email: 'Notify.EmailError',
-  slack: 'Notify.SlackError',
-  teams: 'Notify.TeamsError',
-  sms: 'Notify.SmsError',
+  noAccount: ERROR_CODE.notifyNoAccount,
+  incompleteAccount: ERROR_CODE.notifyIncompleteAccount,
+  invalidCredential: ERROR_CODE.notifyInvalidCredential,
+  invalidRequest: ERROR_CODE.notifyInvalidRequest,
+  urlRefused: ERROR_CODE.notifyUrlRefused,
+  email: ERROR_CODE.notifyEmail,
+  slack: ERROR_CODE.notifySlack,
+  teams: ERROR_CODE.notifyTeams,
+  sms: ERROR_CODE.notifySms,
 } as const;
 
 export const CREDENTIALS = {
@@ -201,7 +204,7 @@ export class ChannelNotifier implements Notifier {
     const to = request.to.map((t) => t.trim()).filter((t) => t !== '');
     if (to.length === 0) throw new ActivityError(NOTIFY_ERROR.invalidRequest, 'email: no recipients', false);
     for (const address of to)
-      if (!/^[^\s@<>,;]+@[^\s@<>,;]+$/.test(address))
+      if (!isEmail(address))
         throw new ActivityError(
           NOTIFY_ERROR.invalidRequest,
           `email: '${address}' is not an email address`,
@@ -657,7 +660,7 @@ function networkCause(error: unknown): string {
   const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
   if (typeof cause?.code === 'string') return cause.code;
   if (typeof cause?.message === 'string') return cause.message;
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }
 
 function safeDecode(text: string): string {

@@ -32,7 +32,8 @@ import type {
   ScheduleStore,
   TimerHandle,
 } from '../../../adapters/ports.js';
-import { ROLES, type Role, SCHEDULE_PRESETS, type SchedulePreset } from '../../../translator/definition.js';
+import { type Role, SCHEDULE_PRESETS, type SchedulePreset } from '../../../translator/definition.js';
+import { ranksAtLeast } from '../../../translator/roles.js';
 import type { Identity } from '../protocol.js';
 
 export { SCHEDULE_PRESETS, type SchedulePreset };
@@ -51,13 +52,8 @@ export class ScheduleError extends Error {
   }
 }
 
-function rank(role: string): number {
-  return (ROLES as readonly string[]).indexOf(role);
-}
-
 function atLeast(identity: Pick<Identity, 'role'>, role: Role): boolean {
-  const have = rank(identity.role);
-  return have >= 0 && have >= rank(role);
+  return ranksAtLeast(identity.role, role);
 }
 
 /** Why a cron expression is unusable (five fields, as croner reads them), or undefined. */

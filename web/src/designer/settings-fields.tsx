@@ -3,6 +3,7 @@
 // text for what the forms cannot express (nested objects, schedules, other schema keywords).
 import { useState } from 'react';
 import type { Document } from 'yaml';
+import { isEmail } from '../../../translator/email';
 import { isRecord, type Path } from './definition-model';
 import { CheckField, Field, ListField, SelectField, YamlField } from './fields';
 import type { DirectoryUser } from './properties-panel';
@@ -37,8 +38,6 @@ interface YamlParse {
 
 const num = (text: string): unknown =>
   text.trim() === '' || Number.isNaN(Number(text)) ? text.trim() || undefined : Number(text);
-
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 function SectionHead({ title, yaml, onToggle }: { title: string; yaml: boolean; onToggle: () => void }) {
   return (
@@ -408,7 +407,7 @@ function TriggerCard({
             onChange={(x) => set('runAs', x.trim())}
             suggestions={emails}
             placeholder="ops-bot@example.com"
-            error={runAs !== '' && !EMAIL.test(runAs) ? 'an email address' : null}
+            error={runAs !== '' && !isEmail(runAs) ? 'an email address' : null}
             hint="the identity a hook's run acts as"
           />
         </>

@@ -6,6 +6,7 @@ import '@xyflow/react/dist/style.css';
 import './designer.css';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { type Document, stringify as stringifyYaml } from 'yaml';
+import { ranksAtLeast } from '../../../translator/roles';
 import { ApiError, api, type Diagnostic } from '../api';
 import { CodeView } from './code-view';
 import {
@@ -49,7 +50,6 @@ interface Snapshot {
 type Status = { kind: 'idle' | 'saving' | 'saved' | 'error' | 'info'; message: string };
 
 const COALESCE_MS = 1500;
-const ROLES = ['viewer', 'member', 'lead', 'manager', 'director', 'admin'];
 
 function formatOfText(text: string): SourceFormat {
   return /^\s*[{[]/.test(text) ? 'json' : 'yaml';
@@ -197,20 +197,19 @@ function EditorScreen({ workflowId, initialSource, onSaved }: WorkflowEditorProp
   useEffect(() => {
     api<{ role?: string }>('/api/me')
       .then((me) => {
-        const rank = ROLES.indexOf(me.role ?? '');
         setRole(me.role ?? null);
-        if (rank >= ROLES.indexOf('member'))
+        if (ranksAtLeast(me.role ?? '', 'member'))
           api<McpTool[]>('/api/mcp/tools')
             .then((list) => setTools(Array.isArray(list) ? list : []))
             .catch(() => setTools([]));
-        if (rank >= ROLES.indexOf('manager'))
+        if (ranksAtLeast(me.role ?? '', 'manager'))
           api<DirectoryUser[]>('/api/users')
             .then((list) => setUsers(Array.isArray(list) ? list : []))
             .catch(() => setUsers([]));
       })
       .catch(() => setRole(null));
   }, []);
-  const canValidate = role !== null && ROLES.indexOf(role) >= ROLES.indexOf('lead');
+  const canValidate = role !== null && ranksAtLeast(role, 'lead');
 
   // Live validation by the server, a moment after the last change.
   useEffect(() => {

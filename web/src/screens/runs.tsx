@@ -1,6 +1,7 @@
 // Runs: every run the user may see, filtered by workflow, status, who started it and when (kept in the
 // address, so a filtered list can be shared), with its duration and a chart of runs per day by outcome.
 import { useEffect, useMemo } from 'react';
+import { isEmail } from '../../../translator/email';
 import { query } from '../api';
 import { Link, navigate, useLocation } from '../router';
 import type { RunSummary, WorkflowSummary } from '../types';
@@ -50,9 +51,7 @@ export function RunsScreen() {
       workflowId: filters.workflowId,
       status: filters.status,
       // The API takes a whole address; part of a name or address is matched here.
-      triggeredBy: /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(filters.triggeredBy.trim())
-        ? filters.triggeredBy.trim()
-        : '',
+      triggeredBy: isEmail(filters.triggeredBy.trim()) ? filters.triggeredBy.trim() : '',
       from: fromMs,
       to: toMs,
       limit: 500,

@@ -3,6 +3,7 @@
 // user's role allows (user; group for leads and above; org for managers and above); pause, resume, delete.
 import { Cron } from 'croner';
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
+import { errorMessage } from '../../../translator/util';
 import { ApiError, api } from '../api';
 import { type Draft, draftToInput, fieldMessage, InputFields, initialDraft } from '../input-form';
 import { Link } from '../router';
@@ -35,7 +36,7 @@ export function nextTimes(cron: string, timezone: string, count = 5): Date[] | s
   try {
     return new Cron(cron, { timezone, paused: true }).nextRuns(count);
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return errorMessage(error);
   }
 }
 
