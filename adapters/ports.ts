@@ -197,6 +197,10 @@ export interface RunFilter {
 
 /** The durable engine: starts runs, delivers events to them, cancels them, and answers for their state. */
 export interface DurableHost {
+  /**
+   * Starts a run and answers its id. Exactly once per id: of several starts with one explicit `runId`,
+   * concurrent or not, exactly one starts the run; the others reject and start nothing.
+   */
   startRun(start: Omit<RunStart, 'runId'> & { runId?: string }): Promise<string>;
   raiseEvent(runId: string, name: string, payload: unknown): Promise<void>;
   cancelRun(runId: string, by: string): Promise<void>;
@@ -232,17 +236,40 @@ export interface ApprovalRecord {
   createdAt: number;
   /** Set once the run has durably received the level's outcome (the outbox flag behind redelivery). */
   delivered: boolean;
+  /**
+   * How the run waits for the level's outcome where the host needs a handle to resume it: a Step Functions
+   * task token, a GCP callback URL, an Azure instance id and event name, serialised by whoever sets it and
+   * opaque to everyone else. Encrypted at rest (it resumes the run). Null on the embedded engine.
+   */
+  callback?: string | null;
+  /** The stored version: 1 when created, one more on every successful `update` (see ApprovalStore.update). */
+  version: number;
 }
 
+/**
+ * Approval requests, keyed by (runId, stepId, visit, level). Writes are conditional, so two deciders on
+ * different machines (or a decision racing a close) never overwrite each other, whatever the store.
+ */
 export interface ApprovalStore {
-  create(record: ApprovalRecord): void;
+  /**
+   * Stores a new request, with version 1 whatever `record.version` says. Exactly once: of several creates
+   * under one key, exactly one returns true; the others return false and change nothing.
+   */
+  create(record: ApprovalRecord): boolean;
   get(runId: string, stepId: string, visit: number, level: number): ApprovalRecord | undefined;
   /** The open request of a run's step (any visit and level), if there is one. */
   openFor(runId: string, stepId: string): ApprovalRecord | undefined;
   pendingFor(email: string): ApprovalRecord[];
   /** Decided requests whose outcome the run has not yet received (a crash came in between). */
   undelivered(): ApprovalRecord[];
-  update(record: ApprovalRecord): void;
+  /**
+   * Compare-and-set: writes `record`'s status, decisions, delivered flag and callback only while the
+   * stored version is still `record.version` (the version it was read at), and advances it by one.
+   * Returns the record as now stored, or undefined when the version moved on (or there is no such
+   * record): nothing was written; re-read and decide again. Exactly once: of several updates made from
+   * the same read, exactly one succeeds.
+   */
+  update(record: ApprovalRecord): ApprovalRecord | undefined;
 }
 
 /** Where a credential lives: one user's (`user:<email>`), one group's (`group:<name>`) or the whole org's. */
@@ -296,7 +323,8 @@ export interface RateLimiter {
   take(key: string, limit: number, windowMs: number, now: number): boolean | Promise<boolean>;
   /**
    * All or nothing: takes one call from every bucket when each has room, otherwise takes none and names
-   * the first full bucket (in the order given).
+   * the first full bucket (in the order given). Exactly the limit: of N concurrent takes against a bucket
+   * with room for M < N calls, exactly M are allowed, whichever process or connection makes them.
    */
   takeAll(buckets: RateLimitBucket[], now: number): RateLimitVerdict | Promise<RateLimitVerdict>;
 }
@@ -315,6 +343,10 @@ export interface WebhookClaim {
  * header: a redelivery maps to the run the first delivery claimed. `claim` is atomic.
  */
 export interface WebhookDeliveryStore {
+  /**
+   * Exactly once: of any number of claims of one (workflowId, deliveryId), concurrent or not, exactly one
+   * answers `existing: false` with its own `runId`; every other answers `existing: true` with that run.
+   */
   claim(workflowId: string, deliveryId: string, runId: string): WebhookClaim | Promise<WebhookClaim>;
   /** Forgets deliveries claimed before `before` (ms since epoch); returns how many. */
   prune(before: number): number | Promise<number>;
@@ -375,7 +407,8 @@ export interface ScheduleStore {
   /**
    * Atomically records the fire (status `claimed`) and advances the schedule to `nextFireAt`, but only
    * while the schedule is enabled and still due at `fire.scheduledTime` and that fire is not recorded
-   * yet; false otherwise (another scheduler fired it first, or the schedule changed).
+   * yet; false otherwise (another scheduler fired it first, or the schedule changed). Exactly once: of
+   * any number of claims of one scheduled time, concurrent or not, exactly one returns true.
    */
   claimFire(
     fire: Omit<ScheduleFireRecord, 'status' | 'reason'>,

@@ -1,7 +1,16 @@
-// Approval requests in the embedded engine's SQLite database.
+// Approval requests in the embedded engine's SQLite database. Updates are compare-and-set on the row's
+// `version` (`UPDATE ... WHERE version = ?`), so connections in several processes on one file never
+// overwrite each other's decisions. A request's callback handle is stored encrypted (AES-256-GCM under a
+// key the adapter is given, the row's run, step, visit and level bound as associated data); without a key
+// the store keeps no callbacks, which is all the embedded engine needs.
+import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { normalizeEmail } from '../../functions/core/identity.js';
 import type { ApprovalRecord, ApprovalStore } from '../ports.js';
 import type { Db } from './database.js';
+import { packSealed, seal, unpackSealed, unseal } from './sealed.js';
+
+/** Versioned so a future format can change what is bound without old rows opening under new rules. */
+const AAD_PREFIX = 'stepgate-approval-callback/v1';
 
 interface Row {
   run_id: string;
@@ -21,17 +30,34 @@ interface Row {
   decisions: string;
   created_at: number;
   delivered: number;
+  callback: Buffer | null;
+  version: number;
+}
+
+/** The callback key of a deployment: derived from its master key with HKDF, under its own label. */
+export function approvalCallbackKey(masterKey: Uint8Array): Uint8Array {
+  return new Uint8Array(hkdfSync('sha256', masterKey, '', 'stepgate approval callbacks', 32));
+}
+
+export interface SqliteApprovalStoreOptions {
+  /** 32 bytes (see `approvalCallbackKey`); without it, storing a callback handle is refused. */
+  callbackKey?: Uint8Array;
 }
 
 export class SqliteApprovalStore implements ApprovalStore {
   private readonly sql;
+  private readonly callbackKey: KeyObject | undefined;
 
-  constructor(db: Db) {
+  constructor(db: Db, options: SqliteApprovalStoreOptions = {}) {
+    if (options.callbackKey !== undefined && options.callbackKey.length !== 32)
+      throw new RangeError(`the approval callback key must be 32 bytes, got ${options.callbackKey.length}`);
+    this.callbackKey = options.callbackKey && createSecretKey(options.callbackKey);
     this.sql = {
       insert: db.prepare(
-        `INSERT INTO approvals (run_id, step_id, visit, level, workflow_id, event_name, approvers, require, message,
-           requested_by, requesters, allow_self_approval, deadline, status, decisions, created_at, delivered)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO approvals (run_id, step_id, visit, level, workflow_id, event_name, approvers, require,
+           message, requested_by, requesters, allow_self_approval, deadline, status, decisions, created_at, delivered,
+           callback, version)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
       ),
       get: db.prepare<[string, string, number, number], Row>(
         'SELECT * FROM approvals WHERE run_id = ? AND step_id = ? AND visit = ? AND level = ?',
@@ -44,86 +70,126 @@ export class SqliteApprovalStore implements ApprovalStore {
         "SELECT * FROM approvals WHERE status IN ('approved', 'rejected') AND delivered = 0 ORDER BY created_at",
       ),
       update: db.prepare(
-        'UPDATE approvals SET status = ?, decisions = ?, delivered = ? WHERE run_id = ? AND step_id = ? AND visit = ? AND level = ?',
+        `UPDATE approvals SET status = ?, decisions = ?, delivered = ?, callback = ?, version = version + 1
+           WHERE run_id = ? AND step_id = ? AND visit = ? AND level = ? AND version = ?`,
       ),
     };
   }
 
-  create(r: ApprovalRecord): void {
-    this.sql.insert.run(
-      r.runId,
-      r.stepId,
-      r.visit,
-      r.level,
-      r.workflowId,
-      r.eventName,
-      JSON.stringify(r.approvers),
-      JSON.stringify(r.require),
-      r.message,
-      r.requestedBy,
-      JSON.stringify(r.requesters),
-      r.allowSelfApproval ? 1 : 0,
-      r.deadline,
-      r.status,
-      JSON.stringify(r.decisions),
-      r.createdAt,
-      r.delivered ? 1 : 0,
+  create(r: ApprovalRecord): boolean {
+    return (
+      this.sql.insert.run(
+        r.runId,
+        r.stepId,
+        r.visit,
+        r.level,
+        r.workflowId,
+        r.eventName,
+        JSON.stringify(r.approvers),
+        JSON.stringify(r.require),
+        r.message,
+        r.requestedBy,
+        JSON.stringify(r.requesters),
+        r.allowSelfApproval ? 1 : 0,
+        r.deadline,
+        r.status,
+        JSON.stringify(r.decisions),
+        r.createdAt,
+        r.delivered ? 1 : 0,
+        this.sealCallback(r),
+      ).changes === 1
     );
   }
 
   get(runId: string, stepId: string, visit: number, level: number): ApprovalRecord | undefined {
     const row = this.sql.get.get(runId, stepId, visit, level);
-    return row && toRecord(row);
+    return row && this.toRecord(row);
   }
 
   openFor(runId: string, stepId: string): ApprovalRecord | undefined {
     const row = this.sql.open.get(runId, stepId);
-    return row && toRecord(row);
+    return row && this.toRecord(row);
   }
 
   pendingFor(email: string): ApprovalRecord[] {
     const who = normalizeEmail(email);
     return this.sql.pending
       .all()
-      .map(toRecord)
+      .map((row) => this.toRecord(row))
       .filter((r) => r.approvers.includes(who) && !r.decisions.some((d) => d.by === who));
   }
 
   undelivered(): ApprovalRecord[] {
-    return this.sql.undelivered.all().map(toRecord);
+    return this.sql.undelivered.all().map((row) => this.toRecord(row));
   }
 
-  update(r: ApprovalRecord): void {
-    this.sql.update.run(
+  update(r: ApprovalRecord): ApprovalRecord | undefined {
+    const written = this.sql.update.run(
       r.status,
       JSON.stringify(r.decisions),
       r.delivered ? 1 : 0,
+      this.sealCallback(r),
       r.runId,
       r.stepId,
       r.visit,
       r.level,
+      r.version,
     );
+    return written.changes === 1 ? { ...r, version: r.version + 1 } : undefined;
+  }
+
+  private sealCallback(r: ApprovalRecord): Buffer | null {
+    if (r.callback === undefined || r.callback === null) return null;
+    if (this.callbackKey === undefined)
+      throw new Error(
+        `approval ${r.runId}/${r.stepId} level ${r.level} has a callback handle, but this store was given no key to encrypt it`,
+      );
+    return packSealed(seal(this.callbackKey, r.callback, callbackAad(r)));
+  }
+
+  private openCallback(row: Row): string | null {
+    if (row.callback === null) return null;
+    const where = `approval ${row.run_id}/${row.step_id} level ${row.level}`;
+    if (this.callbackKey === undefined)
+      throw new Error(`${where} has a callback handle, but this store was given no key to decrypt it`);
+    const bound = { runId: row.run_id, stepId: row.step_id, visit: row.visit, level: row.level };
+    try {
+      return unseal(this.callbackKey, unpackSealed(row.callback), callbackAad(bound));
+    } catch {
+      throw new Error(
+        `cannot decrypt the callback handle of ${where}: the key is not the one it was stored with, or the row was altered or moved`,
+      );
+    }
+  }
+
+  private toRecord(row: Row): ApprovalRecord {
+    return {
+      runId: row.run_id,
+      workflowId: row.workflow_id,
+      stepId: row.step_id,
+      visit: row.visit,
+      level: row.level,
+      eventName: row.event_name,
+      approvers: JSON.parse(row.approvers) as string[],
+      require: JSON.parse(row.require) as ApprovalRecord['require'],
+      message: row.message,
+      requestedBy: row.requested_by,
+      requesters: JSON.parse(row.requesters) as string[],
+      allowSelfApproval: row.allow_self_approval === 1,
+      deadline: row.deadline,
+      status: row.status,
+      decisions: JSON.parse(row.decisions) as ApprovalRecord['decisions'],
+      createdAt: row.created_at,
+      delivered: row.delivered === 1,
+      callback: this.openCallback(row),
+      version: row.version,
+    };
   }
 }
 
-function toRecord(row: Row): ApprovalRecord {
-  return {
-    runId: row.run_id,
-    workflowId: row.workflow_id,
-    stepId: row.step_id,
-    visit: row.visit,
-    level: row.level,
-    eventName: row.event_name,
-    approvers: JSON.parse(row.approvers) as string[],
-    require: JSON.parse(row.require) as ApprovalRecord['require'],
-    message: row.message,
-    requestedBy: row.requested_by,
-    requesters: JSON.parse(row.requesters) as string[],
-    allowSelfApproval: row.allow_self_approval === 1,
-    deadline: row.deadline,
-    status: row.status,
-    decisions: JSON.parse(row.decisions) as ApprovalRecord['decisions'],
-    createdAt: row.created_at,
-    delivered: row.delivered === 1,
-  };
+function callbackAad(r: Pick<ApprovalRecord, 'runId' | 'stepId' | 'visit' | 'level'>): Buffer {
+  return Buffer.from(
+    `${AAD_PREFIX}\u0000${r.runId}\u0000${r.stepId}\u0000${r.visit}\u0000${r.level}`,
+    'utf8',
+  );
 }

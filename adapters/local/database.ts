@@ -83,6 +83,8 @@ CREATE TABLE IF NOT EXISTS approvals (
   decisions TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   delivered INTEGER NOT NULL DEFAULT 0,
+  callback BLOB,
+  version INTEGER NOT NULL DEFAULT 1,
   PRIMARY KEY (run_id, step_id, visit, level)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS approvals_open ON approvals(status);
@@ -227,6 +229,9 @@ const ADDED_COLUMNS: { table: string; column: string; definition: string; backfi
     backfill: 'UPDATE approvals SET requesters = json_array(lower(trim(requested_by)))',
   },
   { table: 'approvals', column: 'allow_self_approval', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  // Compare-and-set updates and the hosts' callback handles (encrypted): existing rows start at version 1.
+  { table: 'approvals', column: 'callback', definition: 'BLOB' },
+  { table: 'approvals', column: 'version', definition: 'INTEGER NOT NULL DEFAULT 1' },
 ];
 
 function addMissingColumns(db: Db): void {

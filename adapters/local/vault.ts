@@ -9,14 +9,7 @@
 // directory keeps it), then the identity's groups in the order the directory lists them (the first group
 // holding the name wins), then `org`. A value that fails to decrypt is an error, never a silent fall-through
 // to a lower level. Errors name the scope and name, never the value or ciphertext.
-import {
-  type CipherGCMTypes,
-  createCipheriv,
-  createDecipheriv,
-  createSecretKey,
-  type KeyObject,
-  randomBytes,
-} from 'node:crypto';
+import { createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import {
   closeSync,
   fsyncSync,
@@ -34,11 +27,9 @@ import { isEmail } from '../../functions/core/identity.js';
 import type { Identity } from '../../functions/core/protocol.js';
 import type { ResolvedSecrets, SecretEntry, SecretSource, Vault, VaultScope } from '../ports.js';
 import type { Db } from './database.js';
+import { seal, unseal } from './sealed.js';
 
-const ALGORITHM: CipherGCMTypes = 'aes-256-gcm';
 const KEY_BYTES = 32;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 /** Versioned so a future format can change what is bound without old rows decrypting under new rules. */
 const AAD_PREFIX = 'stepgate-vault/v1';
 
@@ -185,11 +176,8 @@ export class SqliteVault implements Vault {
     checkSecretName(name);
     if (value.length === 0)
       throw new VaultError(`refusing to store an empty value for ${name} in ${checkedScope}`);
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv(ALGORITHM, this.masterKeyObject(), iv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(aad(checkedScope, name));
-    const ciphertext = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
-    this.sql.upsert.run(checkedScope, name, iv, cipher.getAuthTag(), ciphertext, this.now());
+    const { iv, tag, ciphertext } = seal(this.masterKeyObject(), value, aad(checkedScope, name));
+    this.sql.upsert.run(checkedScope, name, iv, tag, ciphertext, this.now());
   }
 
   async delete(scope: VaultScope, name: string): Promise<boolean> {
@@ -244,10 +232,7 @@ export class SqliteVault implements Vault {
   private decrypt(row: SecretRow): string {
     const key = this.masterKeyObject();
     try {
-      const decipher = createDecipheriv(ALGORITHM, key, row.iv, { authTagLength: TAG_BYTES });
-      decipher.setAAD(aad(row.scope, row.name));
-      decipher.setAuthTag(row.tag);
-      return Buffer.concat([decipher.update(row.ciphertext), decipher.final()]).toString('utf8');
+      return unseal(key, row, aad(row.scope, row.name));
     } catch {
       throw new VaultError(
         `cannot decrypt secret ${row.name} in scope ${row.scope}: the master key is not the one it was stored with, or the row was altered or moved`,

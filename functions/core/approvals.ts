@@ -5,6 +5,10 @@
 // Separation of duties: whoever asked for the run (its requesters) is left out when a level's approvers
 // are resolved, and refused ('self-approval') on every decision path, unless the step sets
 // `allowSelfApproval`. A level left with nobody answers Stepgate.NoApprovers: the run escalates past it.
+//
+// Every write is conditional (the store's compare-and-set on the record's version): a write that another
+// overtook is made again from a fresh read, so racing decisions on different machines each count once, or
+// are refused as they would have been one after the other, whatever the store.
 import {
   ActivityError,
   type ApprovalRecord,
@@ -73,7 +77,26 @@ const CLOSED_PLACEHOLDER: Omit<ApprovalRecord, 'runId' | 'stepId' | 'visit' | 'l
   status: 'closed',
   decisions: [],
   delivered: false,
+  version: 1,
 };
+
+/** What an attempt answers when another write came between its read and its write: read again. */
+const CONFLICT = Symbol('conflict');
+
+/**
+ * Each lost write means another write to the same record succeeded, and a record takes few (its decisions,
+ * a close, the delivered flag), so this bound is met only by a store whose version never settles.
+ */
+const MAX_WRITE_ATTEMPTS = 20;
+
+/** Runs `attempt` (read, evaluate, conditional write) until it is not overtaken. */
+function untilWritten<T>(what: string, attempt: () => T | typeof CONFLICT): T {
+  for (let n = 1; n <= MAX_WRITE_ATTEMPTS; n++) {
+    const result = attempt();
+    if (result !== CONFLICT) return result;
+  }
+  throw new Error(`${what} was overtaken by other writes ${MAX_WRITE_ATTEMPTS} times in a row; try again`);
+}
 
 export class ApprovalService {
   constructor(private readonly deps: ApprovalDeps) {}
@@ -119,8 +142,11 @@ export class ApprovalService {
       decisions: [],
       createdAt: clock.now(),
       delivered: false,
+      version: 1,
     };
-    store.create(record);
+    // A redelivery of this request, or its close, stored the level first: that record stands.
+    if (!store.create(record))
+      return { approvers: store.get(input.runId, input.stepId, input.visit, input.level)?.approvers ?? [] };
     await notifier.requested(record);
     return { approvers };
   };
@@ -128,27 +154,46 @@ export class ApprovalService {
   /** Activity `approval.close`: the level timed out or its branch was cancelled; later decisions are refused. */
   readonly close = async (input: ApprovalClose): Promise<null> => {
     const { store, clock } = this.deps;
-    const record = store.get(input.runId, input.stepId, input.visit, input.level);
-    if (record === undefined) {
-      // The close overtook its request (cancelled while the request was on its way): leave a closed
-      // record, so that the request, when it runs, finds the level over and opens nothing.
-      const { runId, stepId, visit, level } = input;
-      store.create({ ...CLOSED_PLACEHOLDER, runId, stepId, visit, level, createdAt: clock.now() });
-    } else if (record.status === 'open') {
-      store.update({ ...record, status: 'closed' });
-    }
-    return null;
+    const { runId, stepId, visit, level } = input;
+    return untilWritten(`closing approval ${runId}/${stepId} level ${level}`, () => {
+      const record = store.get(runId, stepId, visit, level);
+      if (record === undefined) {
+        // The close overtook its request (cancelled while the request was on its way): leave a closed
+        // record, so that the request, when it runs, finds the level over and opens nothing.
+        const placeholder = { ...CLOSED_PLACEHOLDER, runId, stepId, visit, level, createdAt: clock.now() };
+        return store.create(placeholder) ? null : CONFLICT;
+      }
+      if (record.status !== 'open') return null;
+      return store.update({ ...record, status: 'closed' }) === undefined ? CONFLICT : null;
+    });
   };
 
+  /**
+   * Records an approver's decision, and delivers the level's outcome when it decides the level. A decision
+   * overtaken by another write to the request is evaluated again against what that write left.
+   */
   async decide(input: DecisionInput): Promise<DecisionResult> {
-    const { store, clock, recordAudit } = this.deps;
     // The decider's identity enters the approval service here, from whichever channel.
     const by = normalizeEmail(input.by);
+    const { result, decided } = untilWritten(`deciding ${input.runId}/${input.stepId}`, () =>
+      this.decideOnce(input, by),
+    );
+    if (result.accepted && result.outcome !== null && decided !== undefined)
+      await this.deliver(decided, result.outcome);
+    return result;
+  }
+
+  /** One read, evaluation and conditional write of a decision; the record as written when it decides. */
+  private decideOnce(
+    input: DecisionInput,
+    by: string,
+  ): { result: DecisionResult; decided?: ApprovalRecord } | typeof CONFLICT {
+    const { store, clock, recordAudit } = this.deps;
     const record = store.openFor(input.runId, input.stepId);
     const refuse = (
       reason: Extract<DecisionResult, { accepted: false }>['reason'],
       message: string,
-    ): DecisionResult => {
+    ): { result: DecisionResult } => {
       recordAudit(input.runId, {
         type: 'approval.refused',
         step: input.stepId,
@@ -160,7 +205,7 @@ export class ApprovalService {
           ...(record ? { level: record.level } : {}),
         },
       });
-      return { accepted: false, reason, message };
+      return { result: { accepted: false, reason, message } };
     };
     if (record === undefined)
       return refuse('no-open-request', `step ${input.stepId} has no open approval request`);
@@ -187,17 +232,20 @@ export class ApprovalService {
     const outcome = countDecisions(record, decisions, entry);
     const status = outcome === null ? 'open' : outcome.approved ? 'approved' : 'rejected';
     const decided: ApprovalRecord = { ...record, decisions, status };
-    // Audit entry and request together, or a crash between them would let the same decision count twice.
-    this.transaction(() => {
-      recordAudit(input.runId, {
-        type: 'approval.decision',
-        step: input.stepId,
-        data: { level: record.level, ...entry, decides: outcome !== null },
-      });
-      store.update(decided);
+    // Audit entry and request together, or a crash between them would let the same decision count twice;
+    // the entry is written only with the decision, never for a write another one overtook.
+    const written = this.transaction(() => {
+      const stored = store.update(decided);
+      if (stored !== undefined)
+        recordAudit(input.runId, {
+          type: 'approval.decision',
+          step: input.stepId,
+          data: { level: record.level, ...entry, decides: outcome !== null },
+        });
+      return stored;
     });
-    if (outcome !== null) await this.deliver(decided, outcome);
-    return { accepted: true, outcome, level: record.level };
+    if (written === undefined) return CONFLICT;
+    return { result: { accepted: true, outcome, level: record.level }, decided: written };
   }
 
   /**
@@ -218,9 +266,17 @@ export class ApprovalService {
 
   /** The outcome reaches the run first; the flag is set only after, so a crash in between redelivers. */
   private async deliver(record: ApprovalRecord, outcome: ApprovalOutcome): Promise<void> {
+    const { store } = this.deps;
     if (this.deps.runActive(record.runId))
       await this.deps.raiseEvent(record.runId, record.eventName, outcome);
-    this.deps.store.update({ ...record, delivered: true });
+    let current = record;
+    untilWritten(`marking approval ${record.runId}/${record.stepId} delivered`, () => {
+      if (current.delivered || store.update({ ...current, delivered: true }) !== undefined) return null;
+      const reread = store.get(record.runId, record.stepId, record.visit, record.level);
+      if (reread === undefined) return null;
+      current = reread;
+      return CONFLICT;
+    });
   }
 }
 

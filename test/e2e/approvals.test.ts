@@ -113,6 +113,24 @@ describe('approvals over HTTP: links, rejections, escalation on a virtual clock'
     expect(rejected.text).toContain('was not approved by max@example.com: not this quarter');
   });
 
+  it('two concurrent decisions of one approver count once: one 200, one 409, one decision recorded', async () => {
+    const runId = await expense(900, 'Standing desk');
+    await until('the approval request', async () => (await pendingFor(max, runId))[0]);
+    const post = (decision: 'approve' | 'reject') =>
+      s.api(max, 'POST', `/api/approvals/${runId}/manager_approval`, { decision });
+
+    const answers = await Promise.all([post('approve'), post('reject')]);
+
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+    expect((await s.finished(emma, runId)).status).toBe('completed');
+    const audit = await s.audit(emma, runId);
+    const decisions = audit.filter((a) => a.type === 'approval.decision');
+    expect(decisions).toHaveLength(1);
+    const won = answers[0]?.status === 200 ? 'approve' : 'reject';
+    expect(decisions[0]?.data).toMatchObject({ by: 'max@example.com', decision: won });
+    expect(audit.filter((a) => a.type === 'approval.refused')).toHaveLength(1);
+  });
+
   it('a trip over budget rejected through the approvals inbox ends on its rejection path, nothing booked', async () => {
     const runId = await s.startRun(emma, 'travel-booking', {
       origin: 'SFO',

@@ -1,15 +1,20 @@
 // The decision handler on its own: ordering races between activities, separation of duties (the
-// requester left out and refused, whatever the case of their email), and outcome counting.
-import { describe, expect, it } from 'vitest';
+// requester left out and refused, whatever the case of their email), outcome counting, and writes that
+// race on separate connections (compare-and-set: an overtaken decision is evaluated again).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { SqliteApprovalStore } from '../../adapters/local/approval-store.js';
 import { VirtualClock } from '../../adapters/local/clock.js';
 import { openDatabase } from '../../adapters/local/database.js';
 import { InMemoryDirectory } from '../../adapters/local/directory.js';
-import type { Directory } from '../../adapters/ports.js';
-import { ApprovalService, countDecisions } from '../../functions/core/approvals.js';
+import type { ApprovalStore, Directory } from '../../adapters/ports.js';
+import { ApprovalService, countDecisions, type DecisionResult } from '../../functions/core/approvals.js';
 import type { AuditEntry } from '../../functions/core/durable.js';
 import {
   type ApprovalDecisionEntry,
+  type ApprovalOutcome,
   type ApprovalRequest,
   ERROR,
   requestersOf,
@@ -221,5 +226,125 @@ describe('counting decisions', () => {
     expect(
       countDecisions({ approvers: three, require: 'all' }, [d('a', 'reject')], d('a', 'reject')),
     ).toMatchObject({ approved: false });
+  });
+});
+
+describe('racing writes (two services, each with its own connection to one database file)', () => {
+  interface Side {
+    approvals: ApprovalService;
+    store: ApprovalStore;
+    raised: ApprovalOutcome[];
+    audit: AuditEntry[];
+  }
+
+  /** A service on its own connection; `rivalFirst` runs inside its next update, before that update writes. */
+  function side(file: string, rivalFirst?: { run: () => unknown }): Side {
+    const db = openDatabase(file);
+    onTestFinished(() => {
+      db.close();
+    });
+    const sqlite = new SqliteApprovalStore(db);
+    let pending = rivalFirst;
+    const store: ApprovalStore = {
+      create: (r) => sqlite.create(r),
+      get: (...key) => sqlite.get(...key),
+      openFor: (runId, stepId) => sqlite.openFor(runId, stepId),
+      pendingFor: (email) => sqlite.pendingFor(email),
+      undelivered: () => sqlite.undelivered(),
+      update: (r) => {
+        // The rival writes between this side's read and its write: this write is made from a stale read.
+        const rival = pending;
+        pending = undefined;
+        rival?.run();
+        return sqlite.update(r);
+      },
+    };
+    const raised: ApprovalOutcome[] = [];
+    const audit: AuditEntry[] = [];
+    const approvals = new ApprovalService({
+      store,
+      directory: new InMemoryDirectory([
+        ...PEOPLE,
+        { email: 'ed@example.com', role: 'manager', groups: [], manager: null },
+      ]),
+      clock: new VirtualClock(),
+      notifier: { requested: async () => {} },
+      raiseEvent: async (_runId, _name, outcome) => {
+        raised.push(outcome);
+      },
+      recordAudit: (_runId, entry) => {
+        audit.push(entry);
+      },
+      runActive: () => true,
+    });
+    return { approvals, store, raised, audit };
+  }
+
+  /** Side `a` decides as `aBy`, overtaken by side `b` deciding as `bBy` between its read and its write. */
+  async function race(require: ApprovalRequest['require'], aBy: string, bBy: string) {
+    const dir = mkdtempSync(join(tmpdir(), 'stepgate-race-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'stepgate.db');
+    const b = side(file);
+    let bResult: Promise<DecisionResult> | undefined;
+    const a = side(file, { run: () => (bResult = decide(b.approvals, bBy)) });
+    await a.approvals.request({ ...request, approvers: ['bob@example.com', 'dana@example.com'], require });
+    const aResult = await decide(a.approvals, aBy);
+    if (bResult === undefined) throw new Error('the rival never ran: nothing raced');
+    return { a, b, aResult, bResult: await bResult, stored: a.store.get('r1', 'ask', 1, 1) };
+  }
+
+  it('counts both of two approvers racing on an `all` level, and decides it once', async () => {
+    const { a, b, aResult, bResult, stored } = await race('all', 'bob@example.com', 'dana@example.com');
+    expect(bResult).toMatchObject({ accepted: true, outcome: null });
+    expect(aResult).toMatchObject({
+      accepted: true,
+      outcome: { approved: true, decidedBy: 'bob@example.com' },
+    });
+    expect(stored?.decisions.map((d) => d.by)).toEqual(['dana@example.com', 'bob@example.com']);
+    expect(stored).toMatchObject({ status: 'approved', delivered: true });
+    expect([...a.raised, ...b.raised]).toHaveLength(1);
+    // The overtaken write left no audit entry: each decision is recorded once.
+    expect(a.audit.filter((e) => e.type === 'approval.decision')).toHaveLength(1);
+    expect(b.audit.filter((e) => e.type === 'approval.decision')).toHaveLength(1);
+  });
+
+  it('counts one of the same approver’s two racing decisions; the other is refused as already decided', async () => {
+    const { a, aResult, bResult, stored } = await race('all', 'bob@example.com', 'bob@example.com');
+    expect(bResult).toMatchObject({ accepted: true, outcome: null });
+    expect(aResult).toMatchObject({ accepted: false, reason: 'already-decided' });
+    expect(stored?.decisions.map((d) => d.by)).toEqual(['bob@example.com']);
+    expect(stored?.status).toBe('open');
+    expect(a.audit.map((e) => e.type)).toEqual(['approval.refused']);
+  });
+
+  it('refuses the loser of a race on an `any` level: one outcome, never a second', async () => {
+    const { a, b, aResult, bResult, stored } = await race('any', 'bob@example.com', 'dana@example.com');
+    expect(bResult).toMatchObject({
+      accepted: true,
+      outcome: { approved: true, decidedBy: 'dana@example.com' },
+    });
+    expect(aResult).toMatchObject({ accepted: false, reason: 'no-open-request' });
+    expect(stored?.decisions.map((d) => d.by)).toEqual(['dana@example.com']);
+    expect([...a.raised, ...b.raised].map((o) => o.decidedBy)).toEqual(['dana@example.com']);
+  });
+
+  it('closes a level whose close was overtaken by a decision, keeping the decision', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stepgate-race-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'stepgate.db');
+    const b = side(file);
+    const a = side(file, { run: () => decide(b.approvals, 'dana@example.com') });
+    await a.approvals.request({
+      ...request,
+      approvers: ['bob@example.com', 'dana@example.com'],
+      require: 'all',
+    });
+    await a.approvals.close({ runId: 'r1', stepId: 'ask', visit: 1, level: 1, reason: 'timeout' });
+    expect(a.store.get('r1', 'ask', 1, 1)).toMatchObject({
+      status: 'closed',
+      decisions: [{ by: 'dana@example.com' }],
+      version: 3,
+    });
   });
 });

@@ -1,0 +1,79 @@
+// The DurableHost contract's run start by id (adapters/ports.ts), written once and run against every
+// host: of several starts with one explicit run id, exactly one starts the run. Stated for hosts whose
+// starts may overlap (every call is awaited, the contenders started together); the embedded host owns
+// its database alone, so its run races starts on one host.
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { DurableHost } from '../../adapters/ports.js';
+import type { IrWorkflow } from '../../translator/ir.js';
+import { validateWorkflow } from '../../translator/validate.js';
+import { race } from './contenders.js';
+
+// A run that waits an hour: it is still running when the suite looks at it.
+const WAITS = validateWorkflow(`
+version: 1
+id: waits
+inputs:
+  type: object
+  properties:
+    n: { type: number }
+steps:
+  - id: wait
+    type: delay
+    duration: 1h
+`).ir;
+
+function workflow(): IrWorkflow {
+  if (WAITS === undefined) throw new Error('the contract workflow does not validate');
+  return WAITS;
+}
+
+const start = (n: number, runId?: string) => ({
+  workflowId: 'waits',
+  ir: workflow(),
+  input: { n },
+  trigger: {
+    type: 'manual' as const,
+    user: { email: 'alice@example.com', role: 'member', groups: [], manager: null },
+  },
+  ...(runId === undefined ? {} : { runId }),
+});
+
+/** The contract of `DurableHost.startRun`; `make` gives a host on a fresh store. */
+export function describeDurableHostContract(
+  name: string,
+  make: () => DurableHost | Promise<DurableHost>,
+): void {
+  const host = async (): Promise<DurableHost> => {
+    const made = await make();
+    onTestFinished(() => made.close());
+    return made;
+  };
+
+  describe(`DurableHost contract: ${name}`, () => {
+    it('starts a run under the id it is given, or a new id of its own', async () => {
+      const durable = await host();
+      expect(await durable.startRun(start(1, 'run-given'))).toBe('run-given');
+      const chosen = await durable.startRun(start(2));
+      expect(chosen).not.toBe('run-given');
+      expect((await durable.listRuns()).map((r) => r.id).sort()).toEqual([chosen, 'run-given'].sort());
+    });
+
+    it('starts a run id once: a later start with that id is refused and changes nothing', async () => {
+      const durable = await host();
+      await durable.startRun(start(1, 'run-1'));
+      await expect(durable.startRun(start(2, 'run-1'))).rejects.toThrow('run-1');
+      expect(await durable.listRuns()).toHaveLength(1);
+      expect((await durable.getRun('run-1'))?.input).toEqual({ n: 1 });
+    });
+
+    it('starts one run however many start the same id at the same time', async () => {
+      const durable = await host();
+      const outcomes = await race(8, (i) => durable.startRun(start(i, 'run-1')));
+      const started = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [i] : []));
+      expect(started).toHaveLength(1);
+      const runs = await durable.listRuns();
+      expect(runs.map((r) => r.id)).toEqual(['run-1']);
+      expect(runs[0]?.input).toEqual({ n: started[0] });
+    });
+  });
+}

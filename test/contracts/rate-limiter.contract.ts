@@ -1,0 +1,60 @@
+// The RateLimiter contract (adapters/ports.ts), written once and run against every adapter: `takeAll`
+// allows exactly the limit, takes all buckets or none, and lets a window slide. Races are stated for
+// asynchronous adapters; a synchronous adapter runs them interleaved over separate connections.
+import { describe, expect, it } from 'vitest';
+import type { RateLimiter } from '../../adapters/ports.js';
+import { type Contenders, connectionFor, fresh, race } from './contenders.js';
+
+const MINUTE = 60_000;
+
+/** The contract of `RateLimiter`; `make` gives adapters over one fresh store. */
+export function describeRateLimiterContract(
+  name: string,
+  make: () => Contenders<RateLimiter> | Promise<Contenders<RateLimiter>>,
+): void {
+  describe(`RateLimiter contract: ${name}`, () => {
+    it('allows exactly M of N concurrent takes against a limit of M, and names the full bucket', async () => {
+      const limiters = await fresh(make);
+      const bucket = { key: 'tool:charge', limit: 3, windowMs: MINUTE };
+      const outcomes = await race(10, (i) => connectionFor(limiters, i).takeAll([bucket], 1_000));
+      const verdicts = outcomes.map((o) => {
+        if (o.status === 'rejected') throw o.reason;
+        return o.value;
+      });
+      expect(verdicts.filter((v) => v.allowed)).toHaveLength(3);
+      expect(verdicts.filter((v) => !v.allowed)).toEqual(
+        Array(7).fill({ allowed: false, key: 'tool:charge' }),
+      );
+    });
+
+    it('takes from every bucket or from none', async () => {
+      const [limiter, other] = await fresh(make);
+      const user = { key: 'user:bob', limit: 1, windowMs: MINUTE };
+      const tool = { key: 'tool:charge', limit: 2, windowMs: MINUTE };
+      expect(await limiter.takeAll([user], 1_000)).toEqual({ allowed: true });
+      expect(await other.takeAll([tool, user], 1_000)).toEqual({ allowed: false, key: 'user:bob' });
+      // The refused call took nothing from `tool`: both of its calls are still there.
+      expect(await other.takeAll([tool], 1_000)).toEqual({ allowed: true });
+      expect(await limiter.takeAll([tool], 1_000)).toEqual({ allowed: true });
+      expect(await limiter.takeAll([tool], 1_000)).toEqual({ allowed: false, key: 'tool:charge' });
+    });
+
+    it('gives a call back once it has left the window', async () => {
+      const [limiter] = await fresh(make);
+      const bucket = { key: 'k', limit: 1, windowMs: MINUTE };
+      expect(await limiter.takeAll([bucket], 1_000)).toEqual({ allowed: true });
+      expect(await limiter.takeAll([bucket], 1_000 + MINUTE - 1)).toEqual({ allowed: false, key: 'k' });
+      expect(await limiter.takeAll([bucket], 1_000 + MINUTE)).toEqual({ allowed: true });
+    });
+
+    it('refuses a bucket without a positive whole limit or a positive window', async () => {
+      const [limiter] = await fresh(make);
+      for (const bad of [
+        { key: 'zero', limit: 0, windowMs: MINUTE },
+        { key: 'fraction', limit: 1.5, windowMs: MINUTE },
+        { key: 'window', limit: 1, windowMs: 0 },
+      ])
+        await expect(async () => limiter.takeAll([bad], 1_000)).rejects.toThrow(bad.key);
+    });
+  });
+}

@@ -1,0 +1,140 @@
+// The port contracts run against the SQLite adapters: each test gets a fresh database file, reached
+// through two connections (two adapter instances, each with its own better-sqlite3 connection), as two
+// processes on one file would. Also what only SQLite has: the callback column at rest and the migration.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { SqliteApprovalLinkStore } from '../../adapters/local/approval-link-store.js';
+import { approvalCallbackKey, SqliteApprovalStore } from '../../adapters/local/approval-store.js';
+import { VirtualClock } from '../../adapters/local/clock.js';
+import { type Db, openDatabase } from '../../adapters/local/database.js';
+import { LocalDurableHost } from '../../adapters/local/durable-host.js';
+import { SqliteRateLimiter } from '../../adapters/local/rate-limiter.js';
+import { SqliteScheduleStore } from '../../adapters/local/schedule-store.js';
+import { SqliteWebhookDeliveryStore } from '../../adapters/local/webhook-store.js';
+import { describeApprovalLinkStoreContract } from './approval-link-store.contract.js';
+import { approvalRecord, describeApprovalStoreContract } from './approval-store.contract.js';
+import type { Contenders } from './contenders.js';
+import { describeDurableHostContract } from './durable-host.contract.js';
+import { describeRateLimiterContract } from './rate-limiter.contract.js';
+import { describeScheduleStoreContract } from './schedule-store.contract.js';
+import { describeWebhookDeliveryStoreContract } from './webhook-delivery-store.contract.js';
+
+const MASTER_KEY = new Uint8Array(32).fill(7);
+
+/** A fresh database file; the directory goes when the test ends. */
+function databaseFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'stepgate-contract-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, 'stepgate.db');
+}
+
+/** Two connections to one fresh database file, each wrapped by `adapter`. */
+function twoConnections<T>(adapter: (db: Db) => T): Contenders<T> {
+  const file = databaseFile();
+  const dbs = [openDatabase(file), openDatabase(file)];
+  return {
+    connections: dbs.map(adapter),
+    close: () => {
+      for (const db of dbs) db.close();
+    },
+  };
+}
+
+describeApprovalStoreContract('SQLite', () =>
+  twoConnections((db) => new SqliteApprovalStore(db, { callbackKey: approvalCallbackKey(MASTER_KEY) })),
+);
+describeWebhookDeliveryStoreContract('SQLite', (time) =>
+  twoConnections((db) => new SqliteWebhookDeliveryStore(db, { now: () => time.at })),
+);
+describeScheduleStoreContract('SQLite', () => twoConnections((db) => new SqliteScheduleStore(db)));
+describeApprovalLinkStoreContract('SQLite', () => twoConnections((db) => new SqliteApprovalLinkStore(db)));
+describeRateLimiterContract('SQLite', () => twoConnections((db) => new SqliteRateLimiter(db)));
+describeDurableHostContract('SQLite', () => {
+  const db = openDatabase(databaseFile());
+  onTestFinished(() => {
+    db.close();
+  });
+  return new LocalDurableHost({ db, clock: new VirtualClock(), activities: {} });
+});
+
+describe('the SQLite approval store at rest', () => {
+  const callback = 'arn:aws:states:task-token:AAAAKgAAAAIAAAAAAAAAAd9vSECRET';
+
+  it('keeps the callback handle encrypted, bound to its row', () => {
+    const file = databaseFile();
+    const db = openDatabase(file);
+    onTestFinished(() => {
+      db.close();
+    });
+    const store = new SqliteApprovalStore(db, { callbackKey: approvalCallbackKey(MASTER_KEY) });
+    store.create(approvalRecord({ callback }));
+    const raw = db.prepare<[], { callback: Buffer }>('SELECT callback FROM approvals').get();
+    expect(raw?.callback).toBeInstanceOf(Buffer);
+    expect(raw?.callback.toString('latin1')).not.toContain('SECRET');
+    expect(raw?.callback.toString('latin1')).not.toContain('task-token');
+    // Moved to another request's row, the ciphertext no longer opens.
+    store.create(approvalRecord({ level: 2 }));
+    db.prepare('UPDATE approvals SET callback = ? WHERE level = 2').run(raw?.callback);
+    expect(() => store.get('r1', 'ask', 1, 2)).toThrow(
+      /cannot decrypt the callback handle of approval r1\/ask level 2/,
+    );
+    expect(store.get('r1', 'ask', 1, 1)?.callback).toBe(callback);
+  });
+
+  it('opens no callback under another key, and says so without the handle', () => {
+    const db = openDatabase(databaseFile());
+    onTestFinished(() => {
+      db.close();
+    });
+    new SqliteApprovalStore(db, { callbackKey: approvalCallbackKey(MASTER_KEY) }).create(
+      approvalRecord({ callback }),
+    );
+    const otherKey = new SqliteApprovalStore(db, { callbackKey: approvalCallbackKey(new Uint8Array(32)) });
+    expect(() => otherKey.get('r1', 'ask', 1, 1)).toThrow(/the key is not the one it was stored with/);
+    expect(() => otherKey.get('r1', 'ask', 1, 1)).not.toThrow(/SECRET/);
+  });
+
+  it('refuses to store a callback handle when it was given no key, and stores nothing', () => {
+    const db = openDatabase(databaseFile());
+    onTestFinished(() => {
+      db.close();
+    });
+    const store = new SqliteApprovalStore(db);
+    expect(() => store.create(approvalRecord({ callback }))).toThrow(/no key to encrypt it/);
+    expect(store.get('r1', 'ask', 1, 1)).toBeUndefined();
+    expect(store.create(approvalRecord())).toBe(true);
+    expect(store.get('r1', 'ask', 1, 1)?.callback).toBeNull();
+  });
+
+  it('gives a database made before versions its version and callback columns, existing rows at version 1', () => {
+    const file = databaseFile();
+    const old = new Database(file);
+    old.exec(`CREATE TABLE approvals (
+      run_id TEXT NOT NULL, step_id TEXT NOT NULL, visit INTEGER NOT NULL, level INTEGER NOT NULL,
+      workflow_id TEXT NOT NULL, event_name TEXT NOT NULL, approvers TEXT NOT NULL, require TEXT NOT NULL,
+      message TEXT NOT NULL, requested_by TEXT NOT NULL, requesters TEXT NOT NULL DEFAULT '[]',
+      allow_self_approval INTEGER NOT NULL DEFAULT 0, deadline INTEGER, status TEXT NOT NULL,
+      decisions TEXT NOT NULL, created_at INTEGER NOT NULL, delivered INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (run_id, step_id, visit, level)) WITHOUT ROWID`);
+    old
+      .prepare(
+        `INSERT INTO approvals VALUES ('r1', 'ask', 1, 1, 'w', 'approval:ask:1:1', '["bob@example.com"]', '"any"',
+           'ok?', 'alice@example.com', '["alice@example.com"]', 0, NULL, 'open', '[]', 1000, 0)`,
+      )
+      .run();
+    old.close();
+    const db = openDatabase(file);
+    onTestFinished(() => {
+      db.close();
+    });
+    const store = new SqliteApprovalStore(db);
+    const record = store.get('r1', 'ask', 1, 1);
+    expect(record).toMatchObject({ version: 1, callback: null, status: 'open' });
+    if (record === undefined) throw new Error('row lost');
+    expect(store.update({ ...record, status: 'closed' })).toMatchObject({ version: 2 });
+    expect(store.update({ ...record, status: 'approved' })).toBeUndefined();
+  });
+});
