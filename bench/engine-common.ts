@@ -8,7 +8,7 @@ import { SystemClock } from '../adapters/local/clock.js';
 import type { Db, Durability } from '../adapters/local/database.js';
 import { InMemoryDirectory } from '../adapters/local/directory.js';
 import { createEmbeddedEngine, type EmbeddedEngine } from '../adapters/local/engine.js';
-import type { ToolInvoker } from '../adapters/ports.js';
+import type { ToolInvoker } from '../functions/core/ports.js';
 import type { Identity, ToolCallRequest } from '../functions/core/protocol.js';
 import type { IrWorkflow } from '../translator/ir.js';
 import { validateWorkflow } from '../translator/validate.js';

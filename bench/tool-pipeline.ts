@@ -24,9 +24,9 @@ import { SqliteRateLimiter } from '../adapters/local/rate-limiter.js';
 import { SqliteVault } from '../adapters/local/vault.js';
 import type { McpServersConfig } from '../adapters/mcp/config.js';
 import { McpRegistry } from '../adapters/mcp/registry.js';
-import type { RateLimiter, ToolCallContext, Vault } from '../adapters/ports.js';
 import type { AuditEntry } from '../functions/core/durable.js';
 import type { PolicyConfig } from '../functions/core/policy.js';
+import type { RateLimiter, ToolCallContext, Vault } from '../functions/core/ports.js';
 import type { ToolCallRequest } from '../functions/core/protocol.js';
 import { ToolPipeline } from '../functions/core/tool-pipeline.js';
 import {

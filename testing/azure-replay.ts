@@ -9,7 +9,7 @@
 // Batching follows the embedded host: events that arrive while nothing else runs form one episode.
 import { createRequire } from 'node:module';
 import { DummyOrchestrationContext, type OrchestrationHandler } from 'durable-functions';
-import type { Clock, TimerHandle } from '../adapters/ports.js';
+import type { Clock, TimerHandle } from '../functions/core/ports.js';
 import type { RunOutcome } from '../functions/core/protocol.js';
 import { errorMessage } from '../translator/util.js';
 

@@ -10,8 +10,8 @@ import { SqliteApprovalStore } from '../adapters/local/approval-store.js';
 import { VirtualClock } from '../adapters/local/clock.js';
 import { openDatabase } from '../adapters/local/database.js';
 import { SqliteResultStore } from '../adapters/local/result-store.js';
-import { ActivityError } from '../adapters/ports.js';
 import { ApprovalService } from '../functions/core/approvals.js';
+import { ActivityError } from '../functions/core/ports.js';
 import {
   type ApprovalRequest,
   ERROR,

@@ -3,9 +3,9 @@
 import { VirtualClock } from '../adapters/local/clock.js';
 import { InMemoryDirectory } from '../adapters/local/directory.js';
 import { createEmbeddedEngine } from '../adapters/local/engine.js';
-import { ActivityError, type Notifier, type ToolInvoker } from '../adapters/ports.js';
 import type { ApprovalService } from '../functions/core/approvals.js';
 import { checkInput } from '../functions/core/inputs.js';
+import { ActivityError, type Notifier, type ToolInvoker } from '../functions/core/ports.js';
 import type { Identity, NotifyRequest, RunOutcome, ToolCallRequest } from '../functions/core/protocol.js';
 import { ERROR_CODE } from '../translator/error-codes.js';
 import type { IrWorkflow } from '../translator/ir.js';

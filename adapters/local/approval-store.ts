@@ -5,7 +5,7 @@
 // the store keeps no callbacks, which is all the embedded engine needs.
 import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { normalizeEmail } from '../../functions/core/identity.js';
-import type { ApprovalRecord, ApprovalStore } from '../ports.js';
+import type { ApprovalRecord, ApprovalStore } from '../../functions/core/ports.js';
 import type { Db } from './database.js';
 import { packSealed, seal, unpackSealed, unseal } from './sealed.js';
 

@@ -1,6 +1,6 @@
 // Clocks for the embedded engine: the system clock, and a virtual clock that jumps straight to the next
 // timer whenever the engine is idle, so a 24-hour approval timeout passes in milliseconds in tests.
-import type { Clock, TimerHandle } from '../ports.js';
+import type { Clock, TimerHandle } from '../../functions/core/ports.js';
 
 const MAX_TIMEOUT = 2 ** 31 - 1;
 

@@ -1,7 +1,7 @@
 // A directory held in memory: users with their role, groups and manager (seeded from config or a scenario).
 import { normalizeEmail } from '../../functions/core/identity.js';
+import type { Directory } from '../../functions/core/ports.js';
 import type { Identity } from '../../functions/core/protocol.js';
-import type { Directory } from '../ports.js';
 
 export class InMemoryDirectory implements Directory {
   private readonly users = new Map<string, Identity>();

@@ -8,13 +8,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { AuditEntry, TaskError } from '../../functions/core/durable.js';
 import type { RunStart } from '../../functions/core/orchestrator.js';
 import {
-  CANCEL_EVENT,
-  type FinalStatus,
-  type RunOutcome,
-  type RunStatus,
-} from '../../functions/core/protocol.js';
-import type { IrWorkflow } from '../../translator/ir.js';
-import {
   ActivityError,
   type AuditRecord,
   type Clock,
@@ -22,7 +15,14 @@ import {
   type RunFilter,
   type RunRecord,
   type TimerHandle,
-} from '../ports.js';
+} from '../../functions/core/ports.js';
+import {
+  CANCEL_EVENT,
+  type FinalStatus,
+  type RunOutcome,
+  type RunStatus,
+} from '../../functions/core/protocol.js';
+import type { IrWorkflow } from '../../translator/ir.js';
 import type { Db } from './database.js';
 import { type Action, type HistoryEvent, NonDeterminismError, Replayer } from './replayer.js';
 

@@ -2,9 +2,16 @@
 // calls, notifications, approval requests) through their ports. Tool results too large for a run's variables
 // are stored in a ResultStore (the database's `tool_results` table by default) and referenced.
 import { type ApprovalNotifier, ApprovalService } from '../../functions/core/approvals.js';
+import type {
+  AuditRecord,
+  Clock,
+  Directory,
+  Notifier,
+  ResultStore,
+  ToolInvoker,
+} from '../../functions/core/ports.js';
 import { ACTIVITY, type NotifyRequest, type ToolCallRequest } from '../../functions/core/protocol.js';
 import { offloadLargeResults } from '../../functions/core/results.js';
-import type { AuditRecord, Clock, Directory, Notifier, ResultStore, ToolInvoker } from '../ports.js';
 import { SqliteApprovalStore } from './approval-store.js';
 import { type Db, type Durability, openDatabase } from './database.js';
 import { LocalDurableHost } from './durable-host.js';

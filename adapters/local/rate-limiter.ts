@@ -5,7 +5,7 @@
 // transaction, so connections in several processes on the same file count together, and the state
 // survives restarts. The login throttle also gives a hit back (`release`: the attempt succeeded) and asks
 // how long until a full bucket has room (`retryAfter`, for Retry-After).
-import type { RateLimitBucket, RateLimiter, RateLimitVerdict } from '../ports.js';
+import type { RateLimitBucket, RateLimiter, RateLimitVerdict } from '../../functions/core/ports.js';
 import type { Db } from './database.js';
 
 export class SqliteRateLimiter implements RateLimiter {

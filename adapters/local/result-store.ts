@@ -2,7 +2,7 @@
 // `tool_results`). A uri names one row: `sqlite:tool_results/<runId>/<stepId>/<visit>/<attempt>/<sha256>`,
 // each segment URI-encoded.
 import { createHash } from 'node:crypto';
-import type { ResultKey, ResultStore } from '../ports.js';
+import type { ResultKey, ResultStore } from '../../functions/core/ports.js';
 import type { Db } from './database.js';
 
 const PREFIX = 'sqlite:tool_results/';

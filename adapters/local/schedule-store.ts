@@ -9,7 +9,7 @@ import type {
   ScheduleRecord,
   ScheduleScope,
   ScheduleStore,
-} from '../ports.js';
+} from '../../functions/core/ports.js';
 import type { Db } from './database.js';
 
 interface ScheduleRow {

@@ -21,7 +21,7 @@ import type {
   SessionInfo,
   SessionStore,
   VerifiedApiToken,
-} from '../ports.js';
+} from '../../functions/core/ports.js';
 import type { Db } from './database.js';
 
 export interface AuthStoreOptions {

@@ -14,9 +14,9 @@
 // password-less users as for real ones, so response time does not tell which emails exist.
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
 import { isEmail, normalizeEmail } from '../../functions/core/identity.js';
+import type { Directory } from '../../functions/core/ports.js';
 import type { Identity } from '../../functions/core/protocol.js';
 import { ROLES } from '../../translator/definition.js';
-import type { Directory } from '../ports.js';
 import type { Db } from './database.js';
 
 /** An invalid user record; `field` names the offending input field (`email`, `role`, `groups`, ...). */

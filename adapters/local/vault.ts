@@ -24,8 +24,14 @@ import {
 import { dirname } from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import { isEmail } from '../../functions/core/identity.js';
+import type {
+  ResolvedSecrets,
+  SecretEntry,
+  SecretSource,
+  Vault,
+  VaultScope,
+} from '../../functions/core/ports.js';
 import type { Identity } from '../../functions/core/protocol.js';
-import type { ResolvedSecrets, SecretEntry, SecretSource, Vault, VaultScope } from '../ports.js';
 import type { Db } from './database.js';
 import { seal, unseal } from './sealed.js';
 

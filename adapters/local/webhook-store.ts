@@ -1,7 +1,7 @@
 // Accepted webhook deliveries on the embedded engine's SQLite database (table `webhook_deliveries`). A claim
 // is one IMMEDIATE transaction — INSERT OR IGNORE, then SELECT — so concurrent claims of one delivery, from
 // this connection or from another process on the same file, all see the run id of the first.
-import type { Clock, WebhookClaim, WebhookDeliveryStore } from '../ports.js';
+import type { Clock, WebhookClaim, WebhookDeliveryStore } from '../../functions/core/ports.js';
 import type { Db } from './database.js';
 
 export class SqliteWebhookDeliveryStore implements WebhookDeliveryStore {

@@ -3,12 +3,13 @@
 // legacy `Reason`/`Details` pair, or `FailureDetails.errorMessage` on newer extensions), so an activity
 // host throws an Error whose message carries the TaskError as JSON between two markers; the orchestrator
 // side finds the markers wherever the runtime put the message and decodes `{code, message, retryable}`.
-import { ActivityError } from '../../adapters/ports.js';
+
 import { azureFunctionName } from '../../translator/emit/azure-durable.js';
 import { ERROR_CODE } from '../../translator/error-codes.js';
 import { errorMessage } from '../../translator/util.js';
 import type { ApprovalService } from '../core/approvals.js';
 import type { AuditEntry, TaskError } from '../core/durable.js';
+import { ActivityError } from '../core/ports.js';
 import {
   ACTIVITY,
   type ActivityName,

@@ -15,11 +15,11 @@
 // Separation of duties: whoever asked for the run (the approval record's `requesters`) gets no link, as
 // they are not an approver; a link of theirs is refused anyway unless the step sets `allowSelfApproval`.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ApprovalRecord, ApprovalStore, Clock, Directory, Notifier } from '../../adapters/ports.js';
 import { errorMessage } from '../../translator/util.js';
 import type { ApprovalNotifier, ApprovalService, DecisionResult } from './approvals.js';
 import type { AuditEntry } from './durable.js';
 import { normalizeEmail, sameEmail } from './identity.js';
+import type { ApprovalRecord, ApprovalStore, Clock, Directory, Notifier } from './ports.js';
 import { type Identity, operationKey } from './protocol.js';
 
 /** A spent token, as the link store keeps it (the nonce only: never the token). */

@@ -9,15 +9,16 @@
 // Every write is conditional (the store's compare-and-set on the record's version): a write that another
 // overtook is made again from a fresh read, so racing decisions on different machines each count once, or
 // are refused as they would have been one after the other, whatever the store.
+
+import type { AuditEntry } from './durable.js';
+import { normalizeEmail } from './identity.js';
 import {
   ActivityError,
   type ApprovalRecord,
   type ApprovalStore,
   type Clock,
   type Directory,
-} from '../../adapters/ports.js';
-import type { AuditEntry } from './durable.js';
-import { normalizeEmail } from './identity.js';
+} from './ports.js';
 import {
   type ApprovalClose,
   type ApprovalDecisionEntry,

@@ -18,11 +18,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import { z } from 'zod';
-import type { ApiTokenStore, Directory, SessionStore } from '../../adapters/ports.js';
 import { ROLES, type Role, WORKFLOW_ID_PATTERN } from '../../translator/definition.js';
 import { ranksAtLeast, roleRank } from '../../translator/roles.js';
 import { HttpError } from './http-error.js';
 import { isEmail } from './identity.js';
+import type { ApiTokenStore, Directory, SessionStore } from './ports.js';
 import type { Identity } from './protocol.js';
 
 export const SESSION_COOKIE = 'stepgate_session';

@@ -13,9 +13,10 @@
 // |                        | schedule's group or org | (functions/core/triggers/schedules.ts scheduleScopeProblem) |
 //
 // A manual trigger and a `runAs`-less webhook act as whoever starts them, who is checked then.
-import type { Directory } from '../../adapters/ports.js';
+
 import type { IrTrigger, IrWorkflow } from '../../translator/ir.js';
 import { type Role, roleRank } from '../../translator/roles.js';
+import type { Directory } from './ports.js';
 import type { Identity } from './protocol.js';
 import { scheduleScopeProblem } from './triggers/schedules.js';
 

@@ -19,10 +19,10 @@
 // every attempt that would is refused by that same bucket), so the throttle remembers it until then and
 // refuses a flood's further attempts without asking the store: a throttled attempt costs a map lookup.
 import ipaddr from 'ipaddr.js';
-import type { Clock, RateLimitBucket, RateLimitVerdict } from '../../adapters/ports.js';
 import { HttpError } from './http-error.js';
 import { normalizeEmail } from './identity.js';
 import type { LimitsConfig, WindowLimit } from './limits.js';
+import type { Clock, RateLimitBucket, RateLimitVerdict } from './ports.js';
 
 /** What the throttle counts with (adapters/local/rate-limiter.ts). */
 export interface AttemptCounter {

@@ -24,9 +24,9 @@
 // caller's groups. Buckets: `user:<email>|<tool>`, `group:<name>|<tool>`, `org|<tool>`, where <tool> is
 // `server/tool` (or `tool` without a server).
 import { z } from 'zod';
-import type { RateLimitBucket, RateLimiter } from '../../adapters/ports.js';
 import { ROLES, type Role, TOOL_NAME_PATTERN } from '../../translator/definition.js';
 import { roleRank } from '../../translator/roles.js';
+import type { RateLimitBucket, RateLimiter } from './ports.js';
 import type { Identity } from './protocol.js';
 
 export const RATE_LIMIT_PATTERN = /^([1-9][0-9]{0,8})\/(second|minute|hour|day)$/;

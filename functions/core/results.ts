@@ -8,14 +8,9 @@
 // - Anything JSON.stringify cannot encode (a BigInt, a cycle, a function or symbol): the attempt fails with
 //   `Stepgate.InvalidResult`, not retryable — calling the tool again would not make its answer JSON.
 import { createHash } from 'node:crypto';
-import {
-  ActivityError,
-  type ResultStore,
-  type ToolCallContext,
-  type ToolInvoker,
-} from '../../adapters/ports.js';
 import { ERROR_CODE } from '../../translator/error-codes.js';
 import { errorMessage } from '../../translator/util.js';
+import { ActivityError, type ResultStore, type ToolCallContext, type ToolInvoker } from './ports.js';
 import {
   RESULT_INLINE_LIMIT_BYTES,
   RESULT_PREVIEW_CHARS,

@@ -1,9 +1,10 @@
 // The run as the dashboard draws it: who started it and how, every step of the workflow with its state,
 // attempts (inputs, outputs, policy decisions, credential levels) and approvals, read from the run's record
 // and audit trail. Pure; secrets are redacted from everything it returns.
-import type { AuditRecord, RunRecord } from '../../adapters/ports.js';
+
 import { END, edgesOf, type IrGraph, type IrNode, type IrWorkflow } from '../../translator/ir.js';
 import type { PolicyDecision } from './policy.js';
+import type { AuditRecord, RunRecord } from './ports.js';
 
 export type StepState = 'pending' | 'running' | 'waiting' | 'done' | 'failed' | 'skipped' | 'cancelled';
 

@@ -15,6 +15,10 @@
 // A failure at any stage is an ActivityError the step's retry/onError handle; lookup, argument, credential
 // and policy failures are not retried (they would fail the same way).
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { createAjv } from '../../translator/ajv.js';
+import { ERROR_CODE } from '../../translator/error-codes.js';
+import { errorMessage } from '../../translator/util.js';
+import { checkPolicy, type PolicyConfig } from './policy.js';
 import {
   ActivityError,
   type Clock,
@@ -23,11 +27,7 @@ import {
   type ToolInvoker,
   type ToolRegistry,
   type Vault,
-} from '../../adapters/ports.js';
-import { createAjv } from '../../translator/ajv.js';
-import { ERROR_CODE } from '../../translator/error-codes.js';
-import { errorMessage } from '../../translator/util.js';
-import { checkPolicy, type PolicyConfig } from './policy.js';
+} from './ports.js';
 import { IDEMPOTENCY_ARG, IDENTITY_ARGS, operationKey, type ToolCallRequest } from './protocol.js';
 import { markedNames, secretScrubber } from './redaction.js';
 

@@ -2,10 +2,11 @@
 // webhooks — counted against the token's owner; signed webhook deliveries are machine traffic with their
 // own idempotency and are not counted) and chat messages. Sliding windows in the rate limiter's store; a
 // full window is a 429 with Retry-After, and whatever the request would have started is not started.
-import type { Clock } from '../../adapters/ports.js';
+
 import { normalizeEmail } from './identity.js';
 import type { LimitsConfig } from './limits.js';
 import { type AttemptCounter, bucketOf, retryLater } from './login-throttle.js';
+import type { Clock } from './ports.js';
 
 export type UserLimitKind = 'runStarts' | 'chat';
 

@@ -29,7 +29,6 @@ import { loadOrCreateKeyFile, parseMasterKey, SqliteVault } from '../../adapters
 import { SqliteWebhookDeliveryStore } from '../../adapters/local/webhook-store.js';
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
 import { McpRegistry } from '../../adapters/mcp/registry.js';
-import type { Clock } from '../../adapters/ports.js';
 import { errorMessage } from '../../translator/util.js';
 import { formatOf, validateWorkflow } from '../../translator/validate.js';
 import { ApprovalLinks, linkNotifier } from '../core/approval-links.js';
@@ -43,6 +42,7 @@ import { scheduledRuns } from '../core/http/schedule-routes.js';
 import { LoginThrottle } from '../core/login-throttle.js';
 import { ChannelNotifier } from '../core/notify/notifier.js';
 import { createSsrfGuard } from '../core/notify/ssrf.js';
+import type { Clock } from '../core/ports.js';
 import { ToolPipeline } from '../core/tool-pipeline.js';
 import { Scheduler } from '../core/triggers/schedules.js';
 import { UserLimits } from '../core/user-limits.js';

@@ -3,7 +3,6 @@
 // timer is scheduled exactly once however often the orchestrator waits on it again.
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../adapters/local/clock.js';
-import { ActivityError } from '../../adapters/ports.js';
 import {
   createActivityHandlers,
   decodeActivityError,
@@ -12,6 +11,7 @@ import {
 } from '../../functions/azure/activities.js';
 import { stepgateOrchestrator } from '../../functions/azure/durable-context.js';
 import type { RunStart } from '../../functions/core/orchestrator.js';
+import { ActivityError } from '../../functions/core/ports.js';
 import { approvalEventName, type RunOutcome } from '../../functions/core/protocol.js';
 import { DfReplayHost } from '../../testing/azure-replay.js';
 import type { IrWorkflow } from '../../translator/ir.js';

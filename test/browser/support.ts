@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { VirtualClock } from '../../adapters/local/clock.js';
-import type { Clock } from '../../adapters/ports.js';
+import type { Clock } from '../../functions/core/ports.js';
 import { type RunningServer, startServer } from '../../functions/local/server.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');

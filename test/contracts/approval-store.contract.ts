@@ -1,10 +1,10 @@
-// The ApprovalStore contract (adapters/ports.ts), written once and run against every adapter: the
+// The ApprovalStore contract (functions/core/ports.ts), written once and run against every adapter: the
 // records it keeps and finds, creates that never overwrite, compare-and-set updates, and the callback
 // handle. Races are stated for asynchronous adapters (every call is awaited and the contenders are
 // started together); a synchronous adapter such as SQLite runs them one after the other, interleaved
 // over separate connections to one database, which is what two processes on one file do.
 import { describe, expect, it } from 'vitest';
-import type { ApprovalRecord, ApprovalStore } from '../../adapters/ports.js';
+import type { ApprovalRecord, ApprovalStore } from '../../functions/core/ports.js';
 import type { ApprovalDecisionEntry } from '../../functions/core/protocol.js';
 import { type Contenders, connectionFor, fresh, race } from './contenders.js';
 

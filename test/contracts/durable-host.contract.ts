@@ -1,9 +1,9 @@
-// The DurableHost contract's run start by id (adapters/ports.ts), written once and run against every
+// The DurableHost contract's run start by id (functions/core/ports.ts), written once and run against every
 // host: of several starts with one explicit run id, exactly one starts the run. Stated for hosts whose
 // starts may overlap (every call is awaited, the contenders started together); the embedded host owns
 // its database alone, so its run races starts on one host.
 import { describe, expect, it, onTestFinished } from 'vitest';
-import type { DurableHost } from '../../adapters/ports.js';
+import type { DurableHost } from '../../functions/core/ports.js';
 import type { IrWorkflow } from '../../translator/ir.js';
 import { validateWorkflow } from '../../translator/validate.js';
 import { race } from './contenders.js';

@@ -1,8 +1,8 @@
-// The RateLimiter contract (adapters/ports.ts), written once and run against every adapter: `takeAll`
+// The RateLimiter contract (functions/core/ports.ts), written once and run against every adapter: `takeAll`
 // allows exactly the limit, takes all buckets or none, and lets a window slide. Races are stated for
 // asynchronous adapters; a synchronous adapter runs them interleaved over separate connections.
 import { describe, expect, it } from 'vitest';
-import type { RateLimiter } from '../../adapters/ports.js';
+import type { RateLimiter } from '../../functions/core/ports.js';
 import { type Contenders, connectionFor, fresh, race } from './contenders.js';
 
 const MINUTE = 60_000;

@@ -1,9 +1,9 @@
-// The ScheduleStore contract's fire claims (adapters/ports.ts), written once and run against every
+// The ScheduleStore contract's fire claims (functions/core/ports.ts), written once and run against every
 // adapter: one scheduled time of a schedule fires once however many schedulers claim it, and only while
 // the schedule is enabled and due at that time. Races are stated for asynchronous adapters; a synchronous
 // adapter runs them interleaved over separate connections to one store.
 import { describe, expect, it } from 'vitest';
-import type { ScheduleRecord, ScheduleStore } from '../../adapters/ports.js';
+import type { ScheduleRecord, ScheduleStore } from '../../functions/core/ports.js';
 import { type Contenders, connectionFor, fresh, race } from './contenders.js';
 
 const DUE = Date.UTC(2030, 0, 1, 9);

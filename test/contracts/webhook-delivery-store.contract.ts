@@ -1,9 +1,9 @@
-// The WebhookDeliveryStore contract (adapters/ports.ts), written once and run against every adapter: a
+// The WebhookDeliveryStore contract (functions/core/ports.ts), written once and run against every adapter: a
 // delivery is claimed once per workflow, every later claim finds the first claim's run, and pruning
 // forgets old deliveries. Races are stated for asynchronous adapters; a synchronous adapter runs them
 // interleaved over separate connections to one store.
 import { describe, expect, it } from 'vitest';
-import type { WebhookDeliveryStore } from '../../adapters/ports.js';
+import type { WebhookDeliveryStore } from '../../functions/core/ports.js';
 import { type Contenders, connectionFor, fresh, race } from './contenders.js';
 
 /** The store's clock, which the suite moves (`at` ms since epoch). */

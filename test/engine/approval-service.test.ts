@@ -9,9 +9,9 @@ import { SqliteApprovalStore } from '../../adapters/local/approval-store.js';
 import { VirtualClock } from '../../adapters/local/clock.js';
 import { openDatabase } from '../../adapters/local/database.js';
 import { InMemoryDirectory } from '../../adapters/local/directory.js';
-import type { ApprovalStore, Directory } from '../../adapters/ports.js';
 import { ApprovalService, countDecisions, type DecisionResult } from '../../functions/core/approvals.js';
 import type { AuditEntry } from '../../functions/core/durable.js';
+import type { ApprovalStore, Directory } from '../../functions/core/ports.js';
 import {
   type ApprovalDecisionEntry,
   type ApprovalOutcome,

@@ -5,14 +5,14 @@ import { VirtualClock } from '../../adapters/local/clock.js';
 import { InMemoryDirectory } from '../../adapters/local/directory.js';
 import { createEmbeddedEngine, type EmbeddedEngine } from '../../adapters/local/engine.js';
 import type { HistoryEvent } from '../../adapters/local/replayer.js';
+import type { DecisionInput, DecisionResult } from '../../functions/core/approvals.js';
+import type { RunStart } from '../../functions/core/orchestrator.js';
 import {
   ActivityError,
   type ApprovalRecord,
   type AuditRecord,
   type RunRecord,
-} from '../../adapters/ports.js';
-import type { DecisionInput, DecisionResult } from '../../functions/core/approvals.js';
-import type { RunStart } from '../../functions/core/orchestrator.js';
+} from '../../functions/core/ports.js';
 import type {
   Identity,
   NotifyRequest,

@@ -14,10 +14,10 @@ import { SqliteApprovalLinkStore } from '../../adapters/local/approval-link-stor
 import { VirtualClock } from '../../adapters/local/clock.js';
 import { InMemoryDirectory } from '../../adapters/local/directory.js';
 import { createEmbeddedEngine, type EmbeddedEngine } from '../../adapters/local/engine.js';
-import type { ApprovalRecord, Notifier } from '../../adapters/ports.js';
 import { ApprovalLinks, type ApprovalLinksDeps, linkNotifier } from '../../functions/core/approval-links.js';
 import type { ApprovalNotifier } from '../../functions/core/approvals.js';
 import { mountApprovalPages } from '../../functions/core/http/approval-pages.js';
+import type { ApprovalRecord, Notifier } from '../../functions/core/ports.js';
 import type { Identity, NotifyRequest } from '../../functions/core/protocol.js';
 import { validateWorkflow } from '../../translator/validate.js';
 

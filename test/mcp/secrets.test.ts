@@ -22,8 +22,8 @@ import { SqliteRateLimiter } from '../../adapters/local/rate-limiter.js';
 import { SqliteVault } from '../../adapters/local/vault.js';
 import type { McpServersConfig } from '../../adapters/mcp/config.js';
 import { McpRegistry } from '../../adapters/mcp/registry.js';
-import type { VaultScope } from '../../adapters/ports.js';
 import type { PolicyConfig } from '../../functions/core/policy.js';
+import type { VaultScope } from '../../functions/core/ports.js';
 import { ToolPipeline } from '../../functions/core/tool-pipeline.js';
 import {
   caseInput,

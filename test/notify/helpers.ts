@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import { type Db, openDatabase } from '../../adapters/local/database.js';
 import { SqliteVault } from '../../adapters/local/vault.js';
-import { ActivityError } from '../../adapters/ports.js';
+import { ActivityError } from '../../functions/core/ports.js';
 import type { Identity, NotifyRequest } from '../../functions/core/protocol.js';
 
 export const ALICE: Identity = {

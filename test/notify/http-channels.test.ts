@@ -1,9 +1,9 @@
 // Slack, Teams and Twilio notifications against local fake services that check the exact request each
 // real service requires; the vault cascade choosing the account; error mapping; no secret in any error.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ActivityError } from '../../adapters/ports.js';
 import { ChannelNotifier, type NotifyConfig } from '../../functions/core/notify/notifier.js';
 import { createSsrfGuard, type SsrfOptions } from '../../functions/core/notify/ssrf.js';
+import type { ActivityError } from '../../functions/core/ports.js';
 import { type FakeService, failure, fakeService, memoryVault, request } from './helpers.js';
 
 const clock = { now: () => Date.UTC(2026, 0, 5, 9, 0, 0) };

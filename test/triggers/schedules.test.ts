@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../adapters/local/clock.js';
 import { type Db, openDatabase } from '../../adapters/local/database.js';
 import { SqliteScheduleStore } from '../../adapters/local/schedule-store.js';
-import type { Clock, ScheduleRecord, TimerHandle } from '../../adapters/ports.js';
+import type { Clock, ScheduleRecord, TimerHandle } from '../../functions/core/ports.js';
 import type { Identity } from '../../functions/core/protocol.js';
 import {
   authorizeScheduleFire,

@@ -7,7 +7,6 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Db, openDatabase } from '../../adapters/local/database.js';
 import { SqliteRateLimiter } from '../../adapters/local/rate-limiter.js';
-import type { RateLimiter } from '../../adapters/ports.js';
 import {
   checkPolicy,
   type PolicyConfig,
@@ -16,6 +15,7 @@ import {
   parseRateLimit,
   toolWrites,
 } from '../../functions/core/policy.js';
+import type { RateLimiter } from '../../functions/core/ports.js';
 import { ROLES, type Role } from '../../translator/definition.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');

@@ -2,7 +2,7 @@
 // as `[redacted: NAME]` wherever it shows in text or JSON, too-short values are left alone, and overlapping
 // secrets never leave a piece of either behind. The run view shows the pipeline's masking and identity.
 import { describe, expect, it } from 'vitest';
-import type { AuditRecord, RunRecord } from '../../adapters/ports.js';
+import type { AuditRecord, RunRecord } from '../../functions/core/ports.js';
 import { MIN_SECRET_LENGTH, markedNames, secretScrubber } from '../../functions/core/redaction.js';
 import { runView } from '../../functions/core/run-view.js';
 

@@ -8,7 +8,12 @@ import { type Db, openDatabase } from '../../adapters/local/database.js';
 import { InMemoryDirectory } from '../../adapters/local/directory.js';
 import { createEmbeddedEngine } from '../../adapters/local/engine.js';
 import { SqliteResultStore } from '../../adapters/local/result-store.js';
-import { ActivityError, type ResultKey, type ResultStore, type ToolInvoker } from '../../adapters/ports.js';
+import {
+  ActivityError,
+  type ResultKey,
+  type ResultStore,
+  type ToolInvoker,
+} from '../../functions/core/ports.js';
 import {
   isResultRef,
   RESULT_INLINE_LIMIT_BYTES,

@@ -9,7 +9,7 @@ import { InMemoryDirectory } from '../../adapters/local/directory.js';
 import { createEmbeddedEngine, type EmbeddedEngine } from '../../adapters/local/engine.js';
 import { SqliteRateLimiter } from '../../adapters/local/rate-limiter.js';
 import { SqliteVault } from '../../adapters/local/vault.js';
-import { ActivityError, type ToolRegistry } from '../../adapters/ports.js';
+import { ActivityError, type ToolRegistry } from '../../functions/core/ports.js';
 import type { Identity } from '../../functions/core/protocol.js';
 import { REDACTED, type RunView, redact, runView, type StepView } from '../../functions/core/run-view.js';
 import { ToolPipeline } from '../../functions/core/tool-pipeline.js';

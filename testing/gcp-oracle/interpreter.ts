@@ -5,7 +5,7 @@
 // when it is `shared`; jumps resolve in the current step list or an enclosing one, never out of a branch;
 // expressions raise on type errors (testing/gcp-oracle/expression.ts).
 import type { VirtualClock } from '../../adapters/local/clock.js';
-import type { TimerHandle } from '../../adapters/ports.js';
+import type { TimerHandle } from '../../functions/core/ports.js';
 import { evaluate, GcpRaise, type GcpValue, runtimeError } from './expression.js';
 
 export type { GcpValue } from './expression.js';

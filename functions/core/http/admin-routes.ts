@@ -31,12 +31,12 @@
 // value or a password is never part of any answer, error or not.
 import type { Context, Hono } from 'hono';
 import { parseDocument } from 'yaml';
-import type { ApiTokenStore, SecretEntry, SessionStore, Vault, VaultScope } from '../../../adapters/ports.js';
 import { validateWorkflow } from '../../../translator/validate.js';
 import { checkScopes, requireGrantable } from '../auth.js';
 import type { DelegationDirectory } from '../delegation.js';
 import { HttpError } from '../http-error.js';
 import { isEmail } from '../identity.js';
+import type { ApiTokenStore, SecretEntry, SessionStore, Vault, VaultScope } from '../ports.js';
 import type { Identity } from '../protocol.js';
 import { requires } from './access.js';
 import { requirePublishable } from './delegation-checks.js';

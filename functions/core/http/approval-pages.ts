@@ -11,8 +11,8 @@
 // that says why: 400 tampered, 404 unknown, 410 expired / used / decided, 403 wrong approver, separation
 // of duties, login required.
 import type { Context, Hono } from 'hono';
-import type { ApprovalRecord, AuditRecord } from '../../../adapters/ports.js';
 import type { ApprovalLinks, LinkRefusal } from '../approval-links.js';
+import type { ApprovalRecord, AuditRecord } from '../ports.js';
 import type { Identity } from '../protocol.js';
 
 export interface ApprovalPagesDeps {

@@ -5,8 +5,8 @@
 //   GET    /api/approvals                     the caller's pending approvals
 //   POST   /api/approvals/:runId/:stepId      decide { decision: approve|reject, comment? }
 import type { Hono } from 'hono';
-import type { ApprovalStore } from '../../../adapters/ports.js';
 import type { ApprovalService } from '../approvals.js';
+import type { ApprovalStore } from '../ports.js';
 import { requires } from './access.js';
 import { errors, json } from './openapi-parts.js';
 import { HttpProblem } from './problem.js';

@@ -9,9 +9,9 @@
 // `{ type: 'chat', user }`. An 'ask' hands back `context` ({ workflowId, input so far }); the client echoes
 // it with the answer. The input is checked again (checkInput) before any run starts.
 import type { Context, Hono } from 'hono';
-import type { DurableHost } from '../../../adapters/ports.js';
 import type { JsonValue } from '../../../translator/template.js';
 import { type ChatContext, replyFor, understand } from '../chat.js';
+import type { DurableHost } from '../ports.js';
 import type { Identity } from '../protocol.js';
 import type { UserLimits } from '../user-limits.js';
 import { requires } from './access.js';

@@ -9,8 +9,8 @@
 //   POST   /api/runs/:id/cancel               the trigger's user or manager+
 import type { Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { AuditRecord, DurableHost, RunRecord } from '../../../adapters/ports.js';
 import { isEmail } from '../identity.js';
+import type { AuditRecord, DurableHost, RunRecord } from '../ports.js';
 import type { Identity, RunStatus } from '../protocol.js';
 import { redactAuditRecord, runSummary, runView } from '../run-view.js';
 import { requires } from './access.js';

@@ -19,10 +19,10 @@
 // Errors are problem documents naming the field: an invalid field is 422 (the Scheduler's 400s included),
 // a scope the creator may not use 403 (field `scope`), a schedule the caller may not see 404.
 import type { Context, Hono } from 'hono';
-import type { ScheduleRecord } from '../../../adapters/ports.js';
 import type { IrWorkflow } from '../../../translator/ir.js';
 import type { JsonValue } from '../../../translator/template.js';
 import { checkInput } from '../inputs.js';
+import type { ScheduleRecord } from '../ports.js';
 import type { Identity } from '../protocol.js';
 import {
   authorizeScheduleFire,

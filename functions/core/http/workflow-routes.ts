@@ -13,11 +13,11 @@
 //   DELETE /api/workflows/:id                 changing or deleting needs the role the workflow grants
 //   POST   /api/workflows/:id/run             manual trigger (its minRole, input checked), token or signed webhook
 import type { Context, Hono } from 'hono';
-import type { Clock, DurableHost, WebhookDeliveryStore } from '../../../adapters/ports.js';
 import type { Diagnostic } from '../../../translator/diagnostics.js';
 import { validateWorkflow } from '../../../translator/validate.js';
 import { hasScope } from '../auth.js';
 import type { DelegationDirectory } from '../delegation.js';
+import type { Clock, DurableHost, WebhookDeliveryStore } from '../ports.js';
 import type { Identity, RunTrigger } from '../protocol.js';
 import {
   acceptWebhook,

@@ -33,16 +33,10 @@
 // carry a credential: every credential value is masked as `[redacted: NAME]` (functions/core/redaction.ts) in
 // whatever a server answered, and webhook URLs (secret paths) are named by host only.
 import { createHash } from 'node:crypto';
-import {
-  ActivityError,
-  type Clock,
-  type Notifier,
-  type SecretSource,
-  type Vault,
-} from '../../../adapters/ports.js';
 import { ERROR_CODE } from '../../../translator/error-codes.js';
 import { errorMessage } from '../../../translator/util.js';
 import { isEmail } from '../identity.js';
+import { ActivityError, type Clock, type Notifier, type SecretSource, type Vault } from '../ports.js';
 import type { NotifyRequest } from '../protocol.js';
 import { secretScrubber } from '../redaction.js';
 import { SsrfError, type SsrfGuard } from './ssrf.js';

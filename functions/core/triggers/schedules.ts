@@ -24,6 +24,8 @@
 // run exists, otherwise `failed` (reason `interrupted`) — at most once, never twice.
 import { randomUUID } from 'node:crypto';
 import { Cron } from 'croner';
+import { type Role, SCHEDULE_PRESETS, type SchedulePreset } from '../../../translator/definition.js';
+import { ranksAtLeast } from '../../../translator/roles.js';
 import type {
   Clock,
   ScheduleFilter,
@@ -31,9 +33,7 @@ import type {
   ScheduleScope,
   ScheduleStore,
   TimerHandle,
-} from '../../../adapters/ports.js';
-import { type Role, SCHEDULE_PRESETS, type SchedulePreset } from '../../../translator/definition.js';
-import { ranksAtLeast } from '../../../translator/roles.js';
+} from '../ports.js';
 import type { Identity } from '../protocol.js';
 
 export { SCHEDULE_PRESETS, type SchedulePreset };

@@ -12,9 +12,9 @@
 // 3. `acceptWebhook` — idempotency: a delivery id (`webhook-id`, else `Idempotency-Key`) is claimed once per
 //    workflow with a fresh run id, and every accepted delivery has exactly one run (see acceptWebhook).
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { WebhookDeliveryStore } from '../../../adapters/ports.js';
 import { jsonTooDeep, MAX_NESTING, nestingMessage } from '../../../translator/nesting.js';
 import type { JsonValue } from '../../../translator/template.js';
+import type { WebhookDeliveryStore } from '../ports.js';
 
 export const WEBHOOK_HEADERS = {
   id: 'webhook-id',

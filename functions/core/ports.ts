@@ -1,7 +1,7 @@
 // The ports: every way core code reaches the outside world. Each host (local, aws, azure, gcp) provides
 // implementations; core code and tests depend only on these interfaces.
-import type { AuditEntry } from '../functions/core/durable.js';
-import type { RunStart } from '../functions/core/orchestrator.js';
+import type { AuditEntry } from './durable.js';
+import type { RunStart } from './orchestrator.js';
 import type {
   ApprovalDecisionEntry,
   FinalStatus,
@@ -10,7 +10,7 @@ import type {
   RunOutcome,
   RunStatus,
   ToolCallRequest,
-} from '../functions/core/protocol.js';
+} from './protocol.js';
 
 /** Time, injectable: the real clock in production, a virtual one in tests and `stepgate test`. */
 export interface Clock {
