@@ -164,7 +164,7 @@ export async function runCaseAwsDetailed(
   let running = true;
   const waiting = new Map<string, { resolve: (v: JsonValue) => void }>();
   const approvals = new ApprovalService({
-    store: new SqliteApprovalStore(db),
+    store: new SqliteApprovalStore(db, { recordAudit: () => {} }),
     directory,
     clock,
     notifier: { requested: async () => {} },
@@ -173,8 +173,8 @@ export async function runCaseAwsDetailed(
       waiting.delete(name);
       pending?.resolve(payload as unknown as JsonValue);
     },
-    recordAudit: () => {},
-    runActive: (id) => id === runId && running,
+    recordAudit: async () => {},
+    runActive: async (id) => id === runId && running,
   });
 
   const step = (payload: { stepId: string; vars: Vars }): { stepId: string; vars: Vars; visit: number } => ({

@@ -48,14 +48,14 @@ export async function runCaseAzure(
   const seen = new Set<number>();
   let host: DfReplayHost | undefined;
   const approvals = new ApprovalService({
-    store: new SqliteApprovalStore(db),
+    store: new SqliteApprovalStore(db, { recordAudit: () => {} }),
     directory,
     clock,
     notifier: { requested: async () => {} },
     raiseEvent: (id, name, payload) =>
       id === runId && host ? host.raiseEvent(name, payload) : Promise.resolve(),
-    recordAudit: () => {},
-    runActive: (id) => id === runId && host?.running === true,
+    recordAudit: async () => {},
+    runActive: async (id) => id === runId && host?.running === true,
   });
   const onEntry = (entry: RecordedEntry): void => {
     if (entry.type !== 'step.entered' || entry.step === undefined || entry.data?.visit !== 1) return;
@@ -100,7 +100,9 @@ export async function runCaseAzure(
         void running.raiseEvent(CANCEL_EVENT, { by }).catch(() => undefined);
       });
     }
-    await clock.run(running, clock.now() + VIRTUAL_TIME_LIMIT_MS, TIMER_LIMIT);
+    // Decisions being written hand the orchestration events too: the clock waits for them as for it.
+    const busy = { pending: () => running.pending() + approvals.pending() };
+    await clock.run(busy, clock.now() + VIRTUAL_TIME_LIMIT_MS, TIMER_LIMIT);
     const outcome = outcomeOf(running);
     const result: Record<string, JsonValue> = {};
     for (const [step, output] of approvalOutputs(ir)) {

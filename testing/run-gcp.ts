@@ -98,15 +98,15 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
   const path: string[] = [];
   let interpreter: GcpInterpreter | undefined;
   const approvals = new ApprovalService({
-    store: new SqliteApprovalStore(db),
+    store: new SqliteApprovalStore(db, { recordAudit: () => {} }),
     directory,
     clock,
     notifier: { requested: async () => {} },
     raiseEvent: async (id, name, payload) => {
       if (id === runId) interpreter?.deliver(name, payload as unknown as GcpValue);
     },
-    recordAudit: () => {},
-    runActive: (id) => id === runId && interpreter?.running === true,
+    recordAudit: async () => {},
+    runActive: async (id) => id === runId && interpreter?.running === true,
   });
   const onStep = (name: string): void => {
     if (!ids.has(name)) return;
@@ -259,7 +259,7 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
     const execution = running.execute(argument);
     const quiet = {
       pending: (): number => {
-        const busy = running.pending();
+        const busy = running.pending() + approvals.pending();
         if (busy > clock.sleeping) return busy;
         const next = answers.shift();
         next?.();

@@ -2,8 +2,10 @@
 // `version` (`UPDATE ... WHERE version = ?`), so connections in several processes on one file never
 // overwrite each other's decisions. A request's callback handle is stored encrypted (AES-256-GCM under a
 // key the adapter is given, the row's run, step, visit and level bound as associated data); without a key
-// the store keeps no callbacks, which is all the embedded engine needs.
+// the store keeps no callbacks, which is all the embedded engine needs. A decision's audit entry is written
+// in the transaction of its update, through the writer of the run's audit trail on the same database.
 import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import type { AuditEntry } from '../../functions/core/durable.js';
 import { normalizeEmail } from '../../functions/core/identity.js';
 import type { ApprovalRecord, ApprovalStore } from '../../functions/core/ports.js';
 import type { Db } from './database.js';
@@ -42,11 +44,18 @@ export function approvalCallbackKey(masterKey: Uint8Array): Uint8Array {
 export interface SqliteApprovalStoreOptions {
   /** 32 bytes (see `approvalCallbackKey`); without it, storing a callback handle is refused. */
   callbackKey?: Uint8Array;
+  /**
+   * Appends an entry to a run's audit trail in this database, synchronously (the durable host's
+   * `recordAudit`), so that `update` writes it in its own transaction; without it, an update that carries
+   * an entry is refused.
+   */
+  recordAudit?: (runId: string, entry: AuditEntry) => void;
 }
 
 export class SqliteApprovalStore implements ApprovalStore {
   private readonly sql;
   private readonly callbackKey: KeyObject | undefined;
+  private readonly writeUpdate: (r: ApprovalRecord, audit: AuditEntry | undefined) => boolean;
 
   constructor(db: Db, options: SqliteApprovalStoreOptions = {}) {
     if (options.callbackKey !== undefined && options.callbackKey.length !== 32)
@@ -74,9 +83,30 @@ export class SqliteApprovalStore implements ApprovalStore {
            WHERE run_id = ? AND step_id = ? AND visit = ? AND level = ? AND version = ?`,
       ),
     };
+    const { recordAudit } = options;
+    this.writeUpdate = db.transaction((r: ApprovalRecord, audit: AuditEntry | undefined): boolean => {
+      if (audit !== undefined && recordAudit === undefined)
+        throw new Error(
+          `approval ${r.runId}/${r.stepId} level ${r.level}: an update carries an audit entry, but this store was given no audit trail to write it to`,
+        );
+      const written = this.sql.update.run(
+        r.status,
+        JSON.stringify(r.decisions),
+        r.delivered ? 1 : 0,
+        this.sealCallback(r),
+        r.runId,
+        r.stepId,
+        r.visit,
+        r.level,
+        r.version,
+      );
+      if (written.changes !== 1) return false;
+      if (audit !== undefined) recordAudit?.(r.runId, audit);
+      return true;
+    });
   }
 
-  create(r: ApprovalRecord): boolean {
+  async create(r: ApprovalRecord): Promise<boolean> {
     return (
       this.sql.insert.run(
         r.runId,
@@ -101,17 +131,22 @@ export class SqliteApprovalStore implements ApprovalStore {
     );
   }
 
-  get(runId: string, stepId: string, visit: number, level: number): ApprovalRecord | undefined {
+  async get(
+    runId: string,
+    stepId: string,
+    visit: number,
+    level: number,
+  ): Promise<ApprovalRecord | undefined> {
     const row = this.sql.get.get(runId, stepId, visit, level);
     return row && this.toRecord(row);
   }
 
-  openFor(runId: string, stepId: string): ApprovalRecord | undefined {
+  async openFor(runId: string, stepId: string): Promise<ApprovalRecord | undefined> {
     const row = this.sql.open.get(runId, stepId);
     return row && this.toRecord(row);
   }
 
-  pendingFor(email: string): ApprovalRecord[] {
+  async pendingFor(email: string): Promise<ApprovalRecord[]> {
     const who = normalizeEmail(email);
     return this.sql.pending
       .all()
@@ -119,23 +154,12 @@ export class SqliteApprovalStore implements ApprovalStore {
       .filter((r) => r.approvers.includes(who) && !r.decisions.some((d) => d.by === who));
   }
 
-  undelivered(): ApprovalRecord[] {
+  async undelivered(): Promise<ApprovalRecord[]> {
     return this.sql.undelivered.all().map((row) => this.toRecord(row));
   }
 
-  update(r: ApprovalRecord): ApprovalRecord | undefined {
-    const written = this.sql.update.run(
-      r.status,
-      JSON.stringify(r.decisions),
-      r.delivered ? 1 : 0,
-      this.sealCallback(r),
-      r.runId,
-      r.stepId,
-      r.visit,
-      r.level,
-      r.version,
-    );
-    return written.changes === 1 ? { ...r, version: r.version + 1 } : undefined;
+  async update(r: ApprovalRecord, audit?: AuditEntry): Promise<ApprovalRecord | undefined> {
+    return this.writeUpdate(r, audit) ? { ...r, version: r.version + 1 } : undefined;
   }
 
   private sealCallback(r: ApprovalRecord): Buffer | null {

@@ -44,6 +44,8 @@ export interface LocalHostOptions {
   cacheSize?: number;
   /** Called after the commit that recorded each audit entry (live run views, tests). */
   onAudit?: (runId: string, entry: AuditRecord) => void;
+  /** Work under way outside the host that will hand it events (decisions being written): `pending` counts it. */
+  pendingOutside?: () => number;
 }
 
 export class RunNotActiveError extends Error {
@@ -65,6 +67,7 @@ export class LocalDurableHost implements DurableHost {
   private readonly activities: Readonly<Record<string, ActivityHandler>>;
   private readonly cacheSize: number;
   private readonly onAudit: LocalHostOptions['onAudit'];
+  private readonly pendingOutside: () => number;
   private readonly live = new Map<string, Replayer>();
   private readonly plans = new Map<string, IrWorkflow>();
   private readonly inbox = new Map<string, HistoryEvent[]>();
@@ -84,6 +87,7 @@ export class LocalDurableHost implements DurableHost {
     this.activities = options.activities;
     this.cacheSize = options.cacheSize ?? 5_000;
     this.onAudit = options.onAudit;
+    this.pendingOutside = options.pendingOutside ?? (() => 0);
     const db = this.db;
     this.sql = {
       insertPlan: db.prepare('INSERT OR IGNORE INTO plans (hash, ir) VALUES (?, ?)'),
@@ -235,7 +239,9 @@ export class LocalDurableHost implements DurableHost {
 
   /** Activities running plus batches waiting to commit; 0 when idle. */
   pending(): number {
-    return this.inflight + this.inbox.size + this.created.size + (this.flushQueued ? 1 : 0);
+    return (
+      this.inflight + this.inbox.size + this.created.size + (this.flushQueued ? 1 : 0) + this.pendingOutside()
+    );
   }
 
   /** Live orchestrators in memory (for benchmarks and tests of the cache). */

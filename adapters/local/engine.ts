@@ -47,7 +47,10 @@ export interface EmbeddedEngine {
 
 export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEngine {
   const db = openDatabase(options.file, options.durability);
-  const store = new SqliteApprovalStore(db);
+  // A decision's audit entry is written in the transaction of its update, on this database.
+  const store = new SqliteApprovalStore(db, {
+    recordAudit: (runId, entry) => host.recordAudit(runId, entry),
+  });
   const results = options.results ?? new SqliteResultStore(db);
   const tools = offloadLargeResults(options.tools, results, options.resultLimitBytes);
   let approvals: ApprovalService | undefined;
@@ -56,6 +59,7 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
     clock: options.clock,
     cacheSize: options.cacheSize,
     onAudit: options.onAudit,
+    pendingOutside: () => approvals?.pending() ?? 0,
     activities: {
       [ACTIVITY.toolCall]: (input, meta) => tools.call(input as ToolCallRequest, meta),
       [ACTIVITY.notify]: (input) => options.notifier.send(input as NotifyRequest),
@@ -70,9 +74,8 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
     clock: options.clock,
     notifier: options.approvalNotifier,
     raiseEvent: (runId, name, payload) => host.raiseEvent(runId, name, payload),
-    recordAudit: (runId, entry) => host.recordAudit(runId, entry),
-    runActive: (runId) => host.getRun(runId)?.status === 'running',
-    transaction: (fn) => db.transaction(fn)(),
+    recordAudit: async (runId, entry) => host.recordAudit(runId, entry),
+    runActive: async (runId) => (await host.getRun(runId))?.status === 'running',
   });
   function service(): ApprovalService {
     if (approvals === undefined) throw new Error('approvals are not wired yet');

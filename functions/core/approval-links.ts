@@ -74,7 +74,7 @@ export interface ApprovalLinksDeps {
   store: ApprovalLinkStore;
   approvals: Pick<ApprovalService, 'decide'>;
   approvalStore: Pick<ApprovalStore, 'get' | 'openFor'>;
-  recordAudit(runId: string, entry: AuditEntry): void;
+  recordAudit(runId: string, entry: AuditEntry): Promise<void>;
   clock: Pick<Clock, 'now'>;
   /** Where the pages are served, e.g. `https://stepgate.example.com` (links are `<baseUrl>/approve/<token>`). */
   baseUrl: string;
@@ -146,7 +146,7 @@ export class ApprovalLinks {
   /** What a GET of the link shows. Decides nothing; records the view. */
   async inspect(token: string, loggedInEmail?: string | null): Promise<LinkInspection> {
     const checked = await this.check(token, loggedInEmail);
-    this.audit(checked, 'view');
+    await this.audit(checked, 'view');
     return checked.ok
       ? { ok: true, record: checked.record, approver: checked.payload.a, expiresAt: checked.payload.exp }
       : { ok: false, reason: checked.reason, message: MESSAGES[checked.reason] };
@@ -161,7 +161,7 @@ export class ApprovalLinks {
   ): Promise<LinkDecision> {
     const checked = await this.check(token, loggedInEmail);
     if (!checked.ok) {
-      this.audit(checked, 'decide', decision);
+      await this.audit(checked, 'decide', decision);
       return { ok: false, reason: checked.reason, message: MESSAGES[checked.reason] };
     }
     const { payload } = checked;
@@ -175,11 +175,11 @@ export class ApprovalLinks {
       expiresAt: payload.exp,
     });
     if (!claimed) return this.refuseDecision(checked, 'used', decision);
-    // The claim may have waited: the level must still be the one the link is for, and still open. No
-    // await between this check and the decision's own (synchronous) reading of the open request.
-    const open = this.deps.approvalStore.openFor(payload.r, payload.s);
+    // The claim may have waited: the level must still be the one the link is for, and still open (the
+    // decision checks it again against the request it reads, which names the link's level).
+    const open = await this.deps.approvalStore.openFor(payload.r, payload.s);
     if (open === undefined || open.visit !== payload.v || open.level !== payload.l)
-      return this.refuseDecision(checked, this.closedReason(payload), decision);
+      return this.refuseDecision(checked, await this.closedReason(payload), decision);
     const result: DecisionResult = await this.deps.approvals.decide({
       runId: payload.r,
       stepId: payload.s,
@@ -187,6 +187,7 @@ export class ApprovalLinks {
       decision,
       comment,
       channel: LINK_CHANNEL,
+      request: { visit: payload.v, level: payload.l },
     });
     if (!result.accepted) {
       const reason: LinkRefusal =
@@ -196,10 +197,12 @@ export class ApprovalLinks {
             ? 'not-approver'
             : result.reason === 'self-approval'
               ? 'separation-of-duties'
-              : 'decided';
+              : result.reason === 'no-open-request'
+                ? await this.closedReason(payload)
+                : 'decided';
       return this.refuseDecision(checked, reason, decision);
     }
-    this.audit(checked, 'decide', decision);
+    await this.audit(checked, 'decide', decision);
     return {
       ok: true,
       record: checked.record,
@@ -209,12 +212,12 @@ export class ApprovalLinks {
     };
   }
 
-  private refuseDecision(
+  private async refuseDecision(
     checked: Extract<Checked, { ok: true }>,
     reason: LinkRefusal,
     decision: 'approve' | 'reject',
-  ): LinkDecision {
-    this.audit({ ok: false, reason, payload: checked.payload }, 'decide', decision);
+  ): Promise<LinkDecision> {
+    await this.audit({ ok: false, reason, payload: checked.payload }, 'decide', decision);
     return { ok: false, reason, message: MESSAGES[reason] };
   }
 
@@ -244,10 +247,10 @@ export class ApprovalLinks {
     if (payload === null) return { ok: false, reason: 'tampered', payload: null };
     // A forged payload is still attributed to the run it names, when that request exists.
     if (!authentic) {
-      const named = this.deps.approvalStore.get(payload.r, payload.s, payload.v, payload.l);
+      const named = await this.deps.approvalStore.get(payload.r, payload.s, payload.v, payload.l);
       return { ok: false, reason: 'tampered', payload: named === undefined ? null : payload };
     }
-    const record = this.deps.approvalStore.get(payload.r, payload.s, payload.v, payload.l);
+    const record = await this.deps.approvalStore.get(payload.r, payload.s, payload.v, payload.l);
     if (record === undefined) return { ok: false, reason: 'unknown', payload: null };
     const refuse = (reason: LinkRefusal): Checked => ({ ok: false, reason, payload });
     if (await this.deps.store.isUsed(payload.n)) return refuse('used');
@@ -256,7 +259,7 @@ export class ApprovalLinks {
     if (!record.allowSelfApproval && record.requesters.includes(payload.a))
       return refuse('separation-of-duties');
     if (!record.approvers.includes(payload.a)) return refuse('not-approver');
-    if (record.status !== 'open') return refuse(this.closedReason(payload, record));
+    if (record.status !== 'open') return refuse(await this.closedReason(payload, record));
     if (record.decisions.some((d) => d.by === payload.a)) return refuse('decided');
     if (record.deadline !== null && this.deps.clock.now() >= record.deadline) return refuse('expired');
     if (this.deps.requireLogin === true) {
@@ -268,18 +271,22 @@ export class ApprovalLinks {
   }
 
   /** Why a link's level is no longer open: it timed out, or it was decided (or cancelled). */
-  private closedReason(payload: Payload, record?: ApprovalRecord): LinkRefusal {
-    const current = record ?? this.deps.approvalStore.get(payload.r, payload.s, payload.v, payload.l);
+  private async closedReason(payload: Payload, record?: ApprovalRecord): Promise<LinkRefusal> {
+    const current = record ?? (await this.deps.approvalStore.get(payload.r, payload.s, payload.v, payload.l));
     if (current === undefined) return 'unknown';
     if (current.status === 'approved' || current.status === 'rejected') return 'decided';
     const deadline = current.deadline ?? payload.exp;
     return this.deps.clock.now() >= deadline ? 'expired' : 'decided';
   }
 
-  private audit(checked: Checked, action: 'view' | 'decide', decision?: 'approve' | 'reject'): void {
+  private async audit(
+    checked: Checked,
+    action: 'view' | 'decide',
+    decision?: 'approve' | 'reject',
+  ): Promise<void> {
     if (checked.payload === null) return; // names no existing request: no run to record it in
     const { payload } = checked;
-    this.deps.recordAudit(payload.r, {
+    await this.deps.recordAudit(payload.r, {
       type: 'approval.link',
       step: payload.s,
       data: {
@@ -335,7 +342,7 @@ export interface LinkNotifierDeps {
   notifier: Notifier;
   directory: Pick<Directory, 'user'>;
   /** Where a failed delivery is recorded (the run's history); optional. */
-  recordAudit?(runId: string, entry: AuditEntry): void;
+  recordAudit?(runId: string, entry: AuditEntry): Promise<void>;
 }
 
 /**
@@ -376,13 +383,13 @@ export function linkNotifier(deps: LinkNotifierDeps): ApprovalNotifier {
               `Open this link to approve or reject:\n${url}\n` +
               `The link is for you only and works once.${expires}`,
           });
-          deps.recordAudit?.(record.runId, {
+          await deps.recordAudit?.(record.runId, {
             type: 'approval.notified',
             step: record.stepId,
             data: { approver, level: record.level, channel: 'email' },
           });
         } catch (error) {
-          deps.recordAudit?.(record.runId, {
+          await deps.recordAudit?.(record.runId, {
             type: 'approval.link',
             step: record.stepId,
             data: {

@@ -40,11 +40,10 @@ export interface ApprovalDeps {
   notifier: ApprovalNotifier;
   /** Delivers the level's outcome to the run. */
   raiseEvent(runId: string, name: string, payload: ApprovalOutcome): Promise<void>;
-  recordAudit(runId: string, entry: AuditEntry): void;
+  /** Records a refused decision in the run's history (an accepted one is written with its update). */
+  recordAudit(runId: string, entry: AuditEntry): Promise<void>;
   /** Whether the run still runs; a request left open by a run that ended is closed, not decided. */
-  runActive(runId: string): boolean;
-  /** Runs `fn` atomically where the store and the audit trail share a database (default: just runs it). */
-  transaction?<T>(fn: () => T): T;
+  runActive(runId: string): Promise<boolean>;
 }
 
 export interface DecisionInput {
@@ -55,6 +54,8 @@ export interface DecisionInput {
   comment?: string | null;
   /** How the decision arrived: inbox, email-link, chat, api, scenario, ... */
   channel: string;
+  /** The request the decision is for (an approval link names one): any other open one is refused. */
+  request?: { visit: number; level: number };
 }
 
 export type DecisionResult =
@@ -91,19 +92,22 @@ const CONFLICT = Symbol('conflict');
 const MAX_WRITE_ATTEMPTS = 20;
 
 /** Runs `attempt` (read, evaluate, conditional write) until it is not overtaken. */
-function untilWritten<T>(what: string, attempt: () => T | typeof CONFLICT): T {
+async function untilWritten<T>(what: string, attempt: () => Promise<T | typeof CONFLICT>): Promise<T> {
   for (let n = 1; n <= MAX_WRITE_ATTEMPTS; n++) {
-    const result = attempt();
+    const result = await attempt();
     if (result !== CONFLICT) return result;
   }
   throw new Error(`${what} was overtaken by other writes ${MAX_WRITE_ATTEMPTS} times in a row; try again`);
 }
 
 export class ApprovalService {
+  private inflight = 0;
+
   constructor(private readonly deps: ApprovalDeps) {}
 
-  private transaction<T>(fn: () => T): T {
-    return this.deps.transaction === undefined ? fn() : this.deps.transaction(fn);
+  /** Decisions under way: a virtual clock waits for them, as for the engine's own work, before it moves. */
+  pending(): number {
+    return this.inflight;
   }
 
   /**
@@ -114,7 +118,7 @@ export class ApprovalService {
   readonly request = async (input: ApprovalRequest): Promise<ApprovalRequestResult> => {
     const { store, directory, clock, notifier } = this.deps;
     // A redelivered request (after a restart) or one whose level was already closed opens nothing new.
-    const existing = store.get(input.runId, input.stepId, input.visit, input.level);
+    const existing = await store.get(input.runId, input.stepId, input.visit, input.level);
     if (existing !== undefined) return { approvers: existing.approvers };
     // A request queued before separation of duties carries no requesters: the run's user asked for it.
     const requesters = (input.requesters ?? [input.identity.email]).map(normalizeEmail);
@@ -146,8 +150,10 @@ export class ApprovalService {
       version: 1,
     };
     // A redelivery of this request, or its close, stored the level first: that record stands.
-    if (!store.create(record))
-      return { approvers: store.get(input.runId, input.stepId, input.visit, input.level)?.approvers ?? [] };
+    if (!(await store.create(record))) {
+      const stored = await store.get(input.runId, input.stepId, input.visit, input.level);
+      return { approvers: stored?.approvers ?? [] };
+    }
     await notifier.requested(record);
     return { approvers };
   };
@@ -156,16 +162,16 @@ export class ApprovalService {
   readonly close = async (input: ApprovalClose): Promise<null> => {
     const { store, clock } = this.deps;
     const { runId, stepId, visit, level } = input;
-    return untilWritten(`closing approval ${runId}/${stepId} level ${level}`, () => {
-      const record = store.get(runId, stepId, visit, level);
+    return untilWritten(`closing approval ${runId}/${stepId} level ${level}`, async () => {
+      const record = await store.get(runId, stepId, visit, level);
       if (record === undefined) {
         // The close overtook its request (cancelled while the request was on its way): leave a closed
         // record, so that the request, when it runs, finds the level over and opens nothing.
         const placeholder = { ...CLOSED_PLACEHOLDER, runId, stepId, visit, level, createdAt: clock.now() };
-        return store.create(placeholder) ? null : CONFLICT;
+        return (await store.create(placeholder)) ? null : CONFLICT;
       }
       if (record.status !== 'open') return null;
-      return store.update({ ...record, status: 'closed' }) === undefined ? CONFLICT : null;
+      return (await store.update({ ...record, status: 'closed' })) === undefined ? CONFLICT : null;
     });
   };
 
@@ -174,28 +180,39 @@ export class ApprovalService {
    * overtaken by another write to the request is evaluated again against what that write left.
    */
   async decide(input: DecisionInput): Promise<DecisionResult> {
-    // The decider's identity enters the approval service here, from whichever channel.
-    const by = normalizeEmail(input.by);
-    const { result, decided } = untilWritten(`deciding ${input.runId}/${input.stepId}`, () =>
-      this.decideOnce(input, by),
-    );
-    if (result.accepted && result.outcome !== null && decided !== undefined)
-      await this.deliver(decided, result.outcome);
-    return result;
+    this.inflight++;
+    try {
+      // The decider's identity enters the approval service here, from whichever channel.
+      const by = normalizeEmail(input.by);
+      const { result, decided } = await untilWritten(`deciding ${input.runId}/${input.stepId}`, () =>
+        this.decideOnce(input, by),
+      );
+      if (result.accepted && result.outcome !== null && decided !== undefined)
+        await this.deliver(decided, result.outcome);
+      return result;
+    } finally {
+      this.inflight--;
+    }
   }
 
   /** One read, evaluation and conditional write of a decision; the record as written when it decides. */
-  private decideOnce(
+  private async decideOnce(
     input: DecisionInput,
     by: string,
-  ): { result: DecisionResult; decided?: ApprovalRecord } | typeof CONFLICT {
+  ): Promise<{ result: DecisionResult; decided?: ApprovalRecord } | typeof CONFLICT> {
     const { store, clock, recordAudit } = this.deps;
-    const record = store.openFor(input.runId, input.stepId);
-    const refuse = (
+    const open = await store.openFor(input.runId, input.stepId);
+    const record =
+      open === undefined ||
+      (input.request !== undefined &&
+        (open.visit !== input.request.visit || open.level !== input.request.level))
+        ? undefined
+        : open;
+    const refuse = async (
       reason: Extract<DecisionResult, { accepted: false }>['reason'],
       message: string,
-    ): { result: DecisionResult } => {
-      recordAudit(input.runId, {
+    ): Promise<{ result: DecisionResult }> => {
+      await recordAudit(input.runId, {
         type: 'approval.refused',
         step: input.stepId,
         data: {
@@ -233,17 +250,12 @@ export class ApprovalService {
     const outcome = countDecisions(record, decisions, entry);
     const status = outcome === null ? 'open' : outcome.approved ? 'approved' : 'rejected';
     const decided: ApprovalRecord = { ...record, decisions, status };
-    // Audit entry and request together, or a crash between them would let the same decision count twice;
-    // the entry is written only with the decision, never for a write another one overtook.
-    const written = this.transaction(() => {
-      const stored = store.update(decided);
-      if (stored !== undefined)
-        recordAudit(input.runId, {
-          type: 'approval.decision',
-          step: input.stepId,
-          data: { level: record.level, ...entry, decides: outcome !== null },
-        });
-      return stored;
+    // Audit entry and request in one write, or a crash between them would let the same decision count
+    // twice; the entry is written only with the decision, never for a write another one overtook.
+    const written = await store.update(decided, {
+      type: 'approval.decision',
+      step: input.stepId,
+      data: { level: record.level, ...entry, decides: outcome !== null },
     });
     if (written === undefined) return CONFLICT;
     return { result: { accepted: true, outcome, level: record.level }, decided: written };
@@ -255,7 +267,7 @@ export class ApprovalService {
    */
   async redeliver(): Promise<number> {
     let delivered = 0;
-    for (const record of this.deps.store.undelivered()) {
+    for (const record of await this.deps.store.undelivered()) {
       const last = record.decisions.at(-1);
       const outcome = last === undefined ? null : countDecisions(record, record.decisions, last);
       if (outcome === null) continue;
@@ -268,12 +280,13 @@ export class ApprovalService {
   /** The outcome reaches the run first; the flag is set only after, so a crash in between redelivers. */
   private async deliver(record: ApprovalRecord, outcome: ApprovalOutcome): Promise<void> {
     const { store } = this.deps;
-    if (this.deps.runActive(record.runId))
+    if (await this.deps.runActive(record.runId))
       await this.deps.raiseEvent(record.runId, record.eventName, outcome);
     let current = record;
-    untilWritten(`marking approval ${record.runId}/${record.stepId} delivered`, () => {
-      if (current.delivered || store.update({ ...current, delivered: true }) !== undefined) return null;
-      const reread = store.get(record.runId, record.stepId, record.visit, record.level);
+    await untilWritten(`marking approval ${record.runId}/${record.stepId} delivered`, async () => {
+      if (current.delivered || (await store.update({ ...current, delivered: true })) !== undefined)
+        return null;
+      const reread = await store.get(record.runId, record.stepId, record.visit, record.level);
       if (reread === undefined) return null;
       current = reread;
       return CONFLICT;

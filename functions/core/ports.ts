@@ -253,23 +253,24 @@ export interface ApprovalRecord {
 export interface ApprovalStore {
   /**
    * Stores a new request, with version 1 whatever `record.version` says. Exactly once: of several creates
-   * under one key, exactly one returns true; the others return false and change nothing.
+   * under one key, exactly one answers true; the others answer false and change nothing.
    */
-  create(record: ApprovalRecord): boolean;
-  get(runId: string, stepId: string, visit: number, level: number): ApprovalRecord | undefined;
+  create(record: ApprovalRecord): Promise<boolean>;
+  get(runId: string, stepId: string, visit: number, level: number): Promise<ApprovalRecord | undefined>;
   /** The open request of a run's step (any visit and level), if there is one. */
-  openFor(runId: string, stepId: string): ApprovalRecord | undefined;
-  pendingFor(email: string): ApprovalRecord[];
+  openFor(runId: string, stepId: string): Promise<ApprovalRecord | undefined>;
+  pendingFor(email: string): Promise<ApprovalRecord[]>;
   /** Decided requests whose outcome the run has not yet received (a crash came in between). */
-  undelivered(): ApprovalRecord[];
+  undelivered(): Promise<ApprovalRecord[]>;
   /**
    * Compare-and-set: writes `record`'s status, decisions, delivered flag and callback only while the
    * stored version is still `record.version` (the version it was read at), and advances it by one.
-   * Returns the record as now stored, or undefined when the version moved on (or there is no such
+   * Answers the record as now stored, or undefined when the version moved on (or there is no such
    * record): nothing was written; re-read and decide again. Exactly once: of several updates made from
-   * the same read, exactly one succeeds.
+   * the same read, exactly one succeeds. With `audit`, the entry joins the run's audit trail in the same
+   * atomic write, and only when the update succeeds: a crash never leaves one without the other.
    */
-  update(record: ApprovalRecord): ApprovalRecord | undefined;
+  update(record: ApprovalRecord, audit?: AuditEntry): Promise<ApprovalRecord | undefined>;
 }
 
 /** Where a credential lives: one user's (`user:<email>`), one group's (`group:<name>`) or the whole org's. */

@@ -172,7 +172,7 @@ export async function startServer(
     store: linkStore,
     approvals: engine.approvals,
     approvalStore: engine.store,
-    recordAudit: (runId, entry) => engine.host.recordAudit(runId, entry),
+    recordAudit: async (runId, entry) => engine.host.recordAudit(runId, entry),
     clock,
     requireLogin: config.approvals.requireLogin === true,
     get baseUrl() {
@@ -183,7 +183,7 @@ export async function startServer(
     links,
     notifier,
     directory,
-    recordAudit: (runId, entry) => engine.host.recordAudit(runId, entry),
+    recordAudit: async (runId, entry) => engine.host.recordAudit(runId, entry),
   });
   const scheduler = new Scheduler({
     store: new SqliteScheduleStore(engine.db),

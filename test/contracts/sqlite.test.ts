@@ -63,53 +63,97 @@ describeDurableHostContract('SQLite', () => {
 describe('the SQLite approval store at rest', () => {
   const callback = 'arn:aws:states:task-token:AAAAKgAAAAIAAAAAAAAAAd9vSECRET';
 
-  it('keeps the callback handle encrypted, bound to its row', () => {
+  it('keeps the callback handle encrypted, bound to its row', async () => {
     const file = databaseFile();
     const db = openDatabase(file);
     onTestFinished(() => {
       db.close();
     });
     const store = new SqliteApprovalStore(db, { callbackKey: approvalCallbackKey(MASTER_KEY) });
-    store.create(approvalRecord({ callback }));
+    await store.create(approvalRecord({ callback }));
     const raw = db.prepare<[], { callback: Buffer }>('SELECT callback FROM approvals').get();
     expect(raw?.callback).toBeInstanceOf(Buffer);
     expect(raw?.callback.toString('latin1')).not.toContain('SECRET');
     expect(raw?.callback.toString('latin1')).not.toContain('task-token');
     // Moved to another request's row, the ciphertext no longer opens.
-    store.create(approvalRecord({ level: 2 }));
+    await store.create(approvalRecord({ level: 2 }));
     db.prepare('UPDATE approvals SET callback = ? WHERE level = 2').run(raw?.callback);
-    expect(() => store.get('r1', 'ask', 1, 2)).toThrow(
+    await expect(store.get('r1', 'ask', 1, 2)).rejects.toThrow(
       /cannot decrypt the callback handle of approval r1\/ask level 2/,
     );
-    expect(store.get('r1', 'ask', 1, 1)?.callback).toBe(callback);
+    expect((await store.get('r1', 'ask', 1, 1))?.callback).toBe(callback);
   });
 
-  it('opens no callback under another key, and says so without the handle', () => {
+  it('opens no callback under another key, and says so without the handle', async () => {
     const db = openDatabase(databaseFile());
     onTestFinished(() => {
       db.close();
     });
-    new SqliteApprovalStore(db, { callbackKey: approvalCallbackKey(MASTER_KEY) }).create(
+    await new SqliteApprovalStore(db, { callbackKey: approvalCallbackKey(MASTER_KEY) }).create(
       approvalRecord({ callback }),
     );
     const otherKey = new SqliteApprovalStore(db, { callbackKey: approvalCallbackKey(new Uint8Array(32)) });
-    expect(() => otherKey.get('r1', 'ask', 1, 1)).toThrow(/the key is not the one it was stored with/);
-    expect(() => otherKey.get('r1', 'ask', 1, 1)).not.toThrow(/SECRET/);
+    await expect(otherKey.get('r1', 'ask', 1, 1)).rejects.toThrow(
+      /the key is not the one it was stored with/,
+    );
+    await expect(otherKey.get('r1', 'ask', 1, 1)).rejects.not.toThrow(/SECRET/);
   });
 
-  it('refuses to store a callback handle when it was given no key, and stores nothing', () => {
+  it('refuses to store a callback handle when it was given no key, and stores nothing', async () => {
     const db = openDatabase(databaseFile());
     onTestFinished(() => {
       db.close();
     });
     const store = new SqliteApprovalStore(db);
-    expect(() => store.create(approvalRecord({ callback }))).toThrow(/no key to encrypt it/);
-    expect(store.get('r1', 'ask', 1, 1)).toBeUndefined();
-    expect(store.create(approvalRecord())).toBe(true);
-    expect(store.get('r1', 'ask', 1, 1)?.callback).toBeNull();
+    await expect(store.create(approvalRecord({ callback }))).rejects.toThrow(/no key to encrypt it/);
+    expect(await store.get('r1', 'ask', 1, 1)).toBeUndefined();
+    expect(await store.create(approvalRecord())).toBe(true);
+    expect((await store.get('r1', 'ask', 1, 1))?.callback).toBeNull();
   });
 
-  it('gives a database made before versions its version and callback columns, existing rows at version 1', () => {
+  it('writes an update and its audit entry together: a failed audit write leaves the update unwritten', async () => {
+    const db = openDatabase(databaseFile());
+    onTestFinished(() => {
+      db.close();
+    });
+    const trail: string[] = [];
+    let failNext = true;
+    const store = new SqliteApprovalStore(db, {
+      recordAudit: (runId, entry) => {
+        if (failNext) throw new Error('audit trail unavailable');
+        trail.push(`${runId}:${entry.type}`);
+      },
+    });
+    await store.create(approvalRecord());
+    const read = await store.get('r1', 'ask', 1, 1);
+    if (read === undefined) throw new Error('not stored');
+    const entry = { type: 'approval.decision', step: 'ask', data: {} };
+
+    await expect(store.update({ ...read, status: 'approved' }, entry)).rejects.toThrow(/unavailable/);
+    expect(await store.get('r1', 'ask', 1, 1)).toMatchObject({ status: 'open', version: 1 });
+
+    failNext = false;
+    expect(await store.update({ ...read, status: 'approved' }, entry)).toMatchObject({ version: 2 });
+    expect(await store.update({ ...read, status: 'rejected' }, entry)).toBeUndefined();
+    expect(trail).toEqual(['r1:approval.decision']);
+  });
+
+  it('refuses an update that carries an audit entry when it has no audit trail, and writes nothing', async () => {
+    const db = openDatabase(databaseFile());
+    onTestFinished(() => {
+      db.close();
+    });
+    const store = new SqliteApprovalStore(db);
+    await store.create(approvalRecord());
+    const read = await store.get('r1', 'ask', 1, 1);
+    if (read === undefined) throw new Error('not stored');
+    await expect(
+      store.update({ ...read, status: 'approved' }, { type: 'approval.decision', step: 'ask', data: {} }),
+    ).rejects.toThrow(/no audit trail/);
+    expect(await store.get('r1', 'ask', 1, 1)).toMatchObject({ status: 'open', version: 1 });
+  });
+
+  it('gives a database made before versions its version and callback columns, existing rows at version 1', async () => {
     const file = databaseFile();
     const old = new Database(file);
     old.exec(`CREATE TABLE approvals (
@@ -131,10 +175,10 @@ describe('the SQLite approval store at rest', () => {
       db.close();
     });
     const store = new SqliteApprovalStore(db);
-    const record = store.get('r1', 'ask', 1, 1);
+    const record = await store.get('r1', 'ask', 1, 1);
     expect(record).toMatchObject({ version: 1, callback: null, status: 'open' });
     if (record === undefined) throw new Error('row lost');
-    expect(store.update({ ...record, status: 'closed' })).toMatchObject({ version: 2 });
-    expect(store.update({ ...record, status: 'approved' })).toBeUndefined();
+    expect(await store.update({ ...record, status: 'closed' })).toMatchObject({ version: 2 });
+    expect(await store.update({ ...record, status: 'approved' })).toBeUndefined();
   });
 });

@@ -28,9 +28,11 @@ interface Harness {
 }
 
 function service(directory: Directory = new InMemoryDirectory(PEOPLE)): Harness {
-  const store = new SqliteApprovalStore(openDatabase(':memory:'));
   const raised: string[] = [];
   const audit: AuditEntry[] = [];
+  const store = new SqliteApprovalStore(openDatabase(':memory:'), {
+    recordAudit: (_runId, entry) => audit.push(entry),
+  });
   const approvals = new ApprovalService({
     store,
     directory,
@@ -39,10 +41,10 @@ function service(directory: Directory = new InMemoryDirectory(PEOPLE)): Harness 
     raiseEvent: async (_runId, name) => {
       raised.push(name);
     },
-    recordAudit: (_runId, entry) => {
+    recordAudit: async (_runId, entry) => {
       audit.push(entry);
     },
-    runActive: () => true,
+    runActive: async () => true,
   });
   return { approvals, store, raised, audit };
 }
@@ -84,8 +86,8 @@ describe('the approval service', () => {
     const { approvals, store } = service();
     await approvals.close({ runId: 'r1', stepId: 'ask', visit: 1, level: 1, reason: 'cancelled' });
     await approvals.request(request);
-    expect(store.openFor('r1', 'ask')).toBeUndefined();
-    expect(store.pendingFor('bob@example.com')).toEqual([]);
+    expect(await store.openFor('r1', 'ask')).toBeUndefined();
+    expect(await store.pendingFor('bob@example.com')).toEqual([]);
   });
 
   it('refuses a decision on a level that was closed', async () => {
@@ -103,10 +105,30 @@ describe('the approval service', () => {
     expect(raised).toEqual([]);
   });
 
+  it('refuses a decision for a named level while another level of the step is open, and records none', async () => {
+    const { approvals, store, audit } = service();
+    await approvals.request(request);
+    await approvals.close({ runId: 'r1', stepId: 'ask', visit: 1, level: 1, reason: 'timeout' });
+    await approvals.request({ ...request, level: 2, eventName: 'approval:ask:1:2' });
+
+    const result = await approvals.decide({
+      runId: 'r1',
+      stepId: 'ask',
+      by: 'bob@example.com',
+      decision: 'approve',
+      channel: 'email-link',
+      request: { visit: 1, level: 1 },
+    });
+
+    expect(result).toMatchObject({ accepted: false, reason: 'no-open-request' });
+    expect(await store.get('r1', 'ask', 1, 2)).toMatchObject({ status: 'open', decisions: [] });
+    expect(audit.map((e) => e.type)).toEqual(['approval.refused']);
+  });
+
   it('delivers a decided outcome again after a restart until the run has it', async () => {
     const { approvals, store, raised } = service();
     await approvals.request(request);
-    const record = store.openFor('r1', 'ask');
+    const record = await store.openFor('r1', 'ask');
     if (record === undefined) throw new Error('no request');
     const decision: ApprovalDecisionEntry = {
       by: 'bob@example.com',
@@ -114,7 +136,7 @@ describe('the approval service', () => {
       comment: null,
       at: 'now',
     };
-    store.update({ ...record, status: 'approved', decisions: [decision] });
+    await store.update({ ...record, status: 'approved', decisions: [decision] });
     expect(await approvals.redeliver()).toBe(1);
     expect(raised).toEqual(['approval:ask:1:1']);
     expect(await approvals.redeliver()).toBe(0);
@@ -138,7 +160,7 @@ describe('separation of duties', () => {
       code: ERROR.noApprovers,
       retryable: false,
     });
-    expect(store.get('r1', 'ask', 1, 1)).toBeUndefined();
+    expect(await store.get('r1', 'ask', 1, 1)).toBeUndefined();
   });
 
   it('compares emails case-folded: a directory answering in another case still leaves the requester out', async () => {
@@ -157,7 +179,7 @@ describe('separation of duties', () => {
     const result = await decide(approvals, 'Bob@EXAMPLE.com');
 
     expect(result).toMatchObject({ accepted: false, reason: 'self-approval' });
-    expect(store.get('r1', 'ask', 1, 1)).toMatchObject({ status: 'open', decisions: [] });
+    expect(await store.get('r1', 'ask', 1, 1)).toMatchObject({ status: 'open', decisions: [] });
     expect(raised).toEqual([]);
     expect(audit).toEqual([
       {
@@ -177,7 +199,7 @@ describe('separation of duties', () => {
   it('lets the requester decide where the step allows it, and marks the decision', async () => {
     const { approvals, store, audit } = service();
     await approvals.request(bobsRun(['bob@example.com'], true));
-    expect(store.get('r1', 'ask', 1, 1)?.approvers).toEqual(['bob@example.com']);
+    expect((await store.get('r1', 'ask', 1, 1))?.approvers).toEqual(['bob@example.com']);
 
     const result = await decide(approvals, 'bob@example.com');
 
@@ -237,13 +259,14 @@ describe('racing writes (two services, each with its own connection to one datab
     audit: AuditEntry[];
   }
 
-  /** A service on its own connection; `rivalFirst` runs inside its next update, before that update writes. */
+  /** A service on its own connection; `rivalFirst` runs in its next update, and ends before that update writes. */
   function side(file: string, rivalFirst?: { run: () => unknown }): Side {
     const db = openDatabase(file);
     onTestFinished(() => {
       db.close();
     });
-    const sqlite = new SqliteApprovalStore(db);
+    const audit: AuditEntry[] = [];
+    const sqlite = new SqliteApprovalStore(db, { recordAudit: (_runId, entry) => audit.push(entry) });
     let pending = rivalFirst;
     const store: ApprovalStore = {
       create: (r) => sqlite.create(r),
@@ -251,16 +274,15 @@ describe('racing writes (two services, each with its own connection to one datab
       openFor: (runId, stepId) => sqlite.openFor(runId, stepId),
       pendingFor: (email) => sqlite.pendingFor(email),
       undelivered: () => sqlite.undelivered(),
-      update: (r) => {
+      update: async (r, entry) => {
         // The rival writes between this side's read and its write: this write is made from a stale read.
         const rival = pending;
         pending = undefined;
-        rival?.run();
-        return sqlite.update(r);
+        await rival?.run();
+        return sqlite.update(r, entry);
       },
     };
     const raised: ApprovalOutcome[] = [];
-    const audit: AuditEntry[] = [];
     const approvals = new ApprovalService({
       store,
       directory: new InMemoryDirectory([
@@ -272,10 +294,10 @@ describe('racing writes (two services, each with its own connection to one datab
       raiseEvent: async (_runId, _name, outcome) => {
         raised.push(outcome);
       },
-      recordAudit: (_runId, entry) => {
+      recordAudit: async (_runId, entry) => {
         audit.push(entry);
       },
-      runActive: () => true,
+      runActive: async () => true,
     });
     return { approvals, store, raised, audit };
   }
@@ -291,7 +313,7 @@ describe('racing writes (two services, each with its own connection to one datab
     await a.approvals.request({ ...request, approvers: ['bob@example.com', 'dana@example.com'], require });
     const aResult = await decide(a.approvals, aBy);
     if (bResult === undefined) throw new Error('the rival never ran: nothing raced');
-    return { a, b, aResult, bResult: await bResult, stored: a.store.get('r1', 'ask', 1, 1) };
+    return { a, b, aResult, bResult: await bResult, stored: await a.store.get('r1', 'ask', 1, 1) };
   }
 
   it('counts both of two approvers racing on an `all` level, and decides it once', async () => {
@@ -341,7 +363,7 @@ describe('racing writes (two services, each with its own connection to one datab
       require: 'all',
     });
     await a.approvals.close({ runId: 'r1', stepId: 'ask', visit: 1, level: 1, reason: 'timeout' });
-    expect(a.store.get('r1', 'ask', 1, 1)).toMatchObject({
+    expect(await a.store.get('r1', 'ask', 1, 1)).toMatchObject({
       status: 'closed',
       decisions: [{ by: 'dana@example.com' }],
       version: 3,

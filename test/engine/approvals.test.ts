@@ -214,8 +214,8 @@ describe('an approval step', () => {
 
       await harness.run('26h');
 
-      expect(harness.approval(runId, 'sign_off', 1)?.status).toBe('closed');
-      expect(harness.approval(runId, 'sign_off', 2)?.status).toBe('open');
+      expect((await harness.approval(runId, 'sign_off', 1))?.status).toBe('closed');
+      expect((await harness.approval(runId, 'sign_off', 2))?.status).toBe('open');
       expect(harness.decisions.map((d) => d.result.accepted)).toEqual([false]);
       expect(entries(harness.result().audit, 'approval.refused', 'sign_off')).toHaveLength(1);
     });

@@ -301,8 +301,8 @@ describe.each([
     }
   });
 
-  it('leaves no approval request open', () => {
-    expect(outcome.engine.store.pendingFor(APPROVER.email)).toEqual([]);
+  it('leaves no approval request open', async () => {
+    expect(await outcome.engine.store.pendingFor(APPROVER.email)).toEqual([]);
   });
 
   it('keeps no ended run in memory, and no more live runs than the cache holds', () => {

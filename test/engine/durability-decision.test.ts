@@ -50,7 +50,7 @@ describe('an approval decision submitted just before the process is killed', () 
       });
       const retried = await engine.approvals.decide({ ...APPROVE, decision: 'reject', comment: 'again' });
       expect(retried).toMatchObject({ accepted: false, reason: 'no-open-request' });
-      expect(engine.store.get(RUN_ID, 'sign_off', 1, 1)?.decisions).toEqual([
+      expect((await engine.store.get(RUN_ID, 'sign_off', 1, 1))?.decisions).toEqual([
         expect.objectContaining({ by: APPROVE.by, decision: 'approve', comment: 'decided before the crash' }),
       ]);
       expect(engine.host.getRun(RUN_ID)?.status).toBe('completed');

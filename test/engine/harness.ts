@@ -276,7 +276,7 @@ export class Harness {
     return row?.n ?? 0;
   }
 
-  approval(runId: string, step: string, level = 1, visit = 1): ApprovalRecord | undefined {
+  approval(runId: string, step: string, level = 1, visit = 1): Promise<ApprovalRecord | undefined> {
     return this.engine.store.get(runId, step, visit, level);
   }
 

@@ -259,7 +259,7 @@ describe('a parallel step', () => {
       { branch: 3 },
     ]);
     expect(harness.storedTimers(runId)).toBe(0);
-    expect(harness.approval(runId, 'sign_off')?.status).toBe('closed');
+    expect((await harness.approval(runId, 'sign_off'))?.status).toBe('closed');
 
     await harness.run();
     const run = harness.result();
@@ -305,7 +305,7 @@ describe('a parallel step', () => {
     expect(entries(harness.result().audit, 'branch.cancelled', 'race').map((a) => a.data)).toEqual([
       { branch: 1 },
     ]);
-    expect(harness.approval(runId, 'sign_off')?.status).toBe('closed');
+    expect((await harness.approval(runId, 'sign_off'))?.status).toBe('closed');
 
     await harness.run();
 
@@ -500,7 +500,7 @@ describe('the whole-run timeout', () => {
     expect(run.error).toMatchObject({ code: 'Stepgate.Timeout', step: null });
     expect(run.record.endedAt).toBe(T0 + 2 * HOUR);
     expect(run.toolCalls).toEqual([]);
-    expect(run.harness.approval(run.runId, 'sign_off')?.status).toBe('closed');
+    expect((await run.harness.approval(run.runId, 'sign_off'))?.status).toBe('closed');
     expect(run.decisions.map((d) => d.result.accepted)).toEqual([false]);
     expect(run.harness.storedTimers()).toBe(0);
     expect(run.harness.history().filter((e) => e.type === 'TimerFired')).toHaveLength(1);
@@ -523,7 +523,7 @@ describe('cancelling a run', () => {
     expect(run.error).toBeNull();
     expect(run.record.endedAt).toBe(T0 + HOUR);
     expect(entries(run.audit, 'run.cancelled').map((a) => a.data)).toEqual([{ by: 'admin@example.com' }]);
-    expect(harness.approval(runId, 'sign_off')?.status).toBe('closed');
+    expect((await harness.approval(runId, 'sign_off'))?.status).toBe('closed');
     expect(run.decisions.map((d) => d.result.accepted)).toEqual([false]);
     expect(harness.storedTimers()).toBe(0);
     expect(harness.history().filter((e) => e.type === 'TimerFired')).toEqual([]);
@@ -547,8 +547,8 @@ describe('cancelling a run', () => {
     await harness.run('30m');
 
     expect(harness.result().status).toBe('cancelled');
-    expect(harness.approval(runId, 'sign_off')?.status).toBe('closed');
-    expect(harness.engine.store.pendingFor('carol@example.com')).toEqual([]);
+    expect((await harness.approval(runId, 'sign_off'))?.status).toBe('closed');
+    expect(await harness.engine.store.pendingFor('carol@example.com')).toEqual([]);
 
     await harness.run();
 

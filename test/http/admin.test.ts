@@ -92,7 +92,7 @@ async function setup() {
       audit: () => [],
     },
     approvals: { decide: async () => ({ accepted: false, reason: 'none' }) as never },
-    approvalStore: { pendingFor: () => [] },
+    approvalStore: { pendingFor: async () => [] },
     clock,
   });
 

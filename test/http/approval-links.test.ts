@@ -16,6 +16,7 @@ import { InMemoryDirectory } from '../../adapters/local/directory.js';
 import { createEmbeddedEngine, type EmbeddedEngine } from '../../adapters/local/engine.js';
 import { ApprovalLinks, type ApprovalLinksDeps, linkNotifier } from '../../functions/core/approval-links.js';
 import type { ApprovalNotifier } from '../../functions/core/approvals.js';
+import type { AuditEntry } from '../../functions/core/durable.js';
 import { mountApprovalPages } from '../../functions/core/http/approval-pages.js';
 import type { ApprovalRecord, Notifier } from '../../functions/core/ports.js';
 import type { Identity, NotifyRequest } from '../../functions/core/protocol.js';
@@ -66,7 +67,7 @@ describe('approval links', () => {
       approvalNotifier: { requested: (record) => (approvalNotifier as ApprovalNotifier).requested(record) },
     });
     const store = new SqliteApprovalLinkStore(engine.db);
-    const recordAudit = engine.host.recordAudit.bind(engine.host);
+    const recordAudit = async (runId: string, entry: AuditEntry) => engine.host.recordAudit(runId, entry);
     makeLinks = (options = {}) =>
       new ApprovalLinks({
         secret: SECRET,
@@ -129,8 +130,8 @@ describe('approval links', () => {
     });
     return { status: response.status, html: await response.text() };
   };
-  const request = (runId: string, level = 1): ApprovalRecord => {
-    const record = engine.store.get(runId, 'manager_approval', 1, level);
+  const request = async (runId: string, level = 1): Promise<ApprovalRecord> => {
+    const record = await engine.store.get(runId, 'manager_approval', 1, level);
     if (record === undefined) throw new Error(`no request at level ${level}`);
     return record;
   };
@@ -176,7 +177,7 @@ describe('approval links', () => {
     }
     await settle();
     expect(status(runId)).toBe('running');
-    expect(request(runId).decisions).toEqual([]);
+    expect((await request(runId)).decisions).toEqual([]);
     expect(linkAudit(runId)).toEqual([
       expect.objectContaining({ approver: 'manager@example.com', action: 'view', outcome: 'shown' }),
       expect.objectContaining({ approver: 'manager@example.com', action: 'view', outcome: 'shown' }),
@@ -190,7 +191,7 @@ describe('approval links', () => {
     const result = await post(tokenFor('manager@example.com'), { decision: 'approve', comment: 'ok <b>' });
     expect(result.status).toBe(200);
     expect(result.html).toContain('You approved');
-    expect(request(runId)).toMatchObject({
+    expect(await request(runId)).toMatchObject({
       status: 'approved',
       decisions: [
         { by: 'manager@example.com', decision: 'approve', comment: 'ok <b>', channel: 'email-link' },
@@ -208,7 +209,7 @@ describe('approval links', () => {
     const result = await post(tokenFor('manager@example.com'), { decision: 'reject', comment: 'too much' });
     expect(result.status).toBe(200);
     expect(result.html).toContain('You rejected');
-    expect(request(runId)).toMatchObject({ status: 'rejected', decisions: [{ comment: 'too much' }] });
+    expect(await request(runId)).toMatchObject({ status: 'rejected', decisions: [{ comment: 'too much' }] });
   });
 
   it('refuses a form without a valid decision, deciding nothing and keeping the link usable', async () => {
@@ -216,14 +217,14 @@ describe('approval links', () => {
     const token = tokenFor('manager@example.com');
     expect((await post(token, { decision: 'maybe' })).status).toBe(400);
     expect((await post(token, { decision: 'approve', comment: 'x'.repeat(2_001) })).status).toBe(400);
-    expect(request(runId).decisions).toEqual([]);
+    expect((await request(runId)).decisions).toEqual([]);
     expect((await post(token)).status).toBe(200);
   });
 
   describe('refuses, changing nothing and recording the attempt', () => {
     const expectNothingDecided = async (runId: string) => {
       await settle();
-      expect(request(runId).decisions).toEqual([]);
+      expect((await request(runId)).decisions).toEqual([]);
       expect(status(runId)).toBe('running');
     };
 
@@ -278,7 +279,7 @@ describe('approval links', () => {
       expect(replay.html).toContain('already been used');
       expect(page.status).toBe(410);
       expect(page.html).toContain('already been used');
-      expect(request(runId).decisions).toEqual([expect.objectContaining({ decision: 'approve' })]);
+      expect((await request(runId)).decisions).toEqual([expect.objectContaining({ decision: 'approve' })]);
       expect(linkAudit(runId).filter((a) => a.outcome === 'refused')).toEqual([
         expect.objectContaining({ action: 'decide', decision: 'reject', reason: 'used' }),
         expect.objectContaining({ action: 'view', reason: 'used' }),
@@ -297,7 +298,7 @@ describe('approval links', () => {
 
       expect(replay.status).toBe(410);
       expect(replay.html).toContain('already been used');
-      expect(request(runId).decisions).toEqual([expect.objectContaining({ decision: 'approve' })]);
+      expect((await request(runId)).decisions).toEqual([expect.objectContaining({ decision: 'approve' })]);
     });
 
     it('a token posted twice at once: exactly one POST decides, the other is refused as used', async () => {
@@ -311,7 +312,7 @@ describe('approval links', () => {
 
       expect(answers.map((a) => a.status).sort()).toEqual([200, 410]);
       expect(answers.find((a) => a.status === 410)?.html).toContain('already been used');
-      expect(request(runId).decisions).toHaveLength(1);
+      expect((await request(runId)).decisions).toHaveLength(1);
       expect(linkAudit(runId).map((a) => [a.action, a.outcome, a.reason])).toEqual(
         expect.arrayContaining([
           ['decide', 'accepted', null],
@@ -337,7 +338,7 @@ describe('approval links', () => {
       const decided = await post(token, { decision: 'reject', comment: 'mine' });
 
       expect(decided.status).toBe(200);
-      expect(request(runId).decisions).toEqual([
+      expect((await request(runId)).decisions).toEqual([
         expect.objectContaining({ by: 'manager@example.com', decision: 'reject', comment: 'mine' }),
       ]);
     });
@@ -345,17 +346,17 @@ describe('approval links', () => {
     it('an expired token (its level timed out and escalated)', async () => {
       const runId = await start();
       const token = tokenFor('manager@example.com');
-      const deadline = request(runId).deadline ?? 0;
+      const deadline = (await request(runId)).deadline ?? 0;
       expect(deadline).toBe(clock.now() - 1_000 + 24 * HOUR);
       await clock.run(engine.host, deadline + 1_000);
-      expect(request(runId).status).toBe('closed');
-      expect(request(runId, 2).status).toBe('open');
+      expect((await request(runId)).status).toBe('closed');
+      expect((await request(runId, 2)).status).toBe('open');
       const page = await view(token);
       expect(page.status).toBe(410);
       expect(page.html).toContain('expired');
       expect((await post(token)).status).toBe(410);
-      expect(request(runId).decisions).toEqual([]);
-      expect(request(runId, 2).decisions).toEqual([]);
+      expect((await request(runId)).decisions).toEqual([]);
+      expect((await request(runId, 2)).decisions).toEqual([]);
       expect(status(runId)).toBe('running');
       expect(linkAudit(runId)).toEqual([
         expect.objectContaining({ level: 1, action: 'view', outcome: 'refused', reason: 'expired' }),
@@ -365,7 +366,7 @@ describe('approval links', () => {
 
     it('a token for someone who is not an approver', async () => {
       const runId = await start();
-      const foreign = new URL(links.issue(request(runId), 'viewer@example.com')).pathname.slice(
+      const foreign = new URL(links.issue(await request(runId), 'viewer@example.com')).pathname.slice(
         '/approve/'.length,
       );
       const page = await view(foreign);
@@ -381,8 +382,8 @@ describe('approval links', () => {
 
     it('a token whose request another approver already decided', async () => {
       const runId = await start();
-      await clock.run(engine.host, (request(runId).deadline ?? 0) + 1_000);
-      expect(request(runId, 2).approvers).toEqual(['director1@example.com', 'director2@example.com']);
+      await clock.run(engine.host, ((await request(runId)).deadline ?? 0) + 1_000);
+      expect((await request(runId, 2)).approvers).toEqual(['director1@example.com', 'director2@example.com']);
       const first = tokenFor('director1@example.com');
       const second = tokenFor('director2@example.com');
       expect(first).not.toBe(second);
@@ -391,7 +392,7 @@ describe('approval links', () => {
       expect(page.status).toBe(410);
       expect(page.html).toContain('already been decided');
       expect((await post(second, { decision: 'reject' })).status).toBe(410);
-      expect(request(runId, 2).decisions.map((d) => d.by)).toEqual(['director1@example.com']);
+      expect((await request(runId, 2)).decisions.map((d) => d.by)).toEqual(['director1@example.com']);
       await clock.run(engine.host, clock.now() + 60_000);
       expect(status(runId)).toBe('completed');
       expect(linkAudit(runId).filter((a) => a.approver === 'director2@example.com')).toEqual([
@@ -403,18 +404,18 @@ describe('approval links', () => {
     it('a token of whoever triggered the run (separation of duties): never mailed, refused if held', async () => {
       const runId = await start('boss@example.com');
       // boss, their own manager, is left out: level 1 had nobody to ask, the directors are asked instead.
-      expect(engine.store.get(runId, 'manager_approval', 1, 1)).toBeUndefined();
-      expect(request(runId, 2).approvers).toEqual(['director1@example.com', 'director2@example.com']);
-      expect(request(runId, 2).requesters).toEqual(['boss@example.com']);
+      expect(await engine.store.get(runId, 'manager_approval', 1, 1)).toBeUndefined();
+      expect((await request(runId, 2)).approvers).toEqual(['director1@example.com', 'director2@example.com']);
+      expect((await request(runId, 2)).requesters).toEqual(['boss@example.com']);
       expect(mail.filter((m) => m.to.includes('boss@example.com'))).toEqual([]);
       // A link boss got hold of anyway (signed with the server's key), for the level that is open.
-      const token = links.token(request(runId, 2), 'boss@example.com');
+      const token = links.token(await request(runId, 2), 'boss@example.com');
       const page = await view(token);
       expect(page.status).toBe(403);
       expect(page.html).toContain('cannot approve your own run');
       expect((await post(token)).status).toBe(403);
       await settle();
-      expect(request(runId, 2).decisions).toEqual([]);
+      expect((await request(runId, 2)).decisions).toEqual([]);
       expect(status(runId)).toBe('running');
       expect(linkAudit(runId).map((a) => [a.approver, a.action, a.reason])).toEqual([
         ['boss@example.com', 'view', 'separation-of-duties'],
@@ -428,13 +429,13 @@ describe('approval links', () => {
         '    approvers: ["{{trigger.user.manager}}"]\n    allowSelfApproval: true\n',
       );
       const runId = await start('boss@example.com', 'Laptop', validateWorkflow(selfApproved, 'yaml').ir);
-      expect(request(runId).approvers).toEqual(['boss@example.com']);
+      expect((await request(runId)).approvers).toEqual(['boss@example.com']);
       const token = tokenFor('boss@example.com');
 
       expect((await view(token)).status).toBe(200);
       expect((await post(token)).status).toBe(200);
 
-      expect(request(runId).decisions).toEqual([
+      expect((await request(runId)).decisions).toEqual([
         expect.objectContaining({ by: 'boss@example.com', selfApproval: true }),
       ]);
     });
@@ -464,7 +465,7 @@ describe('approval links', () => {
       const manager = { 'x-test-user': 'manager@example.com' };
       expect((await view(token, manager, strict)).status).toBe(200);
       expect((await post(token, undefined, manager, strict)).status).toBe(200);
-      expect(request(runId).status).toBe('approved');
+      expect((await request(runId)).status).toBe('approved');
     });
   });
 
@@ -477,7 +478,7 @@ describe('approval links', () => {
     expect(page.html).toContain(
       '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;img src=x onerror=y&gt;',
     );
-    expect(request(runId).decisions).toEqual([]);
+    expect((await request(runId)).decisions).toEqual([]);
   });
 
   it('refuses a secret shorter than 32 bytes', () => {

@@ -472,7 +472,10 @@ describe('GET /api/runs/:id/events with the host’s change notifications', () =
         as('member', { input: { amount: 500 } }),
       );
       const { runId } = (await started.json()) as { runId: string };
-      while (engine.host.getRun(runId)?.status === 'running' && !engine.store.openFor(runId, 'manager_ok'))
+      while (
+        engine.host.getRun(runId)?.status === 'running' &&
+        !(await engine.store.openFor(runId, 'manager_ok'))
+      )
         await new Promise((resolve) => setTimeout(resolve, 5));
       const response = await app.request(`/api/runs/${runId}/events`, as('member'));
       const reader = (response.body as ReadableStream<Uint8Array>).getReader();

@@ -19,10 +19,10 @@ export interface ApprovalRoutesDeps {
 }
 
 export function mountApprovals(app: Hono<Env>, deps: ApprovalRoutesDeps): void {
-  app.get('/api/approvals', (c) => {
+  app.get('/api/approvals', async (c) => {
     const identity = caller(c);
     return c.json(
-      deps.approvalStore.pendingFor(identity.email).map((a) => ({
+      (await deps.approvalStore.pendingFor(identity.email)).map((a) => ({
         runId: a.runId,
         workflowId: a.workflowId,
         stepId: a.stepId,
