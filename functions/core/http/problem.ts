@@ -22,3 +22,12 @@ export function problemResponse(c: Context, error: unknown): Response {
     ...(problem.retryAfterSeconds === undefined ? {} : { 'retry-after': String(problem.retryAfterSeconds) }),
   });
 }
+
+/** An error naming its field (DirectoryError, a store's HttpError 400) as a 422 titled `title`; others as they are. */
+export function fieldProblem(error: unknown, title: string): unknown {
+  if (error instanceof HttpError && error.status === 400)
+    return new HttpProblem(422, title, error.detail, error.field);
+  if (error instanceof Error && error.name === 'DirectoryError' && 'field' in error)
+    return new HttpProblem(422, title, error.message, String(error.field));
+  return error;
+}
