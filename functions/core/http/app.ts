@@ -13,6 +13,7 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { Principal } from '../auth.js';
+import { HttpError } from '../http-error.js';
 import { authorize, type BodyLimits, DEFAULT_BODY_LIMITS, limitBodies, routeTable } from './access.js';
 import { type AccountRoutesDeps, mountAccount } from './account-routes.js';
 import { type ApprovalRoutesDeps, mountApprovals } from './approval-routes.js';
@@ -20,7 +21,7 @@ import { type ChatDeps, mountChat } from './chat-routes.js';
 import { NO_DIRECTORY } from './delegation-checks.js';
 import { type McpRoutesDeps, mountMcp } from './mcp-routes.js';
 import { OPENAPI } from './openapi.js';
-import { HttpProblem, problemResponse } from './problem.js';
+import { problemResponse } from './problem.js';
 import { setJsonDepth } from './request.js';
 import { mountRuns, type RunRoutesDeps } from './run-routes.js';
 import { mountSchedules, type ScheduleRoutesDeps } from './schedule-routes.js';
@@ -66,7 +67,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
   app.onError((error, c) => problemResponse(c, error));
   app.notFound((c) =>
-    problemResponse(c, new HttpProblem(404, 'Not found', `no route ${c.req.method} ${c.req.path}`)),
+    problemResponse(c, new HttpError(404, 'Not found', `no route ${c.req.method} ${c.req.path}`)),
   );
   // Before anything reads a body: the route's body limit, and a 404 for an /api route the table lacks.
   app.use('*', limitBodies(ROUTES, bodyLimits));

@@ -11,10 +11,10 @@ import { parseDocument } from 'yaml';
 import type { IrWorkflow } from '../../../translator/ir.js';
 import { validateWorkflow } from '../../../translator/validate.js';
 import type { DelegationDirectory } from '../delegation.js';
+import { HttpError } from '../http-error.js';
 import { requires } from './access.js';
 import { requirePublishable } from './delegation-checks.js';
 import { errors, json, pathParameter, problemOf } from './openapi-parts.js';
-import { HttpProblem } from './problem.js';
 import { caller } from './request.js';
 import type { Env, WorkflowStore } from './types.js';
 
@@ -62,21 +62,21 @@ export function mountTemplates(app: Hono<Env>, deps: TemplateRoutesDeps): void {
   app.post('/api/templates/:id/install', (c) => {
     const id = c.req.param('id');
     const template = templates().find((t) => t.id === id);
-    if (template === undefined) throw new HttpProblem(404, 'Not found', `no template '${id}'`);
+    if (template === undefined) throw new HttpError(404, 'Not found', `no template '${id}'`);
     const force = flag(c, 'force');
     const copy = flag(c, 'copy');
     const ir = irOf(template);
     if (ir === undefined)
-      throw new HttpProblem(422, 'Invalid template', `template '${id}' does not validate`, 'id');
+      throw new HttpError(422, 'Invalid template', `template '${id}' does not validate`, { field: 'id' });
     if (copy === 'true') return installCopy(c, deps, template, ir);
     const identity = caller(c);
     const existing = deps.workflows.get(ir.id);
     if (existing !== undefined && force !== 'true')
-      throw new HttpProblem(
+      throw new HttpError(
         409,
         'Conflict',
         `a workflow '${ir.id}' exists (version ${existing.version}); install with ?force=true to save the template as a new version, or ?copy=true for a copy`,
-        'id',
+        { field: 'id' },
       );
     requirePublishable(ir, identity, existing, deps.users);
     const saved = deps.workflows.save({
@@ -97,7 +97,7 @@ export function mountTemplates(app: Hono<Env>, deps: TemplateRoutesDeps): void {
 function flag(c: Context<Env>, name: 'force' | 'copy'): 'true' | 'false' | undefined {
   const value = c.req.query(name);
   if (value !== undefined && value !== 'true' && value !== 'false')
-    throw new HttpProblem(422, 'Invalid request', `${name} must be 'true' or 'false'`, name);
+    throw new HttpError(422, 'Invalid request', `${name} must be 'true' or 'false'`, { field: name });
   return value;
 }
 
@@ -113,7 +113,7 @@ function installCopy(
   const copyId = (n: number) => (n === 0 ? ir.id : n === 1 ? `${ir.id}-copy` : `${ir.id}-copy-${n}`);
   const n = Array.from({ length: 100 }, (_, i) => i).find((i) => deps.workflows.get(copyId(i)) === undefined);
   if (n === undefined)
-    throw new HttpProblem(409, 'Conflict', `too many copies of '${ir.id}'; delete some first`, 'id');
+    throw new HttpError(409, 'Conflict', `too many copies of '${ir.id}'; delete some first`, { field: 'id' });
   const source = renamed(
     template.source,
     template.format,
@@ -122,12 +122,9 @@ function installCopy(
   );
   const checked = validateWorkflow(source, template.format);
   if (checked.ir === undefined)
-    throw new HttpProblem(
-      422,
-      'Invalid template',
-      `a copy of template '${template.id}' does not validate`,
-      'id',
-    );
+    throw new HttpError(422, 'Invalid template', `a copy of template '${template.id}' does not validate`, {
+      field: 'id',
+    });
   requirePublishable(checked.ir, identity, undefined, deps.users);
   const saved = deps.workflows.save({
     ir: checked.ir,

@@ -9,9 +9,10 @@
 import type { Hono } from 'hono';
 import type { ApiTokenStore } from '../../../adapters/ports.js';
 import { checkScopes, requireGrantable } from '../auth.js';
+import { HttpError } from '../http-error.js';
 import { requires } from './access.js';
 import { errors, json, jsonBodyOf, pathParameter, problemOf } from './openapi-parts.js';
-import { fieldProblem, HttpProblem } from './problem.js';
+import { fieldProblem } from './problem.js';
 import { atLeast, caller, jsonBody } from './request.js';
 import type { Env } from './types.js';
 
@@ -30,7 +31,7 @@ export function mountTokens(app: Hono<Env>, deps: TokenRoutesDeps): void {
     const body = await jsonBody(c);
     for (const key of Object.keys(body))
       if (key !== 'name' && key !== 'scopes')
-        throw new HttpProblem(422, 'Invalid token', `unknown field '${key}'`, key);
+        throw new HttpError(422, 'Invalid token', `unknown field '${key}'`, { field: key });
     let created: { id: string; token: string };
     try {
       // Nobody grants what they do not hold: a token's scopes are within the caller's.
@@ -52,9 +53,9 @@ export function mountTokens(app: Hono<Env>, deps: TokenRoutesDeps): void {
     const id = c.req.param('id');
     const own = (await deps.tokens.listApiTokens(identity.email)).some((t) => t.id === id);
     // Someone else's token is none of a non-admin's business: the same 404 as an unknown one.
-    if (!own && !atLeast(identity.role, 'admin')) throw new HttpProblem(404, 'Not found', `no token '${id}'`);
+    if (!own && !atLeast(identity.role, 'admin')) throw new HttpError(404, 'Not found', `no token '${id}'`);
     if (!(await deps.tokens.revokeApiToken(id)))
-      throw new HttpProblem(404, 'Not found', `no unrevoked token '${id}'`);
+      throw new HttpError(404, 'Not found', `no unrevoked token '${id}'`);
     return c.body(null, 204);
   });
 }

@@ -11,10 +11,11 @@
 // Your own password needs the `account` scope, which only a login holds.
 import type { Hono } from 'hono';
 import type { ApiTokenStore, SessionStore } from '../../../adapters/ports.js';
+import { HttpError } from '../http-error.js';
 import type { Identity } from '../protocol.js';
 import { requires } from './access.js';
 import { errors, json, jsonBodyOf, pathParameter, problemOf } from './openapi-parts.js';
-import { fieldProblem, HttpProblem } from './problem.js';
+import { fieldProblem } from './problem.js';
 import { atLeast, caller, jsonBody } from './request.js';
 import type { Env } from './types.js';
 
@@ -71,13 +72,9 @@ export function mountUsers(app: Hono<Env>, deps: UsersRoutesDeps): void {
     const identity = caller(c);
     const email = c.req.param('email').toLowerCase();
     if (email !== identity.email.toLowerCase() && !atLeast(identity.role, 'manager'))
-      throw new HttpProblem(
-        403,
-        'Forbidden',
-        'you can see your own record; other users need manager or above',
-      );
+      throw new HttpError(403, 'Forbidden', 'you can see your own record; other users need manager or above');
     const user = deps.directory.getUser(email);
-    if (user === undefined) throw new HttpProblem(404, 'Not found', `no user '${email}'`);
+    if (user === undefined) throw new HttpError(404, 'Not found', `no user '${email}'`);
     return c.json(userView(user));
   });
 
@@ -89,17 +86,17 @@ export function mountUsers(app: Hono<Env>, deps: UsersRoutesDeps): void {
     const before = deps.directory.getUser(email);
     const isSelf = email === identity.email.toLowerCase();
     if (isSelf && body.disabled === true)
-      throw new HttpProblem(409, 'Conflict', 'you cannot disable yourself', 'disabled');
+      throw new HttpError(409, 'Conflict', 'you cannot disable yourself', { field: 'disabled' });
     // The last enabled admin stays one: checked and written with no await in between.
     const disabledAfter = typeof body.disabled === 'boolean' ? body.disabled : (before?.disabled ?? false);
     if (before !== undefined && before.role === 'admin' && !before.disabled) {
       const staysAdmin = body.role === 'admin' && !disabledAfter;
       if (!staysAdmin && otherEnabledAdmins(email) === 0)
-        throw new HttpProblem(
+        throw new HttpError(
           409,
           'Conflict',
           `${email} is the last enabled admin; make someone else an admin first`,
-          body.role === 'admin' ? 'disabled' : 'role',
+          { field: body.role === 'admin' ? 'disabled' : 'role' },
         );
     }
     let user: AdminUserRecord;
@@ -118,11 +115,11 @@ export function mountUsers(app: Hono<Env>, deps: UsersRoutesDeps): void {
     const identity = caller(c);
     const email = c.req.param('email').toLowerCase();
     if (email === identity.email.toLowerCase())
-      throw new HttpProblem(409, 'Conflict', 'you cannot delete yourself', 'email');
+      throw new HttpError(409, 'Conflict', 'you cannot delete yourself', { field: 'email' });
     const user = deps.directory.getUser(email);
-    if (user === undefined) throw new HttpProblem(404, 'Not found', `no user '${email}'`);
+    if (user === undefined) throw new HttpError(404, 'Not found', `no user '${email}'`);
     if (user.role === 'admin' && !user.disabled && otherEnabledAdmins(email) === 0)
-      throw new HttpProblem(409, 'Conflict', `${email} is the last enabled admin`, 'email');
+      throw new HttpError(409, 'Conflict', `${email} is the last enabled admin`, { field: 'email' });
     deps.directory.deleteUser(email);
     // A user created later under the same email must not inherit these.
     for (const token of await deps.tokens.listApiTokens(email))
@@ -136,20 +133,22 @@ export function mountUsers(app: Hono<Env>, deps: UsersRoutesDeps): void {
     const email = c.req.param('email').toLowerCase();
     const isSelf = email === identity.email.toLowerCase();
     if (!isSelf && !atLeast(identity.role, 'admin'))
-      throw new HttpProblem(403, 'Forbidden', "only an admin can set another user's password");
+      throw new HttpError(403, 'Forbidden', "only an admin can set another user's password");
     const body = await jsonBody(c);
     for (const key of Object.keys(body))
       if (key !== 'password' && key !== 'currentPassword')
-        throw new HttpProblem(422, 'Invalid password', `unknown field '${key}'`, key);
+        throw new HttpError(422, 'Invalid password', `unknown field '${key}'`, { field: key });
     if (typeof body.password !== 'string' || body.password === '')
-      throw new HttpProblem(422, 'Invalid password', 'password is required', 'password');
+      throw new HttpError(422, 'Invalid password', 'password is required', { field: 'password' });
     if (deps.directory.getUser(email) === undefined)
-      throw new HttpProblem(404, 'Not found', `no user '${email}'`);
+      throw new HttpError(404, 'Not found', `no user '${email}'`);
     if (isSelf) {
       if (typeof body.currentPassword !== 'string' || body.currentPassword === '')
-        throw new HttpProblem(422, 'Invalid password', 'give your current password', 'currentPassword');
+        throw new HttpError(422, 'Invalid password', 'give your current password', {
+          field: 'currentPassword',
+        });
       if ((await deps.directory.verifyPassword(email, body.currentPassword)) === null)
-        throw new HttpProblem(403, 'Forbidden', 'the current password is wrong', 'currentPassword');
+        throw new HttpError(403, 'Forbidden', 'the current password is wrong', { field: 'currentPassword' });
     }
     try {
       await deps.directory.setPassword(email, body.password);
@@ -165,15 +164,14 @@ export function mountUsers(app: Hono<Env>, deps: UsersRoutesDeps): void {
 /** The body of PUT /api/users/:email as the directory's input: known fields only, the path's email, a role. */
 function userInput(email: string, body: Record<string, unknown>): AdminUserInput {
   for (const key of Object.keys(body))
-    if (!USER_FIELDS.has(key)) throw new HttpProblem(422, 'Invalid user', `unknown field '${key}'`, key);
+    if (!USER_FIELDS.has(key))
+      throw new HttpError(422, 'Invalid user', `unknown field '${key}'`, { field: key });
   if (body.email !== undefined && (typeof body.email !== 'string' || body.email.toLowerCase() !== email))
-    throw new HttpProblem(
-      422,
-      'Invalid user',
-      'email must match the address in the path (or be left out)',
-      'email',
-    );
-  if (typeof body.role !== 'string') throw new HttpProblem(422, 'Invalid user', 'role is required', 'role');
+    throw new HttpError(422, 'Invalid user', 'email must match the address in the path (or be left out)', {
+      field: 'email',
+    });
+  if (typeof body.role !== 'string')
+    throw new HttpError(422, 'Invalid user', 'role is required', { field: 'role' });
   return {
     email,
     role: body.role,

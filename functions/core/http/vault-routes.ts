@@ -10,11 +10,11 @@
 // `user:<self>` member+, `group:<g>` lead+ who is in g, `org` manager+; admins every scope.
 import type { Hono } from 'hono';
 import type { SecretEntry, Vault, VaultScope } from '../../../adapters/ports.js';
+import { HttpError } from '../http-error.js';
 import { isEmail } from '../identity.js';
 import type { Identity } from '../protocol.js';
 import { requires } from './access.js';
 import { errors, json, jsonBodyOf, problemOf } from './openapi-parts.js';
-import { HttpProblem } from './problem.js';
 import { atLeast, caller, jsonBody } from './request.js';
 import type { Env } from './types.js';
 
@@ -35,7 +35,7 @@ export function mountVault(app: Hono<Env>, deps: VaultRoutesDeps): void {
     if (text !== undefined && text !== '') {
       const scope = vaultScope(text);
       const refused = vaultScopeProblem(scope, identity);
-      if (refused !== undefined) throw new HttpProblem(403, 'Forbidden', refused, 'scope');
+      if (refused !== undefined) throw new HttpError(403, 'Forbidden', refused, { field: 'scope' });
       entries = await deps.vault.list(scope);
     } else {
       entries = (await deps.vault.list()).filter((e) => vaultScopeProblem(e.scope, identity) === undefined);
@@ -49,14 +49,11 @@ export function mountVault(app: Hono<Env>, deps: VaultRoutesDeps): void {
     const { scope, name } = vaultTarget(body, ['scope', 'name', 'value'], identity);
     const value = body.value;
     if (typeof value !== 'string' || value.length === 0)
-      throw new HttpProblem(422, 'Invalid vault entry', 'value must be a non-empty string', 'value');
+      throw new HttpError(422, 'Invalid vault entry', 'value must be a non-empty string', { field: 'value' });
     if (value.length > MAX_VALUE_CHARS)
-      throw new HttpProblem(
-        422,
-        'Invalid vault entry',
-        `value is at most ${MAX_VALUE_CHARS} characters`,
-        'value',
-      );
+      throw new HttpError(422, 'Invalid vault entry', `value is at most ${MAX_VALUE_CHARS} characters`, {
+        field: 'value',
+      });
     const existed = (await deps.vault.list(scope)).some((e) => e.name === name);
     try {
       await deps.vault.set(scope, name, value);
@@ -77,7 +74,7 @@ export function mountVault(app: Hono<Env>, deps: VaultRoutesDeps): void {
     } catch (error) {
       throw vaultProblem(error);
     }
-    if (!deleted) throw new HttpProblem(404, 'Not found', `no vault entry '${name}' in ${scope}`);
+    if (!deleted) throw new HttpError(404, 'Not found', `no vault entry '${name}' in ${scope}`);
     return c.body(null, 204);
   });
 }
@@ -89,12 +86,9 @@ function vaultScope(text: unknown): VaultScope {
     return `user:${text.slice(5).toLowerCase()}`;
   if (typeof text === 'string' && text.startsWith('group:') && GROUP.test(text.slice(6)))
     return `group:${text.slice(6)}`;
-  throw new HttpProblem(
-    422,
-    'Invalid vault entry',
-    'scope must be user:<email>, group:<name> or org',
-    'scope',
-  );
+  throw new HttpError(422, 'Invalid vault entry', 'scope must be user:<email>, group:<name> or org', {
+    field: 'scope',
+  });
 }
 
 /** Why `identity` may not read or write `scope` (the schedule scope rules; admins: every scope). */
@@ -119,24 +113,24 @@ function vaultTarget(
 ): { scope: VaultScope; name: string } {
   for (const key of Object.keys(body))
     if (!fields.includes(key))
-      throw new HttpProblem(422, 'Invalid vault entry', `unknown field '${key}'`, key);
+      throw new HttpError(422, 'Invalid vault entry', `unknown field '${key}'`, { field: key });
   const scope = vaultScope(body.scope);
   if (typeof body.name !== 'string' || !SECRET_NAME.test(body.name))
-    throw new HttpProblem(
+    throw new HttpError(
       422,
       'Invalid vault entry',
       "name must be 1 to 128 letters, digits, '_', '.' or '-'",
-      'name',
+      { field: 'name' },
     );
   const refused = vaultScopeProblem(scope, identity);
-  if (refused !== undefined) throw new HttpProblem(403, 'Forbidden', refused, 'scope');
+  if (refused !== undefined) throw new HttpError(403, 'Forbidden', refused, { field: 'scope' });
   return { scope, name: body.name };
 }
 
 /** A vault's own refusal (its messages name the scope and name, never the value) as a 422. */
 function vaultProblem(error: unknown): unknown {
   if (error instanceof Error && error.name === 'VaultError')
-    return new HttpProblem(422, 'Invalid vault entry', error.message);
+    return new HttpError(422, 'Invalid vault entry', error.message);
   return error;
 }
 
