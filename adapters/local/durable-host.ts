@@ -195,19 +195,16 @@ export class LocalDurableHost implements DurableHost {
   }
 
   audit(runId: string): AuditRecord[] {
-    // The rows are what this host wrote from typed entries (a type it no longer writes the run view passes over).
-    return this.sql.audit
-      .all(runId)
-      .map(
-        (row) =>
-          ({
-            seq: row.seq,
-            at: row.at,
-            type: row.type,
-            step: row.step,
-            data: JSON.parse(row.data),
-          }) as AuditRecord,
-      );
+    // What this host wrote from typed entries; a type it no longer writes, the run view passes over.
+    const record = (row: AuditRow) =>
+      ({
+        seq: row.seq,
+        at: row.at,
+        type: row.type,
+        step: row.step,
+        data: JSON.parse(row.data),
+      }) as AuditRecord;
+    return this.sql.audit.all(runId).map(record);
   }
 
   history(runId: string): HistoryEvent[] {
