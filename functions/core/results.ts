@@ -16,6 +16,7 @@ import {
 } from '../../adapters/ports.js';
 import { ERROR_CODE } from '../../translator/error-codes.js';
 import { errorMessage } from '../../translator/util.js';
+import { type ToolStage, toolStageEntry } from './audit.js';
 import {
   RESULT_INLINE_LIMIT_BYTES,
   RESULT_PREVIEW_CHARS,
@@ -36,12 +37,8 @@ export function offloadLargeResults(
     async call(request: ToolCallRequest, context?: ToolCallContext): Promise<unknown> {
       const result = await invoker.call(request, context);
       // The pipeline's last stage: how the result is kept, in the run's history.
-      const kept = (data: Record<string, unknown>): void =>
-        context?.audit({
-          type: 'tool.result',
-          step: request.stepId,
-          data: { attempt: request.attempt, ...data },
-        });
+      const kept = (data: Extract<ToolStage, { type: 'tool.result' }>['data']): void =>
+        context?.audit(toolStageEntry(request.stepId, request.attempt, { type: 'tool.result', data }));
       if (result === undefined) {
         kept({ stored: 'inline', bytes: 4 });
         return null;
