@@ -8,6 +8,7 @@ import {
   catchTo,
   failOrCount,
   mergeCaught,
+  passResult,
   renderNextEnd,
   renderRetryCatch,
   type Scope,
@@ -64,14 +65,8 @@ function renderLevel(node: IrApproval, level: IrApprovalLevel, levelNo: number, 
 /** After the last level timed out: onTimeout gets the timed-out result, else the step fails. */
 function renderTimedOut(node: IrApproval, scope: Scope): State {
   const timedOut = timedOutApproval(node);
-  if (node.onTimeout !== null) {
-    return {
-      Type: 'Pass',
-      Result: timedOut,
-      ResultPath: `$.${writeLayer(scope)}.${node.output}`,
-      ...renderNextEnd(node.onTimeout, scope),
-    };
-  }
+  if (node.onTimeout !== null)
+    return passResult(timedOut, `$.${writeLayer(scope)}.${node.output}`, node.onTimeout, scope);
   // A run that fails here keeps the step's result; a branch that fails here keeps nothing.
   const timeoutError = {
     ...(scope.depth === 0 ? { [node.output]: timedOut } : {}),

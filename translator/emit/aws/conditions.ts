@@ -2,7 +2,7 @@
 // (translator/expression.ts): every data test is guarded by IsPresent and a type test, so a missing or
 // mistyped variable never raises States.Runtime; a missing value is null, a mistyped one matches nothing.
 // In a parallel branch a variable is read from the deepest overlay that holds it (`$.wN`, `$.eN`).
-import type { Expr, Literal, Operand, PathOperand } from '../../expression.js';
+import type { CompareOp, Expr, Literal, Operand, PathOperand } from '../../expression.js';
 import { assertNever } from '../../util.js';
 import type { Json } from './state.js';
 
@@ -85,14 +85,22 @@ function equalsPath(a: string, b: string): Rule {
   };
 }
 
-type Order = '<' | '<=' | '>' | '>=';
+type Order = Exclude<CompareOp, '==' | '!='>;
 const ORDER_SUFFIX: Record<Order, string> = {
   '<': 'LessThan',
   '<=': 'LessThanEquals',
   '>': 'GreaterThan',
   '>=': 'GreaterThanEquals',
 };
-const FLIP: Record<Order, Order> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
+/** The operator that keeps a comparison's meaning when its operands swap sides. */
+const MIRROR: Record<CompareOp, CompareOp> = {
+  '==': '==',
+  '!=': '!=',
+  '<': '>',
+  '<=': '>=',
+  '>': '<',
+  '>=': '<=',
+};
 
 function orderLiteral(v: string, op: Order, value: Literal): Rule {
   if (typeof value === 'number')
@@ -121,7 +129,7 @@ function constant(value: boolean): Rule {
   return value ? ALWAYS : NEVER;
 }
 
-function literalCompare(op: string, x: Literal, y: Literal): boolean {
+function literalCompare(op: CompareOp, x: Literal, y: Literal): boolean {
   if (op === '==') return x === y;
   if (op === '!=') return x !== y;
   const comparable =
@@ -133,24 +141,20 @@ function literalCompare(op: string, x: Literal, y: Literal): boolean {
   return x >= y;
 }
 
-function compareRule(where: Layers, op: string, left: Operand, right: Operand): Rule {
-  if (left.kind === 'literal' && right.kind === 'literal')
-    return constant(literalCompare(op, left.value, right.value));
-  if (op === '!=') return { Not: compareRule(where, '==', left, right) };
-  if (op === '==') {
-    if (left.kind === 'path' && right.kind === 'path')
-      return at(where, left, (a) => at(where, right, (b) => equalsPath(a, b)));
-    const [path, literal] = left.kind === 'path' ? [left, right] : [right as PathOperand, left];
-    return at(where, path, (v) => equalsLiteral(v, (literal as Operand & { kind: 'literal' }).value));
+/** `left op right`; a literal on the left is mirrored to the right, so every rule reads a path first. */
+function compareRule(where: Layers, op: CompareOp, left: Operand, right: Operand): Rule {
+  if (left.kind === 'literal') {
+    if (right.kind === 'literal') return constant(literalCompare(op, left.value, right.value));
+    return compareRule(where, MIRROR[op], right, left);
   }
-  const order = op as Order;
-  if (left.kind === 'path' && right.kind === 'path')
-    return at(where, left, (a) => at(where, right, (b) => orderPath(a, order, b)));
-  if (left.kind === 'path' && right.kind === 'literal')
-    return at(where, left, (v) => orderLiteral(v, order, right.value));
-  if (right.kind === 'path' && left.kind === 'literal')
-    return at(where, right, (v) => orderLiteral(v, FLIP[order], left.value));
-  return NEVER;
+  if (op === '!=') return { Not: compareRule(where, '==', left, right) };
+  if (right.kind === 'literal')
+    return at(where, left, (v) =>
+      op === '==' ? equalsLiteral(v, right.value) : orderLiteral(v, op, right.value),
+    );
+  return at(where, left, (a) =>
+    at(where, right, (b) => (op === '==' ? equalsPath(a, b) : orderPath(a, op, b))),
+  );
 }
 
 /** StringMatches treats `*` as a wildcard and `\` as its escape. */

@@ -129,6 +129,11 @@ export function unhandled(scope: Scope): Json[] {
   return scope.failTo === null ? [] : [catchTo(['States.ALL'], scope.failTo)];
 }
 
+/** A Pass state that writes a static result (a timeout's error, a timed-out approval) and moves on. */
+export function passResult(result: Json, resultPath: string, next: Edge, scope: Scope): State {
+  return { Type: 'Pass', Result: result, ResultPath: resultPath, ...renderNextEnd(next, scope) };
+}
+
 /**
  * The state a failure nobody handles goes to: a Fail state at the top, the branch's counter in a
  * require-N branch. With a `cause` the error is raised here; without, it is the one caught in `$.caught`.

@@ -11,6 +11,7 @@ import {
   failOrCount,
   type Json,
   mergeCaught,
+  passResult,
   renderNextEnd,
   renderRetryCatch,
   retrier,
@@ -50,12 +51,7 @@ function taskFailures(node: IrTool | IrNotify, scope: Scope): { catchers: Json[]
       catchers: [catchTo(['States.Timeout'], timeout), catchTo(['States.ALL'], error)],
       states: {
         // The per-attempt timeout is a static error: no cause to merge.
-        [timeout]: {
-          Type: 'Pass',
-          Result: timeoutError.error,
-          ResultPath: `$.${errorLayer(scope)}.error`,
-          ...renderNextEnd(node.onError, scope),
-        },
+        [timeout]: passResult(timeoutError.error, `$.${errorLayer(scope)}.error`, node.onError, scope),
         [error]: mergeCaught(scope, node.onError, 'error'),
       },
     };
