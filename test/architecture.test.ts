@@ -30,6 +30,9 @@ const LAYERS: readonly LayerRule[] = [
     name: 'the translator imports no host and no adapter',
     from: 'translator/',
     to: ['functions/', 'adapters/'],
+    // The ASL emitter types its Task payloads against the task protocol the handlers read; types only
+    // (checked below), so nothing of the host is in the compiler's build.
+    except: ['functions/core/wire.ts'],
   },
 ];
 
@@ -194,6 +197,20 @@ describe('the import rules', () => {
 
   it.each(LAYERS)('$name', (rule) => {
     expect(forbiddenImports(graph, rule)).toEqual([]);
+  });
+
+  it('lets the translator take only types from the task protocol (functions/core/wire.ts)', () => {
+    const importers = [...graph].filter(
+      ([file, to]) => file.startsWith('translator/') && to.includes('functions/core/wire.ts'),
+    );
+    expect(importers.length).toBeGreaterThan(0);
+    for (const [file] of importers) {
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      const statements =
+        text.match(/^(?:import|export)[^;]*?from '[./]*functions\/core\/wire\.js';/gms) ?? [];
+      expect(statements.length, file).toBeGreaterThan(0);
+      for (const statement of statements) expect(statement, file).toMatch(/^import type /);
+    }
   });
 });
 
