@@ -5,7 +5,7 @@ import { InMemoryDirectory } from '../adapters/local/directory.js';
 import { createEmbeddedEngine } from '../adapters/local/engine.js';
 import type { ApprovalService } from '../functions/core/approvals.js';
 import { checkInput } from '../functions/core/inputs.js';
-import { ActivityError, type Notifier, type ToolInvoker } from '../functions/core/ports.js';
+import { ActivityError, type AuditRecord, type Notifier, type ToolInvoker } from '../functions/core/ports.js';
 import type { Identity, NotifyRequest, RunOutcome, ToolCallRequest } from '../functions/core/protocol.js';
 import { ERROR_CODE } from '../translator/error-codes.js';
 import type { IrWorkflow } from '../translator/ir.js';
@@ -158,10 +158,12 @@ export function scheduleDecisions(
   }
 }
 
+/** Runs case `c` of `scenario`; `onAudit` hears every entry of the run's audit trail as it is committed. */
 export async function runCaseLocal(
   ir: IrWorkflow,
   scenario: Scenario,
   c: ScenarioCase,
+  onAudit?: (entry: AuditRecord) => void,
 ): Promise<Observation> {
   const user = identityFor(scenario, c.as);
   const input = caseInput(ir, c);
@@ -176,6 +178,7 @@ export async function runCaseLocal(
     notifier,
     approvalNotifier: { requested: async () => {} },
     onAudit: (id, entry) => {
+      if (id === runId) onAudit?.(entry);
       if (id !== runId || entry.type !== 'step.entered' || entry.step === null || entry.data.visit !== 1)
         return;
       const stepId = entry.step;

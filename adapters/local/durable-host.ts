@@ -5,6 +5,7 @@
 // the next one starts. After a restart, outstanding work is dispatched again and timers are re-armed;
 // a run's orchestrator is rebuilt by replaying its history the first time an event reaches it.
 import { createHash, randomUUID } from 'node:crypto';
+import { auditRecord } from '../../functions/core/audit.js';
 import type { AuditEntry, TaskError } from '../../functions/core/durable.js';
 import type { RunStart } from '../../functions/core/orchestrator.js';
 import {
@@ -159,17 +160,10 @@ export class LocalDurableHost implements DurableHost {
   recordAudit(runId: string, entry: AuditEntry): void {
     const at = this.clock.now();
     const seq = (this.sql.nextAuditSeq.get(runId)?.seq ?? 0) + 1;
-    this.sql.insertAudit.run(
-      runId,
-      seq,
-      at,
-      entry.type,
-      entry.step ?? null,
-      JSON.stringify(entry.data ?? {}),
-    );
+    this.sql.insertAudit.run(runId, seq, at, entry.type, entry.step ?? null, JSON.stringify(entry.data));
     const cursor = this.cursors.get(runId);
     if (cursor !== undefined) cursor.auditSeq = seq;
-    this.onAudit?.(runId, { seq, at, type: entry.type, step: entry.step ?? null, data: entry.data ?? {} });
+    this.onAudit?.(runId, auditRecord(entry, seq, at));
   }
 
   getRun(runId: string): RunRecord | undefined {
@@ -205,13 +199,16 @@ export class LocalDurableHost implements DurableHost {
   }
 
   audit(runId: string): AuditRecord[] {
-    return this.sql.audit.all(runId).map((row) => ({
-      seq: row.seq,
-      at: row.at,
-      type: row.type,
-      step: row.step,
-      data: JSON.parse(row.data) as Record<string, unknown>,
-    }));
+    // What this host wrote from typed entries; a type it no longer writes, the run view passes over.
+    const record = (row: AuditRow) =>
+      ({
+        seq: row.seq,
+        at: row.at,
+        type: row.type,
+        step: row.step,
+        data: JSON.parse(row.data),
+      }) as AuditRecord;
+    return this.sql.audit.all(runId).map(record);
   }
 
   history(runId: string): HistoryEvent[] {
@@ -338,19 +335,15 @@ export class LocalDurableHost implements DurableHost {
   /** Appends one entry to the run's audit trail, in the current batch. */
   private appendAudit(runId: string, cursor: Cursor, entry: AuditEntry, at: number, effects: Effects): void {
     cursor.auditSeq++;
-    const data = entry.data ?? {};
     this.sql.insertAudit.run(
       runId,
       cursor.auditSeq,
       at,
       entry.type,
       entry.step ?? null,
-      JSON.stringify(data),
+      JSON.stringify(entry.data),
     );
-    effects.audit.push([
-      runId,
-      { seq: cursor.auditSeq, at, type: entry.type, step: entry.step ?? null, data },
-    ]);
+    effects.audit.push([runId, auditRecord(entry, cursor.auditSeq, at)]);
   }
   /** Activities' own history entries, committed with the result they came with. */
   private readonly activityNotes = new WeakMap<HistoryEvent, Array<{ entry: AuditEntry; at: number }>>();

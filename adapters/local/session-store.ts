@@ -133,7 +133,9 @@ export class SqliteApiTokenStore implements ApiTokenStore {
   createApiToken(email: string, name: string, scopes: string[]): { id: string; token: string } {
     if (typeof email !== 'string' || !isEmail(email)) throw new TypeError('a token belongs to an email');
     if (typeof name !== 'string' || name.trim().length === 0 || name.length > MAX_TOKEN_NAME)
-      throw new HttpError(400, `a token's name is 1-${MAX_TOKEN_NAME} characters`, { field: 'name' });
+      throw new HttpError(400, 'Bad Request', `a token's name is 1-${MAX_TOKEN_NAME} characters`, {
+        field: 'name',
+      });
     const checked = checkScopes(scopes);
     const { id, token, hash } = newApiToken();
     this.sql.insert.run(id, hash, email.toLowerCase(), name, JSON.stringify(checked), this.now());

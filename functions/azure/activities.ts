@@ -31,11 +31,11 @@ export const AZURE_ACTIVITIES: readonly AzureActivityName[] = [
 ];
 
 /** One audit entry with its place in the run's trail; `seq` makes a redelivered batch idempotent. */
-export interface RecordedEntry extends AuditEntry {
+export type RecordedEntry = AuditEntry & {
   seq: number;
   /** The orchestrator's deterministic time when it recorded the entry (ms since epoch). */
   at: number;
-}
+};
 
 export interface RecordBatch {
   runId: string;

@@ -108,12 +108,15 @@ export function isApiScope(scope: unknown): scope is ApiScope {
 /** A token's scopes checked (HttpError 400, field `scopes`) and de-duplicated in order. */
 export function checkScopes(scopes: unknown): ApiScope[] {
   if (!Array.isArray(scopes) || scopes.length === 0 || scopes.length > MAX_SCOPES)
-    throw new HttpError(400, `scopes must be a list of 1-${MAX_SCOPES} scopes`, { field: 'scopes' });
+    throw new HttpError(400, 'Bad Request', `scopes must be a list of 1-${MAX_SCOPES} scopes`, {
+      field: 'scopes',
+    });
   const out: ApiScope[] = [];
   for (const scope of scopes) {
     if (!isApiScope(scope))
       throw new HttpError(
         400,
+        'Bad Request',
         `unknown scope ${JSON.stringify(scope)}; scopes are ${API_SCOPES.join(', ')} and webhook:<workflow id>`,
         { field: 'scopes' },
       );
@@ -128,6 +131,7 @@ export function requireGrantable(holder: Principal, scopes: readonly ApiScope[])
   if (missing.length > 0)
     throw new HttpError(
       403,
+      'Forbidden',
       `you cannot grant ${missing.join(', ')}: ${holder.via === 'token' ? 'this token does not hold' : `the ${holder.identity.role} role does not hold`} ${missing.length === 1 ? 'it' : 'them'}`,
       { field: 'scopes' },
     );
@@ -451,10 +455,11 @@ export function requireRole(
   principal: Principal | null | undefined,
   role: Role,
 ): asserts principal is Principal {
-  if (!principal) throw new HttpError(401, 'sign in first');
+  if (!principal) throw new HttpError(401, 'Unauthorized', 'sign in first');
   if (!roleAtLeast(principal.identity, role))
     throw new HttpError(
       403,
+      'Forbidden',
       `this needs the ${role} role or above; ${principal.identity.email} is ${principal.identity.role}`,
     );
 }
@@ -475,10 +480,11 @@ export function requireScope(
   principal: Principal | null | undefined,
   scope: ApiScope,
 ): asserts principal is Principal {
-  if (!principal) throw new HttpError(401, 'sign in first');
+  if (!principal) throw new HttpError(401, 'Unauthorized', 'sign in first');
   if (!hasScope(principal, scope))
     throw new HttpError(
       403,
+      'Forbidden',
       principal.scopes == null || !roleHolds(principal.identity.role, scope)
         ? `this needs the ${scope} scope, which the ${principal.identity.role} role does not hold`
         : `this API token lacks the ${scope} scope`,
@@ -498,11 +504,16 @@ export function checkCsrf(
   headerValue: string | null | undefined,
   method?: string,
 ): asserts principal is Principal {
-  if (!principal) throw new HttpError(401, 'sign in first');
+  if (!principal) throw new HttpError(401, 'Unauthorized', 'sign in first');
   if (method !== undefined && SAFE_METHODS.has(method.toUpperCase())) return;
   if (principal.via !== 'session') return;
   if (typeof headerValue !== 'string' || !principal.csrf || !safeEqual(headerValue, principal.csrf))
-    throw new HttpError(403, `the ${CSRF_HEADER} header is missing or does not match this session`, {
-      field: CSRF_HEADER,
-    });
+    throw new HttpError(
+      403,
+      'Forbidden',
+      `the ${CSRF_HEADER} header is missing or does not match this session`,
+      {
+        field: CSRF_HEADER,
+      },
+    );
 }

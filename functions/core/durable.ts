@@ -2,12 +2,10 @@
 // Durable Functions (callActivity, waitForExternalEvent, createTimer, Task.any) and the embedded SQLite
 // engine both provide, so one orchestrator runs unchanged on either host.
 
-export interface TaskError {
-  code: string;
-  message: string;
-  /** false: retrying cannot help (e.g. a policy denial). */
-  retryable?: boolean;
-}
+import type { AuditEntry } from './audit.js';
+import type { TaskError } from './protocol.js';
+
+export type { AuditEntry, TaskError };
 
 /** A durable operation. When the orchestrator resumes after yielding it, it is complete. */
 export interface DurableTask {
@@ -20,13 +18,6 @@ export interface DurableTask {
 
 export interface TimerTask extends DurableTask {
   cancel(): void;
-}
-
-/** One entry of a run's audit trail, written by the host without ever being replayed twice. */
-export interface AuditEntry {
-  type: string;
-  step?: string;
-  data?: Record<string, unknown>;
 }
 
 export interface DurableContext {

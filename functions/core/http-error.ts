@@ -1,7 +1,7 @@
-// An error an HTTP handler answers with: RFC 9457 problem details (`application/problem+json`). Core code
-// throws it (authentication, authorization, validation); the host's app turns it into a response with
-// `toProblem()` as the body and `status` as the status code. `detail` is shown to the caller, so it never
-// carries a secret.
+// The one error an HTTP handler answers with: RFC 9457 problem details (`application/problem+json`). Core
+// code, adapters and the routes throw it (authentication, authorization, validation, a missing object); the
+// app turns it into a response (functions/core/http/problem.ts) with `toProblem()` as the body and `status`
+// as the status code. `title` and `detail` are shown to the caller, so they never carry a secret.
 
 /** The body of an `application/problem+json` response (RFC 9457), plus the offending input field if any. */
 export interface Problem {
@@ -12,34 +12,19 @@ export interface Problem {
   field?: string;
 }
 
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Content',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-};
-
 export interface HttpErrorOptions {
-  /** A URI naming the problem type; `about:blank` (the RFC's default) when the status says it all. */
-  type?: string;
-  /** Short and the same for every occurrence of the type; the status phrase by default. */
-  title?: string;
   /** The input field the problem is about (`email`, `scopes`, ...). */
   field?: string;
   /** A 429 or 503: when to try again, in seconds (the Retry-After header). */
   retryAfterSeconds?: number;
-  cause?: unknown;
+  /** A URI naming the problem type; `about:blank` (the RFC's default) when the status and title say it all. */
+  type?: string;
 }
 
+/**
+ * A problem with its status, its title (short, the same for every occurrence: 'Not found', 'Invalid user')
+ * and its detail (this occurrence, naming the value at fault), title first as a route reads best.
+ */
 export class HttpError extends Error {
   override name = 'HttpError';
   readonly status: number;
@@ -49,14 +34,14 @@ export class HttpError extends Error {
   readonly field?: string;
   readonly retryAfterSeconds?: number;
 
-  constructor(status: number, detail: string, options: HttpErrorOptions = {}) {
-    super(detail, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(status: number, title: string, detail: string, options: HttpErrorOptions = {}) {
+    super(detail);
     if (!Number.isInteger(status) || status < 400 || status > 599)
       throw new RangeError(`an HTTP error status is 400-599, not ${status}`);
     this.status = status;
+    this.title = title;
     this.detail = detail;
     this.type = options.type ?? 'about:blank';
-    this.title = options.title ?? TITLES[status] ?? (status < 500 ? 'Client Error' : 'Server Error');
     if (options.field !== undefined) this.field = options.field;
     if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
   }
@@ -66,8 +51,4 @@ export class HttpError extends Error {
     if (this.field !== undefined) problem.field = this.field;
     return problem;
   }
-}
-
-export function isHttpError(error: unknown): error is HttpError {
-  return error instanceof HttpError;
 }

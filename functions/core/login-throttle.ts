@@ -37,7 +37,9 @@ export interface AttemptCounter {
 
 /** A 429 (or 503) whose Retry-After says when to come back. */
 export function retryLater(status: 429 | 503, detail: string, retryAfterMs: number): HttpError {
-  return new HttpError(status, detail, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) });
+  return new HttpError(status, status === 429 ? 'Too Many Requests' : 'Service Unavailable', detail, {
+    retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)),
+  });
 }
 
 /** A sliding-window limit of the config as a bucket of the rate limiter. */

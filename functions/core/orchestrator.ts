@@ -24,6 +24,7 @@ import {
 } from '../../translator/ir.js';
 import { type JsonValue, resolveTemplate } from '../../translator/template.js';
 import { assertNever } from '../../translator/util.js';
+import type { AttemptInput } from './audit.js';
 import type { DurableContext, DurableTask, Orchestration, TaskError, TimerTask } from './durable.js';
 import {
   ACTIVITY,
@@ -464,10 +465,7 @@ class Run {
     retry: IrRetry,
     timeoutMs: number | null,
     thread: ThreadState,
-    build: (
-      attempt: number,
-      key: string,
-    ) => { name: string; request: unknown; audit: Record<string, unknown> },
+    build: (attempt: number, key: string) => { name: string; request: unknown; audit: AttemptInput },
   ): Generator<
     ThreadYield,
     { ok: true; result: unknown } | { ok: false; error: RunError },
@@ -685,7 +683,7 @@ class Run {
       yield [timer];
       this.clearTimer(thread, timer);
     }
-    this.ctx.record({ type: 'step.finished', step: node.id });
+    this.ctx.record({ type: 'step.finished', step: node.id, data: {} });
     return { next: node.next };
   }
 

@@ -26,6 +26,7 @@
 import { z } from 'zod';
 import { ROLES, type Role, TOOL_NAME_PATTERN } from '../../translator/definition.js';
 import { roleRank } from '../../translator/roles.js';
+import type { PolicyDecision, PolicyRule } from './audit.js';
 import type { RateLimitBucket, RateLimiter } from './ports.js';
 import type { Identity } from './protocol.js';
 
@@ -94,15 +95,6 @@ export interface PolicyTool {
   name: string;
   /** The tool's MCP annotations; undefined when the server gave none. */
   annotations?: ToolAnnotations | undefined;
-}
-
-export type PolicyRule = 'role' | 'minRole' | 'write' | 'rateLimit' | 'groupRateLimit' | 'orgRateLimit';
-
-/** One check and its outcome, for the run's history (identity, tool and configuration only — no secrets). */
-export interface PolicyDecision {
-  rule: PolicyRule;
-  outcome: 'allow' | 'deny' | 'skipped';
-  detail: string;
 }
 
 export type PolicyResult =

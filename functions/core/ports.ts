@@ -1,6 +1,6 @@
 // The ports: every way core code reaches the outside world. Each host (local, aws, azure, gcp) provides
 // implementations; core code and tests depend only on these interfaces.
-import type { AuditEntry } from './durable.js';
+import type { AuditEntry, AuditRecord } from './audit.js';
 import type { RunStart } from './orchestrator.js';
 import type {
   ApprovalDecisionEntry,
@@ -174,13 +174,7 @@ export interface RunRecord {
   outcome: RunOutcome | null;
 }
 
-export interface AuditRecord {
-  seq: number;
-  at: number;
-  type: string;
-  step: string | null;
-  data: Record<string, unknown>;
-}
+export type { AuditRecord } from './audit.js';
 
 export interface RunFilter {
   status?: RunStatus;

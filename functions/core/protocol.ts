@@ -5,7 +5,6 @@
 import { ERROR_CODE } from '../../translator/error-codes.js';
 import type { IrApprovalRequire } from '../../translator/ir.js';
 import type { JsonValue } from '../../translator/template.js';
-import type { TaskError } from './durable.js';
 import { normalizeEmail } from './identity.js';
 
 export const ACTIVITY = {
@@ -184,6 +183,14 @@ export interface ApprovalOutcome {
 export interface ApprovalResult extends ApprovalOutcome {
   level: number;
   timedOut: boolean;
+}
+
+/** Why an activity failed (the durable port's task error, durable.ts). */
+export interface TaskError {
+  code: string;
+  message: string;
+  /** false: retrying cannot help (e.g. a policy denial). */
+  retryable?: boolean;
 }
 
 export interface RunError extends TaskError {

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { ERROR_CODE } from '../../translator/error-codes.js';
 import { errorMessage } from '../../translator/util.js';
+import { type ToolStage, toolStageEntry } from './audit.js';
 import { ActivityError, type ResultStore, type ToolCallContext, type ToolInvoker } from './ports.js';
 import {
   RESULT_INLINE_LIMIT_BYTES,
@@ -31,12 +32,8 @@ export function offloadLargeResults(
     async call(request: ToolCallRequest, context?: ToolCallContext): Promise<unknown> {
       const result = await invoker.call(request, context);
       // The pipeline's last stage: how the result is kept, in the run's history.
-      const kept = (data: Record<string, unknown>): void =>
-        context?.audit({
-          type: 'tool.result',
-          step: request.stepId,
-          data: { attempt: request.attempt, ...data },
-        });
+      const kept = (data: Extract<ToolStage, { type: 'tool.result' }>['data']): void =>
+        context?.audit(toolStageEntry(request.stepId, request.attempt, { type: 'tool.result', data }));
       if (result === undefined) {
         kept({ stored: 'inline', bytes: 4 });
         return null;

@@ -3,8 +3,9 @@
 // and audit trail. Pure; secrets are redacted from everything it returns.
 
 import { END, edgesOf, type IrGraph, type IrNode, type IrWorkflow } from '../../translator/ir.js';
-import type { PolicyDecision } from './policy.js';
-import type { AuditRecord, RunRecord } from './ports.js';
+import { assertNever } from '../../translator/util.js';
+import { type AuditRecord, type AuditType, isAuditType, type PolicyDecision } from './audit.js';
+import type { RunRecord } from './ports.js';
 
 export type StepState = 'pending' | 'running' | 'waiting' | 'done' | 'failed' | 'skipped' | 'cancelled';
 
@@ -121,7 +122,16 @@ export interface RunView {
   error: ViewError | null;
   steps: StepView[];
   /** The audit trail, redacted. */
-  history: AuditRecord[];
+  history: HistoryEntry[];
+}
+
+/** An audit entry as the history shows it: its data redacted, so no longer held to its type's shape. */
+export interface HistoryEntry {
+  seq: number;
+  at: number;
+  type: AuditType;
+  step: string | null;
+  data: Record<string, unknown>;
 }
 
 /** A row of the run list. */
@@ -152,10 +162,10 @@ export function redact(value: unknown): unknown {
  * An audit entry with its secrets redacted. The credentials stage names vault entries as keys (their
  * names often say TOKEN) with the level that answered as values: those stay readable, values are never there.
  */
-export function redactAuditRecord(entry: AuditRecord): AuditRecord {
+export function redactAuditRecord(entry: AuditRecord): HistoryEntry {
   const data = redact(entry.data) as Record<string, unknown>;
-  const sources = entry.data.sources;
-  if (entry.type === 'tool.credentials' && isLevels(sources)) data.sources = { ...sources };
+  if (entry.type === 'tool.credentials' && isLevels(entry.data.sources))
+    data.sources = { ...entry.data.sources };
   return { ...entry, data };
 }
 
@@ -307,13 +317,13 @@ function readTrail(audit: AuditRecord[]): Map<string, StepTrail> {
   /** The latest attempt per `step#attempt`: pipeline stages name their attempt, not their visit. */
   const attempts = new Map<string, AttemptView>();
   for (const entry of audit) {
-    if (entry.step === null) continue;
-    const data = entry.data;
+    // Run-wide entries (no step), and a type this version does not write (none today), are history only.
+    if (!isAuditType(entry.type) || entry.step === null) continue;
     if (entry.type === 'step.entered') {
-      const trail = trails.get(entry.step) ?? newTrail(entry.step, String(data.kind ?? 'unknown'));
+      const trail = trails.get(entry.step) ?? newTrail(entry.step, String(entry.data.kind ?? 'unknown'));
       trails.set(entry.step, trail);
       trail.visits.push({
-        visit: typeof data.visit === 'number' ? data.visit : trail.visits.length + 1,
+        visit: typeof entry.data.visit === 'number' ? entry.data.visit : trail.visits.length + 1,
         enteredSeq: entry.seq,
         startedAt: entry.at,
         waiting: false,
@@ -324,11 +334,11 @@ function readTrail(audit: AuditRecord[]): Map<string, StepTrail> {
     const trail = trails.get(entry.step);
     const visit = trail?.visits.at(-1);
     if (trail === undefined || visit === undefined) continue;
-    const attempt =
-      typeof data.attempt === 'number' ? attempts.get(`${entry.step}#${data.attempt}`) : undefined;
+    const attemptOf = (n: unknown): AttemptView | undefined =>
+      typeof n === 'number' ? attempts.get(`${entry.step}#${n}`) : undefined;
     switch (entry.type) {
       case 'attempt.started': {
-        const { attempt: n, idempotencyKey: _key, ...input } = data;
+        const { attempt: n, idempotencyKey: _key, ...input } = entry.data;
         const view: AttemptView = {
           attempt: typeof n === 'number' ? n : visit.attempts.length + 1,
           visit: visit.visit,
@@ -339,26 +349,37 @@ function readTrail(audit: AuditRecord[]): Map<string, StepTrail> {
         attempts.set(`${entry.step}#${view.attempt}`, view);
         break;
       }
-      case 'attempt.finished':
+      case 'attempt.finished': {
+        const attempt = attemptOf(entry.data.attempt);
         if (attempt === undefined) break;
         attempt.endedAt = entry.at;
-        if (data.ok === false) attempt.error = errorView(data.error);
+        if (entry.data.ok === false) attempt.error = errorView(entry.data.error);
         break;
-      case 'tool.policy':
-        if (attempt !== undefined) attempt.policy = policyView(data);
+      }
+      case 'tool.policy': {
+        const attempt = attemptOf(entry.data.attempt);
+        if (attempt !== undefined) attempt.policy = policyView(entry.data);
         break;
-      case 'tool.credentials':
-        if (attempt !== undefined) attempt.credentials = credentialsView(data);
+      }
+      case 'tool.credentials': {
+        const attempt = attemptOf(entry.data.attempt);
+        if (attempt !== undefined) attempt.credentials = credentialsView(entry.data);
         break;
-      case 'tool.identity':
-        if (attempt !== undefined && isObject(data.values) && isObject(attempt.input))
-          attempt.input = { ...attempt.input, ...(redact(data.values) as Record<string, unknown>) };
+      }
+      case 'tool.identity': {
+        const attempt = attemptOf(entry.data.attempt);
+        if (attempt !== undefined && isObject(entry.data.values) && isObject(attempt.input))
+          attempt.input = { ...attempt.input, ...(redact(entry.data.values) as Record<string, unknown>) };
         break;
-      case 'tool.executed':
-        if (attempt !== undefined && stringsOf(data.redacted).length > 0)
-          attempt.redacted = stringsOf(data.redacted);
+      }
+      case 'tool.executed': {
+        const attempt = attemptOf(entry.data.attempt);
+        if (attempt !== undefined && stringsOf(entry.data.redacted).length > 0)
+          attempt.redacted = stringsOf(entry.data.redacted);
         break;
+      }
       case 'step.finished': {
+        const data = entry.data;
         const output = redact('result' in data ? data.result : Object.keys(data).length ? data : undefined);
         visit.end = 'done';
         visit.endedAt = entry.at;
@@ -374,13 +395,13 @@ function readTrail(audit: AuditRecord[]): Map<string, StepTrail> {
         visit.end = 'failed';
         visit.endedAt = entry.at;
         visit.waiting = false;
-        visit.error = errorView(data.error);
+        visit.error = errorView(entry.data.error);
         break;
       case 'approval.requested': {
         visit.waiting = true;
-        const level = typeof data.level === 'number' ? data.level : 1;
-        const deadline = typeof data.deadline === 'number' ? data.deadline : null;
-        for (const approver of stringsOf(data.approvers)) {
+        const level = typeof entry.data.level === 'number' ? entry.data.level : 1;
+        const deadline = typeof entry.data.deadline === 'number' ? entry.data.deadline : null;
+        for (const approver of stringsOf(entry.data.approvers)) {
           const told = trail.notified.findLast((n) => n.approver === approver && n.level === level);
           trail.requests.push({
             approver,
@@ -395,47 +416,66 @@ function readTrail(audit: AuditRecord[]): Map<string, StepTrail> {
         break;
       }
       case 'approval.notified':
+        notified(trail, entry.data, 'sent');
+        break;
       case 'approval.link':
-        if (
-          (entry.type === 'approval.notified' || data.action === 'notify') &&
-          typeof data.approver === 'string'
-        )
-          trail.notified.push({
-            approver: data.approver,
-            level: typeof data.level === 'number' ? data.level : 1,
-            channel: typeof data.channel === 'string' ? data.channel : 'email',
-            outcome: entry.type === 'approval.notified' ? 'sent' : 'failed',
-          });
+        if (entry.data.action === 'notify') notified(trail, entry.data, 'failed');
         break;
       case 'approval.timed-out':
         visit.waiting = false;
         break;
       case 'approval.decision':
         trail.decisions.push({
-          by: String(data.by),
-          decision: String(data.decision),
-          comment: typeof data.comment === 'string' ? data.comment : null,
-          ...(typeof data.channel === 'string' ? { channel: data.channel } : {}),
-          level: typeof data.level === 'number' ? data.level : 1,
+          by: String(entry.data.by),
+          decision: String(entry.data.decision),
+          comment: typeof entry.data.comment === 'string' ? entry.data.comment : null,
+          ...(typeof entry.data.channel === 'string' ? { channel: entry.data.channel } : {}),
+          level: typeof entry.data.level === 'number' ? entry.data.level : 1,
           at: entry.at,
-          ...(data.selfApproval === true ? { selfApproval: true as const } : {}),
+          ...(entry.data.selfApproval === true ? { selfApproval: true as const } : {}),
         });
         break;
       case 'approval.refused':
         trail.refused.push({
-          by: String(data.by),
-          decision: String(data.decision),
-          ...(typeof data.channel === 'string' ? { channel: data.channel } : {}),
-          reason: String(data.reason),
-          ...(typeof data.level === 'number' ? { level: data.level } : {}),
+          by: String(entry.data.by),
+          decision: String(entry.data.decision),
+          ...(typeof entry.data.channel === 'string' ? { channel: entry.data.channel } : {}),
+          reason: String(entry.data.reason),
+          ...(typeof entry.data.level === 'number' ? { level: entry.data.level } : {}),
           at: entry.at,
         });
         break;
-      default:
+      // Shown in the history only: branches (runView reads `branch.cancelled`), the retry and timer schedule,
+      // a passed level, and the pipeline stages the attempt view does not draw.
+      case 'branch.started':
+      case 'branch.finished':
+      case 'branch.cancelled':
+      case 'retry.scheduled':
+      case 'timer.started':
+      case 'approval.no-approvers':
+      case 'tool.lookup':
+      case 'tool.result':
         break;
+      default:
+        assertNever(entry, 'audit entry');
     }
   }
   return trails;
+}
+
+/** An approver told of their level (`approval.notified`), or whose email failed (`approval.link`, notify). */
+function notified(
+  trail: StepTrail,
+  data: { approver: unknown; level: unknown; channel?: unknown },
+  outcome: 'sent' | 'failed',
+): void {
+  if (typeof data.approver !== 'string') return;
+  trail.notified.push({
+    approver: data.approver,
+    level: typeof data.level === 'number' ? data.level : 1,
+    channel: typeof data.channel === 'string' ? data.channel : 'email',
+    outcome,
+  });
 }
 
 function newTrail(id: string, kind: string): StepTrail {

@@ -18,6 +18,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { createAjv } from '../../translator/ajv.js';
 import { ERROR_CODE } from '../../translator/error-codes.js';
 import { errorMessage } from '../../translator/util.js';
+import { type ToolStage, toolStageEntry } from './audit.js';
 import { checkPolicy, type PolicyConfig } from './policy.js';
 import {
   ActivityError,
@@ -55,17 +56,17 @@ export class ToolPipeline implements ToolInvoker {
   constructor(private readonly deps: ToolPipelineDeps) {}
 
   async call(request: ToolCallRequest, context?: ToolCallContext): Promise<unknown> {
-    const audit = (type: string, data: Record<string, unknown>): void =>
-      context?.audit({ type, step: request.stepId, data: { attempt: request.attempt, ...data } });
+    const audit = (stage: ToolStage): void =>
+      context?.audit(toolStageEntry(request.stepId, request.attempt, stage));
     const { registry, vault, policy, limiter, clock } = this.deps;
     const requested = request.server === null ? request.tool : `${request.server}/${request.tool}`;
 
     // 1. Lookup.
     const tool = await registry.lookup(requested).catch((error: unknown) => {
-      audit('tool.lookup', { requested, found: false, error: errorMessage(error) });
+      audit({ type: 'tool.lookup', data: { requested, found: false, error: errorMessage(error) } });
       throw activityError(error);
     });
-    audit('tool.lookup', { requested, found: true, server: tool.server, tool: tool.name });
+    audit({ type: 'tool.lookup', data: { requested, found: true, server: tool.server, tool: tool.name } });
 
     // 2. Identity injection, then the arguments against the tool's input schema.
     const args = argsObject(request.args);
@@ -92,12 +93,15 @@ export class ToolPipeline implements ToolInvoker {
       injected.push(IDEMPOTENCY_ARG);
     }
     const problem = this.validate(tool.inputSchema, args);
-    audit('tool.identity', {
-      mode: tool.identity,
-      injected,
-      // What the tool receives under those keys: the history shows these, never what the workflow wrote.
-      values: Object.fromEntries(injected.map((key) => [key, args[key]])),
-      arguments: problem === null ? 'valid' : `invalid: ${problem}`,
+    audit({
+      type: 'tool.identity',
+      data: {
+        mode: tool.identity,
+        injected,
+        // What the tool receives under those keys: the history shows these, never what the workflow wrote.
+        values: Object.fromEntries(injected.map((key) => [key, args[key]])),
+        arguments: problem === null ? 'valid' : `invalid: ${problem}`,
+      },
     });
     if (problem !== null) {
       throw new ActivityError(
@@ -110,7 +114,10 @@ export class ToolPipeline implements ToolInvoker {
     // 3. Credentials: names only in history, never values.
     const names = registry.credentialNames(tool.server);
     const secrets = await vault.resolve(request.identity, names);
-    audit('tool.credentials', { server: tool.server, sources: secrets.sources, missing: secrets.missing });
+    audit({
+      type: 'tool.credentials',
+      data: { server: tool.server, sources: secrets.sources, missing: secrets.missing },
+    });
     if (secrets.missing.length > 0) {
       throw new ActivityError(
         PIPELINE_ERROR.credentialMissing,
@@ -127,7 +134,7 @@ export class ToolPipeline implements ToolInvoker {
       limiter,
       now: clock.now(),
     });
-    audit('tool.policy', { allowed: verdict.allowed, decisions: verdict.decisions });
+    audit({ type: 'tool.policy', data: { allowed: verdict.allowed, decisions: verdict.decisions } });
     if (!verdict.allowed) throw new ActivityError(PIPELINE_ERROR.policyDenied, verdict.message, false);
 
     // 5. Execution. The credentials travel beside the arguments (as the server's env or headers), and
@@ -144,24 +151,24 @@ export class ToolPipeline implements ToolInvoker {
       const result = scrub.value(
         await registry.call(tool, args, { timeoutMs: request.timeoutMs, credentials: secrets.values }),
       );
-      audit('tool.executed', {
-        server: tool.server,
-        tool: tool.name,
-        ok: true,
-        ms: clock.now() - started,
-        ...redacted(),
+      audit({
+        type: 'tool.executed',
+        data: { server: tool.server, tool: tool.name, ok: true, ms: clock.now() - started, ...redacted() },
       });
       return result;
     } catch (error) {
       const raw = activityError(error);
       const failure = new ActivityError(scrub.text(raw.code), scrub.text(raw.message), raw.retryable);
-      audit('tool.executed', {
-        server: tool.server,
-        tool: tool.name,
-        ok: false,
-        ms: clock.now() - started,
-        error: { code: failure.code, message: failure.message, retryable: failure.retryable },
-        ...redacted(failure.message),
+      audit({
+        type: 'tool.executed',
+        data: {
+          server: tool.server,
+          tool: tool.name,
+          ok: false,
+          ms: clock.now() - started,
+          error: { code: failure.code, message: failure.message, retryable: failure.retryable },
+          ...redacted(failure.message),
+        },
       });
       throw failure;
     }

@@ -138,7 +138,8 @@ describe('the Azure DurableContext under durable-functions replay', () => {
     const failed = audit.filter((e) => e.type === 'attempt.finished');
     // retryable: false stops after the first of two attempts.
     expect(failed).toHaveLength(1);
-    expect(failed[0]?.data?.error).toEqual({
+    const data = failed[0]?.data;
+    expect(data?.ok === false && data.error).toEqual({
       code: 'Payments.Declined',
       message: 'card declined',
       retryable: false,

@@ -14,6 +14,7 @@ import { LocalDurableHost } from '../../adapters/local/durable-host.js';
 import { SqliteRateLimiter } from '../../adapters/local/rate-limiter.js';
 import { SqliteScheduleStore } from '../../adapters/local/schedule-store.js';
 import { SqliteWebhookDeliveryStore } from '../../adapters/local/webhook-store.js';
+import type { AuditEntry } from '../../functions/core/audit.js';
 import { describeApprovalLinkStoreContract } from './approval-link-store.contract.js';
 import { approvalRecord, describeApprovalStoreContract } from './approval-store.contract.js';
 import type { Contenders } from './contenders.js';
@@ -21,6 +22,21 @@ import { describeDurableHostContract } from './durable-host.contract.js';
 import { describeRateLimiterContract } from './rate-limiter.contract.js';
 import { describeScheduleStoreContract } from './schedule-store.contract.js';
 import { describeWebhookDeliveryStoreContract } from './webhook-delivery-store.contract.js';
+
+/** The audit entry a decision writes with its update. */
+const DECISION_ENTRY: AuditEntry = {
+  type: 'approval.decision',
+  step: 'ask',
+  data: {
+    level: 1,
+    decides: true,
+    by: 'approver@example.com',
+    decision: 'approve',
+    comment: null,
+    at: '2026-01-01T00:00:00.000Z',
+    channel: 'api',
+  },
+};
 
 const MASTER_KEY = new Uint8Array(32).fill(7);
 
@@ -127,7 +143,7 @@ describe('the SQLite approval store at rest', () => {
     await store.create(approvalRecord());
     const read = await store.get('r1', 'ask', 1, 1);
     if (read === undefined) throw new Error('not stored');
-    const entry = { type: 'approval.decision', step: 'ask', data: {} };
+    const entry = DECISION_ENTRY;
 
     await expect(store.update({ ...read, status: 'approved' }, entry)).rejects.toThrow(/unavailable/);
     expect(await store.get('r1', 'ask', 1, 1)).toMatchObject({ status: 'open', version: 1 });
@@ -147,9 +163,9 @@ describe('the SQLite approval store at rest', () => {
     await store.create(approvalRecord());
     const read = await store.get('r1', 'ask', 1, 1);
     if (read === undefined) throw new Error('not stored');
-    await expect(
-      store.update({ ...read, status: 'approved' }, { type: 'approval.decision', step: 'ask', data: {} }),
-    ).rejects.toThrow(/no audit trail/);
+    await expect(store.update({ ...read, status: 'approved' }, DECISION_ENTRY)).rejects.toThrow(
+      /no audit trail/,
+    );
     expect(await store.get('r1', 'ask', 1, 1)).toMatchObject({ status: 'open', version: 1 });
   });
 

@@ -6,6 +6,7 @@ import { InMemoryDirectory } from '../../adapters/local/directory.js';
 import { createEmbeddedEngine, type EmbeddedEngine } from '../../adapters/local/engine.js';
 import type { HistoryEvent } from '../../adapters/local/replayer.js';
 import type { DecisionInput, DecisionResult } from '../../functions/core/approvals.js';
+import type { AuditType } from '../../functions/core/audit.js';
 import type { RunStart } from '../../functions/core/orchestrator.js';
 import {
   ActivityError,
@@ -330,8 +331,14 @@ export async function runWorkflow(
 }
 
 /** The audit entries of one type (and step). */
-export function entries(audit: AuditRecord[], type: string, step?: string): AuditRecord[] {
-  return audit.filter((a) => a.type === type && (step === undefined || a.step === step));
+export function entries<T extends AuditType>(
+  audit: AuditRecord[],
+  type: T,
+  step?: string,
+): Array<Extract<AuditRecord, { type: T }>> {
+  return audit.filter(
+    (a): a is Extract<AuditRecord, { type: T }> => a.type === type && (step === undefined || a.step === step),
+  );
 }
 
 /** Virtual times of a step's attempts, relative to T0. */

@@ -1,7 +1,8 @@
-// The administration routes (functions/core/http/admin-routes.ts) over Hono's fetch interface, on the real
-// SQLite directory, vault and token store: each route as each role and unauthenticated, vault values and
-// password hashes never in an answer, the last admin kept, problems naming the field, the template gallery,
-// and API tokens that work until they are revoked (checked with the real authenticator).
+// The administration routes (functions/core/http/users-, vault-, mcp-, template- and token-routes.ts) over
+// Hono's fetch interface, on the real SQLite directory, vault and token store: each route as each role and
+// unauthenticated, vault values and password hashes never in an answer, the last admin kept, problems naming
+// the field, the template gallery, and API tokens that work until they are revoked (checked with the real
+// authenticator).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -370,14 +370,14 @@ describe('cookies and problems', () => {
   });
 
   it('turns an HttpError into RFC 9457 problem details', () => {
-    expect(new HttpError(403, 'no').toProblem()).toEqual({
+    expect(new HttpError(403, 'Forbidden', 'no').toProblem()).toEqual({
       type: 'about:blank',
       title: 'Forbidden',
       status: 403,
       detail: 'no',
     });
     expect(
-      new HttpError(400, 'bad scope', {
+      new HttpError(400, 'Bad Request', 'bad scope', {
         field: 'scopes',
         type: 'https://stepgate.dev/problems/scope',
       }).toProblem(),
@@ -388,6 +388,6 @@ describe('cookies and problems', () => {
       detail: 'bad scope',
       field: 'scopes',
     });
-    expect(() => new HttpError(200, 'ok')).toThrow(RangeError);
+    expect(() => new HttpError(200, 'OK', 'ok')).toThrow(RangeError);
   });
 });

@@ -2,6 +2,7 @@
 // as `[redacted: NAME]` wherever it shows in text or JSON, too-short values are left alone, and overlapping
 // secrets never leave a piece of either behind. The run view shows the pipeline's masking and identity.
 import { describe, expect, it } from 'vitest';
+import type { AuditType } from '../../functions/core/audit.js';
 import type { AuditRecord, RunRecord } from '../../functions/core/ports.js';
 import { MIN_SECRET_LENGTH, markedNames, secretScrubber } from '../../functions/core/redaction.js';
 import { runView } from '../../functions/core/run-view.js';
@@ -124,13 +125,8 @@ describe('the run view of a tool attempt', () => {
     endedAt: 10,
     outcome: { status: 'completed', vars: {} },
   } as unknown as RunRecord;
-  const entry = (seq: number, type: string, data: Record<string, unknown>): AuditRecord => ({
-    seq,
-    at: seq,
-    type,
-    step: 'echo',
-    data,
-  });
+  const entry = (seq: number, type: AuditType, data: Record<string, unknown>): AuditRecord =>
+    ({ seq, at: seq, type, step: 'echo', data }) as AuditRecord;
 
   it('shows the arguments the tool received and the credentials masked in its answer', () => {
     const view = runView(run, [

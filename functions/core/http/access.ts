@@ -21,8 +21,8 @@ import {
   roleAtLeast,
   WEBHOOK_SCOPE_PREFIX,
 } from '../auth.js';
+import { HttpError } from '../http-error.js';
 import { LimitsConfigSchema } from '../limits.js';
-import { HttpProblem } from './problem.js';
 import type { Env } from './types.js';
 
 /** How large a request body a route reads (the config's `limits.bodyBytes`). */
@@ -131,11 +131,7 @@ export function limitBodies(rules: readonly RouteRule[], limits: BodyLimits): Mi
       handler = bodyLimit({
         maxSize: bytes,
         onError: () => {
-          throw new HttpProblem(
-            413,
-            'Content too large',
-            `the body of this request is at most ${bytes} bytes`,
-          );
+          throw new HttpError(413, 'Content too large', `the body of this request is at most ${bytes} bytes`);
         },
       });
       guards.set(bytes, handler);
@@ -146,8 +142,8 @@ export function limitBodies(rules: readonly RouteRule[], limits: BodyLimits): Mi
     const found = matchRoute(rules, c.req.method, c.req.path);
     if (found === undefined && c.req.path.startsWith('/api/')) {
       if (c.req.method !== 'OPTIONS' && pathDeclared(rules, c.req.path))
-        throw new HttpProblem(405, 'Method not allowed', `no route ${c.req.method} ${c.req.path}`);
-      throw new HttpProblem(404, 'Not found', `no route ${c.req.method} ${c.req.path}`);
+        throw new HttpError(405, 'Method not allowed', `no route ${c.req.method} ${c.req.path}`);
+      throw new HttpError(404, 'Not found', `no route ${c.req.method} ${c.req.path}`);
     }
     return guard(limits[found?.rule.access.body ?? 'login'])(c, next);
   };
@@ -165,10 +161,10 @@ export function authorize(
     const found = matchRoute(rules, c.req.method, c.req.path);
     if (found === undefined || found.rule.access.public) return next();
     const principal = await authenticate(c);
-    if (principal === null) throw new HttpProblem(401, 'Unauthenticated', 'log in or send an API token');
+    if (principal === null) throw new HttpError(401, 'Unauthenticated', 'log in or send an API token');
     const { access } = found.rule;
     if (!roleAtLeast(principal.identity, access.role))
-      throw new HttpProblem(
+      throw new HttpError(
         403,
         'Forbidden',
         `this needs the role ${access.role} or above; you are ${principal.identity.role}`,
@@ -179,13 +175,13 @@ export function authorize(
     );
     // No scope listed: any credential (GET /api/me).
     if (scopes.length > 0 && !scopes.some((scope) => hasScope(principal, scope)))
-      throw new HttpProblem(
+      throw new HttpError(
         403,
         'Forbidden',
         principal.scopes == null
           ? `this needs the ${scopes.join(' or ')} scope, which the ${principal.identity.role} role does not hold`
           : `this API token lacks the ${scopes.join(' or ')} scope`,
-        'scope',
+        { field: 'scope' },
       );
     checkCsrf(principal, c.req.header(CSRF_HEADER), c.req.method);
     c.set('principal', principal);

@@ -6,10 +6,10 @@
 //   GET    /api/me         the caller, and the session's CSRF token
 //   GET    /api/inbox      the caller's development mail; admins: all of it, or ?to=
 import type { Context, Hono } from 'hono';
+import { HttpError } from '../http-error.js';
 import type { Identity } from '../protocol.js';
 import { open, requires } from './access.js';
 import { errors, json } from './openapi-parts.js';
-import { HttpProblem } from './problem.js';
 import { atLeast, caller, jsonBody } from './request.js';
 import type { Env } from './types.js';
 
@@ -42,12 +42,12 @@ export function mountAccount(app: Hono<Env>, deps: AccountRoutesDeps): void {
     app.post('/api/login', async (c) => {
       const body = await jsonBody(c);
       if (typeof body.email !== 'string' || body.email === '')
-        throw new HttpProblem(422, 'Invalid login', 'email is required', 'email');
+        throw new HttpError(422, 'Invalid login', 'email is required', { field: 'email' });
       if (typeof body.password !== 'string' || body.password === '')
-        throw new HttpProblem(422, 'Invalid login', 'password is required', 'password');
+        throw new HttpError(422, 'Invalid login', 'password is required', { field: 'password' });
       const session = await login.login(body.email, body.password, login.clientAddress(c));
       // One answer for an unknown user and a wrong password: no account enumeration.
-      if (session === null) throw new HttpProblem(401, 'Unauthenticated', 'wrong email or password');
+      if (session === null) throw new HttpError(401, 'Unauthenticated', 'wrong email or password');
       c.header('set-cookie', login.cookie(session.token, session.expiresAt));
       return c.json({ user: session.identity, csrf: session.csrf, expiresAt: session.expiresAt });
     });

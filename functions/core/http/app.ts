@@ -7,27 +7,39 @@
 // The routes live in one module per resource, each declaring its routes and their OpenAPI description
 // (with role, scope and body class) in one place: account-routes.ts (login, logout, me, inbox),
 // workflow-routes.ts (definitions, versions, runs started by hand or by webhook), run-routes.ts,
-// approval-routes.ts, schedule-routes.ts, chat-routes.ts and admin-routes.ts (users, vault, MCP, templates,
-// tokens). createApp only orders the middlewares and mounts them.
+// approval-routes.ts, schedule-routes.ts, chat-routes.ts, and the administration's users-routes.ts (users,
+// passwords), vault-routes.ts, mcp-routes.ts, template-routes.ts and token-routes.ts. createApp only orders
+// the middlewares and mounts them.
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { Principal } from '../auth.js';
+import { HttpError } from '../http-error.js';
 import { authorize, type BodyLimits, DEFAULT_BODY_LIMITS, limitBodies, routeTable } from './access.js';
 import { type AccountRoutesDeps, mountAccount } from './account-routes.js';
-import { type AdminRoutesDeps, mountAdmin } from './admin-routes.js';
 import { type ApprovalRoutesDeps, mountApprovals } from './approval-routes.js';
 import { type ChatDeps, mountChat } from './chat-routes.js';
 import { NO_DIRECTORY } from './delegation-checks.js';
+import { type McpRoutesDeps, mountMcp } from './mcp-routes.js';
 import { OPENAPI } from './openapi.js';
-import { HttpProblem, problemResponse } from './problem.js';
+import { problemResponse } from './problem.js';
 import { setJsonDepth } from './request.js';
 import { mountRuns, type RunRoutesDeps } from './run-routes.js';
 import { mountSchedules, type ScheduleRoutesDeps } from './schedule-routes.js';
+import { mountTemplates, type TemplateRoutesDeps } from './template-routes.js';
+import { mountTokens, type TokenRoutesDeps } from './token-routes.js';
 import type { Env } from './types.js';
+import { mountUsers, type UsersRoutesDeps } from './users-routes.js';
+import { mountVault, type VaultRoutesDeps } from './vault-routes.js';
 import { mountSignedWebhooks, mountWorkflows, type WorkflowRoutesDeps } from './workflow-routes.js';
 
 export type { LoginDeps } from './account-routes.js';
 export type { WebhookDeps } from './workflow-routes.js';
+
+/** What the administration routes need beyond the app's own deps (its workflows, clock and users). */
+export type AdminDeps = Omit<
+  UsersRoutesDeps & VaultRoutesDeps & McpRoutesDeps & TemplateRoutesDeps & TokenRoutesDeps,
+  'workflows' | 'clock' | 'users'
+>;
 
 export interface AppDeps
   extends AccountRoutesDeps,
@@ -42,8 +54,8 @@ export interface AppDeps
   schedules?: Omit<ScheduleRoutesDeps, 'workflows'>;
   /** Chat starts (chat-routes.ts): POST /api/chat when given (`true`: the defaults). */
   chat?: true | ChatDeps;
-  /** Users, vault entries, MCP servers, templates and API tokens (admin-routes.ts): mounted when given. */
-  admin?: Omit<AdminRoutesDeps, 'workflows' | 'clock' | 'users'>;
+  /** Users, vault entries, MCP servers, templates and API tokens: mounted when given. */
+  admin?: AdminDeps;
 }
 
 /** Who may call what: every operation of the OpenAPI document with its role, scope and body class. */
@@ -55,7 +67,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
   app.onError((error, c) => problemResponse(c, error));
   app.notFound((c) =>
-    problemResponse(c, new HttpProblem(404, 'Not found', `no route ${c.req.method} ${c.req.path}`)),
+    problemResponse(c, new HttpError(404, 'Not found', `no route ${c.req.method} ${c.req.path}`)),
   );
   // Before anything reads a body: the route's body limit, and a 404 for an /api route the table lacks.
   app.use('*', limitBodies(ROUTES, bodyLimits));
@@ -85,12 +97,18 @@ export function createApp(deps: AppDeps): Hono<Env> {
       host: deps.host,
       ...(deps.limits === undefined ? {} : { perUser: deps.limits.perUser }),
     });
-  if (deps.admin !== undefined)
-    mountAdmin(app, {
+  if (deps.admin !== undefined) {
+    const admin = {
       ...deps.admin,
       workflows: deps.workflows,
       clock: deps.clock,
       users: deps.users ?? NO_DIRECTORY,
-    });
+    };
+    mountUsers(app, admin);
+    mountVault(app, admin);
+    mountMcp(app, admin);
+    mountTemplates(app, admin);
+    mountTokens(app, admin);
+  }
   return app;
 }

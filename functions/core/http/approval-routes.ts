@@ -6,10 +6,10 @@
 //   POST   /api/approvals/:runId/:stepId      decide { decision: approve|reject, comment? }
 import type { Hono } from 'hono';
 import type { ApprovalService } from '../approvals.js';
+import { HttpError } from '../http-error.js';
 import type { ApprovalStore } from '../ports.js';
 import { requires } from './access.js';
 import { errors, json } from './openapi-parts.js';
-import { HttpProblem } from './problem.js';
 import { caller, jsonBody } from './request.js';
 import type { Env } from './types.js';
 
@@ -41,9 +41,11 @@ export function mountApprovals(app: Hono<Env>, deps: ApprovalRoutesDeps): void {
     const body = await jsonBody(c);
     const decision = body.decision;
     if (decision !== 'approve' && decision !== 'reject')
-      throw new HttpProblem(422, 'Invalid decision', "decision must be 'approve' or 'reject'", 'decision');
+      throw new HttpError(422, 'Invalid decision', "decision must be 'approve' or 'reject'", {
+        field: 'decision',
+      });
     if (body.comment !== undefined && body.comment !== null && typeof body.comment !== 'string')
-      throw new HttpProblem(422, 'Invalid decision', 'comment must be a string', 'comment');
+      throw new HttpError(422, 'Invalid decision', 'comment must be a string', { field: 'comment' });
     const result = await deps.approvals.decide({
       runId: c.req.param('runId'),
       stepId: c.req.param('stepId'),
@@ -53,8 +55,8 @@ export function mountApprovals(app: Hono<Env>, deps: ApprovalRoutesDeps): void {
       channel: 'api',
     });
     if (!result.accepted && result.reason === 'self-approval')
-      throw new HttpProblem(403, 'Forbidden', result.message);
-    if (!result.accepted) throw new HttpProblem(409, 'Decision refused', result.reason);
+      throw new HttpError(403, 'Forbidden', result.message);
+    if (!result.accepted) throw new HttpError(409, 'Decision refused', result.reason);
     return c.json(result, 200);
   });
 }

@@ -11,12 +11,12 @@
 import type { Context, Hono } from 'hono';
 import type { JsonValue } from '../../../translator/template.js';
 import { type ChatContext, replyFor, understand } from '../chat.js';
+import { HttpError } from '../http-error.js';
 import type { DurableHost } from '../ports.js';
 import type { Identity } from '../protocol.js';
 import type { UserLimits } from '../user-limits.js';
 import { requires } from './access.js';
 import { json, problemOf } from './openapi-parts.js';
-import { HttpProblem } from './problem.js';
 import { checkedInput, jsonBody, requireStarter } from './request.js';
 import type { Env, StoredWorkflowView, WorkflowStore } from './types.js';
 
@@ -44,29 +44,30 @@ export function mountChat(app: Hono<Env>, deps: ChatRoutesDeps): void {
     const body = await jsonBody(c);
     const message = body.message;
     if (typeof message !== 'string' || message.trim() === '')
-      throw new HttpProblem(422, 'Invalid message', 'message must be a non-empty string', 'message');
+      throw new HttpError(422, 'Invalid message', 'message must be a non-empty string', { field: 'message' });
     if (message.length > maxLength)
-      throw new HttpProblem(422, 'Invalid message', `message is at most ${maxLength} characters`, 'message');
+      throw new HttpError(422, 'Invalid message', `message is at most ${maxLength} characters`, {
+        field: 'message',
+      });
     const context = chatContext(body.context);
 
     // A chat start is a manual start: only workflows with a manual trigger take part. `workflowId` (the
     // answer to a "which one?") narrows them to that one.
     const chosen = body.workflowId;
     if (chosen !== undefined && typeof chosen !== 'string')
-      throw new HttpProblem(422, 'Invalid request', 'workflowId must be a string', 'workflowId');
+      throw new HttpError(422, 'Invalid request', 'workflowId must be a string', { field: 'workflowId' });
     const workflows = deps.workflows
       .list()
       .filter((w) => w.ir.triggers.some((t) => t.type === 'manual'))
       .filter((w) => chosen === undefined || w.id === chosen);
     if (chosen !== undefined && workflows.length === 0)
-      throw new HttpProblem(422, 'Invalid request', `no workflow '${chosen}' to start by chat`, 'workflowId');
+      throw new HttpError(422, 'Invalid request', `no workflow '${chosen}' to start by chat`, {
+        field: 'workflowId',
+      });
     if (context !== undefined && !workflows.some((w) => w.id === context.workflowId))
-      throw new HttpProblem(
-        422,
-        'Invalid context',
-        `no workflow '${context.workflowId}' to start by chat`,
-        'context.workflowId',
-      );
+      throw new HttpError(422, 'Invalid context', `no workflow '${context.workflowId}' to start by chat`, {
+        field: 'context.workflowId',
+      });
     const understood = understand(message, workflows, context);
 
     if (understood.kind === 'choose' || understood.kind === 'unknown') {
@@ -115,23 +116,22 @@ export function mountChat(app: Hono<Env>, deps: ChatRoutesDeps): void {
 function chatContext(value: unknown): ChatContext | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'object' || Array.isArray(value))
-    throw new HttpProblem(422, 'Invalid context', 'context must be an object', 'context');
+    throw new HttpError(422, 'Invalid context', 'context must be an object', { field: 'context' });
   const { workflowId, input } = value as Record<string, unknown>;
   if (typeof workflowId !== 'string' || workflowId === '')
-    throw new HttpProblem(
-      422,
-      'Invalid context',
-      'context.workflowId must be a string',
-      'context.workflowId',
-    );
+    throw new HttpError(422, 'Invalid context', 'context.workflowId must be a string', {
+      field: 'context.workflowId',
+    });
   if (input !== undefined && (input === null || typeof input !== 'object' || Array.isArray(input)))
-    throw new HttpProblem(422, 'Invalid context', 'context.input must be an object', 'context.input');
+    throw new HttpError(422, 'Invalid context', 'context.input must be an object', {
+      field: 'context.input',
+    });
   if (JSON.stringify(input ?? {}).length > MAX_CONTEXT_BYTES)
-    throw new HttpProblem(
+    throw new HttpError(
       422,
       'Invalid context',
       `context.input is at most ${MAX_CONTEXT_BYTES} characters of JSON`,
-      'context.input',
+      { field: 'context.input' },
     );
   return { workflowId, input: (input ?? {}) as Record<string, JsonValue> };
 }

@@ -4,8 +4,8 @@
 // why; never the request's input or a credential), since nobody else may notice that a webhook stopped.
 import type { DelegationDirectory } from '../delegation.js';
 import { editProblem, publishProblem, startDelegationProblem } from '../delegation.js';
+import { HttpError } from '../http-error.js';
 import type { Identity } from '../protocol.js';
-import { HttpProblem } from './problem.js';
 import type { StoredWorkflowView } from './types.js';
 
 /** A directory that knows nobody: without one, nothing that acts as someone else is published or started. */
@@ -18,7 +18,7 @@ export function requireEditable(
   directory: DelegationDirectory,
 ): void {
   const refused = editProblem(current.ir, editor, directory);
-  if (refused !== undefined) throw new HttpProblem(403, 'Forbidden', refused);
+  if (refused !== undefined) throw new HttpError(403, 'Forbidden', refused);
 }
 
 /**
@@ -34,7 +34,7 @@ export function requirePublishable(
   if (current !== undefined) requireEditable(current, publisher, directory);
   const refused = publishProblem(ir, publisher, directory);
   if (refused !== undefined)
-    throw new HttpProblem(403, 'Forbidden', `${refused.field}: ${refused.detail}`, refused.field);
+    throw new HttpError(403, 'Forbidden', `${refused.field}: ${refused.detail}`, { field: refused.field });
 }
 
 /** 403 (and a warning on the log) unless the delegation of the trigger a start goes through still holds. */
@@ -48,5 +48,5 @@ export function requireDelegationHolds(
   console.warn(
     `delegation: refused a ${trigger.type} start of '${workflow.id}' v${workflow.version}: ${refused}`,
   );
-  throw new HttpProblem(403, 'Forbidden', refused);
+  throw new HttpError(403, 'Forbidden', refused);
 }

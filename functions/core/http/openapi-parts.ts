@@ -15,3 +15,14 @@ export const json = (description: string) => ({
   description,
   content: { 'application/json': { schema: { type: 'object' } } },
 });
+
+/** A required JSON object request body with these properties. */
+export const jsonBodyOf = (properties: Record<string, unknown>, required: string[]) => ({
+  required: true,
+  content: { 'application/json': { schema: { type: 'object', required, properties } } },
+});
+
+/** The path parameter `name`, a string. */
+export const pathParameter = (name: string) => [
+  { name, in: 'path', required: true, schema: { type: 'string' } },
+];

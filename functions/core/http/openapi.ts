@@ -3,12 +3,16 @@
 
 import { open } from './access.js';
 import { ACCOUNT_PATHS } from './account-routes.js';
-import { ADMIN_PATHS } from './admin-routes.js';
 import { APPROVAL_PATHS } from './approval-routes.js';
 import { CHAT_PATHS } from './chat-routes.js';
+import { MCP_PATHS } from './mcp-routes.js';
 import { json } from './openapi-parts.js';
 import { RUN_PATHS } from './run-routes.js';
 import { SCHEDULE_PATHS } from './schedule-routes.js';
+import { TEMPLATE_PATHS } from './template-routes.js';
+import { TOKEN_PATHS } from './token-routes.js';
+import { USERS_PATHS } from './users-routes.js';
+import { VAULT_PATHS } from './vault-routes.js';
 import { WORKFLOW_PATHS } from './workflow-routes.js';
 
 export const OPENAPI = {
@@ -43,7 +47,11 @@ export const OPENAPI = {
     ...APPROVAL_PATHS,
     ...SCHEDULE_PATHS,
     ...CHAT_PATHS,
-    ...ADMIN_PATHS,
+    ...USERS_PATHS,
+    ...VAULT_PATHS,
+    ...MCP_PATHS,
+    ...TEMPLATE_PATHS,
+    ...TOKEN_PATHS,
     '/api/health': { get: { ...open(), summary: 'Liveness', responses: { '200': json('ok') } } },
     '/api/openapi.json': {
       get: { ...open(), summary: 'This document', responses: { '200': json('OpenAPI') } },

@@ -5,9 +5,9 @@ import type { IrWorkflow } from '../../../translator/ir.js';
 import { jsonTooDeep, MAX_NESTING, nestingMessage } from '../../../translator/nesting.js';
 import type { JsonValue } from '../../../translator/template.js';
 import { roleAtLeast } from '../auth.js';
+import { HttpError } from '../http-error.js';
 import { checkInput } from '../inputs.js';
 import type { Identity } from '../protocol.js';
-import { HttpProblem } from './problem.js';
 import type { Env } from './types.js';
 
 /** Whether `role` ranks at least `minimum` (viewer < member < lead < manager < director < admin). */
@@ -20,7 +20,7 @@ export function requireStarter(ir: IrWorkflow, identity: Pick<Identity, 'role'>)
   const manual = ir.triggers.find((t) => t.type === 'manual');
   const minRole = manual?.type === 'manual' ? manual.minRole : 'member';
   if (!atLeast(identity.role, minRole))
-    throw new HttpProblem(403, 'Forbidden', `starting '${ir.id}' needs the role ${minRole} or above`);
+    throw new HttpError(403, 'Forbidden', `starting '${ir.id}' needs the role ${minRole} or above`);
 }
 
 /** Sets the deepest nesting `jsonBody` accepts for this request (the config's `limits.jsonDepth`). */
@@ -36,23 +36,23 @@ export async function jsonBody(c: Context): Promise<Record<string, unknown>> {
   const text = await c.req.text();
   if (text.trim() === '') return {};
   if (!/json/i.test(c.req.header('content-type') ?? ''))
-    throw new HttpProblem(415, 'Unsupported media type', 'send application/json');
+    throw new HttpError(415, 'Unsupported media type', 'send application/json');
   const maxDepth: number = c.get('jsonDepth') ?? MAX_NESTING;
   if (jsonTooDeep(text, maxDepth) !== undefined)
-    throw new HttpProblem(422, 'Too deeply nested', nestingMessage(maxDepth), 'body');
+    throw new HttpError(422, 'Too deeply nested', nestingMessage(maxDepth), { field: 'body' });
   let value: unknown;
   try {
     value = JSON.parse(text, (key, v: unknown) => {
       if (key === '__proto__' || key === 'constructor' || key === 'prototype')
-        throw new HttpProblem(400, 'Bad request', `the key '${key}' is not allowed`, key);
+        throw new HttpError(400, 'Bad request', `the key '${key}' is not allowed`, { field: key });
       return v;
     });
   } catch (error) {
-    if (error instanceof HttpProblem) throw error;
-    throw new HttpProblem(400, 'Bad request', 'the body is not valid JSON');
+    if (error instanceof HttpError) throw error;
+    throw new HttpError(400, 'Bad request', 'the body is not valid JSON');
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new HttpProblem(400, 'Bad request', 'the body must be a JSON object');
+    throw new HttpError(400, 'Bad request', 'the body must be a JSON object');
   return value as Record<string, unknown>;
 }
 
@@ -64,11 +64,11 @@ export function checkedInput(
   const checked = checkInput(schema, input);
   if (checked.ok) return checked.input;
   const first = checked.problems[0];
-  throw new HttpProblem(
+  throw new HttpError(
     422,
     'Invalid input',
     checked.problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; '),
-    first?.field ? `input.${first.field}` : 'input',
+    { field: first?.field ? `input.${first.field}` : 'input' },
   );
 }
 
@@ -79,6 +79,6 @@ export function caller(c: Context<Env>): Identity {
 
 /** The value, or a 404 naming what was not found. */
 export function found<T>(value: T | undefined, what: string, id: string): T {
-  if (value === undefined) throw new HttpProblem(404, 'Not found', `no ${what} '${id}'`);
+  if (value === undefined) throw new HttpError(404, 'Not found', `no ${what} '${id}'`);
   return value;
 }

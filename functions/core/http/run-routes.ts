@@ -9,13 +9,13 @@
 //   POST   /api/runs/:id/cancel               the trigger's user or manager+
 import type { Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { HttpError } from '../http-error.js';
 import { isEmail } from '../identity.js';
 import type { AuditRecord, DurableHost, RunRecord } from '../ports.js';
 import type { Identity, RunStatus } from '../protocol.js';
 import { redactAuditRecord, runSummary, runView } from '../run-view.js';
 import { requires } from './access.js';
 import { errors, json, problemOf } from './openapi-parts.js';
-import { HttpProblem } from './problem.js';
 import { atLeast, caller, found } from './request.js';
 import type { Env, StoredWorkflowView, WorkflowStore } from './types.js';
 
@@ -125,8 +125,8 @@ export function mountRuns(app: Hono<Env>, deps: RunRoutesDeps): void {
     const run = visibleRun(c);
     const identity = caller(c);
     if (run.trigger.user.email !== identity.email && !atLeast(identity.role, 'manager'))
-      throw new HttpProblem(403, 'Forbidden', 'only whoever started the run, or a manager, can cancel it');
-    if (run.status !== 'running') throw new HttpProblem(409, 'Not running', `run ${run.id} is ${run.status}`);
+      throw new HttpError(403, 'Forbidden', 'only whoever started the run, or a manager, can cancel it');
+    if (run.status !== 'running') throw new HttpError(409, 'Not running', `run ${run.id} is ${run.status}`);
     await deps.host.cancelRun(run.id, identity.email);
     return c.json({ runId: run.id, cancelled: true }, 202);
   });
@@ -135,7 +135,7 @@ export function mountRuns(app: Hono<Env>, deps: RunRoutesDeps): void {
     const identity = caller(c);
     const id = c.req.param('id') ?? '';
     const run = found(deps.host.getRun(id), 'run', id);
-    if (!seesRun(identity, run)) throw new HttpProblem(404, 'Not found', `no run '${run.id}'`);
+    if (!seesRun(identity, run)) throw new HttpError(404, 'Not found', `no run '${run.id}'`);
     return run;
   }
 
@@ -155,7 +155,7 @@ const MAX_RUNS = 1_000;
 
 /** The run list's filters from the query, or a 400 naming the first bad one. */
 function runFilters(query: (name: string) => string | undefined) {
-  const bad = (field: string, detail: string) => new HttpProblem(400, 'Bad request', detail, field);
+  const bad = (field: string, detail: string) => new HttpError(400, 'Bad request', detail, { field });
   const time = (field: 'from' | 'to'): number | undefined => {
     const text = query(field) || undefined;
     if (text === undefined) return undefined;

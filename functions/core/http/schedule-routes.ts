@@ -21,6 +21,7 @@
 import type { Context, Hono } from 'hono';
 import type { IrWorkflow } from '../../../translator/ir.js';
 import type { JsonValue } from '../../../translator/template.js';
+import { HttpError } from '../http-error.js';
 import { checkInput } from '../inputs.js';
 import type { ScheduleRecord } from '../ports.js';
 import type { Identity } from '../protocol.js';
@@ -35,7 +36,6 @@ import {
 } from '../triggers/schedules.js';
 import { requires } from './access.js';
 import { errors, json, problemOf } from './openapi-parts.js';
-import { HttpProblem } from './problem.js';
 import { atLeast, checkedInput, jsonBody } from './request.js';
 import type { Env } from './types.js';
 
@@ -69,7 +69,7 @@ export function mountSchedules(app: Hono<Env>, deps: ScheduleRoutesDeps): void {
     const id = c.req.param('id') ?? '';
     const schedule = await deps.scheduler.get(id);
     if (schedule === undefined || !canManageSchedule(schedule, identity))
-      throw new HttpProblem(404, 'Not found', `no schedule '${id}'`);
+      throw new HttpError(404, 'Not found', `no schedule '${id}'`);
     return schedule;
   };
 
@@ -92,21 +92,20 @@ export function mountSchedules(app: Hono<Env>, deps: ScheduleRoutesDeps): void {
     if (scope === 'user' || scope === 'org' || (scope === 'group' && typeof request.group === 'string')) {
       const scopeRef = scope === 'user' ? identity.email : scope === 'group' ? (request.group ?? null) : null;
       const refused = scheduleScopeProblem(scope, scopeRef, identity);
-      if (refused !== undefined) throw new HttpProblem(403, 'Forbidden', refused, 'scope');
+      if (refused !== undefined) throw new HttpError(403, 'Forbidden', refused, { field: 'scope' });
     }
     const workflow = deps.workflows.get(request.workflowId);
     if (workflow === undefined)
-      throw new HttpProblem(422, 'Invalid schedule', `no workflow '${request.workflowId}'`, 'workflowId');
+      throw new HttpError(422, 'Invalid schedule', `no workflow '${request.workflowId}'`, {
+        field: 'workflowId',
+      });
     const refused = workflowScheduleProblem(workflow.ir, identity);
     if (refused !== undefined) {
       const manual = workflow.ir.triggers.some((t) => t.type === 'manual');
       // No manual trigger: the workflow cannot be scheduled (422); a minRole above the caller's: 403.
-      throw new HttpProblem(
-        manual ? 403 : 422,
-        manual ? 'Forbidden' : 'Invalid schedule',
-        refused,
-        'workflowId',
-      );
+      throw new HttpError(manual ? 403 : 422, manual ? 'Forbidden' : 'Invalid schedule', refused, {
+        field: 'workflowId',
+      });
     }
     const input = checkedInput(workflow.ir.inputs, request.input ?? {});
     try {
@@ -123,10 +122,12 @@ export function mountSchedules(app: Hono<Env>, deps: ScheduleRoutesDeps): void {
     const identity = caller(c);
     const body = await jsonBody(c);
     if (typeof body.enabled !== 'boolean')
-      throw new HttpProblem(422, 'Invalid schedule', 'enabled must be true or false', 'enabled');
+      throw new HttpError(422, 'Invalid schedule', 'enabled must be true or false', { field: 'enabled' });
     for (const key of Object.keys(body))
       if (key !== 'enabled')
-        throw new HttpProblem(422, 'Invalid schedule', `'${key}' cannot be changed; only 'enabled' can`, key);
+        throw new HttpError(422, 'Invalid schedule', `'${key}' cannot be changed; only 'enabled' can`, {
+          field: key,
+        });
     const schedule = await visible(c, identity);
     try {
       return c.json(await deps.scheduler.update(schedule.id, { enabled: body.enabled }, identity));
@@ -166,11 +167,11 @@ export function asProblem(error: unknown): unknown {
   const field = error.code === 'schedule-not-found' ? undefined : FIELDS[error.code];
   switch (error.status) {
     case 400:
-      return new HttpProblem(422, 'Invalid schedule', error.message, field);
+      return new HttpError(422, 'Invalid schedule', error.message, { field });
     case 403:
-      return new HttpProblem(403, 'Forbidden', error.message, field);
+      return new HttpError(403, 'Forbidden', error.message, { field });
     case 404:
-      return new HttpProblem(404, 'Not found', error.message);
+      return new HttpError(404, 'Not found', error.message);
   }
 }
 
@@ -179,19 +180,20 @@ const KNOWN = new Set(['workflowId', 'preset', 'cron', 'timezone', 'scope', 'gro
 /** The body's fields, type-checked (the Scheduler checks their values). */
 function createRequest(body: Record<string, unknown>): CreateScheduleRequest {
   for (const key of Object.keys(body))
-    if (!KNOWN.has(key)) throw new HttpProblem(422, 'Invalid schedule', `unknown field '${key}'`, key);
+    if (!KNOWN.has(key))
+      throw new HttpError(422, 'Invalid schedule', `unknown field '${key}'`, { field: key });
   if (typeof body.workflowId !== 'string' || body.workflowId === '')
-    throw new HttpProblem(422, 'Invalid schedule', 'workflowId is required', 'workflowId');
+    throw new HttpError(422, 'Invalid schedule', 'workflowId is required', { field: 'workflowId' });
   for (const key of ['preset', 'cron', 'timezone', 'scope', 'group'] as const)
     if (body[key] !== undefined && typeof body[key] !== 'string')
-      throw new HttpProblem(422, 'Invalid schedule', `${key} must be a string`, key);
+      throw new HttpError(422, 'Invalid schedule', `${key} must be a string`, { field: key });
   if (
     body.input !== undefined &&
     (body.input === null || typeof body.input !== 'object' || Array.isArray(body.input))
   )
-    throw new HttpProblem(422, 'Invalid input', 'input must be a JSON object', 'input');
+    throw new HttpError(422, 'Invalid input', 'input must be a JSON object', { field: 'input' });
   if (body.enabled !== undefined && typeof body.enabled !== 'boolean')
-    throw new HttpProblem(422, 'Invalid schedule', 'enabled must be true or false', 'enabled');
+    throw new HttpError(422, 'Invalid schedule', 'enabled must be true or false', { field: 'enabled' });
   return body as unknown as CreateScheduleRequest;
 }
 

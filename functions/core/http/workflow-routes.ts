@@ -17,6 +17,7 @@ import type { Diagnostic } from '../../../translator/diagnostics.js';
 import { validateWorkflow } from '../../../translator/validate.js';
 import { hasScope } from '../auth.js';
 import type { DelegationDirectory } from '../delegation.js';
+import { HttpError } from '../http-error.js';
 import type { Clock, DurableHost, WebhookDeliveryStore } from '../ports.js';
 import type { Identity, RunTrigger } from '../protocol.js';
 import {
@@ -35,7 +36,6 @@ import {
   requirePublishable,
 } from './delegation-checks.js';
 import { errors, json } from './openapi-parts.js';
-import { HttpProblem } from './problem.js';
 import { caller, checkedInput, found, jsonBody, requireStarter } from './request.js';
 import type { Env, StoredWorkflowView, WorkflowStore } from './types.js';
 
@@ -88,7 +88,7 @@ export function mountWorkflows(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
 
   app.get('/api/workflows/:id/versions', (c) => {
     const versions = deps.workflows.history(c.req.param('id'));
-    if (versions.length === 0) throw new HttpProblem(404, 'Not found', `no workflow '${c.req.param('id')}'`);
+    if (versions.length === 0) throw new HttpError(404, 'Not found', `no workflow '${c.req.param('id')}'`);
     return c.json(versions.map(summary));
   });
 
@@ -97,7 +97,7 @@ export function mountWorkflows(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
     const type = c.req.header('content-type') ?? '';
     const format = /json/i.test(type) ? 'json' : /ya?ml|text\/plain/i.test(type) ? 'yaml' : undefined;
     if (format === undefined)
-      throw new HttpProblem(
+      throw new HttpError(
         415,
         'Unsupported media type',
         'send the definition as application/yaml or application/json',
@@ -123,7 +123,7 @@ export function mountWorkflows(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
     const version = Number(c.req.param('version'));
     const stored = deps.workflows.history(c.req.param('id')).find((w) => w.version === version);
     if (stored === undefined)
-      throw new HttpProblem(
+      throw new HttpError(
         404,
         'Not found',
         `no version ${c.req.param('version')} of workflow '${c.req.param('id')}'`,
@@ -148,11 +148,11 @@ export function mountWorkflows(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
       );
     }
     if (result.ir.id !== c.req.param('id'))
-      throw new HttpProblem(
+      throw new HttpError(
         422,
         'Invalid workflow',
         `the definition's id is '${result.ir.id}', not '${c.req.param('id')}'`,
-        'id',
+        { field: 'id' },
       );
     const current = deps.workflows.get(result.ir.id);
     requirePublishable(result.ir, identity, current, users);
@@ -178,7 +178,7 @@ export function mountWorkflows(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
     const current = deps.workflows.get(c.req.param('id'));
     if (current !== undefined) requireEditable(current, identity, users);
     if (!deps.workflows.delete(c.req.param('id')))
-      throw new HttpProblem(404, 'Not found', `no workflow '${c.req.param('id')}'`);
+      throw new HttpError(404, 'Not found', `no workflow '${c.req.param('id')}'`);
     return c.body(null, 204);
   });
 
@@ -194,7 +194,7 @@ export function mountWorkflows(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
       requireDelegationHolds(workflow, tokenHook, users);
       const runAs = tokenHook.runAs === null ? identity : deps.webhooks?.user(tokenHook.runAs);
       if (runAs === undefined)
-        throw new HttpProblem(
+        throw new HttpError(
           503,
           'Webhook not configured',
           `the trigger's runAs '${tokenHook.runAs}' is not a user`,
@@ -225,14 +225,14 @@ export function mountWorkflows(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
     }
     // A `webhook:<id>` token reaches this route for the token webhook only, never for a start by hand.
     if (!hasScope(c.get('principal'), 'runs:start'))
-      throw new HttpProblem(
+      throw new HttpError(
         403,
         'Forbidden',
         `this API token may call only the token webhook of '${workflow.id}', which has none`,
-        'scope',
+        { field: 'scope' },
       );
     if (!workflow.ir.triggers.some((t) => t.type === 'manual'))
-      throw new HttpProblem(409, 'No manual trigger', `workflow '${workflow.id}' cannot be started by hand`);
+      throw new HttpError(409, 'No manual trigger', `workflow '${workflow.id}' cannot be started by hand`);
     requireStarter(workflow.ir, identity);
     const body = await jsonBody(c);
     const input = checkedInput(workflow.ir.inputs, body.input ?? {});
@@ -268,7 +268,7 @@ function starts(deps: WorkflowRoutesDeps) {
       webhookId: c.req.header(WEBHOOK_HEADERS.id),
       idempotencyKey: c.req.header(WEBHOOK_HEADERS.idempotencyKey),
     });
-    if (!delivery.ok) throw new HttpProblem(delivery.status, 'Bad webhook id', delivery.detail, field);
+    if (!delivery.ok) throw new HttpError(delivery.status, 'Bad webhook id', delivery.detail, { field });
     return delivery.deliveryId;
   }
 
@@ -299,10 +299,10 @@ function starts(deps: WorkflowRoutesDeps) {
     const workflow = deps.workflows.get(id);
     const hook = workflow?.ir.triggers.find((t) => t.type === 'webhook' && t.auth === 'signature');
     if (workflow === undefined || hook === undefined || hook.type !== 'webhook')
-      throw new HttpProblem(404, 'Not found', `no workflow '${id}' with a signed webhook trigger`);
+      throw new HttpError(404, 'Not found', `no workflow '${id}' with a signed webhook trigger`);
     const secrets = await webhooks.secrets(workflow.id);
     if (secrets.length === 0)
-      throw new HttpProblem(
+      throw new HttpError(
         503,
         'Webhook not configured',
         `workflow '${workflow.id}' has no webhook secret yet`,
@@ -319,12 +319,9 @@ function starts(deps: WorkflowRoutesDeps) {
       now: deps.clock.now(),
     });
     if (!verdict.ok)
-      throw new HttpProblem(
-        401,
-        'Bad signature',
-        `the webhook signature does not verify (${verdict.reason})`,
-        WEBHOOK_HEADERS.signature,
-      );
+      throw new HttpError(401, 'Bad signature', `the webhook signature does not verify (${verdict.reason})`, {
+        field: WEBHOOK_HEADERS.signature,
+      });
     const parsed = parseWebhookBody(
       raw,
       c.req.header('content-type'),
@@ -332,16 +329,13 @@ function starts(deps: WorkflowRoutesDeps) {
       deps.limits?.jsonDepth,
     );
     if (!parsed.ok)
-      throw new HttpProblem(
-        parsed.status,
-        'Bad webhook body',
-        parsed.detail,
-        parsed.status === 422 ? 'body' : undefined,
-      );
+      throw new HttpError(parsed.status, 'Bad webhook body', parsed.detail, {
+        field: parsed.status === 422 ? 'body' : undefined,
+      });
     const deliveryId = deliveryOf(c, WEBHOOK_HEADERS.id);
     const user = hook.runAs === null ? undefined : webhooks.user(hook.runAs);
     if (user === undefined)
-      throw new HttpProblem(
+      throw new HttpError(
         503,
         'Webhook not configured',
         `the trigger's runAs '${hook.runAs ?? ''}' is not a user`,
