@@ -1,18 +1,12 @@
 // Workflow definitions as users saved them: every version's source text (YAML or JSON, as written) and its
 // validated IR. Saving validates first, so an invalid definition is never stored; a save is one row.
+
+import type { StoredWorkflowView } from '../../functions/core/http/types.js';
 import type { IrWorkflow } from '../../translator/ir.js';
 import type { Db } from './database.js';
 
-export interface StoredWorkflow {
-  id: string;
-  version: number;
-  name: string;
-  format: 'yaml' | 'json';
-  source: string;
-  ir: IrWorkflow;
-  createdAt: number;
-  createdBy: string;
-}
+/** One stored version: the core's view of it (functions/core/http/types.ts). */
+export type StoredWorkflow = StoredWorkflowView;
 
 interface Row {
   id: string;

@@ -113,6 +113,14 @@ export function matchRoute(
   return undefined;
 }
 
+const matched = new WeakMap<Context, ReturnType<typeof matchRoute>>();
+
+/** The request's rule, matched once per request: the body limit and the authorization share it. */
+function routeOf(rules: readonly RouteRule[], c: Context) {
+  if (!matched.has(c)) matched.set(c, matchRoute(rules, c.req.method, c.req.path));
+  return matched.get(c);
+}
+
 /** Whether any rule has this path (for 405 vs 404). */
 function pathDeclared(rules: readonly RouteRule[], path: string): boolean {
   return rules.some((rule) => rule.pattern.test(path));
@@ -139,7 +147,7 @@ export function limitBodies(rules: readonly RouteRule[], limits: BodyLimits): Mi
     return handler;
   };
   return async (c, next) => {
-    const found = matchRoute(rules, c.req.method, c.req.path);
+    const found = routeOf(rules, c);
     if (found === undefined && c.req.path.startsWith('/api/')) {
       if (c.req.method !== 'OPTIONS' && pathDeclared(rules, c.req.path))
         throw new HttpError(405, 'Method not allowed', `no route ${c.req.method} ${c.req.path}`);
@@ -158,7 +166,7 @@ export function authorize(
   authenticate: (c: Context) => Promise<Principal | null>,
 ): MiddlewareHandler<Env> {
   return async (c, next) => {
-    const found = matchRoute(rules, c.req.method, c.req.path);
+    const found = routeOf(rules, c);
     if (found === undefined || found.rule.access.public) return next();
     const principal = await authenticate(c);
     if (principal === null) throw new HttpError(401, 'Unauthenticated', 'log in or send an API token');
