@@ -1,6 +1,6 @@
 // The chat box on every page: "start expense approval for 900 laptop" → POST /api/chat. Follow-up
 // questions carry the server's context back with the answer; a started run links to its page.
-import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { type FormEvent, type RefObject, useEffect, useRef, useState } from 'react';
 import { api } from './api';
 import { Link } from './router';
 import type { ChatReply } from './types';
@@ -19,16 +19,11 @@ interface Message {
 
 let nextId = 1;
 
-export function ChatBox() {
+/** The panel open or closed: opening focuses the input, Escape closes it and focuses the toggle again. */
+function useChatPanel() {
   const [open, setOpen] = useState(false);
-  const [messages, setMessages] = useState<Message[]>([]);
-  const [text, setText] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [context, setContext] = useState<ChatReply['context']>();
   const input = useRef<HTMLInputElement>(null);
   const toggle = useRef<HTMLButtonElement>(null);
-  const list = useRef<HTMLOListElement>(null);
-
   useEffect(() => {
     if (!open) return;
     input.current?.focus();
@@ -41,6 +36,16 @@ export function ChatBox() {
     window.addEventListener('keydown', close);
     return () => window.removeEventListener('keydown', close);
   }, [open]);
+  return { open, setOpen, input, toggle };
+}
+
+/** The messages so far, the text being typed and the server's context for a follow-up answer. */
+function useConversation(input: RefObject<HTMLInputElement | null>) {
+  const [messages, setMessages] = useState<Message[]>([]);
+  const [text, setText] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [context, setContext] = useState<ChatReply['context']>();
+  const list = useRef<HTMLOListElement>(null);
   // biome-ignore lint/correctness/useExhaustiveDependencies: scroll whenever a message arrives.
   useEffect(() => {
     list.current?.lastElementChild?.scrollIntoView({ block: 'nearest' });
@@ -84,6 +89,13 @@ export function ChatBox() {
     }
   };
 
+  return { messages, list, text, setText, busy, context, setContext, send };
+}
+
+export function ChatBox() {
+  const { open, setOpen, input, toggle } = useChatPanel();
+  const { messages, list, text, setText, busy, context, setContext, send } = useConversation(input);
+
   const submit = (event: FormEvent) => {
     event.preventDefault();
     void send(text);
@@ -104,39 +116,7 @@ export function ChatBox() {
               ×
             </button>
           </header>
-          <ol className="chat-messages" ref={list} aria-live="polite">
-            {messages.length === 0 ? (
-              <li className="chat-hint">
-                Start a workflow in your own words, for example <em>start expense approval for 900 laptop</em>
-                .
-              </li>
-            ) : null}
-            {messages.map((m) => (
-              <li key={m.id} className={`chat-message from-${m.from}${m.error ? ' chat-error' : ''}`}>
-                <p>{m.text}</p>
-                {m.runId ? (
-                  <Link to={`/runs/${encodeURIComponent(m.runId)}`} className="chat-link">
-                    Open the run
-                  </Link>
-                ) : null}
-                {m.candidates ? (
-                  <div className="chat-candidates">
-                    {m.candidates.map((c) => (
-                      <button
-                        type="button"
-                        key={c.id}
-                        className="chip-button"
-                        onClick={() => void send(m.asked ?? `start ${c.name}`, c.id)}
-                      >
-                        {c.name}
-                      </button>
-                    ))}
-                  </div>
-                ) : null}
-              </li>
-            ))}
-            {busy ? <li className="chat-message from-stepgate chat-typing">…</li> : null}
-          </ol>
+          <ChatMessages messages={messages} list={list} busy={busy} send={send} />
           {context ? (
             <p className="chat-context small">
               Answering for {context.workflowId}.{' '}
@@ -175,5 +155,49 @@ export function ChatBox() {
         {open ? 'Hide chat' : 'Ask Stepgate'}
       </button>
     </aside>
+  );
+}
+
+/** The conversation: a hint before the first message, links to started runs, candidates to pick from. */
+function ChatMessages(props: {
+  messages: Message[];
+  list: RefObject<HTMLOListElement | null>;
+  busy: boolean;
+  send: (message: string, workflowId?: string) => Promise<void>;
+}) {
+  const { messages, send } = props;
+  return (
+    <ol className="chat-messages" ref={props.list} aria-live="polite">
+      {messages.length === 0 ? (
+        <li className="chat-hint">
+          Start a workflow in your own words, for example <em>start expense approval for 900 laptop</em>.
+        </li>
+      ) : null}
+      {messages.map((m) => (
+        <li key={m.id} className={`chat-message from-${m.from}${m.error ? ' chat-error' : ''}`}>
+          <p>{m.text}</p>
+          {m.runId ? (
+            <Link to={`/runs/${encodeURIComponent(m.runId)}`} className="chat-link">
+              Open the run
+            </Link>
+          ) : null}
+          {m.candidates ? (
+            <div className="chat-candidates">
+              {m.candidates.map((c) => (
+                <button
+                  type="button"
+                  key={c.id}
+                  className="chip-button"
+                  onClick={() => void send(m.asked ?? `start ${c.name}`, c.id)}
+                >
+                  {c.name}
+                </button>
+              ))}
+            </div>
+          ) : null}
+        </li>
+      ))}
+      {props.busy ? <li className="chat-message from-stepgate chat-typing">…</li> : null}
+    </ol>
   );
 }

@@ -108,6 +108,26 @@ function useLiveRun(id: string): {
   return { run, error, live };
 }
 
+/** Cancelling the run, after the user confirms; the server's refusal is kept to show. */
+function useCancelRun(runId: string | undefined) {
+  const [cancelError, setCancelError] = useState<unknown>();
+  const [cancelling, setCancelling] = useState(false);
+  const cancel = async () => {
+    if (runId === undefined) return;
+    if (!window.confirm('Cancel this run? Steps that have not run yet will not run.')) return;
+    setCancelling(true);
+    setCancelError(undefined);
+    try {
+      await api(`/api/runs/${encodeURIComponent(runId)}/cancel`, { method: 'POST' });
+    } catch (e) {
+      setCancelError(e);
+    } finally {
+      setCancelling(false);
+    }
+  };
+  return { cancel, cancelling, cancelError };
+}
+
 export function RunScreen({ id }: { id: string }) {
   const me = useMe();
   const { run, error, live } = useLiveRun(id);
@@ -120,10 +140,8 @@ export function RunScreen({ id }: { id: string }) {
       : null,
   );
   const definition = useMemo(() => parseDefinition(workflow.data?.source), [workflow.data?.source]);
-  const [cancelError, setCancelError] = useState<unknown>();
-  const [cancelling, setCancelling] = useState(false);
+  const { cancel, cancelling, cancelError } = useCancelRun(run?.id);
   const [selected, setSelected] = useState<string>();
-  const now = useNow(run?.status === 'running');
 
   if (error) {
     return (
@@ -141,21 +159,6 @@ export function RunScreen({ id }: { id: string }) {
   const canCancel =
     run.status === 'running' &&
     (run.trigger.user.email.toLowerCase() === me.email.toLowerCase() || atLeast(me.role, 'manager'));
-  const duration = run.durationMs ?? (run.endedAt ? run.endedAt - run.createdAt : now - run.createdAt);
-  const user = run.trigger.user;
-
-  const cancel = async () => {
-    if (!window.confirm('Cancel this run? Steps that have not run yet will not run.')) return;
-    setCancelling(true);
-    setCancelError(undefined);
-    try {
-      await api(`/api/runs/${encodeURIComponent(run.id)}/cancel`, { method: 'POST' });
-    } catch (e) {
-      setCancelError(e);
-    } finally {
-      setCancelling(false);
-    }
-  };
 
   const select = (stepId: string) => {
     setSelected(stepId);
@@ -185,31 +188,7 @@ export function RunScreen({ id }: { id: string }) {
       }
     >
       <ProblemNote error={cancelError} />
-      <dl className="run-facts">
-        <div>
-          <dt>Status</dt>
-          <dd data-testid="run-status" aria-live="polite">
-            <StatusBadge status={run.status} />
-            {live === 'stream' ? <span className="live-dot" title="Updating live" /> : null}
-          </dd>
-        </div>
-        <div>
-          <dt>Started by</dt>
-          <dd>
-            {user.name ? `${user.name} ` : ''}
-            <span className={user.name ? 'muted' : ''}>{user.email}</span>
-            <span className="muted"> · {describeTrigger(triggerKind(run.trigger))}</span>
-          </dd>
-        </div>
-        <div>
-          <dt>Started</dt>
-          <dd>{formatTime(run.createdAt)}</dd>
-        </div>
-        <div>
-          <dt>{run.status === 'running' ? 'Running for' : 'Took'}</dt>
-          <dd>{formatDuration(duration)}</dd>
-        </div>
-      </dl>
+      <RunFacts run={run} live={live} />
       {run.error ? (
         <div className="problem" role="status">
           <strong>{run.error.code ?? 'Error'}</strong>
@@ -248,6 +227,40 @@ export function RunScreen({ id }: { id: string }) {
       </div>
       <History entries={run.history} />
     </Page>
+  );
+}
+
+/** Status (live while the stream is open), who started the run and how, when, and how long it took. */
+function RunFacts({ run, live }: { run: RunView; live: 'stream' | 'polling' | 'off' }) {
+  const now = useNow(run.status === 'running');
+  const duration = run.durationMs ?? (run.endedAt ? run.endedAt - run.createdAt : now - run.createdAt);
+  const user = run.trigger.user;
+  return (
+    <dl className="run-facts">
+      <div>
+        <dt>Status</dt>
+        <dd data-testid="run-status" aria-live="polite">
+          <StatusBadge status={run.status} />
+          {live === 'stream' ? <span className="live-dot" title="Updating live" /> : null}
+        </dd>
+      </div>
+      <div>
+        <dt>Started by</dt>
+        <dd>
+          {user.name ? `${user.name} ` : ''}
+          <span className={user.name ? 'muted' : ''}>{user.email}</span>
+          <span className="muted"> · {describeTrigger(triggerKind(run.trigger))}</span>
+        </dd>
+      </div>
+      <div>
+        <dt>Started</dt>
+        <dd>{formatTime(run.createdAt)}</dd>
+      </div>
+      <div>
+        <dt>{run.status === 'running' ? 'Running for' : 'Took'}</dt>
+        <dd>{formatDuration(duration)}</dd>
+      </div>
+    </dl>
   );
 }
 

@@ -35,7 +35,8 @@ function startOfDay(text: string): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
-export function RunsScreen() {
+/** The filters, kept in the address; `set` changes one of them, replacing the history entry. */
+function useRunFilters() {
   const location = useLocation();
   const filters: Filters = {
     workflowId: location.search.get('workflowId') ?? '',
@@ -44,6 +45,15 @@ export function RunsScreen() {
     from: location.search.get('from') ?? '',
     to: location.search.get('to') ?? '',
   };
+  const set = (key: keyof Filters, value: string) => {
+    const next = { ...filters, [key]: value };
+    navigate(`/runs${query({ ...next })}`, { replace: true });
+  };
+  return { filters, set };
+}
+
+/** The runs the filters select, asked of the server and filtered again here, refreshed while one runs. */
+function useFilteredRuns(filters: Filters) {
   const fromMs = startOfDay(filters.from);
   const toMs = filters.to ? (startOfDay(filters.to) ?? 0) + DAY : undefined;
   const runs = useApi<RunSummary[]>(
@@ -57,7 +67,6 @@ export function RunsScreen() {
       limit: 500,
     })}`,
   );
-  const workflows = useApi<WorkflowSummary[]>('/api/workflows');
   const anyRunning = runs.data?.some((r) => r.status === 'running') ?? false;
   const { reload } = runs;
 
@@ -67,11 +76,6 @@ export function RunsScreen() {
     const timer = window.setInterval(reload, REFRESH_MS);
     return () => window.clearInterval(timer);
   }, [anyRunning, reload]);
-
-  const set = (key: keyof Filters, value: string) => {
-    const next = { ...filters, [key]: value };
-    navigate(`/runs${query({ ...next })}`, { replace: true });
-  };
 
   // The same filters again here: a server that ignores one still shows the right rows.
   const shown = useMemo(() => {
@@ -90,57 +94,19 @@ export function RunsScreen() {
       .sort((a, b) => b.createdAt - a.createdAt);
   }, [runs.data, filters.workflowId, filters.status, filters.triggeredBy, fromMs, toMs]);
 
+  return { runs, shown };
+}
+
+export function RunsScreen() {
+  const { filters, set } = useRunFilters();
+  const { runs, shown } = useFilteredRuns(filters);
+  const workflows = useApi<WorkflowSummary[]>('/api/workflows');
   const names = new Map((workflows.data ?? []).map((w) => [w.id, w.name]));
   const filtered = Object.values(filters).some((v) => v !== '');
 
   return (
     <Page title="Runs" subtitle="What ran, who started it, and how it ended.">
-      <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filter runs">
-        <label className="field">
-          <span>Workflow</span>
-          <select value={filters.workflowId} onChange={(e) => set('workflowId', e.target.value)}>
-            <option value="">All workflows</option>
-            {(workflows.data ?? []).map((w) => (
-              <option key={w.id} value={w.id}>
-                {w.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="field">
-          <span>Status</span>
-          <select value={filters.status} onChange={(e) => set('status', e.target.value)}>
-            <option value="">Any status</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s.replace('_', ' ')}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="field">
-          <span>Started by</span>
-          <input
-            type="search"
-            value={filters.triggeredBy}
-            placeholder="email or name"
-            onChange={(e) => set('triggeredBy', e.target.value)}
-          />
-        </label>
-        <label className="field">
-          <span>From</span>
-          <input type="date" value={filters.from} onChange={(e) => set('from', e.target.value)} />
-        </label>
-        <label className="field">
-          <span>To</span>
-          <input type="date" value={filters.to} onChange={(e) => set('to', e.target.value)} />
-        </label>
-        {filtered ? (
-          <button type="button" className="button-quiet" onClick={() => navigate('/runs', { replace: true })}>
-            Clear filters
-          </button>
-        ) : null}
-      </form>
+      <RunFilters filters={filters} set={set} filtered={filtered} workflows={workflows.data ?? []} />
       <ProblemNote error={runs.error} />
       {runs.loading && !runs.data ? <Loading /> : null}
       {runs.data ? <RunsChart runs={shown} /> : null}
@@ -153,44 +119,109 @@ export function RunsScreen() {
           )}
         </Empty>
       ) : null}
-      {shown.length > 0 ? (
-        <table className="table">
-          <thead>
-            <tr>
-              <th scope="col">Run</th>
-              <th scope="col">Workflow</th>
-              <th scope="col">Status</th>
-              <th scope="col">Started by</th>
-              <th scope="col">Started</th>
-              <th scope="col">Duration</th>
-            </tr>
-          </thead>
-          <tbody>
-            {shown.map((r) => (
-              <tr key={r.id}>
-                <td>
-                  <Link to={`/runs/${encodeURIComponent(r.id)}`} className="mono">
-                    {r.id.length > 14 ? `${r.id.slice(0, 13)}…` : r.id}
-                  </Link>
-                </td>
-                <td>{names.get(r.workflowId) ?? r.workflowId}</td>
-                <td>
-                  <StatusBadge status={r.status} />
-                </td>
-                <td>
-                  {r.trigger.user.name ?? r.trigger.user.email}
-                  <span className="muted small"> · {triggerKind(r.trigger)}</span>
-                </td>
-                <td className="nowrap">{formatTime(r.createdAt)}</td>
-                <td className="nowrap">
-                  {formatDuration(r.durationMs ?? (r.endedAt ? r.endedAt - r.createdAt : undefined))}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
+      {shown.length > 0 ? <RunsTable runs={shown} names={names} /> : null}
     </Page>
+  );
+}
+
+function RunFilters({
+  filters,
+  set,
+  filtered,
+  workflows,
+}: {
+  filters: Filters;
+  set: (key: keyof Filters, value: string) => void;
+  filtered: boolean;
+  workflows: WorkflowSummary[];
+}) {
+  return (
+    <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filter runs">
+      <label className="field">
+        <span>Workflow</span>
+        <select value={filters.workflowId} onChange={(e) => set('workflowId', e.target.value)}>
+          <option value="">All workflows</option>
+          {workflows.map((w) => (
+            <option key={w.id} value={w.id}>
+              {w.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="field">
+        <span>Status</span>
+        <select value={filters.status} onChange={(e) => set('status', e.target.value)}>
+          <option value="">Any status</option>
+          {STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s.replace('_', ' ')}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="field">
+        <span>Started by</span>
+        <input
+          type="search"
+          value={filters.triggeredBy}
+          placeholder="email or name"
+          onChange={(e) => set('triggeredBy', e.target.value)}
+        />
+      </label>
+      <label className="field">
+        <span>From</span>
+        <input type="date" value={filters.from} onChange={(e) => set('from', e.target.value)} />
+      </label>
+      <label className="field">
+        <span>To</span>
+        <input type="date" value={filters.to} onChange={(e) => set('to', e.target.value)} />
+      </label>
+      {filtered ? (
+        <button type="button" className="button-quiet" onClick={() => navigate('/runs', { replace: true })}>
+          Clear filters
+        </button>
+      ) : null}
+    </form>
+  );
+}
+
+function RunsTable({ runs, names }: { runs: RunSummary[]; names: Map<string, string> }) {
+  return (
+    <table className="table">
+      <thead>
+        <tr>
+          <th scope="col">Run</th>
+          <th scope="col">Workflow</th>
+          <th scope="col">Status</th>
+          <th scope="col">Started by</th>
+          <th scope="col">Started</th>
+          <th scope="col">Duration</th>
+        </tr>
+      </thead>
+      <tbody>
+        {runs.map((r) => (
+          <tr key={r.id}>
+            <td>
+              <Link to={`/runs/${encodeURIComponent(r.id)}`} className="mono">
+                {r.id.length > 14 ? `${r.id.slice(0, 13)}…` : r.id}
+              </Link>
+            </td>
+            <td>{names.get(r.workflowId) ?? r.workflowId}</td>
+            <td>
+              <StatusBadge status={r.status} />
+            </td>
+            <td>
+              {r.trigger.user.name ?? r.trigger.user.email}
+              <span className="muted small"> · {triggerKind(r.trigger)}</span>
+            </td>
+            <td className="nowrap">{formatTime(r.createdAt)}</td>
+            <td className="nowrap">
+              {formatDuration(r.durationMs ?? (r.endedAt ? r.endedAt - r.createdAt : undefined))}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 

@@ -139,6 +139,65 @@ export function SchedulesScreen() {
   );
 }
 
+interface ScheduleValues {
+  workflowId: string;
+  mode: string;
+  cron: string;
+  timezone: string;
+  scope: 'user' | 'group' | 'org';
+  group: string;
+  draft: Draft;
+}
+
+type FieldError = { field?: string; message: string } | undefined;
+
+/** Creating the schedule: the input read from the draft, the server's verdict on a field or the whole. */
+function useCreateSchedule(
+  values: ScheduleValues,
+  detail: WorkflowDetail | undefined,
+  onCreated: () => void,
+) {
+  const [fieldError, setFieldError] = useState<FieldError>();
+  const [failure, setFailure] = useState<unknown>();
+  const [created, setCreated] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setFieldError(undefined);
+    setFailure(undefined);
+    setCreated(false);
+    const read = draftToInput(detail?.inputs, values.draft);
+    if ('field' in read) {
+      setFieldError(read);
+      return;
+    }
+    setBusy(true);
+    try {
+      await api('/api/schedules', {
+        body: {
+          workflowId: values.workflowId,
+          ...(values.mode === 'custom' ? { cron: values.cron } : { preset: values.mode }),
+          timezone: values.timezone,
+          scope: values.scope,
+          ...(values.scope === 'group' ? { group: values.group } : {}),
+          input: read.input,
+        },
+      });
+      setCreated(true);
+      onCreated();
+    } catch (e) {
+      if (e instanceof ApiError && e.field !== undefined)
+        setFieldError({ field: e.field, message: fieldMessage(e.detail, e.field) });
+      else setFailure(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return { submit, fieldError, failure, created, busy };
+}
+
 function ScheduleForm({
   workflows,
   onCreated,
@@ -158,12 +217,13 @@ function ScheduleForm({
   const [scope, setScope] = useState<'user' | 'group' | 'org'>('user');
   const [group, setGroup] = useState(me.groups[0] ?? '');
   const [draft, setDraft] = useState<Draft>({});
-  const [fieldError, setFieldError] = useState<{ field?: string; message: string }>();
-  const [failure, setFailure] = useState<unknown>();
-  const [created, setCreated] = useState(false);
-  const [busy, setBusy] = useState(false);
   const detail = useApi<WorkflowDetail>(
     workflowId ? `/api/workflows/${encodeURIComponent(workflowId)}` : null,
+  );
+  const { submit, fieldError, failure, created, busy } = useCreateSchedule(
+    { workflowId, mode, cron, timezone, scope, group, draft },
+    detail.data,
+    onCreated,
   );
 
   useEffect(() => {
@@ -175,40 +235,6 @@ function ScheduleForm({
 
   const expression = mode === 'custom' ? cron : (PRESETS.find((p) => p.id === mode)?.cron ?? '');
   const upcoming = nextTimes(expression, timezone);
-  const zoneFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'short' });
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setFieldError(undefined);
-    setFailure(undefined);
-    setCreated(false);
-    const read = draftToInput(detail.data?.inputs, draft);
-    if ('field' in read) {
-      setFieldError(read);
-      return;
-    }
-    setBusy(true);
-    try {
-      await api('/api/schedules', {
-        body: {
-          workflowId,
-          ...(mode === 'custom' ? { cron } : { preset: mode }),
-          timezone,
-          scope,
-          ...(scope === 'group' ? { group } : {}),
-          input: read.input,
-        },
-      });
-      setCreated(true);
-      onCreated();
-    } catch (e) {
-      if (e instanceof ApiError && e.field !== undefined)
-        setFieldError({ field: e.field, message: fieldMessage(e.detail, e.field) });
-      else setFailure(e);
-    } finally {
-      setBusy(false);
-    }
-  };
 
   if (workflows === undefined) return <Loading />;
   if (startable.length === 0)
@@ -221,13 +247,6 @@ function ScheduleForm({
       </Empty>
     );
 
-  const blame = (name: string) =>
-    fieldError?.field === name ? (
-      <small className="field-error" role="alert">
-        {fieldError.message}
-      </small>
-    ) : null;
-
   return (
     <form onSubmit={submit} noValidate>
       <div className="field">
@@ -239,114 +258,12 @@ function ScheduleForm({
             </option>
           ))}
         </select>
-        {blame('workflowId')}
+        <Blame name="workflowId" error={fieldError} />
       </div>
-      <fieldset className="field">
-        <legend>When</legend>
-        <div className="radio-list">
-          {PRESETS.map((p) => (
-            <label key={p.id} className="radio">
-              <input
-                type="radio"
-                name="when"
-                value={p.id}
-                checked={mode === p.id}
-                onChange={() => setMode(p.id)}
-              />
-              {p.label}
-            </label>
-          ))}
-          <label className="radio">
-            <input
-              type="radio"
-              name="when"
-              value="custom"
-              checked={mode === 'custom'}
-              onChange={() => setMode('custom')}
-            />
-            Custom (cron)
-          </label>
-        </div>
-        {blame('preset')}
-      </fieldset>
-      {mode === 'custom' ? (
-        <div className="field">
-          <label htmlFor="schedule-cron">Cron expression</label>
-          <input
-            id="schedule-cron"
-            className="mono"
-            value={cron}
-            onChange={(e) => setCron(e.target.value)}
-            aria-describedby="schedule-cron-help"
-          />
-          <small id="schedule-cron-help" className="help">
-            Five fields: minute hour day-of-month month day-of-week, e.g. <code>30 8 * * 1-5</code>.
-          </small>
-          {blame('cron')}
-        </div>
-      ) : null}
-      <div className="field">
-        <label htmlFor="schedule-timezone">Time zone</label>
-        <input
-          id="schedule-timezone"
-          value={timezone}
-          onChange={(e) => setTimezone(e.target.value)}
-          list="time-zones"
-        />
-        <datalist id="time-zones">
-          {[
-            'UTC',
-            USER_ZONE,
-            'Europe/London',
-            'Europe/Berlin',
-            'America/New_York',
-            'America/Los_Angeles',
-            'Asia/Tokyo',
-          ]
-            .filter((z, i, all) => all.indexOf(z) === i)
-            .map((z) => (
-              <option key={z} value={z} />
-            ))}
-        </datalist>
-        {blame('timezone')}
-      </div>
-      <div className="next-times" aria-live="polite">
-        <h3>Next five runs</h3>
-        {typeof upcoming === 'string' ? (
-          <p className="field-error">{upcoming}</p>
-        ) : (
-          <ol>
-            {upcoming.map((d) => (
-              <li key={d.getTime()}>{zoneFormat.format(d)}</li>
-            ))}
-          </ol>
-        )}
-        <p className="muted small">Shown in your time zone ({USER_ZONE}).</p>
-      </div>
-      <div className="field">
-        <label htmlFor="schedule-scope">Runs as</label>
-        <select id="schedule-scope" value={scope} onChange={(e) => setScope(e.target.value as typeof scope)}>
-          <option value="user">Me ({me.email})</option>
-          {atLeast(me.role, 'lead') && me.groups.length > 0 ? (
-            <option value="group">A group I lead</option>
-          ) : null}
-          {atLeast(me.role, 'manager') ? <option value="org">The organisation</option> : null}
-        </select>
-        {blame('scope')}
-      </div>
-      {scope === 'group' ? (
-        <div className="field">
-          <label htmlFor="schedule-group">Group</label>
-          <select id="schedule-group" value={group} onChange={(e) => setGroup(e.target.value)}>
-            {me.groups.map((g) => (
-              <option key={g} value={g}>
-                {g}
-              </option>
-            ))}
-          </select>
-          {blame('group')}
-        </div>
-      ) : null}
+      <WhenFields mode={mode} onMode={setMode} cron={cron} onCron={setCron} error={fieldError} />
+      <TimezoneField timezone={timezone} onChange={setTimezone} error={fieldError} />
+      <NextRuns upcoming={upcoming} />
+      <ScopeFields scope={scope} onScope={setScope} group={group} onGroup={setGroup} error={fieldError} />
       {detail.data ? (
         <fieldset className="field">
           <legend>Input for every run</legend>
@@ -365,5 +282,166 @@ function ScheduleForm({
         </button>
       </div>
     </form>
+  );
+}
+
+/** The server's message under the field it names, if it names `name`. */
+function Blame({ name, error }: { name: string; error: FieldError }) {
+  return error?.field === name ? (
+    <small className="field-error" role="alert">
+      {error.message}
+    </small>
+  ) : null;
+}
+
+/** When the schedule fires: a preset, or a custom cron expression. */
+function WhenFields(props: {
+  mode: string;
+  onMode: (mode: string) => void;
+  cron: string;
+  onCron: (cron: string) => void;
+  error: FieldError;
+}) {
+  const { mode, onMode } = props;
+  return (
+    <>
+      <fieldset className="field">
+        <legend>When</legend>
+        <div className="radio-list">
+          {PRESETS.map((p) => (
+            <label key={p.id} className="radio">
+              <input
+                type="radio"
+                name="when"
+                value={p.id}
+                checked={mode === p.id}
+                onChange={() => onMode(p.id)}
+              />
+              {p.label}
+            </label>
+          ))}
+          <label className="radio">
+            <input
+              type="radio"
+              name="when"
+              value="custom"
+              checked={mode === 'custom'}
+              onChange={() => onMode('custom')}
+            />
+            Custom (cron)
+          </label>
+        </div>
+        <Blame name="preset" error={props.error} />
+      </fieldset>
+      {mode === 'custom' ? (
+        <div className="field">
+          <label htmlFor="schedule-cron">Cron expression</label>
+          <input
+            id="schedule-cron"
+            className="mono"
+            value={props.cron}
+            onChange={(e) => props.onCron(e.target.value)}
+            aria-describedby="schedule-cron-help"
+          />
+          <small id="schedule-cron-help" className="help">
+            Five fields: minute hour day-of-month month day-of-week, e.g. <code>30 8 * * 1-5</code>.
+          </small>
+          <Blame name="cron" error={props.error} />
+        </div>
+      ) : null}
+    </>
+  );
+}
+
+function TimezoneField(props: { timezone: string; onChange: (zone: string) => void; error: FieldError }) {
+  return (
+    <div className="field">
+      <label htmlFor="schedule-timezone">Time zone</label>
+      <input
+        id="schedule-timezone"
+        value={props.timezone}
+        onChange={(e) => props.onChange(e.target.value)}
+        list="time-zones"
+      />
+      <datalist id="time-zones">
+        {[
+          'UTC',
+          USER_ZONE,
+          'Europe/London',
+          'Europe/Berlin',
+          'America/New_York',
+          'America/Los_Angeles',
+          'Asia/Tokyo',
+        ]
+          .filter((z, i, all) => all.indexOf(z) === i)
+          .map((z) => (
+            <option key={z} value={z} />
+          ))}
+      </datalist>
+      <Blame name="timezone" error={props.error} />
+    </div>
+  );
+}
+
+/** The next five times the schedule fires, in the user's time zone, or why the expression is wrong. */
+function NextRuns({ upcoming }: { upcoming: Date[] | string }) {
+  const zoneFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'short' });
+  return (
+    <div className="next-times" aria-live="polite">
+      <h3>Next five runs</h3>
+      {typeof upcoming === 'string' ? (
+        <p className="field-error">{upcoming}</p>
+      ) : (
+        <ol>
+          {upcoming.map((d) => (
+            <li key={d.getTime()}>{zoneFormat.format(d)}</li>
+          ))}
+        </ol>
+      )}
+      <p className="muted small">Shown in your time zone ({USER_ZONE}).</p>
+    </div>
+  );
+}
+
+/** Whom the runs run as: the user, a group they lead (leads and above), or the organisation (managers). */
+function ScopeFields(props: {
+  scope: ScheduleValues['scope'];
+  onScope: (scope: ScheduleValues['scope']) => void;
+  group: string;
+  onGroup: (group: string) => void;
+  error: FieldError;
+}) {
+  const me = useMe();
+  return (
+    <>
+      <div className="field">
+        <label htmlFor="schedule-scope">Runs as</label>
+        <select
+          id="schedule-scope"
+          value={props.scope}
+          onChange={(e) => props.onScope(e.target.value as ScheduleValues['scope'])}
+        >
+          <option value="user">Me ({me.email})</option>
+          {atLeast(me.role, 'lead') && me.groups.length > 0 ? (
+            <option value="group">A group I lead</option>
+          ) : null}
+          {atLeast(me.role, 'manager') ? <option value="org">The organisation</option> : null}
+        </select>
+        <Blame name="scope" error={props.error} />
+      </div>
+      {props.scope === 'group' ? (
+        <div className="field">
+          <label htmlFor="schedule-group">Group</label>
+          <select id="schedule-group" value={props.group} onChange={(e) => props.onGroup(e.target.value)}>
+            {me.groups.map((g) => (
+              <option key={g} value={g}>
+                {g}
+              </option>
+            ))}
+          </select>
+          <Blame name="group" error={props.error} />
+        </div>
+      ) : null}
+    </>
   );
 }

@@ -18,14 +18,11 @@ import {
   useApi,
 } from '../ui';
 
-export function WorkflowsScreen() {
+/** The workflows matching the search (every word in the id or name), by name, with each one's last run. */
+function useWorkflowList(search: string) {
   const me = useMe();
   const workflows = useApi<WorkflowSummary[]>('/api/workflows');
   const runs = useApi<RunSummary[]>(atLeast(me.role, 'member') ? '/api/runs?limit=500' : null);
-  const [search, setSearch] = useState('');
-  const [running, setRunning] = useState<string | null>(null);
-  const [importing, setImporting] = useState(false);
-  const canEdit = atLeast(me.role, 'lead');
 
   const lastRun = useMemo(() => {
     const latest = new Map<string, RunSummary>();
@@ -43,29 +40,22 @@ export function WorkflowsScreen() {
       .sort((a, b) => a.name.localeCompare(b.name));
   }, [workflows.data, search]);
 
+  return { workflows, lastRun, shown };
+}
+
+export function WorkflowsScreen() {
+  const me = useMe();
+  const [search, setSearch] = useState('');
+  const [running, setRunning] = useState<string | null>(null);
+  const [importing, setImporting] = useState(false);
+  const { workflows, lastRun, shown } = useWorkflowList(search);
+  const canEdit = atLeast(me.role, 'lead');
+
   return (
     <Page
       title="Workflows"
       subtitle="What your organisation can run, who may start it, and how it went last time."
-      actions={
-        canEdit ? (
-          <>
-            <button type="button" className="button-quiet" onClick={() => setImporting(true)}>
-              Import YAML/JSON
-            </button>
-            <Link to="/templates" className="button">
-              From template
-            </Link>
-            <Link to="/workflows/new" className="button button-primary">
-              New workflow
-            </Link>
-          </>
-        ) : (
-          <Link to="/templates" className="button">
-            Templates
-          </Link>
-        )
-      }
+      actions={<PageActions canEdit={canEdit} onImport={() => setImporting(true)} />}
     >
       <div className="toolbar">
         <label className="search">
@@ -109,67 +99,99 @@ export function WorkflowsScreen() {
             </tr>
           </thead>
           <tbody>
-            {shown.map((w) => {
-              const last = lastRun.get(w.id);
-              const canStart = canStartManually(w.triggers, me.role);
-              return (
-                <tr key={w.id}>
-                  <td>
-                    <Link to={`/workflows/${encodeURIComponent(w.id)}`} className="row-title">
-                      {w.name}
-                    </Link>
-                    <div className="muted small mono">{w.id}</div>
-                  </td>
-                  <td>
-                    <div className="chips">
-                      {w.triggers.map((t) => (
-                        <TriggerChip key={JSON.stringify(t)} trigger={t} />
-                      ))}
-                    </div>
-                  </td>
-                  <td>
-                    {last ? (
-                      <Link to={`/runs/${encodeURIComponent(last.id)}`} className="last-run">
-                        <StatusBadge status={last.status} />{' '}
-                        <span className="muted small">{relativeTime(last.createdAt)}</span>
-                      </Link>
-                    ) : (
-                      <span className="muted small">never run</span>
-                    )}
-                  </td>
-                  <td className="muted small">
-                    v{w.version} · {relativeTime(w.createdAt)}
-                  </td>
-                  <td>
-                    <div className="row-actions">
-                      {canStart ? (
-                        <button
-                          type="button"
-                          className="button-small"
-                          onClick={() => setRunning(w.id)}
-                          aria-label={`Run ${w.name}`}
-                        >
-                          Run
-                        </button>
-                      ) : null}
-                      <Link
-                        to={`/workflows/${encodeURIComponent(w.id)}`}
-                        className="button button-small button-quiet"
-                        aria-label={`${canEdit ? 'Edit' : 'Open'} ${w.name}`}
-                      >
-                        {canEdit ? 'Edit' : 'Open'}
-                      </Link>
-                    </div>
-                  </td>
-                </tr>
-              );
-            })}
+            {shown.map((w) => (
+              <WorkflowRow
+                key={w.id}
+                workflow={w}
+                last={lastRun.get(w.id)}
+                canStart={canStartManually(w.triggers, me.role)}
+                canEdit={canEdit}
+                onRun={() => setRunning(w.id)}
+              />
+            ))}
           </tbody>
         </table>
       ) : null}
       <RunDialog workflowId={running} onClose={() => setRunning(null)} />
       <ImportDialog open={importing} onClose={() => setImporting(false)} />
     </Page>
+  );
+}
+
+/** New, From template and Import for those who may edit; the templates for the others. */
+function PageActions({ canEdit, onImport }: { canEdit: boolean; onImport: () => void }) {
+  return canEdit ? (
+    <>
+      <button type="button" className="button-quiet" onClick={onImport}>
+        Import YAML/JSON
+      </button>
+      <Link to="/templates" className="button">
+        From template
+      </Link>
+      <Link to="/workflows/new" className="button button-primary">
+        New workflow
+      </Link>
+    </>
+  ) : (
+    <Link to="/templates" className="button">
+      Templates
+    </Link>
+  );
+}
+
+function WorkflowRow(props: {
+  workflow: WorkflowSummary;
+  last: RunSummary | undefined;
+  canStart: boolean;
+  canEdit: boolean;
+  onRun: () => void;
+}) {
+  const { workflow: w, last, canEdit } = props;
+  return (
+    <tr>
+      <td>
+        <Link to={`/workflows/${encodeURIComponent(w.id)}`} className="row-title">
+          {w.name}
+        </Link>
+        <div className="muted small mono">{w.id}</div>
+      </td>
+      <td>
+        <div className="chips">
+          {w.triggers.map((t) => (
+            <TriggerChip key={JSON.stringify(t)} trigger={t} />
+          ))}
+        </div>
+      </td>
+      <td>
+        {last ? (
+          <Link to={`/runs/${encodeURIComponent(last.id)}`} className="last-run">
+            <StatusBadge status={last.status} />{' '}
+            <span className="muted small">{relativeTime(last.createdAt)}</span>
+          </Link>
+        ) : (
+          <span className="muted small">never run</span>
+        )}
+      </td>
+      <td className="muted small">
+        v{w.version} · {relativeTime(w.createdAt)}
+      </td>
+      <td>
+        <div className="row-actions">
+          {props.canStart ? (
+            <button type="button" className="button-small" onClick={props.onRun} aria-label={`Run ${w.name}`}>
+              Run
+            </button>
+          ) : null}
+          <Link
+            to={`/workflows/${encodeURIComponent(w.id)}`}
+            className="button button-small button-quiet"
+            aria-label={`${canEdit ? 'Edit' : 'Open'} ${w.name}`}
+          >
+            {canEdit ? 'Edit' : 'Open'}
+          </Link>
+        </div>
+      </td>
+    </tr>
   );
 }
 
