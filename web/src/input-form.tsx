@@ -113,105 +113,152 @@ export function InputFields({
   const blamed = fieldName(error?.field);
   return (
     <div className="input-fields">
-      {properties.map(([name, property]) => {
-        const id = `${base}-${name}`;
-        const k = kind(property);
-        const value = draft[name];
-        const invalid = blamed === name;
-        const describedBy = [property.description ? `${id}-help` : '', invalid ? `${id}-error` : '']
-          .filter(Boolean)
-          .join(' ');
-        const common = {
-          id,
-          name,
-          'aria-invalid': invalid || undefined,
-          'aria-describedby': describedBy || undefined,
-        };
-        const set = (v: string | boolean) => onChange({ ...draft, [name]: v });
-        return (
-          <div key={name} className={invalid ? 'field field-invalid' : 'field'}>
-            {k === 'boolean' ? (
-              <label className="checkbox" htmlFor={id}>
-                <input
-                  type="checkbox"
-                  {...common}
-                  checked={value === true}
-                  onChange={(e) => set(e.target.checked)}
-                />
-                <span>{labelOf(name, property)}</span>
-              </label>
-            ) : (
-              <>
-                <label htmlFor={id}>
-                  {labelOf(name, property)}
-                  {required.has(name) ? (
-                    <span className="required" aria-hidden="true">
-                      {' '}
-                      *
-                    </span>
-                  ) : null}
-                </label>
-                {k === 'enum' ? (
-                  <select {...common} value={String(value ?? '')} onChange={(e) => set(e.target.value)}>
-                    <option value="">{required.has(name) ? 'Choose…' : '—'}</option>
-                    {(property.enum ?? []).map((option) => (
-                      <option key={String(option)} value={String(option)}>
-                        {String(option)}
-                      </option>
-                    ))}
-                  </select>
-                ) : k === 'json' ? (
-                  <textarea
-                    {...common}
-                    rows={4}
-                    className="mono"
-                    value={String(value ?? '')}
-                    onChange={(e) => set(e.target.value)}
-                  />
-                ) : property.maxLength !== undefined && property.maxLength > 200 ? (
-                  <textarea
-                    {...common}
-                    rows={2}
-                    maxLength={property.maxLength}
-                    value={String(value ?? '')}
-                    onChange={(e) => set(e.target.value)}
-                  />
-                ) : (
-                  <input
-                    {...common}
-                    type={
-                      k === 'number' || k === 'integer'
-                        ? 'number'
-                        : property.format === 'email'
-                          ? 'email'
-                          : property.format === 'date'
-                            ? 'date'
-                            : 'text'
-                    }
-                    inputMode={k === 'number' ? 'decimal' : k === 'integer' ? 'numeric' : undefined}
-                    step={k === 'number' ? 'any' : undefined}
-                    min={property.minimum}
-                    max={property.maximum}
-                    maxLength={property.maxLength}
-                    value={String(value ?? '')}
-                    onChange={(e) => set(e.target.value)}
-                  />
-                )}
-              </>
-            )}
-            {property.description ? (
-              <small id={`${id}-help`} className="help">
-                {property.description}
-              </small>
-            ) : null}
-            {invalid && error ? (
-              <small id={`${id}-error`} className="field-error" role="alert">
-                {error.message}
-              </small>
-            ) : null}
-          </div>
-        );
-      })}
+      {properties.map(([name, property]) => (
+        <InputField
+          key={name}
+          id={`${base}-${name}`}
+          name={name}
+          property={property}
+          required={required.has(name)}
+          value={draft[name]}
+          onChange={(v) => onChange({ ...draft, [name]: v })}
+          error={blamed === name ? error : undefined}
+        />
+      ))}
     </div>
+  );
+}
+
+type Control = {
+  id: string;
+  name: string;
+  'aria-invalid': true | undefined;
+  'aria-describedby': string | undefined;
+};
+
+/** One input property: its label, control, help and the message of the API when it blamed it. */
+function InputField(props: {
+  id: string;
+  name: string;
+  property: JsonSchema;
+  required: boolean;
+  value: string | boolean | undefined;
+  onChange: (value: string | boolean) => void;
+  error: { message: string } | undefined;
+}) {
+  const { id, name, property, value, error } = props;
+  const invalid = error !== undefined;
+  const describedBy = [property.description ? `${id}-help` : '', invalid ? `${id}-error` : '']
+    .filter(Boolean)
+    .join(' ');
+  const common: Control = {
+    id,
+    name,
+    'aria-invalid': invalid || undefined,
+    'aria-describedby': describedBy || undefined,
+  };
+  return (
+    <div className={invalid ? 'field field-invalid' : 'field'}>
+      {kind(property) === 'boolean' ? (
+        <label className="checkbox" htmlFor={id}>
+          <input
+            type="checkbox"
+            {...common}
+            checked={value === true}
+            onChange={(e) => props.onChange(e.target.checked)}
+          />
+          <span>{labelOf(name, property)}</span>
+        </label>
+      ) : (
+        <>
+          <label htmlFor={id}>
+            {labelOf(name, property)}
+            {props.required ? (
+              <span className="required" aria-hidden="true">
+                {' '}
+                *
+              </span>
+            ) : null}
+          </label>
+          <InputControl
+            common={common}
+            property={property}
+            required={props.required}
+            value={value}
+            onChange={props.onChange}
+          />
+        </>
+      )}
+      {property.description ? (
+        <small id={`${id}-help`} className="help">
+          {property.description}
+        </small>
+      ) : null}
+      {error ? (
+        <small id={`${id}-error`} className="field-error" role="alert">
+          {error.message}
+        </small>
+      ) : null}
+    </div>
+  );
+}
+
+/** The control for a property that is not a checkbox: a list of its values, a text area or an input. */
+function InputControl(props: {
+  common: Control;
+  property: JsonSchema;
+  required: boolean;
+  value: string | boolean | undefined;
+  onChange: (value: string) => void;
+}) {
+  const { common, property } = props;
+  const k = kind(property);
+  const value = String(props.value ?? '');
+  const set = (v: string) => props.onChange(v);
+  if (k === 'enum')
+    return (
+      <select {...common} value={value} onChange={(e) => set(e.target.value)}>
+        <option value="">{props.required ? 'Choose…' : '—'}</option>
+        {(property.enum ?? []).map((option) => (
+          <option key={String(option)} value={String(option)}>
+            {String(option)}
+          </option>
+        ))}
+      </select>
+    );
+  if (k === 'json')
+    return (
+      <textarea {...common} rows={4} className="mono" value={value} onChange={(e) => set(e.target.value)} />
+    );
+  if (property.maxLength !== undefined && property.maxLength > 200)
+    return (
+      <textarea
+        {...common}
+        rows={2}
+        maxLength={property.maxLength}
+        value={value}
+        onChange={(e) => set(e.target.value)}
+      />
+    );
+  return (
+    <input
+      {...common}
+      type={
+        k === 'number' || k === 'integer'
+          ? 'number'
+          : property.format === 'email'
+            ? 'email'
+            : property.format === 'date'
+              ? 'date'
+              : 'text'
+      }
+      inputMode={k === 'number' ? 'decimal' : k === 'integer' ? 'numeric' : undefined}
+      step={k === 'number' ? 'any' : undefined}
+      min={property.minimum}
+      max={property.maximum}
+      maxLength={property.maxLength}
+      value={value}
+      onChange={(e) => set(e.target.value)}
+    />
   );
 }

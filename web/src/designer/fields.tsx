@@ -21,22 +21,21 @@ export interface FieldProps {
   onEnter?: () => void;
 }
 
-export function Field(props: FieldProps) {
-  const {
-    label,
-    value,
-    onChange,
-    commitOnBlur,
-    multiline,
-    placeholder,
-    hint,
-    error,
-    variables,
-    suggestions,
-  } = props;
-  const id = useId();
+interface Completions {
+  options: string[];
+  /** Where the word being completed starts. */
+  from: number;
+  active: number;
+}
+
+/**
+ * A field's draft while it has focus and its completion menu: typing reports changes (or keeps them
+ * until blur or Enter with `commitOnBlur`) and opens the variables that fit the word at the caret.
+ */
+function useFieldDraft(props: FieldProps) {
+  const { value, onChange, commitOnBlur, multiline, variables } = props;
   const [draft, setDraft] = useState<string | null>(null);
-  const [menu, setMenu] = useState<{ options: string[]; from: number; active: number } | null>(null);
+  const [menu, setMenu] = useState<Completions | null>(null);
   const input = useRef<HTMLInputElement & HTMLTextAreaElement>(null);
   const shown = draft ?? value;
 
@@ -74,49 +73,74 @@ export function Field(props: FieldProps) {
     setMenu(null);
   };
 
-  const common = {
-    id,
-    ref: input,
-    name: props.name ?? label,
-    value: shown,
-    placeholder,
-    'aria-invalid': error ? true : undefined,
+  /** Arrows, Enter, Tab and Escape in an open menu; true when the key was the menu's. */
+  const menuKey = (e: KeyboardEvent): boolean => {
+    if (menu === null) return false;
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      const step = e.key === 'ArrowDown' ? 1 : -1;
+      setMenu({ ...menu, active: (menu.active + step + menu.options.length) % menu.options.length });
+      return true;
+    }
+    if (e.key === 'Enter' || e.key === 'Tab') {
+      const option = menu.options[menu.active];
+      if (option !== undefined) {
+        e.preventDefault();
+        pick(option);
+        return true;
+      }
+    }
+    if (e.key === 'Escape') {
+      setMenu(null);
+      return true;
+    }
+    return false;
+  };
+
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (menuKey(e)) return;
+    if (e.key === 'Enter' && !multiline && props.onEnter) {
+      e.preventDefault();
+      props.onEnter();
+      return;
+    }
+    if (e.key === 'Enter' && !multiline && commitOnBlur) {
+      e.preventDefault();
+      if (draft !== null && draft !== value) onChange(draft);
+      setDraft(null);
+    }
+  };
+
+  return {
+    input,
+    shown,
+    menu,
+    pick,
     onFocus: () => setDraft(value),
     onBlur: finish,
     onChange: (e: { target: HTMLInputElement | HTMLTextAreaElement }) =>
       update(e.target.value, e.target.selectionStart),
-    onKeyDown: (e: KeyboardEvent) => {
-      if (menu !== null) {
-        if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-          e.preventDefault();
-          const step = e.key === 'ArrowDown' ? 1 : -1;
-          setMenu({ ...menu, active: (menu.active + step + menu.options.length) % menu.options.length });
-          return;
-        }
-        if (e.key === 'Enter' || e.key === 'Tab') {
-          const option = menu.options[menu.active];
-          if (option !== undefined) {
-            e.preventDefault();
-            pick(option);
-            return;
-          }
-        }
-        if (e.key === 'Escape') {
-          setMenu(null);
-          return;
-        }
-      }
-      if (e.key === 'Enter' && !multiline && props.onEnter) {
-        e.preventDefault();
-        props.onEnter();
-        return;
-      }
-      if (e.key === 'Enter' && !multiline && commitOnBlur) {
-        e.preventDefault();
-        if (draft !== null && draft !== value) onChange(draft);
-        setDraft(null);
-      }
-    },
+    onKeyDown,
+  };
+}
+
+export function Field(props: FieldProps) {
+  const { label, multiline, placeholder, hint, error, suggestions } = props;
+  const id = useId();
+  const field = useFieldDraft(props);
+  const { menu } = field;
+
+  const common = {
+    id,
+    ref: field.input,
+    name: props.name ?? label,
+    value: field.shown,
+    placeholder,
+    'aria-invalid': error ? true : undefined,
+    onFocus: field.onFocus,
+    onBlur: field.onBlur,
+    onChange: field.onChange,
+    onKeyDown: field.onKeyDown,
   };
   const listId = suggestions ? `${id}-list` : undefined;
   return (
@@ -145,7 +169,7 @@ export function Field(props: FieldProps) {
               className={i === menu.active ? 'sg-active' : undefined}
               onMouseDown={(e) => {
                 e.preventDefault();
-                pick(option);
+                field.pick(option);
               }}
             >
               {option}

@@ -139,13 +139,18 @@ function InputCard({
 }) {
   const p = isRecord(property) ? property : {};
   const type = typeof p.type === 'string' ? p.type : '';
-  const known = (INPUT_TYPES as readonly string[]).includes(type);
-  const kind = stringKind(p);
-  const n = String(index);
-  const label = String(index + 1);
+  const input: InputShape = {
+    name,
+    p,
+    type,
+    known: (INPUT_TYPES as readonly string[]).includes(type),
+    kind: stringKind(p),
+    n: String(index),
+    label: String(index + 1),
+    set: (k, value) => onEdit((doc) => setInputKey(doc, name, k, value), `inputs/${name}/${k}`),
+  };
+  const { label, n, kind } = input;
   const [nameError, setNameError] = useState<string | null>(null);
-  const key = (k: string) => `inputs/${name}/${k}`;
-  const set = (k: string, value: unknown) => onEdit((doc) => setInputKey(doc, name, k, value), key(k));
   const rename = (to: string) => {
     if (to === name) return setNameError(null);
     if (!INPUT_NAME.test(to)) return setNameError('letters, digits and _, not starting with a digit');
@@ -172,101 +177,22 @@ function InputCard({
           onChange={(on) => onEdit((doc) => setRequired(doc, name, on))}
         />
       </div>
-      <div className="sg-row">
-        <SelectField
-          label={`Input ${label} type`}
-          value={type}
-          onChange={(t) => t !== type && onEdit((doc) => setInputType(doc, name, t))}
-          options={[
-            ...(known ? [] : [{ value: type, label: type === '' ? '(none)' : `${type} (edit as YAML)` }]),
-            ...INPUT_TYPES.map((t) => ({ value: t, label: t })),
-          ]}
-        />
-        {type === 'string' ? (
-          <SelectField
-            label={`Input ${label} format`}
-            value={kind}
-            onChange={(k) => onEdit((doc) => setStringKind(doc, name, k as StringKind, p))}
-            options={[
-              { value: 'plain', label: 'text' },
-              { value: 'date', label: 'date' },
-              { value: 'email', label: 'email' },
-              { value: 'choice', label: 'choice from a list' },
-            ]}
-          />
-        ) : null}
-      </div>
+      <InputTypeRow input={input} onEdit={onEdit} />
       <Field
         label={`Input ${label} description`}
         name={`input-${n}-description`}
         value={str(p.description)}
-        onChange={(x) => set('description', x)}
+        onChange={(x) => input.set('description', x)}
       />
       {type === 'string' && kind === 'choice' ? (
         <ListField
           label={`Input ${label} choices`}
           values={strings(p.enum)}
-          onChange={(x) => set('enum', x)}
+          onChange={(x) => input.set('enum', x)}
         />
       ) : null}
-      {type === 'number' || type === 'integer' ? (
-        <div className="sg-row">
-          <Field
-            label={`Input ${label} minimum`}
-            name={`input-${n}-minimum`}
-            value={str(p.minimum)}
-            onChange={(x) => set('minimum', num(x))}
-          />
-          <Field
-            label={`Input ${label} maximum`}
-            name={`input-${n}-maximum`}
-            value={str(p.maximum)}
-            onChange={(x) => set('maximum', num(x))}
-          />
-        </div>
-      ) : null}
-      {type === 'string' && kind === 'plain' ? (
-        <div className="sg-row">
-          <Field
-            label={`Input ${label} min length`}
-            name={`input-${n}-minLength`}
-            value={str(p.minLength)}
-            onChange={(x) => set('minLength', num(x))}
-          />
-          <Field
-            label={`Input ${label} max length`}
-            name={`input-${n}-maxLength`}
-            value={str(p.maxLength)}
-            onChange={(x) => set('maxLength', num(x))}
-          />
-        </div>
-      ) : null}
-      {type === 'boolean' ? (
-        <SelectField
-          label={`Input ${label} default`}
-          value={typeof p.default === 'boolean' ? String(p.default) : ''}
-          onChange={(x) => set('default', x === '' ? undefined : x === 'true')}
-          options={[
-            { value: '', label: '(none)' },
-            { value: 'true', label: 'true' },
-            { value: 'false', label: 'false' },
-          ]}
-        />
-      ) : type === 'string' && kind === 'choice' ? (
-        <SelectField
-          label={`Input ${label} default`}
-          value={str(p.default)}
-          onChange={(x) => set('default', x)}
-          options={[{ value: '', label: '(none)' }, ...strings(p.enum).map((o) => ({ value: o, label: o }))]}
-        />
-      ) : known ? (
-        <Field
-          label={`Input ${label} default`}
-          name={`input-${n}-default`}
-          value={str(p.default)}
-          onChange={(x) => set('default', type === 'string' ? x : num(x))}
-        />
-      ) : null}
+      <InputBounds input={input} />
+      <InputDefault input={input} />
       <div className="sg-card-actions">
         <button
           type="button"
@@ -295,6 +221,130 @@ function InputCard({
       </div>
     </fieldset>
   );
+}
+
+/** One input as its card's sections read it. */
+interface InputShape {
+  name: string;
+  /** The input's schema (empty when it is not a map). */
+  p: Record<string, unknown>;
+  type: string;
+  /** Whether the type is one the form offers (else it is edited as YAML). */
+  known: boolean;
+  kind: StringKind;
+  /** The input's index, and its number as labels show it. */
+  n: string;
+  label: string;
+  /** Sets one key of the input's schema (typing in one field is one undo step). */
+  set: (key: string, value: unknown) => void;
+}
+
+/** The input's type and, for a string, what kind of string. */
+function InputTypeRow({ input, onEdit }: { input: InputShape; onEdit: DocEdit }) {
+  const { name, p, type, known, kind, label } = input;
+  return (
+    <div className="sg-row">
+      <SelectField
+        label={`Input ${label} type`}
+        value={type}
+        onChange={(t) => t !== type && onEdit((doc) => setInputType(doc, name, t))}
+        options={[
+          ...(known ? [] : [{ value: type, label: type === '' ? '(none)' : `${type} (edit as YAML)` }]),
+          ...INPUT_TYPES.map((t) => ({ value: t, label: t })),
+        ]}
+      />
+      {type === 'string' ? (
+        <SelectField
+          label={`Input ${label} format`}
+          value={kind}
+          onChange={(k) => onEdit((doc) => setStringKind(doc, name, k as StringKind, p))}
+          options={[
+            { value: 'plain', label: 'text' },
+            { value: 'date', label: 'date' },
+            { value: 'email', label: 'email' },
+            { value: 'choice', label: 'choice from a list' },
+          ]}
+        />
+      ) : null}
+    </div>
+  );
+}
+
+/** A number's minimum and maximum, a plain string's length limits. */
+function InputBounds({ input }: { input: InputShape }) {
+  const { p, type, kind, n, label, set } = input;
+  if (type === 'number' || type === 'integer')
+    return (
+      <div className="sg-row">
+        <Field
+          label={`Input ${label} minimum`}
+          name={`input-${n}-minimum`}
+          value={str(p.minimum)}
+          onChange={(x) => set('minimum', num(x))}
+        />
+        <Field
+          label={`Input ${label} maximum`}
+          name={`input-${n}-maximum`}
+          value={str(p.maximum)}
+          onChange={(x) => set('maximum', num(x))}
+        />
+      </div>
+    );
+  if (type === 'string' && kind === 'plain')
+    return (
+      <div className="sg-row">
+        <Field
+          label={`Input ${label} min length`}
+          name={`input-${n}-minLength`}
+          value={str(p.minLength)}
+          onChange={(x) => set('minLength', num(x))}
+        />
+        <Field
+          label={`Input ${label} max length`}
+          name={`input-${n}-maxLength`}
+          value={str(p.maxLength)}
+          onChange={(x) => set('maxLength', num(x))}
+        />
+      </div>
+    );
+  return null;
+}
+
+/** The default value, as a choice for booleans and lists of choices, else as text. */
+function InputDefault({ input }: { input: InputShape }) {
+  const { p, type, known, kind, n, label, set } = input;
+  if (type === 'boolean')
+    return (
+      <SelectField
+        label={`Input ${label} default`}
+        value={typeof p.default === 'boolean' ? String(p.default) : ''}
+        onChange={(x) => set('default', x === '' ? undefined : x === 'true')}
+        options={[
+          { value: '', label: '(none)' },
+          { value: 'true', label: 'true' },
+          { value: 'false', label: 'false' },
+        ]}
+      />
+    );
+  if (type === 'string' && kind === 'choice')
+    return (
+      <SelectField
+        label={`Input ${label} default`}
+        value={str(p.default)}
+        onChange={(x) => set('default', x)}
+        options={[{ value: '', label: '(none)' }, ...strings(p.enum).map((o) => ({ value: o, label: o }))]}
+      />
+    );
+  if (known)
+    return (
+      <Field
+        label={`Input ${label} default`}
+        name={`input-${n}-default`}
+        value={str(p.default)}
+        onChange={(x) => set('default', type === 'string' ? x : num(x))}
+      />
+    );
+  return null;
 }
 
 export function TriggersEditor({

@@ -5,7 +5,7 @@ import { type FormEvent, useState } from 'react';
 import { api } from '../api';
 import { useMe } from '../session';
 import type { McpServer, McpTool, Me, VaultEntry } from '../types';
-import { atLeast, Empty, Loading, Page, ProblemNote, relativeTime, useApi } from '../ui';
+import { atLeast, Empty, type Loaded, Loading, Page, ProblemNote, relativeTime, useApi } from '../ui';
 
 function scopesFor(me: Me): Array<{ value: string; label: string }> {
   const scopes = [{ value: `user:${me.email.toLowerCase()}`, label: 'Mine' }];
@@ -60,47 +60,7 @@ export function ConnectionsScreen() {
             </Empty>
           ) : null}
           {vault.data && vault.data.length > 0 ? (
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Level</th>
-                  <th scope="col">Updated</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {vault.data.map((e) => (
-                  <tr key={`${e.scope}/${e.name}`}>
-                    <td className="mono">{e.name}</td>
-                    <td>{scopeLabel(e.scope, me)}</td>
-                    <td className="muted small">{relativeTime(e.updatedAt)}</td>
-                    <td>
-                      <div className="row-actions">
-                        <button
-                          type="button"
-                          className="button-small button-quiet"
-                          onClick={() => setReplacing(e)}
-                          aria-label={`Replace ${e.name}`}
-                        >
-                          Replace
-                        </button>
-                        <button
-                          type="button"
-                          className="button-small button-quiet danger-text"
-                          onClick={() => void remove(e)}
-                          aria-label={`Delete ${e.name}`}
-                        >
-                          Delete
-                        </button>
-                      </div>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <VaultTable entries={vault.data} onReplace={setReplacing} onDelete={(e) => void remove(e)} />
           ) : null}
         </section>
         <section className="card form-card" aria-labelledby="vault-form-title">
@@ -116,47 +76,104 @@ export function ConnectionsScreen() {
           />
         </section>
       </div>
-
-      <section aria-labelledby="mcp-title" className="section">
-        <h2 id="mcp-title">Tool servers (MCP)</h2>
-        <ProblemNote error={servers.error ?? tools.error} />
-        {servers.loading && !servers.data ? <Loading /> : null}
-        {servers.data?.length === 0 ? <Empty title="No MCP servers are configured." /> : null}
-        <div className="cards">
-          {servers.data?.map((s) => {
-            const own = (tools.data ?? []).filter((t) => t.server === s.name);
-            return (
-              <article key={s.name} className="card server-card" aria-labelledby={`server-${s.name}`}>
-                <header className="server-head">
-                  <h3 id={`server-${s.name}`}>{s.name}</h3>
-                  <span className="chip">{s.transport}</span>
-                </header>
-                {s.credentials && s.credentials.length > 0 ? (
-                  <p className="small muted">Needs: {s.credentials.join(', ')}</p>
-                ) : null}
-                {tools.loading && !tools.data ? (
-                  <p className="muted small">Asking for its tools…</p>
-                ) : own.length === 0 ? (
-                  <p className="muted small">No tools listed.</p>
-                ) : (
-                  <ul className="tool-list">
-                    {own.map((t) => (
-                      <li key={t.name}>
-                        <span className="mono">{t.name}</span>
-                        {t.annotations?.readOnlyHint === true ? (
-                          <span className="chip chip-read">read-only</span>
-                        ) : null}
-                        {t.description ? <div className="muted small">{t.description}</div> : null}
-                      </li>
-                    ))}
-                  </ul>
-                )}
-              </article>
-            );
-          })}
-        </div>
-      </section>
+      <ToolServers servers={servers} tools={tools} />
     </Page>
+  );
+}
+
+function VaultTable(props: {
+  entries: VaultEntry[];
+  onReplace: (entry: VaultEntry) => void;
+  onDelete: (entry: VaultEntry) => void;
+}) {
+  const me = useMe();
+  return (
+    <table className="table">
+      <thead>
+        <tr>
+          <th scope="col">Name</th>
+          <th scope="col">Level</th>
+          <th scope="col">Updated</th>
+          <th scope="col">
+            <span className="visually-hidden">Actions</span>
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.entries.map((e) => (
+          <tr key={`${e.scope}/${e.name}`}>
+            <td className="mono">{e.name}</td>
+            <td>{scopeLabel(e.scope, me)}</td>
+            <td className="muted small">{relativeTime(e.updatedAt)}</td>
+            <td>
+              <div className="row-actions">
+                <button
+                  type="button"
+                  className="button-small button-quiet"
+                  onClick={() => props.onReplace(e)}
+                  aria-label={`Replace ${e.name}`}
+                >
+                  Replace
+                </button>
+                <button
+                  type="button"
+                  className="button-small button-quiet danger-text"
+                  onClick={() => props.onDelete(e)}
+                  aria-label={`Delete ${e.name}`}
+                >
+                  Delete
+                </button>
+              </div>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** The MCP servers, each with the tools it lists. */
+function ToolServers({ servers, tools }: { servers: Loaded<McpServer[]>; tools: Loaded<McpTool[]> }) {
+  return (
+    <section aria-labelledby="mcp-title" className="section">
+      <h2 id="mcp-title">Tool servers (MCP)</h2>
+      <ProblemNote error={servers.error ?? tools.error} />
+      {servers.loading && !servers.data ? <Loading /> : null}
+      {servers.data?.length === 0 ? <Empty title="No MCP servers are configured." /> : null}
+      <div className="cards">
+        {servers.data?.map((s) => {
+          const own = (tools.data ?? []).filter((t) => t.server === s.name);
+          return (
+            <article key={s.name} className="card server-card" aria-labelledby={`server-${s.name}`}>
+              <header className="server-head">
+                <h3 id={`server-${s.name}`}>{s.name}</h3>
+                <span className="chip">{s.transport}</span>
+              </header>
+              {s.credentials && s.credentials.length > 0 ? (
+                <p className="small muted">Needs: {s.credentials.join(', ')}</p>
+              ) : null}
+              {tools.loading && !tools.data ? (
+                <p className="muted small">Asking for its tools…</p>
+              ) : own.length === 0 ? (
+                <p className="muted small">No tools listed.</p>
+              ) : (
+                <ul className="tool-list">
+                  {own.map((t) => (
+                    <li key={t.name}>
+                      <span className="mono">{t.name}</span>
+                      {t.annotations?.readOnlyHint === true ? (
+                        <span className="chip chip-read">read-only</span>
+                      ) : null}
+                      {t.description ? <div className="muted small">{t.description}</div> : null}
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </article>
+          );
+        })}
+      </div>
+    </section>
   );
 }
 
