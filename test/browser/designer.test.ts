@@ -349,6 +349,34 @@ describe('the visual designer', { timeout: 60_000 }, () => {
     expect(ada.errors).toEqual([]);
   });
 
+  it('completes a variable after {{ from the keyboard, and closes the list on Escape', async () => {
+    const { page } = ada;
+    await installTemplate(ada);
+    await page.goto('/workflows/expense-approval');
+    await node(page, 'notify_paid').waitFor();
+    await select(page, 'notify_paid');
+    const message = page.locator('.sg-side [name="message"]');
+    const options = page.locator('.sg-side .sg-completions [role="option"]');
+    await message.fill('');
+    await message.pressSequentially('Paid {{');
+    await options.first().waitFor();
+    const second = (await options.nth(1).textContent()) ?? '';
+    expect(second).not.toBe('');
+    await message.press('ArrowDown');
+    await expect.poll(() => options.nth(1).getAttribute('aria-selected')).toBe('true');
+    await message.press('Enter');
+    await expect.poll(() => message.inputValue()).toBe(`Paid {{${second}}}`);
+    expect(await options.count()).toBe(0);
+
+    await message.pressSequentially(' {{am');
+    await options.first().waitFor();
+    expect(await options.allTextContents()).toEqual(['amount']);
+    await message.press('Escape');
+    await expect.poll(() => options.count()).toBe(0);
+    expect(await message.inputValue()).toBe(`Paid {{${second}}} {{am`);
+    expect(ada.errors).toEqual([]);
+  });
+
   it('deletes a step with the keyboard, and undoes and redoes it', async () => {
     const { page } = ada;
     await installTemplate(ada);
