@@ -25,6 +25,8 @@
 //   stays its own.
 // - Failures end in `raise` of `{status, error, vars}`; the whole-run timeout and cancellation are the
 //   execution cancel API, driven by the trigger function (the timeout is stated in the header).
+// The steps of each node kind are built in gcp/ (activity, approval, parallel, flow) over the shared pieces
+// of gcp/steps.ts; this module writes the document and walks the graph.
 import { stringify } from 'yaml';
 import { ERROR_CODE } from '../error-codes.js';
 import type { IrGraph, IrNode, IrWorkflow } from '../ir.js';

@@ -126,29 +126,6 @@ function branchSteps(node: IrParallel, index: number, bctx: Ctx, body: GcpStep[]
   const { state, needed } = join;
   const total = node.branches.length;
   const err = v(bctx, 'sg_err');
-  const counted = (step: CountStep, count: Array<Record<string, unknown>>, condition: string) => ({
-    switch: [
-      {
-        condition: expr(`not(${state}.done)`),
-        steps: [
-          { [`${id}-b${index}-${step.count}`]: { assign: count } },
-          {
-            [`${id}-b${index}-${step.check}`]: {
-              switch: [
-                {
-                  condition: expr(condition),
-                  steps: [
-                    { [`${id}-b${index}-${step.decide}`]: { assign: [{ [`${state}.done`]: true }] } },
-                    ...cancelOthers(node, index, join.waits, step.cancel),
-                  ],
-                },
-              ],
-            },
-          },
-        ],
-      },
-    ],
-  });
   return [
     // Every branch starts, even after the join was decided (it then stops at its first wait, as the
     // orchestrator's branches do). It works on its own copy of the variables and records its step
@@ -160,7 +137,10 @@ function branchSteps(node: IrParallel, index: number, bctx: Ctx, body: GcpStep[]
     },
     ...body,
     {
-      [`${id}-b${index}-ok`]: counted(
+      [`${id}-b${index}-ok`]: countAtJoin(
+        node,
+        index,
+        join,
         OK_COUNT,
         [{ [`${state}.ok`]: expr(`${state}.ok + 1`) }, { [`${state}.r${index}`]: expr(v(bctx, 'sg_ov')) }],
         `${state}.ok >= ${needed}`,
@@ -168,7 +148,10 @@ function branchSteps(node: IrParallel, index: number, bctx: Ctx, body: GcpStep[]
     },
     { [`${id}-b${index}-ok-done`]: { next: `${id}-b${index}-end` } },
     {
-      [`${id}-b${index}-failed`]: counted(
+      [`${id}-b${index}-failed`]: countAtJoin(
+        node,
+        index,
+        join,
         FAILURE_COUNT,
         [
           { [`${state}.failed`]: expr(`${state}.failed + 1`) },
@@ -179,6 +162,44 @@ function branchSteps(node: IrParallel, index: number, bctx: Ctx, body: GcpStep[]
     },
     { [`${id}-b${index}-end`]: { assign: [{ [v(bctx, 'sg_branch')]: index }] } },
   ];
+}
+
+/**
+ * A branch's end, completed or failed: unless the join is decided, `count` it; when that decides the join
+ * (`condition`), mark it done and cancel the other branches.
+ */
+function countAtJoin(
+  node: IrParallel,
+  index: number,
+  join: Join,
+  step: CountStep,
+  count: Array<Record<string, unknown>>,
+  condition: string,
+): Record<string, unknown> {
+  const prefix = `${node.id}-b${index}`;
+  return {
+    switch: [
+      {
+        condition: expr(`not(${join.state}.done)`),
+        steps: [
+          { [`${prefix}-${step.count}`]: { assign: count } },
+          {
+            [`${prefix}-${step.check}`]: {
+              switch: [
+                {
+                  condition: expr(condition),
+                  steps: [
+                    { [`${prefix}-${step.decide}`]: { assign: [{ [`${join.state}.done`]: true }] } },
+                    ...cancelOthers(node, index, join.waits, step.cancel),
+                  ],
+                },
+              ],
+            },
+          },
+        ],
+      },
+    ],
+  };
 }
 
 /** Answers the open wait of every other branch (and the branches nested in it), cancelling it. */
