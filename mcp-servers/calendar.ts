@@ -63,7 +63,15 @@ type MeetingRow = {
   created_at: string;
 };
 
+/** Registers the tools, one function each, over the helpers they share. */
 function register(server: McpServer, db: Db): void {
+  const helpers = toolHelpers(db);
+  scheduleMeetingTool(server, db, helpers);
+  listMeetingsTool(server, db, helpers);
+}
+
+/** The statements and views the tools share. */
+function toolHelpers(db: Db) {
   const attendeesOf = (id: string) =>
     db
       .prepare<[string], { email: string }>('SELECT email FROM attendees WHERE meeting_id = ? ORDER BY rowid')
@@ -86,7 +94,13 @@ function register(server: McpServer, db: Db): void {
   const roomBusy = db.prepare<[string, string, string], { n: number }>(
     'SELECT count(*) AS n FROM meetings WHERE location = ? AND start < ? AND end > ?',
   );
+  return { attendeesOf, view, attendeeBusy, roomBusy };
+}
 
+type Helpers = ReturnType<typeof toolHelpers>;
+
+/** `calendar-schedule-meeting`: Schedule a meeting. */
+function scheduleMeetingTool(server: McpServer, db: Db, { view, attendeeBusy, roomBusy }: Helpers): void {
   server.registerTool(
     'calendar-schedule-meeting',
     {
@@ -162,7 +176,10 @@ function register(server: McpServer, db: Db): void {
       return jsonResult(result);
     },
   );
+}
 
+/** `calendar-list-meetings`: List meetings. */
+function listMeetingsTool(server: McpServer, db: Db, { view }: Helpers): void {
   server.registerTool(
     'calendar-list-meetings',
     {

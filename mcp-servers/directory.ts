@@ -141,7 +141,17 @@ function localPart(fullName: string): string {
   return last ? `${first}.${last}` : first;
 }
 
+/** Registers the tools, one function each, over the helpers they share. */
 function register(server: McpServer, db: Db, domain: string): void {
+  const helpers = toolHelpers(db);
+  createAccountTool(server, db, domain, helpers);
+  assignGroupsTool(server, db, helpers);
+  getUserTool(server, helpers);
+  listUsersTool(server, db, helpers);
+}
+
+/** The statements and views the tools share. */
+function toolHelpers(db: Db) {
   const getUser = db.prepare<[string], UserRow>('SELECT * FROM users WHERE email = ?');
   const groupsOf = (email: string) =>
     db
@@ -161,7 +171,13 @@ function register(server: McpServer, db: Db, domain: string): void {
     groups: groupsOf(row.email),
     createdAt: row.created_at,
   });
+  return { getUser, groupsOf, userView };
+}
 
+type Helpers = ReturnType<typeof toolHelpers>;
+
+/** `directory-create-account`: Create an account. */
+function createAccountTool(server: McpServer, db: Db, domain: string, { getUser, userView }: Helpers): void {
   server.registerTool(
     'directory-create-account',
     {
@@ -211,7 +227,10 @@ function register(server: McpServer, db: Db, domain: string): void {
       return jsonResult(result);
     },
   );
+}
 
+/** `directory-assign-groups`: Assign groups. */
+function assignGroupsTool(server: McpServer, db: Db, { getUser, groupsOf }: Helpers): void {
   server.registerTool(
     'directory-assign-groups',
     {
@@ -272,7 +291,10 @@ function register(server: McpServer, db: Db, domain: string): void {
       })();
     },
   );
+}
 
+/** `directory-get-user`: Look up an account. */
+function getUserTool(server: McpServer, { getUser, userView }: Helpers): void {
   server.registerTool(
     'directory-get-user',
     {
@@ -287,7 +309,10 @@ function register(server: McpServer, db: Db, domain: string): void {
       return jsonResult(userView(row));
     },
   );
+}
 
+/** `directory-list-users`: List accounts. */
+function listUsersTool(server: McpServer, db: Db, { userView }: Helpers): void {
   server.registerTool(
     'directory-list-users',
     {

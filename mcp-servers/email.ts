@@ -122,7 +122,15 @@ type MessageRow = {
   sent_at: string | null;
 };
 
+/** Registers the tools, one function each, over the helpers they share. */
 function register(server: McpServer, db: Db, smtp: Smtp | null, defaultFrom: string): void {
+  const helpers = toolHelpers(db, smtp, defaultFrom);
+  sendTool(server, smtp, helpers);
+  listMessagesTool(server, db);
+}
+
+/** What the tools share: the SMTP transport (none: messages are only stored), the sends in flight, the send. */
+function toolHelpers(db: Db, smtp: Smtp | null, defaultFrom: string) {
   const transport = smtp
     ? nodemailer.createTransport({
         host: smtp.host,
@@ -133,39 +141,6 @@ function register(server: McpServer, db: Db, smtp: Smtp | null, defaultFrom: str
       })
     : null;
   const inflight = new Map<string, Promise<CallToolResult>>();
-
-  server.registerTool(
-    'email-send',
-    {
-      title: 'Send an email',
-      description: smtp
-        ? `Sends an email through SMTP (${smtp.host}:${smtp.port}) and returns its message id and which ` +
-          'recipients the server accepted. With an idempotency key a repeated call sends nothing more.'
-        : 'No SMTP server is configured: the email is written to the sandbox outbox, not delivered ' +
-          '(`delivered: false, queued: true`). With an idempotency key a repeated call queues nothing more.',
-      inputSchema: SEND_SHAPE,
-      annotations: {
-        title: 'Send an email',
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: smtp !== null,
-      },
-    },
-    async (args, extra) => {
-      const key = idempotencyKeyOf(args, extra);
-      if (key === null) return send(args, null);
-      // Calls with the same key run one after the other, so a retry racing the first send replays it.
-      const run = (inflight.get(key) ?? Promise.resolve()).catch(() => undefined).then(() => send(args, key));
-      inflight.set(key, run);
-      try {
-        return await run;
-      } finally {
-        if (inflight.get(key) === run) inflight.delete(key);
-      }
-    },
-  );
-
   async function send(args: SendArgs, key: string | null): Promise<CallToolResult> {
     const previous = recallIdempotent<Record<string, unknown>>(db, 'email-send', key);
     if (previous) return jsonResult({ ...previous, replayed: true });
@@ -253,7 +228,48 @@ function register(server: McpServer, db: Db, smtp: Smtp | null, defaultFrom: str
       throw new ToolError(`SMTP ${smtp?.host}:${smtp?.port} did not take the message: ${message}`);
     }
   }
+  return { transport, inflight, send };
+}
 
+type Helpers = ReturnType<typeof toolHelpers>;
+
+/** `email-send`: Send an email. */
+function sendTool(server: McpServer, smtp: Smtp | null, { inflight, send }: Helpers): void {
+  server.registerTool(
+    'email-send',
+    {
+      title: 'Send an email',
+      description: smtp
+        ? `Sends an email through SMTP (${smtp.host}:${smtp.port}) and returns its message id and which ` +
+          'recipients the server accepted. With an idempotency key a repeated call sends nothing more.'
+        : 'No SMTP server is configured: the email is written to the sandbox outbox, not delivered ' +
+          '(`delivered: false, queued: true`). With an idempotency key a repeated call queues nothing more.',
+      inputSchema: SEND_SHAPE,
+      annotations: {
+        title: 'Send an email',
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: smtp !== null,
+      },
+    },
+    async (args, extra) => {
+      const key = idempotencyKeyOf(args, extra);
+      if (key === null) return send(args, null);
+      // Calls with the same key run one after the other, so a retry racing the first send replays it.
+      const run = (inflight.get(key) ?? Promise.resolve()).catch(() => undefined).then(() => send(args, key));
+      inflight.set(key, run);
+      try {
+        return await run;
+      } finally {
+        if (inflight.get(key) === run) inflight.delete(key);
+      }
+    },
+  );
+}
+
+/** `email-list-messages`: List sent and queued email. */
+function listMessagesTool(server: McpServer, db: Db): void {
   server.registerTool(
     'email-list-messages',
     {

@@ -164,7 +164,19 @@ type RotaRow = { team: string; position: number; email: string; name: string; ph
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 const FIRST_MONDAY_MS = Date.UTC(1970, 0, 5);
 
+/** Registers the tools, one function each, over the helpers they share. */
 function register(server: McpServer, db: Db): void {
+  const helpers = toolHelpers(db);
+  assessTool(server, db, helpers);
+  oncallTool(server, db, helpers);
+  pageTool(server, db, helpers);
+  acknowledgeTool(server, db, helpers);
+  updateStatusTool(server, db, helpers);
+  getTool(server, db, helpers);
+}
+
+/** The statements and views the tools share. */
+function toolHelpers(db: Db) {
   const incidentId = (seq: number) => `INC-${seq}`;
   const getIncident = (id: string): IncidentRow => {
     const m = /^INC-(\d+)$/i.exec(id.trim());
@@ -213,7 +225,17 @@ function register(server: McpServer, db: Db): void {
     db
       .prepare<[string], { team: string; tier: number }>('SELECT team, tier FROM services WHERE name = ?')
       .get(name);
+  return { incidentId, getIncident, view, addEvent, setStatus, serviceOf };
+}
 
+type Helpers = ReturnType<typeof toolHelpers>;
+
+/** `incidents-assess`: Assess an alert. */
+function assessTool(
+  server: McpServer,
+  db: Db,
+  { incidentId, getIncident, view, addEvent, serviceOf }: Helpers,
+): void {
   server.registerTool(
     'incidents-assess',
     {
@@ -264,7 +286,10 @@ function register(server: McpServer, db: Db): void {
       return jsonResult(result);
     },
   );
+}
 
+/** `incidents-oncall`: Who is on call. */
+function oncallTool(server: McpServer, db: Db, { serviceOf }: Helpers): void {
   server.registerTool(
     'incidents-oncall',
     {
@@ -306,7 +331,10 @@ function register(server: McpServer, db: Db): void {
       });
     },
   );
+}
 
+/** `incidents-page`: Page an engineer. */
+function pageTool(server: McpServer, db: Db, { incidentId, getIncident, addEvent }: Helpers): void {
   server.registerTool(
     'incidents-page',
     {
@@ -351,7 +379,14 @@ function register(server: McpServer, db: Db): void {
       return jsonResult(result);
     },
   );
+}
 
+/** `incidents-acknowledge`: Acknowledge an incident. */
+function acknowledgeTool(
+  server: McpServer,
+  db: Db,
+  { incidentId, getIncident, view, setStatus }: Helpers,
+): void {
   server.registerTool(
     'incidents-acknowledge',
     {
@@ -393,7 +428,10 @@ function register(server: McpServer, db: Db): void {
       })();
     },
   );
+}
 
+/** `incidents-update-status`: Update incident status. */
+function updateStatusTool(server: McpServer, db: Db, { getIncident, view, setStatus }: Helpers): void {
   server.registerTool(
     'incidents-update-status',
     {
@@ -428,7 +466,10 @@ function register(server: McpServer, db: Db): void {
       })();
     },
   );
+}
 
+/** `incidents-get`: Get an incident. */
+function getTool(server: McpServer, db: Db, { getIncident, view }: Helpers): void {
   server.registerTool(
     'incidents-get',
     {

@@ -116,7 +116,16 @@ function crashAfterChargeOnce(): void {
   process.exit(70);
 }
 
+/** Registers the tools, one function each, over the helpers they share. */
 function registerPayments(server: McpServer, db: Db): void {
+  const helpers = toolHelpers(db);
+  chargeTool(server, db, helpers);
+  refundTool(server, db, helpers);
+  listChargesTool(server, db);
+}
+
+/** The statements and views the tools share. */
+function toolHelpers(db: Db) {
   const getCharge = db.prepare<[string], ChargeRow>('SELECT * FROM charges WHERE id = ?');
   const getChargeByKey = db.prepare<[string], ChargeRow>('SELECT * FROM charges WHERE idempotency_key = ?');
   const insertCharge = db.prepare(
@@ -126,7 +135,13 @@ function registerPayments(server: McpServer, db: Db): void {
        @idempotency_key, @created_at)`,
   );
   const getRefund = db.prepare<[string], RefundRow>('SELECT * FROM refunds WHERE charge_id = ?');
+  return { getCharge, getChargeByKey, insertCharge, getRefund };
+}
 
+type Helpers = ReturnType<typeof toolHelpers>;
+
+/** `payments-charge`: Charge a payment. */
+function chargeTool(server: McpServer, db: Db, { getCharge, getChargeByKey, insertCharge }: Helpers): void {
   server.registerTool(
     'payments-charge',
     {
@@ -195,7 +210,10 @@ function registerPayments(server: McpServer, db: Db): void {
       return answer;
     },
   );
+}
 
+/** `payments-refund`: Refund a charge. */
+function refundTool(server: McpServer, db: Db, { getCharge, getRefund }: Helpers): void {
   server.registerTool(
     'payments-refund',
     {
@@ -240,7 +258,10 @@ function registerPayments(server: McpServer, db: Db): void {
       })();
     },
   );
+}
 
+/** `payments-list-charges`: List charges. */
+function listChargesTool(server: McpServer, db: Db): void {
   server.registerTool(
     'payments-list-charges',
     {

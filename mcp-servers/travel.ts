@@ -168,11 +168,56 @@ function pick(flights: Flight[], preferred: string[]): { flight: Flight; because
 
 // --- the server ---------------------------------------------------------------------------------------
 
+type BookingRow = {
+  id: string;
+  reference: string;
+  flight_id: string;
+  traveler: string;
+  seat: string | null;
+  itinerary: string;
+  price_cents: number;
+  currency: string;
+  status: string;
+  booked_by: string | null;
+  created_at: string;
+};
+
+/** A booking as the tools answer it. */
+const bookingView = (b: BookingRow) => ({
+  bookingReference: b.reference,
+  bookingId: b.id,
+  flightId: b.flight_id,
+  traveler: b.traveler,
+  seat: b.seat,
+  itinerary: b.itinerary,
+  price: b.price_cents / 100,
+  currency: b.currency,
+  status: b.status,
+  bookedBy: b.booked_by,
+  createdAt: b.created_at,
+});
+
+/** Registers the tools, one function each, over the helpers they share. */
 function register(server: McpServer, db: Db): void {
+  const helpers = toolHelpers(db);
+  preferencesTool(server, db, helpers);
+  searchFlightsTool(server);
+  bookTool(server, db);
+  listBookingsTool(server, db);
+}
+
+/** The statements and views the tools share. */
+function toolHelpers(db: Db) {
   const note = db.prepare<[string, string], { value: string }>(
     'SELECT value FROM notes WHERE scope = ? AND topic = ?',
   );
+  return { note };
+}
 
+type Helpers = ReturnType<typeof toolHelpers>;
+
+/** `travel-preferences`: Travel preferences. */
+function preferencesTool(server: McpServer, db: Db, { note }: Helpers): void {
   server.registerTool(
     'travel-preferences',
     {
@@ -244,7 +289,10 @@ function register(server: McpServer, db: Db): void {
       });
     },
   );
+}
 
+/** `travel-search-flights`: Search flights. */
+function searchFlightsTool(server: McpServer): void {
   server.registerTool(
     'travel-search-flights',
     {
@@ -301,34 +349,10 @@ function register(server: McpServer, db: Db): void {
       });
     },
   );
+}
 
-  type BookingRow = {
-    id: string;
-    reference: string;
-    flight_id: string;
-    traveler: string;
-    seat: string | null;
-    itinerary: string;
-    price_cents: number;
-    currency: string;
-    status: string;
-    booked_by: string | null;
-    created_at: string;
-  };
-  const bookingView = (b: BookingRow) => ({
-    bookingReference: b.reference,
-    bookingId: b.id,
-    flightId: b.flight_id,
-    traveler: b.traveler,
-    seat: b.seat,
-    itinerary: b.itinerary,
-    price: b.price_cents / 100,
-    currency: b.currency,
-    status: b.status,
-    bookedBy: b.booked_by,
-    createdAt: b.created_at,
-  });
-
+/** `travel-book`: Book a flight. */
+function bookTool(server: McpServer, db: Db): void {
   server.registerTool(
     'travel-book',
     {
@@ -387,7 +411,10 @@ function register(server: McpServer, db: Db): void {
       return jsonResult(result);
     },
   );
+}
 
+/** `travel-list-bookings`: List bookings. */
+function listBookingsTool(server: McpServer, db: Db): void {
   server.registerTool(
     'travel-list-bookings',
     {

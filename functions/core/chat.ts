@@ -395,27 +395,68 @@ function fill<W extends ChatWorkflow>(
   input: Record<string, JsonValue>,
   message: string,
 ): Understanding<W> {
-  const props = properties(workflow.ir);
-  const need = required(workflow.ir);
-  // Property names in the order they are filled: required ones (in `required` order) first.
-  const order = [...need.filter((k) => k in props), ...Object.keys(props).filter((k) => !need.includes(k))];
-  const open = (k: string) => input[k] === undefined;
-  const byName = (name: string) => {
-    const flat = name.toLowerCase().replace(/[^a-z0-9]/g, '');
-    return order.find((k) => k.toLowerCase() === flat);
-  };
+  const f = filling(workflow.ir, parsed, input);
+  if (!fillNamed(f, message)) {
+    fillPairs(f);
+    fillKeywordValues(f);
+    fillFormatted(f);
+    fillEnums(f);
+    fillBoolean(f);
+    fillNumbers(f);
+    fillTexts(f);
+  }
+  return finish(workflow, input);
+}
 
-  // "the description is standing desk": the whole message names one property.
+/** The input being filled from a message, with what each filling step reads of the workflow's inputs. */
+interface Filling {
+  props: Record<string, Property>;
+  need: string[];
+  /** Property names in the order they are filled: required ones (in `required` order) first. */
+  order: string[];
+  parsed: Parsed;
+  input: Record<string, JsonValue>;
+  /** Whether a property has no value yet. */
+  open(key: string): boolean;
+  /** The property a word names ("Start date", "startdate"), if any. */
+  byName(name: string): string | undefined;
+  /** The tokens no step has used yet. */
+  free(): Token[];
+}
+
+function filling(ir: IrWorkflow, parsed: Parsed, input: Record<string, JsonValue>): Filling {
+  const props = properties(ir);
+  const need = required(ir);
+  const order = [...need.filter((k) => k in props), ...Object.keys(props).filter((k) => !need.includes(k))];
+  return {
+    props,
+    need,
+    order,
+    parsed,
+    input,
+    open: (k) => input[k] === undefined,
+    byName: (name) => {
+      const flat = name.toLowerCase().replace(/[^a-z0-9]/g, '');
+      return order.find((k) => k.toLowerCase() === flat);
+    },
+    free: () => parsed.tokens.filter((t) => !t.used),
+  };
+}
+
+/** "the description is standing desk": the whole message names one property. Whether it did. */
+function fillNamed({ props, parsed, input, byName }: Filling, message: string): boolean {
   const named = /^\s*(?:the\s+|my\s+)?([A-Za-z][\w ]{0,40}?)\s+(?:is|are|=|:)\s+(.+?)\s*[.!]?\s*$/is.exec(
     message,
   );
   const namedKey = named ? byName(named[1] ?? '') : undefined;
-  if (named && namedKey !== undefined && parsed.pairs.length === 0) {
-    const value = coerce(props[namedKey] ?? {}, (named[2] ?? '').replace(/^(["'])(.*)\1$/, '$2'));
-    if (value !== undefined) input[namedKey] = value;
-    return finish(workflow, input);
-  }
+  if (!named || namedKey === undefined || parsed.pairs.length > 0) return false;
+  const value = coerce(props[namedKey] ?? {}, (named[2] ?? '').replace(/^(["'])(.*)\1$/, '$2'));
+  if (value !== undefined) input[namedKey] = value;
+  return true;
+}
 
+/** `key=value` pairs; a pair naming no property goes back to the free words. */
+function fillPairs({ props, parsed, input, byName }: Filling): void {
   for (const pair of parsed.pairs) {
     const key = byName(pair.key);
     if (key === undefined) {
@@ -427,10 +468,10 @@ function fill<W extends ChatWorkflow>(
     const value = coerce(props[key] ?? {}, pair.value);
     if (value !== undefined) input[key] = value;
   }
+}
 
-  const free = () => parsed.tokens.filter((t) => !t.used);
-
-  // "budget 800", "category meals", "urgent yes": a word naming a number, boolean or enum property, then its value.
+/** "budget 800", "category meals", "urgent yes": a word naming a number, boolean or enum property, then its value. */
+function fillKeywordValues({ props, input, open, byName, free }: Filling): void {
   free().forEach((token, i, all) => {
     const key = byName(token.lower);
     const next = all[i + 1];
@@ -448,8 +489,10 @@ function fill<W extends ChatWorkflow>(
     next.used = true;
     input[key] = value;
   });
+}
 
-  // Words a string property's format or pattern recognises (dates, emails, airport codes).
+/** Words a string property's format or pattern recognises (dates, emails, airport codes). */
+function fillFormatted({ props, order, input, open, free }: Filling): void {
   for (const key of order) {
     const p = props[key] ?? {};
     if (!open(key) || typeOf(p) !== 'string' || (p.format === undefined && p.pattern === undefined)) continue;
@@ -459,8 +502,10 @@ function fill<W extends ChatWorkflow>(
       input[key] = token.raw;
     }
   }
+}
 
-  // Enum values.
+/** Enum values. */
+function fillEnums({ props, order, input, open, free }: Filling): void {
   for (const key of order) {
     const p = props[key] ?? {};
     if (!open(key) || !Array.isArray(p.enum)) continue;
@@ -473,18 +518,21 @@ function fill<W extends ChatWorkflow>(
       }
     }
   }
+}
 
-  // Yes / no.
+/** Yes / no, to the first open boolean property. */
+function fillBoolean({ props, order, input, open, free }: Filling): void {
   const booleanKey = order.find((k) => open(k) && typeOf(props[k] ?? {}) === 'boolean');
-  if (booleanKey !== undefined) {
-    const token = free().find((t) => YES.has(t.lower) || NO.has(t.lower));
-    if (token !== undefined) {
-      token.used = true;
-      input[booleanKey] = YES.has(token.lower);
-    }
+  if (booleanKey === undefined) return;
+  const token = free().find((t) => YES.has(t.lower) || NO.has(t.lower));
+  if (token !== undefined) {
+    token.used = true;
+    input[booleanKey] = YES.has(token.lower);
   }
+}
 
-  // Numbers, to the number properties in turn.
+/** Numbers, to the number properties in turn. */
+function fillNumbers({ props, order, input, open, free }: Filling): void {
   for (const token of free()) {
     const n = number(token.raw);
     if (n === undefined) continue;
@@ -493,8 +541,10 @@ function fill<W extends ChatWorkflow>(
     token.used = true;
     input[key] = n;
   }
+}
 
-  // Quoted text, then the remaining free words, to the plain string properties in turn.
+/** Quoted text, then the remaining free words, to the plain string properties in turn. */
+function fillTexts({ props, need, order, parsed, input, open }: Filling): void {
   const plain = (k: string) => {
     const p = props[k] ?? {};
     return open(k) && typeOf(p) === 'string' && p.enum === undefined;
@@ -516,8 +566,6 @@ function fill<W extends ChatWorkflow>(
     if (key === undefined) break;
     input[key] = text;
   }
-
-  return finish(workflow, input);
 }
 
 function finish<W extends ChatWorkflow>(workflow: W, input: Record<string, JsonValue>): Understanding<W> {

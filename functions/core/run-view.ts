@@ -311,6 +311,29 @@ export function runView(run: RunRecord, audit: AuditRecord[], ir?: IrWorkflow, v
   };
 }
 
+/** A trail entry of one of the `types`. */
+type EntryOf<T extends AuditType> = Extract<AuditRecord, { type: T }>;
+
+/** The entries that read or complete an attempt (the pipeline stages name their attempt). */
+type AttemptEntry = EntryOf<
+  | 'attempt.started'
+  | 'attempt.finished'
+  | 'tool.policy'
+  | 'tool.credentials'
+  | 'tool.identity'
+  | 'tool.executed'
+>;
+
+/** The entries of an approval's traffic: requests, notifications, decisions, refusals, a timeout. */
+type ApprovalEntry = EntryOf<
+  | 'approval.requested'
+  | 'approval.notified'
+  | 'approval.link'
+  | 'approval.timed-out'
+  | 'approval.decision'
+  | 'approval.refused'
+>;
+
 /** Every step's visits, attempts and approval traffic, in the order the trail recorded them. */
 function readTrail(audit: AuditRecord[]): Map<string, StepTrail> {
   const trails = new Map<string, StepTrail>();
@@ -334,50 +357,15 @@ function readTrail(audit: AuditRecord[]): Map<string, StepTrail> {
     const trail = trails.get(entry.step);
     const visit = trail?.visits.at(-1);
     if (trail === undefined || visit === undefined) continue;
-    const attemptOf = (n: unknown): AttemptView | undefined =>
-      typeof n === 'number' ? attempts.get(`${entry.step}#${n}`) : undefined;
     switch (entry.type) {
-      case 'attempt.started': {
-        const { attempt: n, idempotencyKey: _key, ...input } = entry.data;
-        const view: AttemptView = {
-          attempt: typeof n === 'number' ? n : visit.attempts.length + 1,
-          visit: visit.visit,
-          startedAt: entry.at,
-          input: redact('args' in input ? input.args : input),
-        };
-        visit.attempts.push(view);
-        attempts.set(`${entry.step}#${view.attempt}`, view);
+      case 'attempt.started':
+      case 'attempt.finished':
+      case 'tool.policy':
+      case 'tool.credentials':
+      case 'tool.identity':
+      case 'tool.executed':
+        readAttempt(entry, visit, attempts);
         break;
-      }
-      case 'attempt.finished': {
-        const attempt = attemptOf(entry.data.attempt);
-        if (attempt === undefined) break;
-        attempt.endedAt = entry.at;
-        if (entry.data.ok === false) attempt.error = errorView(entry.data.error);
-        break;
-      }
-      case 'tool.policy': {
-        const attempt = attemptOf(entry.data.attempt);
-        if (attempt !== undefined) attempt.policy = policyView(entry.data);
-        break;
-      }
-      case 'tool.credentials': {
-        const attempt = attemptOf(entry.data.attempt);
-        if (attempt !== undefined) attempt.credentials = credentialsView(entry.data);
-        break;
-      }
-      case 'tool.identity': {
-        const attempt = attemptOf(entry.data.attempt);
-        if (attempt !== undefined && isObject(entry.data.values) && isObject(attempt.input))
-          attempt.input = { ...attempt.input, ...(redact(entry.data.values) as Record<string, unknown>) };
-        break;
-      }
-      case 'tool.executed': {
-        const attempt = attemptOf(entry.data.attempt);
-        if (attempt !== undefined && stringsOf(entry.data.redacted).length > 0)
-          attempt.redacted = stringsOf(entry.data.redacted);
-        break;
-      }
       case 'step.finished': {
         const data = entry.data;
         const output = redact('result' in data ? data.result : Object.keys(data).length ? data : undefined);
@@ -397,53 +385,13 @@ function readTrail(audit: AuditRecord[]): Map<string, StepTrail> {
         visit.waiting = false;
         visit.error = errorView(entry.data.error);
         break;
-      case 'approval.requested': {
-        visit.waiting = true;
-        const level = typeof entry.data.level === 'number' ? entry.data.level : 1;
-        const deadline = typeof entry.data.deadline === 'number' ? entry.data.deadline : null;
-        for (const approver of stringsOf(entry.data.approvers)) {
-          const told = trail.notified.findLast((n) => n.approver === approver && n.level === level);
-          trail.requests.push({
-            approver,
-            level,
-            visit: visit.visit,
-            at: entry.at,
-            deadline,
-            ...(told === undefined ? {} : { channel: told.channel, notified: told.outcome }),
-          });
-        }
-        trail.notified = [];
-        break;
-      }
+      case 'approval.requested':
       case 'approval.notified':
-        notified(trail, entry.data, 'sent');
-        break;
       case 'approval.link':
-        if (entry.data.action === 'notify') notified(trail, entry.data, 'failed');
-        break;
       case 'approval.timed-out':
-        visit.waiting = false;
-        break;
       case 'approval.decision':
-        trail.decisions.push({
-          by: String(entry.data.by),
-          decision: String(entry.data.decision),
-          comment: typeof entry.data.comment === 'string' ? entry.data.comment : null,
-          ...(typeof entry.data.channel === 'string' ? { channel: entry.data.channel } : {}),
-          level: typeof entry.data.level === 'number' ? entry.data.level : 1,
-          at: entry.at,
-          ...(entry.data.selfApproval === true ? { selfApproval: true as const } : {}),
-        });
-        break;
       case 'approval.refused':
-        trail.refused.push({
-          by: String(entry.data.by),
-          decision: String(entry.data.decision),
-          ...(typeof entry.data.channel === 'string' ? { channel: entry.data.channel } : {}),
-          reason: String(entry.data.reason),
-          ...(typeof entry.data.level === 'number' ? { level: entry.data.level } : {}),
-          at: entry.at,
-        });
+        readApproval(entry, trail, visit);
         break;
       // Shown in the history only: branches (runView reads `branch.cancelled`), the retry and timer schedule,
       // a passed level, and the pipeline stages the attempt view does not draw.
@@ -461,6 +409,102 @@ function readTrail(audit: AuditRecord[]): Map<string, StepTrail> {
     }
   }
   return trails;
+}
+
+/** An attempt's entry: starts it (keyed `step#attempt` in `attempts`) or adds to the attempt it names. */
+function readAttempt(entry: AttemptEntry, visit: Visit, attempts: Map<string, AttemptView>): void {
+  if (entry.type === 'attempt.started') {
+    const { attempt: n, idempotencyKey: _key, ...input } = entry.data;
+    const view: AttemptView = {
+      attempt: typeof n === 'number' ? n : visit.attempts.length + 1,
+      visit: visit.visit,
+      startedAt: entry.at,
+      input: redact('args' in input ? input.args : input),
+    };
+    visit.attempts.push(view);
+    attempts.set(`${entry.step}#${view.attempt}`, view);
+    return;
+  }
+  const n = entry.data.attempt;
+  const attempt = typeof n === 'number' ? attempts.get(`${entry.step}#${n}`) : undefined;
+  if (attempt === undefined) return;
+  switch (entry.type) {
+    case 'attempt.finished':
+      attempt.endedAt = entry.at;
+      if (entry.data.ok === false) attempt.error = errorView(entry.data.error);
+      break;
+    case 'tool.policy':
+      attempt.policy = policyView(entry.data);
+      break;
+    case 'tool.credentials':
+      attempt.credentials = credentialsView(entry.data);
+      break;
+    case 'tool.identity':
+      if (isObject(entry.data.values) && isObject(attempt.input))
+        attempt.input = { ...attempt.input, ...(redact(entry.data.values) as Record<string, unknown>) };
+      break;
+    case 'tool.executed':
+      if (stringsOf(entry.data.redacted).length > 0) attempt.redacted = stringsOf(entry.data.redacted);
+      break;
+    default:
+      assertNever(entry, 'attempt entry');
+  }
+}
+
+/** An approval's entry: a level requested (with who was told), a notification, a decision, a refusal. */
+function readApproval(entry: ApprovalEntry, trail: StepTrail, visit: Visit): void {
+  switch (entry.type) {
+    case 'approval.requested': {
+      visit.waiting = true;
+      const level = typeof entry.data.level === 'number' ? entry.data.level : 1;
+      const deadline = typeof entry.data.deadline === 'number' ? entry.data.deadline : null;
+      for (const approver of stringsOf(entry.data.approvers)) {
+        const told = trail.notified.findLast((n) => n.approver === approver && n.level === level);
+        trail.requests.push({
+          approver,
+          level,
+          visit: visit.visit,
+          at: entry.at,
+          deadline,
+          ...(told === undefined ? {} : { channel: told.channel, notified: told.outcome }),
+        });
+      }
+      trail.notified = [];
+      break;
+    }
+    case 'approval.notified':
+      notified(trail, entry.data, 'sent');
+      break;
+    case 'approval.link':
+      if (entry.data.action === 'notify') notified(trail, entry.data, 'failed');
+      break;
+    case 'approval.timed-out':
+      visit.waiting = false;
+      break;
+    case 'approval.decision':
+      trail.decisions.push({
+        by: String(entry.data.by),
+        decision: String(entry.data.decision),
+        comment: typeof entry.data.comment === 'string' ? entry.data.comment : null,
+        ...(typeof entry.data.channel === 'string' ? { channel: entry.data.channel } : {}),
+        level: typeof entry.data.level === 'number' ? entry.data.level : 1,
+        at: entry.at,
+        ...(entry.data.selfApproval === true ? { selfApproval: true as const } : {}),
+      });
+      break;
+    case 'approval.refused':
+      trail.refused.push({
+        by: String(entry.data.by),
+        decision: String(entry.data.decision),
+        ...(typeof entry.data.channel === 'string' ? { channel: entry.data.channel } : {}),
+        reason: String(entry.data.reason),
+        ...(typeof entry.data.level === 'number' ? { level: entry.data.level } : {}),
+        at: entry.at,
+      });
+      break;
+    default:
+      assertNever(entry, 'approval entry');
+  }
 }
 
 /** An approver told of their level (`approval.notified`), or whose email failed (`approval.link`, notify). */

@@ -17,7 +17,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 import { SqliteApprovalLinkStore } from '../../adapters/local/approval-link-store.js';
 import { SystemClock } from '../../adapters/local/clock.js';
-import { loadConfig } from '../../adapters/local/config.js';
+import { loadConfig, type StepgateConfig } from '../../adapters/local/config.js';
 import { openDatabase, startWalCheckpointer } from '../../adapters/local/database.js';
 import { createEmbeddedEngine } from '../../adapters/local/engine.js';
 import { SqliteRateLimiter } from '../../adapters/local/rate-limiter.js';
@@ -74,6 +74,10 @@ export interface ServerOptions {
   clock?: Clock;
 }
 
+/**
+ * Starts Stepgate on one machine: the stores and the engine, the triggers (schedules, webhooks), the HTTP
+ * API with the approval pages and the dashboard; `close` stops them in the reverse order.
+ */
 export async function startServer(
   env: NodeJS.ProcessEnv = process.env,
   options: ServerOptions = {},
@@ -85,9 +89,63 @@ export async function startServer(
   const key = env.STEPGATE_MASTER_KEY
     ? parseMasterKey(env.STEPGATE_MASTER_KEY)
     : loadOrCreateKeyFile(join(home, 'master.key')).key;
+  const mcp = startMcp(config, home);
+  const stores = await startStores({ env, home, config, clock, key, registry: mcp.registry });
+  const { engine, directory } = stores;
+  await seedDirectory(directory, config);
+  const workflows = new SqliteWorkflowStore(engine.db);
+  const templates = installTemplates(workflows, clock);
+  const port = Number(env.PORT ?? 3000);
+  // Approval links are signed with a key derived from the vault's; they point at the public URL.
+  const publicUrl = { value: env.STEPGATE_PUBLIC_URL ?? `http://localhost:${port}` };
+  const links = startApprovalLinks(stores, config, clock, key, publicUrl);
+  const scheduler = new Scheduler({
+    store: new SqliteScheduleStore(engine.db),
+    clock,
+    ...scheduledRuns({ workflows, host: engine.host, lookup: (email) => directory.user(email) }),
+    onError: (error, id) => console.error(`schedule ${id}: ${errorMessage(error)}`),
+  });
+  await engine.recover();
 
-  // The sandbox servers keep their state beside ours unless the config says otherwise.
-  const mcpServers = Object.fromEntries(
+  const deliveries = new SqliteWebhookDeliveryStore(engine.db, clock);
+  const hitTtl = rateHitTtl(config);
+  const housekeepingTimer = startHousekeeping(clock, [
+    (now) => deliveries.prune(now - WEBHOOK_CLAIM_TTL_MS),
+    (now) => stores.limiter.prune(now - hitTtl),
+    (now) => links.store.prune(now),
+  ]);
+  const app = httpApp({ env, config, clock, stores, mcp, workflows, templates, deliveries, scheduler });
+  mountApprovalPages(app.app, {
+    links: links.links,
+    authenticateOptional: async (c) => (await app.authenticate(c))?.identity ?? null,
+    audit: (runId) => engine.host.audit(runId),
+  });
+  mountDashboard(app.app);
+
+  const server = await new Promise<ReturnType<typeof serve>>((ready) => {
+    const s = serve({ fetch: app.app.fetch, port, hostname: env.HOST ?? '127.0.0.1' }, () => ready(s));
+  });
+  const address = server.address();
+  const actual = typeof address === 'object' && address !== null ? address.port : port;
+  if (env.STEPGATE_PUBLIC_URL === undefined) publicUrl.value = `http://localhost:${actual}`;
+  await scheduler.start();
+  return {
+    url: `http://localhost:${actual}`,
+    port: actual,
+    inboxUrl: stores.inbox.url,
+    close: async () => {
+      clearInterval(housekeepingTimer);
+      scheduler.stop();
+      await scheduler.idle();
+      await new Promise<void>((done) => server.close(() => done()));
+      await closeStores(stores, mcp.registry);
+    },
+  };
+}
+
+/** The MCP servers of the config and their registry; the sandbox servers keep their state beside ours. */
+function startMcp(config: StepgateConfig, home: string) {
+  const servers = Object.fromEntries(
     Object.entries(config.mcpServers).map(([name, server]) => [
       name,
       'command' in server
@@ -95,14 +153,33 @@ export async function startServer(
         : server,
     ]),
   );
-  const registry = new McpRegistry(mcpServers, {
+  const registry = new McpRegistry(servers, {
     logger: { warn: (message) => console.warn(`mcp: ${message}`) },
   });
+  return { servers, registry };
+}
 
-  // The engine needs its tools and notifier up front; they need the engine's database: late-bound.
-  let pipeline: ToolPipeline | undefined;
-  let notifier: ChannelNotifier | undefined;
-  let approvalNotifier: ApprovalNotifier | undefined;
+/** What startStores needs: the environment, the data folder, the config, the clock and the vault's key. */
+interface StoreOptions {
+  env: NodeJS.ProcessEnv;
+  home: string;
+  config: StepgateConfig;
+  clock: Clock;
+  key: Uint8Array;
+  registry: McpRegistry;
+}
+
+/** The stores on the engine's database, the engine, the tool pipeline and the notifier with its inbox. */
+type Stores = Awaited<ReturnType<typeof startStores>>;
+
+/**
+ * The embedded engine and the stores on its database, the tool pipeline, and the notifier with the
+ * development inbox. The engine needs its tools and notifier up front; they need the engine's database:
+ * they are bound late, and so is the approval notifier (startApprovalLinks sets it).
+ */
+async function startStores({ env, home, config, clock, key, registry }: StoreOptions) {
+  const late: { pipeline?: ToolPipeline; notifier?: ChannelNotifier; approvalNotifier?: ApprovalNotifier } =
+    {};
   // Live run pages (GET /api/runs/:id/events) hear of every audit entry as it is committed.
   const auditListeners = new Map<string, Set<() => void>>();
   const engine = createEmbeddedEngine({
@@ -112,25 +189,21 @@ export async function startServer(
     file: join(home, 'stepgate.db'),
     clock,
     directory: { user: (email) => directory.user(email), resolve: (spec) => directory.resolve(spec) },
-    tools: { call: (request, context) => (pipeline as ToolPipeline).call(request, context) },
-    notifier: { send: (request) => (notifier as ChannelNotifier).send(request) },
-    approvalNotifier: { requested: (record) => (approvalNotifier as ApprovalNotifier).requested(record) },
+    tools: { call: (request, context) => (late.pipeline as ToolPipeline).call(request, context) },
+    notifier: { send: (request) => (late.notifier as ChannelNotifier).send(request) },
+    approvalNotifier: {
+      requested: (record) => (late.approvalNotifier as ApprovalNotifier).requested(record),
+    },
   });
   // Checkpoints on a thread of their own, so no request waits behind one.
   const checkpointer = startWalCheckpointer(engine.db, join(home, 'stepgate.db'));
   const directory = new SqliteDirectory(engine.db);
   const vault = new SqliteVault(engine.db, key);
   const limiter = new SqliteRateLimiter(engine.db);
-  pipeline = new ToolPipeline({
-    registry,
-    vault,
-    policy: config.policy,
-    limiter,
-    clock,
-  });
+  const pipeline = new ToolPipeline({ registry, vault, policy: config.policy, limiter, clock });
   const inboxDb = openDatabase(join(home, 'inbox.db'));
   const inbox = await startSmtpInbox({ db: inboxDb, port: Number(env.STEPGATE_SMTP_PORT ?? 0) });
-  notifier = new ChannelNotifier({
+  const notifier = new ChannelNotifier({
     vault,
     config: {
       email: { defaultUrl: inbox.url, from: 'stepgate@localhost' },
@@ -142,7 +215,35 @@ export async function startServer(
     }),
     clock,
   });
+  late.pipeline = pipeline;
+  late.notifier = notifier;
+  return {
+    engine,
+    checkpointer,
+    directory,
+    vault,
+    limiter,
+    pipeline,
+    inboxDb,
+    inbox,
+    notifier,
+    auditListeners,
+    late,
+  };
+}
 
+/** Closes what startMcp and startStores opened, the engine's database last. */
+async function closeStores(stores: Stores, registry: McpRegistry): Promise<void> {
+  await stores.engine.host.close();
+  await stores.checkpointer.stop();
+  await registry.close();
+  await stores.inbox.close();
+  stores.inboxDb.close();
+  stores.engine.db.close();
+}
+
+/** The config's users, with the demo password for every one but service accounts when it has one. */
+async function seedDirectory(directory: SqliteDirectory, config: StepgateConfig): Promise<void> {
   await directory.seed(
     config.directory.users.map((u) => ({
       ...u,
@@ -151,7 +252,10 @@ export async function startServer(
         : {}),
     })),
   );
-  const workflows = new SqliteWorkflowStore(engine.db);
+}
+
+/** The gallery's templates; each one not published yet is published as the system's. */
+function installTemplates(workflows: SqliteWorkflowStore, clock: Clock): TemplateEntry[] {
   const gallery = TEMPLATES === undefined ? [] : readdirSync(TEMPLATES).map((f) => join(TEMPLATES, f));
   const templates: TemplateEntry[] = [];
   for (const file of gallery.filter((f) => /\.(ya?ml|json)$/.test(f) && !f.includes('.test.'))) {
@@ -163,52 +267,86 @@ export async function startServer(
     if (workflows.get(ir.id) === undefined)
       workflows.save({ ir, source, format, by: SYSTEM_PUBLISHER, at: clock.now() });
   }
-  const port = Number(env.PORT ?? 3000);
-  // Approval links are signed with a key derived from the vault's; they point at the public URL.
-  let publicUrl = env.STEPGATE_PUBLIC_URL ?? `http://localhost:${port}`;
-  const linkStore = new SqliteApprovalLinkStore(engine.db);
+  return templates;
+}
+
+/** Signed approval links, and the approval notifier that sends them (bound into the engine here). */
+function startApprovalLinks(
+  stores: Stores,
+  config: StepgateConfig,
+  clock: Clock,
+  key: Uint8Array,
+  publicUrl: { value: string },
+) {
+  const { engine } = stores;
+  const store = new SqliteApprovalLinkStore(engine.db);
   const links = new ApprovalLinks({
     secret: new Uint8Array(hkdfSync('sha256', key, '', 'stepgate approval links', 32)),
-    store: linkStore,
+    store,
     approvals: engine.approvals,
     approvalStore: engine.store,
     recordAudit: async (runId, entry) => engine.host.recordAudit(runId, entry),
     clock,
     requireLogin: config.approvals.requireLogin === true,
     get baseUrl() {
-      return publicUrl;
+      return publicUrl.value;
     },
   });
-  approvalNotifier = linkNotifier({
+  stores.late.approvalNotifier = linkNotifier({
     links,
-    notifier,
-    directory,
+    notifier: stores.notifier,
+    directory: stores.directory,
     recordAudit: async (runId, entry) => engine.host.recordAudit(runId, entry),
   });
-  const scheduler = new Scheduler({
-    store: new SqliteScheduleStore(engine.db),
-    clock,
-    ...scheduledRuns({ workflows, host: engine.host, lookup: (email) => directory.user(email) }),
-    onError: (error, id) => console.error(`schedule ${id}: ${errorMessage(error)}`),
-  });
-  await engine.recover();
+  return { links, store };
+}
 
-  const deliveries = new SqliteWebhookDeliveryStore(engine.db, clock);
-  const { limits } = config;
+/** How long rate-limit hits are kept: two days, or the config's longest window. */
+function rateHitTtl({ limits }: StepgateConfig): number {
   const windows = [limits.login.perAccount, limits.login.perAccountAddress, limits.login.perAddress];
-  const rateHitTtl = Math.max(
+  return Math.max(
     RATE_HIT_TTL_MS,
     ...[...windows, limits.runStarts, limits.chat].map((w) => w.windowSeconds * 1000),
   );
+}
+
+/** Runs the prunes now and then hourly; the timer does not keep the process alive. */
+function startHousekeeping(clock: Clock, prunes: Array<(now: number) => void>): NodeJS.Timeout {
   const housekeeping = () => {
     const now = clock.now();
-    deliveries.prune(now - WEBHOOK_CLAIM_TTL_MS);
-    limiter.prune(now - rateHitTtl);
-    linkStore.prune(now);
+    for (const prune of prunes) prune(now);
   };
   housekeeping();
-  const housekeepingTimer = setInterval(housekeeping, HOUSEKEEPING_INTERVAL_MS).unref();
+  return setInterval(housekeeping, HOUSEKEEPING_INTERVAL_MS).unref();
+}
 
+/** What httpApp wires into the HTTP API. */
+interface HttpParts {
+  env: NodeJS.ProcessEnv;
+  config: StepgateConfig;
+  clock: Clock;
+  stores: Stores;
+  mcp: ReturnType<typeof startMcp>;
+  workflows: SqliteWorkflowStore;
+  templates: TemplateEntry[];
+  deliveries: SqliteWebhookDeliveryStore;
+  scheduler: Scheduler;
+}
+
+/** The HTTP API and the request authentication it uses (session cookies, API tokens, OIDC JWTs). */
+function httpApp({
+  env,
+  config,
+  clock,
+  stores,
+  mcp,
+  workflows,
+  templates,
+  deliveries,
+  scheduler,
+}: HttpParts) {
+  const { engine, directory, vault, limiter, inbox, auditListeners } = stores;
+  const { limits } = config;
   const sessions = new SqliteSessionStore(engine.db);
   const tokens = new SqliteApiTokenStore(engine.db);
   const secure = env.STEPGATE_SECURE_COOKIES === 'true';
@@ -260,7 +398,14 @@ export async function startServer(
     },
     users: directory,
     schedules: { scheduler },
-    admin: { directory, vault, tokens, sessions, mcp: { servers: mcpServers, registry }, templates },
+    admin: {
+      directory,
+      vault,
+      tokens,
+      sessions,
+      mcp: { servers: mcp.servers, registry: mcp.registry },
+      templates,
+    },
     chat: true,
     limits: { jsonDepth: limits.jsonDepth, perUser: new UserLimits({ counter: limiter, clock, limits }) },
     runEvents: {
@@ -280,38 +425,7 @@ export async function startServer(
     clock,
     inbox,
   });
-  mountApprovalPages(app, {
-    links,
-    authenticateOptional: async (c) => (await authenticateRequest(c))?.identity ?? null,
-    audit: (runId) => engine.host.audit(runId),
-  });
-
-  mountDashboard(app);
-
-  const server = await new Promise<ReturnType<typeof serve>>((ready) => {
-    const s = serve({ fetch: app.fetch, port, hostname: env.HOST ?? '127.0.0.1' }, () => ready(s));
-  });
-  const address = server.address();
-  const actual = typeof address === 'object' && address !== null ? address.port : port;
-  if (env.STEPGATE_PUBLIC_URL === undefined) publicUrl = `http://localhost:${actual}`;
-  await scheduler.start();
-  return {
-    url: `http://localhost:${actual}`,
-    port: actual,
-    inboxUrl: inbox.url,
-    close: async () => {
-      clearInterval(housekeepingTimer);
-      scheduler.stop();
-      await scheduler.idle();
-      await new Promise<void>((done) => server.close(() => done()));
-      await engine.host.close();
-      await checkpointer.stop();
-      await registry.close();
-      await inbox.close();
-      inboxDb.close();
-      engine.db.close();
-    },
-  };
+  return { app, authenticate: authenticateRequest };
 }
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename);

@@ -14,6 +14,7 @@
 //   POST   /api/workflows/:id/run             manual trigger (its minRole, input checked), token or signed webhook
 import type { Context, Hono } from 'hono';
 import type { Diagnostic } from '../../../translator/diagnostics.js';
+import type { IrTrigger } from '../../../translator/ir.js';
 import { validateWorkflow } from '../../../translator/validate.js';
 import { hasScope } from '../auth.js';
 import type { DelegationDirectory } from '../delegation.js';
@@ -65,19 +66,31 @@ export interface WorkflowRoutesDeps {
  * `webhook-signature` header is answered here; any other goes on to the authenticated routes.
  */
 export function mountSignedWebhooks(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
-  const { signedDelivery } = starts(deps);
   const webhooks = deps.webhooks;
   if (webhooks === undefined) return;
   app.post('/api/workflows/:id/run', async (c, next) => {
     if (c.req.header(WEBHOOK_HEADERS.signature) === undefined) return next();
-    return signedDelivery(c, webhooks);
+    return signedDelivery(deps, c, webhooks);
   });
 }
 
+/** The authenticated workflow routes: reading definitions, publishing them, and starting runs. */
 export function mountWorkflows(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
-  const users = deps.users ?? NO_DIRECTORY;
-  const { startChecked, deliveryOf, startOnce } = starts(deps);
+  mountDefinitions(app, deps);
+  mountPublishing(app, deps);
+  app.post('/api/workflows/:id/run', async (c) => {
+    const workflow = found(deps.workflows.get(c.req.param('id')), 'workflow', c.req.param('id'));
+    // A machine with an API token scoped to this workflow's webhook (auth: token) starts a webhook run.
+    const scopes = c.get('principal').scopes;
+    const tokenHook = workflow.ir.triggers.find((t) => t.type === 'webhook' && t.auth === 'token');
+    if (scopes != null && tokenHook?.type === 'webhook' && scopes.includes(`webhook:${workflow.id}`))
+      return tokenWebhookStart(deps, c, workflow, tokenHook);
+    return manualStart(deps, c, workflow);
+  });
+}
 
+/** The definitions and their versions, as stored. */
+function mountDefinitions(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
   app.get('/api/workflows', (c) => {
     return c.json(deps.workflows.list().map(summary));
   });
@@ -92,33 +105,6 @@ export function mountWorkflows(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
     return c.json(versions.map(summary));
   });
 
-  /** A definition from the request body: its format from the content type, size-checked, validated. */
-  const definitionFromBody = async (c: Context<Env>) => {
-    const type = c.req.header('content-type') ?? '';
-    const format = /json/i.test(type) ? 'json' : /ya?ml|text\/plain/i.test(type) ? 'yaml' : undefined;
-    if (format === undefined)
-      throw new HttpError(
-        415,
-        'Unsupported media type',
-        'send the definition as application/yaml or application/json',
-      );
-    // Its size was checked while reading (the route's body class).
-    const source = await c.req.text();
-    const maxDepth = deps.limits?.jsonDepth;
-    const result = validateWorkflow(source, format, maxDepth === undefined ? {} : { maxDepth });
-    return { source, format, result } as const;
-  };
-
-  // Validation without saving (the designer's live diagnostics): always 200, `valid` says whether it would save.
-  app.post('/api/workflows/validate', async (c) => {
-    const { result } = await definitionFromBody(c);
-    return c.json({
-      valid: result.ir !== undefined,
-      ...(result.ir === undefined ? {} : { id: result.ir.id }),
-      diagnostics: result.diagnostics.map(diagnosticView),
-    });
-  });
-
   app.get('/api/workflows/:id/versions/:version', (c) => {
     const version = Number(c.req.param('version'));
     const stored = deps.workflows.history(c.req.param('id')).find((w) => w.version === version);
@@ -130,10 +116,41 @@ export function mountWorkflows(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
       );
     return c.json(workflowView(stored));
   });
+}
+
+/** A definition from the request body: its format from the content type, size-checked, validated. */
+async function definitionFromBody(deps: WorkflowRoutesDeps, c: Context<Env>) {
+  const type = c.req.header('content-type') ?? '';
+  const format = /json/i.test(type) ? 'json' : /ya?ml|text\/plain/i.test(type) ? 'yaml' : undefined;
+  if (format === undefined)
+    throw new HttpError(
+      415,
+      'Unsupported media type',
+      'send the definition as application/yaml or application/json',
+    );
+  // Its size was checked while reading (the route's body class).
+  const source = await c.req.text();
+  const maxDepth = deps.limits?.jsonDepth;
+  const result = validateWorkflow(source, format, maxDepth === undefined ? {} : { maxDepth });
+  return { source, format, result } as const;
+}
+
+/** Validating, saving and deleting definitions. */
+function mountPublishing(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
+  const users = deps.users ?? NO_DIRECTORY;
+  // Validation without saving (the designer's live diagnostics): always 200, `valid` says whether it would save.
+  app.post('/api/workflows/validate', async (c) => {
+    const { result } = await definitionFromBody(deps, c);
+    return c.json({
+      valid: result.ir !== undefined,
+      ...(result.ir === undefined ? {} : { id: result.ir.id }),
+      diagnostics: result.diagnostics.map(diagnosticView),
+    });
+  });
 
   app.put('/api/workflows/:id', async (c) => {
     const identity = caller(c);
-    const { source, format, result } = await definitionFromBody(c);
+    const { source, format, result } = await definitionFromBody(deps, c);
     if (result.ir === undefined) {
       return c.json(
         {
@@ -181,176 +198,192 @@ export function mountWorkflows(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
       throw new HttpError(404, 'Not found', `no workflow '${c.req.param('id')}'`);
     return c.body(null, 204);
   });
-
-  app.post('/api/workflows/:id/run', async (c) => {
-    const identity = caller(c);
-    const workflow = found(deps.workflows.get(c.req.param('id')), 'workflow', c.req.param('id'));
-    // A machine with an API token scoped to this workflow's webhook (auth: token) starts a webhook run.
-    const scopes = c.get('principal').scopes;
-    const tokenHook = workflow.ir.triggers.find((t) => t.type === 'webhook' && t.auth === 'token');
-    if (scopes != null && tokenHook?.type === 'webhook' && scopes.includes(`webhook:${workflow.id}`)) {
-      // The token's owner answers for what the machine starts: they must be allowed to start the workflow.
-      requireStarter(workflow.ir, identity);
-      requireDelegationHolds(workflow, tokenHook, users);
-      const runAs = tokenHook.runAs === null ? identity : deps.webhooks?.user(tokenHook.runAs);
-      if (runAs === undefined)
-        throw new HttpError(
-          503,
-          'Webhook not configured',
-          `the trigger's runAs '${tokenHook.runAs}' is not a user`,
-        );
-      const input = await jsonBody(c);
-      const deliveryId = deliveryOf(c, WEBHOOK_HEADERS.idempotencyKey);
-      checkedInput(workflow.ir.inputs, input);
-      await deps.limits?.perUser.take('runStarts', identity.email);
-      const trigger: RunTrigger = {
-        type: 'webhook',
-        user: runAs,
-        ...(runAs.email !== identity.email ? { by: identity.email } : {}),
-      };
-      // One run per Idempotency-Key (or webhook-id), as for signed deliveries.
-      const accepted =
-        deps.webhooks === undefined
-          ? { runId: await startChecked(workflow, input, trigger), existing: false }
-          : await startOnce(deps.webhooks, workflow, deliveryId, input, trigger);
-      return c.json(
-        {
-          runId: accepted.runId,
-          workflowId: workflow.id,
-          version: workflow.version,
-          ...(accepted.existing ? { redelivery: true } : {}),
-        },
-        accepted.existing ? 200 : 201,
-      );
-    }
-    // A `webhook:<id>` token reaches this route for the token webhook only, never for a start by hand.
-    if (!hasScope(c.get('principal'), 'runs:start'))
-      throw new HttpError(
-        403,
-        'Forbidden',
-        `this API token may call only the token webhook of '${workflow.id}', which has none`,
-        { field: 'scope' },
-      );
-    if (!workflow.ir.triggers.some((t) => t.type === 'manual'))
-      throw new HttpError(409, 'No manual trigger', `workflow '${workflow.id}' cannot be started by hand`);
-    requireStarter(workflow.ir, identity);
-    const body = await jsonBody(c);
-    const input = checkedInput(workflow.ir.inputs, body.input ?? {});
-    await deps.limits?.perUser.take('runStarts', identity.email);
-    const runId = await startChecked(workflow, input, { type: 'manual', user: identity });
-    return c.json({ runId, workflowId: workflow.id, version: workflow.version }, 201);
-  });
-
-  /** Checks the input against the workflow (422 naming the field) and starts the run. */
 }
 
-/** How runs start from this router: input checked, once per webhook delivery, signed deliveries verified. */
-function starts(deps: WorkflowRoutesDeps) {
+/** A start by hand: the workflow's manual trigger, its minRole, the input checked. */
+async function manualStart(
+  deps: WorkflowRoutesDeps,
+  c: Context<Env>,
+  workflow: StoredWorkflowView,
+): Promise<Response> {
+  const identity = caller(c);
+  // A `webhook:<id>` token reaches this route for the token webhook only, never for a start by hand.
+  if (!hasScope(c.get('principal'), 'runs:start'))
+    throw new HttpError(
+      403,
+      'Forbidden',
+      `this API token may call only the token webhook of '${workflow.id}', which has none`,
+      { field: 'scope' },
+    );
+  if (!workflow.ir.triggers.some((t) => t.type === 'manual'))
+    throw new HttpError(409, 'No manual trigger', `workflow '${workflow.id}' cannot be started by hand`);
+  requireStarter(workflow.ir, identity);
+  const body = await jsonBody(c);
+  const input = checkedInput(workflow.ir.inputs, body.input ?? {});
+  await deps.limits?.perUser.take('runStarts', identity.email);
+  const runId = await startChecked(deps, workflow, input, { type: 'manual', user: identity });
+  return c.json({ runId, workflowId: workflow.id, version: workflow.version }, 201);
+}
+
+/** A start by an API token scoped to the workflow's token webhook (`auth: token`), once per delivery id. */
+async function tokenWebhookStart(
+  deps: WorkflowRoutesDeps,
+  c: Context<Env>,
+  workflow: StoredWorkflowView,
+  tokenHook: IrTrigger & { type: 'webhook' },
+): Promise<Response> {
+  const identity = caller(c);
   const users = deps.users ?? NO_DIRECTORY;
-  async function startChecked(
-    workflow: StoredWorkflowView,
-    input: unknown,
-    trigger: RunTrigger,
-    runId?: string,
-  ): Promise<string> {
-    return deps.host.startRun({
-      ...(runId !== undefined ? { runId } : {}),
-      workflowId: workflow.id,
-      ir: workflow.ir,
-      input: checkedInput(workflow.ir.inputs, input),
-      trigger,
-    });
-  }
-
-  /** A webhook request's delivery id (webhook-id, else Idempotency-Key), or null; a bad one is a 400. */
-  function deliveryOf(c: Context<Env>, field: string): string | null {
-    const delivery = webhookDeliveryId({
-      webhookId: c.req.header(WEBHOOK_HEADERS.id),
-      idempotencyKey: c.req.header(WEBHOOK_HEADERS.idempotencyKey),
-    });
-    if (!delivery.ok) throw new HttpError(delivery.status, 'Bad webhook id', delivery.detail, { field });
-    return delivery.deliveryId;
-  }
-
-  /** Starts the run once per delivery id: a redelivery gets the first run; no id, a run of its own. */
-  function startOnce(
-    webhooks: WebhookDeps,
-    workflow: StoredWorkflowView,
-    deliveryId: string | null,
-    input: unknown,
-    trigger: RunTrigger,
-  ) {
-    return acceptWebhook({
-      store: webhooks.deliveries,
-      workflowId: workflow.id,
-      deliveryId,
-      runExists: (runId) => deps.host.getRun(runId) !== undefined,
-      startRun: (runId) => startChecked(workflow, input, trigger, runId),
-    });
-  }
-
-  /**
-   * A Standard Webhooks delivery to a workflow with an `auth: signature` webhook trigger: signature over
-   * the raw body (several secrets during a rotation), JSON body as the input, one run per `webhook-id`
-   * (or Idempotency-Key) however often it is redelivered. Nothing starts unless everything checks out.
-   */
-  async function signedDelivery(c: Context<Env>, webhooks: WebhookDeps): Promise<Response> {
-    const id = c.req.param('id') ?? '';
-    const workflow = deps.workflows.get(id);
-    const hook = workflow?.ir.triggers.find((t) => t.type === 'webhook' && t.auth === 'signature');
-    if (workflow === undefined || hook === undefined || hook.type !== 'webhook')
-      throw new HttpError(404, 'Not found', `no workflow '${id}' with a signed webhook trigger`);
-    const secrets = await webhooks.secrets(workflow.id);
-    if (secrets.length === 0)
-      throw new HttpError(
-        503,
-        'Webhook not configured',
-        `workflow '${workflow.id}' has no webhook secret yet`,
-      );
-    const raw = new Uint8Array(await c.req.arrayBuffer());
-    const verdict = verifyWebhookSignature({
-      secrets,
-      headers: {
-        id: c.req.header(WEBHOOK_HEADERS.id),
-        timestamp: c.req.header(WEBHOOK_HEADERS.timestamp),
-        signature: c.req.header(WEBHOOK_HEADERS.signature),
-      },
-      rawBody: raw,
-      now: deps.clock.now(),
-    });
-    if (!verdict.ok)
-      throw new HttpError(401, 'Bad signature', `the webhook signature does not verify (${verdict.reason})`, {
-        field: WEBHOOK_HEADERS.signature,
-      });
-    const parsed = parseWebhookBody(
-      raw,
-      c.req.header('content-type'),
-      webhooks.maxBytes ?? 256 * 1024,
-      deps.limits?.jsonDepth,
+  // The token's owner answers for what the machine starts: they must be allowed to start the workflow.
+  requireStarter(workflow.ir, identity);
+  requireDelegationHolds(workflow, tokenHook, users);
+  const runAs = tokenHook.runAs === null ? identity : deps.webhooks?.user(tokenHook.runAs);
+  if (runAs === undefined)
+    throw new HttpError(
+      503,
+      'Webhook not configured',
+      `the trigger's runAs '${tokenHook.runAs}' is not a user`,
     );
-    if (!parsed.ok)
-      throw new HttpError(parsed.status, 'Bad webhook body', parsed.detail, {
-        field: parsed.status === 422 ? 'body' : undefined,
-      });
-    const deliveryId = deliveryOf(c, WEBHOOK_HEADERS.id);
-    const user = hook.runAs === null ? undefined : webhooks.user(hook.runAs);
-    if (user === undefined)
-      throw new HttpError(
-        503,
-        'Webhook not configured',
-        `the trigger's runAs '${hook.runAs ?? ''}' is not a user`,
-      );
-    requireDelegationHolds(workflow, hook, users);
-    // The input is checked before anything is claimed, so a refused delivery leaves no trace.
-    checkedInput(workflow.ir.inputs, parsed.body);
-    const accepted = await startOnce(webhooks, workflow, deliveryId, parsed.body, { type: 'webhook', user });
-    return c.json(
-      { runId: accepted.runId, workflowId: workflow.id, redelivery: accepted.existing },
-      accepted.existing ? 200 : 201,
-    );
-  }
+  const input = await jsonBody(c);
+  const deliveryId = deliveryOf(c, WEBHOOK_HEADERS.idempotencyKey);
+  checkedInput(workflow.ir.inputs, input);
+  await deps.limits?.perUser.take('runStarts', identity.email);
+  const trigger: RunTrigger = {
+    type: 'webhook',
+    user: runAs,
+    ...(runAs.email !== identity.email ? { by: identity.email } : {}),
+  };
+  // One run per Idempotency-Key (or webhook-id), as for signed deliveries.
+  const accepted =
+    deps.webhooks === undefined
+      ? { runId: await startChecked(deps, workflow, input, trigger), existing: false }
+      : await startOnce(deps, deps.webhooks, workflow, deliveryId, input, trigger);
+  return c.json(
+    {
+      runId: accepted.runId,
+      workflowId: workflow.id,
+      version: workflow.version,
+      ...(accepted.existing ? { redelivery: true } : {}),
+    },
+    accepted.existing ? 200 : 201,
+  );
+}
 
-  return { startChecked, deliveryOf, startOnce, signedDelivery };
+/** Checks the input against the workflow (422 naming the field) and starts the run. */
+async function startChecked(
+  deps: WorkflowRoutesDeps,
+  workflow: StoredWorkflowView,
+  input: unknown,
+  trigger: RunTrigger,
+  runId?: string,
+): Promise<string> {
+  return deps.host.startRun({
+    ...(runId !== undefined ? { runId } : {}),
+    workflowId: workflow.id,
+    ir: workflow.ir,
+    input: checkedInput(workflow.ir.inputs, input),
+    trigger,
+  });
+}
+
+/** A webhook request's delivery id (webhook-id, else Idempotency-Key), or null; a bad one is a 400. */
+function deliveryOf(c: Context<Env>, field: string): string | null {
+  const delivery = webhookDeliveryId({
+    webhookId: c.req.header(WEBHOOK_HEADERS.id),
+    idempotencyKey: c.req.header(WEBHOOK_HEADERS.idempotencyKey),
+  });
+  if (!delivery.ok) throw new HttpError(delivery.status, 'Bad webhook id', delivery.detail, { field });
+  return delivery.deliveryId;
+}
+
+/** Starts the run once per delivery id: a redelivery gets the first run; no id, a run of its own. */
+function startOnce(
+  deps: WorkflowRoutesDeps,
+  webhooks: WebhookDeps,
+  workflow: StoredWorkflowView,
+  deliveryId: string | null,
+  input: unknown,
+  trigger: RunTrigger,
+) {
+  return acceptWebhook({
+    store: webhooks.deliveries,
+    workflowId: workflow.id,
+    deliveryId,
+    runExists: (runId) => deps.host.getRun(runId) !== undefined,
+    startRun: (runId) => startChecked(deps, workflow, input, trigger, runId),
+  });
+}
+
+/**
+ * A Standard Webhooks delivery to a workflow with an `auth: signature` webhook trigger: signature over
+ * the raw body (several secrets during a rotation), JSON body as the input, one run per `webhook-id`
+ * (or Idempotency-Key) however often it is redelivered. Nothing starts unless everything checks out.
+ */
+async function signedDelivery(
+  deps: WorkflowRoutesDeps,
+  c: Context<Env>,
+  webhooks: WebhookDeps,
+): Promise<Response> {
+  const id = c.req.param('id') ?? '';
+  const workflow = deps.workflows.get(id);
+  const hook = workflow?.ir.triggers.find((t) => t.type === 'webhook' && t.auth === 'signature');
+  if (workflow === undefined || hook === undefined || hook.type !== 'webhook')
+    throw new HttpError(404, 'Not found', `no workflow '${id}' with a signed webhook trigger`);
+  const body = await verifiedBody(deps, c, webhooks, workflow.id);
+  const deliveryId = deliveryOf(c, WEBHOOK_HEADERS.id);
+  const user = hook.runAs === null ? undefined : webhooks.user(hook.runAs);
+  if (user === undefined)
+    throw new HttpError(
+      503,
+      'Webhook not configured',
+      `the trigger's runAs '${hook.runAs ?? ''}' is not a user`,
+    );
+  requireDelegationHolds(workflow, hook, deps.users ?? NO_DIRECTORY);
+  // The input is checked before anything is claimed, so a refused delivery leaves no trace.
+  checkedInput(workflow.ir.inputs, body);
+  const accepted = await startOnce(deps, webhooks, workflow, deliveryId, body, { type: 'webhook', user });
+  return c.json(
+    { runId: accepted.runId, workflowId: workflow.id, redelivery: accepted.existing },
+    accepted.existing ? 200 : 201,
+  );
+}
+
+/** A signed delivery's body once its signature verifies with one of the workflow's secrets, parsed. */
+async function verifiedBody(
+  deps: WorkflowRoutesDeps,
+  c: Context<Env>,
+  webhooks: WebhookDeps,
+  workflowId: string,
+): Promise<unknown> {
+  const secrets = await webhooks.secrets(workflowId);
+  if (secrets.length === 0)
+    throw new HttpError(503, 'Webhook not configured', `workflow '${workflowId}' has no webhook secret yet`);
+  const raw = new Uint8Array(await c.req.arrayBuffer());
+  const verdict = verifyWebhookSignature({
+    secrets,
+    headers: {
+      id: c.req.header(WEBHOOK_HEADERS.id),
+      timestamp: c.req.header(WEBHOOK_HEADERS.timestamp),
+      signature: c.req.header(WEBHOOK_HEADERS.signature),
+    },
+    rawBody: raw,
+    now: deps.clock.now(),
+  });
+  if (!verdict.ok)
+    throw new HttpError(401, 'Bad signature', `the webhook signature does not verify (${verdict.reason})`, {
+      field: WEBHOOK_HEADERS.signature,
+    });
+  const parsed = parseWebhookBody(
+    raw,
+    c.req.header('content-type'),
+    webhooks.maxBytes ?? 256 * 1024,
+    deps.limits?.jsonDepth,
+  );
+  if (!parsed.ok)
+    throw new HttpError(parsed.status, 'Bad webhook body', parsed.detail, {
+      field: parsed.status === 422 ? 'body' : undefined,
+    });
+  return parsed.body;
 }
 
 function summary(w: StoredWorkflowView) {
