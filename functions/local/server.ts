@@ -160,8 +160,8 @@ export async function startServer(
     const { ir } = validateWorkflow(source, format);
     if (ir === undefined) continue;
     templates.push({ id: ir.id, name: ir.name, source, format });
-    if (workflows.get(ir.id) === undefined)
-      workflows.save({ ir, source, format, by: SYSTEM_PUBLISHER, at: clock.now() });
+    if ((await workflows.get(ir.id)) === undefined)
+      await workflows.save({ ir, source, format, by: SYSTEM_PUBLISHER, at: clock.now() });
   }
   const port = Number(env.PORT ?? 3000);
   // Approval links are signed with a key derived from the vault's; they point at the public URL.
@@ -200,14 +200,15 @@ export async function startServer(
     RATE_HIT_TTL_MS,
     ...[...windows, limits.runStarts, limits.chat].map((w) => w.windowSeconds * 1000),
   );
-  const housekeeping = () => {
+  const housekeeping = async () => {
     const now = clock.now();
-    deliveries.prune(now - WEBHOOK_CLAIM_TTL_MS);
+    await deliveries.prune(now - WEBHOOK_CLAIM_TTL_MS);
     limiter.prune(now - rateHitTtl);
     linkStore.prune(now);
   };
-  housekeeping();
-  const housekeepingTimer = setInterval(housekeeping, HOUSEKEEPING_INTERVAL_MS).unref();
+  await housekeeping();
+  // A failure is an unhandled rejection, which stops the server as a throw here always did.
+  const housekeepingTimer = setInterval(() => void housekeeping(), HOUSEKEEPING_INTERVAL_MS).unref();
 
   const sessions = new SqliteSessionStore(engine.db);
   const tokens = new SqliteApiTokenStore(engine.db);
