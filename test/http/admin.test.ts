@@ -400,6 +400,31 @@ describe('the admin routes', () => {
     ).toMatchObject({ status: 409, field: 'role' });
   });
 
+  it('keeps one of the last two admins when each demotes the other at once, on a directory that answers later', async () => {
+    const env = await setup();
+    const { call, directory } = env;
+    await directory.upsertUser({ email: 'second@example.com', role: 'admin' });
+    // Reads answer a turn after they were taken, as a network store's do: unless the check and the write it
+    // guards run one change at a time, both checks see the other admin still there.
+    const later =
+      <T>(read: () => Promise<T>) =>
+      async () => {
+        const value = await read();
+        await new Promise((resolve) => setImmediate(resolve));
+        return value;
+      };
+    const listUsers = directory.listUsers.bind(directory);
+    directory.listUsers = later(listUsers);
+    const [first, second] = await Promise.all([
+      call('PUT', '/api/users/second@example.com', 'admin', { role: 'lead' }),
+      call('PUT', '/api/users/admin@example.com', 'second@example.com', { role: 'lead' }),
+    ]);
+    expect([first.status, second.status].sort()).toEqual([200, 409]);
+    expect([first.json, second.json]).toContainEqual(expect.objectContaining({ status: 409, field: 'role' }));
+    const admins = (await listUsers()).filter((u) => u.role === 'admin' && !u.disabled);
+    expect(admins).toHaveLength(1);
+  });
+
   it('answers invalid users with a problem naming the field, and writes nothing', async () => {
     const env = await setup();
     const put = (path: string, body: unknown) => env.call('PUT', path, 'admin', body);
