@@ -201,8 +201,8 @@ export async function runCaseLocal(
       });
     }
     await clock.run(engine.host, clock.now() + VIRTUAL_TIME_LIMIT_MS, TIMER_LIMIT);
-    const run = engine.host.getRun(runId);
-    const audit = engine.host.audit(runId);
+    const run = await engine.host.getRun(runId);
+    const audit = await engine.host.audit(runId);
     const outcome: RunOutcome | null = run?.outcome ?? null;
     const approvals: Record<string, JsonValue> = {};
     for (const [step, output] of approvalOutputs(ir)) {

@@ -11,11 +11,11 @@ export class InMemoryDirectory implements Directory {
       this.users.set(user.email.toLowerCase(), { ...user, email: user.email.toLowerCase() });
   }
 
-  user(email: string): Identity | undefined {
+  async user(email: string): Promise<Identity | undefined> {
     return this.users.get(email.toLowerCase());
   }
 
-  resolve(spec: string): string[] {
+  async resolve(spec: string): Promise<string[]> {
     if (spec.startsWith('role:')) {
       const role = spec.slice('role:'.length);
       return [...this.users.values()].filter((u) => u.role === role).map((u) => u.email);

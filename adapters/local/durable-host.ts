@@ -166,12 +166,12 @@ export class LocalDurableHost implements DurableHost {
     this.onAudit?.(runId, auditRecord(entry, seq, at));
   }
 
-  getRun(runId: string): RunRecord | undefined {
+  async getRun(runId: string): Promise<RunRecord | undefined> {
     const row = this.sql.run.get(runId);
     return row === undefined ? undefined : toRunRecord(row);
   }
 
-  listRuns(filter: RunFilter = {}): RunRecord[] {
+  async listRuns(filter: RunFilter = {}): Promise<RunRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.status !== undefined) {
@@ -198,7 +198,7 @@ export class LocalDurableHost implements DurableHost {
     return (this.db.prepare(sql).all(...params, filter.limit ?? 100) as RunRow[]).map(toRunRecord);
   }
 
-  audit(runId: string): AuditRecord[] {
+  async audit(runId: string): Promise<AuditRecord[]> {
     // What this host wrote from typed entries; a type it no longer writes, the run view passes over.
     const record = (row: AuditRow) =>
       ({

@@ -62,11 +62,11 @@ export class SqliteRateLimiter implements RateLimiter {
     return this.pruneStatement.run(before).changes;
   }
 
-  take(key: string, limit: number, windowMs: number, now: number): boolean {
-    return this.takeAll([{ key, limit, windowMs }], now).allowed;
+  async take(key: string, limit: number, windowMs: number, now: number): Promise<boolean> {
+    return (await this.takeAll([{ key, limit, windowMs }], now)).allowed;
   }
 
-  takeAll(buckets: RateLimitBucket[], now: number): RateLimitVerdict {
+  async takeAll(buckets: RateLimitBucket[], now: number): Promise<RateLimitVerdict> {
     for (const b of buckets)
       if (!Number.isInteger(b.limit) || b.limit < 1 || !(b.windowMs > 0))
         throw new RangeError(`rate limit for ${b.key} must be a positive whole limit over a positive window`);

@@ -98,7 +98,7 @@ export class SqliteScheduleStore implements ScheduleStore {
     };
   }
 
-  insert(record: ScheduleRecord): void {
+  async insert(record: ScheduleRecord): Promise<void> {
     this.sql.insert.run(
       record.id,
       record.workflowId,
@@ -115,12 +115,12 @@ export class SqliteScheduleStore implements ScheduleStore {
     );
   }
 
-  get(id: string): ScheduleRecord | undefined {
+  async get(id: string): Promise<ScheduleRecord | undefined> {
     const row = this.sql.get.get(id);
     return row === undefined ? undefined : toRecord(row);
   }
 
-  list(filter: ScheduleFilter = {}): ScheduleRecord[] {
+  async list(filter: ScheduleFilter = {}): Promise<ScheduleRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.workflowId !== undefined) {
@@ -139,32 +139,35 @@ export class SqliteScheduleStore implements ScheduleStore {
     return (this.db.prepare(sql).all(...params) as ScheduleRow[]).map(toRecord);
   }
 
-  setEnabled(id: string, enabled: boolean, nextFireAt: number | null): boolean {
+  async setEnabled(id: string, enabled: boolean, nextFireAt: number | null): Promise<boolean> {
     return this.sql.setEnabled.run(enabled ? 1 : 0, nextFireAt, id).changes === 1;
   }
 
-  delete(id: string): boolean {
+  async delete(id: string): Promise<boolean> {
     return this.sql.delete.run(id).changes === 1;
   }
 
-  claimFire(fire: Omit<ScheduleFireRecord, 'status' | 'reason'>, nextFireAt: number | null): boolean {
+  async claimFire(
+    fire: Omit<ScheduleFireRecord, 'status' | 'reason'>,
+    nextFireAt: number | null,
+  ): Promise<boolean> {
     return this.claimTransaction(fire, nextFireAt);
   }
 
-  finishFire(
+  async finishFire(
     scheduleId: string,
     scheduledTime: number,
     status: Exclude<ScheduleFireStatus, 'claimed'>,
     reason: string | null,
-  ): void {
+  ): Promise<void> {
     this.sql.finishFire.run(status, reason, scheduleId, scheduledTime);
   }
 
-  fires(scheduleId: string, limit = 100): ScheduleFireRecord[] {
+  async fires(scheduleId: string, limit = 100): Promise<ScheduleFireRecord[]> {
     return this.sql.fires.all(scheduleId, limit).map(toFire);
   }
 
-  unfinishedFires(): ScheduleFireRecord[] {
+  async unfinishedFires(): Promise<ScheduleFireRecord[]> {
     return this.sql.unfinished.all().map(toFire);
   }
 }

@@ -59,7 +59,7 @@ export class SqliteSessionStore implements SessionStore {
     };
   }
 
-  createSession(email: string, ttlMs: number): SessionGrant {
+  async createSession(email: string, ttlMs: number): Promise<SessionGrant> {
     if (typeof email !== 'string' || !isEmail(email)) throw new TypeError('a session belongs to an email');
     if (!Number.isFinite(ttlMs) || ttlMs <= 0)
       throw new RangeError(`a session lasts a positive time, not ${ttlMs}`);
@@ -71,7 +71,7 @@ export class SqliteSessionStore implements SessionStore {
     return { token, csrf, expiresAt };
   }
 
-  getSession(token: string): SessionInfo | null {
+  async getSession(token: string): Promise<SessionInfo | null> {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_TEXT) return null;
     const id = sha256Hex(token);
     const row = this.sql.get.get(id);
@@ -85,12 +85,12 @@ export class SqliteSessionStore implements SessionStore {
     return { email: row.email, csrf: row.csrf, expiresAt: row.expires_at };
   }
 
-  deleteSession(token: string): void {
+  async deleteSession(token: string): Promise<void> {
     if (typeof token === 'string' && token.length > 0 && token.length <= MAX_TOKEN_TEXT)
       this.sql.delete.run(sha256Hex(token));
   }
 
-  deleteSessionsFor(email: string): number {
+  async deleteSessionsFor(email: string): Promise<number> {
     return this.sql.deleteFor.run(email.toLowerCase()).changes;
   }
 }
@@ -130,7 +130,11 @@ export class SqliteApiTokenStore implements ApiTokenStore {
   }
 
   /** Throws HttpError 400 naming `name` or `scopes` when they are not acceptable. */
-  createApiToken(email: string, name: string, scopes: string[]): { id: string; token: string } {
+  async createApiToken(
+    email: string,
+    name: string,
+    scopes: string[],
+  ): Promise<{ id: string; token: string }> {
     if (typeof email !== 'string' || !isEmail(email)) throw new TypeError('a token belongs to an email');
     if (typeof name !== 'string' || name.trim().length === 0 || name.length > MAX_TOKEN_NAME)
       throw new HttpError(400, 'Bad Request', `a token's name is 1-${MAX_TOKEN_NAME} characters`, {
@@ -142,7 +146,7 @@ export class SqliteApiTokenStore implements ApiTokenStore {
     return { id, token };
   }
 
-  verifyApiToken(text: string): VerifiedApiToken | null {
+  async verifyApiToken(text: string): Promise<VerifiedApiToken | null> {
     const parts = typeof text === 'string' && text.length <= MAX_TOKEN_TEXT ? parseApiToken(text) : null;
     if (parts === null) return null;
     const row = this.sql.get.get(parts.id);
@@ -155,11 +159,11 @@ export class SqliteApiTokenStore implements ApiTokenStore {
     return { id: row.id, email: row.email, scopes: JSON.parse(row.scopes) as string[] };
   }
 
-  revokeApiToken(id: string): boolean {
+  async revokeApiToken(id: string): Promise<boolean> {
     return this.sql.revoke.run(this.now(), id).changes > 0;
   }
 
-  listApiTokens(email: string): ApiTokenInfo[] {
+  async listApiTokens(email: string): Promise<ApiTokenInfo[]> {
     return this.sql.list.all(email.toLowerCase()).map((row) => ({
       id: row.id,
       email: row.email,

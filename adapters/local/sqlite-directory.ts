@@ -14,7 +14,7 @@
 // password-less users as for real ones, so response time does not tell which emails exist.
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
 import { isEmail, normalizeEmail } from '../../functions/core/identity.js';
-import type { Directory } from '../../functions/core/ports.js';
+import type { AdminDirectory, Directory } from '../../functions/core/ports.js';
 import type { Identity } from '../../functions/core/protocol.js';
 import { ROLES } from '../../translator/definition.js';
 import type { Db } from './database.js';
@@ -203,7 +203,7 @@ function needsRehash(encoded: string): boolean {
 
 // ---- the directory ----
 
-export class SqliteDirectory implements Directory {
+export class SqliteDirectory implements Directory, AdminDirectory {
   private readonly sql;
   private readonly writeUser;
   private readonly seedUsers;
@@ -294,12 +294,12 @@ export class SqliteDirectory implements Directory {
     };
   }
 
-  user(email: string): Identity | undefined {
+  async user(email: string): Promise<Identity | undefined> {
     const row = this.sql.user.get(email.toLowerCase());
     return row === undefined || row.disabled !== 0 ? undefined : this.identity(row);
   }
 
-  resolve(spec: string): string[] {
+  async resolve(spec: string): Promise<string[]> {
     if (spec.startsWith('role:')) return this.sql.byRole.all(spec.slice('role:'.length)).map((u) => u.email);
     if (spec.startsWith('group:'))
       return this.sql.byGroup.all(spec.slice('group:'.length)).map((u) => u.email);
@@ -307,13 +307,17 @@ export class SqliteDirectory implements Directory {
   }
 
   /** The admin's view of one user, disabled or not. */
-  getUser(email: string): UserRecord | undefined {
+  async getUser(email: string): Promise<UserRecord | undefined> {
+    return this.userRecord(email);
+  }
+
+  private userRecord(email: string): UserRecord | undefined {
     const row = this.sql.user.get(email.toLowerCase());
     return row === undefined ? undefined : this.record(row);
   }
 
   /** Every user, disabled ones included, in the order they were first added. */
-  listUsers(): UserRecord[] {
+  async listUsers(): Promise<UserRecord[]> {
     const groups = new Map<string, string[]>();
     for (const { email, group_name } of this.sql.allGroups.iterate()) {
       const list = groups.get(email);
@@ -324,14 +328,14 @@ export class SqliteDirectory implements Directory {
   }
 
   /** Creates or replaces a user (its groups replaced whole); the password and position are kept. */
-  upsertUser(input: UserInput): UserRecord {
+  async upsertUser(input: UserInput): Promise<UserRecord> {
     const user = checkUser(input);
     this.writeUser(user, null);
-    return this.getUser(user.email) as UserRecord;
+    return this.userRecord(user.email) as UserRecord;
   }
 
   /** False when there was no such user. The user's groups go with it. */
-  deleteUser(email: string): boolean {
+  async deleteUser(email: string): Promise<boolean> {
     return this.sql.delete.run(email.toLowerCase()).changes > 0;
   }
 

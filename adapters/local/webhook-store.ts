@@ -28,11 +28,11 @@ export class SqliteWebhookDeliveryStore implements WebhookDeliveryStore {
     this.pruneStatement = db.prepare<[number]>('DELETE FROM webhook_deliveries WHERE created_at < ?');
   }
 
-  claim(workflowId: string, deliveryId: string, runId: string): WebhookClaim {
+  async claim(workflowId: string, deliveryId: string, runId: string): Promise<WebhookClaim> {
     return this.claimTransaction(workflowId, deliveryId, runId);
   }
 
-  prune(before: number): number {
+  async prune(before: number): Promise<number> {
     return this.pruneStatement.run(before).changes;
   }
 }

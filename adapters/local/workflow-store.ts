@@ -1,11 +1,11 @@
 // Workflow definitions as users saved them: every version's source text (YAML or JSON, as written) and its
 // validated IR. Saving validates first, so an invalid definition is never stored; a save is one row.
 
-import type { StoredWorkflowView } from '../../functions/core/http/types.js';
+import type { StoredWorkflowView, WorkflowStore } from '../../functions/core/ports.js';
 import type { IrWorkflow } from '../../translator/ir.js';
 import type { Db } from './database.js';
 
-/** One stored version: the core's view of it (functions/core/http/types.ts). */
+/** One stored version: the core's view of it (functions/core/ports.ts). */
 export type StoredWorkflow = StoredWorkflowView;
 
 interface Row {
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS workflows (
   PRIMARY KEY (id, version)
 );`;
 
-export class SqliteWorkflowStore {
+export class SqliteWorkflowStore implements WorkflowStore {
   private readonly latest;
   private readonly versions;
   private readonly insert;
@@ -61,13 +61,13 @@ export class SqliteWorkflowStore {
   }
 
   /** Saves a new version (1 for a new id, or after a delete); returns it. */
-  save(input: {
+  async save(input: {
     ir: IrWorkflow;
     source: string;
     format: 'yaml' | 'json';
     by: string;
     at: number;
-  }): StoredWorkflow {
+  }): Promise<StoredWorkflow> {
     return this.db.transaction(() => {
       const previous = this.latest.get(input.ir.id);
       const version = (previous?.version ?? 0) + 1;
@@ -81,7 +81,7 @@ export class SqliteWorkflowStore {
         created_at: input.at,
         created_by: input.by,
       });
-      return this.get(input.ir.id) as StoredWorkflow;
+      return this.latestOf(input.ir.id) as StoredWorkflow;
     })();
   }
 
@@ -89,7 +89,11 @@ export class SqliteWorkflowStore {
    * The latest version, unless the workflow was deleted. Parsed once per version: callers get the same IR
    * object for the same version, so what is cached per IR (compiled input schemas) stays cached.
    */
-  get(id: string): StoredWorkflow | undefined {
+  async get(id: string): Promise<StoredWorkflow | undefined> {
+    return this.latestOf(id);
+  }
+
+  private latestOf(id: string): StoredWorkflow | undefined {
     const row = this.latest.get(id);
     if (row === undefined || row.deleted) return undefined;
     const cached = this.parsed.get(id);
@@ -101,17 +105,17 @@ export class SqliteWorkflowStore {
 
   private readonly parsed = new Map<string, StoredWorkflow>();
 
-  list(): StoredWorkflow[] {
+  async list(): Promise<StoredWorkflow[]> {
     return this.all.all().map(toWorkflow);
   }
 
-  history(id: string): StoredWorkflow[] {
+  async history(id: string): Promise<StoredWorkflow[]> {
     return this.versions.all(id).map(toWorkflow);
   }
 
   /** False when there was no such workflow. Versions are kept (runs refer to them). */
-  delete(id: string): boolean {
-    return this.get(id) !== undefined && this.markDeleted.run(id).changes > 0;
+  async delete(id: string): Promise<boolean> {
+    return this.latestOf(id) !== undefined && this.markDeleted.run(id).changes > 0;
   }
 }
 

@@ -354,7 +354,7 @@ export interface LinkNotifierDeps {
 export function linkNotifier(deps: LinkNotifierDeps): ApprovalNotifier {
   return {
     async requested(record: ApprovalRecord): Promise<void> {
-      const identity: Identity = deps.directory.user(record.requestedBy) ?? {
+      const identity: Identity = (await deps.directory.user(record.requestedBy)) ?? {
         email: record.requestedBy,
         role: 'member',
         groups: [],

@@ -123,9 +123,8 @@ export class ApprovalService {
     // A request queued before separation of duties carries no requesters: the run's user asked for it.
     const requesters = (input.requesters ?? [input.identity.email]).map(normalizeEmail);
     const allowSelfApproval = input.allowSelfApproval === true;
-    const resolved = [
-      ...new Set(input.approvers.flatMap((spec) => directory.resolve(spec)).map(normalizeEmail)),
-    ];
+    const specs = await Promise.all(input.approvers.map((spec) => directory.resolve(spec)));
+    const resolved = [...new Set(specs.flat().map(normalizeEmail))];
     const approvers = resolved.filter((a) => allowSelfApproval || !requesters.includes(a)).sort();
     if (approvers.length === 0)
       throw new ActivityError(ERROR.noApprovers, noApproversMessage(input, resolved), false);

@@ -412,7 +412,7 @@ export async function authenticate(request: AuthRequest, deps: AuthDeps): Promis
     if (bearer === undefined) return null;
     if (bearer.startsWith(API_TOKEN_PREFIX)) {
       const token = await deps.tokens.verifyApiToken(bearer);
-      const identity = token === null ? undefined : person(deps.directory.user(token.email));
+      const identity = token === null ? undefined : person(await deps.directory.user(token.email));
       return token === null || identity === undefined
         ? null
         : { identity, via: 'token', scopes: [...token.scopes], tokenId: token.id };
@@ -425,14 +425,14 @@ export async function authenticate(request: AuthRequest, deps: AuthDeps): Promis
       return null;
     }
     const identity = person(
-      deps.oidcIdentity ? await deps.oidcIdentity(claims) : deps.directory.user(claims.email),
+      deps.oidcIdentity ? await deps.oidcIdentity(claims) : await deps.directory.user(claims.email),
     );
     return identity === undefined ? null : { identity, via: 'oidc', scopes: null };
   }
   const token = readCookie(request.cookie, SESSION_COOKIE);
   if (!token) return null;
   const session = await deps.sessions.getSession(token);
-  const identity = session === null ? undefined : person(deps.directory.user(session.email));
+  const identity = session === null ? undefined : person(await deps.directory.user(session.email));
   return session === null || identity === undefined
     ? null
     : { identity, via: 'session', scopes: null, csrf: session.csrf };

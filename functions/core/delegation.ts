@@ -52,19 +52,19 @@ export function delegates(trigger: IrTrigger): boolean {
  * Why `publisher` may not publish trigger `index` (its position in the workflow's `triggers`), or
  * undefined when it delegates nothing or the publisher holds what it grants.
  */
-export function triggerDelegationProblem(
+export async function triggerDelegationProblem(
   trigger: IrTrigger,
   index: number,
   publisher: Identity,
   directory: DelegationDirectory,
-): DelegationProblem | undefined {
+): Promise<DelegationProblem | undefined> {
   switch (trigger.type) {
     case 'manual':
       return undefined;
     case 'webhook': {
       if (trigger.runAs === null) return undefined;
       const field = `triggers[${index}].runAs`;
-      const runAs = directory.user(trigger.runAs);
+      const runAs = await directory.user(trigger.runAs);
       if (runAs === undefined)
         return { field, detail: `runAs '${trigger.runAs}' is not an enabled user of the directory` };
       if (holds(publisher, 'admin')) return undefined;
@@ -94,13 +94,13 @@ export function triggerDelegationProblem(
 }
 
 /** Why `publisher` may not publish `ir` (the first trigger at fault), or undefined. */
-export function publishProblem(
+export async function publishProblem(
   ir: IrWorkflow,
   publisher: Identity,
   directory: DelegationDirectory,
-): DelegationProblem | undefined {
+): Promise<DelegationProblem | undefined> {
   for (const [index, trigger] of ir.triggers.entries()) {
-    const problem = triggerDelegationProblem(trigger, index, publisher, directory);
+    const problem = await triggerDelegationProblem(trigger, index, publisher, directory);
     if (problem !== undefined) return problem;
   }
   return undefined;
@@ -112,36 +112,42 @@ export function publishProblem(
  * must also still hold PUBLISHER_ROLE). Undefined when it holds, when the trigger delegates nothing, or
  * when the system published the version.
  */
-export function startDelegationProblem(
+export async function startDelegationProblem(
   workflow: { id: string; ir: IrWorkflow; createdBy: string },
   trigger: IrTrigger,
   directory: DelegationDirectory,
-): string | undefined {
+): Promise<string | undefined> {
   if (!delegates(trigger) || workflow.createdBy === SYSTEM_PUBLISHER) return undefined;
-  const publisher = directory.user(workflow.createdBy);
+  const publisher = await directory.user(workflow.createdBy);
   const why =
     publisher === undefined
       ? `${workflow.createdBy} is no longer an enabled user of the directory`
       : !holds(publisher, PUBLISHER_ROLE)
         ? `${publisher.email} is ${publisher.role} now; publishing needs ${PUBLISHER_ROLE} or above`
-        : triggerDelegationProblem(trigger, workflow.ir.triggers.indexOf(trigger), publisher, directory)
-            ?.detail;
+        : (
+            await triggerDelegationProblem(
+              trigger,
+              workflow.ir.triggers.indexOf(trigger),
+              publisher,
+              directory,
+            )
+          )?.detail;
   return why === undefined
     ? undefined
     : `the delegation of '${workflow.id}' by ${workflow.createdBy} no longer holds: ${why}`;
 }
 
 /** The role a trigger hands its runs (or its starters), and the field that says so; undefined: none. */
-function grantedBy(
+async function grantedBy(
   trigger: IrTrigger,
   index: number,
   directory: DelegationDirectory,
-): { role: Role; field: string } | undefined {
+): Promise<{ role: Role; field: string } | undefined> {
   switch (trigger.type) {
     case 'manual':
       return { role: trigger.minRole, field: `triggers[${index}].minRole` };
     case 'webhook': {
-      const runAs = trigger.runAs === null ? undefined : directory.user(trigger.runAs);
+      const runAs = trigger.runAs === null ? undefined : await directory.user(trigger.runAs);
       return runAs === undefined || roleRank(runAs.role) < 0
         ? undefined
         : { role: runAs.role as Role, field: `triggers[${index}].runAs` };
@@ -157,13 +163,13 @@ function grantedBy(
  * The highest role `ir` grants: its manual triggers' `minRole`, its `runAs` users' roles (as the directory
  * knows them now), lead for a group schedule and manager for an org one; undefined when it grants none.
  */
-export function grantedRole(
+export async function grantedRole(
   ir: IrWorkflow,
   directory: DelegationDirectory,
-): { role: Role; field: string } | undefined {
+): Promise<{ role: Role; field: string } | undefined> {
   let highest: { role: Role; field: string } | undefined;
   for (const [index, trigger] of ir.triggers.entries()) {
-    const granted = grantedBy(trigger, index, directory);
+    const granted = await grantedBy(trigger, index, directory);
     if (granted !== undefined && (highest === undefined || roleRank(granted.role) > roleRank(highest.role)))
       highest = granted;
   }
@@ -171,12 +177,12 @@ export function grantedRole(
 }
 
 /** Why `editor` may not replace or delete the stored workflow `ir`: it grants more than they hold. */
-export function editProblem(
+export async function editProblem(
   ir: IrWorkflow,
   editor: Identity,
   directory: DelegationDirectory,
-): string | undefined {
-  const granted = grantedRole(ir, directory);
+): Promise<string | undefined> {
+  const granted = await grantedRole(ir, directory);
   if (granted === undefined || holds(editor, granted.role)) return undefined;
   return `'${ir.id}' grants the role ${granted.role} (${granted.field}); changing or deleting it needs ${granted.role} or above; ${editor.email} is ${editor.role}`;
 }

@@ -1,5 +1,7 @@
 // The ports: every way core code reaches the outside world. Each host (local, aws, azure, gcp) provides
 // implementations; core code and tests depend only on these interfaces.
+
+import type { IrWorkflow } from '../../translator/ir.js';
 import type { AuditEntry, AuditRecord } from './audit.js';
 import type { RunStart } from './orchestrator.js';
 import type {
@@ -97,9 +99,69 @@ export interface Notifier {
 
 /** Users, roles, groups and managers. */
 export interface Directory {
-  user(email: string): Identity | undefined;
+  /** The identity of an enabled user, looked up case-insensitively; undefined for anyone else. */
+  user(email: string): Promise<Identity | undefined>;
   /** Emails of the users an approver spec (email, role:NAME, group:NAME) stands for. */
-  resolve(spec: string): string[];
+  resolve(spec: string): Promise<string[]>;
+}
+
+/** A user as the admin sees it (adapters/local/sqlite-directory.ts UserRecord): never a password hash. */
+export interface AdminUserRecord extends Identity {
+  disabled: boolean;
+  hasPassword: boolean;
+}
+
+export interface AdminUserInput {
+  email: string;
+  name?: string | null;
+  role: string;
+  groups?: string[];
+  manager?: string | null;
+  disabled?: boolean;
+  /** A service account: nobody logs in as it (its password is removed), a webhook may run as it. */
+  service?: boolean;
+}
+
+/** What the user routes need of the directory (SqliteDirectory); its errors carry the `field` at fault. */
+export interface AdminDirectory {
+  listUsers(): Promise<AdminUserRecord[]>;
+  getUser(email: string): Promise<AdminUserRecord | undefined>;
+  /** Validates the whole record before writing any of it; throws an error with `field` when invalid. */
+  upsertUser(input: AdminUserInput): Promise<AdminUserRecord>;
+  deleteUser(email: string): Promise<boolean>;
+  setPassword(email: string, password: string): Promise<void>;
+  verifyPassword(email: string, password: string): Promise<Identity | null>;
+}
+
+/** The published workflows, every version kept (adapters/local/workflow-store.ts). */
+export interface WorkflowStore {
+  save(input: {
+    ir: IrWorkflow;
+    source: string;
+    format: 'yaml' | 'json';
+    by: string;
+    at: number;
+  }): Promise<{ id: string; version: number }>;
+  /** The latest version, unless the workflow was deleted. */
+  get(id: string): Promise<StoredWorkflowView | undefined>;
+  /** The latest version of every workflow not deleted, by id. */
+  list(): Promise<StoredWorkflowView[]>;
+  /** Every version of a workflow, oldest first, deleted or not. */
+  history(id: string): Promise<StoredWorkflowView[]>;
+  /** False when there was no such workflow. */
+  delete(id: string): Promise<boolean>;
+}
+
+/** One stored version of a workflow: its source as written and the IR it was lowered to. */
+export interface StoredWorkflowView {
+  id: string;
+  version: number;
+  name: string;
+  format: 'yaml' | 'json';
+  source: string;
+  ir: IrWorkflow;
+  createdAt: number;
+  createdBy: string;
 }
 
 /** What a new login session hands the browser: the token (the cookie's value, shown once) and its CSRF token. */
@@ -117,15 +179,15 @@ export interface SessionInfo {
 
 /**
  * Login sessions. Only a SHA-256 hash of each session token is stored, so a copy of the store logs nobody
- * in. Methods may answer synchronously (SQLite) or asynchronously (a cloud table).
+ * in.
  */
 export interface SessionStore {
-  createSession(email: string, ttlMs: number): SessionGrant | Promise<SessionGrant>;
+  createSession(email: string, ttlMs: number): Promise<SessionGrant>;
   /** The session a token opens, or null (unknown or expired; an expired one is deleted). */
-  getSession(token: string): SessionInfo | null | Promise<SessionInfo | null>;
-  deleteSession(token: string): void | Promise<void>;
+  getSession(token: string): Promise<SessionInfo | null>;
+  deleteSession(token: string): Promise<void>;
   /** Ends every session of a user (password change, account disabled); the number ended. */
-  deleteSessionsFor(email: string): number | Promise<number>;
+  deleteSessionsFor(email: string): Promise<number>;
 }
 
 /** An API token as listings show it: never its secret. */
@@ -151,16 +213,12 @@ export interface VerifiedApiToken {
  */
 export interface ApiTokenStore {
   /** The token text is in the answer once and nowhere else. */
-  createApiToken(
-    email: string,
-    name: string,
-    scopes: string[],
-  ): { id: string; token: string } | Promise<{ id: string; token: string }>;
+  createApiToken(email: string, name: string, scopes: string[]): Promise<{ id: string; token: string }>;
   /** The owner and scopes of a valid, unrevoked token; null otherwise. */
-  verifyApiToken(text: string): VerifiedApiToken | null | Promise<VerifiedApiToken | null>;
+  verifyApiToken(text: string): Promise<VerifiedApiToken | null>;
   /** False when there was no such unrevoked token. */
-  revokeApiToken(id: string): boolean | Promise<boolean>;
-  listApiTokens(email: string): ApiTokenInfo[] | Promise<ApiTokenInfo[]>;
+  revokeApiToken(id: string): Promise<boolean>;
+  listApiTokens(email: string): Promise<ApiTokenInfo[]>;
 }
 
 export interface RunRecord {
@@ -198,9 +256,9 @@ export interface DurableHost {
   startRun(start: Omit<RunStart, 'runId'> & { runId?: string }): Promise<string>;
   raiseEvent(runId: string, name: string, payload: unknown): Promise<void>;
   cancelRun(runId: string, by: string): Promise<void>;
-  getRun(runId: string): RunRecord | undefined;
-  listRuns(filter?: RunFilter): RunRecord[];
-  audit(runId: string): AuditRecord[];
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  listRuns(filter?: RunFilter): Promise<RunRecord[]>;
+  audit(runId: string): Promise<AuditRecord[]>;
   /** Resolves when nothing is in flight: no activity running, no batch waiting to commit. */
   idle(): Promise<void>;
   /** Resolves with the final status once the run has ended. */
@@ -310,18 +368,17 @@ export interface RateLimitBucket {
 }
 
 /**
- * Counts calls per key. A call is counted only when it is allowed; a denied call costs nothing. `take`
- * may answer synchronously (SQLite) or asynchronously (a cloud table).
+ * Counts calls per key. A call is counted only when it is allowed; a denied call costs nothing.
  */
 export interface RateLimiter {
   /** Takes one call from `key`'s bucket: true when it fitted (and is now counted), false when full. */
-  take(key: string, limit: number, windowMs: number, now: number): boolean | Promise<boolean>;
+  take(key: string, limit: number, windowMs: number, now: number): Promise<boolean>;
   /**
    * All or nothing: takes one call from every bucket when each has room, otherwise takes none and names
    * the first full bucket (in the order given). Exactly the limit: of N concurrent takes against a bucket
    * with room for M < N calls, exactly M are allowed, whichever process or connection makes them.
    */
-  takeAll(buckets: RateLimitBucket[], now: number): RateLimitVerdict | Promise<RateLimitVerdict>;
+  takeAll(buckets: RateLimitBucket[], now: number): Promise<RateLimitVerdict>;
 }
 
 export type RateLimitVerdict = { allowed: true } | { allowed: false; key: string };
@@ -342,9 +399,9 @@ export interface WebhookDeliveryStore {
    * Exactly once: of any number of claims of one (workflowId, deliveryId), concurrent or not, exactly one
    * answers `existing: false` with its own `runId`; every other answers `existing: true` with that run.
    */
-  claim(workflowId: string, deliveryId: string, runId: string): WebhookClaim | Promise<WebhookClaim>;
+  claim(workflowId: string, deliveryId: string, runId: string): Promise<WebhookClaim>;
   /** Forgets deliveries claimed before `before` (ms since epoch); returns how many. */
-  prune(before: number): number | Promise<number>;
+  prune(before: number): Promise<number>;
 }
 
 /** Whose identity and credentials a scheduled run uses (see functions/core/triggers/schedules.ts). */
@@ -390,33 +447,30 @@ export interface ScheduleFilter {
   createdBy?: string;
 }
 
-/** Schedules and their fires. Methods may answer synchronously (SQLite) or asynchronously (a cloud table). */
+/** Schedules and their fires. */
 export interface ScheduleStore {
-  insert(record: ScheduleRecord): void | Promise<void>;
-  get(id: string): ScheduleRecord | undefined | Promise<ScheduleRecord | undefined>;
-  list(filter?: ScheduleFilter): ScheduleRecord[] | Promise<ScheduleRecord[]>;
+  insert(record: ScheduleRecord): Promise<void>;
+  get(id: string): Promise<ScheduleRecord | undefined>;
+  list(filter?: ScheduleFilter): Promise<ScheduleRecord[]>;
   /** Sets `enabled` and `nextFireAt` together; false when there is no such schedule. */
-  setEnabled(id: string, enabled: boolean, nextFireAt: number | null): boolean | Promise<boolean>;
+  setEnabled(id: string, enabled: boolean, nextFireAt: number | null): Promise<boolean>;
   /** Deletes the schedule and its fires; false when there was none. */
-  delete(id: string): boolean | Promise<boolean>;
+  delete(id: string): Promise<boolean>;
   /**
    * Atomically records the fire (status `claimed`) and advances the schedule to `nextFireAt`, but only
    * while the schedule is enabled and still due at `fire.scheduledTime` and that fire is not recorded
    * yet; false otherwise (another scheduler fired it first, or the schedule changed). Exactly once: of
    * any number of claims of one scheduled time, concurrent or not, exactly one returns true.
    */
-  claimFire(
-    fire: Omit<ScheduleFireRecord, 'status' | 'reason'>,
-    nextFireAt: number | null,
-  ): boolean | Promise<boolean>;
+  claimFire(fire: Omit<ScheduleFireRecord, 'status' | 'reason'>, nextFireAt: number | null): Promise<boolean>;
   finishFire(
     scheduleId: string,
     scheduledTime: number,
     status: Exclude<ScheduleFireStatus, 'claimed'>,
     reason: string | null,
-  ): void | Promise<void>;
+  ): Promise<void>;
   /** A schedule's fires, newest first. */
-  fires(scheduleId: string, limit?: number): ScheduleFireRecord[] | Promise<ScheduleFireRecord[]>;
+  fires(scheduleId: string, limit?: number): Promise<ScheduleFireRecord[]>;
   /** Fires still `claimed`: a scheduler stopped between recording them and starting their run. */
-  unfinishedFires(): ScheduleFireRecord[] | Promise<ScheduleFireRecord[]>;
+  unfinishedFires(): Promise<ScheduleFireRecord[]>;
 }

@@ -94,7 +94,7 @@ export async function startServer(
   const { engine, directory } = stores;
   await seedDirectory(directory, config);
   const workflows = new SqliteWorkflowStore(engine.db);
-  const templates = installTemplates(workflows, clock);
+  const templates = await installTemplates(workflows, clock);
   const port = Number(env.PORT ?? 3000);
   // Approval links are signed with a key derived from the vault's; they point at the public URL.
   const publicUrl = { value: env.STEPGATE_PUBLIC_URL ?? `http://localhost:${port}` };
@@ -109,7 +109,7 @@ export async function startServer(
 
   const deliveries = new SqliteWebhookDeliveryStore(engine.db, clock);
   const hitTtl = rateHitTtl(config);
-  const housekeepingTimer = startHousekeeping(clock, [
+  const housekeepingTimer = await startHousekeeping(clock, [
     (now) => deliveries.prune(now - WEBHOOK_CLAIM_TTL_MS),
     (now) => stores.limiter.prune(now - hitTtl),
     (now) => links.store.prune(now),
@@ -255,7 +255,7 @@ async function seedDirectory(directory: SqliteDirectory, config: StepgateConfig)
 }
 
 /** The gallery's templates; each one not published yet is published as the system's. */
-function installTemplates(workflows: SqliteWorkflowStore, clock: Clock): TemplateEntry[] {
+async function installTemplates(workflows: SqliteWorkflowStore, clock: Clock): Promise<TemplateEntry[]> {
   const gallery = TEMPLATES === undefined ? [] : readdirSync(TEMPLATES).map((f) => join(TEMPLATES, f));
   const templates: TemplateEntry[] = [];
   for (const file of gallery.filter((f) => /\.(ya?ml|json)$/.test(f) && !f.includes('.test.'))) {
@@ -264,8 +264,8 @@ function installTemplates(workflows: SqliteWorkflowStore, clock: Clock): Templat
     const { ir } = validateWorkflow(source, format);
     if (ir === undefined) continue;
     templates.push({ id: ir.id, name: ir.name, source, format });
-    if (workflows.get(ir.id) === undefined)
-      workflows.save({ ir, source, format, by: SYSTEM_PUBLISHER, at: clock.now() });
+    if ((await workflows.get(ir.id)) === undefined)
+      await workflows.save({ ir, source, format, by: SYSTEM_PUBLISHER, at: clock.now() });
   }
   return templates;
 }
@@ -310,14 +310,20 @@ function rateHitTtl({ limits }: StepgateConfig): number {
   );
 }
 
-/** Runs the prunes now and then hourly; the timer does not keep the process alive. */
-function startHousekeeping(clock: Clock, prunes: Array<(now: number) => void>): NodeJS.Timeout {
-  const housekeeping = () => {
+/**
+ * Runs the prunes now and then hourly; the timer does not keep the process alive. A failure on the timer
+ * is an unhandled rejection, which stops the server as a throw here always did.
+ */
+async function startHousekeeping(
+  clock: Clock,
+  prunes: Array<(now: number) => unknown>,
+): Promise<NodeJS.Timeout> {
+  const housekeeping = async () => {
     const now = clock.now();
-    for (const prune of prunes) prune(now);
+    for (const prune of prunes) await prune(now);
   };
-  housekeeping();
-  return setInterval(housekeeping, HOUSEKEEPING_INTERVAL_MS).unref();
+  await housekeeping();
+  return setInterval(() => void housekeeping(), HOUSEKEEPING_INTERVAL_MS).unref();
 }
 
 /** What httpApp wires into the HTTP API. */

@@ -1,6 +1,7 @@
-// The port contracts run against the SQLite adapters: each test gets a fresh database file, reached
-// through two connections (two adapter instances, each with its own better-sqlite3 connection), as two
-// processes on one file would. Also what only SQLite has: the callback column at rest and the migration.
+// The port contracts run against the SQLite adapters (and the directory held in memory): each test gets a
+// fresh database file, reached through two connections (two adapter instances, each with its own
+// better-sqlite3 connection), as two processes on one file would. Also what only SQLite has: the callback
+// column at rest and the migration.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,18 +11,30 @@ import { SqliteApprovalLinkStore } from '../../adapters/local/approval-link-stor
 import { approvalCallbackKey, SqliteApprovalStore } from '../../adapters/local/approval-store.js';
 import { VirtualClock } from '../../adapters/local/clock.js';
 import { type Db, openDatabase } from '../../adapters/local/database.js';
+import { InMemoryDirectory } from '../../adapters/local/directory.js';
 import { LocalDurableHost } from '../../adapters/local/durable-host.js';
 import { SqliteRateLimiter } from '../../adapters/local/rate-limiter.js';
+import { SqliteResultStore } from '../../adapters/local/result-store.js';
 import { SqliteScheduleStore } from '../../adapters/local/schedule-store.js';
+import { SqliteApiTokenStore, SqliteSessionStore } from '../../adapters/local/session-store.js';
+import { SqliteDirectory } from '../../adapters/local/sqlite-directory.js';
+import { SqliteVault } from '../../adapters/local/vault.js';
 import { SqliteWebhookDeliveryStore } from '../../adapters/local/webhook-store.js';
+import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
 import type { AuditEntry } from '../../functions/core/audit.js';
+import { describeApiTokenStoreContract } from './api-token-store.contract.js';
 import { describeApprovalLinkStoreContract } from './approval-link-store.contract.js';
 import { approvalRecord, describeApprovalStoreContract } from './approval-store.contract.js';
 import type { Contenders } from './contenders.js';
+import { describeDirectoryContract } from './directory.contract.js';
 import { describeDurableHostContract } from './durable-host.contract.js';
 import { describeRateLimiterContract } from './rate-limiter.contract.js';
+import { describeResultStoreContract } from './result-store.contract.js';
 import { describeScheduleStoreContract } from './schedule-store.contract.js';
+import { describeSessionStoreContract } from './session-store.contract.js';
+import { describeVaultContract } from './vault.contract.js';
 import { describeWebhookDeliveryStoreContract } from './webhook-delivery-store.contract.js';
+import { describeWorkflowStoreContract } from './workflow-store.contract.js';
 
 /** The audit entry a decision writes with its update. */
 const DECISION_ENTRY: AuditEntry = {
@@ -68,6 +81,25 @@ describeWebhookDeliveryStoreContract('SQLite', (time) =>
 describeScheduleStoreContract('SQLite', () => twoConnections((db) => new SqliteScheduleStore(db)));
 describeApprovalLinkStoreContract('SQLite', () => twoConnections((db) => new SqliteApprovalLinkStore(db)));
 describeRateLimiterContract('SQLite', () => twoConnections((db) => new SqliteRateLimiter(db)));
+describeVaultContract('SQLite', () => twoConnections((db) => new SqliteVault(db, MASTER_KEY)));
+describeResultStoreContract('SQLite', () => twoConnections((db) => new SqliteResultStore(db)));
+describeWorkflowStoreContract('SQLite', () => twoConnections((db) => new SqliteWorkflowStore(db)));
+describeSessionStoreContract('SQLite', (time) =>
+  twoConnections((db) => new SqliteSessionStore(db, { now: () => time.at })),
+);
+describeApiTokenStoreContract('SQLite', (time) =>
+  twoConnections((db) => new SqliteApiTokenStore(db, { now: () => time.at })),
+);
+describeDirectoryContract('in memory', (users) => new InMemoryDirectory(users));
+describeDirectoryContract('SQLite', async (users) => {
+  const db = openDatabase(databaseFile());
+  onTestFinished(() => {
+    db.close();
+  });
+  const directory = new SqliteDirectory(db);
+  for (const user of users) await directory.upsertUser(user);
+  return directory;
+});
 describeDurableHostContract('SQLite', () => {
   const db = openDatabase(databaseFile());
   onTestFinished(() => {

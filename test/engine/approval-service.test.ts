@@ -165,8 +165,8 @@ describe('separation of duties', () => {
 
   it('compares emails case-folded: a directory answering in another case still leaves the requester out', async () => {
     const shouting: Directory = {
-      user: () => undefined,
-      resolve: (spec) => (spec === 'role:manager' ? ['BOB@EXAMPLE.COM', ' Dana@Example.com'] : []),
+      user: async () => undefined,
+      resolve: async (spec) => (spec === 'role:manager' ? ['BOB@EXAMPLE.COM', ' Dana@Example.com'] : []),
     };
     const { approvals } = service(shouting);
     expect(await approvals.request(bobsRun(['role:manager']))).toEqual({ approvers: ['dana@example.com'] });

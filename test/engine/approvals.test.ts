@@ -68,7 +68,7 @@ describe('an approval step', () => {
     const before = new Harness({ workflow, file });
     const runId = await before.start();
     await before.run();
-    expect(before.result().status).toBe('running');
+    expect((await before.result()).status).toBe('running');
     await before.close();
 
     const after = new Harness({ workflow, file });
@@ -77,7 +77,7 @@ describe('an approval step', () => {
     await after.run();
 
     expect(decision.accepted).toBe(true);
-    expect(after.result(runId).status).toBe('completed');
+    expect((await after.result(runId)).status).toBe('completed');
     expect(after.toolCalls.map((c) => c.tool)).toEqual(['go']);
     await after.close();
   });
@@ -217,7 +217,7 @@ describe('an approval step', () => {
       expect((await harness.approval(runId, 'sign_off', 1))?.status).toBe('closed');
       expect((await harness.approval(runId, 'sign_off', 2))?.status).toBe('open');
       expect(harness.decisions.map((d) => d.result.accepted)).toEqual([false]);
-      expect(entries(harness.result().audit, 'approval.refused', 'sign_off')).toHaveLength(1);
+      expect(entries((await harness.result()).audit, 'approval.refused', 'sign_off')).toHaveLength(1);
     });
 
     it('takes onTimeout when the last level times out', async () => {

@@ -261,16 +261,16 @@ describe.each([
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('completes every run', () => {
+  it('completes every run', async () => {
     expect(tally(outcome.runs.map((r) => r.status))).toEqual({ completed: RUNS });
-    expect(tally(outcome.engine.host.listRuns({ limit: RUNS + 1 }).map((r) => r.status))).toEqual({
+    expect(tally((await outcome.engine.host.listRuns({ limit: RUNS + 1 })).map((r) => r.status))).toEqual({
       completed: RUNS,
     });
   });
 
-  it("enters and finishes each of a run's steps exactly once", () => {
+  it("enters and finishes each of a run's steps exactly once", async () => {
     for (const { runId, kind } of outcome.runs) {
-      const audit = outcome.engine.host.audit(runId);
+      const audit = await outcome.engine.host.audit(runId);
       const expected = Object.fromEntries(EXPECTED[kind].steps.map((step) => [step, 1]));
       const entered = tally(audit.filter((e) => e.type === 'step.entered').map((e) => e.step));
       const finished = tally(audit.filter((e) => e.type === 'step.finished').map((e) => e.step));

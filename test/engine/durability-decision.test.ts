@@ -43,7 +43,7 @@ describe('an approval decision submitted just before the process is killed', () 
       // Bounded by the test's timeout: the redelivered decision is the only thing that can end the run.
       expect(await engine.host.waitForRun(RUN_ID)).toBe('completed');
 
-      expect(engine.host.getRun(RUN_ID)?.outcome?.vars.sign_off).toMatchObject({
+      expect((await engine.host.getRun(RUN_ID))?.outcome?.vars.sign_off).toMatchObject({
         approved: true,
         decidedBy: APPROVE.by,
         comment: 'decided before the crash',
@@ -53,7 +53,7 @@ describe('an approval decision submitted just before the process is killed', () 
       expect((await engine.store.get(RUN_ID, 'sign_off', 1, 1))?.decisions).toEqual([
         expect.objectContaining({ by: APPROVE.by, decision: 'approve', comment: 'decided before the crash' }),
       ]);
-      expect(engine.host.getRun(RUN_ID)?.status).toBe('completed');
+      expect((await engine.host.getRun(RUN_ID))?.status).toBe('completed');
     } finally {
       await engine.host.close();
       engine.db.close();

@@ -229,11 +229,11 @@ export class Harness {
     return result;
   }
 
-  result(runId = this.runIds[0]): RunResult {
+  async result(runId = this.runIds[0]): Promise<RunResult> {
     if (runId === undefined) throw new Error('no run started');
-    const record = this.host.getRun(runId);
+    const record = await this.host.getRun(runId);
     if (record === undefined) throw new Error(`no run ${runId}`);
-    const audit = this.host.audit(runId);
+    const audit = await this.host.audit(runId);
     return {
       runId,
       status: record.status,
@@ -255,8 +255,8 @@ export class Harness {
   }
 
   /** The RunStart a run was started with, rebuilt from its record (for replaying its history). */
-  runStart(runId = this.runIds[0]): RunStart {
-    const record = runId === undefined ? undefined : this.host.getRun(runId);
+  async runStart(runId = this.runIds[0]): Promise<RunStart> {
+    const record = runId === undefined ? undefined : await this.host.getRun(runId);
     if (record === undefined || runId === undefined) throw new Error('no run started');
     return {
       runId,
@@ -327,7 +327,7 @@ export async function runWorkflow(
   const harness = new Harness(options);
   await harness.start(options);
   await harness.run();
-  return { ...harness.result(), harness };
+  return { ...(await harness.result()), harness };
 }
 
 /** The audit entries of one type (and step). */

@@ -262,10 +262,10 @@ describe('replaying a finished run', () => {
     'reaches the same outcome without asking for anything new: %s',
     async (_name, scenario) => {
       const harness = await play(scenario);
-      const record = harness.result().record;
-      expect([record.status, harness.result().path.at(-1)]).toEqual(scenario.ends);
+      const record = (await harness.result()).record;
+      expect([record.status, (await harness.result()).path.at(-1)]).toEqual(scenario.ends);
 
-      const { outcome, actions } = replay(harness.runStart(), harness.history(), record.createdAt);
+      const { outcome, actions } = replay(await harness.runStart(), harness.history(), record.createdAt);
 
       expect(outcome).toEqual(record.outcome);
       expect(actions).toEqual([]);
@@ -292,7 +292,11 @@ describe('a run evicted from the cache', () => {
     runIds.push(await harness.start({ input: { n: 2 } }));
     runIds.push(await harness.start({ input: { n: 3 } }));
     await harness.run();
-    expect(runIds.map((id) => harness.result(id).status)).toEqual(['running', 'running', 'running']);
+    expect(await Promise.all(runIds.map(async (id) => (await harness.result(id)).status))).toEqual([
+      'running',
+      'running',
+      'running',
+    ]);
     expect(harness.host.liveCount).toBe(1);
 
     runIds.forEach((runId, i) => {
@@ -300,13 +304,21 @@ describe('a run evicted from the cache', () => {
     });
     await harness.run();
 
-    expect(runIds.map((id) => harness.result(id).status)).toEqual(['completed', 'completed', 'completed']);
-    expect(runIds.map((id) => harness.result(id).toolCalls.map((c) => c.args))).toEqual([
+    expect(await Promise.all(runIds.map(async (id) => (await harness.result(id)).status))).toEqual([
+      'completed',
+      'completed',
+      'completed',
+    ]);
+    expect(
+      await Promise.all(runIds.map(async (id) => (await harness.result(id)).toolCalls.map((c) => c.args))),
+    ).toEqual([
       [{ n: 1 }, { prepared: 10 }],
       [{ n: 2 }, { prepared: 20 }],
       [{ n: 3 }, { prepared: 30 }],
     ]);
-    expect(runIds.map((id) => harness.result(id).vars.sign_off)).toMatchObject([
+    expect(
+      await Promise.all(runIds.map(async (id) => (await harness.result(id)).vars.sign_off)),
+    ).toMatchObject([
       { approved: true, decidedBy: 'bob@example.com' },
       { approved: true, decidedBy: 'bob@example.com' },
       { approved: true, decidedBy: 'bob@example.com' },
@@ -340,7 +352,7 @@ describe('a history the orchestrator no longer agrees with', () => {
 
     harness.decideAt({ at: '1h', step: 'sign_off', by: 'bob@example.com', runId: tampered });
     await harness.run();
-    const run = harness.result(tampered);
+    const run = await harness.result(tampered);
 
     expect(run.status).toBe('failed');
     expect(run.error?.code).toBe('Stepgate.NonDeterminism');
@@ -380,8 +392,8 @@ describe('an evicted run whose replay fails', () => {
     harness.decideAt({ at: '1h', step: 'sign_off', by: 'bob@example.com', runId: broken });
     await harness.run('2h');
 
-    expect(harness.result(broken).status).toBe('failed');
-    expect(harness.result(broken).error?.code).toBe('Stepgate.NonDeterminism');
+    expect((await harness.result(broken)).status).toBe('failed');
+    expect((await harness.result(broken)).error?.code).toBe('Stepgate.NonDeterminism');
     expect(ended).toBe('failed');
     expect(harness.storedTimers(broken)).toBe(0);
     // The level's 1-day deadline is no longer armed (the other run's deadline is).
@@ -409,11 +421,11 @@ describe('golden histories', () => {
       const scenario = scenarios.find((s) => s.name === name);
       if (scenario === undefined) throw new Error(`no scenario '${name}'`);
       const harness = await play(scenario);
-      const record = harness.result().record;
+      const record = (await harness.result()).record;
       if (record.outcome === null) throw new Error(`${name} did not finish`);
       const golden: GoldenHistory = {
         scenario: name,
-        start: harness.runStart(),
+        start: await harness.runStart(),
         startedAt: record.createdAt,
         history: harness.history(),
         outcome: record.outcome,

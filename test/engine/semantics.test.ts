@@ -252,9 +252,16 @@ describe('a parallel step', () => {
 
     await harness.run('30m');
 
-    expect(harness.result().status).toBe('running');
-    expect(harness.result().path).toEqual(['race', 'fast_a', 'fast_b', 'sign_off', 'long_wait', 'final_ok']);
-    expect(entries(harness.result().audit, 'branch.cancelled', 'race').map((a) => a.data)).toEqual([
+    expect((await harness.result()).status).toBe('running');
+    expect((await harness.result()).path).toEqual([
+      'race',
+      'fast_a',
+      'fast_b',
+      'sign_off',
+      'long_wait',
+      'final_ok',
+    ]);
+    expect(entries((await harness.result()).audit, 'branch.cancelled', 'race').map((a) => a.data)).toEqual([
       { branch: 2 },
       { branch: 3 },
     ]);
@@ -262,7 +269,7 @@ describe('a parallel step', () => {
     expect((await harness.approval(runId, 'sign_off'))?.status).toBe('closed');
 
     await harness.run();
-    const run = harness.result();
+    const run = await harness.result();
 
     expect(run.status).toBe('completed');
     expect(run.decisions.map((d) => [d.input.stepId, d.result.accepted])).toEqual([
@@ -302,14 +309,14 @@ describe('a parallel step', () => {
 
     await harness.run('30m');
 
-    expect(entries(harness.result().audit, 'branch.cancelled', 'race').map((a) => a.data)).toEqual([
+    expect(entries((await harness.result()).audit, 'branch.cancelled', 'race').map((a) => a.data)).toEqual([
       { branch: 1 },
     ]);
     expect((await harness.approval(runId, 'sign_off'))?.status).toBe('closed');
 
     await harness.run();
 
-    expect(harness.result().status).toBe('completed');
+    expect((await harness.result()).status).toBe('completed');
     expect(harness.decisions.map((d) => [d.input.stepId, d.result.accepted])).toEqual([
       ['sign_off', false],
       ['final_ok', true],
@@ -517,7 +524,7 @@ describe('cancelling a run', () => {
     harness.at('1h', () => harness.host.cancelRun(runId, 'admin@example.com'));
 
     await harness.run();
-    const run = harness.result();
+    const run = await harness.result();
 
     expect(run.status).toBe('cancelled');
     expect(run.error).toBeNull();
@@ -546,7 +553,7 @@ describe('cancelling a run', () => {
 
     await harness.run('30m');
 
-    expect(harness.result().status).toBe('cancelled');
+    expect((await harness.result()).status).toBe('cancelled');
     expect((await harness.approval(runId, 'sign_off'))?.status).toBe('closed');
     expect(await harness.engine.store.pendingFor('carol@example.com')).toEqual([]);
 

@@ -57,14 +57,9 @@ describe('smoke', () => {
       trigger: { type: 'manual', user: alice },
     });
     await clock.run(engine.host);
-    const run = engine.host.getRun(runId);
+    const run = await engine.host.getRun(runId);
     console.log(JSON.stringify(run?.outcome, null, 1));
-    console.log(
-      engine.host
-        .audit(runId)
-        .map((a) => `${a.type} ${a.step ?? ''}`)
-        .join('\n'),
-    );
+    console.log((await engine.host.audit(runId)).map((a) => `${a.type} ${a.step ?? ''}`).join('\n'));
     expect(run?.status).toBe('completed');
     expect(calls).toEqual(['expenses-validate', 'payments-charge']);
   });

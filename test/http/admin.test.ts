@@ -58,7 +58,7 @@ async function setup() {
       if (authorization !== undefined)
         return authenticate({ authorization, cookie: null }, { directory, sessions, tokens });
       const who = c.req.header('x-test-user');
-      const identity = who === undefined ? undefined : directory.user(who);
+      const identity = who === undefined ? undefined : await directory.user(who);
       return identity === undefined ? null : { identity, via: 'oidc', scopes: null };
     },
     admin: {
@@ -88,9 +88,9 @@ async function setup() {
     host: {
       startRun: async () => 'run',
       cancelRun: async () => {},
-      getRun: () => undefined,
-      listRuns: () => [],
-      audit: () => [],
+      getRun: async () => undefined,
+      listRuns: async () => [],
+      audit: async () => [],
     },
     approvals: { decide: async () => ({ accepted: false, reason: 'none' }) as never },
     approvalStore: { pendingFor: async () => [] },
@@ -127,7 +127,7 @@ type Who = (typeof ROLES)[number] | 'anonymous';
 
 interface Row {
   method: string;
-  path: string | ((env: Env, role: Who) => string);
+  path: string | ((env: Env, role: Who) => string | Promise<string>);
   body?: (role: Who) => unknown;
   prepare?: (env: Env) => Promise<void> | void;
   expect: Record<Who, number>;
@@ -207,9 +207,9 @@ const ROWS: Row[] = [
   {
     // The member's token: its owner and an admin may revoke it; anyone else learns nothing (404).
     method: 'DELETE',
-    path: (env) => `/api/tokens/${env.tokens.listApiTokens(email('member'))[0]?.id}`,
-    prepare: (env) => {
-      env.tokens.createApiToken(email('member'), 'laptop', ['runs:read']);
+    path: async (env) => `/api/tokens/${(await env.tokens.listApiTokens(email('member')))[0]?.id}`,
+    prepare: async (env) => {
+      await env.tokens.createApiToken(email('member'), 'laptop', ['runs:read']);
     },
     expect: table(401, 404, 204, 404, 404, 404, 204),
   },
@@ -222,7 +222,7 @@ describe('the admin routes', () => {
       for (const who of ['anonymous', ...ROLES] as Who[]) {
         const env = await setup();
         await row.prepare?.(env);
-        const path = typeof row.path === 'string' ? row.path : row.path(env, who);
+        const path = typeof row.path === 'string' ? row.path : await row.path(env, who);
         const result = await env.call(
           row.method,
           path,
@@ -374,7 +374,10 @@ describe('the admin routes', () => {
     expect(disable.json).toMatchObject({ status: 409, field: 'disabled' });
     const remove = await call('DELETE', '/api/users/admin@example.com', 'admin');
     expect(remove.json).toMatchObject({ status: 409, field: 'email' });
-    expect(env.directory.getUser('admin@example.com')).toMatchObject({ role: 'admin', disabled: false });
+    expect(await env.directory.getUser('admin@example.com')).toMatchObject({
+      role: 'admin',
+      disabled: false,
+    });
 
     // With a second admin, the first may step down; then the second is the last one.
     expect((await call('PUT', '/api/users/second@example.com', 'admin', { role: 'admin' })).status).toBe(201);
@@ -397,6 +400,31 @@ describe('the admin routes', () => {
     ).toMatchObject({ status: 409, field: 'role' });
   });
 
+  it('keeps one of the last two admins when each demotes the other at once, on a directory that answers later', async () => {
+    const env = await setup();
+    const { call, directory } = env;
+    await directory.upsertUser({ email: 'second@example.com', role: 'admin' });
+    // Reads answer a turn after they were taken, as a network store's do: unless the check and the write it
+    // guards run one change at a time, both checks see the other admin still there.
+    const later =
+      <T>(read: () => Promise<T>) =>
+      async () => {
+        const value = await read();
+        await new Promise((resolve) => setImmediate(resolve));
+        return value;
+      };
+    const listUsers = directory.listUsers.bind(directory);
+    directory.listUsers = later(listUsers);
+    const [first, second] = await Promise.all([
+      call('PUT', '/api/users/second@example.com', 'admin', { role: 'lead' }),
+      call('PUT', '/api/users/admin@example.com', 'second@example.com', { role: 'lead' }),
+    ]);
+    expect([first.status, second.status].sort()).toEqual([200, 409]);
+    expect([first.json, second.json]).toContainEqual(expect.objectContaining({ status: 409, field: 'role' }));
+    const admins = (await listUsers()).filter((u) => u.role === 'admin' && !u.disabled);
+    expect(admins).toHaveLength(1);
+  });
+
   it('answers invalid users with a problem naming the field, and writes nothing', async () => {
     const env = await setup();
     const put = (path: string, body: unknown) => env.call('PUT', path, 'admin', body);
@@ -417,8 +445,11 @@ describe('the admin routes', () => {
       expect(result.type).toContain('application/problem+json');
       expect(result.json).toMatchObject({ status: 422, field });
     }
-    expect(env.directory.getUser('new@example.com')).toBeUndefined();
-    expect(env.directory.getUser('member@example.com')).toMatchObject({ role: 'member', groups: ['staff'] });
+    expect(await env.directory.getUser('new@example.com')).toBeUndefined();
+    expect(await env.directory.getUser('member@example.com')).toMatchObject({
+      role: 'member',
+      groups: ['staff'],
+    });
     expect((await env.call('GET', '/api/users/nobody@example.com', 'admin')).status).toBe(404);
     expect((await env.call('DELETE', '/api/users/nobody@example.com', 'admin')).status).toBe(404);
   });
@@ -492,14 +523,14 @@ describe('the admin routes', () => {
     const installed = await call('POST', '/api/templates/expense-approval/install', 'lead');
     expect(installed.status).toBe(201);
     expect(installed.json).toMatchObject({ id: 'expense-approval', version: 1 });
-    expect(env.workflows.get('expense-approval')).toMatchObject({
+    expect(await env.workflows.get('expense-approval')).toMatchObject({
       version: 1,
       createdBy: 'lead@example.com',
     });
     const again = await call('POST', '/api/templates/expense-approval/install', 'lead');
     expect(again.status).toBe(409);
     expect(again.json).toMatchObject({ status: 409, field: 'id' });
-    expect(env.workflows.get('expense-approval')?.version).toBe(1);
+    expect((await env.workflows.get('expense-approval'))?.version).toBe(1);
     const forced = await call('POST', '/api/templates/expense-approval/install?force=true', 'lead');
     expect(forced.status).toBe(200);
     expect(forced.json).toMatchObject({ version: 2 });
@@ -523,10 +554,10 @@ describe('the admin routes', () => {
       ids.push((copy.json as { id: string }).id);
     }
     expect(ids).toEqual(['expense-approval', 'expense-approval-copy', 'expense-approval-copy-2']);
-    const third = env.workflows.get('expense-approval-copy-2');
+    const third = await env.workflows.get('expense-approval-copy-2');
     expect(third?.ir).toMatchObject({ id: 'expense-approval-copy-2', name: 'Expense approval (copy 2)' });
     // Everything but the id and name is the template's, comments included.
-    const original = env.workflows.get('expense-approval')?.source ?? '';
+    const original = (await env.workflows.get('expense-approval'))?.source ?? '';
     expect(original).toMatch(/#/);
     const strip = (text: string) => text.replace(/^(id|name):.*$/gm, '');
     expect(strip(third?.source ?? '')).toBe(strip(original));
@@ -614,7 +645,7 @@ describe('the admin routes', () => {
 
   it("revokes a deleted user's tokens, so a later user with the same email does not inherit them", async () => {
     const env = await setup();
-    const { token } = env.tokens.createApiToken('member@example.com', 'ci', ['runs:read']);
+    const { token } = await env.tokens.createApiToken('member@example.com', 'ci', ['runs:read']);
     expect((await env.call('GET', '/api/me', { token })).status).toBe(200);
     expect((await env.call('DELETE', '/api/users/member@example.com', 'admin')).status).toBe(204);
     expect((await env.call('PUT', '/api/users/member@example.com', 'admin', { role: 'member' })).status).toBe(
@@ -625,8 +656,8 @@ describe('the admin routes', () => {
 
   it('lets a token install a template only with its workflows:write scope', async () => {
     const env = await setup();
-    const read = env.tokens.createApiToken('lead@example.com', 'r', ['runs:read']).token;
-    const write = env.tokens.createApiToken('lead@example.com', 'w', ['workflows:write']).token;
+    const read = (await env.tokens.createApiToken('lead@example.com', 'r', ['runs:read'])).token;
+    const write = (await env.tokens.createApiToken('lead@example.com', 'w', ['workflows:write'])).token;
     expect((await env.call('POST', '/api/templates/expense-approval/install', { token: read })).status).toBe(
       403,
     );

@@ -82,7 +82,7 @@ describe('the HTTP API', () => {
           ...scheduledRuns({
             workflows,
             host: engine.host,
-            lookup: (email) => Object.values(USERS).find((u) => u.email === email),
+            lookup: async (email) => Object.values(USERS).find((u) => u.email === email),
           }),
         }),
       },

@@ -135,12 +135,9 @@ describe('approval links', () => {
     if (record === undefined) throw new Error(`no request at level ${level}`);
     return record;
   };
-  const linkAudit = (runId: string) =>
-    engine.host
-      .audit(runId)
-      .filter((a) => a.type === 'approval.link')
-      .map((a) => a.data);
-  const status = (runId: string) => engine.host.getRun(runId)?.status;
+  const linkAudit = async (runId: string) =>
+    (await engine.host.audit(runId)).filter((a) => a.type === 'approval.link').map((a) => a.data);
+  const status = async (runId: string) => (await engine.host.getRun(runId))?.status;
 
   it('mails each approver their own link, whose page shows the request and decides nothing', async () => {
     const runId = await start();
@@ -176,14 +173,14 @@ describe('approval links', () => {
       expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
     }
     await settle();
-    expect(status(runId)).toBe('running');
+    expect(await status(runId)).toBe('running');
     expect((await request(runId)).decisions).toEqual([]);
-    expect(linkAudit(runId)).toEqual([
+    expect(await linkAudit(runId)).toEqual([
       expect.objectContaining({ approver: 'manager@example.com', action: 'view', outcome: 'shown' }),
       expect.objectContaining({ approver: 'manager@example.com', action: 'view', outcome: 'shown' }),
     ]);
     // The history never holds the token.
-    expect(JSON.stringify(engine.host.audit(runId))).not.toContain(token.split('.')[1]);
+    expect(JSON.stringify(await engine.host.audit(runId))).not.toContain(token.split('.')[1]);
   });
 
   it("decides on the page's POST, and the run goes on", async () => {
@@ -198,8 +195,8 @@ describe('approval links', () => {
       ],
     });
     await clock.run(engine.host, clock.now() + 60_000);
-    expect(status(runId)).toBe('completed');
-    expect(linkAudit(runId)).toEqual([
+    expect(await status(runId)).toBe('completed');
+    expect(await linkAudit(runId)).toEqual([
       expect.objectContaining({ action: 'decide', decision: 'approve', outcome: 'accepted', reason: null }),
     ]);
   });
@@ -225,7 +222,7 @@ describe('approval links', () => {
     const expectNothingDecided = async (runId: string) => {
       await settle();
       expect((await request(runId)).decisions).toEqual([]);
-      expect(status(runId)).toBe('running');
+      expect(await status(runId)).toBe('running');
     };
 
     it('a tampered token (payload or signature)', async () => {
@@ -257,7 +254,7 @@ describe('approval links', () => {
       }
       await expectNothingDecided(runId);
       // The forgeries that still name the request are recorded in its history.
-      const audit = linkAudit(runId);
+      const audit = await linkAudit(runId);
       expect(audit.length).toBeGreaterThanOrEqual(6);
       expect(audit.every((a) => a.outcome === 'refused' && a.reason === 'tampered')).toBe(true);
       expect(audit).toContainEqual(
@@ -280,7 +277,7 @@ describe('approval links', () => {
       expect(page.status).toBe(410);
       expect(page.html).toContain('already been used');
       expect((await request(runId)).decisions).toEqual([expect.objectContaining({ decision: 'approve' })]);
-      expect(linkAudit(runId).filter((a) => a.outcome === 'refused')).toEqual([
+      expect((await linkAudit(runId)).filter((a) => a.outcome === 'refused')).toEqual([
         expect.objectContaining({ action: 'decide', decision: 'reject', reason: 'used' }),
         expect.objectContaining({ action: 'view', reason: 'used' }),
       ]);
@@ -313,13 +310,13 @@ describe('approval links', () => {
       expect(answers.map((a) => a.status).sort()).toEqual([200, 410]);
       expect(answers.find((a) => a.status === 410)?.html).toContain('already been used');
       expect((await request(runId)).decisions).toHaveLength(1);
-      expect(linkAudit(runId).map((a) => [a.action, a.outcome, a.reason])).toEqual(
+      expect((await linkAudit(runId)).map((a) => [a.action, a.outcome, a.reason])).toEqual(
         expect.arrayContaining([
           ['decide', 'accepted', null],
           ['decide', 'refused', 'used'],
         ]),
       );
-      expect(linkAudit(runId)).toHaveLength(2);
+      expect(await linkAudit(runId)).toHaveLength(2);
     });
 
     it('a token whose earlier uses were refused is not spent: its approver can still decide', async () => {
@@ -357,8 +354,8 @@ describe('approval links', () => {
       expect((await post(token)).status).toBe(410);
       expect((await request(runId)).decisions).toEqual([]);
       expect((await request(runId, 2)).decisions).toEqual([]);
-      expect(status(runId)).toBe('running');
-      expect(linkAudit(runId)).toEqual([
+      expect(await status(runId)).toBe('running');
+      expect(await linkAudit(runId)).toEqual([
         expect.objectContaining({ level: 1, action: 'view', outcome: 'refused', reason: 'expired' }),
         expect.objectContaining({ level: 1, action: 'decide', outcome: 'refused', reason: 'expired' }),
       ]);
@@ -374,7 +371,7 @@ describe('approval links', () => {
       expect(page.html).toContain('not for you');
       expect((await post(foreign)).status).toBe(403);
       await expectNothingDecided(runId);
-      expect(linkAudit(runId)).toEqual([
+      expect(await linkAudit(runId)).toEqual([
         expect.objectContaining({ approver: 'viewer@example.com', action: 'view', reason: 'not-approver' }),
         expect.objectContaining({ approver: 'viewer@example.com', action: 'decide', reason: 'not-approver' }),
       ]);
@@ -394,8 +391,8 @@ describe('approval links', () => {
       expect((await post(second, { decision: 'reject' })).status).toBe(410);
       expect((await request(runId, 2)).decisions.map((d) => d.by)).toEqual(['director1@example.com']);
       await clock.run(engine.host, clock.now() + 60_000);
-      expect(status(runId)).toBe('completed');
-      expect(linkAudit(runId).filter((a) => a.approver === 'director2@example.com')).toEqual([
+      expect(await status(runId)).toBe('completed');
+      expect((await linkAudit(runId)).filter((a) => a.approver === 'director2@example.com')).toEqual([
         expect.objectContaining({ action: 'view', outcome: 'refused', reason: 'decided' }),
         expect.objectContaining({ action: 'decide', outcome: 'refused', reason: 'decided' }),
       ]);
@@ -416,8 +413,8 @@ describe('approval links', () => {
       expect((await post(token)).status).toBe(403);
       await settle();
       expect((await request(runId, 2)).decisions).toEqual([]);
-      expect(status(runId)).toBe('running');
-      expect(linkAudit(runId).map((a) => [a.approver, a.action, a.reason])).toEqual([
+      expect(await status(runId)).toBe('running');
+      expect((await linkAudit(runId)).map((a) => [a.approver, a.action, a.reason])).toEqual([
         ['boss@example.com', 'view', 'separation-of-duties'],
         ['boss@example.com', 'decide', 'separation-of-duties'],
       ]);
@@ -456,7 +453,7 @@ describe('approval links', () => {
       expect((await view(token, someoneElse, strict)).status).toBe(403);
       expect((await post(token, undefined, someoneElse, strict)).status).toBe(403);
       await expectNothingDecided(runId);
-      expect(linkAudit(runId).map((a) => [a.action, a.reason])).toEqual([
+      expect((await linkAudit(runId)).map((a) => [a.action, a.reason])).toEqual([
         ['view', 'login-required'],
         ['decide', 'login-required'],
         ['view', 'not-approver'],

@@ -82,7 +82,7 @@ describe('POST /api/chat', () => {
     expect(result.json.reply).toMatch(
       /^Started Expense approval \(run .+\) with amount 900, description "laptop"/,
     );
-    const run = engine.host.getRun(result.json.runId as string);
+    const run = await engine.host.getRun(result.json.runId as string);
     expect(run?.workflowId).toBe('expense-approval');
     expect(run?.trigger).toEqual({ type: 'chat', user: USERS.member });
     expect(run?.input).toEqual({ amount: 900, description: 'laptop', category: 'other' });
@@ -96,7 +96,7 @@ describe('POST /api/chat', () => {
     // Onboarding needs a manager, even just to be asked for its inputs.
     expect((await chat('member', { message: 'onboard employee' })).status).toBe(403);
     expect((await chat('manager', { message: 'onboard employee' })).json.action).toBe('ask');
-    expect(engine.host.listRuns()).toEqual([]);
+    expect(await engine.host.listRuns()).toEqual([]);
   });
 
   it('asks for missing inputs, then starts the run from the follow-up', async () => {
@@ -110,14 +110,14 @@ describe('POST /api/chat', () => {
     });
     expect(ask.json.reply).toContain('description');
     expect(ask.json.runId).toBeUndefined();
-    expect(engine.host.listRuns()).toEqual([]);
+    expect(await engine.host.listRuns()).toEqual([]);
 
     const started = await chat('member', {
       message: 'the description is standing desk',
       context: ask.json.context,
     });
     expect(started.json).toMatchObject({ action: 'started', workflowId: 'expense-approval' });
-    const run = engine.host.getRun(started.json.runId as string);
+    const run = await engine.host.getRun(started.json.runId as string);
     expect(run?.input).toMatchObject({ amount: 900, description: 'standing desk' });
     expect(run?.trigger.type).toBe('chat');
   });
@@ -132,7 +132,7 @@ describe('POST /api/chat', () => {
       missing: [{ field: 'amount' }],
       context: { input: {} },
     });
-    expect(engine.host.listRuns()).toEqual([]);
+    expect(await engine.host.listRuns()).toEqual([]);
   });
 
   it('answers a "which one?" with the workflow picked from its candidates', async () => {
@@ -156,7 +156,7 @@ describe('POST /api/chat', () => {
     ]);
     const picked = await chat('member', { message, workflowId: 'expense-approval-eu' });
     expect(picked.json).toMatchObject({ action: 'started', workflowId: 'expense-approval-eu' });
-    expect(engine.host.getRun(picked.json.runId as string)?.input).toMatchObject({
+    expect((await engine.host.getRun(picked.json.runId as string))?.input).toMatchObject({
       amount: 900,
       description: 'laptop',
     });

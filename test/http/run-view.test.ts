@@ -93,9 +93,9 @@ describe('the runs routes', () => {
         cancelRun: (runId, by) => host.cancelRun(runId, by),
         getRun: (runId) => host.getRun(runId),
         listRuns: (filter) => host.listRuns(filter),
-        audit: (runId) => {
+        audit: async (runId) => {
           auditReads++;
-          return host.audit(runId);
+          return await host.audit(runId);
         },
       },
       approvals: engine.approvals,
@@ -473,7 +473,7 @@ describe('GET /api/runs/:id/events with the host’s change notifications', () =
       );
       const { runId } = (await started.json()) as { runId: string };
       while (
-        engine.host.getRun(runId)?.status === 'running' &&
+        (await engine.host.getRun(runId))?.status === 'running' &&
         !(await engine.store.openFor(runId, 'manager_ok'))
       )
         await new Promise((resolve) => setTimeout(resolve, 5));

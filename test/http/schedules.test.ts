@@ -263,7 +263,7 @@ describe('the schedule routes', () => {
       Date.UTC(2026, 0, 5, 13, 30),
     );
     await engine.host.idle();
-    const runs = engine.host.listRuns({ workflowId: 'team-report' });
+    const runs = await engine.host.listRuns({ workflowId: 'team-report' });
     expect(runs).toHaveLength(3);
     expect(runs.every((r) => r.status === 'completed')).toBe(true);
     expect(runs.map((r) => [r.trigger.type, r.trigger.user.email, r.trigger.user.role]).sort()).toEqual([
@@ -319,12 +319,12 @@ describe('the schedule routes', () => {
     expect(off.json).toMatchObject({ enabled: false, nextFireAt: null });
     const pending = { pending: () => scheduler.pending() + engine.host.pending() };
     await clock.run(pending, Date.UTC(2026, 0, 5, 15, 30));
-    expect(engine.host.listRuns()).toHaveLength(0);
+    expect(await engine.host.listRuns()).toHaveLength(0);
     const on = await patch('admin', { enabled: true });
     expect(on.json).toMatchObject({ enabled: true, nextFireAt: Date.UTC(2026, 0, 5, 16) });
     await clock.run(pending, Date.UTC(2026, 0, 5, 16, 30));
     await engine.host.idle();
-    expect(engine.host.listRuns()).toHaveLength(1);
+    expect(await engine.host.listRuns()).toHaveLength(1);
     scheduler.stop();
   });
 
@@ -355,9 +355,9 @@ describe('the schedule routes', () => {
       { pending: () => scheduler.pending() + engine.host.pending() },
       Date.UTC(2026, 0, 5, 13, 30),
     );
-    expect(engine.host.listRuns()).toHaveLength(0);
+    expect(await engine.host.listRuns()).toHaveLength(0);
     const store = new SqliteScheduleStore(engine.db);
-    expect(store.fires(s.id).map((f) => [f.status, f.reason])).toEqual([
+    expect((await store.fires(s.id)).map((f) => [f.status, f.reason])).toEqual([
       ['skipped', expect.stringContaining('needs the role director')],
     ]);
     scheduler.stop();

@@ -37,7 +37,7 @@ describe('webhook deliveries', () => {
   let clock: VirtualClock;
   let app: ReturnType<typeof createApp>;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     clock = new VirtualClock();
     engine = createEmbeddedEngine({
       file: ':memory:',
@@ -52,7 +52,7 @@ describe('webhook deliveries', () => {
       const ir = validateWorkflow(text).ir;
       if (ir === undefined) throw new Error('invalid workflow');
       // Installed as the server installs its templates: by the system, whose delegations always hold.
-      workflows.save({ ir, source: text, format: 'yaml', by: SYSTEM_PUBLISHER, at: clock.now() });
+      await workflows.save({ ir, source: text, format: 'yaml', by: SYSTEM_PUBLISHER, at: clock.now() });
     }
     app = createApp({
       authenticate: async (c) =>
@@ -62,7 +62,7 @@ describe('webhook deliveries', () => {
       webhooks: {
         secrets: async (id) => (id === 'incident-response' ? [SECRET, OLD_SECRET] : []),
         deliveries: new SqliteWebhookDeliveryStore(engine.db, clock),
-        user: (email) => (email === bot.email ? bot : undefined),
+        user: async (email) => (email === bot.email ? bot : undefined),
       },
       workflows,
       host: engine.host,
@@ -107,9 +107,9 @@ describe('webhook deliveries', () => {
     expect(first.status).toBe(201);
     const again = await deliver(alert);
     expect(again).toEqual({ status: 200, json: { ...first.json, redelivery: true } });
-    expect(runs()).toHaveLength(1);
-    expect(runs()[0]?.trigger).toEqual({ type: 'webhook', user: bot });
-    expect(runs()[0]?.input).toMatchObject({ title: 'DB down', service: 'db' });
+    expect(await runs()).toHaveLength(1);
+    expect((await runs())[0]?.trigger).toEqual({ type: 'webhook', user: bot });
+    expect((await runs())[0]?.input).toMatchObject({ title: 'DB down', service: 'db' });
     // A rotated-out secret still verifies during the rotation.
     expect((await deliver(alert, { id: 'msg_2', secret: OLD_SECRET })).status).toBe(201);
   });
@@ -146,7 +146,7 @@ describe('webhook deliveries', () => {
     ];
     for (const [name, pending, status] of cases) expect((await pending).status, name).toBe(status);
     // Only the one valid delivery of the tampered case's setup started a run.
-    expect(runs()).toHaveLength(1);
+    expect(await runs()).toHaveLength(1);
   });
 
   it('gives a token delivery with an Idempotency-Key one run, however often it is sent', async () => {
@@ -167,7 +167,7 @@ describe('webhook deliveries', () => {
     const [a, b] = [(await first.json()) as { runId: string }, (await again.json()) as { runId: string }];
     expect(b).toMatchObject({ runId: a.runId, redelivery: true });
     expect((await send('bad key with spaces')).status).toBe(400);
-    expect(runs()).toHaveLength(1);
+    expect(await runs()).toHaveLength(1);
   });
 
   it('starts an auth: token trigger for a token scoped to its webhook, as the token owner', async () => {
@@ -177,7 +177,7 @@ describe('webhook deliveries', () => {
       body: JSON.stringify({ n: 3 }),
     });
     expect(response.status).toBe(201);
-    expect(runs()[0]).toMatchObject({
+    expect((await runs())[0]).toMatchObject({
       workflowId: 'token-hook',
       trigger: { type: 'webhook', user: { email: machine.email } },
       input: { n: 3 },

@@ -85,7 +85,7 @@ describe('the expense template against the sandbox MCP servers', () => {
       trigger: { type: 'manual', user: alice },
     });
     await clock.run(engine.host);
-    const run = engine.host.getRun(runId);
+    const run = await engine.host.getRun(runId);
     expect(run?.status, JSON.stringify(run?.outcome?.error)).toBe('completed');
 
     const charges = new Database(join(dir, 'payments.sqlite'), { readonly: true });
@@ -107,8 +107,7 @@ describe('the expense template against the sandbox MCP servers', () => {
     expect(run?.outcome?.vars.process_payment).toMatchObject({ id: rows[0]?.id, replayed: true });
     expect(sent.join('\n')).toContain(`payment reference ${rows[0]?.id}`);
 
-    const executed = engine.host
-      .audit(runId)
+    const executed = (await engine.host.audit(runId))
       .filter((a) => a.type === 'tool.executed' && a.step === 'process_payment')
       .map((a) => a.data);
     expect(executed).toHaveLength(2);

@@ -112,8 +112,8 @@ describe('the tool-call pipeline on the embedded engine against a real MCP serve
       trigger: { type: 'manual', user },
     });
     await clock.run(engine.host);
-    const record = engine.host.getRun(runId);
-    return { record, audit: engine.host.audit(runId) };
+    const record = await engine.host.getRun(runId);
+    return { record, audit: await engine.host.audit(runId) };
   };
 
   it('walks the six stages in order and records each decision, identity where the schema takes it', async () => {

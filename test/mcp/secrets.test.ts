@@ -237,10 +237,10 @@ describe('secrets never appear in history, logs, errors, state or responses', ()
           trigger: { type: c.trigger ?? 'manual', user },
         });
         await clock.run(engine.host, clock.now() + VIRTUAL_TIME_LIMIT_MS);
-        const audit = engine.host.audit(runId);
+        const audit = await engine.host.audit(runId);
         responses.push(
-          { run: engine.host.getRun(runId) },
-          { runs: engine.host.listRuns() },
+          { run: await engine.host.getRun(runId) },
+          { runs: await engine.host.listRuns() },
           { history: engine.host.history(runId) },
           { audit },
         );

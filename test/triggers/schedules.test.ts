@@ -66,7 +66,7 @@ function harness(
   const scheduler = new Scheduler({
     store,
     clock,
-    authorize: (s) => authorizeScheduleFire(s, (email) => directory.get(email)),
+    authorize: (s) => authorizeScheduleFire(s, async (email) => directory.get(email)),
     startRun: async (schedule, scheduledTime, runId) => {
       runs.push({
         scheduleId: schedule.id,
@@ -134,11 +134,11 @@ describe('Scheduler', () => {
       '2026-03-30T07:00:00.000Z',
     ]);
     expect(runs.map((r) => r.scheduledTime)).toEqual(runs.map((r) => r.at));
-    const fires = store.fires(s.id);
+    const fires = await store.fires(s.id);
     expect(fires.map((f) => [iso(f.scheduledTime), f.status, f.runId])).toEqual(
       [...runs].reverse().map((r) => [r.scheduledTime, 'started', r.runId]),
     );
-    const stored = store.get(s.id);
+    const stored = await store.get(s.id);
     expect(iso(stored?.nextFireAt ?? null)).toBe('2026-03-31T07:00:00.000Z');
     expect(iso(stored?.lastFiredAt ?? null)).toBe('2026-03-30T07:00:00.000Z');
     scheduler.stop();
@@ -165,7 +165,7 @@ describe('Scheduler', () => {
       ['2026-01-05T19:00:00.000Z', '2026-01-05T19:00:00.000Z'],
       ['2026-01-05T20:00:00.000Z', '2026-01-05T20:00:00.000Z'],
     ]);
-    expect(second.store.fires(s.id)).toHaveLength(4);
+    expect(await second.store.fires(s.id)).toHaveLength(4);
   });
 
   it('never fires one scheduled time twice when two schedulers race over the same file', async () => {
@@ -202,10 +202,10 @@ describe('Scheduler', () => {
       '2026-01-05T14:00:00.000Z',
       '2026-01-05T15:00:00.000Z',
     ]);
-    expect(a.store.fires(s.id)).toHaveLength(3);
+    expect(await a.store.fires(s.id)).toHaveLength(3);
   });
 
-  it('records a fire key once: a second claim of the same scheduled time is refused', () => {
+  it('records a fire key once: a second claim of the same scheduled time is refused', async () => {
     const store = new SqliteScheduleStore(openDatabase(dbFile()));
     const t = Date.UTC(2026, 0, 5, 13);
     const record: ScheduleRecord = {
@@ -222,17 +222,17 @@ describe('Scheduler', () => {
       lastFiredAt: null,
       createdAt: t - 1000,
     };
-    store.insert(record);
+    await store.insert(record);
     expect(
-      store.claimFire({ scheduleId: 's1', scheduledTime: t, firedAt: t, runId: 'r1' }, t + 3_600_000),
+      await store.claimFire({ scheduleId: 's1', scheduledTime: t, firedAt: t, runId: 'r1' }, t + 3_600_000),
     ).toBe(true);
     // Even if the schedule were due at that time again, the fire key stays unique and nothing changes.
-    store.setEnabled('s1', true, t);
+    await store.setEnabled('s1', true, t);
     expect(
-      store.claimFire({ scheduleId: 's1', scheduledTime: t, firedAt: t, runId: 'r2' }, t + 3_600_000),
+      await store.claimFire({ scheduleId: 's1', scheduledTime: t, firedAt: t, runId: 'r2' }, t + 3_600_000),
     ).toBe(false);
-    expect(store.get('s1')?.nextFireAt).toBe(t);
-    expect(store.fires('s1').map((f) => f.runId)).toEqual(['r1']);
+    expect((await store.get('s1'))?.nextFireAt).toBe(t);
+    expect((await store.fires('s1')).map((f) => f.runId)).toEqual(['r1']);
   });
 
   it('does not fire disabled schedules, and resumes from now when enabled again', async () => {
@@ -245,14 +245,14 @@ describe('Scheduler', () => {
     await scheduler.update(on.id, { enabled: false }, ALICE);
     await clock.run(scheduler, Date.UTC(2026, 0, 5, 16, 30));
     expect(runs).toEqual([]);
-    expect(store.fires(off.id)).toEqual([]);
+    expect(await store.fires(off.id)).toEqual([]);
     const enabled = await scheduler.update(on.id, { enabled: true }, ALICE);
     expect(iso(enabled.nextFireAt)).toBe('2026-01-05T17:00:00.000Z');
     await clock.run(scheduler, Date.UTC(2026, 0, 5, 17, 30));
     expect(runs.map((r) => r.scheduledTime)).toEqual(['2026-01-05T17:00:00.000Z']);
     await scheduler.delete(on.id, ALICE);
-    expect(store.get(on.id)).toBeUndefined();
-    expect(store.fires(on.id)).toEqual([]);
+    expect(await store.get(on.id)).toBeUndefined();
+    expect(await store.fires(on.id)).toEqual([]);
     expect(clock.pendingTimers).toBe(0);
   });
 
@@ -268,7 +268,7 @@ describe('Scheduler', () => {
     verdict = true;
     await clock.run(scheduler, Date.UTC(2026, 0, 5, 15, 30));
     expect(runs.map((r) => r.scheduledTime)).toEqual(['2026-01-05T15:00:00.000Z']);
-    expect(store.fires(s.id).map((f) => [iso(f.scheduledTime), f.status, f.reason])).toEqual([
+    expect((await store.fires(s.id)).map((f) => [iso(f.scheduledTime), f.status, f.reason])).toEqual([
       ['2026-01-05T15:00:00.000Z', 'started', null],
       ['2026-01-05T14:00:00.000Z', 'skipped', 'not authorized'],
       ['2026-01-05T13:00:00.000Z', 'skipped', 'alice@example.com lost the role member'],
@@ -295,7 +295,7 @@ describe('Scheduler', () => {
     await clock.run(scheduler, Date.UTC(2026, 0, 5, 13, 30));
     fail = false;
     await clock.run(scheduler, Date.UTC(2026, 0, 5, 14, 30));
-    expect(store.fires(s.id).map((f) => [f.status, f.reason])).toEqual([
+    expect((await store.fires(s.id)).map((f) => [f.status, f.reason])).toEqual([
       ['started', null],
       ['failed', 'workflow not deployed'],
     ]);
@@ -308,7 +308,7 @@ describe('Scheduler', () => {
     const base = { workflowId: 'a', cron: '0 * * * *', timezone: 'UTC', scope: 'user' as const, input: {} };
     const t = Date.UTC(2026, 0, 5, 12);
     for (const id of ['s1', 's2'])
-      store.insert({
+      await store.insert({
         ...base,
         id,
         scopeRef: ALICE.email,
@@ -319,13 +319,13 @@ describe('Scheduler', () => {
         createdAt: t - 1,
       });
     // Both fires were recorded; only s1's run was created before the process died.
-    store.claimFire({ scheduleId: 's1', scheduledTime: t, firedAt: t, runId: 'run-1' }, t + 3_600_000);
-    store.claimFire({ scheduleId: 's2', scheduledTime: t, firedAt: t, runId: 'run-2' }, t + 3_600_000);
+    await store.claimFire({ scheduleId: 's1', scheduledTime: t, firedAt: t, runId: 'run-1' }, t + 3_600_000);
+    await store.claimFire({ scheduleId: 's2', scheduledTime: t, firedAt: t, runId: 'run-2' }, t + 3_600_000);
     const runs: Harness['runs'] = [{ scheduleId: 's1', scheduledTime: iso(t) ?? '', runId: 'run-1', at: '' }];
     const restarted = harness(file, clock, {}, runs);
     await restarted.scheduler.start();
-    expect(restarted.store.fires('s1')[0]).toMatchObject({ status: 'started', runId: 'run-1' });
-    expect(restarted.store.fires('s2')[0]).toMatchObject({ status: 'failed', runId: 'run-2' });
+    expect((await restarted.store.fires('s1'))[0]).toMatchObject({ status: 'started', runId: 'run-1' });
+    expect((await restarted.store.fires('s2'))[0]).toMatchObject({ status: 'failed', runId: 'run-2' });
     expect(runs).toHaveLength(1);
     restarted.scheduler.stop();
   });
@@ -394,12 +394,14 @@ describe('schedule creation rules', () => {
     expect((await scheduler.create(org, ADA)).scope).toBe('org');
   });
 
-  it('re-checks the rules at fire time against the directory', () => {
+  it('re-checks the rules at fire time against the directory', async () => {
     const s = { scope: 'group', scopeRef: 'engineering', createdBy: BOB.email } as ScheduleRecord;
-    expect(authorizeScheduleFire(s, () => BOB)).toBe(true);
-    expect(authorizeScheduleFire(s, () => ({ ...BOB, role: 'member' }))).toMatch(/lead or above/);
-    expect(authorizeScheduleFire(s, () => ({ ...BOB, groups: [] }))).toMatch(/not in 'engineering'/);
-    expect(authorizeScheduleFire(s, () => undefined)).toMatch(/no longer in the directory/);
+    expect(await authorizeScheduleFire(s, async () => BOB)).toBe(true);
+    expect(await authorizeScheduleFire(s, async () => ({ ...BOB, role: 'member' }))).toMatch(/lead or above/);
+    expect(await authorizeScheduleFire(s, async () => ({ ...BOB, groups: [] }))).toMatch(
+      /not in 'engineering'/,
+    );
+    expect(await authorizeScheduleFire(s, async () => undefined)).toMatch(/no longer in the directory/);
   });
 
   it('validates cron, preset, time zone, scope and the workflow input', async () => {

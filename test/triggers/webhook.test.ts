@@ -298,7 +298,7 @@ describe('acceptWebhook', () => {
     const first = setup();
     const runId = randomUUID();
     // The first attempt claimed, then the process died before the run was created.
-    expect(first.store.claim('wf', 'msg_9', runId)).toEqual({ runId, existing: false });
+    expect(await first.store.claim('wf', 'msg_9', runId)).toEqual({ runId, existing: false });
     first.db.close();
     const second = setup(first.file);
     const redelivered = await acceptWebhook({
@@ -327,13 +327,13 @@ describe('acceptWebhook', () => {
     expect(started).toEqual([retried.runId]);
   });
 
-  it('prunes old deliveries', () => {
+  it('prunes old deliveries', async () => {
     const { store, clock } = setup();
-    store.claim('wf', 'old', 'r1');
+    await store.claim('wf', 'old', 'r1');
     const cutoff = clock.now() + 1;
-    store.claim('wf', 'new', 'r2');
-    expect(store.prune(cutoff)).toBe(2);
-    expect(store.claim('wf', 'old', 'r3')).toEqual({ runId: 'r3', existing: false });
+    await store.claim('wf', 'new', 'r2');
+    expect(await store.prune(cutoff)).toBe(2);
+    expect(await store.claim('wf', 'old', 'r3')).toEqual({ runId: 'r3', existing: false });
   });
 });
 
@@ -355,7 +355,7 @@ describe('acceptWebhook on the embedded durable host', () => {
       store,
       workflowId: 'hook',
       deliveryId: 'msg_1',
-      runExists: (runId: string) => host.getRun(runId) !== undefined,
+      runExists: async (runId: string) => (await host.getRun(runId)) !== undefined,
       startRun: (runId: string) =>
         host.startRun({
           runId,
@@ -368,8 +368,8 @@ describe('acceptWebhook on the embedded durable host', () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => acceptWebhook(options)));
     const later = await acceptWebhook(options);
     expect(new Set([...results, later].map((r) => r.runId)).size).toBe(1);
-    expect(host.listRuns({ workflowId: 'hook' })).toHaveLength(1);
-    expect(host.getRun(later.runId)?.trigger).toEqual({ type: 'webhook', user });
+    expect(await host.listRuns({ workflowId: 'hook' })).toHaveLength(1);
+    expect((await host.getRun(later.runId))?.trigger).toEqual({ type: 'webhook', user });
     await host.close();
     db.close();
   });

@@ -32,20 +32,20 @@ afterEach(() => {
   for (const db of open.splice(0)) if (db.open) db.close();
 });
 
-function setup() {
+async function setup() {
   const file = join(mkdtempSync(join(tmpdir(), 'stepgate-auth-')), 'stepgate.db');
   const db = openDatabase(file);
   open.push(db);
   const clock = { t: T0 };
   const now = () => clock.t;
   const directory = new SqliteDirectory(db);
-  directory.upsertUser({
+  await directory.upsertUser({
     email: 'alice@example.com',
     role: 'member',
     groups: ['finance'],
     manager: 'bob@example.com',
   });
-  directory.upsertUser({ email: 'bob@example.com', role: 'manager', groups: ['finance'] });
+  await directory.upsertUser({ email: 'bob@example.com', role: 'manager', groups: ['finance'] });
   const sessions = new SqliteSessionStore(db, { now });
   const tokens = new SqliteApiTokenStore(db, { now });
   return { db, file, clock, directory, sessions, tokens };
@@ -60,9 +60,9 @@ function fileBytes(file: string): string {
   return text;
 }
 
-function thrown(fn: () => unknown): HttpError {
+async function thrown(fn: () => unknown): Promise<HttpError> {
   try {
-    fn();
+    await fn();
   } catch (error) {
     if (error instanceof HttpError) return error;
     throw error;
@@ -71,79 +71,79 @@ function thrown(fn: () => unknown): HttpError {
 }
 
 describe('sessions', () => {
-  it('creates, reads and deletes a session', () => {
-    const { sessions } = setup();
-    const grant = sessions.createSession('Alice@Example.com', 3_600_000);
+  it('creates, reads and deletes a session', async () => {
+    const { sessions } = await setup();
+    const grant = await sessions.createSession('Alice@Example.com', 3_600_000);
     expect(grant.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(grant.csrf).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(grant.expiresAt).toBe(T0 + 3_600_000);
-    expect(sessions.getSession(grant.token)).toEqual({
+    expect(await sessions.getSession(grant.token)).toEqual({
       email: 'alice@example.com',
       csrf: grant.csrf,
       expiresAt: grant.expiresAt,
     });
-    sessions.deleteSession(grant.token);
-    expect(sessions.getSession(grant.token)).toBeNull();
+    await sessions.deleteSession(grant.token);
+    expect(await sessions.getSession(grant.token)).toBeNull();
   });
 
-  it('expires a session and deletes it when met', () => {
-    const { sessions, clock, db } = setup();
-    const grant = sessions.createSession('alice@example.com', 1000);
+  it('expires a session and deletes it when met', async () => {
+    const { sessions, clock, db } = await setup();
+    const grant = await sessions.createSession('alice@example.com', 1000);
     clock.t += 999;
-    expect(sessions.getSession(grant.token)).not.toBeNull();
+    expect(await sessions.getSession(grant.token)).not.toBeNull();
     clock.t += 1;
-    expect(sessions.getSession(grant.token)).toBeNull();
+    expect(await sessions.getSession(grant.token)).toBeNull();
     expect(db.prepare('SELECT count(*) AS n FROM sessions').get()).toEqual({ n: 0 });
   });
 
-  it('sweeps expired sessions at the next login', () => {
-    const { sessions, clock, db } = setup();
-    sessions.createSession('alice@example.com', 1000);
+  it('sweeps expired sessions at the next login', async () => {
+    const { sessions, clock, db } = await setup();
+    await sessions.createSession('alice@example.com', 1000);
     clock.t += 5000;
-    sessions.createSession('bob@example.com', 1000);
+    await sessions.createSession('bob@example.com', 1000);
     expect(db.prepare('SELECT email FROM sessions').all()).toEqual([{ email: 'bob@example.com' }]);
   });
 
-  it('ends every session of a user', () => {
-    const { sessions } = setup();
-    const a = sessions.createSession('alice@example.com', 10_000);
-    sessions.createSession('alice@example.com', 10_000);
-    const b = sessions.createSession('bob@example.com', 10_000);
-    expect(sessions.deleteSessionsFor('ALICE@example.com')).toBe(2);
-    expect(sessions.getSession(a.token)).toBeNull();
-    expect(sessions.getSession(b.token)).not.toBeNull();
+  it('ends every session of a user', async () => {
+    const { sessions } = await setup();
+    const a = await sessions.createSession('alice@example.com', 10_000);
+    await sessions.createSession('alice@example.com', 10_000);
+    const b = await sessions.createSession('bob@example.com', 10_000);
+    expect(await sessions.deleteSessionsFor('ALICE@example.com')).toBe(2);
+    expect(await sessions.getSession(a.token)).toBeNull();
+    expect(await sessions.getSession(b.token)).not.toBeNull();
   });
 
-  it('stores only the hash of the token', () => {
-    const { sessions, db, file } = setup();
-    const grant = sessions.createSession('alice@example.com', 10_000);
+  it('stores only the hash of the token', async () => {
+    const { sessions, db, file } = await setup();
+    const grant = await sessions.createSession('alice@example.com', 10_000);
     const rows = db.prepare('SELECT * FROM sessions').all();
     expect(JSON.stringify(rows)).not.toContain(grant.token);
     expect(fileBytes(file)).not.toContain(grant.token);
     expect(rows).toHaveLength(1);
   });
 
-  it('answers null for unknown, empty and absurd tokens', () => {
-    const { sessions } = setup();
-    expect(sessions.getSession('nope')).toBeNull();
-    expect(sessions.getSession('')).toBeNull();
-    expect(sessions.getSession('x'.repeat(10_000))).toBeNull();
-    expect(() => sessions.createSession('alice@example.com', 0)).toThrow(RangeError);
+  it('answers null for unknown, empty and absurd tokens', async () => {
+    const { sessions } = await setup();
+    expect(await sessions.getSession('nope')).toBeNull();
+    expect(await sessions.getSession('')).toBeNull();
+    expect(await sessions.getSession('x'.repeat(10_000))).toBeNull();
+    await expect(sessions.createSession('alice@example.com', 0)).rejects.toThrow(RangeError);
   });
 });
 
 describe('API tokens', () => {
-  it('creates a token shown once, verifies it and lists it without the secret', () => {
-    const { tokens, clock } = setup();
-    const { id, token } = tokens.createApiToken('Alice@example.com', 'ci', ['runs:start', 'runs:read']);
+  it('creates a token shown once, verifies it and lists it without the secret', async () => {
+    const { tokens, clock } = await setup();
+    const { id, token } = await tokens.createApiToken('Alice@example.com', 'ci', ['runs:start', 'runs:read']);
     expect(token).toMatch(new RegExp(`^sg_${id}_[A-Za-z0-9_-]{43}$`));
     clock.t += 10;
-    expect(tokens.verifyApiToken(token)).toEqual({
+    expect(await tokens.verifyApiToken(token)).toEqual({
       id,
       email: 'alice@example.com',
       scopes: ['runs:start', 'runs:read'],
     });
-    const list = tokens.listApiTokens('alice@example.com');
+    const list = await tokens.listApiTokens('alice@example.com');
     expect(list).toEqual([
       {
         id,
@@ -158,51 +158,53 @@ describe('API tokens', () => {
     expect(JSON.stringify(list)).not.toContain(token.slice(-43));
   });
 
-  it('refuses a tampered secret, a wrong id and malformed text', () => {
-    const { tokens } = setup();
-    const { id, token } = tokens.createApiToken('alice@example.com', 'ci', ['runs:read']);
+  it('refuses a tampered secret, a wrong id and malformed text', async () => {
+    const { tokens } = await setup();
+    const { id, token } = await tokens.createApiToken('alice@example.com', 'ci', ['runs:read']);
     const last = token.at(-1) === 'A' ? 'B' : 'A';
-    expect(tokens.verifyApiToken(token.slice(0, -1) + last)).toBeNull();
-    expect(tokens.verifyApiToken(token.replace(id, '0123456789abcdef'))).toBeNull();
-    expect(tokens.verifyApiToken('sg_')).toBeNull();
-    expect(tokens.verifyApiToken(`${token}x`)).toBeNull();
-    expect(tokens.verifyApiToken('__proto__')).toBeNull();
+    expect(await tokens.verifyApiToken(token.slice(0, -1) + last)).toBeNull();
+    expect(await tokens.verifyApiToken(token.replace(id, '0123456789abcdef'))).toBeNull();
+    expect(await tokens.verifyApiToken('sg_')).toBeNull();
+    expect(await tokens.verifyApiToken(`${token}x`)).toBeNull();
+    expect(await tokens.verifyApiToken('__proto__')).toBeNull();
   });
 
-  it('revokes a token', () => {
-    const { tokens } = setup();
-    const { id, token } = tokens.createApiToken('alice@example.com', 'ci', ['runs:read']);
-    expect(tokens.revokeApiToken(id)).toBe(true);
-    expect(tokens.revokeApiToken(id)).toBe(false);
-    expect(tokens.verifyApiToken(token)).toBeNull();
-    expect(tokens.listApiTokens('alice@example.com')[0]?.revokedAt).toBe(T0);
+  it('revokes a token', async () => {
+    const { tokens } = await setup();
+    const { id, token } = await tokens.createApiToken('alice@example.com', 'ci', ['runs:read']);
+    expect(await tokens.revokeApiToken(id)).toBe(true);
+    expect(await tokens.revokeApiToken(id)).toBe(false);
+    expect(await tokens.verifyApiToken(token)).toBeNull();
+    expect((await tokens.listApiTokens('alice@example.com'))[0]?.revokedAt).toBe(T0);
   });
 
-  it('keeps only the hash of the secret at rest', () => {
-    const { tokens, db, file } = setup();
-    const { token } = tokens.createApiToken('alice@example.com', 'ci', ['runs:read']);
+  it('keeps only the hash of the secret at rest', async () => {
+    const { tokens, db, file } = await setup();
+    const { token } = await tokens.createApiToken('alice@example.com', 'ci', ['runs:read']);
     const secret = token.slice(-43);
     expect(JSON.stringify(db.prepare('SELECT * FROM api_tokens').all())).not.toContain(secret);
     expect(fileBytes(file)).not.toContain(secret);
   });
 
-  it('checks scopes and names', () => {
-    const { tokens } = setup();
+  it('checks scopes and names', async () => {
+    const { tokens } = await setup();
     expect(checkScopes(['runs:read', 'webhook:expense-approval', 'runs:read'])).toEqual([
       'runs:read',
       'webhook:expense-approval',
     ]);
     for (const bad of [[], ['admin'], ['webhook:'], ['webhook:Bad_Id'], ['__proto__'], 'runs:read', [1]]) {
-      const error = thrown(() => tokens.createApiToken('alice@example.com', 'ci', bad as string[]));
+      const error = await thrown(() => tokens.createApiToken('alice@example.com', 'ci', bad as string[]));
       expect(error.status).toBe(400);
       expect(error.field).toBe('scopes');
     }
-    expect(thrown(() => tokens.createApiToken('alice@example.com', ' ', ['runs:read'])).field).toBe('name');
+    expect((await thrown(() => tokens.createApiToken('alice@example.com', ' ', ['runs:read']))).field).toBe(
+      'name',
+    );
   });
 });
 
 describe('authenticate', () => {
-  function deps(s: ReturnType<typeof setup>, oidc?: OidcVerifier): AuthDeps {
+  function deps(s: Awaited<ReturnType<typeof setup>>, oidc?: OidcVerifier): AuthDeps {
     return { directory: s.directory, sessions: s.sessions, tokens: s.tokens, oidc: oidc ?? null };
   }
   const fakeOidc: OidcVerifier = {
@@ -215,11 +217,11 @@ describe('authenticate', () => {
   };
 
   it('accepts a session cookie, with its CSRF token', async () => {
-    const s = setup();
-    const grant = s.sessions.createSession('alice@example.com', 10_000);
+    const s = await setup();
+    const grant = await s.sessions.createSession('alice@example.com', 10_000);
     const principal = await authenticate({ cookie: `theme=dark; stepgate_session=${grant.token}` }, deps(s));
     expect(principal).toEqual({
-      identity: s.directory.user('alice@example.com'),
+      identity: await s.directory.user('alice@example.com'),
       via: 'session',
       scopes: null,
       csrf: grant.csrf,
@@ -227,8 +229,8 @@ describe('authenticate', () => {
   });
 
   it('accepts an API token with its scopes', async () => {
-    const s = setup();
-    const { id, token } = s.tokens.createApiToken('alice@example.com', 'ci', ['runs:read']);
+    const s = await setup();
+    const { id, token } = await s.tokens.createApiToken('alice@example.com', 'ci', ['runs:read']);
     const principal = await authenticate({ authorization: `Bearer ${token}` }, deps(s));
     expect(principal).toMatchObject({ via: 'token', scopes: ['runs:read'], tokenId: id });
     expect(principal?.identity.email).toBe('alice@example.com');
@@ -236,9 +238,9 @@ describe('authenticate', () => {
   });
 
   it('prefers the Authorization header over the cookie, and a bad header is not rescued by it', async () => {
-    const s = setup();
-    const session = s.sessions.createSession('alice@example.com', 10_000);
-    const { token } = s.tokens.createApiToken('bob@example.com', 'ci', ['runs:read']);
+    const s = await setup();
+    const session = await s.sessions.createSession('alice@example.com', 10_000);
+    const { token } = await s.tokens.createApiToken('bob@example.com', 'ci', ['runs:read']);
     const cookie = `stepgate_session=${session.token}`;
     expect((await authenticate({ cookie, authorization: `Bearer ${token}` }, deps(s)))?.identity.email).toBe(
       'bob@example.com',
@@ -252,9 +254,13 @@ describe('authenticate', () => {
   });
 
   it('sends other bearer tokens to OIDC when configured, then to the directory', async () => {
-    const s = setup();
+    const s = await setup();
     const principal = await authenticate({ authorization: 'bearer good.jwt.bob' }, deps(s, fakeOidc));
-    expect(principal).toEqual({ identity: s.directory.user('bob@example.com'), via: 'oidc', scopes: null });
+    expect(principal).toEqual({
+      identity: await s.directory.user('bob@example.com'),
+      via: 'oidc',
+      scopes: null,
+    });
     expect(await authenticate({ authorization: 'Bearer good.jwt.stranger' }, deps(s, fakeOidc))).toBeNull();
     expect(await authenticate({ authorization: 'Bearer bad.jwt' }, deps(s, fakeOidc))).toBeNull();
     const provisioned = await authenticate(
@@ -268,18 +274,18 @@ describe('authenticate', () => {
   });
 
   it('refuses credentials of users deleted or disabled since', async () => {
-    const s = setup();
-    const grant = s.sessions.createSession('alice@example.com', 10_000);
-    const { token } = s.tokens.createApiToken('alice@example.com', 'ci', ['runs:read']);
-    s.directory.upsertUser({ email: 'alice@example.com', role: 'member', disabled: true });
+    const s = await setup();
+    const grant = await s.sessions.createSession('alice@example.com', 10_000);
+    const { token } = await s.tokens.createApiToken('alice@example.com', 'ci', ['runs:read']);
+    await s.directory.upsertUser({ email: 'alice@example.com', role: 'member', disabled: true });
     expect(await authenticate({ cookie: `stepgate_session=${grant.token}` }, deps(s))).toBeNull();
     expect(await authenticate({ authorization: `Bearer ${token}` }, deps(s))).toBeNull();
-    s.directory.deleteUser('alice@example.com');
+    await s.directory.deleteUser('alice@example.com');
     expect(await authenticate({ authorization: `Bearer ${token}` }, deps(s))).toBeNull();
   });
 
   it('answers null without credentials or with an unknown cookie', async () => {
-    const s = setup();
+    const s = await setup();
     expect(await authenticate({}, deps(s))).toBeNull();
     expect(await authenticate({ cookie: 'stepgate_session=' }, deps(s))).toBeNull();
     expect(await authenticate({ cookie: 'stepgate_session=forged' }, deps(s))).toBeNull();
@@ -304,13 +310,13 @@ describe('authorization', () => {
     expect(roleAtLeast({ role: '__proto__' }, 'viewer')).toBe(false);
   });
 
-  it('requireRole: 401 without a principal, 403 below the role', () => {
-    expect(thrown(() => requireRole(null, 'member')).status).toBe(401);
-    expect(thrown(() => requireRole(principal('member'), 'manager')).status).toBe(403);
+  it('requireRole: 401 without a principal, 403 below the role', async () => {
+    expect((await thrown(() => requireRole(null, 'member'))).status).toBe(401);
+    expect((await thrown(() => requireRole(principal('member'), 'manager'))).status).toBe(403);
     expect(() => requireRole(principal('director'), 'manager')).not.toThrow();
   });
 
-  it("scopes narrow tokens; a login holds its role's whole set, a token never more than its owner's role", () => {
+  it("scopes narrow tokens; a login holds its role's whole set, a token never more than its owner's role", async () => {
     expect(hasScope(principal('lead'), 'workflows:write')).toBe(true);
     expect(hasScope(principal('member'), 'workflows:write')).toBe(false);
     expect(hasScope(principal('member', ['workflows:write']), 'workflows:write')).toBe(false);
@@ -322,25 +328,25 @@ describe('authorization', () => {
     expect(hasScope(token, 'webhook:payroll')).toBe(true);
     expect(hasScope(token, 'webhook:other')).toBe(false);
     expect(hasScope(principal('member', ['runs:start']), 'webhook:other')).toBe(true);
-    expect(thrown(() => requireScope(token, 'approvals:decide')).status).toBe(403);
-    expect(thrown(() => requireScope(undefined, 'approvals:decide')).status).toBe(401);
+    expect((await thrown(() => requireScope(token, 'approvals:decide'))).status).toBe(403);
+    expect((await thrown(() => requireScope(undefined, 'approvals:decide'))).status).toBe(401);
   });
 
-  it('CSRF: a session needs the matching header; tokens are exempt; safe methods pass', () => {
+  it('CSRF: a session needs the matching header; tokens are exempt; safe methods pass', async () => {
     const session = principal('member');
     expect(() => checkCsrf(session, 'csrf-value')).not.toThrow();
-    const wrong = thrown(() => checkCsrf(session, 'csrf-valuf'));
+    const wrong = await thrown(() => checkCsrf(session, 'csrf-valuf'));
     expect(wrong.status).toBe(403);
     expect(wrong.field).toBe('x-csrf-token');
-    expect(thrown(() => checkCsrf(session, undefined)).status).toBe(403);
-    expect(thrown(() => checkCsrf(session, '')).status).toBe(403);
-    expect(thrown(() => checkCsrf(session, 'csrf-value ')).status).toBe(403);
-    expect(thrown(() => checkCsrf({ ...session, csrf: undefined }, '')).status).toBe(403);
+    expect((await thrown(() => checkCsrf(session, undefined))).status).toBe(403);
+    expect((await thrown(() => checkCsrf(session, ''))).status).toBe(403);
+    expect((await thrown(() => checkCsrf(session, 'csrf-value '))).status).toBe(403);
+    expect((await thrown(() => checkCsrf({ ...session, csrf: undefined }, ''))).status).toBe(403);
     expect(() => checkCsrf(session, undefined, 'GET')).not.toThrow();
-    expect(thrown(() => checkCsrf(session, undefined, 'POST')).status).toBe(403);
+    expect((await thrown(() => checkCsrf(session, undefined, 'POST'))).status).toBe(403);
     expect(() => checkCsrf(principal('member', ['runs:read']), undefined, 'POST')).not.toThrow();
     expect(() => checkCsrf({ ...session, via: 'oidc', csrf: undefined }, undefined, 'DELETE')).not.toThrow();
-    expect(thrown(() => checkCsrf(null, 'x')).status).toBe(401);
+    expect((await thrown(() => checkCsrf(null, 'x'))).status).toBe(401);
   });
 
   it('compares in constant time without leaking lengths', () => {

@@ -61,48 +61,52 @@ describe('delegates', () => {
 });
 
 describe('publishProblem', () => {
-  it('lets anyone publish what delegates nothing', () => {
-    expect(publishProblem(workflow(manual('director')), fiona, directory)).toBeUndefined();
+  it('lets anyone publish what delegates nothing', async () => {
+    expect(await publishProblem(workflow(manual('director')), fiona, directory)).toBeUndefined();
   });
 
-  it('lets a publisher who holds the service account’s role and groups make runs act as it', () => {
-    expect(publishProblem(workflow(manual('member'), runAs(hrBot.email)), max, directory)).toBeUndefined();
+  it('lets a publisher who holds the service account’s role and groups make runs act as it', async () => {
+    expect(
+      await publishProblem(workflow(manual('member'), runAs(hrBot.email)), max, directory),
+    ).toBeUndefined();
   });
 
-  it('refuses a runAs that is no user, even to an admin, naming the field', () => {
-    expect(publishProblem(workflow(manual('member'), runAs('ghost@example.com')), ada, directory)).toEqual({
+  it('refuses a runAs that is no user, even to an admin, naming the field', async () => {
+    expect(
+      await publishProblem(workflow(manual('member'), runAs('ghost@example.com')), ada, directory),
+    ).toEqual({
       field: 'triggers[1].runAs',
       detail: "runAs 'ghost@example.com' is not an enabled user of the directory",
     });
   });
 
-  it('refuses a person as runAs to all but an admin', () => {
-    expect(publishProblem(workflow(runAs(emma.email)), max, directory)?.detail).toBe(
+  it('refuses a person as runAs to all but an admin', async () => {
+    expect((await publishProblem(workflow(runAs(emma.email)), max, directory))?.detail).toBe(
       'runAs emma@example.com is not a service account; only an admin can make runs act as a person',
     );
-    expect(publishProblem(workflow(runAs(emma.email)), ada, directory)).toBeUndefined();
+    expect(await publishProblem(workflow(runAs(emma.email)), ada, directory)).toBeUndefined();
   });
 
-  it('refuses a service account of a higher role, or in a group the publisher is not in', () => {
-    expect(publishProblem(workflow(runAs(auditor.email)), fiona, directory)?.detail).toBe(
+  it('refuses a service account of a higher role, or in a group the publisher is not in', async () => {
+    expect((await publishProblem(workflow(runAs(auditor.email)), fiona, directory))?.detail).toBe(
       'runAs auditor-bot@example.com has the role manager; fiona@example.com is lead',
     );
-    expect(publishProblem(workflow(runAs(hrBot.email)), fiona, directory)?.detail).toBe(
+    expect((await publishProblem(workflow(runAs(hrBot.email)), fiona, directory))?.detail).toBe(
       "runAs hr-bot@example.com is in the group(s) 'hr'; fiona@example.com is not",
     );
-    expect(publishProblem(workflow(runAs(auditor.email)), ada, directory)).toBeUndefined();
+    expect(await publishProblem(workflow(runAs(auditor.email)), ada, directory)).toBeUndefined();
   });
 
-  it('applies the API schedules’ scope rules to definition schedules', () => {
-    expect(publishProblem(workflow(schedule('group', 'finance')), fiona, directory)).toBeUndefined();
-    expect(publishProblem(workflow(schedule('group', 'engineering')), fiona, directory)).toMatchObject({
+  it('applies the API schedules’ scope rules to definition schedules', async () => {
+    expect(await publishProblem(workflow(schedule('group', 'finance')), fiona, directory)).toBeUndefined();
+    expect(await publishProblem(workflow(schedule('group', 'engineering')), fiona, directory)).toMatchObject({
       field: 'triggers[0].scope',
       detail: expect.stringContaining("not in 'engineering'"),
     });
-    expect(publishProblem(workflow(schedule('org')), fiona, directory)?.detail).toContain(
+    expect((await publishProblem(workflow(schedule('org')), fiona, directory))?.detail).toContain(
       'an org schedule needs the role manager or above',
     );
-    expect(publishProblem(workflow(schedule('org')), max, directory)).toBeUndefined();
+    expect(await publishProblem(workflow(schedule('org')), max, directory)).toBeUndefined();
   });
 });
 
@@ -114,64 +118,66 @@ describe('startDelegationProblem', () => {
   });
   const hook = (v: { ir: IrWorkflow }) => v.ir.triggers[1] as IrWorkflow['triggers'][number];
 
-  it('holds while the publisher still holds what they delegated', () => {
+  it('holds while the publisher still holds what they delegated', async () => {
     const v = version(max.email);
-    expect(startDelegationProblem(v, hook(v), directory)).toBeUndefined();
+    expect(await startDelegationProblem(v, hook(v), directory)).toBeUndefined();
   });
 
-  it('trusts the system publisher, and checks nothing for a trigger that delegates nothing', () => {
+  it('trusts the system publisher, and checks nothing for a trigger that delegates nothing', async () => {
     const system = version(SYSTEM_PUBLISHER);
-    expect(startDelegationProblem(system, hook(system), new InMemoryDirectory([]))).toBeUndefined();
+    expect(await startDelegationProblem(system, hook(system), new InMemoryDirectory([]))).toBeUndefined();
     const v = version('gone@example.com');
-    expect(startDelegationProblem(v, v.ir.triggers[0] as IrWorkflow['triggers'][number], directory)).toBe(
-      undefined,
-    );
+    expect(
+      await startDelegationProblem(v, v.ir.triggers[0] as IrWorkflow['triggers'][number], directory),
+    ).toBe(undefined);
   });
 
-  it('stops for a publisher who is gone, who can no longer publish, or who lost the runAs’s group', () => {
+  it('stops for a publisher who is gone, who can no longer publish, or who lost the runAs’s group', async () => {
     const gone = version('gone@example.com');
-    expect(startDelegationProblem(gone, hook(gone), directory)).toBe(
+    expect(await startDelegationProblem(gone, hook(gone), directory)).toBe(
       "the delegation of 'wf' by gone@example.com no longer holds: gone@example.com is no longer an enabled user of the directory",
     );
     const v = version(max.email);
     const demoted = new InMemoryDirectory([{ ...max, role: 'member' }, hrBot]);
-    expect(startDelegationProblem(v, hook(v), demoted)).toBe(
+    expect(await startDelegationProblem(v, hook(v), demoted)).toBe(
       "the delegation of 'wf' by max@example.com no longer holds: max@example.com is member now; publishing needs lead or above",
     );
     const moved = new InMemoryDirectory([{ ...max, groups: ['engineering'] }, hrBot]);
-    expect(startDelegationProblem(v, hook(v), moved)).toContain(
+    expect(await startDelegationProblem(v, hook(v), moved)).toContain(
       "runAs hr-bot@example.com is in the group(s) 'hr'",
     );
   });
 
-  it('stops an admin’s delegation to a person once they are no longer an admin', () => {
+  it('stops an admin’s delegation to a person once they are no longer an admin', async () => {
     const v = version(ada.email, workflow(manual('member'), runAs(emma.email)));
-    expect(startDelegationProblem(v, hook(v), directory)).toBeUndefined();
+    expect(await startDelegationProblem(v, hook(v), directory)).toBeUndefined();
     const demoted = new InMemoryDirectory([{ ...ada, role: 'director' }, emma]);
-    expect(startDelegationProblem(v, hook(v), demoted)).toContain(
+    expect(await startDelegationProblem(v, hook(v), demoted)).toContain(
       'emma@example.com is not a service account',
     );
   });
 });
 
 describe('grantedRole and editProblem', () => {
-  it('is the highest of the minRoles, the runAs users’ roles and the schedule scopes', () => {
-    expect(grantedRole(workflow(manual('member'), runAs(auditor.email)), directory)).toEqual({
+  it('is the highest of the minRoles, the runAs users’ roles and the schedule scopes', async () => {
+    expect(await grantedRole(workflow(manual('member'), runAs(auditor.email)), directory)).toEqual({
       role: 'manager',
       field: 'triggers[1].runAs',
     });
-    expect(grantedRole(workflow(manual('director'), runAs(auditor.email)), directory)?.role).toBe('director');
-    expect(grantedRole(workflow(schedule('group', 'finance')), directory)?.role).toBe('lead');
-    expect(grantedRole(workflow(schedule('org'), manual('member')), directory)?.role).toBe('manager');
+    expect((await grantedRole(workflow(manual('director'), runAs(auditor.email)), directory))?.role).toBe(
+      'director',
+    );
+    expect((await grantedRole(workflow(schedule('group', 'finance')), directory))?.role).toBe('lead');
+    expect((await grantedRole(workflow(schedule('org'), manual('member')), directory))?.role).toBe('manager');
     // A runAs nobody answers to grants nothing (the workflow cannot start through it).
-    expect(grantedRole(workflow(runAs('ghost@example.com')), directory)).toBeUndefined();
+    expect(await grantedRole(workflow(runAs('ghost@example.com')), directory)).toBeUndefined();
   });
 
-  it('refuses an editor below what the workflow grants, and lets one at or above it', () => {
+  it('refuses an editor below what the workflow grants, and lets one at or above it', async () => {
     const onboarding = workflow(manual('manager'), runAs(hrBot.email));
-    expect(editProblem(onboarding, fiona, directory)).toBe(
+    expect(await editProblem(onboarding, fiona, directory)).toBe(
       "'wf' grants the role manager (triggers[0].minRole); changing or deleting it needs manager or above; fiona@example.com is lead",
     );
-    expect(editProblem(onboarding, max, directory)).toBeUndefined();
+    expect(await editProblem(onboarding, max, directory)).toBeUndefined();
   });
 });

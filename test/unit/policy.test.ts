@@ -291,7 +291,7 @@ describe('checkPolicy: rate limits', () => {
       tools: { 'payments/charge': { rateLimit: '1/hour', minRole: 'manager' } },
     };
     expect((await check('member', WRITE_TOOL, config, limiter)).allowed).toBe(false);
-    expect(limiter.take('user:member@example.com|payments/charge', 1, 60 * MINUTE, NOW)).toBe(true);
+    expect(await limiter.take('user:member@example.com|payments/charge', 1, 60 * MINUTE, NOW)).toBe(true);
   });
 });
 
@@ -305,16 +305,16 @@ describe('SqliteRateLimiter', () => {
     expect(results.filter(Boolean)).toHaveLength(10);
   });
 
-  it('prunes hits older than a cutoff for every key, keeping the newer ones counting', () => {
+  it('prunes hits older than a cutoff for every key, keeping the newer ones counting', async () => {
     const limiter = limiterOn();
     for (const key of ['user:a', 'user:b']) {
-      expect(limiter.take(key, 2, MINUTE, NOW - 10 * MINUTE)).toBe(true);
-      expect(limiter.take(key, 2, 60 * MINUTE, NOW)).toBe(true);
+      expect(await limiter.take(key, 2, MINUTE, NOW - 10 * MINUTE)).toBe(true);
+      expect(await limiter.take(key, 2, 60 * MINUTE, NOW)).toBe(true);
     }
     expect(limiter.prune(NOW - MINUTE)).toBe(2);
     // The newer hit still counts against the hour: one more fits, the next does not.
-    expect(limiter.take('user:a', 2, 60 * MINUTE, NOW)).toBe(true);
-    expect(limiter.take('user:a', 2, 60 * MINUTE, NOW)).toBe(false);
+    expect(await limiter.take('user:a', 2, 60 * MINUTE, NOW)).toBe(true);
+    expect(await limiter.take('user:a', 2, 60 * MINUTE, NOW)).toBe(false);
   });
 
   it('counts together across two connections to the same file', async () => {
@@ -336,11 +336,11 @@ describe('SqliteRateLimiter', () => {
 import { SqliteRateLimiter } from ${JSON.stringify(url('adapters/local/rate-limiter.ts'))};
 const limiter = new SqliteRateLimiter(openDatabase(process.argv[2]));
 process.stdout.write('ready\\n');
-process.stdin.once('data', (data) => {
+process.stdin.once('data', async (data) => {
   const startAt = Number(String(data).trim());
   while (Date.now() < startAt);
   let allowed = 0;
-  for (let i = 0; i < 200; i++) if (limiter.take('org|payments/charge', 200, 60000, ${NOW})) allowed++;
+  for (let i = 0; i < 200; i++) if (await limiter.take('org|payments/charge', 200, 60000, ${NOW})) allowed++;
   process.stdout.write(\`allowed \${allowed}\\n\`);
   process.exit(0);
 });
@@ -380,29 +380,29 @@ process.stdin.once('data', (data) => {
     expect(await async(reopened, NOW + MINUTE)).toBe(true);
   });
 
-  it('slides the window: a call counts for exactly windowMs after it was allowed', () => {
+  it('slides the window: a call counts for exactly windowMs after it was allowed', async () => {
     const limiter = limiterOn();
     const take = (now: number) => limiter.take('k', 10, MINUTE, now);
-    for (let i = 0; i < 5; i++) expect(take(NOW)).toBe(true);
-    for (let i = 0; i < 5; i++) expect(take(NOW + 30_000)).toBe(true);
-    expect(take(NOW + 59_999)).toBe(false);
+    for (let i = 0; i < 5; i++) expect(await take(NOW)).toBe(true);
+    for (let i = 0; i < 5; i++) expect(await take(NOW + 30_000)).toBe(true);
+    expect(await take(NOW + 59_999)).toBe(false);
     // The five calls at NOW leave the window at NOW + 1 minute; the five at +30s are still in it.
-    for (let i = 0; i < 5; i++) expect(take(NOW + MINUTE)).toBe(true);
-    expect(take(NOW + MINUTE)).toBe(false);
-    expect(take(NOW + 89_999)).toBe(false);
-    expect(take(NOW + 90_000)).toBe(true);
+    for (let i = 0; i < 5; i++) expect(await take(NOW + MINUTE)).toBe(true);
+    expect(await take(NOW + MINUTE)).toBe(false);
+    expect(await take(NOW + 89_999)).toBe(false);
+    expect(await take(NOW + 90_000)).toBe(true);
   });
 
-  it('takes every bucket or none', () => {
+  it('takes every bucket or none', async () => {
     const limiter = limiterOn();
     const buckets = [
       { key: 'user', limit: 5, windowMs: MINUTE },
       { key: 'org', limit: 1, windowMs: MINUTE },
     ];
-    expect(limiter.takeAll(buckets, NOW)).toEqual({ allowed: true });
-    expect(limiter.takeAll(buckets, NOW)).toEqual({ allowed: false, key: 'org' });
-    for (let i = 0; i < 4; i++) expect(limiter.take('user', 5, MINUTE, NOW)).toBe(true);
-    expect(limiter.take('user', 5, MINUTE, NOW)).toBe(false);
+    expect(await limiter.takeAll(buckets, NOW)).toEqual({ allowed: true });
+    expect(await limiter.takeAll(buckets, NOW)).toEqual({ allowed: false, key: 'org' });
+    for (let i = 0; i < 4; i++) expect(await limiter.take('user', 5, MINUTE, NOW)).toBe(true);
+    expect(await limiter.take('user', 5, MINUTE, NOW)).toBe(false);
   });
 });
 

@@ -285,7 +285,7 @@ describe('the embedded engine', () => {
         trigger: { type: 'manual', user: alice },
       });
       await clock.run(engine.host);
-      const vars = engine.host.getRun(runId)?.outcome?.vars;
+      const vars = (await engine.host.getRun(runId))?.outcome?.vars;
       expect(vars?.s1).toMatchObject({ $ref: RESULT_REF, uri: `mem:${runId}/s1/1/1` });
       expect(engine.results).toBe(results);
       expect(await results.get(`mem:${runId}/s1/1/1`)).toBe(JSON.stringify({ text: 'a'.repeat(200) }));

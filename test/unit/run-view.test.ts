@@ -35,7 +35,7 @@ interface World {
   start(ir: IrWorkflow, input?: Record<string, string | number>, user?: Identity): Promise<string>;
   /** Runs virtual time on (up to `ms` after now, or until nothing is left). */
   settle(ms?: number): Promise<void>;
-  view(runId: string, ir?: IrWorkflow): RunView;
+  view(runId: string, ir?: IrWorkflow): Promise<RunView>;
 }
 
 const worlds: World[] = [];
@@ -98,10 +98,10 @@ async function world(answers: Record<string, Answer>): Promise<World> {
     settle: async (ms) => {
       await clock.run(engine.host, ms === undefined ? Number.POSITIVE_INFINITY : clock.now() + ms);
     },
-    view: (runId, ir) => {
-      const run = engine.host.getRun(runId);
+    view: async (runId, ir) => {
+      const run = await engine.host.getRun(runId);
       if (run === undefined) throw new Error(`no run ${runId}`);
-      return runView(run, engine.host.audit(runId), ir, ir === undefined ? undefined : 3);
+      return runView(run, await engine.host.audit(runId), ir, ir === undefined ? undefined : 3);
     },
   };
   worlds.push(made);
@@ -149,7 +149,7 @@ describe('the run view of a tool step', () => {
     const runId = await w.start(ir, { amount: 40, key: 'k-secret-9' });
     await w.settle();
 
-    const view = w.view(runId, ir);
+    const view = await w.view(runId, ir);
     const allowed = {
       decision: 'allow',
       decisions: [
@@ -226,7 +226,7 @@ describe('the run view of a tool step', () => {
     const runId = await w.start(ir, {}, vic);
     await w.settle();
 
-    const view = w.view(runId, ir);
+    const view = await w.view(runId, ir);
     expect(states(view)).toEqual({ post: 'failed', after_post: 'skipped', tell: 'done' });
     const post = step(view, 'post');
     expect(post.error).toEqual({
@@ -307,7 +307,7 @@ describe('the run view of approvals', () => {
     const runId = await w.start(ir, { amount: 500 });
     await w.settle(60_000);
 
-    const view = w.view(runId, ir);
+    const view = await w.view(runId, ir);
     expect(view.status).toBe('running');
     expect(view.endedAt).toBeNull();
     expect(view.durationMs).toBeNull();
@@ -353,7 +353,7 @@ describe('the run view of approvals', () => {
     });
     await w.settle();
 
-    const view = w.view(runId, ir);
+    const view = await w.view(runId, ir);
     expect(states(view)).toEqual({ check: 'done', approve: 'done', small: 'skipped', pay: 'done' });
     expect(step(view, 'approve')).toEqual({
       id: 'approve',
@@ -412,7 +412,7 @@ describe('the run view of approvals', () => {
     });
     await w.settle();
 
-    const view = w.view(runId, ir);
+    const view = await w.view(runId, ir);
     expect(view.status).toBe('failed');
     expect(step(view, 'sign')).toMatchObject({
       state: 'failed',
@@ -470,7 +470,7 @@ describe('the run view of approvals', () => {
     });
     await w.settle();
 
-    const view = w.view(runId, ir);
+    const view = await w.view(runId, ir);
     expect(view.steps.map((s) => [s.id, s.state, s.visits])).toEqual([
       ['draft', 'done', 2],
       ['review', 'done', 2],
@@ -516,7 +516,7 @@ describe('the run view of a parallel step', () => {
     const runId = await w.start(ir);
     await w.settle(1_000);
 
-    const view = w.view(runId, ir);
+    const view = await w.view(runId, ir);
     expect(view.steps.map((s) => [s.id, s.type, s.parent, s.branch, s.state])).toEqual([
       ['fan', 'parallel', undefined, undefined, 'running'],
       ['fetch', 'tool', 'fan', 0, 'done'],
@@ -533,7 +533,7 @@ describe('the run view of a parallel step', () => {
       channel: 'api',
     });
     await w.settle();
-    expect(states(w.view(runId, ir))).toEqual({
+    expect(states(await w.view(runId, ir))).toEqual({
       fan: 'done',
       fetch: 'done',
       sign: 'done',
@@ -548,7 +548,7 @@ describe('the run view of a parallel step', () => {
     const runId = await w.start(ir);
     await w.settle(1_000);
 
-    const view = w.view(runId, ir);
+    const view = await w.view(runId, ir);
     expect(view.status).toBe('running');
     expect(states(view)).toEqual({
       fan: 'done',
@@ -578,7 +578,7 @@ describe('the run view of a run that did not complete', () => {
     const runId = await w.start(ir, {}, bob);
     await w.settle();
 
-    const view = w.view(runId, ir);
+    const view = await w.view(runId, ir);
     const message =
       "MCP server 'ledger' needs 'PAY_SECRET': no vault entry for user:bob@example.com, group:finance or org";
     expect(view).toMatchObject({
@@ -619,7 +619,7 @@ describe('the run view of a run that did not complete', () => {
     await w.engine.host.cancelRun(runId, 'ann@example.com');
     await w.settle();
 
-    const view = w.view(runId, ir);
+    const view = await w.view(runId, ir);
     expect(view.status).toBe('cancelled');
     expect(states(view)).toEqual({ ask: 'cancelled', then_pay: 'skipped' });
     expect(step(view, 'ask').endedAt).toBe(T0 + 5_000);
@@ -668,7 +668,7 @@ describe('the run view of a run that did not complete', () => {
     const runId = await w.start(ir);
     await w.settle(1_000);
 
-    const view = w.view(runId);
+    const view = await w.view(runId);
     expect(view.workflowVersion).toBeUndefined();
     expect(view.steps.map((s) => [s.id, s.type, s.state])).toEqual([
       ['first', 'tool', 'done'],
@@ -718,7 +718,7 @@ describe('redaction in the run view', () => {
     const runId = await w.start(ir, { password: 'hunter2' });
     await w.settle();
 
-    const view = w.view(runId, ir);
+    const view = await w.view(runId, ir);
     const text = JSON.stringify(view);
     for (const secret of ['hunter2', 'sess-777', 'org-ledger-value-1', 'ops-pay-value-2', 'ann-pay-value-3'])
       expect(text).not.toContain(secret);

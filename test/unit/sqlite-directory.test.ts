@@ -60,9 +60,11 @@ const USERS: Identity[] = [
   { email: '__proto__@example.com', role: 'viewer', groups: ['constructor', 'toString'], manager: null },
 ];
 
-function both(users: Identity[] = USERS): { memory: InMemoryDirectory; sqlite: SqliteDirectory } {
+async function both(
+  users: Identity[] = USERS,
+): Promise<{ memory: InMemoryDirectory; sqlite: SqliteDirectory }> {
   const sqlite = new SqliteDirectory(database());
-  for (const user of users) sqlite.upsertUser(user);
+  for (const user of users) await sqlite.upsertUser(user);
   return { memory: new InMemoryDirectory(users), sqlite };
 }
 
@@ -99,9 +101,9 @@ describe('SqliteDirectory resolves as InMemoryDirectory does', () => {
     'group:a@b.com',
     '',
   ];
-  it.each(specs)('resolve(%j)', (spec) => {
-    const { memory, sqlite } = both();
-    expect(sqlite.resolve(spec)).toEqual(memory.resolve(spec));
+  it.each(specs)('resolve(%j)', async (spec) => {
+    const { memory, sqlite } = await both();
+    expect(await sqlite.resolve(spec)).toEqual(await memory.resolve(spec));
   });
 
   it.each([
@@ -110,33 +112,38 @@ describe('SqliteDirectory resolves as InMemoryDirectory does', () => {
     'stranger@example.com',
     '__proto__',
     'constructor',
-  ])('user(%j)', (email) => {
-    const { memory, sqlite } = both();
-    expect(sqlite.user(email)).toEqual(memory.user(email));
+  ])('user(%j)', async (email) => {
+    const { memory, sqlite } = await both();
+    expect(await sqlite.user(email)).toEqual(await memory.user(email));
   });
 
-  it('keeps the order users were first added, also after an update', () => {
-    const { memory, sqlite } = both();
-    sqlite.upsertUser({ ...USERS[0], role: 'member', groups: ['finance'] } as UserInput);
-    expect(sqlite.resolve('group:finance')).toEqual(memory.resolve('group:finance'));
-    expect(sqlite.resolve('role:member')).toEqual(['alice@example.com', 'dave@example.com']);
+  it('keeps the order users were first added, also after an update', async () => {
+    const { memory, sqlite } = await both();
+    await sqlite.upsertUser({ ...USERS[0], role: 'member', groups: ['finance'] } as UserInput);
+    expect(await sqlite.resolve('group:finance')).toEqual(await memory.resolve('group:finance'));
+    expect(await sqlite.resolve('role:member')).toEqual(['alice@example.com', 'dave@example.com']);
   });
 
-  it('keeps the order of a user’s groups', () => {
-    const { sqlite } = both();
+  it('keeps the order of a user’s groups', async () => {
+    const { sqlite } = await both();
     const groups = ['zeta', 'alpha', 'mid', 'beta'];
-    sqlite.upsertUser({ email: 'gina@example.com', role: 'lead', groups, manager: null });
-    expect(sqlite.user('gina@example.com')?.groups).toEqual(groups);
-    expect(sqlite.listUsers().find((u) => u.email === 'gina@example.com')?.groups).toEqual(groups);
-    sqlite.upsertUser({ email: 'gina@example.com', role: 'lead', groups: ['beta', 'alpha'], manager: null });
-    expect(sqlite.user('gina@example.com')?.groups).toEqual(['beta', 'alpha']);
-    expect(sqlite.resolve('group:zeta')).toEqual([]);
+    await sqlite.upsertUser({ email: 'gina@example.com', role: 'lead', groups, manager: null });
+    expect((await sqlite.user('gina@example.com'))?.groups).toEqual(groups);
+    expect((await sqlite.listUsers()).find((u) => u.email === 'gina@example.com')?.groups).toEqual(groups);
+    await sqlite.upsertUser({
+      email: 'gina@example.com',
+      role: 'lead',
+      groups: ['beta', 'alpha'],
+      manager: null,
+    });
+    expect((await sqlite.user('gina@example.com'))?.groups).toEqual(['beta', 'alpha']);
+    expect(await sqlite.resolve('group:zeta')).toEqual([]);
   });
 
-  it('survives a reopen of the database file', () => {
+  it('survives a reopen of the database file', async () => {
     const db = database();
     const first = new SqliteDirectory(db);
-    for (const user of USERS) first.upsertUser(user);
+    for (const user of USERS) await first.upsertUser(user);
     const file = db.name;
     db.close();
     const again = openDatabase(file);
@@ -144,15 +151,15 @@ describe('SqliteDirectory resolves as InMemoryDirectory does', () => {
     const memory = new InMemoryDirectory(USERS);
     const sqlite = new SqliteDirectory(again);
     for (const spec of ['role:member', 'group:finance', 'group:__proto__'])
-      expect(sqlite.resolve(spec)).toEqual(memory.resolve(spec));
+      expect(await sqlite.resolve(spec)).toEqual(await memory.resolve(spec));
   });
 });
 
 describe('SqliteDirectory administration', () => {
   it('lists users in order with their flags, never a hash', async () => {
-    const { sqlite } = both();
+    const { sqlite } = await both();
     await sqlite.setPassword('bob@example.com', 'correct horse battery');
-    const list = sqlite.listUsers();
+    const list = await sqlite.listUsers();
     expect(list.map((u) => u.email)).toEqual(USERS.map((u) => u.email.toLowerCase()));
     expect(list[1]).toEqual({
       email: 'bob@example.com',
@@ -166,39 +173,44 @@ describe('SqliteDirectory administration', () => {
     expect(JSON.stringify(list)).not.toContain('scrypt');
   });
 
-  it('deletes a user and its groups', () => {
-    const { sqlite } = both();
-    expect(sqlite.deleteUser('ALICE@example.com')).toBe(true);
-    expect(sqlite.deleteUser('alice@example.com')).toBe(false);
-    expect(sqlite.user('alice@example.com')).toBeUndefined();
-    expect(sqlite.resolve('group:engineering')).toEqual([]);
-    sqlite.upsertUser({ email: 'alice@example.com', role: 'member', groups: ['finance'] });
+  it('deletes a user and its groups', async () => {
+    const { sqlite } = await both();
+    expect(await sqlite.deleteUser('ALICE@example.com')).toBe(true);
+    expect(await sqlite.deleteUser('alice@example.com')).toBe(false);
+    expect(await sqlite.user('alice@example.com')).toBeUndefined();
+    expect(await sqlite.resolve('group:engineering')).toEqual([]);
+    await sqlite.upsertUser({ email: 'alice@example.com', role: 'member', groups: ['finance'] });
     // Re-added: last in order, as a Map would put it.
-    expect(sqlite.resolve('group:finance')).toEqual([
+    expect(await sqlite.resolve('group:finance')).toEqual([
       'bob@example.com',
       'carol@example.com',
       'alice@example.com',
     ]);
   });
 
-  it('hides a disabled user from user() and resolve(), keeps it for the admin', () => {
-    const { sqlite } = both();
-    sqlite.upsertUser({ email: 'bob@example.com', role: 'manager', groups: ['finance'], disabled: true });
-    expect(sqlite.user('bob@example.com')).toBeUndefined();
-    expect(sqlite.resolve('role:manager')).toEqual([]);
-    expect(sqlite.resolve('group:finance')).toEqual(['alice@example.com', 'carol@example.com']);
-    expect(sqlite.getUser('bob@example.com')?.disabled).toBe(true);
+  it('hides a disabled user from user() and resolve(), keeps it for the admin', async () => {
+    const { sqlite } = await both();
+    await sqlite.upsertUser({
+      email: 'bob@example.com',
+      role: 'manager',
+      groups: ['finance'],
+      disabled: true,
+    });
+    expect(await sqlite.user('bob@example.com')).toBeUndefined();
+    expect(await sqlite.resolve('role:manager')).toEqual([]);
+    expect(await sqlite.resolve('group:finance')).toEqual(['alice@example.com', 'carol@example.com']);
+    expect((await sqlite.getUser('bob@example.com'))?.disabled).toBe(true);
     // An update that does not mention `disabled` leaves it as it is.
-    sqlite.upsertUser({ email: 'bob@example.com', role: 'director' });
-    expect(sqlite.getUser('bob@example.com')?.disabled).toBe(true);
-    sqlite.upsertUser({ email: 'bob@example.com', role: 'director', disabled: false });
-    expect(sqlite.resolve('role:director')).toEqual(['bob@example.com', 'carol@example.com']);
+    await sqlite.upsertUser({ email: 'bob@example.com', role: 'director' });
+    expect((await sqlite.getUser('bob@example.com'))?.disabled).toBe(true);
+    await sqlite.upsertUser({ email: 'bob@example.com', role: 'director', disabled: false });
+    expect(await sqlite.resolve('role:director')).toEqual(['bob@example.com', 'carol@example.com']);
   });
 
-  it('drops duplicate groups, keeping the first', () => {
-    const { sqlite } = both([]);
-    sqlite.upsertUser({ email: 'a@example.com', role: 'member', groups: ['x', 'y', 'x'] });
-    expect(sqlite.user('a@example.com')?.groups).toEqual(['x', 'y']);
+  it('drops duplicate groups, keeping the first', async () => {
+    const { sqlite } = await both([]);
+    await sqlite.upsertUser({ email: 'a@example.com', role: 'member', groups: ['x', 'y', 'x'] });
+    expect((await sqlite.user('a@example.com'))?.groups).toEqual(['x', 'y']);
   });
 
   const invalid: [string, Partial<UserInput> & Record<string, unknown>, string][] = [
@@ -220,8 +232,8 @@ describe('SqliteDirectory administration', () => {
     ['name too long', { name: 'n'.repeat(201) }, 'name'],
     ['disabled not boolean', { disabled: 'yes' as unknown as boolean }, 'disabled'],
   ];
-  it.each(invalid)('refuses %s, naming the field', (_label, patch, field) => {
-    const { sqlite } = both([]);
+  it.each(invalid)('refuses %s, naming the field', async (_label, patch, field) => {
+    const { sqlite } = await both([]);
     const input = {
       email: 'a@example.com',
       role: 'member',
@@ -231,31 +243,31 @@ describe('SqliteDirectory administration', () => {
     } as UserInput;
     let error: unknown;
     try {
-      sqlite.upsertUser(input);
+      await sqlite.upsertUser(input);
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(DirectoryError);
     expect((error as DirectoryError).field).toBe(field);
-    expect(sqlite.listUsers()).toEqual([]);
+    expect(await sqlite.listUsers()).toEqual([]);
   });
 
-  it('treats __proto__ and friends as plain strings', () => {
-    const { sqlite } = both([]);
-    sqlite.upsertUser({
+  it('treats __proto__ and friends as plain strings', async () => {
+    const { sqlite } = await both([]);
+    await sqlite.upsertUser({
       email: '__proto__@example.com',
       role: 'member',
       groups: ['__proto__', 'constructor'],
     });
-    sqlite.upsertUser({ email: 'constructor@example.com', role: 'member', groups: ['prototype'] });
-    expect(sqlite.user('__proto__@example.com')).toEqual({
+    await sqlite.upsertUser({ email: 'constructor@example.com', role: 'member', groups: ['prototype'] });
+    expect(await sqlite.user('__proto__@example.com')).toEqual({
       email: '__proto__@example.com',
       role: 'member',
       groups: ['__proto__', 'constructor'],
       manager: null,
     });
-    expect(sqlite.resolve('group:__proto__')).toEqual(['__proto__@example.com']);
-    expect(sqlite.resolve('group:prototype')).toEqual(['constructor@example.com']);
+    expect(await sqlite.resolve('group:__proto__')).toEqual(['__proto__@example.com']);
+    expect(await sqlite.resolve('group:prototype')).toEqual(['constructor@example.com']);
     expect(({} as Record<string, unknown>).member).toBeUndefined();
   });
 });
@@ -273,29 +285,29 @@ describe('SqliteDirectory passwords', () => {
   });
 
   it('verifies the right password and refuses a wrong one', async () => {
-    const { sqlite } = both();
+    const { sqlite } = await both();
     await sqlite.setPassword('Alice@Example.com', 'correct horse battery');
     const identity = await sqlite.verifyPassword('ALICE@example.com', 'correct horse battery');
-    expect(identity).toEqual(sqlite.user('alice@example.com'));
+    expect(identity).toEqual(await sqlite.user('alice@example.com'));
     expect(await sqlite.verifyPassword('alice@example.com', 'correct horse batterx')).toBeNull();
     expect(await sqlite.verifyPassword('alice@example.com', '')).toBeNull();
   });
 
   it('answers null for unknown, password-less and disabled users', async () => {
-    const { sqlite } = both();
+    const { sqlite } = await both();
     await sqlite.setPassword('bob@example.com', 'correct horse battery');
     expect(await sqlite.verifyPassword('nobody@example.com', 'correct horse battery')).toBeNull();
     expect(await sqlite.verifyPassword('carol@example.com', 'correct horse battery')).toBeNull();
     expect(await sqlite.verifyPassword('__proto__', 'correct horse battery')).toBeNull();
-    sqlite.upsertUser({ email: 'bob@example.com', role: 'manager', disabled: true });
+    await sqlite.upsertUser({ email: 'bob@example.com', role: 'manager', disabled: true });
     expect(await sqlite.verifyPassword('bob@example.com', 'correct horse battery')).toBeNull();
   });
 
   it('does the same scrypt work for unknown, password-less and disabled users (no fast path)', async () => {
-    const { sqlite } = both();
+    const { sqlite } = await both();
     await sqlite.setPassword('bob@example.com', 'correct horse battery');
     await sqlite.setPassword('erin@example.com', 'correct horse battery');
-    sqlite.upsertUser({ email: 'erin@example.com', role: 'lead', disabled: true });
+    await sqlite.upsertUser({ email: 'erin@example.com', role: 'lead', disabled: true });
     const work = async (email: string): Promise<unknown[]> => {
       scryptRuns.length = 0;
       await sqlite.verifyPassword(email, 'wrong password!');
@@ -310,7 +322,7 @@ describe('SqliteDirectory passwords', () => {
   });
 
   it('spends about as long on an unknown user as on a wrong password (within 0.5-2x, same run)', async () => {
-    const { sqlite } = both();
+    const { sqlite } = await both();
     await sqlite.setPassword('bob@example.com', 'correct horse battery');
     const time = async (email: string): Promise<number> => {
       const start = performance.now();
@@ -334,7 +346,7 @@ describe('SqliteDirectory passwords', () => {
   });
 
   it('refuses short passwords and unknown users, naming the field', async () => {
-    const { sqlite } = both();
+    const { sqlite } = await both();
     await expect(sqlite.setPassword('alice@example.com', 'short')).rejects.toMatchObject({
       field: 'password',
     });
@@ -346,7 +358,7 @@ describe('SqliteDirectory passwords', () => {
   it('stores only the hash', async () => {
     const db = database();
     const sqlite = new SqliteDirectory(db);
-    sqlite.upsertUser({ email: 'a@example.com', role: 'member' });
+    await sqlite.upsertUser({ email: 'a@example.com', role: 'member' });
     await sqlite.setPassword('a@example.com', 'hunter2hunter2');
     const row = db.prepare('SELECT * FROM users').get();
     expect(JSON.stringify(row)).not.toContain('hunter2');
@@ -369,10 +381,10 @@ describe('SqliteDirectory seed', () => {
       { email: 'bob@example.com', role: 'manager', groups: ['finance'], password: 'bob-demo-pw1' },
     ];
     expect(await sqlite.seed(demo)).toEqual({ created: ['alice@example.com', 'bob@example.com'] });
-    sqlite.upsertUser({ email: 'bob@example.com', role: 'director', groups: ['finance'] });
+    await sqlite.upsertUser({ email: 'bob@example.com', role: 'director', groups: ['finance'] });
     expect(await sqlite.seed(demo)).toEqual({ created: [] });
-    expect(sqlite.user('bob@example.com')?.role).toBe('director');
-    expect(sqlite.listUsers()).toHaveLength(2);
+    expect((await sqlite.user('bob@example.com'))?.role).toBe('director');
+    expect(await sqlite.listUsers()).toHaveLength(2);
     expect(await sqlite.verifyPassword('alice@example.com', 'alice-demo-pw')).not.toBeNull();
   });
 
@@ -390,30 +402,30 @@ describe('SqliteDirectory seed', () => {
         { email: 'OK@example.com', role: 'member' },
       ]),
     ).rejects.toMatchObject({ field: 'email' });
-    expect(sqlite.listUsers()).toEqual([]);
+    expect(await sqlite.listUsers()).toEqual([]);
   });
 });
 
 describe('SqliteDirectory service accounts', () => {
   const bot: UserInput = { email: 'bot@example.com', role: 'member', groups: ['hr'], service: true };
 
-  it('marks a service account on its identity, and nobody else', () => {
+  it('marks a service account on its identity, and nobody else', async () => {
     const sqlite = new SqliteDirectory(database());
-    sqlite.upsertUser(bot);
-    sqlite.upsertUser({ email: 'dave@example.com', role: 'member' });
-    expect(sqlite.user('bot@example.com')).toMatchObject({ service: true });
-    expect(sqlite.user('dave@example.com')).not.toHaveProperty('service');
+    await sqlite.upsertUser(bot);
+    await sqlite.upsertUser({ email: 'dave@example.com', role: 'member' });
+    expect(await sqlite.user('bot@example.com')).toMatchObject({ service: true });
+    expect(await sqlite.user('dave@example.com')).not.toHaveProperty('service');
     // Omitted on an update: left as it is.
-    sqlite.upsertUser({ email: 'bot@example.com', role: 'lead' });
-    expect(sqlite.user('bot@example.com')).toMatchObject({ role: 'lead', service: true });
+    await sqlite.upsertUser({ email: 'bot@example.com', role: 'lead' });
+    expect(await sqlite.user('bot@example.com')).toMatchObject({ role: 'lead', service: true });
   });
 
   it('never gives a service account a password: removed when it becomes one, refused after', async () => {
     const sqlite = new SqliteDirectory(database());
-    sqlite.upsertUser({ email: 'kiosk@example.com', role: 'member' });
+    await sqlite.upsertUser({ email: 'kiosk@example.com', role: 'member' });
     await sqlite.setPassword('kiosk@example.com', 'kiosk-password');
-    sqlite.upsertUser({ email: 'kiosk@example.com', role: 'member', service: true });
-    expect(sqlite.getUser('kiosk@example.com')?.hasPassword).toBe(false);
+    await sqlite.upsertUser({ email: 'kiosk@example.com', role: 'member', service: true });
+    expect((await sqlite.getUser('kiosk@example.com'))?.hasPassword).toBe(false);
     expect(await sqlite.verifyPassword('kiosk@example.com', 'kiosk-password')).toBeNull();
     await expect(sqlite.setPassword('kiosk@example.com', 'kiosk-password')).rejects.toMatchObject({
       field: 'password',
@@ -421,7 +433,9 @@ describe('SqliteDirectory service accounts', () => {
     await expect(sqlite.seed([{ ...bot, password: 'bot-password' }])).rejects.toMatchObject({
       field: 'password',
     });
-    expect(() => sqlite.upsertUser({ ...bot, service: 'yes' as unknown as boolean })).toThrow(DirectoryError);
+    await expect(sqlite.upsertUser({ ...bot, service: 'yes' as unknown as boolean })).rejects.toThrow(
+      DirectoryError,
+    );
   });
 
   it('adds the column to a database from before it, and the seed fills it in once', async () => {
@@ -434,14 +448,14 @@ describe('SqliteDirectory service accounts', () => {
     const db = openDatabase(file);
     open.push(db);
     const sqlite = new SqliteDirectory(db);
-    expect(sqlite.user('bot@example.com')).not.toHaveProperty('service');
+    expect(await sqlite.user('bot@example.com')).not.toHaveProperty('service');
 
     await sqlite.seed([bot, { email: 'dave@example.com', role: 'member' }]);
-    expect(sqlite.user('bot@example.com')).toMatchObject({ service: true });
-    expect(sqlite.user('dave@example.com')).not.toHaveProperty('service');
+    expect(await sqlite.user('bot@example.com')).toMatchObject({ service: true });
+    expect(await sqlite.user('dave@example.com')).not.toHaveProperty('service');
     // Once known, an admin's change stays across restarts.
-    sqlite.upsertUser({ ...bot, service: false });
+    await sqlite.upsertUser({ ...bot, service: false });
     await sqlite.seed([bot]);
-    expect(sqlite.user('bot@example.com')).not.toHaveProperty('service');
+    expect(await sqlite.user('bot@example.com')).not.toHaveProperty('service');
   });
 });

@@ -20,7 +20,7 @@ export interface ApprovalPagesDeps {
   /** The logged-in user, if any (session cookie or token); needed when the links require a login. */
   authenticateOptional?: (c: Context) => Promise<Identity | null>;
   /** The run's audit trail: the page shows the tool call the approval lets through (`approval.requested`). */
-  audit?: (runId: string) => AuditRecord[];
+  audit?: (runId: string) => Promise<AuditRecord[]>;
 }
 
 /** The tool call an approval lets through, as the orchestrator recorded it when the request opened. */
@@ -110,7 +110,7 @@ export function mountApprovalPages(
     const next =
       deps.audit === undefined
         ? undefined
-        : nextToolCall(deps.audit(inspection.record.runId), inspection.record);
+        : nextToolCall(await deps.audit(inspection.record.runId), inspection.record);
     return page(200, 'Approval needed', approvalForm(token, inspection.record, inspection.approver, next));
   });
 

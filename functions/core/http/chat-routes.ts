@@ -12,13 +12,13 @@ import type { Context, Hono } from 'hono';
 import type { JsonValue } from '../../../translator/template.js';
 import { type ChatContext, replyFor, understand } from '../chat.js';
 import { HttpError } from '../http-error.js';
-import type { DurableHost } from '../ports.js';
+import type { DurableHost, StoredWorkflowView, WorkflowStore } from '../ports.js';
 import type { Identity } from '../protocol.js';
 import type { UserLimits } from '../user-limits.js';
 import { requires } from './access.js';
 import { json, problemOf } from './openapi-parts.js';
 import { checkedInput, jsonBody, requireStarter } from './request.js';
-import type { Env, StoredWorkflowView, WorkflowStore } from './types.js';
+import type { Env } from './types.js';
 
 /** Options of the chat route (AppDeps.chat). */
 export interface ChatDeps {
@@ -56,8 +56,7 @@ export function mountChat(app: Hono<Env>, deps: ChatRoutesDeps): void {
     const chosen = body.workflowId;
     if (chosen !== undefined && typeof chosen !== 'string')
       throw new HttpError(422, 'Invalid request', 'workflowId must be a string', { field: 'workflowId' });
-    const workflows = deps.workflows
-      .list()
+    const workflows = (await deps.workflows.list())
       .filter((w) => w.ir.triggers.some((t) => t.type === 'manual'))
       .filter((w) => chosen === undefined || w.id === chosen);
     if (chosen !== undefined && workflows.length === 0)

@@ -11,17 +11,17 @@ import type { Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { HttpError } from '../http-error.js';
 import { isEmail } from '../identity.js';
-import type { AuditRecord, DurableHost, RunRecord } from '../ports.js';
+import type { DurableHost, RunRecord, StoredWorkflowView, WorkflowStore } from '../ports.js';
 import type { Identity, RunStatus } from '../protocol.js';
 import { redactAuditRecord, runSummary, runView } from '../run-view.js';
 import { requires } from './access.js';
 import { errors, json, problemOf } from './openapi-parts.js';
 import { atLeast, caller, found } from './request.js';
-import type { Env, StoredWorkflowView, WorkflowStore } from './types.js';
+import type { Env } from './types.js';
 
 export interface RunRoutesDeps {
   workflows: Pick<WorkflowStore, 'history'>;
-  host: Pick<DurableHost, 'cancelRun' | 'getRun' | 'listRuns'> & { audit(runId: string): AuditRecord[] };
+  host: Pick<DurableHost, 'cancelRun' | 'getRun' | 'listRuns' | 'audit'>;
   /** GET /api/runs/:id/events: how often the run's trail is checked, and the heartbeat (real time, ms). */
   runEvents?: {
     /** How often the stream looks for changes (default 300 ms; 5 s as a safety net when `subscribe` is given). */
@@ -33,14 +33,14 @@ export interface RunRoutesDeps {
 }
 
 export function mountRuns(app: Hono<Env>, deps: RunRoutesDeps): void {
-  app.get('/api/runs', (c) => {
+  app.get('/api/runs', async (c) => {
     const identity = caller(c);
     const filters = runFilters((name) => c.req.query(name));
     // Members see the runs they triggered; leads and above everyone's.
     const everyone = atLeast(identity.role, 'lead');
     const who = everyone ? filters.triggeredBy : identity.email.toLowerCase();
     if (filters.triggeredBy !== undefined && who !== filters.triggeredBy) return c.json([]);
-    const runs = deps.host.listRuns({
+    const runs = await deps.host.listRuns({
       ...(filters.status ? { status: filters.status } : {}),
       ...(filters.workflowId ? { workflowId: filters.workflowId } : {}),
       ...(who !== undefined ? { triggeredBy: who } : {}),
@@ -51,17 +51,17 @@ export function mountRuns(app: Hono<Env>, deps: RunRoutesDeps): void {
     return c.json(runs.map(runSummary));
   });
 
-  app.get('/api/runs/:id', (c) => {
-    const run = visibleRun(c);
-    const workflow = workflowOf(run);
-    const view = runView(run, deps.host.audit(run.id), workflow?.ir, workflow?.version);
+  app.get('/api/runs/:id', async (c) => {
+    const run = await visibleRun(c);
+    const workflow = await workflowOf(run);
+    const view = runView(run, await deps.host.audit(run.id), workflow?.ir, workflow?.version);
     // `audit`: the same redacted trail under the name earlier clients read.
     return c.json({ ...view, audit: view.history });
   });
 
-  app.get('/api/runs/:id/events', (c) => {
-    const run = visibleRun(c);
-    const workflow = workflowOf(run);
+  app.get('/api/runs/:id/events', async (c) => {
+    const run = await visibleRun(c);
+    const workflow = await workflowOf(run);
     const subscribe = deps.runEvents?.subscribe;
     const pollMs = deps.runEvents?.pollMs ?? (subscribe === undefined ? 300 : 5_000);
     const heartbeatMs = deps.runEvents?.heartbeatMs ?? 15_000;
@@ -80,8 +80,8 @@ export function mountRuns(app: Hono<Env>, deps: RunRoutesDeps): void {
         let beat = Date.now();
         for (;;) {
           changed = false;
-          const current = deps.host.getRun(run.id) ?? run;
-          const audit = deps.host.audit(run.id);
+          const current = (await deps.host.getRun(run.id)) ?? run;
+          const audit = await deps.host.audit(run.id);
           const mark = `${audit.length}:${current.status}`;
           if (mark !== sent) {
             const view = runView(current, audit, workflow?.ir, workflow?.version);
@@ -111,18 +111,18 @@ export function mountRuns(app: Hono<Env>, deps: RunRoutesDeps): void {
     });
   });
 
-  app.get('/api/runs/:id/audit', (c) => {
-    const run = visibleRun(c);
-    const lines = deps.host
-      .audit(run.id)
-      .map((entry) => JSON.stringify({ runId: run.id, ...redactAuditRecord(entry) }));
+  app.get('/api/runs/:id/audit', async (c) => {
+    const run = await visibleRun(c);
+    const lines = (await deps.host.audit(run.id)).map((entry) =>
+      JSON.stringify({ runId: run.id, ...redactAuditRecord(entry) }),
+    );
     return c.body(lines.length ? `${lines.join('\n')}\n` : '', 200, {
       'content-type': 'application/x-ndjson',
     });
   });
 
   app.post('/api/runs/:id/cancel', async (c) => {
-    const run = visibleRun(c);
+    const run = await visibleRun(c);
     const identity = caller(c);
     if (run.trigger.user.email !== identity.email && !atLeast(identity.role, 'manager'))
       throw new HttpError(403, 'Forbidden', 'only whoever started the run, or a manager, can cancel it');
@@ -131,17 +131,17 @@ export function mountRuns(app: Hono<Env>, deps: RunRoutesDeps): void {
     return c.json({ runId: run.id, cancelled: true }, 202);
   });
 
-  function visibleRun(c: Context<Env>) {
+  async function visibleRun(c: Context<Env>): Promise<RunRecord> {
     const identity = caller(c);
     const id = c.req.param('id') ?? '';
-    const run = found(deps.host.getRun(id), 'run', id);
+    const run = found(await deps.host.getRun(id), 'run', id);
     if (!seesRun(identity, run)) throw new HttpError(404, 'Not found', `no run '${run.id}'`);
     return run;
   }
 
   /** The workflow version a run was started from: the latest saved before it (versions are kept). */
-  function workflowOf(run: RunRecord): StoredWorkflowView | undefined {
-    return deps.workflows.history(run.workflowId).findLast((w) => w.createdAt <= run.createdAt);
+  async function workflowOf(run: RunRecord): Promise<StoredWorkflowView | undefined> {
+    return (await deps.workflows.history(run.workflowId)).findLast((w) => w.createdAt <= run.createdAt);
   }
 }
 

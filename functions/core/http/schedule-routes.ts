@@ -41,7 +41,7 @@ import type { Env } from './types.js';
 
 /** What the routes need of a workflow: its id and (latest) IR. */
 export interface SchedulableWorkflows {
-  get(id: string): { id: string; ir: IrWorkflow } | undefined;
+  get(id: string): Promise<{ id: string; ir: IrWorkflow } | undefined>;
 }
 
 export interface ScheduleRoutesDeps {
@@ -94,7 +94,7 @@ export function mountSchedules(app: Hono<Env>, deps: ScheduleRoutesDeps): void {
       const refused = scheduleScopeProblem(scope, scopeRef, identity);
       if (refused !== undefined) throw new HttpError(403, 'Forbidden', refused, { field: 'scope' });
     }
-    const workflow = deps.workflows.get(request.workflowId);
+    const workflow = await deps.workflows.get(request.workflowId);
     if (workflow === undefined)
       throw new HttpError(422, 'Invalid schedule', `no workflow '${request.workflowId}'`, {
         field: 'workflowId',
@@ -213,24 +213,24 @@ export function scheduledRuns(deps: {
       input: Record<string, JsonValue>;
       trigger: { type: 'schedule'; user: Identity };
     }): Promise<string>;
-    getRun(runId: string): unknown;
+    getRun(runId: string): Promise<unknown>;
   };
   /** Directory.user */
-  lookup(email: string): Identity | undefined;
+  lookup(email: string): Promise<Identity | undefined>;
 }) {
   return {
-    authorize(schedule: ScheduleRecord): true | string {
-      const verdict = authorizeScheduleFire(schedule, deps.lookup);
+    async authorize(schedule: ScheduleRecord): Promise<true | string> {
+      const verdict = await authorizeScheduleFire(schedule, deps.lookup);
       if (verdict !== true) return verdict;
-      const workflow = deps.workflows.get(schedule.workflowId);
+      const workflow = await deps.workflows.get(schedule.workflowId);
       if (workflow === undefined) return `workflow '${schedule.workflowId}' no longer exists`;
-      const creator = deps.lookup(schedule.createdBy);
+      const creator = await deps.lookup(schedule.createdBy);
       return (creator && workflowScheduleProblem(workflow.ir, creator)) ?? true;
     },
     async startRun(schedule: ScheduleRecord, _scheduledTime: number, runId: string): Promise<string> {
-      const workflow = deps.workflows.get(schedule.workflowId);
+      const workflow = await deps.workflows.get(schedule.workflowId);
       if (workflow === undefined) throw new Error(`workflow '${schedule.workflowId}' no longer exists`);
-      const creator = deps.lookup(schedule.createdBy);
+      const creator = await deps.lookup(schedule.createdBy);
       if (creator === undefined) throw new Error('the creator is no longer in the directory');
       const checked = checkInput(workflow.ir.inputs, schedule.input);
       if (!checked.ok)
@@ -245,8 +245,8 @@ export function scheduledRuns(deps: {
         trigger: { type: 'schedule', user: scheduleRunIdentity(schedule, creator) },
       });
     },
-    runExists(runId: string): boolean {
-      return deps.host.getRun(runId) !== undefined;
+    async runExists(runId: string): Promise<boolean> {
+      return (await deps.host.getRun(runId)) !== undefined;
     },
   };
 }

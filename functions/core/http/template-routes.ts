@@ -12,11 +12,12 @@ import type { IrWorkflow } from '../../../translator/ir.js';
 import { validateWorkflow } from '../../../translator/validate.js';
 import type { DelegationDirectory } from '../delegation.js';
 import { HttpError } from '../http-error.js';
+import type { WorkflowStore } from '../ports.js';
 import { requires } from './access.js';
 import { requirePublishable } from './delegation-checks.js';
 import { errors, json, pathParameter, problemOf } from './openapi-parts.js';
 import { caller } from './request.js';
-import type { Env, WorkflowStore } from './types.js';
+import type { Env } from './types.js';
 
 /** A gallery entry: a workflow definition shipped with Stepgate. */
 export interface TemplateEntry {
@@ -43,23 +44,25 @@ export function mountTemplates(app: Hono<Env>, deps: TemplateRoutesDeps): void {
     return validated.get(t);
   };
 
-  app.get('/api/templates', (c) => {
+  app.get('/api/templates', async (c) => {
     return c.json(
-      templates().map((t) => {
-        const ir = irOf(t);
-        return {
-          id: t.id,
-          name: t.name,
-          description: ir?.description ?? null,
-          format: t.format,
-          source: t.source,
-          installed: deps.workflows.get(t.id) !== undefined,
-        };
-      }),
+      await Promise.all(
+        templates().map(async (t) => {
+          const ir = irOf(t);
+          return {
+            id: t.id,
+            name: t.name,
+            description: ir?.description ?? null,
+            format: t.format,
+            source: t.source,
+            installed: (await deps.workflows.get(t.id)) !== undefined,
+          };
+        }),
+      ),
     );
   });
 
-  app.post('/api/templates/:id/install', (c) => {
+  app.post('/api/templates/:id/install', async (c) => {
     const id = c.req.param('id');
     const template = templates().find((t) => t.id === id);
     if (template === undefined) throw new HttpError(404, 'Not found', `no template '${id}'`);
@@ -70,7 +73,7 @@ export function mountTemplates(app: Hono<Env>, deps: TemplateRoutesDeps): void {
       throw new HttpError(422, 'Invalid template', `template '${id}' does not validate`, { field: 'id' });
     if (copy === 'true') return installCopy(c, deps, template, ir);
     const identity = caller(c);
-    const existing = deps.workflows.get(ir.id);
+    const existing = await deps.workflows.get(ir.id);
     if (existing !== undefined && force !== 'true')
       throw new HttpError(
         409,
@@ -78,8 +81,8 @@ export function mountTemplates(app: Hono<Env>, deps: TemplateRoutesDeps): void {
         `a workflow '${ir.id}' exists (version ${existing.version}); install with ?force=true to save the template as a new version, or ?copy=true for a copy`,
         { field: 'id' },
       );
-    requirePublishable(ir, identity, existing, deps.users);
-    const saved = deps.workflows.save({
+    await requirePublishable(ir, identity, existing, deps.users);
+    const saved = await deps.workflows.save({
       ir,
       source: template.source,
       format: template.format,
@@ -102,16 +105,18 @@ function flag(c: Context<Env>, name: 'force' | 'copy'): 'true' | 'false' | undef
 }
 
 /** `copy=true`: always a new workflow, under the template's id while it is free, else `<id>-copy[-N]`. */
-function installCopy(
+async function installCopy(
   c: Context<Env>,
   deps: TemplateRoutesDeps,
   template: TemplateEntry,
   ir: IrWorkflow,
-): Response {
+): Promise<Response> {
   const identity = caller(c);
   // Copy n is `<id>` (n = 0), `<id>-copy` (1), then `<id>-copy-<n>`.
   const copyId = (n: number) => (n === 0 ? ir.id : n === 1 ? `${ir.id}-copy` : `${ir.id}-copy-${n}`);
-  const n = Array.from({ length: 100 }, (_, i) => i).find((i) => deps.workflows.get(copyId(i)) === undefined);
+  let n: number | undefined;
+  for (let i = 0; i < 100 && n === undefined; i++)
+    if ((await deps.workflows.get(copyId(i))) === undefined) n = i;
   if (n === undefined)
     throw new HttpError(409, 'Conflict', `too many copies of '${ir.id}'; delete some first`, { field: 'id' });
   const source = renamed(
@@ -125,8 +130,8 @@ function installCopy(
     throw new HttpError(422, 'Invalid template', `a copy of template '${template.id}' does not validate`, {
       field: 'id',
     });
-  requirePublishable(checked.ir, identity, undefined, deps.users);
-  const saved = deps.workflows.save({
+  await requirePublishable(checked.ir, identity, undefined, deps.users);
+  const saved = await deps.workflows.save({
     ir: checked.ir,
     source,
     format: template.format,

@@ -11,41 +11,18 @@
 // Your own password needs the `account` scope, which only a login holds.
 import type { Hono } from 'hono';
 import { HttpError } from '../http-error.js';
-import type { ApiTokenStore, SessionStore } from '../ports.js';
-import type { Identity } from '../protocol.js';
+import type {
+  AdminDirectory,
+  AdminUserInput,
+  AdminUserRecord,
+  ApiTokenStore,
+  SessionStore,
+} from '../ports.js';
 import { requires } from './access.js';
 import { errors, json, jsonBodyOf, pathParameter, problemOf } from './openapi-parts.js';
 import { fieldProblem } from './problem.js';
 import { atLeast, caller, jsonBody } from './request.js';
 import type { Env } from './types.js';
-
-/** A user as the admin sees it (adapters/local/sqlite-directory.ts UserRecord): never a password hash. */
-export interface AdminUserRecord extends Identity {
-  disabled: boolean;
-  hasPassword: boolean;
-}
-
-export interface AdminUserInput {
-  email: string;
-  name?: string | null;
-  role: string;
-  groups?: string[];
-  manager?: string | null;
-  disabled?: boolean;
-  /** A service account: nobody logs in as it (its password is removed), a webhook may run as it. */
-  service?: boolean;
-}
-
-/** What the routes need of the directory (SqliteDirectory); its errors carry the `field` at fault. */
-export interface AdminDirectory {
-  listUsers(): AdminUserRecord[];
-  getUser(email: string): AdminUserRecord | undefined;
-  /** Validates the whole record before writing any of it; throws an error with `field` when invalid. */
-  upsertUser(input: AdminUserInput): AdminUserRecord;
-  deleteUser(email: string): boolean;
-  setPassword(email: string, password: string): Promise<void>;
-  verifyPassword(email: string, password: string): Promise<Identity | null>;
-}
 
 export interface UsersRoutesDeps {
   directory: AdminDirectory;
@@ -61,19 +38,27 @@ export function mountUsers(app: Hono<Env>, deps: UsersRoutesDeps): void {
   const endSessions = async (email: string) => {
     await deps.sessions?.deleteSessionsFor(email);
   };
-  const otherEnabledAdmins = (email: string): number =>
-    deps.directory.listUsers().filter((u) => u.role === 'admin' && !u.disabled && u.email !== email).length;
+  const otherEnabledAdmins = async (email: string): Promise<number> =>
+    (await deps.directory.listUsers()).filter((u) => u.role === 'admin' && !u.disabled && u.email !== email)
+      .length;
+  // The last enabled admin stays one: each check and the write it guards run one change at a time here.
+  let changing: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(change: () => Promise<T>): Promise<T> => {
+    const next = changing.then(change, change);
+    changing = next.catch(() => undefined);
+    return next;
+  };
 
-  app.get('/api/users', (c) => {
-    return c.json(deps.directory.listUsers().map(userView));
+  app.get('/api/users', async (c) => {
+    return c.json((await deps.directory.listUsers()).map(userView));
   });
 
-  app.get('/api/users/:email', (c) => {
+  app.get('/api/users/:email', async (c) => {
     const identity = caller(c);
     const email = c.req.param('email').toLowerCase();
     if (email !== identity.email.toLowerCase() && !atLeast(identity.role, 'manager'))
       throw new HttpError(403, 'Forbidden', 'you can see your own record; other users need manager or above');
-    const user = deps.directory.getUser(email);
+    const user = await deps.directory.getUser(email);
     if (user === undefined) throw new HttpError(404, 'Not found', `no user '${email}'`);
     return c.json(userView(user));
   });
@@ -83,28 +68,30 @@ export function mountUsers(app: Hono<Env>, deps: UsersRoutesDeps): void {
     const email = c.req.param('email').toLowerCase();
     const body = await jsonBody(c);
     const input = userInput(email, body);
-    const before = deps.directory.getUser(email);
     const isSelf = email === identity.email.toLowerCase();
     if (isSelf && body.disabled === true)
       throw new HttpError(409, 'Conflict', 'you cannot disable yourself', { field: 'disabled' });
-    // The last enabled admin stays one: checked and written with no await in between.
-    const disabledAfter = typeof body.disabled === 'boolean' ? body.disabled : (before?.disabled ?? false);
-    if (before !== undefined && before.role === 'admin' && !before.disabled) {
-      const staysAdmin = body.role === 'admin' && !disabledAfter;
-      if (!staysAdmin && otherEnabledAdmins(email) === 0)
-        throw new HttpError(
-          409,
-          'Conflict',
-          `${email} is the last enabled admin; make someone else an admin first`,
-          { field: body.role === 'admin' ? 'disabled' : 'role' },
-        );
-    }
-    let user: AdminUserRecord;
-    try {
-      user = deps.directory.upsertUser(input);
-    } catch (error) {
-      throw fieldProblem(error, 'Invalid user');
-    }
+    const { before, user } = await oneAtATime(async () => {
+      const before = await deps.directory.getUser(email);
+      const disabledAfter = typeof body.disabled === 'boolean' ? body.disabled : (before?.disabled ?? false);
+      if (before !== undefined && before.role === 'admin' && !before.disabled) {
+        const staysAdmin = body.role === 'admin' && !disabledAfter;
+        if (!staysAdmin && (await otherEnabledAdmins(email)) === 0)
+          throw new HttpError(
+            409,
+            'Conflict',
+            `${email} is the last enabled admin; make someone else an admin first`,
+            { field: body.role === 'admin' ? 'disabled' : 'role' },
+          );
+      }
+      let user: AdminUserRecord;
+      try {
+        user = await deps.directory.upsertUser(input);
+      } catch (error) {
+        throw fieldProblem(error, 'Invalid user');
+      }
+      return { before, user };
+    });
     // A disabled user, or one who became a service account, is logged out everywhere.
     if ((user.disabled && before?.disabled !== true) || (user.service === true && before?.service !== true))
       await endSessions(email);
@@ -116,11 +103,13 @@ export function mountUsers(app: Hono<Env>, deps: UsersRoutesDeps): void {
     const email = c.req.param('email').toLowerCase();
     if (email === identity.email.toLowerCase())
       throw new HttpError(409, 'Conflict', 'you cannot delete yourself', { field: 'email' });
-    const user = deps.directory.getUser(email);
-    if (user === undefined) throw new HttpError(404, 'Not found', `no user '${email}'`);
-    if (user.role === 'admin' && !user.disabled && otherEnabledAdmins(email) === 0)
-      throw new HttpError(409, 'Conflict', `${email} is the last enabled admin`, { field: 'email' });
-    deps.directory.deleteUser(email);
+    await oneAtATime(async () => {
+      const user = await deps.directory.getUser(email);
+      if (user === undefined) throw new HttpError(404, 'Not found', `no user '${email}'`);
+      if (user.role === 'admin' && !user.disabled && (await otherEnabledAdmins(email)) === 0)
+        throw new HttpError(409, 'Conflict', `${email} is the last enabled admin`, { field: 'email' });
+      await deps.directory.deleteUser(email);
+    });
     // A user created later under the same email must not inherit these.
     for (const token of await deps.tokens.listApiTokens(email))
       if (token.revokedAt === null) await deps.tokens.revokeApiToken(token.id);
@@ -140,7 +129,7 @@ export function mountUsers(app: Hono<Env>, deps: UsersRoutesDeps): void {
         throw new HttpError(422, 'Invalid password', `unknown field '${key}'`, { field: key });
     if (typeof body.password !== 'string' || body.password === '')
       throw new HttpError(422, 'Invalid password', 'password is required', { field: 'password' });
-    if (deps.directory.getUser(email) === undefined)
+    if ((await deps.directory.getUser(email)) === undefined)
       throw new HttpError(404, 'Not found', `no user '${email}'`);
     if (isSelf) {
       if (typeof body.currentPassword !== 'string' || body.currentPassword === '')

@@ -19,7 +19,13 @@ import { validateWorkflow } from '../../../translator/validate.js';
 import { hasScope } from '../auth.js';
 import type { DelegationDirectory } from '../delegation.js';
 import { HttpError } from '../http-error.js';
-import type { Clock, DurableHost, WebhookDeliveryStore } from '../ports.js';
+import type {
+  Clock,
+  DurableHost,
+  StoredWorkflowView,
+  WebhookDeliveryStore,
+  WorkflowStore,
+} from '../ports.js';
 import type { Identity, RunTrigger } from '../protocol.js';
 import {
   acceptWebhook,
@@ -38,7 +44,7 @@ import {
 } from './delegation-checks.js';
 import { errors, json } from './openapi-parts.js';
 import { caller, checkedInput, found, jsonBody, requireStarter } from './request.js';
-import type { Env, StoredWorkflowView, WorkflowStore } from './types.js';
+import type { Env } from './types.js';
 
 /** Webhook deliveries (`auth: signature` triggers): their secrets, idempotency and who the run acts as. */
 export interface WebhookDeps {
@@ -46,7 +52,7 @@ export interface WebhookDeps {
   secrets(workflowId: string): Promise<string[]>;
   deliveries: WebhookDeliveryStore;
   /** The identity a `runAs` email stands for. */
-  user(email: string): Identity | undefined;
+  user(email: string): Promise<Identity | undefined>;
   maxBytes?: number;
 }
 
@@ -79,7 +85,7 @@ export function mountWorkflows(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
   mountDefinitions(app, deps);
   mountPublishing(app, deps);
   app.post('/api/workflows/:id/run', async (c) => {
-    const workflow = found(deps.workflows.get(c.req.param('id')), 'workflow', c.req.param('id'));
+    const workflow = found(await deps.workflows.get(c.req.param('id')), 'workflow', c.req.param('id'));
     // A machine with an API token scoped to this workflow's webhook (auth: token) starts a webhook run.
     const scopes = c.get('principal').scopes;
     const tokenHook = workflow.ir.triggers.find((t) => t.type === 'webhook' && t.auth === 'token');
@@ -91,23 +97,24 @@ export function mountWorkflows(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
 
 /** The definitions and their versions, as stored. */
 function mountDefinitions(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
-  app.get('/api/workflows', (c) => {
-    return c.json(deps.workflows.list().map(summary));
+  app.get('/api/workflows', async (c) => {
+    return c.json((await deps.workflows.list()).map(summary));
   });
 
-  app.get('/api/workflows/:id', (c) => {
-    return c.json(workflowView(found(deps.workflows.get(c.req.param('id')), 'workflow', c.req.param('id'))));
+  app.get('/api/workflows/:id', async (c) => {
+    const stored = await deps.workflows.get(c.req.param('id'));
+    return c.json(workflowView(found(stored, 'workflow', c.req.param('id'))));
   });
 
-  app.get('/api/workflows/:id/versions', (c) => {
-    const versions = deps.workflows.history(c.req.param('id'));
+  app.get('/api/workflows/:id/versions', async (c) => {
+    const versions = await deps.workflows.history(c.req.param('id'));
     if (versions.length === 0) throw new HttpError(404, 'Not found', `no workflow '${c.req.param('id')}'`);
     return c.json(versions.map(summary));
   });
 
-  app.get('/api/workflows/:id/versions/:version', (c) => {
+  app.get('/api/workflows/:id/versions/:version', async (c) => {
     const version = Number(c.req.param('version'));
-    const stored = deps.workflows.history(c.req.param('id')).find((w) => w.version === version);
+    const stored = (await deps.workflows.history(c.req.param('id'))).find((w) => w.version === version);
     if (stored === undefined)
       throw new HttpError(
         404,
@@ -171,10 +178,10 @@ function mountPublishing(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
         `the definition's id is '${result.ir.id}', not '${c.req.param('id')}'`,
         { field: 'id' },
       );
-    const current = deps.workflows.get(result.ir.id);
-    requirePublishable(result.ir, identity, current, users);
+    const current = await deps.workflows.get(result.ir.id);
+    await requirePublishable(result.ir, identity, current, users);
     const existed = current !== undefined;
-    const saved = deps.workflows.save({
+    const saved = await deps.workflows.save({
       ir: result.ir,
       source,
       format,
@@ -183,18 +190,18 @@ function mountPublishing(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
     });
     return c.json(
       {
-        ...summary(found(deps.workflows.get(saved.id), 'workflow', saved.id)),
+        ...summary(found(await deps.workflows.get(saved.id), 'workflow', saved.id)),
         warnings: result.diagnostics.map(diagnosticView),
       },
       existed ? 200 : 201,
     );
   });
 
-  app.delete('/api/workflows/:id', (c) => {
+  app.delete('/api/workflows/:id', async (c) => {
     const identity = caller(c);
-    const current = deps.workflows.get(c.req.param('id'));
-    if (current !== undefined) requireEditable(current, identity, users);
-    if (!deps.workflows.delete(c.req.param('id')))
+    const current = await deps.workflows.get(c.req.param('id'));
+    if (current !== undefined) await requireEditable(current, identity, users);
+    if (!(await deps.workflows.delete(c.req.param('id'))))
       throw new HttpError(404, 'Not found', `no workflow '${c.req.param('id')}'`);
     return c.body(null, 204);
   });
@@ -236,8 +243,8 @@ async function tokenWebhookStart(
   const users = deps.users ?? NO_DIRECTORY;
   // The token's owner answers for what the machine starts: they must be allowed to start the workflow.
   requireStarter(workflow.ir, identity);
-  requireDelegationHolds(workflow, tokenHook, users);
-  const runAs = tokenHook.runAs === null ? identity : deps.webhooks?.user(tokenHook.runAs);
+  await requireDelegationHolds(workflow, tokenHook, users);
+  const runAs = tokenHook.runAs === null ? identity : await deps.webhooks?.user(tokenHook.runAs);
   if (runAs === undefined)
     throw new HttpError(
       503,
@@ -309,7 +316,7 @@ function startOnce(
     store: webhooks.deliveries,
     workflowId: workflow.id,
     deliveryId,
-    runExists: (runId) => deps.host.getRun(runId) !== undefined,
+    runExists: async (runId) => (await deps.host.getRun(runId)) !== undefined,
     startRun: (runId) => startChecked(deps, workflow, input, trigger, runId),
   });
 }
@@ -325,20 +332,20 @@ async function signedDelivery(
   webhooks: WebhookDeps,
 ): Promise<Response> {
   const id = c.req.param('id') ?? '';
-  const workflow = deps.workflows.get(id);
+  const workflow = await deps.workflows.get(id);
   const hook = workflow?.ir.triggers.find((t) => t.type === 'webhook' && t.auth === 'signature');
   if (workflow === undefined || hook === undefined || hook.type !== 'webhook')
     throw new HttpError(404, 'Not found', `no workflow '${id}' with a signed webhook trigger`);
   const body = await verifiedBody(deps, c, webhooks, workflow.id);
   const deliveryId = deliveryOf(c, WEBHOOK_HEADERS.id);
-  const user = hook.runAs === null ? undefined : webhooks.user(hook.runAs);
+  const user = hook.runAs === null ? undefined : await webhooks.user(hook.runAs);
   if (user === undefined)
     throw new HttpError(
       503,
       'Webhook not configured',
       `the trigger's runAs '${hook.runAs ?? ''}' is not a user`,
     );
-  requireDelegationHolds(workflow, hook, deps.users ?? NO_DIRECTORY);
+  await requireDelegationHolds(workflow, hook, deps.users ?? NO_DIRECTORY);
   // The input is checked before anything is claimed, so a refused delivery leaves no trace.
   checkedInput(workflow.ir.inputs, body);
   const accepted = await startOnce(deps, webhooks, workflow, deliveryId, body, { type: 'webhook', user });

@@ -116,11 +116,11 @@ export function scheduleScopeProblem(
  * The default `authorize` of a Scheduler: the schedule's scope rules applied to its creator as the
  * directory knows them now. `lookup` is Directory.user.
  */
-export function authorizeScheduleFire(
+export async function authorizeScheduleFire(
   schedule: ScheduleRecord,
-  lookup: (email: string) => Identity | undefined,
-): true | string {
-  return scheduleScopeProblem(schedule.scope, schedule.scopeRef, lookup(schedule.createdBy)) ?? true;
+  lookup: (email: string) => Promise<Identity | undefined>,
+): Promise<true | string> {
+  return scheduleScopeProblem(schedule.scope, schedule.scopeRef, await lookup(schedule.createdBy)) ?? true;
 }
 
 /** The identity a scheduled run carries (see the table at the top of this file). */
