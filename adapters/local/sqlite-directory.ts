@@ -14,7 +14,7 @@
 // password-less users as for real ones, so response time does not tell which emails exist.
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
 import { isEmail, normalizeEmail } from '../../functions/core/identity.js';
-import type { AdminDirectory, Directory } from '../../functions/core/ports.js';
+import { type AdminDirectory, type Directory, LastAdminError } from '../../functions/core/ports.js';
 import type { Identity } from '../../functions/core/protocol.js';
 import { ROLES } from '../../translator/definition.js';
 import type { Db } from './database.js';
@@ -206,6 +206,7 @@ function needsRehash(encoded: string): boolean {
 export class SqliteDirectory implements Directory, AdminDirectory {
   private readonly sql;
   private readonly writeUser;
+  private readonly removeUser;
   private readonly seedUsers;
 
   constructor(db: Db) {
@@ -243,6 +244,9 @@ export class SqliteDirectory implements Directory, AdminDirectory {
         'INSERT INTO user_groups (email, group_name, position) VALUES (?, ?, ?)',
       ),
       delete: db.prepare<[string]>('DELETE FROM users WHERE email = ?'),
+      otherAdmins: db.prepare<[string], { n: number }>(
+        "SELECT count(*) AS n FROM users WHERE role = 'admin' AND disabled = 0 AND email <> ?",
+      ),
       // Never on a service account, even one that became one while the hash was computed.
       setHash: db.prepare<[string, string]>(
         'UPDATE users SET password_hash = ? WHERE email = ? AND coalesce(service, 0) = 0',
@@ -256,9 +260,14 @@ export class SqliteDirectory implements Directory, AdminDirectory {
       ),
     };
     this.writeUser = db.transaction((user: CheckedUser, passwordHash: string | null) => {
+      this.keepAnAdmin(user.email, user);
       this.sql.upsert.run({ ...user, password_hash: passwordHash });
       this.sql.clearGroups.run(user.email);
       for (const [i, group] of user.groups.entries()) this.sql.addGroup.run(user.email, group, i);
+    });
+    this.removeUser = db.transaction((email: string): boolean => {
+      this.keepAnAdmin(email);
+      return this.sql.delete.run(email).changes > 0;
     });
     this.seedUsers = db.transaction((users: { user: CheckedUser; hash: string | null }[]): string[] => {
       const created: string[] = [];
@@ -272,6 +281,17 @@ export class SqliteDirectory implements Directory, AdminDirectory {
       }
       return created;
     });
+  }
+
+  /**
+   * Inside the write's transaction: throws LastAdminError when `email` is the only enabled admin and the
+   * write (`after`, or a delete without it) leaves them no enabled admin.
+   */
+  private keepAnAdmin(email: string, after?: CheckedUser): void {
+    const row = this.sql.user.get(email);
+    if (row?.role !== 'admin' || row.disabled !== 0) return;
+    if (after !== undefined && after.role === 'admin' && (after.disabled ?? row.disabled) === 0) return;
+    if ((this.sql.otherAdmins.get(email)?.n ?? 0) === 0) throw new LastAdminError(email);
   }
 
   private identity(row: UserRow, groups?: string[]): Identity {
@@ -330,13 +350,14 @@ export class SqliteDirectory implements Directory, AdminDirectory {
   /** Creates or replaces a user (its groups replaced whole); the password and position are kept. */
   async upsertUser(input: UserInput): Promise<UserRecord> {
     const user = checkUser(input);
-    this.writeUser(user, null);
+    // IMMEDIATE: the last-admin check reads under the write lock, so no other connection changes it between.
+    this.writeUser.immediate(user, null);
     return this.userRecord(user.email) as UserRecord;
   }
 
   /** False when there was no such user. The user's groups go with it. */
   async deleteUser(email: string): Promise<boolean> {
-    return this.sql.delete.run(email.toLowerCase()).changes > 0;
+    return this.removeUser.immediate(email.toLowerCase());
   }
 
   async setPassword(email: string, password: string): Promise<void> {

@@ -126,11 +126,24 @@ export interface AdminUserInput {
 export interface AdminDirectory {
   listUsers(): Promise<AdminUserRecord[]>;
   getUser(email: string): Promise<AdminUserRecord | undefined>;
-  /** Validates the whole record before writing any of it; throws an error with `field` when invalid. */
+  /**
+   * Validates the whole record before writing any of it; throws an error with `field` when invalid.
+   * Refuses with `LastAdminError`, writing nothing, to demote or disable the last enabled admin: the check
+   * and the write are one atomic step, so of two admins demoting each other at once exactly one succeeds.
+   */
   upsertUser(input: AdminUserInput): Promise<AdminUserRecord>;
+  /** False when there was no such user. Refuses the last enabled admin as `upsertUser` does. */
   deleteUser(email: string): Promise<boolean>;
   setPassword(email: string, password: string): Promise<void>;
   verifyPassword(email: string, password: string): Promise<Identity | null>;
+}
+
+/** The change would leave the directory without an enabled admin (see AdminDirectory). */
+export class LastAdminError extends Error {
+  override name = 'LastAdminError';
+  constructor(readonly email: string) {
+    super(`${email} is the last enabled admin; make someone else an admin first`);
+  }
 }
 
 /** The published workflows, every version kept (adapters/local/workflow-store.ts). */

@@ -22,6 +22,7 @@ import { SqliteVault } from '../../adapters/local/vault.js';
 import { SqliteWebhookDeliveryStore } from '../../adapters/local/webhook-store.js';
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
 import type { AuditEntry } from '../../functions/core/audit.js';
+import { describeAdminDirectoryContract } from './admin-directory.contract.js';
 import { describeApiTokenStoreContract } from './api-token-store.contract.js';
 import { describeApprovalLinkStoreContract } from './approval-link-store.contract.js';
 import { approvalRecord, describeApprovalStoreContract } from './approval-store.contract.js';
@@ -100,6 +101,7 @@ describeDirectoryContract('SQLite', async (users) => {
   for (const user of users) await directory.upsertUser(user);
   return directory;
 });
+describeAdminDirectoryContract('SQLite', () => twoConnections((db) => new SqliteDirectory(db)));
 describeDurableHostContract('SQLite', () => {
   const db = openDatabase(databaseFile());
   onTestFinished(() => {

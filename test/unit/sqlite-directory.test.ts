@@ -307,6 +307,8 @@ describe('SqliteDirectory passwords', () => {
     const { sqlite } = await both();
     await sqlite.setPassword('bob@example.com', 'correct horse battery');
     await sqlite.setPassword('erin@example.com', 'correct horse battery');
+    // Erin is the fixture's only admin: another one first, so she may be demoted and disabled.
+    await sqlite.upsertUser({ email: 'root@example.com', role: 'admin' });
     await sqlite.upsertUser({ email: 'erin@example.com', role: 'lead', disabled: true });
     const work = async (email: string): Promise<unknown[]> => {
       scryptRuns.length = 0;

@@ -11,12 +11,13 @@
 // Your own password needs the `account` scope, which only a login holds.
 import type { Hono } from 'hono';
 import { HttpError } from '../http-error.js';
-import type {
-  AdminDirectory,
-  AdminUserInput,
-  AdminUserRecord,
-  ApiTokenStore,
-  SessionStore,
+import {
+  type AdminDirectory,
+  type AdminUserInput,
+  type AdminUserRecord,
+  type ApiTokenStore,
+  LastAdminError,
+  type SessionStore,
 } from '../ports.js';
 import { requires } from './access.js';
 import { errors, json, jsonBodyOf, pathParameter, problemOf } from './openapi-parts.js';
@@ -38,17 +39,6 @@ export function mountUsers(app: Hono<Env>, deps: UsersRoutesDeps): void {
   const endSessions = async (email: string) => {
     await deps.sessions?.deleteSessionsFor(email);
   };
-  const otherEnabledAdmins = async (email: string): Promise<number> =>
-    (await deps.directory.listUsers()).filter((u) => u.role === 'admin' && !u.disabled && u.email !== email)
-      .length;
-  // The last enabled admin stays one: each check and the write it guards run one change at a time here.
-  let changing: Promise<unknown> = Promise.resolve();
-  const oneAtATime = <T>(change: () => Promise<T>): Promise<T> => {
-    const next = changing.then(change, change);
-    changing = next.catch(() => undefined);
-    return next;
-  };
-
   app.get('/api/users', async (c) => {
     return c.json((await deps.directory.listUsers()).map(userView));
   });
@@ -71,27 +61,17 @@ export function mountUsers(app: Hono<Env>, deps: UsersRoutesDeps): void {
     const isSelf = email === identity.email.toLowerCase();
     if (isSelf && body.disabled === true)
       throw new HttpError(409, 'Conflict', 'you cannot disable yourself', { field: 'disabled' });
-    const { before, user } = await oneAtATime(async () => {
-      const before = await deps.directory.getUser(email);
-      const disabledAfter = typeof body.disabled === 'boolean' ? body.disabled : (before?.disabled ?? false);
-      if (before !== undefined && before.role === 'admin' && !before.disabled) {
-        const staysAdmin = body.role === 'admin' && !disabledAfter;
-        if (!staysAdmin && (await otherEnabledAdmins(email)) === 0)
-          throw new HttpError(
-            409,
-            'Conflict',
-            `${email} is the last enabled admin; make someone else an admin first`,
-            { field: body.role === 'admin' ? 'disabled' : 'role' },
-          );
-      }
-      let user: AdminUserRecord;
-      try {
-        user = await deps.directory.upsertUser(input);
-      } catch (error) {
-        throw fieldProblem(error, 'Invalid user');
-      }
-      return { before, user };
-    });
+    const before = await deps.directory.getUser(email);
+    let user: AdminUserRecord;
+    try {
+      user = await deps.directory.upsertUser(input);
+    } catch (error) {
+      if (error instanceof LastAdminError)
+        throw new HttpError(409, 'Conflict', error.message, {
+          field: body.role === 'admin' ? 'disabled' : 'role',
+        });
+      throw fieldProblem(error, 'Invalid user');
+    }
     // A disabled user, or one who became a service account, is logged out everywhere.
     if ((user.disabled && before?.disabled !== true) || (user.service === true && before?.service !== true))
       await endSessions(email);
@@ -103,13 +83,14 @@ export function mountUsers(app: Hono<Env>, deps: UsersRoutesDeps): void {
     const email = c.req.param('email').toLowerCase();
     if (email === identity.email.toLowerCase())
       throw new HttpError(409, 'Conflict', 'you cannot delete yourself', { field: 'email' });
-    await oneAtATime(async () => {
-      const user = await deps.directory.getUser(email);
-      if (user === undefined) throw new HttpError(404, 'Not found', `no user '${email}'`);
-      if (user.role === 'admin' && !user.disabled && (await otherEnabledAdmins(email)) === 0)
+    try {
+      if (!(await deps.directory.deleteUser(email)))
+        throw new HttpError(404, 'Not found', `no user '${email}'`);
+    } catch (error) {
+      if (error instanceof LastAdminError)
         throw new HttpError(409, 'Conflict', `${email} is the last enabled admin`, { field: 'email' });
-      await deps.directory.deleteUser(email);
-    });
+      throw error;
+    }
     // A user created later under the same email must not inherit these.
     for (const token of await deps.tokens.listApiTokens(email))
       if (token.revokedAt === null) await deps.tokens.revokeApiToken(token.id);
