@@ -24,18 +24,24 @@ import { VirtualClock } from '../adapters/local/clock.js';
 import { openDatabase } from '../adapters/local/database.js';
 import { SqliteResultStore } from '../adapters/local/result-store.js';
 import { ApprovalService } from '../functions/core/approvals.js';
+import type { AuditEntry } from '../functions/core/audit.js';
+import {
+  aslActivityFailure,
+  notifyFromAsl,
+  notifyHandler,
+  toolCallFromAsl,
+  toolCallHandler,
+} from '../functions/core/handlers/index.js';
 import { ActivityError } from '../functions/core/ports.js';
 import {
   type ApprovalOutcome,
   type ApprovalResult,
   approvalEventName,
   ERROR,
-  idempotencyKey,
   identityJson,
   requestersOf,
 } from '../functions/core/protocol.js';
-import { approverSpecs, renderList, renderText } from '../functions/core/render.js';
-import { offloadLargeResults } from '../functions/core/results.js';
+import { approverSpecs, renderText } from '../functions/core/render.js';
 import type {
   AslApprovalPayload,
   AslNotifyPayload,
@@ -46,7 +52,7 @@ import { ASL_ERROR, ASL_PLACEHOLDERS, emitAsl } from '../translator/emit/aws-asl
 import { ERROR_CODE } from '../translator/error-codes.js';
 import type { IrApprover, IrGraph, IrNode, IrWorkflow } from '../translator/ir.js';
 import { backoffDelay } from '../translator/ir.js';
-import { type JsonValue, resolveTemplate, type Template } from '../translator/template.js';
+import type { JsonValue, Template } from '../translator/template.js';
 import { errorMessage } from '../translator/util.js';
 import type { Observation } from './observation.js';
 import {
@@ -159,8 +165,12 @@ export async function runCaseAwsDetailed(
   const definition = deploy(emitAsl(ir));
   const nodes = irNodes(ir.graph, new Map());
   const db = openDatabase(':memory:');
-  // The tool-call handler stores large results and passes a reference on, as every deployment's does.
-  const tools = offloadLargeResults(mocked, new SqliteResultStore(db));
+  // The shared handlers; the tool-call one stores large results and passes a reference on.
+  const toolCall = toolCallHandler({ tools: mocked, results: new SqliteResultStore(db) });
+  const notify = notifyHandler(notifier);
+  /** The run's audit trail, as the handlers write it (the observation does not read it). */
+  const audit: AuditEntry[] = [];
+  const trail = { audit: (entry: AuditEntry) => void audit.push(entry) };
   let running = true;
   const waiting = new Map<string, { resolve: (v: JsonValue) => void }>();
   const approvals = new ApprovalService({
@@ -236,53 +246,30 @@ export async function runCaseAwsDetailed(
     return next !== undefined;
   };
 
-  /** The fields every tool or notify request carries, for one attempt of a step. */
-  const attemptOf = (stepId: string, visit: number, attempt: number) => ({
-    workflowId: ir.id,
-    runId,
-    stepId,
-    visit,
-    identity: user,
-    attempt,
-    idempotencyKey: idempotencyKey(runId, stepId, visit, attempt),
+  /** The library has no `$$.State.RetryCount`: the attempts of a step are counted here. */
+  const withAttempt = <P extends { stepId: string; attempt: number }>(payload: P): P => ({
+    ...payload,
+    attempt: nextAttempt(payload.stepId) - 1,
   });
 
   // Each handler reads the payload the compiled Task passes (functions/core/wire.ts).
   const handlers: Record<string, (payload: never) => Promise<JsonValue>> = {
     'tool.call': async (payload: AslToolCallPayload) => {
-      const { stepId, vars, visit } = step(payload);
-      const attempt = nextAttempt(stepId);
       try {
-        const result = await inTurn(stepId, () =>
-          tools.call({
-            ...attemptOf(stepId, visit, attempt),
-            server: payload.server,
-            tool: payload.tool,
-            args: resolveTemplate(template(payload.args), vars),
-            timeoutMs: payload.timeoutMs,
-          }),
-        );
-        return result === undefined ? null : (JSON.parse(JSON.stringify(result)) as JsonValue);
+        const request = toolCallFromAsl(withAttempt(payload));
+        const result = await inTurn(request.stepId, () => toolCall(request, trail));
+        // As Lambda serialises a response.
+        return JSON.parse(JSON.stringify(result)) as JsonValue;
       } catch (error) {
-        throw activityFailure(error, stepId);
+        throw aslActivityFailure(error, payload.stepId);
       }
     },
     'notify.send': async (payload: AslNotifyPayload) => {
-      const { stepId, vars, visit } = step(payload);
-      const attempt = nextAttempt(stepId);
-      const to = (JSON.parse(payload.to) as Template[]).flatMap((t) => renderList(t, vars));
       try {
-        return (await inTurn(stepId, () =>
-          notifier.send({
-            ...attemptOf(stepId, visit, attempt),
-            channel: payload.channel,
-            to,
-            subject: payload.subject === null ? null : renderText(template(payload.subject), vars),
-            message: renderText(template(payload.message), vars),
-          }),
-        )) as JsonValue;
+        const request = notifyFromAsl(withAttempt(payload));
+        return await inTurn(request.stepId, () => notify(request));
       } catch (error) {
-        throw activityFailure(error, stepId);
+        throw aslActivityFailure(error, payload.stepId);
       }
     },
     'approval.request': async (outer: { Payload: AslApprovalPayload }) => {

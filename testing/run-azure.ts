@@ -12,7 +12,6 @@ import { stepgateOrchestrator } from '../functions/azure/durable-context.js';
 import { ApprovalService } from '../functions/core/approvals.js';
 import type { RunStart } from '../functions/core/orchestrator.js';
 import { CANCEL_EVENT, type RunOutcome } from '../functions/core/protocol.js';
-import { offloadLargeResults } from '../functions/core/results.js';
 import { emitAzurePlan } from '../translator/emit/azure-durable.js';
 import { ERROR_CODE } from '../translator/error-codes.js';
 import type { IrWorkflow } from '../translator/ir.js';
@@ -42,8 +41,6 @@ export async function runCaseAzure(
   const { directory, tools: mocked, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
   const runId = `run-${slug(c.name)}`;
   const db = openDatabase(':memory:');
-  // The tool-call handler stores large results and passes a reference on, as every deployment's does.
-  const tools = offloadLargeResults(mocked, new SqliteResultStore(db));
   const audit: RecordedEntry[] = [];
   const seen = new Set<number>();
   let host: DfReplayHost | undefined;
@@ -62,8 +59,10 @@ export async function runCaseAzure(
     const stepId = entry.step;
     scheduleDecisions(c, clock, approvals, runId, stepId, entry.at);
   };
+  // The tool-call handler stores large results and passes a reference on, as every deployment's does.
   const activities = createActivityHandlers({
-    tools,
+    tools: mocked,
+    results: new SqliteResultStore(db),
     notifier,
     approvals,
     audit: {

@@ -11,18 +11,17 @@ import { VirtualClock } from '../adapters/local/clock.js';
 import { openDatabase } from '../adapters/local/database.js';
 import { SqliteResultStore } from '../adapters/local/result-store.js';
 import { ApprovalService } from '../functions/core/approvals.js';
-import { ActivityError } from '../functions/core/ports.js';
+import type { AuditEntry } from '../functions/core/audit.js';
 import {
-  type ApprovalRequest,
-  ERROR,
-  idempotencyKey,
-  identityJson,
-  type NotifyRequest,
-  requestersOf,
-  type ToolCallRequest,
-} from '../functions/core/protocol.js';
-import { approverSpecs, renderList, renderText } from '../functions/core/render.js';
-import { offloadLargeResults } from '../functions/core/results.js';
+  gcpFailure,
+  notifyFromGcp,
+  notifyHandler,
+  toolCallFromGcp,
+  toolCallHandler,
+} from '../functions/core/handlers/index.js';
+import { ActivityError } from '../functions/core/ports.js';
+import { type ApprovalRequest, ERROR, identityJson, requestersOf } from '../functions/core/protocol.js';
+import { approverSpecs, renderText } from '../functions/core/render.js';
 import type {
   GcpApprovalCloseBody,
   GcpApprovalRequestBody,
@@ -83,8 +82,12 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
   const { directory, tools: mocked, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
   const runId = `run-${slug(c.name)}`;
   const db = openDatabase(':memory:');
-  // The tool-call handler stores large results and passes a reference on, as every deployment's does.
-  const tools = offloadLargeResults(mocked, new SqliteResultStore(db));
+  // The shared handlers; the tool-call one stores large results and passes a reference on.
+  const toolCall = toolCallHandler({ tools: mocked, results: new SqliteResultStore(db) });
+  const notify = notifyHandler(notifier);
+  /** The run's audit trail, as the handlers write it (the observation does not read it). */
+  const audit: AuditEntry[] = [];
+  const trail = { audit: (entry: AuditEntry) => void audit.push(entry) };
   const doc = parse(emitGcpWorkflows(ir)) as ConstructorParameters<typeof GcpInterpreter>[0];
   const ids = new Set<string>();
   const approvalSteps = new Set(approvalOutputs(ir).map(([step]) => step));
@@ -131,7 +134,7 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
     interpreter?.track(
       work().then(
         (result) => answer({ ok: true, result: result === undefined ? null : (result as GcpValue) }),
-        (error: unknown) => answer(failure(error)),
+        (error: unknown) => answer(gcpFailure(error) as unknown as GcpValue),
       ),
     );
     return { accepted: true };
@@ -148,36 +151,11 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
     switch (url) {
       case FUNCTIONS.toolCall: {
         const b = body as unknown as GcpToolCallBody;
-        const vars = b.vars;
-        const attempt = b.attempt;
-        const m = message(b);
-        const request: ToolCallRequest = {
-          ...m,
-          attempt,
-          idempotencyKey: idempotencyKey(m.runId, m.stepId, m.visit, attempt),
-          server: b.server,
-          tool: b.tool,
-          args: resolveTemplate(template(b.args), vars),
-          timeoutMs: b.timeoutMs,
-        };
-        return background(b.callbackUrl, () => tools.call(request));
+        return background(b.callbackUrl, () => toolCall(toolCallFromGcp(b), trail));
       }
       case FUNCTIONS.notify: {
         const b = body as unknown as GcpNotifyBody;
-        const vars = b.vars;
-        const attempt = b.attempt;
-        const m = message(b);
-        const to = JSON.parse(b.to) as Template[];
-        const request: NotifyRequest = {
-          ...m,
-          attempt,
-          idempotencyKey: idempotencyKey(m.runId, m.stepId, m.visit, attempt),
-          channel: b.channel,
-          to: to.flatMap((t) => renderList(t, vars)),
-          subject: b.subject === null ? null : renderText(template(b.subject), vars),
-          message: renderText(template(b.message), vars),
-        };
-        return background(b.callbackUrl, () => notifier.send(request));
+        return background(b.callbackUrl, () => notify(notifyFromGcp(b)));
       }
       case FUNCTIONS.approvalRequest: {
         const b = body as unknown as GcpApprovalRequestBody;
