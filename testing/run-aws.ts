@@ -23,25 +23,22 @@ import { SqliteApprovalStore } from '../adapters/local/approval-store.js';
 import { VirtualClock } from '../adapters/local/clock.js';
 import { openDatabase } from '../adapters/local/database.js';
 import { SqliteResultStore } from '../adapters/local/result-store.js';
+import { SqliteQuorumTallies, SqliteStepVisits } from '../adapters/local/step-tallies.js';
 import { ApprovalService } from '../functions/core/approvals.js';
 import type { AuditEntry } from '../functions/core/audit.js';
 import {
   aslActivityFailure,
+  aslApprovalAnswer,
+  aslApprovalRequest,
+  aslError,
+  countAslQuorum,
   notifyFromAsl,
   notifyHandler,
+  openAslApproval,
   toolCallFromAsl,
   toolCallHandler,
 } from '../functions/core/handlers/index.js';
-import { ActivityError } from '../functions/core/ports.js';
-import {
-  type ApprovalOutcome,
-  type ApprovalResult,
-  approvalEventName,
-  ERROR,
-  identityJson,
-  requestersOf,
-} from '../functions/core/protocol.js';
-import { approverSpecs, renderText } from '../functions/core/render.js';
+import { type ApprovalOutcome, ERROR, identityJson } from '../functions/core/protocol.js';
 import type {
   AslApprovalPayload,
   AslNotifyPayload,
@@ -50,10 +47,9 @@ import type {
 } from '../functions/core/wire.js';
 import { ASL_ERROR, ASL_PLACEHOLDERS, emitAsl } from '../translator/emit/aws-asl.js';
 import { ERROR_CODE } from '../translator/error-codes.js';
-import type { IrApprover, IrGraph, IrNode, IrWorkflow } from '../translator/ir.js';
+import type { IrGraph, IrNode, IrWorkflow } from '../translator/ir.js';
 import { backoffDelay } from '../translator/ir.js';
-import type { JsonValue, Template } from '../translator/template.js';
-import { errorMessage } from '../translator/util.js';
+import type { JsonValue } from '../translator/template.js';
 import type { Observation } from './observation.js';
 import {
   approvalOutputs,
@@ -96,27 +92,6 @@ interface LibraryEvent {
   parentState?: unknown;
   Error?: string;
   Cause?: unknown;
-}
-
-/** A handler failure as the state machine sees it: errorType and errorMessage (the cause). */
-function lambdaError(name: string, cause: unknown): Error {
-  const error = new Error(JSON.stringify(cause));
-  error.name = name;
-  return error;
-}
-
-function activityFailure(error: unknown, step: string): Error {
-  const code = error instanceof ActivityError ? error.code : ERROR_CODE.unknown;
-  const message = errorMessage(error);
-  const retryable = error instanceof ActivityError ? error.retryable : true;
-  // A level with nobody to ask has an error name of its own: the state machine escalates on it.
-  const name =
-    code === ERROR.noApprovers ? ASL_ERROR.noApprovers : retryable ? ASL_ERROR.retryable : ASL_ERROR.fatal;
-  return lambdaError(name, { error: { code, message, step } });
-}
-
-function template(json: unknown): Template {
-  return JSON.parse(String(json)) as Template;
 }
 
 function taskStates(states: Record<string, AslState>, out: Map<string, string>): void {
@@ -172,37 +147,29 @@ export async function runCaseAwsDetailed(
   const audit: AuditEntry[] = [];
   const trail = { audit: (entry: AuditEntry) => void audit.push(entry) };
   let running = true;
-  const waiting = new Map<string, { resolve: (v: JsonValue) => void }>();
+  const waiting = new Map<string, { resolve: (outcome: ApprovalOutcome) => void }>();
   const approvals = new ApprovalService({
-    store: new SqliteApprovalStore(db, { recordAudit: () => {} }),
+    store: new SqliteApprovalStore(db, { recordAudit: (_id, entry) => void audit.push(entry) }),
     directory,
     clock,
     notifier: { requested: async () => {} },
     raiseEvent: async (_id, name, payload) => {
       const pending = waiting.get(name);
       waiting.delete(name);
-      pending?.resolve(payload as unknown as JsonValue);
+      pending?.resolve(payload);
     },
-    recordAudit: async () => {},
+    recordAudit: async (_id, entry) => void audit.push(entry),
     runActive: async (id) => id === runId && running,
   });
+  const visits = new SqliteStepVisits(db);
+  const tallies = new SqliteQuorumTallies(db);
 
-  const step = (payload: { stepId: string; vars: Vars }): { stepId: string; vars: Vars; visit: number } => ({
-    stepId: payload.stepId,
-    vars: payload.vars,
-    visit: 1,
-  });
   const attempts = new Map<string, number>();
-  const approvalVisits = new Map<string, number>();
   const nextAttempt = (stepId: string): number => {
     const n = (attempts.get(stepId) ?? 0) + 1;
     attempts.set(stepId, n);
     return n;
   };
-  const quorums = new Map<
-    string,
-    { succeeded: number; failed: number; vars: Vars[]; first: { Error: string; Cause: unknown } | null }
-  >();
 
   // Same-instant ordering, as the embedded engine has it. The engine runs each branch to its next wait
   // in branch order and takes same-instant completions one at a time, in the order the calls were made;
@@ -274,80 +241,27 @@ export async function runCaseAwsDetailed(
     },
     'approval.request': async (outer: { Payload: AslApprovalPayload }) => {
       const payload = outer.Payload;
-      const { stepId, vars } = step(payload);
-      const level = payload.level;
-      // Level 1 is requested once per visit of the step (a loop through an approval visits it again).
-      if (level === 1) approvalVisits.set(stepId, (approvalVisits.get(stepId) ?? 0) + 1);
-      const visit = approvalVisits.get(stepId) ?? 1;
-      const output = payload.output;
-      const timeoutMs = payload.timeoutMs;
-      const eventName = approvalEventName(stepId, visit, level);
+      const request = await aslApprovalRequest({ clock, visits }, payload);
       // As on the local target, the scenario's decisions are scheduled when the step is first entered.
-      if (level === 1 && visit === 1) {
-        scheduleDecisions(c, clock, approvals, runId, stepId, clock.now());
-      }
-      const decided = new Promise<JsonValue>((resolve) => waiting.set(eventName, { resolve }));
+      if (request.level === 1 && request.visit === 1)
+        scheduleDecisions(c, clock, approvals, runId, request.stepId, clock.now());
+      // The task token's answer: what the decision handler sends once the level is decided.
+      const decided = new Promise<ApprovalOutcome>((resolve) => waiting.set(request.eventName, { resolve }));
       try {
-        await approvals.request({
-          workflowId: ir.id,
-          runId,
-          stepId,
-          visit,
-          identity: user,
-          level,
-          approvers: (JSON.parse(payload.approvers) as IrApprover[]).flatMap((a) => approverSpecs(a, vars)),
-          require: payload.require,
-          message: renderText(template(payload.message), vars),
-          deadline: timeoutMs === null ? null : clock.now() + timeoutMs,
-          eventName,
-          requesters: requestersOf({ user: payload.ctx.identity, by: payload.ctx.by ?? null }),
-          allowSelfApproval: payload.allowSelfApproval === true,
-        });
+        await openAslApproval(approvals, request);
       } catch (error) {
-        waiting.delete(eventName);
-        throw activityFailure(error, stepId);
+        waiting.delete(request.eventName);
+        throw error;
       }
-      const outcome = (await decided) as unknown as ApprovalOutcome;
-      const result: ApprovalResult = { ...outcome, level, timedOut: false };
-      if (!outcome.approved) {
-        const error = {
-          code: ERROR.rejected,
-          message: `rejected by ${outcome.decidedBy ?? 'an approver'}`,
-          step: stepId,
-        };
-        throw lambdaError(ASL_ERROR.rejected, {
-          ...(payload.rejectKeepsResult ? { [output]: result } : {}),
-          ...(payload.rejectFails ? { error } : {}),
-        });
-      }
-      return result as unknown as JsonValue;
+      const answer = aslApprovalAnswer(payload, await decided);
+      if (!answer.ok) throw aslError(answer.error, answer.cause);
+      return answer.output as unknown as JsonValue;
     },
     quorum: async (payload: AslQuorumPayload) => {
-      const stepId = payload.stepId;
-      const state = quorums.get(stepId) ?? { succeeded: 0, failed: 0, vars: [], first: null };
-      quorums.set(stepId, state);
-      const total = payload.branches;
-      const needed = payload.require;
-      if (payload.outcome === 'succeeded') {
-        // The join commits the results of the branches that completed, in branch order.
-        state.vars[payload.branch] = payload.written;
-        const merged = Object.assign({}, ...state.vars.filter((v) => v !== undefined)) as Vars;
-        state.succeeded++;
-        if (state.succeeded >= needed) {
-          closed.add(stepId);
-          throw lambdaError(ASL_ERROR.quorumReached, merged);
-        }
-        return null;
-      }
-      const error = payload.error ?? { Error: ERROR_CODE.unknown, Cause: '{}' };
-      state.failed++;
-      state.first ??= error;
-      if (state.failed > total - needed) {
-        closed.add(stepId);
-        // A failed parallel is atomic: only the error goes on, not what the branches wrote.
-        throw lambdaError(state.first.Error, parseCause(state.first.Cause));
-      }
-      return null;
+      const answer = await countAslQuorum(tallies, payload);
+      if (answer === null) return null;
+      closed.add(payload.stepId);
+      throw aslError(answer.error, answer.cause);
     },
   };
 

@@ -10,6 +10,7 @@ import { SqliteResultStore } from '../adapters/local/result-store.js';
 import { createActivityHandlers, type RecordedEntry } from '../functions/azure/activities.js';
 import { stepgateOrchestrator } from '../functions/azure/durable-context.js';
 import { ApprovalService } from '../functions/core/approvals.js';
+import type { AuditEntry } from '../functions/core/audit.js';
 import type { RunStart } from '../functions/core/orchestrator.js';
 import { CANCEL_EVENT, type RunOutcome } from '../functions/core/protocol.js';
 import { emitAzurePlan } from '../translator/emit/azure-durable.js';
@@ -42,16 +43,18 @@ export async function runCaseAzure(
   const runId = `run-${slug(c.name)}`;
   const db = openDatabase(':memory:');
   const audit: RecordedEntry[] = [];
+  /** The approval entries the decision handler writes beside the orchestrator's trail. */
+  const decisions: AuditEntry[] = [];
   const seen = new Set<number>();
   let host: DfReplayHost | undefined;
   const approvals = new ApprovalService({
-    store: new SqliteApprovalStore(db, { recordAudit: () => {} }),
+    store: new SqliteApprovalStore(db, { recordAudit: (_id, entry) => void decisions.push(entry) }),
     directory,
     clock,
     notifier: { requested: async () => {} },
     raiseEvent: (id, name, payload) =>
       id === runId && host ? host.raiseEvent(name, payload) : Promise.resolve(),
-    recordAudit: async () => {},
+    recordAudit: async (_id, entry) => void decisions.push(entry),
     runActive: async (id) => id === runId && host?.running === true,
   });
   const onEntry = (entry: RecordedEntry): void => {

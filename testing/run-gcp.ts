@@ -13,19 +13,19 @@ import { SqliteResultStore } from '../adapters/local/result-store.js';
 import { ApprovalService } from '../functions/core/approvals.js';
 import type { AuditEntry } from '../functions/core/audit.js';
 import {
+  approvalCloseFromGcp,
+  closeApproval,
   gcpFailure,
   notifyFromGcp,
   notifyHandler,
+  requestGcpApproval,
   toolCallFromGcp,
   toolCallHandler,
 } from '../functions/core/handlers/index.js';
-import { ActivityError } from '../functions/core/ports.js';
-import { type ApprovalRequest, ERROR, identityJson, requestersOf } from '../functions/core/protocol.js';
-import { approverSpecs, renderText } from '../functions/core/render.js';
+import { ERROR, identityJson } from '../functions/core/protocol.js';
 import type {
   GcpApprovalCloseBody,
   GcpApprovalRequestBody,
-  GcpApprovalRequestResponse,
   GcpBackoffBody,
   GcpBackoffResponse,
   GcpNotifyBody,
@@ -37,10 +37,9 @@ import type {
 import { parseIsoTime } from '../translator/duration.js';
 import { emitGcpWorkflows } from '../translator/emit/gcp-workflows.js';
 import { ERROR_CODE } from '../translator/error-codes.js';
-import type { IrApprover, IrWorkflow } from '../translator/ir.js';
+import type { IrWorkflow } from '../translator/ir.js';
 import { backoffDelay } from '../translator/ir.js';
 import { type JsonValue, resolveTemplate, type Template } from '../translator/template.js';
-import { errorMessage } from '../translator/util.js';
 import { GcpInterpreter, type GcpValue } from './gcp-oracle/interpreter.js';
 import type { Observation } from './observation.js';
 import {
@@ -66,13 +65,6 @@ const FUNCTIONS = {
 
 function template(text: JsonValue | undefined): Template {
   return JSON.parse(String(text)) as Template;
-}
-
-function failure(error: unknown): GcpValue {
-  if (error instanceof ActivityError)
-    return { ok: false, error: { code: error.code, message: error.message, retryable: error.retryable } };
-  const message = errorMessage(error);
-  return { ok: false, error: { code: ERROR_CODE.unknown, message, retryable: true } };
 }
 
 export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: ScenarioCase): Promise<Observation> {
@@ -101,14 +93,14 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
   const path: string[] = [];
   let interpreter: GcpInterpreter | undefined;
   const approvals = new ApprovalService({
-    store: new SqliteApprovalStore(db, { recordAudit: () => {} }),
+    store: new SqliteApprovalStore(db, { recordAudit: (_id, entry) => void audit.push(entry) }),
     directory,
     clock,
     notifier: { requested: async () => {} },
     raiseEvent: async (id, name, payload) => {
       if (id === runId) interpreter?.deliver(name, payload as unknown as GcpValue);
     },
-    recordAudit: async () => {},
+    recordAudit: async (_id, entry) => void audit.push(entry),
     runActive: async (id) => id === runId && interpreter?.running === true,
   });
   const onStep = (name: string): void => {
@@ -139,7 +131,7 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
     );
     return { accepted: true };
   };
-  const message = (b: GcpStepBody): GcpStepBody => ({
+  const _message = (b: GcpStepBody): GcpStepBody => ({
     workflowId: b.workflowId,
     runId: b.runId,
     stepId: b.stepId,
@@ -159,29 +151,10 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
       }
       case FUNCTIONS.approvalRequest: {
         const b = body as unknown as GcpApprovalRequestBody;
-        const vars = b.vars;
-        const approvers = JSON.parse(b.approvers) as IrApprover[];
-        const request: ApprovalRequest = {
-          ...message(b),
-          level: b.level,
-          approvers: approvers.flatMap((a) => approverSpecs(a, vars)),
-          require: b.require,
-          message: renderText(template(b.message), vars),
-          deadline: b.timeoutMs === null ? null : clock.now() + b.timeoutMs,
-          eventName: b.eventName,
-          requesters: requestersOf({ user: b.identity, by: b.by }),
-          allowSelfApproval: b.allowSelfApproval === true,
-        };
-        try {
-          const response: GcpApprovalRequestResponse = { ok: true, result: await approvals.request(request) };
-          return response as unknown as GcpValue;
-        } catch (error) {
-          return failure(error);
-        }
+        return (await requestGcpApproval({ approvals, clock }, b)) as unknown as GcpValue;
       }
       case FUNCTIONS.approvalClose:
-        await approvals.close(body as unknown as GcpApprovalCloseBody);
-        return null;
+        return closeApproval(approvals, approvalCloseFromGcp(body as unknown as GcpApprovalCloseBody));
       case FUNCTIONS.backoff: {
         const b = body as unknown as GcpBackoffBody;
         const seed = `${b.runId}:${b.stepId}:${b.visit}:${b.attempt}`;

@@ -2,7 +2,12 @@
 // calls, notifications, approval requests) through their ports. Tool results too large for a run's variables
 // are stored in a ResultStore (the database's `tool_results` table by default) and referenced.
 import { type ApprovalNotifier, ApprovalService } from '../../functions/core/approvals.js';
-import { notifyHandler, toolCallHandler } from '../../functions/core/handlers/index.js';
+import {
+  closeApproval,
+  notifyHandler,
+  openApproval,
+  toolCallHandler,
+} from '../../functions/core/handlers/index.js';
 import type {
   AuditRecord,
   Clock,
@@ -75,8 +80,8 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
     activities: {
       [ACTIVITY.toolCall]: (input, meta) => toolCall(input as ToolCallRequest, meta),
       [ACTIVITY.notify]: (input) => notify(input as NotifyRequest),
-      [ACTIVITY.approvalRequest]: (input) => service().request(input as ApprovalRequest),
-      [ACTIVITY.approvalClose]: (input) => service().close(input as ApprovalClose),
+      [ACTIVITY.approvalRequest]: (input) => openApproval(service(), input as ApprovalRequest),
+      [ACTIVITY.approvalClose]: (input) => closeApproval(service(), input as ApprovalClose),
     },
   });
   approvals = new ApprovalService({

@@ -9,7 +9,7 @@ import { ERROR_CODE } from '../../translator/error-codes.js';
 import { errorMessage } from '../../translator/util.js';
 import type { ApprovalService } from '../core/approvals.js';
 import type { AuditEntry, TaskError } from '../core/durable.js';
-import { notifyHandler, toolCallHandler } from '../core/handlers/index.js';
+import { closeApproval, notifyHandler, openApproval, toolCallHandler } from '../core/handlers/index.js';
 import { ActivityError, type Notifier, type ResultStore, type ToolInvoker } from '../core/ports.js';
 import {
   ACTIVITY,
@@ -124,8 +124,8 @@ export function createActivityHandlers(
   const byActivity: Record<AzureActivityName, AzureActivityHandler> = {
     [ACTIVITY.toolCall]: wrap((input: ToolCallRequest) => toolCall(input)),
     [ACTIVITY.notify]: wrap((input: NotifyRequest) => notify(input)),
-    [ACTIVITY.approvalRequest]: wrap((input: ApprovalRequest) => ports.approvals.request(input)),
-    [ACTIVITY.approvalClose]: wrap((input: ApprovalClose) => ports.approvals.close(input)),
+    [ACTIVITY.approvalRequest]: wrap((input: ApprovalRequest) => openApproval(ports.approvals, input)),
+    [ACTIVITY.approvalClose]: wrap((input: ApprovalClose) => closeApproval(ports.approvals, input)),
     [RECORD_ACTIVITY]: wrap(async (input: RecordBatch) => {
       await ports.audit.append(input);
       return null;

@@ -13,6 +13,7 @@ import { type Db, openDatabase } from '../../adapters/local/database.js';
 import { LocalDurableHost } from '../../adapters/local/durable-host.js';
 import { SqliteRateLimiter } from '../../adapters/local/rate-limiter.js';
 import { SqliteScheduleStore } from '../../adapters/local/schedule-store.js';
+import { SqliteQuorumTallies, SqliteStepVisits } from '../../adapters/local/step-tallies.js';
 import { SqliteWebhookDeliveryStore } from '../../adapters/local/webhook-store.js';
 import type { AuditEntry } from '../../functions/core/audit.js';
 import { describeApprovalLinkStoreContract } from './approval-link-store.contract.js';
@@ -21,6 +22,7 @@ import type { Contenders } from './contenders.js';
 import { describeDurableHostContract } from './durable-host.contract.js';
 import { describeRateLimiterContract } from './rate-limiter.contract.js';
 import { describeScheduleStoreContract } from './schedule-store.contract.js';
+import { describeQuorumTalliesContract, describeStepVisitsContract } from './step-tallies.contract.js';
 import { describeWebhookDeliveryStoreContract } from './webhook-delivery-store.contract.js';
 
 /** The audit entry a decision writes with its update. */
@@ -68,6 +70,8 @@ describeWebhookDeliveryStoreContract('SQLite', (time) =>
 describeScheduleStoreContract('SQLite', () => twoConnections((db) => new SqliteScheduleStore(db)));
 describeApprovalLinkStoreContract('SQLite', () => twoConnections((db) => new SqliteApprovalLinkStore(db)));
 describeRateLimiterContract('SQLite', () => twoConnections((db) => new SqliteRateLimiter(db)));
+describeStepVisitsContract('SQLite', () => twoConnections((db) => new SqliteStepVisits(db)));
+describeQuorumTalliesContract('SQLite', () => twoConnections((db) => new SqliteQuorumTallies(db)));
 describeDurableHostContract('SQLite', () => {
   const db = openDatabase(databaseFile());
   onTestFinished(() => {

@@ -4,5 +4,9 @@
 // Schedule fires and webhook deliveries are host-neutral already (functions/core/triggers/): every host
 // calls the Scheduler and acceptWebhook there.
 export * from './answers.js';
+export * from './approval-close.js';
+export * from './approval-decision.js';
+export * from './approval-request.js';
 export * from './notify.js';
+export * from './quorum.js';
 export * from './tool-call.js';
