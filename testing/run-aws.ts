@@ -1,8 +1,9 @@
 // Runs a scenario case on the AWS Step Functions target: the compiled ASL (emitAsl), its Lambda
 // placeholders substituted as a deployment does, executes in aws-local-stepfunctions, whose task overrides
-// stand in for the Lambdas (tool call, notify, approval request, quorum) and answer from the case's mocks;
-// approvals go through the same ApprovalService (countDecisions) as the embedded engine, answering the
-// level's task token. Test tooling only, never product code:
+// stand in for the Lambdas (tool call, notify, approval request, quorum): each calls the handler every host
+// shares (functions/core/handlers/) over the case's mocks, the same ApprovalService as the embedded engine
+// and SQLite visit and quorum counters, a decision answering the level's task token. What stays here is
+// the executor's part. Test tooling only, never product code:
 // - Promise.withResolvers is polyfilled here (the library wants Node 22);
 // - time is virtual: while a case runs, the library's setTimeout/clearTimeout go to a VirtualClock, so a
 //   level's TimeoutSeconds, the machine's TimeoutSeconds (ExecutionTimeoutError) and the scenario's
