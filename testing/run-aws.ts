@@ -32,6 +32,7 @@ import {
   aslApprovalAnswer,
   aslApprovalRequest,
   aslError,
+  aslVisit,
   countAslQuorum,
   type NotifyHandler,
   notifyFromAsl,
@@ -320,7 +321,7 @@ function aslHandlers(
   return {
     'tool.call': async (payload: AslToolCallPayload) => {
       try {
-        const request = toolCallFromAsl(withAttempt(run, payload));
+        const request = toolCallFromAsl(withAttempt(run, payload), await aslVisit(ports.visits, payload));
         const result = await turns.inTurn(request.stepId, () => ports.toolCall(request, ports.trail));
         // As Lambda serialises a response.
         return JSON.parse(JSON.stringify(result)) as JsonValue;
@@ -330,7 +331,7 @@ function aslHandlers(
     },
     'notify.send': async (payload: AslNotifyPayload) => {
       try {
-        const request = notifyFromAsl(withAttempt(run, payload));
+        const request = notifyFromAsl(withAttempt(run, payload), await aslVisit(ports.visits, payload));
         return await turns.inTurn(request.stepId, () => ports.notify(request));
       } catch (error) {
         throw aslActivityFailure(error, payload.stepId);

@@ -1,5 +1,5 @@
-// The counters a state machine's handlers keep beside a run on SQLite (tables `step_visits` and
-// `quorum_finishes`, created here): the visits of a step (StepVisits) and the finished branches of a
+// The counters a state machine's handlers keep beside a run on SQLite (tables `step_visits`, `step_entries`
+// and `quorum_finishes`, created here): the visits of a step (StepVisits) and the finished branches of a
 // quorum parallel (QuorumTallies). Each write is one statement, so concurrent writers on one file count
 // each visit and each branch exactly once.
 import type { BranchFinish, QuorumTallies, StepVisits } from '../../functions/core/ports.js';
@@ -11,6 +11,13 @@ CREATE TABLE IF NOT EXISTS step_visits (
   step_id TEXT NOT NULL,
   visit INTEGER NOT NULL,
   PRIMARY KEY (run_id, step_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS step_entries (
+  run_id TEXT NOT NULL,
+  step_id TEXT NOT NULL,
+  entered TEXT NOT NULL,
+  visit INTEGER NOT NULL,
+  PRIMARY KEY (run_id, step_id, entered)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS quorum_finishes (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -25,6 +32,8 @@ CREATE TABLE IF NOT EXISTS quorum_finishes (
 export class SqliteStepVisits implements StepVisits {
   private readonly enterStatement;
   private readonly currentStatement;
+  private readonly insertEntry;
+  private readonly selectEntry;
 
   constructor(db: Db) {
     db.exec(SCHEMA);
@@ -33,6 +42,14 @@ export class SqliteStepVisits implements StepVisits {
     );
     this.currentStatement = db.prepare<[string, string], { visit: number }>(
       'SELECT visit FROM step_visits WHERE run_id = ? AND step_id = ?',
+    );
+    // One statement: the next number is taken and the row written under the same write lock.
+    this.insertEntry = db.prepare<[string, string, string, string, string]>(
+      `INSERT OR IGNORE INTO step_entries (run_id, step_id, entered, visit)
+       SELECT ?, ?, ?, COALESCE(MAX(visit), 0) + 1 FROM step_entries WHERE run_id = ? AND step_id = ?`,
+    );
+    this.selectEntry = db.prepare<[string, string, string], { visit: number }>(
+      'SELECT visit FROM step_entries WHERE run_id = ? AND step_id = ? AND entered = ?',
     );
   }
 
@@ -44,6 +61,13 @@ export class SqliteStepVisits implements StepVisits {
 
   async current(runId: string, stepId: string): Promise<number> {
     return this.currentStatement.get(runId, stepId)?.visit ?? 0;
+  }
+
+  async visitAt(runId: string, stepId: string, enteredTime: string): Promise<number> {
+    this.insertEntry.run(runId, stepId, enteredTime, runId, stepId);
+    const row = this.selectEntry.get(runId, stepId, enteredTime);
+    if (row === undefined) throw new Error(`no visit recorded for ${runId}/${stepId} at ${enteredTime}`);
+    return row.visit;
   }
 }
 

@@ -431,6 +431,12 @@ export interface StepVisits {
   enter(runId: string, stepId: string): Promise<number>;
   /** The step's current visit; 0 before the first. */
   current(runId: string, stepId: string): Promise<number>;
+  /**
+   * The visit of a state entered at `enteredTime` (`$$.State.EnteredTime`, the same across a visit's
+   * retries): a time not seen before for the step takes its next number, a time seen before answers the
+   * number it took. Counted apart from `enter`.
+   */
+  visitAt(runId: string, stepId: string, enteredTime: string): Promise<number>;
 }
 
 /** How one branch of a `require: N` parallel finished, as the quorum handler counts it. */

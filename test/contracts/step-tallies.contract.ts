@@ -1,5 +1,6 @@
 // The StepVisits and QuorumTallies contracts (functions/core/ports.ts), written once and run against every
-// adapter: visits numbered from 1 per run and step, distinct under concurrent enters; a branch's finish
+// adapter: visits numbered from 1 per run and step, distinct under concurrent enters, one per entered
+// time; a branch's finish
 // recorded once, and of finishes recorded at once only the last sees them all.
 import { describe, expect, it } from 'vitest';
 import type { BranchFinish, QuorumTallies, StepVisits } from '../../functions/core/ports.js';
@@ -26,6 +27,27 @@ export function describeStepVisitsContract(
       expect(await visits.enter('r1', 'other')).toBe(1);
       expect(await visits.enter('r2', 'ask')).toBe(1);
       expect(await other.current('r1', 'ask')).toBe(2);
+    });
+
+    it('numbers entered times per run and step: a time seen before keeps its visit', async () => {
+      const [visits, other] = await fresh(make);
+      expect(await visits.visitAt('r1', 'call', '2026-01-01T00:00:00Z')).toBe(1);
+      expect(await other.visitAt('r1', 'call', '2026-01-01T00:00:00Z')).toBe(1);
+      expect(await other.visitAt('r1', 'call', '2026-01-01T00:01:00Z')).toBe(2);
+      expect(await visits.visitAt('r1', 'call', '2026-01-01T00:00:00Z')).toBe(1);
+      expect(await visits.visitAt('r1', 'other', '2026-01-01T00:01:00Z')).toBe(1);
+      expect(await visits.visitAt('r2', 'call', '2026-01-01T00:01:00Z')).toBe(1);
+      // Counted apart from enter().
+      expect(await visits.current('r1', 'call')).toBe(0);
+    });
+
+    it('gives N concurrent distinct entered times the visits 1..N, and one time one visit', async () => {
+      const visits = await fresh(make);
+      const at = (i: number): string => `2026-01-01T00:00:0${i}Z`;
+      const distinct = settled(await race(8, (i) => connectionFor(visits, i).visitAt('r1', 'call', at(i))));
+      expect([...distinct].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      const same = settled(await race(8, (i) => connectionFor(visits, i).visitAt('r1', 'other', at(0))));
+      expect(same).toEqual(Array(8).fill(1));
     });
 
     it('gives N concurrent enters the visits 1..N, each once', async () => {

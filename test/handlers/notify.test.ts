@@ -41,7 +41,7 @@ const gcp: GcpNotifyBody = {
 
 describe('notify.send decoders', () => {
   it('decodes an ASL payload: recipients flattened, subject and message rendered', () => {
-    expect(notifyFromAsl(asl)).toEqual({
+    expect(notifyFromAsl(asl, 1)).toEqual({
       workflowId: 'wf',
       runId: 'run-1',
       stepId: 'tell',
@@ -76,7 +76,7 @@ describe('notify.send handler', () => {
         return { messageId: 'm-1' };
       },
     });
-    const request = notifyFromAsl(asl);
+    const request = notifyFromAsl(asl, 1);
     await expect(send(request)).resolves.toEqual({ messageId: 'm-1' });
     expect(sent).toEqual([request]);
   });

@@ -1,10 +1,13 @@
 // The shared tool.call handler: each target's payload decoded into the same ToolCallRequest (templates
 // resolved, attempt and idempotency key), and the call made with large results offloaded and the
 // pipeline's history entries handed to the caller's audit writer.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { openDatabase } from '../../adapters/local/database.js';
+import { SqliteStepVisits } from '../../adapters/local/step-tallies.js';
 import type { AuditEntry } from '../../functions/core/audit.js';
 import {
   aslActivityFailure,
+  aslVisit,
   gcpFailure,
   toolCallFromAsl,
   toolCallFromGcp,
@@ -48,8 +51,8 @@ const gcp: GcpToolCallBody = {
 };
 
 describe('tool.call decoders', () => {
-  it('decodes an ASL payload: RetryCount + 1 is the attempt, the visit stays 1, the arguments resolve', () => {
-    expect(toolCallFromAsl(asl)).toEqual({
+  it('decodes an ASL payload: RetryCount + 1 is the attempt, the arguments resolve', () => {
+    expect(toolCallFromAsl(asl, 1)).toEqual({
       workflowId: 'wf',
       runId: 'run-1',
       stepId: 'charge',
@@ -62,6 +65,23 @@ describe('tool.call decoders', () => {
       args: { id: 'c-7', total: 120, note: 'for c-7' },
       timeoutMs: 5000,
     } satisfies ToolCallRequest);
+  });
+
+  it('numbers the visits of an ASL state by its entered time: retries keep the visit, the next visit changes the key', async () => {
+    const db = openDatabase(':memory:');
+    onTestFinished(() => {
+      db.close();
+    });
+    const visits = new SqliteStepVisits(db);
+    const first = toolCallFromAsl(asl, await aslVisit(visits, asl));
+    const retry = toolCallFromAsl({ ...asl, attempt: 3 }, await aslVisit(visits, asl));
+    const next = { ...asl, enteredTime: '2026-01-01T00:05:00.000Z' };
+    const again = toolCallFromAsl(next, await aslVisit(visits, next));
+    expect([first.idempotencyKey, retry.idempotencyKey, again.idempotencyKey]).toEqual([
+      'run-1:charge:3',
+      'run-1:charge:4',
+      'run-1:charge#2:3',
+    ]);
   });
 
   it('decodes a GCP body: its visit and attempt make the idempotency key', () => {
@@ -94,7 +114,7 @@ describe('tool.call handler', () => {
       results,
       resultLimitBytes: 100,
     });
-    const answer = await call(toolCallFromAsl(asl), { audit: (entry) => void audit.push(entry) });
+    const answer = await call(toolCallFromAsl(asl, 1), { audit: (entry) => void audit.push(entry) });
     expect(isResultRef(answer)).toBe(true);
     expect(results.stored).toHaveLength(1);
     expect(audit).toEqual([

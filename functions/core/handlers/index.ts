@@ -10,3 +10,4 @@ export * from './approval-request.js';
 export * from './notify.js';
 export * from './quorum.js';
 export * from './tool-call.js';
+export * from './visits.js';

@@ -19,18 +19,18 @@ function rendered(
   };
 }
 
-/** An ASL Task's payload as a request: attempt `$$.State.RetryCount` + 1, visit 1 (as tool.call's). */
-export function notifyFromAsl(payload: AslNotifyPayload): NotifyRequest {
+/** An ASL Task's payload as the request of the state's `visit`: attempt `$$.State.RetryCount` + 1. */
+export function notifyFromAsl(payload: AslNotifyPayload, visit: number): NotifyRequest {
   const { ctx, stepId } = payload;
   const attempt = payload.attempt + 1;
   return {
     workflowId: ctx.workflowId,
     runId: ctx.runId,
     stepId,
-    visit: 1,
+    visit,
     identity: ctx.identity,
     attempt,
-    idempotencyKey: idempotencyKey(ctx.runId, stepId, 1, attempt),
+    idempotencyKey: idempotencyKey(ctx.runId, stepId, visit, attempt),
     channel: payload.channel,
     ...rendered(payload, payload.vars),
   };

@@ -8,20 +8,20 @@ import { offloadLargeResults } from '../results.js';
 import type { AslToolCallPayload, GcpToolCallBody } from '../wire.js';
 
 /**
- * An ASL Task's payload as a request. The attempt is `$$.State.RetryCount` + 1; the visit part of the
- * idempotency key stays 1 (a state machine's tool steps do not count their visits).
+ * An ASL Task's payload as the request of the state's `visit` (aslVisit: from its entered time). The
+ * attempt is `$$.State.RetryCount` + 1.
  */
-export function toolCallFromAsl(payload: AslToolCallPayload): ToolCallRequest {
+export function toolCallFromAsl(payload: AslToolCallPayload, visit: number): ToolCallRequest {
   const { ctx, stepId } = payload;
   const attempt = payload.attempt + 1;
   return {
     workflowId: ctx.workflowId,
     runId: ctx.runId,
     stepId,
-    visit: 1,
+    visit,
     identity: ctx.identity,
     attempt,
-    idempotencyKey: idempotencyKey(ctx.runId, stepId, 1, attempt),
+    idempotencyKey: idempotencyKey(ctx.runId, stepId, visit, attempt),
     server: payload.server,
     tool: payload.tool,
     args: resolveTemplate(JSON.parse(payload.args) as Template, payload.vars),
