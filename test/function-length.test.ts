@@ -1,15 +1,15 @@
 // Functions a reader can hold in their head (issue 13): the lint refuses a function longer than 120 lines
 // outside tests and benchmarks, checked here by linting planted functions through the repository's own
-// configuration; and the temporary exceptions (biome.being-split.jsonc) name only files being split.
+// configuration.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIOME = join(ROOT, 'node_modules', '.bin', 'biome');
-const CONFIGS = ['biome.json', 'biome.being-split.jsonc'];
+const CONFIGS = ['biome.json'];
 
 /** A function of `lines` statements (plus its braces and return). */
 function functionOf(lines: number): string {
@@ -52,21 +52,13 @@ describe('the length of functions', () => {
     expect(found).toEqual(['functions/core/long.ts', 'mcp-servers/long.ts', 'translator/emit/gcp/long.ts']);
   });
 
-  it('is not limited in tests, benchmarks, and for a while the files being split', () => {
+  it('is not limited in tests and benchmarks, and is everywhere else', () => {
     const found = tooLong({
       'test/unit/long.test.ts': functionOf(130),
       'bench/long.ts': functionOf(130),
       'testing/run-gcp.ts': functionOf(130),
-      'testing/run-local.ts': functionOf(130),
+      'web/src/screens/long.tsx': functionOf(130),
     });
-    expect(found).toEqual(['testing/run-local.ts']);
-  });
-
-  it('is excused for a while only in dashboard and stand-in files', () => {
-    const text = readFileSync(join(ROOT, 'biome.being-split.jsonc'), 'utf8').replace(/^\s*\/\/.*$/gm, '');
-    const config = JSON.parse(text) as { overrides: { includes: string[] }[] };
-    const files = config.overrides.flatMap((o) => o.includes);
-    expect(files.length).toBeGreaterThan(0);
-    for (const file of files) expect(file).toMatch(/^(web\/src\/[\w/-]+\.tsx?|testing\/[\w-]+\.ts)$/);
+    expect(found).toEqual(['testing/run-gcp.ts', 'web/src/screens/long.tsx']);
   });
 });

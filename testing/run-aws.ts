@@ -1,8 +1,9 @@
 // Runs a scenario case on the AWS Step Functions target: the compiled ASL (emitAsl), its Lambda
 // placeholders substituted as a deployment does, executes in aws-local-stepfunctions, whose task overrides
-// stand in for the Lambdas (tool call, notify, approval request, quorum) and answer from the case's mocks;
-// approvals go through the same ApprovalService (countDecisions) as the embedded engine, answering the
-// level's task token. Test tooling only, never product code:
+// stand in for the Lambdas (tool call, notify, approval request, quorum): each calls the handler every host
+// shares (functions/core/handlers/) over the case's mocks, the same ApprovalService as the embedded engine
+// and SQLite visit and quorum counters, a decision answering the level's task token. What stays here is
+// the executor's part. Test tooling only, never product code:
 // - Promise.withResolvers is polyfilled here (the library wants Node 22);
 // - time is virtual: while a case runs, the library's setTimeout/clearTimeout go to a VirtualClock, so a
 //   level's TimeoutSeconds, the machine's TimeoutSeconds (ExecutionTimeoutError) and the scenario's
@@ -21,21 +22,28 @@ import {
 } from 'aws-local-stepfunctions';
 import { SqliteApprovalStore } from '../adapters/local/approval-store.js';
 import { VirtualClock } from '../adapters/local/clock.js';
-import { openDatabase } from '../adapters/local/database.js';
+import { type Db, openDatabase } from '../adapters/local/database.js';
 import { SqliteResultStore } from '../adapters/local/result-store.js';
+import { SqliteQuorumTallies, SqliteStepVisits } from '../adapters/local/step-tallies.js';
 import { ApprovalService } from '../functions/core/approvals.js';
-import { ActivityError } from '../functions/core/ports.js';
+import type { AuditEntry } from '../functions/core/audit.js';
 import {
-  type ApprovalOutcome,
-  type ApprovalResult,
-  approvalEventName,
-  ERROR,
-  idempotencyKey,
-  identityJson,
-  requestersOf,
-} from '../functions/core/protocol.js';
-import { approverSpecs, renderList, renderText } from '../functions/core/render.js';
-import { offloadLargeResults } from '../functions/core/results.js';
+  aslActivityFailure,
+  aslApprovalAnswer,
+  aslApprovalRequest,
+  aslError,
+  aslVisit,
+  countAslQuorum,
+  type NotifyHandler,
+  notifyFromAsl,
+  notifyHandler,
+  openAslApproval,
+  type ToolCallHandler,
+  toolCallFromAsl,
+  toolCallHandler,
+} from '../functions/core/handlers/index.js';
+import type { Directory, QuorumTallies, StepVisits, ToolCallContext } from '../functions/core/ports.js';
+import { type ApprovalOutcome, ERROR, identityJson } from '../functions/core/protocol.js';
 import type {
   AslApprovalPayload,
   AslNotifyPayload,
@@ -44,10 +52,9 @@ import type {
 } from '../functions/core/wire.js';
 import { ASL_ERROR, ASL_PLACEHOLDERS, emitAsl } from '../translator/emit/aws-asl.js';
 import { ERROR_CODE } from '../translator/error-codes.js';
-import type { IrApprover, IrGraph, IrNode, IrWorkflow } from '../translator/ir.js';
+import type { IrGraph, IrNode, IrWorkflow } from '../translator/ir.js';
 import { backoffDelay } from '../translator/ir.js';
-import { type JsonValue, resolveTemplate, type Template } from '../translator/template.js';
-import { errorMessage } from '../translator/util.js';
+import type { JsonValue } from '../translator/template.js';
 import type { Observation } from './observation.js';
 import {
   approvalOutputs,
@@ -92,27 +99,6 @@ interface LibraryEvent {
   Cause?: unknown;
 }
 
-/** A handler failure as the state machine sees it: errorType and errorMessage (the cause). */
-function lambdaError(name: string, cause: unknown): Error {
-  const error = new Error(JSON.stringify(cause));
-  error.name = name;
-  return error;
-}
-
-function activityFailure(error: unknown, step: string): Error {
-  const code = error instanceof ActivityError ? error.code : ERROR_CODE.unknown;
-  const message = errorMessage(error);
-  const retryable = error instanceof ActivityError ? error.retryable : true;
-  // A level with nobody to ask has an error name of its own: the state machine escalates on it.
-  const name =
-    code === ERROR.noApprovers ? ASL_ERROR.noApprovers : retryable ? ASL_ERROR.retryable : ASL_ERROR.fatal;
-  return lambdaError(name, { error: { code, message, step } });
-}
-
-function template(json: unknown): Template {
-  return JSON.parse(String(json)) as Template;
-}
-
 function taskStates(states: Record<string, AslState>, out: Map<string, string>): void {
   for (const [name, state] of Object.entries(states)) {
     if (state.Type === 'Task' && state.Resource !== undefined) out.set(name, state.Resource);
@@ -145,6 +131,29 @@ export async function runCaseAws(ir: IrWorkflow, scenario: Scenario, c: Scenario
   return (await runCaseAwsDetailed(ir, scenario, c)).observation;
 }
 
+/** One case's execution, as the parts of the stand-in share it. */
+interface AslRun {
+  ir: IrWorkflow;
+  c: ScenarioCase;
+  runId: string;
+  clock: VirtualClock;
+  definition: Record<string, unknown>;
+  nodes: Map<string, IrNode>;
+  /** For every state, the Parallel states it runs inside. */
+  enclosing: Map<string, string[]>;
+  /** Parallels that failed or reached their quorum: their branches are stopped. */
+  closed: Set<string>;
+  /** False once the execution ended or was stopped. */
+  running: boolean;
+  /** The attempts made per step: the library has no `$$.State.RetryCount`. */
+  attempts: Map<string, number>;
+}
+
+/** The state is in a branch of a Parallel that failed or reached its quorum, or the execution ended. */
+function stopped(run: AslRun, state: string): boolean {
+  return !run.running || (run.enclosing.get(state) ?? []).some((p) => run.closed.has(p));
+}
+
 /** The observation and the number of state transitions (states entered, branches included). */
 export async function runCaseAwsDetailed(
   ir: IrWorkflow,
@@ -152,227 +161,225 @@ export async function runCaseAwsDetailed(
   c: ScenarioCase,
 ): Promise<{ observation: Observation; transitions: number }> {
   const user = identityFor(scenario, c.as);
-  const input = caseInput(ir, c);
   const clock = new VirtualClock();
-  const { directory, tools: mocked, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
-  const runId = `run-${slug(c.name)}`;
+  const { directory, tools, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
   const definition = deploy(emitAsl(ir));
-  const nodes = irNodes(ir.graph, new Map());
-  const db = openDatabase(':memory:');
-  // The tool-call handler stores large results and passes a reference on, as every deployment's does.
-  const tools = offloadLargeResults(mocked, new SqliteResultStore(db));
-  let running = true;
-  const waiting = new Map<string, { resolve: (v: JsonValue) => void }>();
-  const approvals = new ApprovalService({
-    store: new SqliteApprovalStore(db, { recordAudit: () => {} }),
-    directory,
+  const run: AslRun = {
+    ir,
+    c,
+    runId: `run-${slug(c.name)}`,
     clock,
+    definition,
+    nodes: irNodes(ir.graph, new Map()),
+    enclosing: enclosingParallels(definition as unknown as { States: Record<string, AslState> }),
+    closed: new Set(),
+    running: true,
+    attempts: new Map(),
+  };
+  const db = openDatabase(':memory:');
+  /** The run's audit trail, as the handlers write it (the observation does not read it). */
+  const audit: AuditEntry[] = [];
+  const ports: AslPorts = {
+    // The shared handlers; the tool-call one stores large results and passes a reference on.
+    toolCall: toolCallHandler({ tools, results: new SqliteResultStore(db) }),
+    notify: notifyHandler(notifier),
+    trail: { audit: (entry) => void audit.push(entry) },
+    ...caseApprovals(run, db, directory, audit),
+    visits: new SqliteStepVisits(db),
+    tallies: new SqliteQuorumTallies(db),
+  };
+  const turns = sameInstantTurns(run);
+  const restoreTimers = installVirtualTimers(clock);
+  try {
+    const startedAt = clock.now();
+    const doc = {
+      ctx: { runId: run.runId, workflowId: ir.id, identity: user as unknown as JsonValue },
+      vars: {
+        ...caseInput(ir, c),
+        trigger: { type: c.trigger ?? 'manual', user: identityJson(user) },
+        run: { id: run.runId, startedAt: new Date(startedAt).toISOString(), workflowId: ir.id },
+      },
+    };
+    const seen = await execute(run, doc, turns, aslHandlers(run, ports, turns));
+    return {
+      observation: observe(ir, { ...seen, toolCalls, notifications }),
+      transitions: seen.events.filter((e) => e.type === 'StateEntered').length,
+    };
+  } finally {
+    run.running = false;
+    restoreTimers();
+    db.close();
+  }
+}
+
+/** The approval service over the case's database, answering a level's task token through `waiting`. */
+function caseApprovals(
+  run: AslRun,
+  db: Db,
+  directory: Directory,
+  audit: AuditEntry[],
+): Pick<AslPorts, 'approvals' | 'waiting'> {
+  const waiting = new Map<string, { resolve: (outcome: ApprovalOutcome) => void }>();
+  const approvals = new ApprovalService({
+    store: new SqliteApprovalStore(db, { recordAudit: (_id, entry) => void audit.push(entry) }),
+    directory,
+    clock: run.clock,
     notifier: { requested: async () => {} },
     raiseEvent: async (_id, name, payload) => {
       const pending = waiting.get(name);
       waiting.delete(name);
-      pending?.resolve(payload as unknown as JsonValue);
+      pending?.resolve(payload);
     },
-    recordAudit: async () => {},
-    runActive: async (id) => id === runId && running,
+    recordAudit: async (_id, entry) => void audit.push(entry),
+    runActive: async (id) => id === run.runId && run.running,
   });
+  return { approvals, waiting };
+}
 
-  const step = (payload: { stepId: string; vars: Vars }): { stepId: string; vars: Vars; visit: number } => ({
-    stepId: payload.stepId,
-    vars: payload.vars,
-    visit: 1,
-  });
-  const attempts = new Map<string, number>();
-  const approvalVisits = new Map<string, number>();
-  const nextAttempt = (stepId: string): number => {
-    const n = (attempts.get(stepId) ?? 0) + 1;
-    attempts.set(stepId, n);
-    return n;
-  };
-  const quorums = new Map<
-    string,
-    { succeeded: number; failed: number; vars: Vars[]; first: { Error: string; Cause: unknown } | null }
-  >();
-
-  // Same-instant ordering, as the embedded engine has it. The engine runs each branch to its next wait
-  // in branch order and takes same-instant completions one at a time, in the order the calls were made;
-  // the library's branches race through microtasks instead. So handler calls made while the machine
-  // moves on are held until it is quiet, then started in workflow order (the IR's pre-order, which is
-  // the engine's order within one step of progress), and their answers are handed back one per quiet
-  // moment, first come first served.
-  const order = new Map([...nodes.keys()].map((id, i) => [id, i]));
+/**
+ * Same-instant ordering, as the embedded engine has it. The engine runs each branch to its next wait in
+ * branch order and takes same-instant completions one at a time, in the order the calls were made; the
+ * library's branches race through microtasks instead. So handler calls made while the machine moves on are
+ * held until it is quiet, then started in workflow order (the IR's pre-order, which is the engine's order
+ * within one step of progress), and their answers are handed back one per quiet moment, first come first
+ * served.
+ */
+function sameInstantTurns(run: AslRun) {
+  const order = new Map([...run.nodes.keys()].map((id, i) => [id, i]));
   /** Tool and notify steps called before: a later call may be a retry the library runs in a stopped branch. */
   const calledBefore = new Set<string>();
-  const firstAttempt = (state: string): boolean => {
-    const node = nodes.get(state);
-    if ((node?.kind !== 'tool' && node?.kind !== 'notify') || calledBefore.has(state)) return false;
-    calledBefore.add(state);
-    return true;
-  };
   const held: Array<{ key: number; start: () => void }> = [];
   const ready: Array<{ stepId: string; answer: () => void }> = [];
-  const inTurn = <T>(stepId: string, work: () => Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      held.push({
-        key: order.get(stepId) ?? 0,
-        start: () => {
-          work().then(
-            (value) => ready.push({ stepId, answer: () => resolve(value) }),
-            (error: unknown) => ready.push({ stepId, answer: () => reject(error) }),
-          );
-        },
-      });
-    });
-  /** At a quiet moment: start the held calls, or else hand back one answer. False when nothing is left. */
-  const nextTurn = (): boolean => {
-    if (held.length > 0) {
-      const batch = held.splice(0).sort((x, y) => x.key - y.key);
-      for (const call of batch) call.start();
-      return true;
-    }
-    const next = ready.shift();
-    // A branch stopped meanwhile (its parallel failed or was decided) gets no answer, as in Step Functions.
-    if (next !== undefined && !stopped(next.stepId)) next.answer();
-    return next !== undefined;
+  const startHeld = (): void => {
+    for (const call of held.splice(0).sort((x, y) => x.key - y.key)) call.start();
   };
+  return {
+    /** Whether this is the state's first call (only tool and notify states count). */
+    firstAttempt(state: string): boolean {
+      const node = run.nodes.get(state);
+      if ((node?.kind !== 'tool' && node?.kind !== 'notify') || calledBefore.has(state)) return false;
+      calledBefore.add(state);
+      return true;
+    },
+    /** Holds `work` until the next quiet moment; its answer is handed back at a later one. */
+    inTurn<T>(stepId: string, work: () => Promise<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        held.push({
+          key: order.get(stepId) ?? 0,
+          start: () => {
+            work().then(
+              (value) => ready.push({ stepId, answer: () => resolve(value) }),
+              (error: unknown) => ready.push({ stepId, answer: () => reject(error) }),
+            );
+          },
+        });
+      });
+    },
+    /** At a quiet moment: start the held calls, or else hand back one answer. False when nothing is left. */
+    nextTurn(): boolean {
+      if (held.length > 0) {
+        startHeld();
+        return true;
+      }
+      const next = ready.shift();
+      // A branch stopped meanwhile (its parallel failed or was decided) gets no answer, as in Step Functions.
+      if (next !== undefined && !stopped(run, next.stepId)) next.answer();
+      return next !== undefined;
+    },
+    /** Starts every held call, in workflow order. */
+    startHeld,
+  };
+}
+type Turns = ReturnType<typeof sameInstantTurns>;
 
-  /** The fields every tool or notify request carries, for one attempt of a step. */
-  const attemptOf = (stepId: string, visit: number, attempt: number) => ({
-    workflowId: ir.id,
-    runId,
-    stepId,
-    visit,
-    identity: user,
-    attempt,
-    idempotencyKey: idempotencyKey(runId, stepId, visit, attempt),
-  });
+/** The shared handlers and ports a case's Tasks reach. */
+interface AslPorts {
+  toolCall: ToolCallHandler;
+  notify: NotifyHandler;
+  trail: ToolCallContext;
+  approvals: ApprovalService;
+  /** The task tokens waiting for a level's decision, by the level's event name. */
+  waiting: Map<string, { resolve: (outcome: ApprovalOutcome) => void }>;
+  visits: StepVisits;
+  tallies: QuorumTallies;
+}
 
-  // Each handler reads the payload the compiled Task passes (functions/core/wire.ts).
-  const handlers: Record<string, (payload: never) => Promise<JsonValue>> = {
+/** The payload with the attempt the library cannot count (`$$.State.RetryCount`) counted here. */
+function withAttempt<P extends { stepId: string; attempt: number }>(run: AslRun, payload: P): P {
+  const n = (run.attempts.get(payload.stepId) ?? 0) + 1;
+  run.attempts.set(payload.stepId, n);
+  return { ...payload, attempt: n - 1 };
+}
+
+/** The Lambdas, by activity: each calls the shared handler on the payload the compiled Task passes. */
+function aslHandlers(
+  run: AslRun,
+  ports: AslPorts,
+  turns: Turns,
+): Record<string, (payload: never) => Promise<JsonValue>> {
+  const { clock, c, runId } = run;
+  return {
     'tool.call': async (payload: AslToolCallPayload) => {
-      const { stepId, vars, visit } = step(payload);
-      const attempt = nextAttempt(stepId);
       try {
-        const result = await inTurn(stepId, () =>
-          tools.call({
-            ...attemptOf(stepId, visit, attempt),
-            server: payload.server,
-            tool: payload.tool,
-            args: resolveTemplate(template(payload.args), vars),
-            timeoutMs: payload.timeoutMs,
-          }),
-        );
-        return result === undefined ? null : (JSON.parse(JSON.stringify(result)) as JsonValue);
+        const request = toolCallFromAsl(withAttempt(run, payload), await aslVisit(ports.visits, payload));
+        const result = await turns.inTurn(request.stepId, () => ports.toolCall(request, ports.trail));
+        // As Lambda serialises a response.
+        return JSON.parse(JSON.stringify(result)) as JsonValue;
       } catch (error) {
-        throw activityFailure(error, stepId);
+        throw aslActivityFailure(error, payload.stepId);
       }
     },
     'notify.send': async (payload: AslNotifyPayload) => {
-      const { stepId, vars, visit } = step(payload);
-      const attempt = nextAttempt(stepId);
-      const to = (JSON.parse(payload.to) as Template[]).flatMap((t) => renderList(t, vars));
       try {
-        return (await inTurn(stepId, () =>
-          notifier.send({
-            ...attemptOf(stepId, visit, attempt),
-            channel: payload.channel,
-            to,
-            subject: payload.subject === null ? null : renderText(template(payload.subject), vars),
-            message: renderText(template(payload.message), vars),
-          }),
-        )) as JsonValue;
+        const request = notifyFromAsl(withAttempt(run, payload), await aslVisit(ports.visits, payload));
+        return await turns.inTurn(request.stepId, () => ports.notify(request));
       } catch (error) {
-        throw activityFailure(error, stepId);
+        throw aslActivityFailure(error, payload.stepId);
       }
     },
     'approval.request': async (outer: { Payload: AslApprovalPayload }) => {
       const payload = outer.Payload;
-      const { stepId, vars } = step(payload);
-      const level = payload.level;
-      // Level 1 is requested once per visit of the step (a loop through an approval visits it again).
-      if (level === 1) approvalVisits.set(stepId, (approvalVisits.get(stepId) ?? 0) + 1);
-      const visit = approvalVisits.get(stepId) ?? 1;
-      const output = payload.output;
-      const timeoutMs = payload.timeoutMs;
-      const eventName = approvalEventName(stepId, visit, level);
+      const request = await aslApprovalRequest({ clock, visits: ports.visits }, payload);
       // As on the local target, the scenario's decisions are scheduled when the step is first entered.
-      if (level === 1 && visit === 1) {
-        scheduleDecisions(c, clock, approvals, runId, stepId, clock.now());
-      }
-      const decided = new Promise<JsonValue>((resolve) => waiting.set(eventName, { resolve }));
+      if (request.level === 1 && request.visit === 1)
+        scheduleDecisions(c, clock, ports.approvals, runId, request.stepId, clock.now());
+      // The task token's answer: what the decision handler sends once the level is decided.
+      const decided = new Promise<ApprovalOutcome>((resolve) =>
+        ports.waiting.set(request.eventName, { resolve }),
+      );
       try {
-        await approvals.request({
-          workflowId: ir.id,
-          runId,
-          stepId,
-          visit,
-          identity: user,
-          level,
-          approvers: (JSON.parse(payload.approvers) as IrApprover[]).flatMap((a) => approverSpecs(a, vars)),
-          require: payload.require,
-          message: renderText(template(payload.message), vars),
-          deadline: timeoutMs === null ? null : clock.now() + timeoutMs,
-          eventName,
-          requesters: requestersOf({ user: payload.ctx.identity, by: payload.ctx.by ?? null }),
-          allowSelfApproval: payload.allowSelfApproval === true,
-        });
+        await openAslApproval(ports.approvals, request);
       } catch (error) {
-        waiting.delete(eventName);
-        throw activityFailure(error, stepId);
+        ports.waiting.delete(request.eventName);
+        throw error;
       }
-      const outcome = (await decided) as unknown as ApprovalOutcome;
-      const result: ApprovalResult = { ...outcome, level, timedOut: false };
-      if (!outcome.approved) {
-        const error = {
-          code: ERROR.rejected,
-          message: `rejected by ${outcome.decidedBy ?? 'an approver'}`,
-          step: stepId,
-        };
-        throw lambdaError(ASL_ERROR.rejected, {
-          ...(payload.rejectKeepsResult ? { [output]: result } : {}),
-          ...(payload.rejectFails ? { error } : {}),
-        });
-      }
-      return result as unknown as JsonValue;
+      const answer = aslApprovalAnswer(payload, await decided);
+      if (!answer.ok) throw aslError(answer.error, answer.cause);
+      return answer.output as unknown as JsonValue;
     },
     quorum: async (payload: AslQuorumPayload) => {
-      const stepId = payload.stepId;
-      const state = quorums.get(stepId) ?? { succeeded: 0, failed: 0, vars: [], first: null };
-      quorums.set(stepId, state);
-      const total = payload.branches;
-      const needed = payload.require;
-      if (payload.outcome === 'succeeded') {
-        // The join commits the results of the branches that completed, in branch order.
-        state.vars[payload.branch] = payload.written;
-        const merged = Object.assign({}, ...state.vars.filter((v) => v !== undefined)) as Vars;
-        state.succeeded++;
-        if (state.succeeded >= needed) {
-          closed.add(stepId);
-          throw lambdaError(ASL_ERROR.quorumReached, merged);
-        }
-        return null;
-      }
-      const error = payload.error ?? { Error: ERROR_CODE.unknown, Cause: '{}' };
-      state.failed++;
-      state.first ??= error;
-      if (state.failed > total - needed) {
-        closed.add(stepId);
-        // A failed parallel is atomic: only the error goes on, not what the branches wrote.
-        throw lambdaError(state.first.Error, parseCause(state.first.Cause));
-      }
-      return null;
+      const answer = await countAslQuorum(ports.tallies, payload);
+      if (answer === null) return null;
+      run.closed.add(payload.stepId);
+      throw aslError(answer.error, answer.cause);
     },
   };
+}
 
-  const closed = new Set<string>();
-  /** The state is in a branch of a Parallel that failed or reached its quorum, or the execution ended. */
-  const stopped = (state: string): boolean =>
-    !running || (enclosing.get(state) ?? []).some((p) => closed.has(p));
+/**
+ * The library's task overrides (one per Task state, dispatching on the payload's `activity`) and retry
+ * interval overrides, and how many handlers are deferring (letting the event log catch up) right now.
+ */
+function taskOverrides(
+  run: AslRun,
+  turns: Turns,
+  handlers: Record<string, (payload: never) => Promise<JsonValue>>,
+): Pick<NonNullable<RunOptions['overrides']>, 'taskResourceLocalHandlers' | 'retryIntervalOverrides'> & {
+  deferring: () => number;
+} {
   let deferring = 0;
-  const enclosing = enclosingParallels(definition as unknown as { States: Record<string, AslState> });
-  const topLevel = new Set(Object.keys((definition as { States: Record<string, unknown> }).States));
   const resources = new Map<string, string>();
-  taskStates((definition as unknown as { States: Record<string, AslState> }).States, resources);
+  taskStates((run.definition as unknown as { States: Record<string, AslState> }).States, resources);
   /** The handler for a Task's payload, by its `activity` (the approval's is inside `Payload`). */
   const dispatch = (payload: unknown): Promise<JsonValue> => {
     const body = payload as { activity?: string; Payload?: { activity?: string } };
@@ -387,7 +394,7 @@ export async function runCaseAwsDetailed(
       // A tool or notify state's first attempt is made when the state is entered: a branch entering it at
       // the instant its parallel is decided still makes the call (the call is held and started in workflow
       // order; its answer is dropped, see nextTurn), as the embedded engine's branches all start.
-      if (firstAttempt(name)) return running ? dispatch(payload) : new Promise(() => {});
+      if (turns.firstAttempt(name)) return run.running ? dispatch(payload) : new Promise(() => {});
       // Step Functions stops the other branches of a Parallel that failed or reached its quorum, and
       // everything once the execution stopped; the library's aborted branch still runs its pending retry
       // at once, so a handler first lets the event log catch up (no virtual time passes) and, invoked in a
@@ -398,36 +405,30 @@ export async function runCaseAwsDetailed(
       } finally {
         deferring--;
       }
-      if (!running || stopped(name)) return new Promise(() => {});
+      if (stopped(run, name)) return new Promise(() => {});
       return dispatch(payload);
     };
   }
   // The library's array override is per retrier, not per attempt: a getter answers with the reference
   // delay for the attempt that just failed (counted by the handlers), read when the retry is decided.
   const retryIntervalOverrides: Record<string, number> = {};
-  for (const node of nodes.values()) {
+  for (const node of run.nodes.values()) {
     if ((node.kind === 'tool' || node.kind === 'notify') && node.retry.maxAttempts > 1) {
       const { id, retry } = node;
       Object.defineProperty(retryIntervalOverrides, id, {
         enumerable: true,
         get: () => {
-          const attempt = Math.max(1, attempts.get(id) ?? 1);
-          return backoffDelay(retry, attempt, `${runId}:${id}:1:${attempt}`);
+          const attempt = Math.max(1, run.attempts.get(id) ?? 1);
+          return backoffDelay(retry, attempt, `${run.runId}:${id}:1:${attempt}`);
         },
       });
     }
   }
+  return { taskResourceLocalHandlers: overrides, retryIntervalOverrides, deferring: () => deferring };
+}
 
-  const startedAt = clock.now();
-  const doc = {
-    ctx: { runId, workflowId: ir.id, identity: user as unknown as JsonValue },
-    vars: {
-      ...input,
-      trigger: { type: c.trigger ?? 'manual', user: identityJson(user) },
-      run: { id: runId, startedAt: new Date(startedAt).toISOString(), workflowId: ir.id },
-    },
-  };
-
+/** While a case runs, the library's setTimeout/clearTimeout go to the virtual clock; answers the restore. */
+function installVirtualTimers(clock: VirtualClock): () => void {
   const realSetTimeout = globalThis.setTimeout;
   const realClearTimeout = globalThis.clearTimeout;
   const virtual = new WeakSet<object>();
@@ -442,104 +443,109 @@ export async function runCaseAwsDetailed(
       clock.clearTimer(handle as never);
     else realClearTimeout(handle as NodeJS.Timeout);
   };
-
-  const path: string[] = [];
-  const events: LibraryEvent[] = [];
-  let lastDoc: Doc = doc as Doc;
-  let ended: 'completed' | 'failed' | 'aborted' | 'timed_out' | undefined;
-  let stop: 'cancelled' | undefined;
-  try {
-    // The library validates the definition again (its own asl-validator), ARNs and paths included.
-    const machine = new StateMachine(definition as unknown as StateMachineDefinition);
-    const options: RunOptions = {
-      overrides: { taskResourceLocalHandlers: overrides, retryIntervalOverrides },
-      noThrowOnAbort: true,
-      // The library has no task tokens or retry counts of its own: the context object supplies them.
-      context: {
-        Execution: { Id: runId, Name: runId, StartTime: new Date(startedAt).toISOString() },
-        Task: { Token: `token-${runId}` },
-        State: { RetryCount: 0, EnteredTime: new Date(startedAt).toISOString() },
-      },
-    };
-    const execution = machine.run(doc, options);
-    const consume = (async () => {
-      for await (const event of execution.eventLogs as AsyncGenerator<LibraryEvent>) {
-        events.push(event);
-        // A failed branch fails its Parallel, which stops the other branches.
-        const parent = event.parentState as { name?: string } | undefined;
-        if (event.type === 'ParallelBranchFailed' && parent?.name !== undefined) closed.add(parent.name);
-        const state = event.state;
-        if (state === undefined) continue;
-        if (event.type === 'StateEntered' && nodes.has(state.name)) path.push(state.name);
-        if (
-          (event.type === 'StateFailed' || event.type === 'StateCaught') &&
-          enclosing.has(state.name) &&
-          isParallel(definition, state.name)
-        )
-          closed.add(state.name);
-        if (!topLevel.has(state.name)) continue;
-        const doc = (event.type === 'StateExited' ? state.output : state.input) as Doc | undefined;
-        if (doc?.vars !== undefined) {
-          lastDoc = doc;
-        }
-      }
-    })();
-    const abortWith = (why: 'cancelled') => () => {
-      if (ended !== undefined || stop !== undefined) return;
-      stop = why;
-      running = false;
-      execution.abort();
-    };
-    if (c.cancel !== undefined)
-      clock.setTimer(startedAt + durationMs(c.cancel.after), abortWith('cancelled'));
-    const result = execution.result.then(
-      (output) => {
-        ended = output === null ? 'aborted' : 'completed';
-        return output as Doc | null;
-      },
-      (e: unknown) => {
-        ended = e instanceof ExecutionTimeoutError ? 'timed_out' : 'failed';
-        return null;
-      },
-    );
-    // Settle (a few event-loop turns with nothing but virtual timers pending; held calls and answers are
-    // let through one turn at a time), then fire the next timer.
-    let turns = 0;
-    const SETTLE_TURNS = 20;
-    const pending = (): number => {
-      if (ended !== undefined) {
-        // Calls made before the execution ended were made, even if nobody takes their answers.
-        for (const call of held.splice(0).sort((x, y) => x.key - y.key)) call.start();
-        return 0;
-      }
-      if (deferring > 0 || ++turns < SETTLE_TURNS) return 1e9;
-      turns = 0;
-      return nextTurn() ? 1e9 : 0;
-    };
-    await clock.run({ pending }, startedAt + VIRTUAL_TIME_LIMIT_MS, TIMER_LIMIT);
-    const output = await result;
-    running = false;
-    await consume.catch(() => undefined);
-    // A run stopped inside a parallel shows what was committed: its branches' writes never were.
-    const stopped: Doc = { vars: { ...lastDoc.vars } };
-    return {
-      observation: observe(ir, {
-        ended,
-        stop,
-        output,
-        lastDoc: stopped,
-        events,
-        path,
-        toolCalls,
-        notifications,
-      }),
-      transitions: events.filter((e) => e.type === 'StateEntered').length,
-    };
-  } finally {
-    running = false;
+  return () => {
     g.setTimeout = realSetTimeout;
     g.clearTimeout = realClearTimeout;
-    db.close();
+  };
+}
+
+type Ended = 'completed' | 'failed' | 'aborted' | 'timed_out';
+
+/** What the execution showed: how it ended, its output or last committed document, its events and path. */
+interface Seen {
+  ended: Ended | undefined;
+  stop: 'cancelled' | undefined;
+  output: Doc | null;
+  lastDoc: Doc;
+  events: LibraryEvent[];
+  path: string[];
+}
+
+/**
+ * Runs the machine on the virtual clock until it ends: settles (a few event-loop turns with nothing but
+ * virtual timers pending; held calls and answers are let through one turn at a time), then fires the next
+ * timer. The scenario's `cancel` is the execution's abort() (StopExecution).
+ */
+async function execute(
+  run: AslRun,
+  doc: Doc,
+  turns: Turns,
+  handlers: Record<string, (payload: never) => Promise<JsonValue>>,
+): Promise<Seen> {
+  const { clock, definition, runId, c } = run;
+  const { deferring, ...overrides } = taskOverrides(run, turns, handlers);
+  const startedAt = clock.now();
+  const seen: Seen = { ended: undefined, stop: undefined, output: null, lastDoc: doc, events: [], path: [] };
+  // The library validates the definition again (its own asl-validator), ARNs and paths included.
+  const machine = new StateMachine(definition as unknown as StateMachineDefinition);
+  const execution = machine.run(doc as Parameters<StateMachine['run']>[0], {
+    overrides,
+    noThrowOnAbort: true,
+    // The library has no task tokens or retry counts of its own: the context object supplies them.
+    context: {
+      Execution: { Id: runId, Name: runId, StartTime: new Date(startedAt).toISOString() },
+      Task: { Token: `token-${runId}` },
+      State: { RetryCount: 0, EnteredTime: new Date(startedAt).toISOString() },
+    },
+  });
+  const consume = consumeEvents(run, execution.eventLogs as AsyncGenerator<LibraryEvent>, seen);
+  if (c.cancel !== undefined)
+    clock.setTimer(startedAt + durationMs(c.cancel.after), () => {
+      if (seen.ended !== undefined || seen.stop !== undefined) return;
+      seen.stop = 'cancelled';
+      run.running = false;
+      execution.abort();
+    });
+  const result = execution.result.then(
+    (output) => {
+      seen.ended = output === null ? 'aborted' : 'completed';
+      return output as Doc | null;
+    },
+    (e: unknown) => {
+      seen.ended = e instanceof ExecutionTimeoutError ? 'timed_out' : 'failed';
+      return null;
+    },
+  );
+  let settling = 0;
+  const SETTLE_TURNS = 20;
+  const pending = (): number => {
+    if (seen.ended !== undefined) {
+      // Calls made before the execution ended were made, even if nobody takes their answers.
+      turns.startHeld();
+      return 0;
+    }
+    if (deferring() > 0 || ++settling < SETTLE_TURNS) return 1e9;
+    settling = 0;
+    return turns.nextTurn() ? 1e9 : 0;
+  };
+  await clock.run({ pending }, startedAt + VIRTUAL_TIME_LIMIT_MS, TIMER_LIMIT);
+  seen.output = await result;
+  run.running = false;
+  await consume.catch(() => undefined);
+  // A run stopped inside a parallel shows what was committed: its branches' writes never were.
+  return { ...seen, lastDoc: { vars: { ...seen.lastDoc.vars } } };
+}
+
+/** Follows the event log: the path, the Parallels that stopped their branches, the last top-level document. */
+async function consumeEvents(run: AslRun, log: AsyncGenerator<LibraryEvent>, seen: Seen): Promise<void> {
+  const topLevel = new Set(Object.keys((run.definition as { States: Record<string, unknown> }).States));
+  for await (const event of log) {
+    seen.events.push(event);
+    // A failed branch fails its Parallel, which stops the other branches.
+    const parent = event.parentState as { name?: string } | undefined;
+    if (event.type === 'ParallelBranchFailed' && parent?.name !== undefined) run.closed.add(parent.name);
+    const state = event.state;
+    if (state === undefined) continue;
+    if (event.type === 'StateEntered' && run.nodes.has(state.name)) seen.path.push(state.name);
+    if (
+      (event.type === 'StateFailed' || event.type === 'StateCaught') &&
+      run.enclosing.has(state.name) &&
+      isParallel(run.definition, state.name)
+    )
+      run.closed.add(state.name);
+    if (!topLevel.has(state.name)) continue;
+    const doc = (event.type === 'StateExited' ? state.output : state.input) as Doc | undefined;
+    if (doc?.vars !== undefined) seen.lastDoc = doc;
   }
 }
 
@@ -579,16 +585,7 @@ function parseCause(cause: unknown): Vars {
 /** Reads the execution the way a status API reads DescribeExecution and the history: a RunOutcome. */
 function observe(
   ir: IrWorkflow,
-  seen: {
-    ended: 'completed' | 'failed' | 'aborted' | 'timed_out' | undefined;
-    stop: 'cancelled' | undefined;
-    output: Doc | null;
-    lastDoc: Doc;
-    events: LibraryEvent[];
-    path: string[];
-    toolCalls: Record<string, number>;
-    notifications: Observation['notifications'];
-  },
+  seen: Seen & { toolCalls: Record<string, number>; notifications: Observation['notifications'] },
 ): Observation {
   let status = 'unknown';
   let vars: Vars = withoutBuiltins(seen.lastDoc.vars);

@@ -10,9 +10,9 @@ import { SqliteResultStore } from '../adapters/local/result-store.js';
 import { createActivityHandlers, type RecordedEntry } from '../functions/azure/activities.js';
 import { stepgateOrchestrator } from '../functions/azure/durable-context.js';
 import { ApprovalService } from '../functions/core/approvals.js';
+import type { AuditEntry } from '../functions/core/audit.js';
 import type { RunStart } from '../functions/core/orchestrator.js';
 import { CANCEL_EVENT, type RunOutcome } from '../functions/core/protocol.js';
-import { offloadLargeResults } from '../functions/core/results.js';
 import { emitAzurePlan } from '../translator/emit/azure-durable.js';
 import { ERROR_CODE } from '../translator/error-codes.js';
 import type { IrWorkflow } from '../translator/ir.js';
@@ -42,19 +42,19 @@ export async function runCaseAzure(
   const { directory, tools: mocked, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
   const runId = `run-${slug(c.name)}`;
   const db = openDatabase(':memory:');
-  // The tool-call handler stores large results and passes a reference on, as every deployment's does.
-  const tools = offloadLargeResults(mocked, new SqliteResultStore(db));
   const audit: RecordedEntry[] = [];
+  /** The approval entries the decision handler writes beside the orchestrator's trail. */
+  const decisions: AuditEntry[] = [];
   const seen = new Set<number>();
   let host: DfReplayHost | undefined;
   const approvals = new ApprovalService({
-    store: new SqliteApprovalStore(db, { recordAudit: () => {} }),
+    store: new SqliteApprovalStore(db, { recordAudit: (_id, entry) => void decisions.push(entry) }),
     directory,
     clock,
     notifier: { requested: async () => {} },
     raiseEvent: (id, name, payload) =>
       id === runId && host ? host.raiseEvent(name, payload) : Promise.resolve(),
-    recordAudit: async () => {},
+    recordAudit: async (_id, entry) => void decisions.push(entry),
     runActive: async (id) => id === runId && host?.running === true,
   });
   const onEntry = (entry: RecordedEntry): void => {
@@ -62,8 +62,10 @@ export async function runCaseAzure(
     const stepId = entry.step;
     scheduleDecisions(c, clock, approvals, runId, stepId, entry.at);
   };
+  // The tool-call handler stores large results and passes a reference on, as every deployment's does.
   const activities = createActivityHandlers({
-    tools,
+    tools: mocked,
+    results: new SqliteResultStore(db),
     notifier,
     approvals,
     audit: {

@@ -1,48 +1,48 @@
 // Runs a scenario case on the GCP Workflows target: the compiled YAML (emitGcpWorkflows) runs in the test
-// oracle (testing/gcp-oracle/interpreter.ts) on the case's virtual clock; its http.post calls reach
-// in-process handlers that do what the GCP functions do — resolve the static templates against the
-// variables with the shared resolveTemplate, call the case's mocked tools and channels, answer the step's
-// callback — and the approval handlers are the same ApprovalService as the embedded engine, answering the
-// level's callback URL (the request's event name). The whole-run timeout and cancellation are the
-// execution cancel API, as the trigger function drives it.
+// oracle (testing/gcp-oracle/interpreter.ts) on the case's virtual clock; its http.post calls reach the
+// functions in-process, which call the handlers every host shares (functions/core/handlers/) over the
+// case's mocked tools and channels and the same ApprovalService as the embedded engine, answering a step's
+// callback, or the level's callback URL (the request's event name) for a decision. What stays here is the
+// GCP executor's part: the interpreter, the callbacks, backoff and resolve-time. The whole-run timeout and
+// cancellation are the execution cancel API, as the trigger function drives it.
 import { parse } from 'yaml';
 import { SqliteApprovalStore } from '../adapters/local/approval-store.js';
 import { VirtualClock } from '../adapters/local/clock.js';
-import { openDatabase } from '../adapters/local/database.js';
+import { type Db, openDatabase } from '../adapters/local/database.js';
 import { SqliteResultStore } from '../adapters/local/result-store.js';
 import { ApprovalService } from '../functions/core/approvals.js';
-import { ActivityError } from '../functions/core/ports.js';
+import type { AuditEntry } from '../functions/core/audit.js';
 import {
-  type ApprovalRequest,
-  ERROR,
-  idempotencyKey,
-  identityJson,
-  type NotifyRequest,
-  requestersOf,
-  type ToolCallRequest,
-} from '../functions/core/protocol.js';
-import { approverSpecs, renderList, renderText } from '../functions/core/render.js';
-import { offloadLargeResults } from '../functions/core/results.js';
+  approvalCloseFromGcp,
+  closeApproval,
+  gcpFailure,
+  type NotifyHandler,
+  notifyFromGcp,
+  notifyHandler,
+  requestGcpApproval,
+  type ToolCallHandler,
+  toolCallFromGcp,
+  toolCallHandler,
+} from '../functions/core/handlers/index.js';
+import type { Directory, ToolCallContext } from '../functions/core/ports.js';
+import { ERROR, identityJson } from '../functions/core/protocol.js';
 import type {
   GcpApprovalCloseBody,
   GcpApprovalRequestBody,
-  GcpApprovalRequestResponse,
   GcpBackoffBody,
   GcpBackoffResponse,
   GcpNotifyBody,
   GcpResolveTimeBody,
   GcpResolveTimeResponse,
-  GcpStepBody,
   GcpToolCallBody,
 } from '../functions/core/wire.js';
 import { parseIsoTime } from '../translator/duration.js';
 import { emitGcpWorkflows } from '../translator/emit/gcp-workflows.js';
 import { ERROR_CODE } from '../translator/error-codes.js';
-import type { IrApprover, IrWorkflow } from '../translator/ir.js';
+import type { IrWorkflow } from '../translator/ir.js';
 import { backoffDelay } from '../translator/ir.js';
 import { type JsonValue, resolveTemplate, type Template } from '../translator/template.js';
-import { errorMessage } from '../translator/util.js';
-import { GcpInterpreter, type GcpValue } from './gcp-oracle/interpreter.js';
+import { type ExecutionResult, GcpInterpreter, type GcpValue } from './gcp-oracle/interpreter.js';
 import type { Observation } from './observation.js';
 import {
   approvalOutputs,
@@ -69,187 +69,60 @@ function template(text: JsonValue | undefined): Template {
   return JSON.parse(String(text)) as Template;
 }
 
-function failure(error: unknown): GcpValue {
-  if (error instanceof ActivityError)
-    return { ok: false, error: { code: error.code, message: error.message, retryable: error.retryable } };
-  const message = errorMessage(error);
-  return { ok: false, error: { code: ERROR_CODE.unknown, message, retryable: true } };
+/** One case's execution, as the parts of the stand-in share it. */
+interface GcpRun {
+  ir: IrWorkflow;
+  c: ScenarioCase;
+  runId: string;
+  clock: VirtualClock;
+  /** Set once the functions it calls exist (they answer through it). */
+  interpreter?: GcpInterpreter;
+  /**
+   * Callback answers waiting for a quiet moment: handed back one per quiet moment, first come first served,
+   * as the embedded engine takes same-instant completions one at a time (each runs to its next wait).
+   */
+  answers: Array<() => void>;
+}
+
+/** The shared handlers and ports the case's functions reach. */
+interface GcpPorts {
+  toolCall: ToolCallHandler;
+  notify: NotifyHandler;
+  trail: ToolCallContext;
+  approvals: ApprovalService;
 }
 
 export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: ScenarioCase): Promise<Observation> {
   const user = identityFor(scenario, c.as);
-  const input = caseInput(ir, c);
   const clock = new VirtualClock();
-  const { directory, tools: mocked, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
-  const runId = `run-${slug(c.name)}`;
+  const { directory, tools, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
+  const run: GcpRun = { ir, c, runId: `run-${slug(c.name)}`, clock, answers: [] };
+  const { runId } = run;
   const db = openDatabase(':memory:');
-  // The tool-call handler stores large results and passes a reference on, as every deployment's does.
-  const tools = offloadLargeResults(mocked, new SqliteResultStore(db));
+  /** The run's audit trail, as the handlers write it (the observation does not read it). */
+  const audit: AuditEntry[] = [];
+  const ports: GcpPorts = {
+    // The shared handlers; the tool-call one stores large results and passes a reference on.
+    toolCall: toolCallHandler({ tools, results: new SqliteResultStore(db) }),
+    notify: notifyHandler(notifier),
+    trail: { audit: (entry) => void audit.push(entry) },
+    approvals: caseApprovals(run, db, directory, audit),
+  };
+  const { path, onStep } = stepWatcher(run, ports.approvals);
   const doc = parse(emitGcpWorkflows(ir)) as ConstructorParameters<typeof GcpInterpreter>[0];
-  const ids = new Set<string>();
-  const approvalSteps = new Set(approvalOutputs(ir).map(([step]) => step));
-  const walk = (nodes: IrWorkflow['graph']['nodes']): void => {
-    for (const node of nodes) {
-      ids.add(node.id);
-      if (node.kind === 'parallel') for (const branch of node.branches) walk(branch.nodes);
-    }
-  };
-  walk(ir.graph.nodes);
-  const path: string[] = [];
-  let interpreter: GcpInterpreter | undefined;
-  const approvals = new ApprovalService({
-    store: new SqliteApprovalStore(db, { recordAudit: () => {} }),
-    directory,
-    clock,
-    notifier: { requested: async () => {} },
-    raiseEvent: async (id, name, payload) => {
-      if (id === runId) interpreter?.deliver(name, payload as unknown as GcpValue);
-    },
-    recordAudit: async () => {},
-    runActive: async (id) => id === runId && interpreter?.running === true,
-  });
-  const onStep = (name: string): void => {
-    if (!ids.has(name)) return;
-    path.push(name);
-    if (!approvalSteps.has(name) || path.filter((p) => p === name).length !== 1) return;
-    const entered = clock.now();
-    scheduleDecisions(c, clock, approvals, runId, name, entered);
-  };
-  /** An activity handler: acknowledges at once, does the work, then answers the step's callback. */
-  /** A scheduled HTTP task: answers a branch's wait callback once the computed time has passed. */
-  const wakeLater = (url: JsonValue | undefined, ms: number): void => {
-    if (typeof url === 'string')
-      clock.setTimer(clock.now() + ms, () => interpreter?.deliver(url, { wake: true }));
-  };
-  // Answers are handed back one per quiet moment, first come first served, as the embedded engine takes
-  // same-instant completions one at a time (each runs to its next wait before the next is taken).
-  const answers: Array<() => void> = [];
-  const background = (callbackUrl: JsonValue | undefined, work: () => Promise<unknown>): GcpValue => {
-    const answer = (body: GcpValue): void => {
-      if (typeof callbackUrl === 'string') answers.push(() => interpreter?.deliver(callbackUrl, body));
-    };
-    interpreter?.track(
-      work().then(
-        (result) => answer({ ok: true, result: result === undefined ? null : (result as GcpValue) }),
-        (error: unknown) => answer(failure(error)),
-      ),
-    );
-    return { accepted: true };
-  };
-  const message = (b: GcpStepBody): GcpStepBody => ({
-    workflowId: b.workflowId,
-    runId: b.runId,
-    stepId: b.stepId,
-    visit: b.visit,
-    identity: b.identity,
-  });
-  const http = async (url: string, raw: GcpValue): Promise<GcpValue> => {
-    const body = raw ?? {};
-    switch (url) {
-      case FUNCTIONS.toolCall: {
-        const b = body as unknown as GcpToolCallBody;
-        const vars = b.vars;
-        const attempt = b.attempt;
-        const m = message(b);
-        const request: ToolCallRequest = {
-          ...m,
-          attempt,
-          idempotencyKey: idempotencyKey(m.runId, m.stepId, m.visit, attempt),
-          server: b.server,
-          tool: b.tool,
-          args: resolveTemplate(template(b.args), vars),
-          timeoutMs: b.timeoutMs,
-        };
-        return background(b.callbackUrl, () => tools.call(request));
-      }
-      case FUNCTIONS.notify: {
-        const b = body as unknown as GcpNotifyBody;
-        const vars = b.vars;
-        const attempt = b.attempt;
-        const m = message(b);
-        const to = JSON.parse(b.to) as Template[];
-        const request: NotifyRequest = {
-          ...m,
-          attempt,
-          idempotencyKey: idempotencyKey(m.runId, m.stepId, m.visit, attempt),
-          channel: b.channel,
-          to: to.flatMap((t) => renderList(t, vars)),
-          subject: b.subject === null ? null : renderText(template(b.subject), vars),
-          message: renderText(template(b.message), vars),
-        };
-        return background(b.callbackUrl, () => notifier.send(request));
-      }
-      case FUNCTIONS.approvalRequest: {
-        const b = body as unknown as GcpApprovalRequestBody;
-        const vars = b.vars;
-        const approvers = JSON.parse(b.approvers) as IrApprover[];
-        const request: ApprovalRequest = {
-          ...message(b),
-          level: b.level,
-          approvers: approvers.flatMap((a) => approverSpecs(a, vars)),
-          require: b.require,
-          message: renderText(template(b.message), vars),
-          deadline: b.timeoutMs === null ? null : clock.now() + b.timeoutMs,
-          eventName: b.eventName,
-          requesters: requestersOf({ user: b.identity, by: b.by }),
-          allowSelfApproval: b.allowSelfApproval === true,
-        };
-        try {
-          const response: GcpApprovalRequestResponse = { ok: true, result: await approvals.request(request) };
-          return response as unknown as GcpValue;
-        } catch (error) {
-          return failure(error);
-        }
-      }
-      case FUNCTIONS.approvalClose:
-        await approvals.close(body as unknown as GcpApprovalCloseBody);
-        return null;
-      case FUNCTIONS.backoff: {
-        const b = body as unknown as GcpBackoffBody;
-        const seed = `${b.runId}:${b.stepId}:${b.visit}:${b.attempt}`;
-        const response: GcpBackoffResponse = { delayMs: backoffDelay(b.retry, b.attempt, seed) };
-        wakeLater(b.wakeUrl, response.delayMs);
-        return response as unknown as GcpValue;
-      }
-      case FUNCTIONS.resolveTime: {
-        const b = body as unknown as GcpResolveTimeBody;
-        const value = resolveTemplate(template(b.time), b.vars);
-        const fireAt = typeof value === 'string' ? parseIsoTime(value) : undefined;
-        if (fireAt === undefined) {
-          return {
-            fireAt: null,
-            error: {
-              code: ERROR.invalidTime,
-              message: `'until' resolved to ${JSON.stringify(value)}, not an ISO-8601 time with a zone`,
-              step: b.stepId,
-            },
-          } satisfies GcpResolveTimeResponse;
-        }
-        const waitMs = Math.max(0, fireAt - clock.now());
-        wakeLater(b.wakeUrl, waitMs);
-        return { fireAt, waitMs };
-      }
-      default:
-        throw new Error(`no handler for ${url}`);
-    }
-  };
-  interpreter = new GcpInterpreter(doc, { clock, http, onStep }, `executions/${runId}`);
-  const running = interpreter;
-  const argument: GcpValue = {
-    input,
+  const http = gcpFunctions(run, ports);
+  const running = new GcpInterpreter(doc, { clock, http, onStep }, `executions/${runId}`);
+  run.interpreter = running;
+  const argument = {
+    input: caseInput(ir, c),
     trigger: { type: c.trigger ?? 'manual', user: identityJson(user) },
     run: { id: runId, startedAt: new Date(clock.now()).toISOString(), workflowId: ir.id },
-    stepgate: {
-      runId,
-      workflowId: ir.id,
-      identity: user as unknown as GcpValue,
-      functions: FUNCTIONS,
-    },
+    stepgate: { runId, workflowId: ir.id, identity: user as unknown as GcpValue, functions: FUNCTIONS },
   } as GcpValue;
-  let stopped: { status: 'cancelled' | 'timed_out' } | undefined;
+  let stopped: 'cancelled' | 'timed_out' | undefined;
   const stop = (status: 'cancelled' | 'timed_out'): void => {
     if (!running.running || stopped !== undefined) return;
-    stopped = { status };
+    stopped = status;
     running.cancel();
   };
   if (ir.timeoutMs !== null) clock.setTimer(clock.now() + ir.timeoutMs, () => stop('timed_out'));
@@ -259,40 +132,15 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
     const execution = running.execute(argument);
     const quiet = {
       pending: (): number => {
-        const busy = running.pending() + approvals.pending();
+        const busy = running.pending() + ports.approvals.pending();
         if (busy > clock.sleeping) return busy;
-        const next = answers.shift();
+        const next = run.answers.shift();
         next?.();
         return next === undefined ? busy : clock.sleeping + 1;
       },
     };
     await clock.run(quiet, clock.now() + VIRTUAL_TIME_LIMIT_MS, TIMER_LIMIT);
-    const result = await execution;
-    let status: string;
-    let error: Observation['error'] = null;
-    let vars: Record<string, JsonValue>;
-    if (result.state === 'cancelled') {
-      status = stopped?.status ?? 'cancelled';
-      if (status === 'timed_out')
-        error = { code: ERROR.timeout, message: 'the run exceeded its timeout', step: null };
-      const { trigger: _t, run: _r, ...rest } = (running.variable('vars') ?? {}) as Record<string, JsonValue>;
-      vars = rest;
-    } else {
-      const outcome = (result.state === 'succeeded' ? result.result : result.error) as {
-        status?: string;
-        error?: Observation['error'];
-        vars?: Record<string, JsonValue>;
-      } | null;
-      if (outcome === null || typeof outcome !== 'object' || typeof outcome.status !== 'string') {
-        status = 'failed';
-        error = { code: ERROR_CODE.engineError, message: JSON.stringify(outcome), step: null };
-        vars = {};
-      } else {
-        status = outcome.status;
-        error = outcome.error ?? null;
-        vars = outcome.vars ?? {};
-      }
-    }
+    const { status, error, vars } = outcomeOf(await execution, running, stopped);
     const approvalsSeen: Record<string, JsonValue> = {};
     for (const [step, output] of approvalOutputs(ir)) {
       const value = vars[output];
@@ -302,4 +150,151 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
   } finally {
     db.close();
   }
+}
+
+/** The approval service over the case's database, posting a level's outcome to its callback URL. */
+function caseApprovals(run: GcpRun, db: Db, directory: Directory, audit: AuditEntry[]): ApprovalService {
+  return new ApprovalService({
+    store: new SqliteApprovalStore(db, { recordAudit: (_id, entry) => void audit.push(entry) }),
+    directory,
+    clock: run.clock,
+    notifier: { requested: async () => {} },
+    raiseEvent: async (id, name, payload) => {
+      if (id === run.runId) run.interpreter?.deliver(name, payload as unknown as GcpValue);
+    },
+    recordAudit: async (_id, entry) => void audit.push(entry),
+    runActive: async (id) => id === run.runId && run.interpreter?.running === true,
+  });
+}
+
+/** The path of workflow steps entered; an approval step's decisions are scheduled on its first entry. */
+function stepWatcher(
+  run: GcpRun,
+  approvals: ApprovalService,
+): { path: string[]; onStep: (name: string) => void } {
+  const ids = new Set<string>();
+  const walk = (nodes: IrWorkflow['graph']['nodes']): void => {
+    for (const node of nodes) {
+      ids.add(node.id);
+      if (node.kind === 'parallel') for (const branch of node.branches) walk(branch.nodes);
+    }
+  };
+  walk(run.ir.graph.nodes);
+  const approvalSteps = new Set(approvalOutputs(run.ir).map(([step]) => step));
+  const path: string[] = [];
+  const onStep = (name: string): void => {
+    if (!ids.has(name)) return;
+    path.push(name);
+    if (!approvalSteps.has(name) || path.filter((p) => p === name).length !== 1) return;
+    scheduleDecisions(run.c, run.clock, approvals, run.runId, name, run.clock.now());
+  };
+  return { path, onStep };
+}
+
+/** The functions the workflow posts to (`sg.functions`): the shared handlers, and backoff and resolve-time. */
+function gcpFunctions(run: GcpRun, ports: GcpPorts): (url: string, raw: GcpValue) => Promise<GcpValue> {
+  const { clock } = run;
+  /** A scheduled HTTP task: answers a branch's wait callback once the computed time has passed. */
+  const wakeLater = (url: JsonValue | undefined, ms: number): void => {
+    if (typeof url === 'string')
+      clock.setTimer(clock.now() + ms, () => run.interpreter?.deliver(url, { wake: true }));
+  };
+  /** An activity: acknowledged at once; the work's answer is posted to the step's callback later. */
+  const background = (callbackUrl: JsonValue | undefined, work: () => Promise<unknown>): GcpValue => {
+    const answer = (body: GcpValue): void => {
+      if (typeof callbackUrl === 'string')
+        run.answers.push(() => run.interpreter?.deliver(callbackUrl, body));
+    };
+    run.interpreter?.track(
+      work().then(
+        (result) => answer({ ok: true, result: result === undefined ? null : (result as GcpValue) }),
+        (error: unknown) => answer(gcpFailure(error) as unknown as GcpValue),
+      ),
+    );
+    return { accepted: true };
+  };
+  return async (url, raw) => {
+    const body = raw ?? {};
+    switch (url) {
+      case FUNCTIONS.toolCall: {
+        const b = body as unknown as GcpToolCallBody;
+        return background(b.callbackUrl, () => ports.toolCall(toolCallFromGcp(b), ports.trail));
+      }
+      case FUNCTIONS.notify: {
+        const b = body as unknown as GcpNotifyBody;
+        return background(b.callbackUrl, () => ports.notify(notifyFromGcp(b)));
+      }
+      case FUNCTIONS.approvalRequest: {
+        const b = body as unknown as GcpApprovalRequestBody;
+        return (await requestGcpApproval({ approvals: ports.approvals, clock }, b)) as unknown as GcpValue;
+      }
+      case FUNCTIONS.approvalClose:
+        return closeApproval(ports.approvals, approvalCloseFromGcp(body as unknown as GcpApprovalCloseBody));
+      case FUNCTIONS.backoff: {
+        const b = body as unknown as GcpBackoffBody;
+        const seed = `${b.runId}:${b.stepId}:${b.visit}:${b.attempt}`;
+        const response: GcpBackoffResponse = { delayMs: backoffDelay(b.retry, b.attempt, seed) };
+        wakeLater(b.wakeUrl, response.delayMs);
+        return response as unknown as GcpValue;
+      }
+      case FUNCTIONS.resolveTime: {
+        const b = body as unknown as GcpResolveTimeBody;
+        const response = resolveTime(b, clock.now());
+        if (response.fireAt !== null) wakeLater(b.wakeUrl, response.waitMs);
+        return response as unknown as GcpValue;
+      }
+      default:
+        throw new Error(`no handler for ${url}`);
+    }
+  };
+}
+
+/** A delay's `until` resolved to the time it fires, or the step's error when it is not a time. */
+function resolveTime(b: GcpResolveTimeBody, now: number): GcpResolveTimeResponse {
+  const value = resolveTemplate(template(b.time), b.vars);
+  const fireAt = typeof value === 'string' ? parseIsoTime(value) : undefined;
+  if (fireAt === undefined) {
+    return {
+      fireAt: null,
+      error: {
+        code: ERROR.invalidTime,
+        message: `'until' resolved to ${JSON.stringify(value)}, not an ISO-8601 time with a zone`,
+        step: b.stepId,
+      },
+    };
+  }
+  return { fireAt, waitMs: Math.max(0, fireAt - now) };
+}
+
+/** Reads the execution as the status API does: the outcome the workflow returned, or how it was stopped. */
+function outcomeOf(
+  result: ExecutionResult,
+  interpreter: GcpInterpreter,
+  stopped: 'cancelled' | 'timed_out' | undefined,
+): Pick<Observation, 'status' | 'error' | 'vars'> {
+  if (result.state === 'cancelled') {
+    const status = stopped ?? 'cancelled';
+    const error =
+      status === 'timed_out'
+        ? { code: ERROR.timeout, message: 'the run exceeded its timeout', step: null }
+        : null;
+    const {
+      trigger: _t,
+      run: _r,
+      ...vars
+    } = (interpreter.variable('vars') ?? {}) as Record<string, JsonValue>;
+    return { status, error, vars };
+  }
+  const outcome = (result.state === 'succeeded' ? result.result : result.error) as {
+    status?: string;
+    error?: Observation['error'];
+    vars?: Record<string, JsonValue>;
+  } | null;
+  if (outcome === null || typeof outcome !== 'object' || typeof outcome.status !== 'string')
+    return {
+      status: 'failed',
+      error: { code: ERROR_CODE.engineError, message: JSON.stringify(outcome), step: null },
+      vars: {},
+    };
+  return { status: outcome.status, error: outcome.error ?? null, vars: outcome.vars ?? {} };
 }

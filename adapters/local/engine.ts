@@ -2,6 +2,12 @@
 // calls, notifications, approval requests) through their ports. Tool results too large for a run's variables
 // are stored in a ResultStore (the database's `tool_results` table by default) and referenced.
 import { type ApprovalNotifier, ApprovalService } from '../../functions/core/approvals.js';
+import {
+  closeApproval,
+  notifyHandler,
+  openApproval,
+  toolCallHandler,
+} from '../../functions/core/handlers/index.js';
 import type {
   AuditRecord,
   Clock,
@@ -10,8 +16,13 @@ import type {
   ResultStore,
   ToolInvoker,
 } from '../../functions/core/ports.js';
-import { ACTIVITY, type NotifyRequest, type ToolCallRequest } from '../../functions/core/protocol.js';
-import { offloadLargeResults } from '../../functions/core/results.js';
+import {
+  ACTIVITY,
+  type ApprovalClose,
+  type ApprovalRequest,
+  type NotifyRequest,
+  type ToolCallRequest,
+} from '../../functions/core/protocol.js';
 import { SqliteApprovalStore } from './approval-store.js';
 import { type Db, type Durability, openDatabase } from './database.js';
 import { LocalDurableHost } from './durable-host.js';
@@ -52,7 +63,13 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
     recordAudit: (runId, entry) => host.recordAudit(runId, entry),
   });
   const results = options.results ?? new SqliteResultStore(db);
-  const tools = offloadLargeResults(options.tools, results, options.resultLimitBytes);
+  // The activities are the handlers every host shares; the orchestrator hands them protocol messages.
+  const toolCall = toolCallHandler({
+    tools: options.tools,
+    results,
+    resultLimitBytes: options.resultLimitBytes,
+  });
+  const notify = notifyHandler(options.notifier);
   let approvals: ApprovalService | undefined;
   const host = new LocalDurableHost({
     db,
@@ -61,11 +78,10 @@ export function createEmbeddedEngine(options: EmbeddedEngineOptions): EmbeddedEn
     onAudit: options.onAudit,
     pendingOutside: () => approvals?.pending() ?? 0,
     activities: {
-      [ACTIVITY.toolCall]: (input, meta) => tools.call(input as ToolCallRequest, meta),
-      [ACTIVITY.notify]: (input) => options.notifier.send(input as NotifyRequest),
-      [ACTIVITY.approvalRequest]: (input) =>
-        service().request(input as Parameters<ApprovalService['request']>[0]),
-      [ACTIVITY.approvalClose]: (input) => service().close(input as Parameters<ApprovalService['close']>[0]),
+      [ACTIVITY.toolCall]: (input, meta) => toolCall(input as ToolCallRequest, meta),
+      [ACTIVITY.notify]: (input) => notify(input as NotifyRequest),
+      [ACTIVITY.approvalRequest]: (input) => openApproval(service(), input as ApprovalRequest),
+      [ACTIVITY.approvalClose]: (input) => closeApproval(service(), input as ApprovalClose),
     },
   });
   approvals = new ApprovalService({

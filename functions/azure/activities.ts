@@ -9,7 +9,8 @@ import { ERROR_CODE } from '../../translator/error-codes.js';
 import { errorMessage } from '../../translator/util.js';
 import type { ApprovalService } from '../core/approvals.js';
 import type { AuditEntry, TaskError } from '../core/durable.js';
-import { ActivityError } from '../core/ports.js';
+import { closeApproval, notifyHandler, openApproval, toolCallHandler } from '../core/handlers/index.js';
+import { ActivityError, type Notifier, type ResultStore, type ToolInvoker } from '../core/ports.js';
 import {
   ACTIVITY,
   type ActivityName,
@@ -44,8 +45,10 @@ export interface RecordBatch {
 
 /** The core ports the activities delegate to; injected by the entrypoint (or a test). */
 export interface AzureActivityPorts {
-  tools: { call(request: ToolCallRequest): Promise<unknown> };
-  notifier: { send(request: NotifyRequest): Promise<unknown> };
+  tools: ToolInvoker;
+  /** Where tool results too large for the orchestration's state go (referenced from it). */
+  results: ResultStore;
+  notifier: Notifier;
   approvals: Pick<ApprovalService, 'request' | 'close'>;
   /** Appends entries to the run's audit trail, ignoring any `seq` it already holds. */
   audit: { append(batch: RecordBatch): Promise<void> };
@@ -102,7 +105,7 @@ function isTaskError(value: unknown): value is TaskError {
   );
 }
 
-/** The activity handlers by Azure function name (`tool-call`, ...): each delegates to a port and encodes its failure. */
+/** The activity handlers by Azure function name (`tool-call`, ...): each runs the shared handler and encodes its failure. */
 export function createActivityHandlers(
   ports: AzureActivityPorts,
 ): Readonly<Record<string, AzureActivityHandler>> {
@@ -116,11 +119,13 @@ export function createActivityHandlers(
         throw encodeActivityError(error);
       }
     };
+  const toolCall = toolCallHandler({ tools: ports.tools, results: ports.results });
+  const notify = notifyHandler(ports.notifier);
   const byActivity: Record<AzureActivityName, AzureActivityHandler> = {
-    [ACTIVITY.toolCall]: wrap((input: ToolCallRequest) => ports.tools.call(input)),
-    [ACTIVITY.notify]: wrap((input: NotifyRequest) => ports.notifier.send(input)),
-    [ACTIVITY.approvalRequest]: wrap((input: ApprovalRequest) => ports.approvals.request(input)),
-    [ACTIVITY.approvalClose]: wrap((input: ApprovalClose) => ports.approvals.close(input)),
+    [ACTIVITY.toolCall]: wrap((input: ToolCallRequest) => toolCall(input)),
+    [ACTIVITY.notify]: wrap((input: NotifyRequest) => notify(input)),
+    [ACTIVITY.approvalRequest]: wrap((input: ApprovalRequest) => openApproval(ports.approvals, input)),
+    [ACTIVITY.approvalClose]: wrap((input: ApprovalClose) => closeApproval(ports.approvals, input)),
     [RECORD_ACTIVITY]: wrap(async (input: RecordBatch) => {
       await ports.audit.append(input);
       return null;

@@ -2,6 +2,7 @@
 // implementations; core code and tests depend only on these interfaces.
 
 import type { IrWorkflow } from '../../translator/ir.js';
+import type { JsonValue } from '../../translator/template.js';
 import type { AuditEntry, AuditRecord } from './audit.js';
 import type { RunStart } from './orchestrator.js';
 import type {
@@ -486,4 +487,41 @@ export interface ScheduleStore {
   fires(scheduleId: string, limit?: number): Promise<ScheduleFireRecord[]>;
   /** Fires still `claimed`: a scheduler stopped between recording them and starting their run. */
   unfinishedFires(): Promise<ScheduleFireRecord[]>;
+}
+
+/**
+ * The visits of a run's step where the compiled definition cannot count them (a state machine requests an
+ * approval's levels one Lambda call at a time). The approval-request handler enters a visit at level 1.
+ */
+export interface StepVisits {
+  /** Starts the step's next visit and answers its number, 1 on the first. Concurrent enters get distinct numbers. */
+  enter(runId: string, stepId: string): Promise<number>;
+  /** The step's current visit; 0 before the first. */
+  current(runId: string, stepId: string): Promise<number>;
+  /**
+   * The visit of a state entered at `enteredTime` (`$$.State.EnteredTime`, the same across a visit's
+   * retries): a time not seen before for the step takes its next number, a time seen before answers the
+   * number it took. Counted apart from `enter`.
+   */
+  visitAt(runId: string, stepId: string, enteredTime: string): Promise<number>;
+}
+
+/** How one branch of a `require: N` parallel finished, as the quorum handler counts it. */
+export interface BranchFinish {
+  branch: number;
+  outcome: 'succeeded' | 'failed';
+  /** A succeeded branch's result overlay. */
+  written?: Record<string, JsonValue>;
+  /** A failed branch's caught error (`{ Error, Cause }`). */
+  error?: { Error: string; Cause: string };
+}
+
+/** The finished branches of a run's quorum parallels. */
+export interface QuorumTallies {
+  /**
+   * Records a branch's finish and answers the parallel's finishes recorded up to and including it, in the
+   * order they were recorded: of finishes recorded concurrently, only the last sees them all, so one of
+   * them decides the parallel. Exactly once: a branch already recorded keeps its first finish (and place).
+   */
+  add(runId: string, stepId: string, finish: BranchFinish): Promise<BranchFinish[]>;
 }

@@ -66,6 +66,7 @@ async function run(
   };
   const activities = createActivityHandlers({
     tools: { call: () => setup.tool() },
+    results: { put: async () => 'memory:unused', get: async () => undefined },
     notifier: { send: async () => ({}) },
     approvals: {
       request: async (request) => {

@@ -82,6 +82,7 @@ describe('registerStepgate', () => {
             return { ok: 1 };
           },
         },
+        results: { put: async () => 'memory:unused', get: async () => undefined },
         notifier: { send: async () => ({}) },
         approvals: { request: async () => ({ approvers: [] }), close: async () => null },
         audit: { append: async () => {} },

@@ -18,6 +18,7 @@ import { SqliteResultStore } from '../../adapters/local/result-store.js';
 import { SqliteScheduleStore } from '../../adapters/local/schedule-store.js';
 import { SqliteApiTokenStore, SqliteSessionStore } from '../../adapters/local/session-store.js';
 import { SqliteDirectory } from '../../adapters/local/sqlite-directory.js';
+import { SqliteQuorumTallies, SqliteStepVisits } from '../../adapters/local/step-tallies.js';
 import { SqliteVault } from '../../adapters/local/vault.js';
 import { SqliteWebhookDeliveryStore } from '../../adapters/local/webhook-store.js';
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
@@ -33,6 +34,7 @@ import { describeRateLimiterContract } from './rate-limiter.contract.js';
 import { describeResultStoreContract } from './result-store.contract.js';
 import { describeScheduleStoreContract } from './schedule-store.contract.js';
 import { describeSessionStoreContract } from './session-store.contract.js';
+import { describeQuorumTalliesContract, describeStepVisitsContract } from './step-tallies.contract.js';
 import { describeVaultContract } from './vault.contract.js';
 import { describeWebhookDeliveryStoreContract } from './webhook-delivery-store.contract.js';
 import { describeWorkflowStoreContract } from './workflow-store.contract.js';
@@ -102,6 +104,8 @@ describeDirectoryContract('SQLite', async (users) => {
   return directory;
 });
 describeAdminDirectoryContract('SQLite', () => twoConnections((db) => new SqliteDirectory(db)));
+describeStepVisitsContract('SQLite', () => twoConnections((db) => new SqliteStepVisits(db)));
+describeQuorumTalliesContract('SQLite', () => twoConnections((db) => new SqliteQuorumTallies(db)));
 describeDurableHostContract('SQLite', () => {
   const db = openDatabase(databaseFile());
   onTestFinished(() => {

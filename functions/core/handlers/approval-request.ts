@@ -1,0 +1,147 @@
+// The `approval.request` activity on every host: the compiled payloads decoded into an ApprovalRequest
+// (approvers and message rendered, the deadline from the level's timeout, the run's requesters) and opened
+// by the ApprovalService. A state machine requests one level per Lambda call and cannot count the step's
+// visits: the ASL handler enters a visit on the StepVisits port at level 1 and reads it at later levels.
+import type { IrApprover } from '../../../translator/ir.js';
+import type { Template } from '../../../translator/template.js';
+import type { ApprovalService } from '../approvals.js';
+import type { Clock, StepVisits } from '../ports.js';
+import {
+  type ApprovalRequest,
+  type ApprovalRequestResult,
+  approvalEventName,
+  requestersOf,
+} from '../protocol.js';
+import { approverSpecs, renderText } from '../render.js';
+import type {
+  AslApprovalPayload,
+  GcpApprovalRequestBody,
+  GcpApprovalRequestResponse,
+  WireVars,
+} from '../wire.js';
+import { aslActivityFailure, gcpFailure } from './answers.js';
+
+/** The fields both targets render the same way: approvers, message and deadline. */
+function rendered(
+  wire: { approvers: string; message: string; timeoutMs: number | null },
+  vars: WireVars,
+  now: number,
+): Pick<ApprovalRequest, 'approvers' | 'message' | 'deadline'> {
+  return {
+    approvers: (JSON.parse(wire.approvers) as IrApprover[]).flatMap((a) => approverSpecs(a, vars)),
+    message: renderText(JSON.parse(wire.message) as Template, vars),
+    deadline: wire.timeoutMs === null ? null : now + wire.timeoutMs,
+  };
+}
+
+/** An ASL Task's payload as the request of the step's `visit`; `now` is when the level opens. */
+export function approvalRequestFromAsl(
+  payload: AslApprovalPayload,
+  visit: number,
+  now: number,
+): ApprovalRequest {
+  const { ctx, stepId, level } = payload;
+  return {
+    workflowId: ctx.workflowId,
+    runId: ctx.runId,
+    stepId,
+    visit,
+    identity: ctx.identity,
+    level,
+    require: payload.require,
+    ...rendered(payload, payload.vars, now),
+    eventName: approvalEventName(stepId, visit, level),
+    requesters: requestersOf({ user: ctx.identity, by: ctx.by ?? null }),
+    allowSelfApproval: payload.allowSelfApproval === true,
+  };
+}
+
+/** A GCP workflow's `approval.request` body as a request; `now` is when the level opens. */
+export function approvalRequestFromGcp(body: GcpApprovalRequestBody, now: number): ApprovalRequest {
+  return {
+    workflowId: body.workflowId,
+    runId: body.runId,
+    stepId: body.stepId,
+    visit: body.visit,
+    identity: body.identity,
+    level: body.level,
+    require: body.require,
+    ...rendered(body, body.vars, now),
+    eventName: body.eventName,
+    requesters: requestersOf({ user: body.identity, by: body.by }),
+    allowSelfApproval: body.allowSelfApproval === true,
+  };
+}
+
+/** Opens a level the orchestrator asked for directly (the embedded engine, Azure): the message needs no decoding. */
+export function openApproval(
+  approvals: Pick<ApprovalService, 'request'>,
+  request: ApprovalRequest,
+): Promise<ApprovalRequestResult> {
+  return approvals.request(request);
+}
+
+export interface ApprovalRequestPorts {
+  approvals: Pick<ApprovalService, 'request'>;
+  clock: Clock;
+  /** Counts the visits of a step a state machine asks for (ASL only). */
+  visits?: StepVisits;
+}
+
+/**
+ * The request an ASL Task asks for: the step's next visit entered at level 1 (the current one read at later
+ * levels), the payload decoded at the clock's now.
+ */
+export async function aslApprovalRequest(
+  ports: Pick<ApprovalRequestPorts, 'clock' | 'visits'>,
+  payload: AslApprovalPayload,
+): Promise<ApprovalRequest> {
+  const { runId } = payload.ctx;
+  const visits = ports.visits;
+  if (visits === undefined) throw new Error('the ASL approval handler needs a StepVisits port');
+  const visit =
+    payload.level === 1
+      ? await visits.enter(runId, payload.stepId)
+      : Math.max(1, await visits.current(runId, payload.stepId));
+  return approvalRequestFromAsl(payload, visit, ports.clock.now());
+}
+
+/** Opens an ASL Task's level; a failure is thrown as the Lambda error the state machine catches. */
+export async function openAslApproval(
+  approvals: Pick<ApprovalService, 'request'>,
+  request: ApprovalRequest,
+): Promise<ApprovalRequestResult> {
+  try {
+    return await approvals.request(request);
+  } catch (error) {
+    throw aslActivityFailure(error, request.stepId);
+  }
+}
+
+/**
+ * The ASL handler (`lambda:invoke.waitForTaskToken`): counts the visit, opens the level and answers the
+ * request it opened; the level's decision answers the task token later (approval-decision.ts).
+ */
+export async function requestAslApproval(
+  ports: ApprovalRequestPorts,
+  payload: AslApprovalPayload,
+): Promise<ApprovalRequest> {
+  const request = await aslApprovalRequest(ports, payload);
+  await openAslApproval(ports.approvals, request);
+  return request;
+}
+
+/** The GCP handler: opens the level and answers at once; the decision later posts to `eventName`. */
+export async function requestGcpApproval(
+  ports: ApprovalRequestPorts,
+  body: GcpApprovalRequestBody,
+): Promise<GcpApprovalRequestResponse> {
+  try {
+    return {
+      ok: true,
+      result: await ports.approvals.request(approvalRequestFromGcp(body, ports.clock.now())),
+    };
+  } catch (error) {
+    return gcpFailure(error);
+  }
+}
