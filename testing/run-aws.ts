@@ -14,6 +14,8 @@
 //   answers, as Step Functions would not have called it.
 // The observation is read as a status API reads DescribeExecution and the history: the output's vars, or
 // for a run without output the last top-level state document with the branches' variables so far.
+
+import { randomBytes } from 'node:crypto';
 import {
   ExecutionTimeoutError,
   type RunOptions,
@@ -28,9 +30,10 @@ import { SqliteQuorumTallies, SqliteStepVisits } from '../adapters/local/step-ta
 import { ApprovalService } from '../functions/core/approvals.js';
 import type { AuditEntry } from '../functions/core/audit.js';
 import {
+  type AslTaskAnswer,
   aslActivityFailure,
-  aslApprovalAnswer,
   aslApprovalRequest,
+  aslCallbackAnswer,
   aslError,
   aslVisit,
   countAslQuorum,
@@ -43,7 +46,7 @@ import {
   toolCallHandler,
 } from '../functions/core/handlers/index.js';
 import type { Directory, QuorumTallies, StepVisits, ToolCallContext } from '../functions/core/ports.js';
-import { type ApprovalOutcome, ERROR, identityJson } from '../functions/core/protocol.js';
+import { ERROR, identityJson } from '../functions/core/protocol.js';
 import type {
   AslApprovalPayload,
   AslNotifyPayload,
@@ -212,23 +215,32 @@ export async function runCaseAwsDetailed(
   }
 }
 
-/** The approval service over the case's database, answering a level's task token through `waiting`. */
+/**
+ * The approval service over the case's database. A level's request carries its task token as the callback
+ * handle, which the store keeps encrypted; the decision answers the token that the stored handle names, as
+ * a decision Lambda calls SendTaskSuccess / SendTaskFailure (`waiting` stands for those two calls).
+ */
 function caseApprovals(
   run: AslRun,
   db: Db,
   directory: Directory,
   audit: AuditEntry[],
 ): Pick<AslPorts, 'approvals' | 'waiting'> {
-  const waiting = new Map<string, { resolve: (outcome: ApprovalOutcome) => void }>();
+  const waiting = new Map<string, { resolve: (answer: AslTaskAnswer) => void }>();
   const approvals = new ApprovalService({
-    store: new SqliteApprovalStore(db, { recordAudit: (_id, entry) => void audit.push(entry) }),
+    store: new SqliteApprovalStore(db, {
+      callbackKey: randomBytes(32),
+      recordAudit: (_id, entry) => void audit.push(entry),
+    }),
     directory,
     clock: run.clock,
     notifier: { requested: async () => {} },
-    raiseEvent: async (_id, name, payload) => {
-      const pending = waiting.get(name);
-      waiting.delete(name);
-      pending?.resolve(payload);
+    raiseEvent: async (_id, _name, outcome, callback) => {
+      if (callback === null) throw new Error('an ASL approval level without its task token');
+      const { taskToken, answer } = aslCallbackAnswer(callback, outcome);
+      const pending = waiting.get(taskToken);
+      waiting.delete(taskToken);
+      pending?.resolve(answer);
     },
     recordAudit: async (_id, entry) => void audit.push(entry),
     runActive: async (id) => id === run.runId && run.running,
@@ -298,8 +310,8 @@ interface AslPorts {
   notify: NotifyHandler;
   trail: ToolCallContext;
   approvals: ApprovalService;
-  /** The task tokens waiting for a level's decision, by the level's event name. */
-  waiting: Map<string, { resolve: (outcome: ApprovalOutcome) => void }>;
+  /** The Tasks waiting for a level's decision, by their task token: SendTaskSuccess / SendTaskFailure. */
+  waiting: Map<string, { resolve: (answer: AslTaskAnswer) => void }>;
   visits: StepVisits;
   tallies: QuorumTallies;
 }
@@ -318,6 +330,7 @@ function aslHandlers(
   turns: Turns,
 ): Record<string, (payload: never) => Promise<JsonValue>> {
   const { clock, c, runId } = run;
+  let tokens = 0;
   return {
     'tool.call': async (payload: AslToolCallPayload) => {
       try {
@@ -338,22 +351,24 @@ function aslHandlers(
       }
     },
     'approval.request': async (outer: { Payload: AslApprovalPayload }) => {
-      const payload = outer.Payload;
+      // Step Functions gives every waiting Task a token of its own; the library's context object holds one
+      // for the whole execution, so each Task's is made unique here.
+      const payload = { ...outer.Payload, taskToken: `${outer.Payload.taskToken}-${++tokens}` };
       const request = await aslApprovalRequest({ clock, visits: ports.visits }, payload);
       // As on the local target, the scenario's decisions are scheduled when the step is first entered.
       if (request.level === 1 && request.visit === 1)
         scheduleDecisions(c, clock, ports.approvals, runId, request.stepId, clock.now());
       // The task token's answer: what the decision handler sends once the level is decided.
-      const decided = new Promise<ApprovalOutcome>((resolve) =>
-        ports.waiting.set(request.eventName, { resolve }),
+      const decided = new Promise<AslTaskAnswer>((resolve) =>
+        ports.waiting.set(payload.taskToken, { resolve }),
       );
       try {
         await openAslApproval(ports.approvals, request);
       } catch (error) {
-        ports.waiting.delete(request.eventName);
+        ports.waiting.delete(payload.taskToken);
         throw error;
       }
-      const answer = aslApprovalAnswer(payload, await decided);
+      const answer = await decided;
       if (!answer.ok) throw aslError(answer.error, answer.cause);
       return answer.output as unknown as JsonValue;
     },

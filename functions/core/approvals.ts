@@ -38,8 +38,11 @@ export interface ApprovalDeps {
   directory: Directory;
   clock: Clock;
   notifier: ApprovalNotifier;
-  /** Delivers the level's outcome to the run. */
-  raiseEvent(runId: string, name: string, payload: ApprovalOutcome): Promise<void>;
+  /**
+   * Delivers the level's outcome to the run: as the event `name`, or through `callback`, the handle the
+   * level's request carried (ApprovalRequest.callback; null when it carried none).
+   */
+  raiseEvent(runId: string, name: string, payload: ApprovalOutcome, callback: string | null): Promise<void>;
   /** Records a refused decision in the run's history (an accepted one is written with its update). */
   recordAudit(runId: string, entry: AuditEntry): Promise<void>;
   /** Whether the run still runs; a request left open by a run that ended is closed, not decided. */
@@ -146,6 +149,7 @@ export class ApprovalService {
       decisions: [],
       createdAt: clock.now(),
       delivered: false,
+      callback: input.callback ?? null,
       version: 1,
     };
     // A redelivery of this request, or its close, stored the level first: that record stands.
@@ -280,7 +284,7 @@ export class ApprovalService {
   private async deliver(record: ApprovalRecord, outcome: ApprovalOutcome): Promise<void> {
     const { store } = this.deps;
     if (await this.deps.runActive(record.runId))
-      await this.deps.raiseEvent(record.runId, record.eventName, outcome);
+      await this.deps.raiseEvent(record.runId, record.eventName, outcome, record.callback ?? null);
     let current = record;
     await untilWritten(`marking approval ${record.runId}/${record.stepId} delivered`, async () => {
       if (current.delivered || (await store.update({ ...current, delivered: true })) !== undefined)

@@ -146,6 +146,12 @@ export interface ApprovalRequest extends StepMessage {
   requesters: string[];
   /** The step's `allowSelfApproval`: the requesters stay approvers (their decisions are marked). */
   allowSelfApproval: boolean;
+  /**
+   * The host's handle to resume the run once the level is decided, where the event name is not enough (a
+   * Step Functions task token with how to answer it): kept on the approval record, encrypted at rest, and
+   * handed back to `raiseEvent`. Absent on the embedded engine and Azure, whose runs wait on the event.
+   */
+  callback?: string | null;
 }
 
 export interface ApprovalRequestResult {

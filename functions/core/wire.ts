@@ -27,7 +27,10 @@ interface AslStepPayload {
   stepId: string;
   /** `$$.State.RetryCount`: 0 on the first attempt of a visit. */
   attempt: number;
-  /** `$$.State.EnteredTime`: distinct per visit of the state, stable across its retries (see visitOf). */
+  /**
+   * `$$.State.EnteredTime`: distinct per visit of the state, stable across its retries (see `aslVisit`,
+   * functions/core/handlers/visits.ts).
+   */
   enteredTime: string;
   vars: WireVars;
 }
@@ -50,7 +53,10 @@ export interface AslNotifyPayload extends AslStepPayload {
   message: string;
 }
 
-/** `lambda:invoke.waitForTaskToken`'s Payload; the decision handler answers `taskToken`. */
+/**
+ * `lambda:invoke.waitForTaskToken`'s Payload. The request handler keeps `taskToken` on the level's approval
+ * record (its callback handle, encrypted at rest); the decision handler answers it from there.
+ */
 export interface AslApprovalPayload {
   activity: 'approval.request';
   ctx: AslRunContext;

@@ -3,7 +3,7 @@
 // level 1 and read at later levels, failures encoded per target, the close, and a decision's outcome as
 // the task token's answer, with the decision's audit entries written through the writer given.
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteApprovalStore } from '../../adapters/local/approval-store.js';
+import { approvalCallbackKey, SqliteApprovalStore } from '../../adapters/local/approval-store.js';
 import { VirtualClock } from '../../adapters/local/clock.js';
 import { type Db, openDatabase } from '../../adapters/local/database.js';
 import { InMemoryDirectory } from '../../adapters/local/directory.js';
@@ -14,6 +14,7 @@ import {
   approvalCloseFromGcp,
   aslApprovalAnswer,
   aslApprovalRequest,
+  aslCallbackAnswer,
   closeApproval,
   openAslApproval,
   requestAslApproval,
@@ -75,17 +76,21 @@ function setup(users = [alice, boss, carol]) {
   dbs.push(db);
   const clock = new VirtualClock(Date.parse('2026-03-01T09:00:00.000Z'));
   const audit: AuditEntry[] = [];
-  const raised: Array<{ name: string; outcome: ApprovalOutcome }> = [];
+  const raised: Array<{ name: string; outcome: ApprovalOutcome; callback: string | null }> = [];
+  const store = new SqliteApprovalStore(db, {
+    callbackKey: approvalCallbackKey(new Uint8Array(32).fill(3)),
+    recordAudit: (_run, entry) => void audit.push(entry),
+  });
   const approvals = new ApprovalService({
-    store: new SqliteApprovalStore(db, { recordAudit: (_run, entry) => void audit.push(entry) }),
+    store,
     directory: new InMemoryDirectory(users),
     clock,
     notifier: { requested: async () => {} },
-    raiseEvent: async (_run, name, outcome) => void raised.push({ name, outcome }),
+    raiseEvent: async (_run, name, outcome, callback) => void raised.push({ name, outcome, callback }),
     recordAudit: async (_run, entry) => void audit.push(entry),
     runActive: async () => true,
   });
-  return { clock, audit, raised, approvals, visits: new SqliteStepVisits(db) };
+  return { clock, audit, raised, approvals, store, visits: new SqliteStepVisits(db) };
 }
 
 describe('approval.request', () => {
@@ -141,10 +146,13 @@ describe('approval.request', () => {
 });
 
 describe('approval decision and close', () => {
-  it('answers the task token with the result, the decision written to the audit trail', async () => {
-    const { approvals, clock, visits, audit, raised } = setup();
-    const payload = asl(1);
+  it('answers the task token the level stored with the result, the decision written to the audit trail', async () => {
+    const { approvals, clock, visits, audit, raised, store } = setup();
+    const payload = asl(1, { taskToken: 'AAAA-task-token-of-level-1' });
     const request = await requestAslApproval({ approvals, clock, visits }, payload);
+    // The level's record keeps the task token (encrypted at rest) for whoever decides it later.
+    const record = await store.get('run-1', 'ask', request.visit, 1);
+    expect(record?.callback).toContain('AAAA-task-token-of-level-1');
     const decided = await approvals.decide({
       runId: 'run-1',
       stepId: 'ask',
@@ -154,7 +162,12 @@ describe('approval decision and close', () => {
     });
     expect(decided).toMatchObject({ accepted: true, level: 1 });
     expect(raised.map((r) => r.name)).toEqual([request.eventName]);
-    const answer = aslApprovalAnswer(payload, raised[0]?.outcome as ApprovalOutcome);
+    // The decision is raised with the stored handle: its task token answered as SendTaskSuccess would be.
+    const { callback, outcome } = raised[0] ?? {};
+    expect(callback).toEqual(expect.any(String));
+    const { taskToken, answer } = aslCallbackAnswer(callback as string, outcome as ApprovalOutcome);
+    expect(taskToken).toBe('AAAA-task-token-of-level-1');
+    expect(answer).toEqual(aslApprovalAnswer(payload, outcome as ApprovalOutcome));
     expect(answer).toMatchObject({
       ok: true,
       output: { approved: true, decidedBy: 'boss@example.com', level: 1, timedOut: false },

@@ -8,6 +8,34 @@ import type { JsonValue } from '../../../translator/template.js';
 import { type ApprovalOutcome, type ApprovalResult, ERROR } from '../protocol.js';
 import type { AslApprovalPayload } from '../wire.js';
 
+/** What an ASL level's callback handle holds: the task token, and what its answer needs of the step. */
+interface AslCallback {
+  taskToken: string;
+  step: Pick<AslApprovalPayload, 'stepId' | 'output' | 'level' | 'rejectFails' | 'rejectKeepsResult'>;
+}
+
+/** The callback handle an ASL level's request carries (ApprovalRequest.callback), from its Task payload. */
+export function aslCallback(payload: AslApprovalPayload): string {
+  const { taskToken, stepId, output, level, rejectFails, rejectKeepsResult } = payload;
+  const callback: AslCallback = {
+    taskToken,
+    step: { stepId, output, level, rejectFails, rejectKeepsResult },
+  };
+  return JSON.stringify(callback);
+}
+
+/**
+ * What the decision handler sends once the level's outcome is known: the task token the level's stored
+ * callback handle names, and its answer (SendTaskSuccess or SendTaskFailure).
+ */
+export function aslCallbackAnswer(
+  callback: string,
+  outcome: ApprovalOutcome,
+): { taskToken: string; answer: AslTaskAnswer } {
+  const parsed = JSON.parse(callback) as AslCallback;
+  return { taskToken: parsed.taskToken, answer: aslApprovalAnswer(parsed.step, outcome) };
+}
+
 /** How a task token is answered: the task's output, or its error and cause (the cause as JSON). */
 export type AslTaskAnswer =
   | { ok: true; output: ApprovalResult }

@@ -20,6 +20,7 @@ import type {
   WireVars,
 } from '../wire.js';
 import { aslActivityFailure, gcpFailure } from './answers.js';
+import { aslCallback } from './approval-decision.js';
 
 /** The fields both targets render the same way: approvers, message and deadline. */
 function rendered(
@@ -53,6 +54,7 @@ export function approvalRequestFromAsl(
     eventName: approvalEventName(stepId, visit, level),
     requesters: requestersOf({ user: ctx.identity, by: ctx.by ?? null }),
     allowSelfApproval: payload.allowSelfApproval === true,
+    callback: aslCallback(payload),
   };
 }
 
