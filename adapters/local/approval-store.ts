@@ -84,12 +84,8 @@ export class SqliteApprovalStore implements ApprovalStore {
       ),
     };
     const { recordAudit } = options;
-    this.writeUpdate = db.transaction((r: ApprovalRecord, audit: AuditEntry | undefined): boolean => {
-      if (audit !== undefined && recordAudit === undefined)
-        throw new Error(
-          `approval ${r.runId}/${r.stepId} level ${r.level}: an update carries an audit entry, but this store was given no audit trail to write it to`,
-        );
-      const written = this.sql.update.run(
+    const writeRecord = (r: ApprovalRecord): boolean =>
+      this.sql.update.run(
         r.status,
         JSON.stringify(r.decisions),
         r.delivered ? 1 : 0,
@@ -99,11 +95,19 @@ export class SqliteApprovalStore implements ApprovalStore {
         r.visit,
         r.level,
         r.version,
-      );
-      if (written.changes !== 1) return false;
-      if (audit !== undefined) recordAudit?.(r.runId, audit);
+      ).changes === 1;
+    // With an audit entry, the conditional UPDATE and the entry in one transaction; without, the UPDATE is
+    // atomic on its own (no BEGIN/COMMIT: the delivered flag is set once per decided level).
+    const writeWithAudit = db.transaction((r: ApprovalRecord, audit: AuditEntry): boolean => {
+      if (recordAudit === undefined)
+        throw new Error(
+          `approval ${r.runId}/${r.stepId} level ${r.level}: an update carries an audit entry, but this store was given no audit trail to write it to`,
+        );
+      if (!writeRecord(r)) return false;
+      recordAudit(r.runId, audit);
       return true;
     });
+    this.writeUpdate = (r, audit) => (audit === undefined ? writeRecord(r) : writeWithAudit(r, audit));
   }
 
   async create(r: ApprovalRecord): Promise<boolean> {
