@@ -1,7 +1,8 @@
-// The DurableHost contract's run start by id (functions/core/ports.ts), written once and run against every
-// host: of several starts with one explicit run id, exactly one starts the run. Stated for hosts whose
-// starts may overlap (every call is awaited, the contenders started together); the embedded host owns
-// its database alone, so its run races starts on one host.
+// The DurableHost contract (functions/core/ports.ts), written once and run against every host: run start
+// by id (of several starts with one explicit run id, exactly one starts the run; stated for hosts whose
+// starts may overlap: every call is awaited, the contenders started together; the embedded host owns its
+// database alone, so its run races starts on one host), the run records and their filters, cancelling,
+// events to a run that is not running, and the audit trail in order.
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { DurableHost } from '../../functions/core/ports.js';
 import type { IrWorkflow } from '../../translator/ir.js';
@@ -64,6 +65,50 @@ export function describeDurableHostContract(
       await expect(durable.startRun(start(2, 'run-1'))).rejects.toThrow('run-1');
       expect(await durable.listRuns()).toHaveLength(1);
       expect((await durable.getRun('run-1'))?.input).toEqual({ n: 1 });
+    });
+
+    it('answers nothing for a run it does not know, and refuses events to it', async () => {
+      const durable = await host();
+      expect(await durable.getRun('nobody')).toBeUndefined();
+      expect(await durable.audit('nobody')).toEqual([]);
+      await expect(durable.raiseEvent('nobody', 'approval', {})).rejects.toThrow('nobody');
+      await expect(durable.cancelRun('nobody', 'alice@example.com')).rejects.toThrow('nobody');
+    });
+
+    it('cancels a waiting run: it ends cancelled, its trail in order, and takes no event after', async () => {
+      const durable = await host();
+      await durable.startRun(start(1, 'run-1'));
+      expect(await durable.getRun('run-1')).toMatchObject({
+        status: 'running',
+        endedAt: null,
+        workflowId: 'waits',
+      });
+      await durable.cancelRun('run-1', 'alice@example.com');
+      expect(await durable.waitForRun('run-1')).toBe('cancelled');
+      const run = await durable.getRun('run-1');
+      expect(run).toMatchObject({ status: 'cancelled' });
+      expect(run?.endedAt).toEqual(expect.any(Number));
+      const trail = await durable.audit('run-1');
+      expect(trail.map((r) => r.seq)).toEqual(trail.map((_, i) => i + 1));
+      expect(trail[0]?.type).toBe('run.started');
+      expect(trail.map((r) => r.type)).toContain('run.cancelled');
+      await expect(durable.raiseEvent('run-1', 'approval', {})).rejects.toThrow('run-1');
+    });
+
+    it('lists runs newest first, by status, workflow, who triggered them, and up to a limit', async () => {
+      const durable = await host();
+      for (const n of [1, 2, 3]) await durable.startRun(start(n, `run-${n}`));
+      await durable.cancelRun('run-2', 'alice@example.com');
+      await durable.waitForRun('run-2');
+      const ids = async (filter: Parameters<DurableHost['listRuns']>[0]) =>
+        (await durable.listRuns(filter)).map((r) => r.id);
+      expect((await ids({})).sort()).toEqual(['run-1', 'run-2', 'run-3']);
+      expect((await ids({ status: 'running' })).sort()).toEqual(['run-1', 'run-3']);
+      expect(await ids({ status: 'cancelled' })).toEqual(['run-2']);
+      expect(await ids({ workflowId: 'other' })).toEqual([]);
+      expect((await ids({ triggeredBy: 'ALICE@example.com' })).length).toBe(3);
+      expect(await ids({ triggeredBy: 'bob@example.com' })).toEqual([]);
+      expect(await ids({ limit: 2 })).toHaveLength(2);
     });
 
     it('starts one run however many start the same id at the same time', async () => {
