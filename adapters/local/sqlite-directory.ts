@@ -14,7 +14,13 @@
 // password-less users as for real ones, so response time does not tell which emails exist.
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
 import { isEmail, normalizeEmail } from '../../functions/core/identity.js';
-import { type AdminDirectory, type Directory, LastAdminError } from '../../functions/core/ports.js';
+import {
+  type AdminDirectory,
+  type AdminUserInput,
+  type AdminUserRecord,
+  type Directory,
+  LastAdminError,
+} from '../../functions/core/ports.js';
 import type { Identity } from '../../functions/core/protocol.js';
 import { ROLES } from '../../translator/definition.js';
 import type { Db } from './database.js';
@@ -30,29 +36,14 @@ export class DirectoryError extends Error {
   }
 }
 
-export interface UserInput {
-  email: string;
-  name?: string | null;
-  role: string;
-  /** In order; the vault's group cascade follows it. Duplicates are dropped (the first one stays). */
-  groups?: string[];
-  manager?: string | null;
-  /** Left as it is when omitted on an update; false for a new user. */
-  disabled?: boolean;
-  /** A service account: its password is removed and none can be set. Like `disabled` when omitted. */
-  service?: boolean;
-}
+export type UserInput = AdminUserInput;
 
 /** A user from config: created with its password when missing, left alone when already there. */
 export interface SeedUser extends UserInput {
   password?: string;
 }
 
-/** A user as the admin sees it: never the password hash. */
-export interface UserRecord extends Identity {
-  disabled: boolean;
-  hasPassword: boolean;
-}
+export type UserRecord = AdminUserRecord;
 
 interface UserRow {
   email: string;

@@ -106,20 +106,26 @@ export interface Directory {
   resolve(spec: string): Promise<string[]>;
 }
 
-/** A user as the admin sees it (adapters/local/sqlite-directory.ts UserRecord): never a password hash. */
+/** A user as the admin sees it: never a password hash. */
 export interface AdminUserRecord extends Identity {
   disabled: boolean;
   hasPassword: boolean;
 }
 
+/** A user as an admin (or the config's seed) writes it. */
 export interface AdminUserInput {
   email: string;
   name?: string | null;
   role: string;
+  /** In order; the vault's group cascade follows it. Duplicates are dropped (the first one stays). */
   groups?: string[];
   manager?: string | null;
+  /** Left as it is when omitted on an update; false for a new user. */
   disabled?: boolean;
-  /** A service account: nobody logs in as it (its password is removed), a webhook may run as it. */
+  /**
+   * A service account: nobody logs in as it (its password is removed and none can be set), a webhook may
+   * run as it. Like `disabled` when omitted.
+   */
   service?: boolean;
 }
 

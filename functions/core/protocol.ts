@@ -57,7 +57,7 @@ export function identityJson(identity: Identity): JsonValue {
   };
 }
 
-interface StepMessage {
+export interface StepMessage {
   workflowId: string;
   runId: string;
   stepId: string;

@@ -21,6 +21,7 @@ import type {
 } from '../wire.js';
 import { aslActivityFailure, gcpFailure } from './answers.js';
 import { aslCallback } from './approval-decision.js';
+import { aslStep, gcpStep } from './step.js';
 
 /** The fields both targets render the same way: approvers, message and deadline. */
 function rendered(
@@ -43,11 +44,7 @@ export function approvalRequestFromAsl(
 ): ApprovalRequest {
   const { ctx, stepId, level } = payload;
   return {
-    workflowId: ctx.workflowId,
-    runId: ctx.runId,
-    stepId,
-    visit,
-    identity: ctx.identity,
+    ...aslStep(payload, visit),
     level,
     require: payload.require,
     ...rendered(payload, payload.vars, now),
@@ -61,11 +58,7 @@ export function approvalRequestFromAsl(
 /** A GCP workflow's `approval.request` body as a request; `now` is when the level opens. */
 export function approvalRequestFromGcp(body: GcpApprovalRequestBody, now: number): ApprovalRequest {
   return {
-    workflowId: body.workflowId,
-    runId: body.runId,
-    stepId: body.stepId,
-    visit: body.visit,
-    identity: body.identity,
+    ...gcpStep(body),
     level: body.level,
     require: body.require,
     ...rendered(body, body.vars, now),

@@ -9,5 +9,6 @@ export * from './approval-decision.js';
 export * from './approval-request.js';
 export * from './notify.js';
 export * from './quorum.js';
+export * from './step.js';
 export * from './tool-call.js';
 export * from './visits.js';

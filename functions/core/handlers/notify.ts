@@ -2,9 +2,10 @@
 // subject and message rendered from their templates) and sent through the Notifier.
 import type { JsonValue, Template } from '../../../translator/template.js';
 import type { Notifier } from '../ports.js';
-import { idempotencyKey, type NotifyRequest } from '../protocol.js';
+import type { NotifyRequest } from '../protocol.js';
 import { renderList, renderText } from '../render.js';
 import type { AslNotifyPayload, GcpNotifyBody, WireVars } from '../wire.js';
+import { aslAttempt, gcpAttempt } from './step.js';
 
 /** The rendered fields of a notification: `to` (JSON text of templates), `subject`, `message`. */
 function rendered(
@@ -21,16 +22,8 @@ function rendered(
 
 /** An ASL Task's payload as the request of the state's `visit`: attempt `$$.State.RetryCount` + 1. */
 export function notifyFromAsl(payload: AslNotifyPayload, visit: number): NotifyRequest {
-  const { ctx, stepId } = payload;
-  const attempt = payload.attempt + 1;
   return {
-    workflowId: ctx.workflowId,
-    runId: ctx.runId,
-    stepId,
-    visit,
-    identity: ctx.identity,
-    attempt,
-    idempotencyKey: idempotencyKey(ctx.runId, stepId, visit, attempt),
+    ...aslAttempt(payload, visit),
     channel: payload.channel,
     ...rendered(payload, payload.vars),
   };
@@ -39,13 +32,7 @@ export function notifyFromAsl(payload: AslNotifyPayload, visit: number): NotifyR
 /** A GCP workflow's `notify.send` body as a request. */
 export function notifyFromGcp(body: GcpNotifyBody): NotifyRequest {
   return {
-    workflowId: body.workflowId,
-    runId: body.runId,
-    stepId: body.stepId,
-    visit: body.visit,
-    identity: body.identity,
-    attempt: body.attempt,
-    idempotencyKey: idempotencyKey(body.runId, body.stepId, body.visit, body.attempt),
+    ...gcpAttempt(body),
     channel: body.channel,
     ...rendered(body, body.vars),
   };

@@ -3,25 +3,18 @@
 // with large results stored and referenced (results.ts), its pipeline stages written to the run's history.
 import { type JsonValue, resolveTemplate, type Template } from '../../../translator/template.js';
 import type { ResultStore, ToolCallContext, ToolInvoker } from '../ports.js';
-import { idempotencyKey, type ToolCallRequest } from '../protocol.js';
+import type { ToolCallRequest } from '../protocol.js';
 import { offloadLargeResults } from '../results.js';
 import type { AslToolCallPayload, GcpToolCallBody } from '../wire.js';
+import { aslAttempt, gcpAttempt } from './step.js';
 
 /**
  * An ASL Task's payload as the request of the state's `visit` (aslVisit: from its entered time). The
  * attempt is `$$.State.RetryCount` + 1.
  */
 export function toolCallFromAsl(payload: AslToolCallPayload, visit: number): ToolCallRequest {
-  const { ctx, stepId } = payload;
-  const attempt = payload.attempt + 1;
   return {
-    workflowId: ctx.workflowId,
-    runId: ctx.runId,
-    stepId,
-    visit,
-    identity: ctx.identity,
-    attempt,
-    idempotencyKey: idempotencyKey(ctx.runId, stepId, visit, attempt),
+    ...aslAttempt(payload, visit),
     server: payload.server,
     tool: payload.tool,
     args: resolveTemplate(JSON.parse(payload.args) as Template, payload.vars),
@@ -32,13 +25,7 @@ export function toolCallFromAsl(payload: AslToolCallPayload, visit: number): Too
 /** A GCP workflow's `tool.call` body as a request. */
 export function toolCallFromGcp(body: GcpToolCallBody): ToolCallRequest {
   return {
-    workflowId: body.workflowId,
-    runId: body.runId,
-    stepId: body.stepId,
-    visit: body.visit,
-    identity: body.identity,
-    attempt: body.attempt,
-    idempotencyKey: idempotencyKey(body.runId, body.stepId, body.visit, body.attempt),
+    ...gcpAttempt(body),
     server: body.server,
     tool: body.tool,
     args: resolveTemplate(JSON.parse(body.args) as Template, body.vars),

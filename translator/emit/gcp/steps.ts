@@ -103,6 +103,17 @@ export function target(ctx: Ctx, edge: Edge): string {
   return edge === END ? ctx.endStep : edge;
 }
 
+/** The fields every activity's http.post body starts with: the step of the run, its visit and identity. */
+export function stepBody(id: string): Record<string, string> {
+  return {
+    workflowId: expr('sg.workflowId'),
+    runId: expr('sg.runId'),
+    stepId: id,
+    visit: expr(`visits.${id}`),
+    identity: expr('sg.identity'),
+  };
+}
+
 /** A timeout in seconds; none is the longest wait GCP allows. */
 export function seconds(ms: number | null): number {
   if (ms === null) return GCP_MAX_WAIT_S;
