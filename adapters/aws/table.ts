@@ -1,0 +1,117 @@
+// The one DynamoDB table the AWS adapters share (single-table design). Every item has a partition key `pk`
+// and a sort key `sk`, both strings, prefixed by what the item is; items that may be forgotten carry `ttl`
+// (epoch seconds), which DynamoDB's TTL deletes some time after. The keys, one row per kind of item:
+//
+// | item | pk | sk | other attributes |
+// | --- | --- | --- | --- |
+// | webhook delivery claim | `WEBHOOK#<workflowId>` | `DELIVERY#<deliveryId>` | runId, claimedAt, ttl |
+// | spent approval-link nonce | `LINK#<nonce>` | `LINK` | runId, stepId, level, approver, usedAt, expiresAt, ttl |
+//
+// The same definition creates the table in tests (moto) and, later, in the CDK stack.
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DynamoDBClient,
+  type DynamoDBClientConfig,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+
+/** The table's key schema and TTL attribute: what a stack and a test both create. */
+export const TABLE = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'ttl',
+} as const;
+
+/** Where the adapters write: a document client (plain JS values in and out) and the table's name. */
+export interface Table {
+  client: DynamoDBDocumentClient;
+  name: string;
+}
+
+/** A document client over `config` (endpoint, region, credentials) for the table `name`. */
+export function openTable(name: string, config: DynamoDBClientConfig = {}): Table {
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient(config), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return { client, name };
+}
+
+/** Creates the table (on demand billing) with its TTL; for tests and tools, the stack has its own. */
+export async function createTable(table: Table): Promise<void> {
+  const input: CreateTableCommandInput = {
+    TableName: table.name,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: TABLE.partitionKey, AttributeType: 'S' },
+      { AttributeName: TABLE.sortKey, AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
+      { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
+    ],
+  };
+  await table.client.send(new CreateTableCommand(input));
+  await table.client.send(
+    new UpdateTimeToLiveCommand({
+      TableName: table.name,
+      TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
+    }),
+  );
+}
+
+/** Epoch seconds for a `ttl` attribute from ms since epoch (rounded up: never before the moment). */
+export function ttlSeconds(ms: number): number {
+  return Math.ceil(ms / 1000);
+}
+
+/** True for the error a failed `ConditionExpression` raises. */
+export function conditionFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * Deletes the items whose partition key starts with `prefix` and whose number attribute `attribute` is
+ * below `before`, each only while that still holds (a conditional delete); answers how many. A scan: for
+ * housekeeping on demand, where TTL does not already do it.
+ */
+export async function deleteOlder(
+  table: Table,
+  prefix: string,
+  attribute: string,
+  before: number,
+): Promise<number> {
+  let deleted = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await table.client.send(
+      new ScanCommand({
+        TableName: table.name,
+        FilterExpression: 'begins_with(pk, :prefix) AND #at < :before',
+        ExpressionAttributeNames: { '#at': attribute },
+        ExpressionAttributeValues: { ':prefix': prefix, ':before': before },
+        ProjectionExpression: 'pk, sk',
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      try {
+        await table.client.send(
+          new DeleteCommand({
+            TableName: table.name,
+            Key: { pk: item.pk, sk: item.sk },
+            ConditionExpression: '#at < :before',
+            ExpressionAttributeNames: { '#at': attribute },
+            ExpressionAttributeValues: { ':before': before },
+          }),
+        );
+        deleted++;
+      } catch (error) {
+        if (!conditionFailed(error)) throw error;
+      }
+    }
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return deleted;
+}
