@@ -6,6 +6,7 @@
 // | --- | --- | --- | --- |
 // | webhook delivery claim | `WEBHOOK#<workflowId>` | `DELIVERY#<deliveryId>` | runId, claimedAt, ttl |
 // | spent approval-link nonce | `LINK#<nonce>` | `LINK` | runId, stepId, level, approver, usedAt, expiresAt, ttl |
+// | rate-limit bucket | `RATE#<key>` | `RATE` | hits (call times in the window), version, lastAt, ttl |
 //
 // The same definition creates the table in tests (moto) and, later, in the CDK stack.
 import {
@@ -69,6 +70,21 @@ export function ttlSeconds(ms: number): number {
 /** True for the error a failed `ConditionExpression` raises. */
 export function conditionFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * Why a TransactWriteItems was cancelled, when only for reasons a writer recovers from: `condition` when a
+ * condition failed (the state it read is stale, or the write is refused), `conflict` when another write
+ * touched the same items at the same moment (try again); undefined for any other error.
+ */
+export function cancelledBy(error: unknown): 'condition' | 'conflict' | undefined {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
+  const codes = ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map(
+    (r) => r.Code ?? 'None',
+  );
+  if (!codes.every((code) => ['None', 'ConditionalCheckFailed', 'TransactionConflict'].includes(code)))
+    return undefined;
+  return codes.includes('ConditionalCheckFailed') ? 'condition' : 'conflict';
 }
 
 /**

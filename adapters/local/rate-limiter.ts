@@ -67,9 +67,14 @@ export class SqliteRateLimiter implements RateLimiter {
   }
 
   async takeAll(buckets: RateLimitBucket[], now: number): Promise<RateLimitVerdict> {
-    for (const b of buckets)
-      if (!Number.isInteger(b.limit) || b.limit < 1 || !(b.windowMs > 0))
-        throw new RangeError(`rate limit for ${b.key} must be a positive whole limit over a positive window`);
+    validateBuckets(buckets);
     return this.takeAllTransaction(buckets, now);
   }
+}
+
+/** Throws a RangeError naming the first bucket without a positive whole limit over a positive window. */
+export function validateBuckets(buckets: RateLimitBucket[]): void {
+  for (const b of buckets)
+    if (!Number.isInteger(b.limit) || b.limit < 1 || !(b.windowMs > 0))
+      throw new RangeError(`rate limit for ${b.key} must be a positive whole limit over a positive window`);
 }
