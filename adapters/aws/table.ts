@@ -7,6 +7,9 @@
 // | webhook delivery claim | `WEBHOOK#<workflowId>` | `DELIVERY#<deliveryId>` | runId, claimedAt, ttl |
 // | spent approval-link nonce | `LINK#<nonce>` | `LINK` | runId, stepId, level, approver, usedAt, expiresAt, ttl |
 // | rate-limit bucket | `RATE#<key>` | `RATE` | hits (call times in the window), version, lastAt, ttl |
+// | schedule | `SCHEDULES` | `SCHEDULE#<id>` | the ScheduleRecord's fields |
+// | schedule fire | `FIRES#<scheduleId>` | `FIRE#<scheduledTime, 16 digits>` | the ScheduleFireRecord's fields |
+// | unfinished fire marker | `UNFINISHED_FIRES` | `<scheduledTime, 16 digits>#<scheduleId>` | the fire's fields |
 //
 // The same definition creates the table in tests (moto) and, later, in the CDK stack.
 import {

@@ -5,12 +5,14 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoApprovalLinkStore } from '../../adapters/aws/approval-link-store.js';
 import { DynamoRateLimiter, MAX_DYNAMO_LIMIT } from '../../adapters/aws/rate-limiter.js';
+import { DynamoScheduleStore } from '../../adapters/aws/schedule-store.js';
 import { createTable, openTable, type Table } from '../../adapters/aws/table.js';
 import { DynamoWebhookDeliveryStore } from '../../adapters/aws/webhook-store.js';
 import { MOTO_CLIENT, type Moto, startMoto } from '../support/moto.js';
 import { describeApprovalLinkStoreContract } from './approval-link-store.contract.js';
 import { type Contenders, fresh } from './contenders.js';
 import { describeRateLimiterContract } from './rate-limiter.contract.js';
+import { describeScheduleStoreContract } from './schedule-store.contract.js';
 import { describeWebhookDeliveryStoreContract } from './webhook-delivery-store.contract.js';
 
 let moto: Moto | undefined;
@@ -45,6 +47,7 @@ describeApprovalLinkStoreContract('DynamoDB', () =>
   twoClients((table) => new DynamoApprovalLinkStore(table)),
 );
 describeRateLimiterContract('DynamoDB', () => twoClients((table) => new DynamoRateLimiter(table)));
+describeScheduleStoreContract('DynamoDB', () => twoClients((table) => new DynamoScheduleStore(table)));
 
 // Beyond the contract: what one bucket item holds on DynamoDB, and the housekeeping of buckets.
 describe('DynamoRateLimiter on DynamoDB', () => {

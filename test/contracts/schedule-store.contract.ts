@@ -58,6 +58,16 @@ export function describeScheduleStoreContract(
       expect((await store.fires('s1')).map((f) => f.runId)).toEqual(['run-1']);
     });
 
+    it('fires one scheduled time once even when the schedule is set back to it', async () => {
+      const [store, other] = await fresh(make);
+      await store.insert(schedule());
+      expect(await store.claimFire(fire('run-1'), NEXT)).toBe(true);
+      expect(await store.setEnabled('s1', true, DUE)).toBe(true);
+      expect(await other.claimFire(fire('run-2'), NEXT)).toBe(false);
+      expect(await store.get('s1')).toMatchObject({ nextFireAt: DUE });
+      expect((await store.fires('s1')).map((f) => f.runId)).toEqual(['run-1']);
+    });
+
     it('fires one scheduled time once however many schedulers claim it at the same time', async () => {
       const stores = await fresh(make);
       await stores[0]?.insert(schedule());
