@@ -10,6 +10,9 @@
 // | schedule | `SCHEDULES` | `SCHEDULE#<id>` | the ScheduleRecord's fields |
 // | schedule fire | `FIRES#<scheduleId>` | `FIRE#<scheduledTime, 16 digits>` | the ScheduleFireRecord's fields |
 // | unfinished fire marker | `UNFINISHED_FIRES` | `<scheduledTime, 16 digits>#<scheduleId>` | the fire's fields |
+// | a step's visits | `RUN#<runId>` | `VISITS#<stepId>` | visit |
+// | visits by entered time | `RUN#<runId>` | `ENTRIES#<stepId>` / `ENTRY#<stepId>#<enteredTime>` | count / visit |
+// | a quorum's finishes | `RUN#<runId>` | `QUORUM#<stepId>` | finishes (in recorded order), branches (set) |
 //
 // The same definition creates the table in tests (moto) and, later, in the CDK stack.
 import {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoApprovalLinkStore } from '../../adapters/aws/approval-link-store.js';
 import { DynamoRateLimiter, MAX_DYNAMO_LIMIT } from '../../adapters/aws/rate-limiter.js';
 import { DynamoScheduleStore } from '../../adapters/aws/schedule-store.js';
+import { DynamoQuorumTallies, DynamoStepVisits } from '../../adapters/aws/step-tallies.js';
 import { createTable, openTable, type Table } from '../../adapters/aws/table.js';
 import { DynamoWebhookDeliveryStore } from '../../adapters/aws/webhook-store.js';
 import { MOTO_CLIENT, type Moto, startMoto } from '../support/moto.js';
@@ -13,6 +14,7 @@ import { describeApprovalLinkStoreContract } from './approval-link-store.contrac
 import { type Contenders, fresh } from './contenders.js';
 import { describeRateLimiterContract } from './rate-limiter.contract.js';
 import { describeScheduleStoreContract } from './schedule-store.contract.js';
+import { describeQuorumTalliesContract, describeStepVisitsContract } from './step-tallies.contract.js';
 import { describeWebhookDeliveryStoreContract } from './webhook-delivery-store.contract.js';
 
 let moto: Moto | undefined;
@@ -48,6 +50,8 @@ describeApprovalLinkStoreContract('DynamoDB', () =>
 );
 describeRateLimiterContract('DynamoDB', () => twoClients((table) => new DynamoRateLimiter(table)));
 describeScheduleStoreContract('DynamoDB', () => twoClients((table) => new DynamoScheduleStore(table)));
+describeStepVisitsContract('DynamoDB', () => twoClients((table) => new DynamoStepVisits(table)));
+describeQuorumTalliesContract('DynamoDB', () => twoClients((table) => new DynamoQuorumTallies(table)));
 
 // Beyond the contract: what one bucket item holds on DynamoDB, and the housekeeping of buckets.
 describe('DynamoRateLimiter on DynamoDB', () => {
