@@ -192,6 +192,24 @@ describe('cdk-nag AwsSolutions', () => {
     expect(report.success).toBe(true);
   });
 
+  it('is acknowledged only where the construct says why: S1 on the log bucket, SMG4 on the signing key', () => {
+    const { app } = stepgateApp();
+    const acknowledged: [path: string, rule: string, reason: string][] = [];
+    for (const construct of app.node.findAll()) {
+      for (const entry of construct.node.metadata) {
+        if (entry.type !== 'aws:cdk:acknowledged-rules') continue;
+        for (const [rule, reason] of Object.entries(entry.data as Record<string, string>)) {
+          acknowledged.push([construct.node.path, rule, reason]);
+        }
+      }
+    }
+    expect(acknowledged.map(([path, rule]) => [path, rule])).toEqual([
+      ['Stepgate/Stepgate/AccessLogs', 'Annotation::AwsSolutions-S1'],
+      ['Stepgate/Stepgate/LinkSigningKey', 'Annotation::AwsSolutions-SMG4'],
+    ]);
+    for (const [, , reason] of acknowledged) expect(reason.length).toBeGreaterThan(40);
+  });
+
   it('bites: a bucket added without TLS enforcement fails the checks and the synth', () => {
     const { app, stack } = stepgateApp();
     new s3.Bucket(stack, 'Careless', { serverAccessLogsBucket: stack.stepgate.accessLogs });
