@@ -9,6 +9,7 @@ import { DynamoApprovalStore } from '../../adapters/aws/approval-store.js';
 import { DynamoRunAudit } from '../../adapters/aws/audit.js';
 import { createTable, openTable, type Table } from '../../adapters/aws/table.js';
 import { DynamoWebhookDeliveryStore } from '../../adapters/aws/webhook-store.js';
+import { DynamoWorkflowStore } from '../../adapters/aws/workflow-store.js';
 import { approvalCallbackKey } from '../../adapters/local/approval-store.js';
 import type { AuditEntry } from '../../functions/core/audit.js';
 import { MOTO_CLIENT, type Moto, startMoto } from '../support/moto.js';
@@ -16,6 +17,7 @@ import { describeApprovalLinkStoreContract } from './approval-link-store.contrac
 import { approvalRecord, describeApprovalStoreContract } from './approval-store.contract.js';
 import { type Contenders, connectionFor, fresh, race } from './contenders.js';
 import { describeWebhookDeliveryStoreContract } from './webhook-delivery-store.contract.js';
+import { describeWorkflowStoreContract } from './workflow-store.contract.js';
 
 let moto: Moto | undefined;
 beforeAll(async () => {
@@ -48,6 +50,7 @@ describeWebhookDeliveryStoreContract('DynamoDB', (time) =>
 describeApprovalLinkStoreContract('DynamoDB', () =>
   twoClients((table) => new DynamoApprovalLinkStore(table)),
 );
+describeWorkflowStoreContract('DynamoDB', () => twoClients((table) => new DynamoWorkflowStore(table)));
 
 const MASTER_KEY = new Uint8Array(32).fill(7);
 const clock = { now: () => 1_000 };
