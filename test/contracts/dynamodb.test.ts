@@ -1,12 +1,15 @@
 // The port contracts run against the AWS adapters on DynamoDB, spoken to over its real wire protocol by
 // moto_server on loopback (test/support/moto.ts: missing, the suite fails). Each test gets a fresh table,
-// reached through two clients (two connections), as two Lambdas would.
+// reached through two clients (two connections), as two Lambdas would; the result store gets a fresh S3
+// bucket the same way. Beside the contracts: the run's audit trail, and the approval store writing to it.
 
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { DynamoApprovalLinkStore } from '../../adapters/aws/approval-link-store.js';
 import { DynamoApprovalStore } from '../../adapters/aws/approval-store.js';
 import { DynamoRunAudit } from '../../adapters/aws/audit.js';
+import { S3ResultStore } from '../../adapters/aws/result-store.js';
 import { createTable, openTable, type Table } from '../../adapters/aws/table.js';
 import { DynamoWebhookDeliveryStore } from '../../adapters/aws/webhook-store.js';
 import { DynamoWorkflowStore } from '../../adapters/aws/workflow-store.js';
@@ -16,6 +19,7 @@ import { MOTO_CLIENT, type Moto, startMoto } from '../support/moto.js';
 import { describeApprovalLinkStoreContract } from './approval-link-store.contract.js';
 import { approvalRecord, describeApprovalStoreContract } from './approval-store.contract.js';
 import { type Contenders, connectionFor, fresh, race } from './contenders.js';
+import { describeResultStoreContract } from './result-store.contract.js';
 import { describeWebhookDeliveryStoreContract } from './webhook-delivery-store.contract.js';
 import { describeWorkflowStoreContract } from './workflow-store.contract.js';
 
@@ -51,6 +55,25 @@ describeApprovalLinkStoreContract('DynamoDB', () =>
   twoClients((table) => new DynamoApprovalLinkStore(table)),
 );
 describeWorkflowStoreContract('DynamoDB', () => twoClients((table) => new DynamoWorkflowStore(table)));
+
+let buckets = 0;
+
+/** A fresh S3 bucket and two clients of it, each wrapped by `adapter`. */
+async function twoS3Clients<T>(adapter: (client: S3Client, bucket: string) => T): Promise<Contenders<T>> {
+  if (moto === undefined) throw new Error('moto_server is not running');
+  const bucket = `stepgate-blobs-${++buckets}`;
+  const config = { ...MOTO_CLIENT, endpoint: moto.endpoint, forcePathStyle: true };
+  const clients = [new S3Client(config), new S3Client(config)];
+  await clients[0]?.send(new CreateBucketCommand({ Bucket: bucket }));
+  return {
+    connections: clients.map((client) => adapter(client, bucket)),
+    close: () => {
+      for (const client of clients) client.destroy();
+    },
+  };
+}
+
+describeResultStoreContract('S3', () => twoS3Clients((client, bucket) => new S3ResultStore(client, bucket)));
 
 const MASTER_KEY = new Uint8Array(32).fill(7);
 const clock = { now: () => 1_000 };
