@@ -5,7 +5,7 @@
 
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoApprovalLinkStore } from '../../adapters/aws/approval-link-store.js';
 import { DynamoApprovalStore } from '../../adapters/aws/approval-store.js';
 import { DynamoRunAudit } from '../../adapters/aws/audit.js';
@@ -208,11 +208,11 @@ describe('the DynamoDB approval store with its audit trail', () => {
   });
 
   it('keeps the callback handle sealed in the item, bound to its request', async () => {
-    const [{ store }] = await fresh(() => twoClients(approvalsWithAudit));
+    const [{ store, table }] = await fresh(() =>
+      twoClients((table) => ({ ...approvalsWithAudit(table), table })),
+    );
     const callback = 'arn:aws:states:task-token:AAAAKgAAAAIAAAAAAAAAAd9vSECRET';
     await store.create(approvalRecord({ callback }));
-    const table = openTable(`stepgate-contract-${tables}`, { ...MOTO_CLIENT, endpoint: moto?.endpoint });
-    onTestFinished(() => table.client.destroy());
     const { Items = [] } = await table.client.send(new ScanCommand({ TableName: table.name }));
     const raw = Items[0]?.callback as Uint8Array;
     expect(raw).toBeInstanceOf(Uint8Array);
@@ -226,9 +226,11 @@ describe('the DynamoDB approval store with its audit trail', () => {
         ExpressionAttributeValues: { ':c': raw },
       }),
     );
+    // Moved to another request's item, the ciphertext no longer opens (and the error holds no handle).
     await expect(store.get('r1', 'ask', 1, 2)).rejects.toThrow(
       /cannot decrypt the callback handle of approval r1\/ask level 2/,
     );
+    await expect(store.get('r1', 'ask', 1, 2)).rejects.not.toThrow(/SECRET/);
     expect((await store.get('r1', 'ask', 1, 1))?.callback).toBe(callback);
   });
 
