@@ -13,6 +13,16 @@
 // | a step's visits | `RUN#<runId>` | `VISITS#<stepId>` | visit |
 // | visits by entered time | `RUN#<runId>` | `ENTRIES#<stepId>` / `ENTRY#<stepId>#<enteredTime>` | count / visit |
 // | a quorum's finishes | `RUN#<runId>` | `QUORUM#<stepId>` | finishes (in recorded order), branches (set) |
+// | audit entry of a run | `RUN#<runId>` | `AUDIT#<seq, 12 digits>` | seq, at, type, step, data (JSON text) |
+// | last audit seq of a run | `RUN#<runId>` | `AUDIT-SEQ` | seq |
+// | approval request | `RUN#<runId>` | `APPROVAL#<stepId>#<visit, 6 digits>#<level, 6 digits>` | the record, callback (sealed), version, gsi1pk?, gsi1sk |
+// | workflow version | `WORKFLOW#<id>` | `VERSION#<version, 10 digits>` | name, format, source, ir (JSON text), createdAt, createdBy |
+// | workflow head | `WORKFLOWS` | `WORKFLOW#<id>` | id, version (the latest), deleted |
+//
+// One global secondary index, `gsi1` (keys `gsi1pk`, `gsi1sk`, every attribute projected), is sparse: only
+// items with a `gsi1pk` are in it. Approval requests use it to be found across runs: `APPROVAL#OPEN` while
+// open, `APPROVAL#UNDELIVERED` while decided and not yet delivered, none otherwise; `gsi1sk` orders them by
+// creation (see adapters/aws/approval-store.ts).
 //
 // The same definition creates the table in tests (moto) and, later, in the CDK stack.
 import {
@@ -22,7 +32,12 @@ import {
   type DynamoDBClientConfig,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  ScanCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 
 /** The table's key schema and TTL attribute: what a stack and a test both create. */
 export const TABLE = {
@@ -54,10 +69,22 @@ export async function createTable(table: Table): Promise<void> {
     AttributeDefinitions: [
       { AttributeName: TABLE.partitionKey, AttributeType: 'S' },
       { AttributeName: TABLE.sortKey, AttributeType: 'S' },
+      { AttributeName: TABLE.gsi1.partitionKey, AttributeType: 'S' },
+      { AttributeName: TABLE.gsi1.sortKey, AttributeType: 'S' },
     ],
     KeySchema: [
       { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
       { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: TABLE.gsi1.name,
+        KeySchema: [
+          { AttributeName: TABLE.gsi1.partitionKey, KeyType: 'HASH' },
+          { AttributeName: TABLE.gsi1.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
     ],
   };
   await table.client.send(new CreateTableCommand(input));
@@ -72,6 +99,19 @@ export async function createTable(table: Table): Promise<void> {
 /** Epoch seconds for a `ttl` attribute from ms since epoch (rounded up: never before the moment). */
 export function ttlSeconds(ms: number): number {
   return Math.ceil(ms / 1000);
+}
+
+/** One element of a TransactWriteItems (the document client's form). */
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/**
+ * For a cancelled transaction (a condition failed, or it met another transaction), the reason code of
+ * each of its items in order (`None` for the items that were fine); undefined for any other error.
+ */
+export function transactionCancelled(error: unknown): string[] | undefined {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.map((reason) => reason.Code ?? 'None');
 }
 
 /** True for the error a failed `ConditionExpression` raises. */

@@ -1,21 +1,33 @@
 // The port contracts run against the AWS adapters on DynamoDB, spoken to over its real wire protocol by
 // moto_server on loopback (test/support/moto.ts: missing, the suite fails). Each test gets a fresh table,
-// reached through two clients (two connections), as two Lambdas would.
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+// reached through two clients (two connections), as two Lambdas would; the result store gets a fresh S3
+// bucket the same way. Beside the contracts: what one rate-limit bucket holds, the run's audit trail, and
+// the approval store writing to it.
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoApprovalLinkStore } from '../../adapters/aws/approval-link-store.js';
+import { DynamoApprovalStore } from '../../adapters/aws/approval-store.js';
+import { DynamoRunAudit } from '../../adapters/aws/audit.js';
 import { DynamoRateLimiter, MAX_DYNAMO_LIMIT } from '../../adapters/aws/rate-limiter.js';
+import { S3ResultStore } from '../../adapters/aws/result-store.js';
 import { DynamoScheduleStore } from '../../adapters/aws/schedule-store.js';
 import { DynamoQuorumTallies, DynamoStepVisits } from '../../adapters/aws/step-tallies.js';
 import { createTable, openTable, type Table } from '../../adapters/aws/table.js';
 import { DynamoWebhookDeliveryStore } from '../../adapters/aws/webhook-store.js';
+import { DynamoWorkflowStore } from '../../adapters/aws/workflow-store.js';
+import { approvalCallbackKey } from '../../adapters/local/approval-store.js';
+import type { AuditEntry } from '../../functions/core/audit.js';
 import { MOTO_CLIENT, type Moto, startMoto } from '../support/moto.js';
 import { describeApprovalLinkStoreContract } from './approval-link-store.contract.js';
-import { type Contenders, fresh } from './contenders.js';
+import { approvalRecord, describeApprovalStoreContract } from './approval-store.contract.js';
+import { type Contenders, connectionFor, fresh, race } from './contenders.js';
 import { describeRateLimiterContract } from './rate-limiter.contract.js';
+import { describeResultStoreContract } from './result-store.contract.js';
 import { describeScheduleStoreContract } from './schedule-store.contract.js';
 import { describeQuorumTalliesContract, describeStepVisitsContract } from './step-tallies.contract.js';
 import { describeWebhookDeliveryStoreContract } from './webhook-delivery-store.contract.js';
+import { describeWorkflowStoreContract } from './workflow-store.contract.js';
 
 let moto: Moto | undefined;
 beforeAll(async () => {
@@ -86,5 +98,197 @@ describe('DynamoRateLimiter on DynamoDB', () => {
       allowed: false,
       key: 'new',
     });
+  });
+});
+
+describeWorkflowStoreContract('DynamoDB', () => twoClients((table) => new DynamoWorkflowStore(table)));
+
+let buckets = 0;
+
+/** A fresh S3 bucket and two clients of it, each wrapped by `adapter`. */
+async function twoS3Clients<T>(adapter: (client: S3Client, bucket: string) => T): Promise<Contenders<T>> {
+  if (moto === undefined) throw new Error('moto_server is not running');
+  const bucket = `stepgate-blobs-${++buckets}`;
+  const config = { ...MOTO_CLIENT, endpoint: moto.endpoint, forcePathStyle: true };
+  const clients = [new S3Client(config), new S3Client(config)];
+  await clients[0]?.send(new CreateBucketCommand({ Bucket: bucket }));
+  return {
+    connections: clients.map((client) => adapter(client, bucket)),
+    close: () => {
+      for (const client of clients) client.destroy();
+    },
+  };
+}
+
+describeResultStoreContract('S3', () => twoS3Clients((client, bucket) => new S3ResultStore(client, bucket)));
+
+const MASTER_KEY = new Uint8Array(32).fill(7);
+const clock = { now: () => 1_000 };
+
+/** The audit entry a decision writes with its update. */
+const decisionEntry = (by: string): AuditEntry => ({
+  type: 'approval.decision',
+  step: 'ask',
+  data: {
+    level: 1,
+    decides: true,
+    by,
+    decision: 'approve',
+    comment: null,
+    at: '2026-01-01T00:00:00.000Z',
+    channel: 'api',
+  },
+});
+
+/** An approval store and the audit trail it writes to, over one client of the table. */
+function approvalsWithAudit(table: Table): { store: DynamoApprovalStore; audit: DynamoRunAudit } {
+  const audit = new DynamoRunAudit(table, clock);
+  const callbackKey = approvalCallbackKey(MASTER_KEY);
+  return { store: new DynamoApprovalStore(table, { callbackKey, audit }), audit };
+}
+
+describeApprovalStoreContract('DynamoDB', () => twoClients((table) => approvalsWithAudit(table).store));
+
+describe('the DynamoDB audit trail', () => {
+  it('numbers entries from 1 in the order they were appended, per run', async () => {
+    const [audit, other] = await fresh(() => twoClients((table) => new DynamoRunAudit(table, clock)));
+    await audit.append('r1', decisionEntry('a@example.com'));
+    await other.append('r2', decisionEntry('x@example.com'));
+    await other.append('r1', decisionEntry('b@example.com'));
+    expect(await audit.list('r1')).toEqual([
+      {
+        seq: 1,
+        at: 1_000,
+        type: 'approval.decision',
+        step: 'ask',
+        data: decisionEntry('a@example.com').data,
+      },
+      {
+        seq: 2,
+        at: 1_000,
+        type: 'approval.decision',
+        step: 'ask',
+        data: decisionEntry('b@example.com').data,
+      },
+    ]);
+    expect((await audit.list('r2')).map((r) => r.seq)).toEqual([1]);
+    expect(await audit.list('r3')).toEqual([]);
+  });
+
+  it('keeps the trail gapless and ordered under many concurrent appends', async () => {
+    const audits = await fresh(() => twoClients((table) => new DynamoRunAudit(table, clock)));
+    const outcomes = await race(8, (i) =>
+      connectionFor(audits, i).append('r1', decisionEntry(`approver${i}@example.com`)),
+    );
+    const seqs = outcomes.map((o) => {
+      if (o.status === 'rejected') throw o.reason;
+      return o.value.seq;
+    });
+    expect([...seqs].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const trail = await audits[1].list('r1');
+    expect(trail.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const by = (r: (typeof trail)[number]) => (r.data as { by: string }).by;
+    expect(new Set(trail.map(by)).size).toBe(8);
+  });
+});
+
+describe('the DynamoDB approval store with its audit trail', () => {
+  it('writes a decision and its audit entry together, and neither when the version moved on', async () => {
+    const [a, b] = await fresh(() => twoClients(approvalsWithAudit));
+    await a.store.create(approvalRecord());
+    const read = await a.store.get('r1', 'ask', 1, 1);
+    if (read === undefined) throw new Error('not created');
+    await a.audit.append('r1', {
+      type: 'run.started',
+      data: { trigger: 'manual', user: 'alice@example.com', input: {} },
+    });
+    expect(
+      await b.store.update({ ...read, status: 'approved' }, decisionEntry('bob@example.com')),
+    ).toMatchObject({ status: 'approved', version: 2 });
+    expect(await a.store.update({ ...read, status: 'rejected' }, decisionEntry('dana@example.com'))).toBe(
+      undefined,
+    );
+    expect(await a.store.get('r1', 'ask', 1, 1)).toMatchObject({ status: 'approved', version: 2 });
+    const trail = await b.audit.list('r1');
+    expect(trail.map((r) => [r.seq, r.type])).toEqual([
+      [1, 'run.started'],
+      [2, 'approval.decision'],
+    ]);
+    expect(trail[1]?.data).toMatchObject({ by: 'bob@example.com' });
+  });
+
+  it('lets exactly one of many decisions from one read succeed, with exactly its one entry', async () => {
+    const pairs = await fresh(() => twoClients(approvalsWithAudit));
+    await pairs[0].store.create(approvalRecord());
+    const read = await pairs[0].store.get('r1', 'ask', 1, 1);
+    if (read === undefined) throw new Error('not created');
+    const outcomes = await race(8, (i) =>
+      connectionFor(pairs, i).store.update(
+        { ...read, status: 'approved' },
+        decisionEntry(`approver${i}@example.com`),
+      ),
+    );
+    const won = outcomes.flatMap((o, i) => {
+      if (o.status === 'rejected') throw o.reason;
+      return o.value === undefined ? [] : [i];
+    });
+    expect(won).toHaveLength(1);
+    const trail = await pairs[1].audit.list('r1');
+    expect(trail.map((r) => (r.data as { by: string }).by)).toEqual([`approver${won[0]}@example.com`]);
+  });
+
+  it('appends the entries of decisions on different requests of one run without a gap', async () => {
+    const pairs = await fresh(() => twoClients(approvalsWithAudit));
+    const levels = [1, 2, 3, 4, 5, 6];
+    for (const level of levels) await pairs[0].store.create(approvalRecord({ level }));
+    const outcomes = await race(levels.length, async (i) => {
+      const { store } = connectionFor(pairs, i);
+      const read = await store.get('r1', 'ask', 1, i + 1);
+      if (read === undefined) throw new Error('not created');
+      return store.update({ ...read, status: 'approved' }, decisionEntry(`level${i + 1}@example.com`));
+    });
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') throw outcome.reason;
+      expect(outcome.value).toMatchObject({ version: 2 });
+    }
+    expect((await pairs[1].audit.list('r1')).map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('keeps the callback handle sealed in the item, bound to its request', async () => {
+    const [{ store, table }] = await fresh(() =>
+      twoClients((table) => ({ ...approvalsWithAudit(table), table })),
+    );
+    const callback = 'arn:aws:states:task-token:AAAAKgAAAAIAAAAAAAAAAd9vSECRET';
+    await store.create(approvalRecord({ callback }));
+    const { Items = [] } = await table.client.send(new ScanCommand({ TableName: table.name }));
+    const raw = Items[0]?.callback as Uint8Array;
+    expect(raw).toBeInstanceOf(Uint8Array);
+    expect(Buffer.from(raw).toString('latin1')).not.toContain('SECRET');
+    await store.create(approvalRecord({ level: 2 }));
+    await table.client.send(
+      new UpdateCommand({
+        TableName: table.name,
+        Key: { pk: Items[0]?.pk, sk: String(Items[0]?.sk).replace(/1$/, '2') },
+        UpdateExpression: 'SET callback = :c',
+        ExpressionAttributeValues: { ':c': raw },
+      }),
+    );
+    // Moved to another request's item, the ciphertext no longer opens (and the error holds no handle).
+    await expect(store.get('r1', 'ask', 1, 2)).rejects.toThrow(
+      /cannot decrypt the callback handle of approval r1\/ask level 2/,
+    );
+    await expect(store.get('r1', 'ask', 1, 2)).rejects.not.toThrow(/SECRET/);
+    expect((await store.get('r1', 'ask', 1, 1))?.callback).toBe(callback);
+  });
+
+  it('refuses an update that carries an audit entry when it has no audit trail, and writes nothing', async () => {
+    const [store] = await fresh(() => twoClients((table) => new DynamoApprovalStore(table)));
+    await store.create(approvalRecord());
+    const read = await store.get('r1', 'ask', 1, 1);
+    if (read === undefined) throw new Error('not created');
+    await expect(
+      store.update({ ...read, status: 'approved' }, decisionEntry('bob@example.com')),
+    ).rejects.toThrow(/no audit trail/);
+    expect(await store.get('r1', 'ask', 1, 1)).toMatchObject({ status: 'open', version: 1 });
   });
 });

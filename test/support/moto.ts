@@ -12,6 +12,19 @@ export interface Moto {
   stop(): Promise<void>;
 }
 
+/**
+ * moto_server's own app, served one request at a time. moto_server serves requests on threads, and its
+ * TransactWriteItems is not isolated from a concurrent request (it applies item by item and, cancelled,
+ * restores a copy of the table taken before it began, undoing what others wrote meanwhile); DynamoDB
+ * serialises conflicting requests, so the race tests need moto to as well.
+ */
+const SERIAL_SERVER = `
+import sys
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)
+`;
+
 /** Credentials and region moto accepts; never real ones. */
 export const MOTO_CLIENT = {
   region: 'us-east-1',
@@ -40,7 +53,7 @@ export async function startMoto(): Promise<Moto> {
     );
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+  const child: ChildProcess = spawn('python3', ['-c', SERIAL_SERVER, String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
