@@ -20,6 +20,9 @@
 // Handler failures: a Lambda fails with errorType `Stepgate.Retryable` or `Stepgate.Fatal` (the ASL Retry
 // matches the first, so a non-retryable error is never retried) and errorMessage (the Cause) a JSON
 // object of variables to merge into `vars` when it is caught: `{"error":{"code","message","step"}}`.
+// Before that Retry rule, every Task that invokes a Lambda retries the Lambda service's own transient
+// errors (the invoke failed, not the handler), and none waits longer than a Lambda runs unless its step
+// has no timeout at all (aws/state.ts: LAMBDA_SERVICE_RETRY, lambdaTimeoutSeconds).
 // A rejection arrives as SendTaskFailure with error `Stepgate.Rejected` and cause `{"<output>": result}`
 // (plus `"error"` when the step has no onReject, so that an enclosing parallel's onError sees it; only
 // `"error"` when, in addition, the step is inside a branch: the payload's rejectFails/rejectKeepsResult).

@@ -1,5 +1,7 @@
 // The Task states of an approval step, one per escalation level (`lambda:invoke.waitForTaskToken`: the
-// decision handler answers the token), and the states a rejection or the last level's timeout go to.
+// decision handler answers the token), and the states a rejection or the last level's timeout go to. A
+// level waits for a person, not for the Lambda, so it keeps the level's timeout rather than a Lambda's,
+// and has no HeartbeatSeconds: nothing beats while an approver thinks, so a heartbeat would only fail it.
 import { type IrApproval, type IrApprovalLevel, timedOutApproval } from '../../ir.js';
 import { approvalPayload } from './payloads.js';
 import {
@@ -7,6 +9,7 @@ import {
   ASL_PLACEHOLDERS,
   catchTo,
   failOrCount,
+  lambdaRetrier,
   mergeCaught,
   passResult,
   renderNextEnd,
@@ -57,7 +60,7 @@ function renderLevel(node: IrApproval, level: IrApprovalLevel, levelNo: number, 
     },
     TimeoutSeconds: timeoutSeconds(level.timeoutMs, node.source),
     ResultPath: `$.${writeLayer(scope)}.${node.output}`,
-    ...renderRetryCatch([], catchers),
+    ...renderRetryCatch(lambdaRetrier(null, node.source), catchers),
     ...renderNextEnd(node.next, scope),
   };
 }

@@ -11,6 +11,7 @@ import {
   catchTo,
   documentWith,
   type Json,
+  lambdaRetrier,
   mergeCaught,
   type QuorumParallel,
   renderNextEnd,
@@ -79,6 +80,7 @@ export function renderCounter(parallel: QuorumParallel, branch: number, scope: S
     Parameters: quorumParameters(parallel, branch, outcome, scope),
     TimeoutSeconds: 60,
     ResultPath: null,
+    ...renderRetryCatch(lambdaRetrier(null, parallel.source), []),
     End: true,
   });
   return { [names.done]: counter('succeeded'), [names.failed]: counter('failed') };

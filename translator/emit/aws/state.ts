@@ -31,6 +31,29 @@ export const ASL_ERROR = {
 /** Used where the IR has no timeout: ASL's largest TimeoutSeconds, stated explicitly. */
 export const NO_TIMEOUT_SECONDS = 99_999_999;
 
+/** The longest a Lambda function runs (900 s): no Task that waits for one's answer waits longer. */
+export const LAMBDA_MAX_SECONDS = 900;
+
+/**
+ * The Lambda service's own transient errors (the invoke failed, not the handler), retried on every Task
+ * that invokes a Lambda as its first Retry rule, with the policy the Step Functions docs recommend
+ * ("Handle Lambda service exceptions": 2 s, 6 attempts, doubling); throttling too, with full jitter so
+ * that throttled runs do not come back together.
+ */
+export const LAMBDA_SERVICE_RETRY: State = {
+  ErrorEquals: [
+    'Lambda.ClientExecutionTimeoutException',
+    'Lambda.ServiceException',
+    'Lambda.AWSLambdaException',
+    'Lambda.SdkClientException',
+    'Lambda.TooManyRequestsException',
+  ],
+  IntervalSeconds: 2,
+  MaxAttempts: 6,
+  BackoffRate: 2,
+  JitterStrategy: 'FULL',
+};
+
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type State = { [key: string]: Json };
 /** States by name, in output order. */
@@ -83,6 +106,15 @@ export function timeoutSeconds(ms: number | null, source: string): number {
   return ms === null ? NO_TIMEOUT_SECONDS : seconds(ms, source, 'timeouts');
 }
 
+/**
+ * `TimeoutSeconds` of a Task that waits for a Lambda's answer: its IR timeout, capped at what a Lambda
+ * can run. A step without a timeout keeps none (NO_TIMEOUT_SECONDS): on every target it waits until the
+ * run's own timeout, and on AWS the function's timeout (at most 900 s) ends the invocation anyway.
+ */
+export function lambdaTimeoutSeconds(ms: number | null, source: string): number {
+  return ms === null ? NO_TIMEOUT_SECONDS : Math.min(seconds(ms, source, 'timeouts'), LAMBDA_MAX_SECONDS);
+}
+
 /** `Next` or `End` for a non-Choice state. */
 export function renderNextEnd(to: Edge, scope: Scope): State {
   const target = to === END ? scope.endTarget : to;
@@ -103,6 +135,15 @@ export function renderRetryCatch(retry: Json[], catchers: Json[]): State {
     ...(retry.length > 0 ? { Retry: retry } : {}),
     ...(catchers.length > 0 ? { Catch: catchers } : {}),
   };
+}
+
+/**
+ * The Retry rules of a Task that invokes a Lambda: the Lambda service's transient errors first, then the
+ * step's own retry (none for an IR retry of one attempt). Step Functions counts each rule's retries
+ * apart, so a service retry spends none of the step's attempts and leaves its backoff as it was.
+ */
+export function lambdaRetrier(retry: IrRetry | null, source: string): Json[] {
+  return [LAMBDA_SERVICE_RETRY, ...(retry === null ? [] : retrier(retry, source))];
 }
 
 /** The Retry rules of a step: retryable handler errors and per-attempt timeouts, never a fatal error. */

@@ -1,6 +1,7 @@
 // The Task state of a tool or notify step, with the states its failures go through: a per-attempt
-// timeout becomes a static Stepgate.Timeout error, a handler's error is merged into `error` (onError),
-// and a failure nobody handles fails the run or counts the branch for its quorum.
+// timeout (the step's own, capped at what a Lambda runs) becomes a static Stepgate.Timeout error, a
+// handler's error is merged into `error` (onError), and a failure nobody handles fails the run or counts
+// the branch for its quorum.
 import type { IrNotify, IrTool } from '../../ir.js';
 import { activityParameters } from './payloads.js';
 import {
@@ -10,14 +11,14 @@ import {
   errorLayer,
   failOrCount,
   type Json,
+  lambdaRetrier,
+  lambdaTimeoutSeconds,
   mergeCaught,
   passResult,
   renderNextEnd,
   renderRetryCatch,
-  retrier,
   type Scope,
   type States,
-  timeoutSeconds,
   unhandled,
   writeLayer,
 } from './state.js';
@@ -30,9 +31,9 @@ export function renderTask(node: IrTool | IrNotify, scope: Scope): States {
       Type: 'Task',
       Resource: node.kind === 'tool' ? ASL_PLACEHOLDERS.toolCall : ASL_PLACEHOLDERS.notify,
       Parameters: activityParameters(node, scope),
-      TimeoutSeconds: timeoutSeconds(node.timeoutMs, node.source),
+      TimeoutSeconds: lambdaTimeoutSeconds(node.timeoutMs, node.source),
       ResultPath: node.kind === 'tool' ? `$.${writeLayer(scope)}.${node.output}` : null,
-      ...renderRetryCatch(retrier(node.retry, node.source), catchers),
+      ...renderRetryCatch(lambdaRetrier(node.retry, node.source), catchers),
       ...renderNextEnd(node.next, scope),
     },
     ...states,
@@ -42,8 +43,10 @@ export function renderTask(node: IrTool | IrNotify, scope: Scope): States {
 /** The Task's catchers and the states they lead to. */
 function taskFailures(node: IrTool | IrNotify, scope: Scope): { catchers: Json[]; states: States } {
   const timeout = `${node.id}.timeout`;
+  // A timeout longer than a Lambda runs is capped (lambdaTimeoutSeconds): the error says when it struck.
+  const timeoutMs = node.timeoutMs === null ? null : lambdaTimeoutSeconds(node.timeoutMs, node.source) * 1000;
   const timeoutError = {
-    error: { code: ASL_ERROR.timeout, message: `no result within ${node.timeoutMs} ms`, step: node.id },
+    error: { code: ASL_ERROR.timeout, message: `no result within ${timeoutMs} ms`, step: node.id },
   };
   if (node.onError !== null) {
     const error = `${node.id}.error`;
