@@ -51,6 +51,12 @@ export async function startMoto(): Promise<Moto> {
       'moto_server is not installed: the AWS adapters are tested against it (pip install "moto[server]"); ' +
         `running it failed: ${check.error?.message ?? check.stderr}`,
     );
+  // moto's app is served by the Python that has moto (the one on PATH, as moto_server's own shebang uses).
+  const python = spawnSync('python3', ['-c', 'import moto.moto_server.werkzeug_app'], { encoding: 'utf8' });
+  if (python.error !== undefined || python.status !== 0)
+    throw new Error(
+      `python3 on PATH cannot import moto's server app, which the tests serve one request at a time: ${python.error?.message ?? python.stderr}`,
+    );
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn('python3', ['-c', SERIAL_SERVER, String(port)], {
