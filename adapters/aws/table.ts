@@ -18,6 +18,8 @@
 // | approval request | `RUN#<runId>` | `APPROVAL#<stepId>#<visit, 6 digits>#<level, 6 digits>` | the record, callback (sealed), version, gsi1pk?, gsi1sk |
 // | workflow version | `WORKFLOW#<id>` | `VERSION#<version, 10 digits>` | name, format, source, ir (JSON text), createdAt, createdBy |
 // | workflow head | `WORKFLOWS` | `WORKFLOW#<id>` | id, version (the latest), deleted |
+// | vault secret | `VAULT#<scope>` | `SECRET#<name>` | scope, name, sealed (AES-256-GCM), updatedAt |
+// | vault data key | `VAULT-KEY` | `VAULT-KEY` | encryptedKey (by KMS), kmsKeyId, createdAt |
 //
 // One global secondary index, `gsi1` (keys `gsi1pk`, `gsi1sk`, every attribute projected), is sparse: only
 // items with a `gsi1pk` are in it. Approval requests use it to be found across runs: `APPROVAL#OPEN` while

@@ -182,7 +182,7 @@ export class SqliteVault implements Vault {
     checkSecretName(name);
     if (value.length === 0)
       throw new VaultError(`refusing to store an empty value for ${name} in ${checkedScope}`);
-    const { iv, tag, ciphertext } = seal(this.masterKeyObject(), value, aad(checkedScope, name));
+    const { iv, tag, ciphertext } = seal(this.masterKeyObject(), value, secretAad(checkedScope, name));
     this.sql.upsert.run(checkedScope, name, iv, tag, ciphertext, this.now());
   }
 
@@ -238,7 +238,7 @@ export class SqliteVault implements Vault {
   private decrypt(row: SecretRow): string {
     const key = this.masterKeyObject();
     try {
-      return unseal(key, row, aad(row.scope, row.name));
+      return unseal(key, row, secretAad(row.scope, row.name));
     } catch {
       throw new VaultError(
         `cannot decrypt secret ${row.name} in scope ${row.scope}: the master key is not the one it was stored with, or the row was altered or moved`,
@@ -258,6 +258,7 @@ function toKey(bytes: Uint8Array): KeyObject {
   return createSecretKey(bytes);
 }
 
-function aad(scope: string, name: string): Buffer {
+/** The associated data binding a secret's ciphertext to its scope and name (every vault adapter's). */
+export function secretAad(scope: string, name: string): Buffer {
   return Buffer.from(`${AAD_PREFIX}\u0000${scope}\u0000${name}`, 'utf8');
 }

@@ -2,10 +2,11 @@
 // moto_server on loopback (test/support/moto.ts: missing, the suite fails). Each test gets a fresh table,
 // reached through two clients (two connections), as two Lambdas would; the result store gets a fresh S3
 // bucket the same way. Beside the contracts: what one rate-limit bucket holds, the run's audit trail, and
-// the approval store writing to it.
+// the approval store writing to it, and what the vault keeps in the table.
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { DynamoApprovalLinkStore } from '../../adapters/aws/approval-link-store.js';
 import { DynamoApprovalStore } from '../../adapters/aws/approval-store.js';
 import { DynamoRunAudit } from '../../adapters/aws/audit.js';
@@ -14,6 +15,7 @@ import { S3ResultStore } from '../../adapters/aws/result-store.js';
 import { DynamoScheduleStore } from '../../adapters/aws/schedule-store.js';
 import { DynamoQuorumTallies, DynamoStepVisits } from '../../adapters/aws/step-tallies.js';
 import { createTable, openTable, type Table } from '../../adapters/aws/table.js';
+import { DATA_KEY_ITEM, DynamoVault } from '../../adapters/aws/vault.js';
 import { DynamoWebhookDeliveryStore } from '../../adapters/aws/webhook-store.js';
 import { DynamoWorkflowStore } from '../../adapters/aws/workflow-store.js';
 import { approvalCallbackKey } from '../../adapters/local/approval-store.js';
@@ -26,6 +28,7 @@ import { describeRateLimiterContract } from './rate-limiter.contract.js';
 import { describeResultStoreContract } from './result-store.contract.js';
 import { describeScheduleStoreContract } from './schedule-store.contract.js';
 import { describeQuorumTalliesContract, describeStepVisitsContract } from './step-tallies.contract.js';
+import { describeVaultContract } from './vault.contract.js';
 import { describeWebhookDeliveryStoreContract } from './webhook-delivery-store.contract.js';
 import { describeWorkflowStoreContract } from './workflow-store.contract.js';
 
@@ -290,5 +293,91 @@ describe('the DynamoDB approval store with its audit trail', () => {
       store.update({ ...read, status: 'approved' }, decisionEntry('bob@example.com')),
     ).rejects.toThrow(/no audit trail/);
     expect(await store.get('r1', 'ask', 1, 1)).toMatchObject({ status: 'open', version: 1 });
+  });
+});
+
+/** A fresh table and a fresh KMS key; two vaults over them, each with its own DynamoDB and KMS clients. */
+async function twoVaults(): Promise<Contenders<{ vault: DynamoVault; table: Table; keyId: string }>> {
+  if (moto === undefined) throw new Error('moto_server is not running');
+  const config = { ...MOTO_CLIENT, endpoint: moto.endpoint };
+  const kms = [new KMSClient(config), new KMSClient(config)];
+  const { KeyMetadata } = await (kms[0] as KMSClient).send(new CreateKeyCommand({}));
+  const keyId = KeyMetadata?.KeyId;
+  if (keyId === undefined) throw new Error('moto created no KMS key');
+  const tables = await twoClients((table) => table);
+  return {
+    connections: tables.connections.map((table, i) => ({
+      vault: new DynamoVault(table, kms[i] as KMSClient, keyId, { now: () => 1_000 }),
+      table,
+      keyId,
+    })),
+    close: () => {
+      for (const client of kms) client.destroy();
+      return tables.close();
+    },
+  };
+}
+
+describeVaultContract('DynamoDB + KMS', async () => {
+  const vaults = await twoVaults();
+  return { connections: vaults.connections.map((c) => c.vault), close: vaults.close };
+});
+
+describe('the DynamoDB vault', () => {
+  it('stores only sealed values, and the data key only as KMS ciphertext', async () => {
+    const [{ vault, table }, { vault: other }] = await fresh(twoVaults);
+    const value = 'sk_live_PLAINTEXT_SECRET_VALUE';
+    await vault.set('org', 'STRIPE', value);
+    await other.set('group:ops', 'STRIPE', value);
+    const { Items = [] } = await table.client.send(new ScanCommand({ TableName: table.name }));
+    const keyItems = Items.filter((i) => i.pk === DATA_KEY_ITEM.pk);
+    const secrets = Items.filter((i) => String(i.pk).startsWith('VAULT#'));
+    expect(keyItems).toHaveLength(1);
+    expect(secrets.map((i) => [i.pk, i.sk])).toEqual(
+      expect.arrayContaining([
+        ['VAULT#org', 'SECRET#STRIPE'],
+        ['VAULT#group:ops', 'SECRET#STRIPE'],
+      ]),
+    );
+    for (const item of secrets) {
+      expect(Object.keys(item).sort()).toEqual(['name', 'pk', 'scope', 'sealed', 'sk', 'updatedAt']);
+      expect(item.sealed).toBeInstanceOf(Uint8Array);
+      expect(Buffer.from(item.sealed).toString('latin1')).not.toContain('PLAINTEXT');
+    }
+    const keyItem = keyItems[0] as Record<string, unknown>;
+    expect(Object.keys(keyItem).sort()).toEqual(['createdAt', 'encryptedKey', 'kmsKeyId', 'pk', 'sk']);
+    // Not the 32 raw key bytes: KMS's ciphertext blob, longer than the key it wraps.
+    expect(keyItem.encryptedKey).toBeInstanceOf(Uint8Array);
+    expect((keyItem.encryptedKey as Uint8Array).length).toBeGreaterThan(32);
+    expect(JSON.stringify(Items)).not.toContain('PLAINTEXT');
+    // A secret moved to another name no longer opens, and the error shows no value.
+    const org = secrets.find((i) => i.pk === 'VAULT#org');
+    await table.client.send(
+      new PutCommand({ TableName: table.name, Item: { ...org, sk: 'SECRET#MOVED', name: 'MOVED' } }),
+    );
+    const moved = vault.resolve({ email: 'a@example.com', groups: [] }, ['MOVED']);
+    await expect(moved).rejects.toThrow(/cannot decrypt secret MOVED in scope org/);
+  });
+
+  it('agrees on one data key when many vaults use an empty table at once', async () => {
+    const [first, second] = await fresh(twoVaults);
+    const config = { ...MOTO_CLIENT, endpoint: (moto as Moto).endpoint };
+    const clients = Array.from({ length: 6 }, () => new KMSClient(config));
+    onTestFinished(() => {
+      for (const client of clients) client.destroy();
+    });
+    const racers = clients.map((client, i) => {
+      const { table, keyId } = i % 2 === 0 ? first : second;
+      return new DynamoVault(table, client, keyId);
+    });
+    const outcomes = await race(racers.length, (i) =>
+      (racers[i] as DynamoVault).set('org', `K${i}`, `value-${i}`),
+    );
+    for (const o of outcomes) if (o.status === 'rejected') throw o.reason;
+    const names = racers.map((_, i) => `K${i}`);
+    const resolved = await first.vault.resolve({ email: 'a@example.com', groups: [] }, names);
+    expect(resolved.values).toEqual(Object.fromEntries(names.map((n, i) => [n, `value-${i}`])));
+    const { Items = [] } = await first.table.client.send(new ScanCommand({ TableName: first.table.name }));
+    expect(Items.filter((i) => i.pk === DATA_KEY_ITEM.pk)).toHaveLength(1);
   });
 });
