@@ -18,6 +18,8 @@
 // | approval request | `RUN#<runId>` | `APPROVAL#<stepId>#<visit, 6 digits>#<level, 6 digits>` | the record, callback (sealed), version, gsi1pk?, gsi1sk |
 // | workflow version | `WORKFLOW#<id>` | `VERSION#<version, 10 digits>` | name, format, source, ir (JSON text), createdAt, createdBy |
 // | workflow head | `WORKFLOWS` | `WORKFLOW#<id>` | id, version (the latest), deleted |
+// | login session | `SESSION#<sha256 of the token>` | `SESSION` | email, csrf, expiresAt, ttl |
+// | a user's session entry | `SESSIONS#<email>` | `SESSION#<sha256 of the token>` | ttl |
 //
 // One global secondary index, `gsi1` (keys `gsi1pk`, `gsi1sk`, every attribute projected), is sparse: only
 // items with a `gsi1pk` are in it. Approval requests use it to be found across runs: `APPROVAL#OPEN` while

@@ -12,6 +12,7 @@ import { DynamoRunAudit } from '../../adapters/aws/audit.js';
 import { DynamoRateLimiter, MAX_DYNAMO_LIMIT } from '../../adapters/aws/rate-limiter.js';
 import { S3ResultStore } from '../../adapters/aws/result-store.js';
 import { DynamoScheduleStore } from '../../adapters/aws/schedule-store.js';
+import { DynamoSessionStore } from '../../adapters/aws/session-store.js';
 import { DynamoQuorumTallies, DynamoStepVisits } from '../../adapters/aws/step-tallies.js';
 import { createTable, openTable, type Table } from '../../adapters/aws/table.js';
 import { DynamoWebhookDeliveryStore } from '../../adapters/aws/webhook-store.js';
@@ -25,6 +26,7 @@ import { type Contenders, connectionFor, fresh, race } from './contenders.js';
 import { describeRateLimiterContract } from './rate-limiter.contract.js';
 import { describeResultStoreContract } from './result-store.contract.js';
 import { describeScheduleStoreContract } from './schedule-store.contract.js';
+import { describeSessionStoreContract } from './session-store.contract.js';
 import { describeQuorumTalliesContract, describeStepVisitsContract } from './step-tallies.contract.js';
 import { describeWebhookDeliveryStoreContract } from './webhook-delivery-store.contract.js';
 import { describeWorkflowStoreContract } from './workflow-store.contract.js';
@@ -102,6 +104,9 @@ describe('DynamoRateLimiter on DynamoDB', () => {
 });
 
 describeWorkflowStoreContract('DynamoDB', () => twoClients((table) => new DynamoWorkflowStore(table)));
+describeSessionStoreContract('DynamoDB', (time) =>
+  twoClients((table) => new DynamoSessionStore(table, { now: () => time.at })),
+);
 
 let buckets = 0;
 
