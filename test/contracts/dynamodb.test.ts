@@ -12,14 +12,16 @@ import { DynamoRunAudit } from '../../adapters/aws/audit.js';
 import { DynamoRateLimiter, MAX_DYNAMO_LIMIT } from '../../adapters/aws/rate-limiter.js';
 import { S3ResultStore } from '../../adapters/aws/result-store.js';
 import { DynamoScheduleStore } from '../../adapters/aws/schedule-store.js';
-import { DynamoSessionStore } from '../../adapters/aws/session-store.js';
+import { DynamoApiTokenStore, DynamoSessionStore } from '../../adapters/aws/session-store.js';
 import { DynamoQuorumTallies, DynamoStepVisits } from '../../adapters/aws/step-tallies.js';
 import { createTable, openTable, type Table } from '../../adapters/aws/table.js';
 import { DynamoWebhookDeliveryStore } from '../../adapters/aws/webhook-store.js';
 import { DynamoWorkflowStore } from '../../adapters/aws/workflow-store.js';
 import { approvalCallbackKey } from '../../adapters/local/approval-store.js';
 import type { AuditEntry } from '../../functions/core/audit.js';
+import { sha256Hex } from '../../functions/core/auth.js';
 import { MOTO_CLIENT, type Moto, startMoto } from '../support/moto.js';
+import { describeApiTokenStoreContract } from './api-token-store.contract.js';
 import { describeApprovalLinkStoreContract } from './approval-link-store.contract.js';
 import { approvalRecord, describeApprovalStoreContract } from './approval-store.contract.js';
 import { type Contenders, connectionFor, fresh, race } from './contenders.js';
@@ -107,6 +109,29 @@ describeWorkflowStoreContract('DynamoDB', () => twoClients((table) => new Dynamo
 describeSessionStoreContract('DynamoDB', (time) =>
   twoClients((table) => new DynamoSessionStore(table, { now: () => time.at })),
 );
+describeApiTokenStoreContract('DynamoDB', (time) =>
+  twoClients((table) => new DynamoApiTokenStore(table, { now: () => time.at })),
+);
+
+describe('DynamoDB sessions and API tokens at rest', () => {
+  it('keeps only hashes: no session token and no API token secret is in the table', async () => {
+    const [{ table, sessions, tokens }] = await fresh(() =>
+      twoClients((table) => ({
+        table,
+        sessions: new DynamoSessionStore(table),
+        tokens: new DynamoApiTokenStore(table),
+      })),
+    );
+    const grant = await sessions.createSession('alice@example.com', 3_600_000);
+    const { id, token } = await tokens.createApiToken('alice@example.com', 'ci', ['runs:read']);
+    expect(await tokens.verifyApiToken(token)).not.toBeNull();
+    const { Items = [] } = await table.client.send(new ScanCommand({ TableName: table.name }));
+    const stored = JSON.stringify(Items);
+    expect(stored).toContain(sha256Hex(grant.token));
+    expect(stored).not.toContain(grant.token);
+    expect(stored).not.toContain(token.slice(`sg_${id}_`.length));
+  });
+});
 
 let buckets = 0;
 
