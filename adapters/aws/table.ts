@@ -21,6 +21,9 @@
 // | login session | `SESSION#<sha256 of the token>` | `SESSION` | email, csrf, expiresAt, ttl |
 // | a user's session entry | `SESSIONS#<email>` | `SESSION#<sha256 of the token>` | ttl |
 // | API token | `TOKEN#<id>` | `TOKEN` | hash (of the secret), email, name, scopes, createdAt, lastUsedAt?, revokedAt?, gsi1pk, gsi1sk |
+// | user | `USERS` | `USER#<email>` | name, role, groups, manager, disabled, service, passwordHash?, position, version |
+// | enabled admins | `ADMINS` | `ADMINS` | admins (string set) |
+// | last user position | `USER-SEQ` | `USER-SEQ` | seq |
 //
 // One global secondary index, `gsi1` (keys `gsi1pk`, `gsi1sk`, every attribute projected), is sparse: only
 // items with a `gsi1pk` are in it. Approval requests use it to be found across runs: `APPROVAL#OPEN` while
