@@ -20,11 +20,18 @@
 // | workflow head | `WORKFLOWS` | `WORKFLOW#<id>` | id, version (the latest), deleted |
 // | vault secret | `VAULT#<scope>` | `SECRET#<name>` | scope, name, sealed (AES-256-GCM), updatedAt |
 // | vault data key | `VAULT-KEY` | `VAULT-KEY` | encryptedKey (by KMS), kmsKeyId, createdAt |
+// | login session | `SESSION#<sha256 of the token>` | `SESSION` | email, csrf, expiresAt, ttl |
+// | a user's session entry | `SESSIONS#<email>` | `SESSION#<sha256 of the token>` | ttl |
+// | API token | `TOKEN#<id>` | `TOKEN` | hash (of the secret), email, name, scopes, createdAt, lastUsedAt?, revokedAt?, gsi1pk, gsi1sk |
+// | user | `USERS` | `USER#<email>` | name, role, groups, manager, disabled, service, passwordHash?, position, version |
+// | enabled admins | `ADMINS` | `ADMINS` | admins (string set) |
+// | last user position | `USER-SEQ` | `USER-SEQ` | seq |
 //
 // One global secondary index, `gsi1` (keys `gsi1pk`, `gsi1sk`, every attribute projected), is sparse: only
 // items with a `gsi1pk` are in it. Approval requests use it to be found across runs: `APPROVAL#OPEN` while
 // open, `APPROVAL#UNDELIVERED` while decided and not yet delivered, none otherwise; `gsi1sk` orders them by
-// creation (see adapters/aws/approval-store.ts).
+// creation (see adapters/aws/approval-store.ts). API tokens are listed by owner through it: `TOKENS#<email>`,
+// `gsi1sk` the creation time (16 digits) and id.
 //
 // The same definition creates the table in tests (moto) and, later, in the CDK stack.
 import {
@@ -34,6 +41,7 @@ import {
   type DynamoDBClientConfig,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
+
 import {
   DeleteCommand,
   DynamoDBDocumentClient,

@@ -30,7 +30,8 @@ export interface AuthStoreOptions {
 
 /** How often (at most) a session's `last_seen` is written: not on every request. */
 const TOUCH_EVERY_MS = 60_000;
-const MAX_TOKEN_TEXT = 512;
+/** The longest session or API token text looked up at all (anything longer opens nothing). */
+export const MAX_TOKEN_TEXT = 512;
 
 interface SessionRow {
   email: string;
@@ -108,6 +109,25 @@ interface TokenRow {
 
 const MAX_TOKEN_NAME = 100;
 
+/** Throws HttpError 400 naming `name` when it is not an acceptable API token name. */
+export function checkTokenName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || name.trim().length === 0 || name.length > MAX_TOKEN_NAME)
+    throw new HttpError(400, 'Bad Request', `a token's name is 1-${MAX_TOKEN_NAME} characters`, {
+      field: 'name',
+    });
+}
+
+/**
+ * Whether `secret` hashes to `storedHex`, compared in constant time; with no stored hash (an unknown id) it
+ * compares against a hash nothing produces, so both take the same time.
+ */
+export function secretMatches(storedHex: string | undefined, secret: string): boolean {
+  const given = createHash('sha256').update(secret, 'utf8').digest();
+  const stored = Buffer.from(storedHex ?? '0'.repeat(64), 'hex');
+  const same = stored.length === given.length && timingSafeEqual(stored, given);
+  return same && storedHex !== undefined;
+}
+
 export class SqliteApiTokenStore implements ApiTokenStore {
   private readonly sql;
   private readonly now: () => number;
@@ -136,10 +156,7 @@ export class SqliteApiTokenStore implements ApiTokenStore {
     scopes: string[],
   ): Promise<{ id: string; token: string }> {
     if (typeof email !== 'string' || !isEmail(email)) throw new TypeError('a token belongs to an email');
-    if (typeof name !== 'string' || name.trim().length === 0 || name.length > MAX_TOKEN_NAME)
-      throw new HttpError(400, 'Bad Request', `a token's name is 1-${MAX_TOKEN_NAME} characters`, {
-        field: 'name',
-      });
+    checkTokenName(name);
     const checked = checkScopes(scopes);
     const { id, token, hash } = newApiToken();
     this.sql.insert.run(id, hash, email.toLowerCase(), name, JSON.stringify(checked), this.now());
@@ -150,11 +167,7 @@ export class SqliteApiTokenStore implements ApiTokenStore {
     const parts = typeof text === 'string' && text.length <= MAX_TOKEN_TEXT ? parseApiToken(text) : null;
     if (parts === null) return null;
     const row = this.sql.get.get(parts.id);
-    const given = createHash('sha256').update(parts.secret, 'utf8').digest();
-    // Compared even when the id is unknown, against a hash nothing produces, so both take the same time.
-    const stored = Buffer.from(row?.hash ?? '0'.repeat(64), 'hex');
-    const match = stored.length === given.length && timingSafeEqual(stored, given);
-    if (!match || row === undefined || row.revoked_at !== null) return null;
+    if (!secretMatches(row?.hash, parts.secret) || row === undefined || row.revoked_at !== null) return null;
     this.sql.used.run(this.now(), row.id);
     return { id: row.id, email: row.email, scopes: JSON.parse(row.scopes) as string[] };
   }

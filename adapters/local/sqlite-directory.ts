@@ -59,11 +59,12 @@ interface UserRow {
 const MAX_NAME = 200;
 const MAX_GROUP = 100;
 export const MIN_PASSWORD = 8;
-const MAX_PASSWORD = 1024;
+export const MAX_PASSWORD = 1024;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-function checkEmail(value: unknown, field: string): string {
+/** The email lower-cased; throws DirectoryError naming `field` when it is not one. */
+export function checkEmail(value: unknown, field: string): string {
   if (typeof value !== 'string' || !isEmail(value))
     throw new DirectoryError(
       field,
@@ -72,7 +73,8 @@ function checkEmail(value: unknown, field: string): string {
   return value.toLowerCase();
 }
 
-interface CheckedUser {
+/** A user input as checked: email lower-cased, groups deduplicated, null for flags left as they are. */
+export interface CheckedUser {
   email: string;
   name: string | null;
   role: string;
@@ -82,7 +84,8 @@ interface CheckedUser {
   service: number | null;
 }
 
-function checkUser(input: UserInput): CheckedUser {
+/** Checks a whole user input before any of it is written; throws DirectoryError naming the field. */
+export function checkUser(input: UserInput): CheckedUser {
   if (typeof input !== 'object' || input === null)
     throw new DirectoryError('email', 'a user must be an object');
   const email = checkEmail(input.email, 'email');
@@ -119,7 +122,8 @@ function checkUser(input: UserInput): CheckedUser {
   return { email, name, role: input.role, groups, manager, disabled, service };
 }
 
-function checkPassword(password: unknown): string {
+/** The password NFC-normalised; throws DirectoryError naming `password` when its length is wrong. */
+export function checkPassword(password: unknown): string {
   if (typeof password !== 'string' || password.length < MIN_PASSWORD || password.length > MAX_PASSWORD)
     throw new DirectoryError('password', `password must be ${MIN_PASSWORD}-${MAX_PASSWORD} characters`);
   return password.normalize('NFC');
@@ -136,8 +140,8 @@ interface ScryptParams {
 const SCRYPT: ScryptParams = { N: 2 ** 15, r: 8, p: 1 };
 const SALT_BYTES = 16;
 const KEY_BYTES = 32;
-// Compared against for unknown users: the same parameters, so the same work; no password hashes to zeros.
-const DUMMY_HASH = `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${Buffer.alloc(SALT_BYTES).toString('base64')}$${Buffer.alloc(KEY_BYTES).toString('base64')}`;
+/** Compared against for unknown users: the same parameters, so the same work; no password hashes to zeros. */
+export const DUMMY_HASH = `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${Buffer.alloc(SALT_BYTES).toString('base64')}$${Buffer.alloc(KEY_BYTES).toString('base64')}`;
 
 const DUMMY = parseHash(DUMMY_HASH) as ScryptParams & { salt: Buffer; key: Buffer };
 
@@ -187,7 +191,8 @@ export async function checkPasswordHash(password: string, encoded: string): Prom
   return timingSafeEqual(key, params.key) && parsed !== null;
 }
 
-function needsRehash(encoded: string): boolean {
+/** Whether a stored hash was made with other parameters than today's (or is malformed). */
+export function needsRehash(encoded: string): boolean {
   const parsed = parseHash(encoded);
   return parsed === null || parsed.N !== SCRYPT.N || parsed.r !== SCRYPT.r || parsed.p !== SCRYPT.p;
 }

@@ -10,9 +10,11 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { DynamoApprovalLinkStore } from '../../adapters/aws/approval-link-store.js';
 import { DynamoApprovalStore } from '../../adapters/aws/approval-store.js';
 import { DynamoRunAudit } from '../../adapters/aws/audit.js';
+import { DynamoDirectory } from '../../adapters/aws/directory.js';
 import { DynamoRateLimiter, MAX_DYNAMO_LIMIT } from '../../adapters/aws/rate-limiter.js';
 import { S3ResultStore } from '../../adapters/aws/result-store.js';
 import { DynamoScheduleStore } from '../../adapters/aws/schedule-store.js';
+import { DynamoApiTokenStore, DynamoSessionStore } from '../../adapters/aws/session-store.js';
 import { DynamoQuorumTallies, DynamoStepVisits } from '../../adapters/aws/step-tallies.js';
 import { createTable, openTable, type Table } from '../../adapters/aws/table.js';
 import { DATA_KEY_ITEM, DynamoVault } from '../../adapters/aws/vault.js';
@@ -20,13 +22,18 @@ import { DynamoWebhookDeliveryStore } from '../../adapters/aws/webhook-store.js'
 import { DynamoWorkflowStore } from '../../adapters/aws/workflow-store.js';
 import { approvalCallbackKey } from '../../adapters/local/approval-store.js';
 import type { AuditEntry } from '../../functions/core/audit.js';
+import { sha256Hex } from '../../functions/core/auth.js';
 import { MOTO_CLIENT, type Moto, startMoto } from '../support/moto.js';
+import { describeAdminDirectoryContract } from './admin-directory.contract.js';
+import { describeApiTokenStoreContract } from './api-token-store.contract.js';
 import { describeApprovalLinkStoreContract } from './approval-link-store.contract.js';
 import { approvalRecord, describeApprovalStoreContract } from './approval-store.contract.js';
 import { type Contenders, connectionFor, fresh, race } from './contenders.js';
+import { describeDirectoryContract } from './directory.contract.js';
 import { describeRateLimiterContract } from './rate-limiter.contract.js';
 import { describeResultStoreContract } from './result-store.contract.js';
 import { describeScheduleStoreContract } from './schedule-store.contract.js';
+import { describeSessionStoreContract } from './session-store.contract.js';
 import { describeQuorumTalliesContract, describeStepVisitsContract } from './step-tallies.contract.js';
 import { describeVaultContract } from './vault.contract.js';
 import { describeWebhookDeliveryStoreContract } from './webhook-delivery-store.contract.js';
@@ -105,6 +112,61 @@ describe('DynamoRateLimiter on DynamoDB', () => {
 });
 
 describeWorkflowStoreContract('DynamoDB', () => twoClients((table) => new DynamoWorkflowStore(table)));
+describeSessionStoreContract('DynamoDB', (time) =>
+  twoClients((table) => new DynamoSessionStore(table, { now: () => time.at })),
+);
+describeApiTokenStoreContract('DynamoDB', (time) =>
+  twoClients((table) => new DynamoApiTokenStore(table, { now: () => time.at })),
+);
+describeDirectoryContract('DynamoDB', async (users) => {
+  const [directory] = await fresh(() => twoClients((table) => new DynamoDirectory(table)));
+  for (const user of users) await directory.upsertUser(user);
+  return directory;
+});
+describeAdminDirectoryContract('DynamoDB', () => twoClients((table) => new DynamoDirectory(table)));
+
+describe('DynamoDB directory passwords', () => {
+  it('logs a user in with the password set, keeps it across an upsert, never for a service account', async () => {
+    const [directory, other] = await fresh(() => twoClients((table) => new DynamoDirectory(table)));
+    await directory.upsertUser({ email: 'ada@example.com', role: 'admin' });
+    await directory.upsertUser({ email: 'bot@example.com', role: 'member', service: true });
+    await other.setPassword('Ada@Example.com', 'correct horse');
+    await directory.upsertUser({ email: 'ada@example.com', role: 'admin', name: 'Ada' });
+    expect(await directory.verifyPassword('ADA@example.com', 'correct horse')).toMatchObject({
+      email: 'ada@example.com',
+      name: 'Ada',
+    });
+    expect(await directory.getUser('ada@example.com')).toMatchObject({ hasPassword: true });
+    expect(await directory.verifyPassword('ada@example.com', 'wrong horse')).toBeNull();
+    expect(await directory.verifyPassword('eve@example.com', 'correct horse')).toBeNull();
+    await expect(directory.setPassword('bot@example.com', 'correct horse')).rejects.toMatchObject({
+      field: 'password',
+    });
+    await expect(directory.setPassword('ada@example.com', 'short')).rejects.toMatchObject({
+      field: 'password',
+    });
+  });
+});
+
+describe('DynamoDB sessions and API tokens at rest', () => {
+  it('keeps only hashes: no session token and no API token secret is in the table', async () => {
+    const [{ table, sessions, tokens }] = await fresh(() =>
+      twoClients((table) => ({
+        table,
+        sessions: new DynamoSessionStore(table),
+        tokens: new DynamoApiTokenStore(table),
+      })),
+    );
+    const grant = await sessions.createSession('alice@example.com', 3_600_000);
+    const { id, token } = await tokens.createApiToken('alice@example.com', 'ci', ['runs:read']);
+    expect(await tokens.verifyApiToken(token)).not.toBeNull();
+    const { Items = [] } = await table.client.send(new ScanCommand({ TableName: table.name }));
+    const stored = JSON.stringify(Items);
+    expect(stored).toContain(sha256Hex(grant.token));
+    expect(stored).not.toContain(grant.token);
+    expect(stored).not.toContain(token.slice(`sg_${id}_`.length));
+  });
+});
 
 let buckets = 0;
 
