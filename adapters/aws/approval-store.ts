@@ -9,7 +9,6 @@
 // request decided a moment ago may still be listed (the decision itself is conditional, so no harm). The
 // callback handle is sealed as in adapters/local/approval-store.ts (AES-256-GCM, the key from
 // `approvalCallbackKey`, bound to the request's run, step, visit and level).
-import { createSecretKey, type KeyObject } from 'node:crypto';
 import {
   GetCommand,
   PutCommand,
@@ -22,12 +21,11 @@ import {
 import type { AuditEntry } from '../../functions/core/audit.js';
 import { normalizeEmail } from '../../functions/core/identity.js';
 import type { ApprovalRecord, ApprovalStore } from '../../functions/core/ports.js';
-import { packSealed, seal, unpackSealed, unseal } from '../local/sealed.js';
+import { CallbackSeal } from '../local/callback-seal.js';
 import { type DynamoRunAudit, runPartition } from './audit.js';
 import { conditionFailed, TABLE, type Table, transactionCancelled } from './table.js';
 
 /** The same associated-data prefix as the SQLite store: a handle sealed by either opens in the other. */
-const AAD_PREFIX = 'stepgate-approval-callback/v1';
 const SK_PREFIX = 'APPROVAL#';
 const OPEN = 'APPROVAL#OPEN';
 const UNDELIVERED = 'APPROVAL#UNDELIVERED';
@@ -44,16 +42,14 @@ export interface DynamoApprovalStoreOptions {
 }
 
 export class DynamoApprovalStore implements ApprovalStore {
-  private readonly callbackKey: KeyObject | undefined;
+  private readonly callbacks: CallbackSeal;
   private readonly audit: DynamoRunAudit | undefined;
 
   constructor(
     private readonly table: Table,
     options: DynamoApprovalStoreOptions = {},
   ) {
-    if (options.callbackKey !== undefined && options.callbackKey.length !== 32)
-      throw new RangeError(`the approval callback key must be 32 bytes, got ${options.callbackKey.length}`);
-    this.callbackKey = options.callbackKey && createSecretKey(options.callbackKey);
+    this.callbacks = new CallbackSeal(options.callbackKey);
     this.audit = options.audit;
   }
 
@@ -66,7 +62,7 @@ export class DynamoApprovalStore implements ApprovalStore {
           Item: {
             ...fields,
             ...itemKey(r),
-            callback: this.sealCallback(r),
+            callback: this.callbacks.seal(r) ?? undefined,
             version: 1,
             [TABLE.gsi1.partitionKey]: indexPartition(r),
             [TABLE.gsi1.sortKey]: `${String(r.createdAt).padStart(15, '0')}#${itemKey(r).sk}#${r.runId}`,
@@ -160,7 +156,7 @@ export class DynamoApprovalStore implements ApprovalStore {
 
   /** The conditional write of `r`'s mutable fields, from the version it was read at. */
   private updateInput(r: ApprovalRecord): UpdateCommandInput & { UpdateExpression: string } {
-    const callback = this.sealCallback(r);
+    const callback = this.callbacks.seal(r);
     const gsi1pk = indexPartition(r);
     const set = ['#status = :status', 'decisions = :decisions', 'delivered = :delivered', 'version = :next'];
     const remove: string[] = [];
@@ -171,7 +167,7 @@ export class DynamoApprovalStore implements ApprovalStore {
       ':next': r.version + 1,
       ':read': r.version,
     };
-    if (callback === undefined) remove.push('callback');
+    if (callback === null) remove.push('callback');
     else {
       set.push('callback = :callback');
       values[':callback'] = callback;
@@ -214,29 +210,6 @@ export class DynamoApprovalStore implements ApprovalStore {
     return items;
   }
 
-  private sealCallback(r: ApprovalRecord): Uint8Array | undefined {
-    if (r.callback === undefined || r.callback === null) return undefined;
-    if (this.callbackKey === undefined)
-      throw new Error(
-        `approval ${r.runId}/${r.stepId} level ${r.level} has a callback handle, but this store was given no key to encrypt it`,
-      );
-    return packSealed(seal(this.callbackKey, r.callback, callbackAad(r)));
-  }
-
-  private openCallback(key: Key, sealed: unknown): string | null {
-    if (!(sealed instanceof Uint8Array)) return null;
-    const where = `approval ${key.runId}/${key.stepId} level ${key.level}`;
-    if (this.callbackKey === undefined)
-      throw new Error(`${where} has a callback handle, but this store was given no key to decrypt it`);
-    try {
-      return unseal(this.callbackKey, unpackSealed(Buffer.from(sealed)), callbackAad(key));
-    } catch {
-      throw new Error(
-        `cannot decrypt the callback handle of ${where}: the key is not the one it was stored with, or the item was altered or moved`,
-      );
-    }
-  }
-
   private toRecord(item: Record<string, unknown>): ApprovalRecord {
     const r = item as unknown as Omit<ApprovalRecord, 'callback'>;
     return {
@@ -257,7 +230,7 @@ export class DynamoApprovalStore implements ApprovalStore {
       decisions: r.decisions,
       createdAt: r.createdAt,
       delivered: r.delivered,
-      callback: this.openCallback(r, item.callback),
+      callback: this.callbacks.open(r, item.callback instanceof Uint8Array ? item.callback : null),
       version: r.version,
     };
   }
@@ -275,11 +248,4 @@ function indexPartition(r: Pick<ApprovalRecord, 'status' | 'delivered'>): string
   if (r.status === 'open') return OPEN;
   if ((r.status === 'approved' || r.status === 'rejected') && !r.delivered) return UNDELIVERED;
   return undefined;
-}
-
-function callbackAad(r: Key): Buffer {
-  return Buffer.from(
-    `${AAD_PREFIX}\u0000${r.runId}\u0000${r.stepId}\u0000${r.visit}\u0000${r.level}`,
-    'utf8',
-  );
 }

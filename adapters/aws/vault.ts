@@ -19,14 +19,9 @@ import {
   QueryCommand,
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type {
-  ResolvedSecrets,
-  SecretEntry,
-  SecretSource,
-  Vault,
-  VaultScope,
-} from '../../functions/core/ports.js';
+import type { ResolvedSecrets, SecretEntry, Vault, VaultScope } from '../../functions/core/ports.js';
 import type { Identity } from '../../functions/core/protocol.js';
+import { resolveCascade } from '../../functions/core/vault-cascade.js';
 import { packSealed, seal, unpackSealed, unseal } from '../local/sealed.js';
 import { checkSecretName, parseScope, secretAad, VaultError } from '../local/vault.js';
 import { conditionFailed, type Table } from './table.js';
@@ -124,27 +119,13 @@ export class DynamoVault implements Vault {
   }
 
   async resolve(identity: Pick<Identity, 'email' | 'groups'>, names: string[]): Promise<ResolvedSecrets> {
-    const wanted = [...new Set(names)];
-    const levels: { scope: string; source: SecretSource }[] = [
-      { scope: `user:${identity.email.toLowerCase()}`, source: 'user' },
-      ...[...new Set(identity.groups)].map((g) => ({ scope: `group:${g}`, source: `group:${g}` as const })),
-      { scope: 'org', source: 'org' },
-    ];
-    const result: ResolvedSecrets = { values: {}, sources: {}, missing: [] };
-    if (wanted.length === 0) return result;
-    const keys = levels.flatMap((l) => wanted.map((name) => secretKey(l.scope, name)));
-    const byKey = new Map((await this.getAll(keys)).map((item) => [`${item.scope}\u0000${item.name}`, item]));
-    for (const name of wanted) {
-      const level = levels.find((l) => byKey.has(`${l.scope}\u0000${name}`));
-      const item = level && byKey.get(`${level.scope}\u0000${name}`);
-      if (level === undefined || item === undefined) {
-        result.missing.push(name);
-        continue;
-      }
-      result.values[name] = await this.decrypt(item);
-      result.sources[name] = level.source;
-    }
-    return result;
+    return resolveCascade(
+      identity,
+      names,
+      (scopes, wanted) =>
+        this.getAll(scopes.flatMap((scope) => wanted.map((name) => secretKey(scope, name)))),
+      (item) => this.decrypt(item),
+    );
   }
 
   /** The items of `keys` that exist, read consistently, in batches, retrying what DynamoDB left out. */

@@ -4,15 +4,12 @@
 // key the adapter is given, the row's run, step, visit and level bound as associated data); without a key
 // the store keeps no callbacks, which is all the embedded engine needs. A decision's audit entry is written
 // in the transaction of its update, through the writer of the run's audit trail on the same database.
-import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import { hkdfSync } from 'node:crypto';
 import type { AuditEntry } from '../../functions/core/durable.js';
 import { normalizeEmail } from '../../functions/core/identity.js';
 import type { ApprovalRecord, ApprovalStore } from '../../functions/core/ports.js';
+import { CallbackSeal } from './callback-seal.js';
 import type { Db } from './database.js';
-import { packSealed, seal, unpackSealed, unseal } from './sealed.js';
-
-/** Versioned so a future format can change what is bound without old rows opening under new rules. */
-const AAD_PREFIX = 'stepgate-approval-callback/v1';
 
 interface Row {
   run_id: string;
@@ -54,13 +51,11 @@ export interface SqliteApprovalStoreOptions {
 
 export class SqliteApprovalStore implements ApprovalStore {
   private readonly sql;
-  private readonly callbackKey: KeyObject | undefined;
+  private readonly callbacks: CallbackSeal;
   private readonly writeUpdate: (r: ApprovalRecord, audit: AuditEntry | undefined) => boolean;
 
   constructor(db: Db, options: SqliteApprovalStoreOptions = {}) {
-    if (options.callbackKey !== undefined && options.callbackKey.length !== 32)
-      throw new RangeError(`the approval callback key must be 32 bytes, got ${options.callbackKey.length}`);
-    this.callbackKey = options.callbackKey && createSecretKey(options.callbackKey);
+    this.callbacks = new CallbackSeal(options.callbackKey);
     this.sql = {
       insert: db.prepare(
         `INSERT OR IGNORE INTO approvals (run_id, step_id, visit, level, workflow_id, event_name, approvers, require,
@@ -89,7 +84,7 @@ export class SqliteApprovalStore implements ApprovalStore {
         r.status,
         JSON.stringify(r.decisions),
         r.delivered ? 1 : 0,
-        this.sealCallback(r),
+        this.callbacks.seal(r),
         r.runId,
         r.stepId,
         r.visit,
@@ -130,7 +125,7 @@ export class SqliteApprovalStore implements ApprovalStore {
         JSON.stringify(r.decisions),
         r.createdAt,
         r.delivered ? 1 : 0,
-        this.sealCallback(r),
+        this.callbacks.seal(r),
       ).changes === 1
     );
   }
@@ -166,30 +161,6 @@ export class SqliteApprovalStore implements ApprovalStore {
     return this.writeUpdate(r, audit) ? { ...r, version: r.version + 1 } : undefined;
   }
 
-  private sealCallback(r: ApprovalRecord): Buffer | null {
-    if (r.callback === undefined || r.callback === null) return null;
-    if (this.callbackKey === undefined)
-      throw new Error(
-        `approval ${r.runId}/${r.stepId} level ${r.level} has a callback handle, but this store was given no key to encrypt it`,
-      );
-    return packSealed(seal(this.callbackKey, r.callback, callbackAad(r)));
-  }
-
-  private openCallback(row: Row): string | null {
-    if (row.callback === null) return null;
-    const where = `approval ${row.run_id}/${row.step_id} level ${row.level}`;
-    if (this.callbackKey === undefined)
-      throw new Error(`${where} has a callback handle, but this store was given no key to decrypt it`);
-    const bound = { runId: row.run_id, stepId: row.step_id, visit: row.visit, level: row.level };
-    try {
-      return unseal(this.callbackKey, unpackSealed(row.callback), callbackAad(bound));
-    } catch {
-      throw new Error(
-        `cannot decrypt the callback handle of ${where}: the key is not the one it was stored with, or the row was altered or moved`,
-      );
-    }
-  }
-
   private toRecord(row: Row): ApprovalRecord {
     return {
       runId: row.run_id,
@@ -209,15 +180,11 @@ export class SqliteApprovalStore implements ApprovalStore {
       decisions: JSON.parse(row.decisions) as ApprovalRecord['decisions'],
       createdAt: row.created_at,
       delivered: row.delivered === 1,
-      callback: this.openCallback(row),
+      callback: this.callbacks.open(
+        { runId: row.run_id, stepId: row.step_id, visit: row.visit, level: row.level },
+        row.callback,
+      ),
       version: row.version,
     };
   }
-}
-
-function callbackAad(r: Pick<ApprovalRecord, 'runId' | 'stepId' | 'visit' | 'level'>): Buffer {
-  return Buffer.from(
-    `${AAD_PREFIX}\u0000${r.runId}\u0000${r.stepId}\u0000${r.visit}\u0000${r.level}`,
-    'utf8',
-  );
 }

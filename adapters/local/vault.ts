@@ -24,14 +24,9 @@ import {
 import { dirname } from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import { isEmail } from '../../functions/core/identity.js';
-import type {
-  ResolvedSecrets,
-  SecretEntry,
-  SecretSource,
-  Vault,
-  VaultScope,
-} from '../../functions/core/ports.js';
+import type { ResolvedSecrets, SecretEntry, Vault, VaultScope } from '../../functions/core/ports.js';
 import type { Identity } from '../../functions/core/protocol.js';
+import { resolveCascade } from '../../functions/core/vault-cascade.js';
 import type { Db } from './database.js';
 import { seal, unseal } from './sealed.js';
 
@@ -196,27 +191,12 @@ export class SqliteVault implements Vault {
   }
 
   async resolve(identity: Pick<Identity, 'email' | 'groups'>, names: string[]): Promise<ResolvedSecrets> {
-    const wanted = [...new Set(names)];
-    const levels: { scope: string; source: SecretSource }[] = [
-      { scope: `user:${identity.email.toLowerCase()}`, source: 'user' },
-      ...[...new Set(identity.groups)].map((g) => ({ scope: `group:${g}`, source: `group:${g}` as const })),
-      { scope: 'org', source: 'org' },
-    ];
-    const result: ResolvedSecrets = { values: {}, sources: {}, missing: [] };
-    if (wanted.length === 0) return result;
-    const rows = this.lookup(levels.length, wanted.length).all(...levels.map((l) => l.scope), ...wanted);
-    const byKey = new Map(rows.map((r) => [`${r.scope}\u0000${r.name}`, r]));
-    for (const name of wanted) {
-      const level = levels.find((l) => byKey.has(`${l.scope}\u0000${name}`));
-      const row = level && byKey.get(`${level.scope}\u0000${name}`);
-      if (level === undefined || row === undefined) {
-        result.missing.push(name);
-        continue;
-      }
-      result.values[name] = this.decrypt(row);
-      result.sources[name] = level.source;
-    }
-    return result;
+    return resolveCascade(
+      identity,
+      names,
+      (scopes, wanted) => this.lookup(scopes.length, wanted.length).all(...scopes, ...wanted),
+      (row) => this.decrypt(row),
+    );
   }
 
   // One prepared statement per shape (levels × names): preparing on every call cost more than the query.
