@@ -12,7 +12,6 @@
 import {
   GetCommand,
   PutCommand,
-  QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
   UpdateCommand,
@@ -23,7 +22,7 @@ import { normalizeEmail } from '../../functions/core/identity.js';
 import type { ApprovalRecord, ApprovalStore } from '../../functions/core/ports.js';
 import { CallbackSeal } from '../local/callback-seal.js';
 import { type DynamoRunAudit, runPartition } from './audit.js';
-import { conditionFailed, TABLE, type Table, transactionCancelled } from './table.js';
+import { conditionFailed, queryAll, TABLE, type Table, transactionCancelled } from './table.js';
 
 /** The same associated-data prefix as the SQLite store: a handle sealed by either opens in the other. */
 const SK_PREFIX = 'APPROVAL#';
@@ -197,17 +196,8 @@ export class DynamoApprovalStore implements ApprovalStore {
     return items.map((item) => this.toRecord(item));
   }
 
-  private async query(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.table.client.send(
-        new QueryCommand({ ...input, TableName: this.table.name, ExclusiveStartKey: start }),
-      );
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
-    return items;
+  private query(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {
+    return queryAll(this.table, input);
   }
 
   private toRecord(item: Record<string, unknown>): ApprovalRecord {

@@ -4,10 +4,10 @@
 // the counter conditioned on the value it was read at: of concurrent appends, one takes each number and the
 // others re-read and try the next, so the trail stays gapless and ordered. `entryWrites` hands the same two
 // writes to another store's transaction (the approval store's decision and its entry, written together).
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { type AuditEntry, type AuditRecord, auditRecord } from '../../functions/core/audit.js';
 import type { Clock } from '../../functions/core/ports.js';
-import { type Table, type TransactItem, transactionCancelled } from './table.js';
+import { queryAll, type Table, type TransactItem, transactionCancelled } from './table.js';
 
 const COUNTER_SK = 'AUDIT-SEQ';
 const ENTRY_PREFIX = 'AUDIT#';
@@ -91,24 +91,15 @@ export class DynamoRunAudit {
 
   /** The run's trail, in order (strongly consistent). */
   async list(runId: string): Promise<AuditRecord[]> {
-    const records: AuditRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.table.client.send(
-        new QueryCommand({
-          TableName: this.table.name,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': runPartition(runId), ':prefix': ENTRY_PREFIX },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const entry = { type: item.type, step: item.step ?? undefined, data: JSON.parse(item.data) };
-        records.push(auditRecord(entry as AuditEntry, item.seq, item.at));
-      }
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    const items = await queryAll(this.table, {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': runPartition(runId), ':prefix': ENTRY_PREFIX },
+      ConsistentRead: true,
+    });
+    const records = items.map((item) => {
+      const entry = { type: item.type, step: item.step ?? undefined, data: JSON.parse(String(item.data)) };
+      return auditRecord(entry as AuditEntry, Number(item.seq), Number(item.at));
+    });
     return records;
   }
 }

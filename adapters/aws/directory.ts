@@ -6,7 +6,7 @@
 // The last-admin rule is kept by one more item, `ADMINS`, holding the set of enabled admins: every write of
 // a user changes it in the same transaction, removing the user only on condition that someone else stays
 // in it. Of two admins demoting each other at once, the second transaction's condition fails.
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { normalizeEmail } from '../../functions/core/identity.js';
 import {
   type AdminDirectory,
@@ -27,7 +27,7 @@ import {
   MAX_PASSWORD,
   needsRehash,
 } from '../local/sqlite-directory.js';
-import { conditionFailed, type Table, type TransactItem, transactionCancelled } from './table.js';
+import { conditionFailed, queryAll, type Table, type TransactItem, transactionCancelled } from './table.js';
 
 const USERS = 'USERS';
 const ADMINS_KEY = { pk: 'ADMINS', sk: 'ADMINS' };
@@ -73,21 +73,11 @@ export class DynamoDirectory implements Directory, AdminDirectory {
 
   /** Every user, in the order they were first added. */
   private async all(): Promise<UserItem[]> {
-    const users: UserItem[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.table.client.send(
-        new QueryCommand({
-          TableName: this.table.name,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': USERS },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      users.push(...((page.Items ?? []) as UserItem[]));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    const users = (await queryAll(this.table, {
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': USERS },
+      ConsistentRead: true,
+    })) as unknown as UserItem[];
     return users.sort((a, b) => a.position - b.position);
   }
 

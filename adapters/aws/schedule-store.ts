@@ -12,7 +12,6 @@ import {
   DeleteCommand,
   GetCommand,
   PutCommand,
-  QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
@@ -25,7 +24,7 @@ import type {
   ScheduleRecord,
   ScheduleStore,
 } from '../../functions/core/ports.js';
-import { cancelledBy, conditionFailed, type Table } from './table.js';
+import { cancelledBy, conditionFailed, queryAll, type Table } from './table.js';
 
 const SCHEDULES = 'SCHEDULES';
 /** How many times a transaction cancelled by a concurrent write (not by its conditions) is tried. */
@@ -238,26 +237,11 @@ export class DynamoScheduleStore implements ScheduleStore {
   }
 
   /** Every item a strongly consistent Query matches, page after page, up to `limit` of them. */
-  private async query(
+  private query(
     input: Omit<QueryCommandInput, 'TableName'>,
     limit = Number.POSITIVE_INFINITY,
   ): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.table.client.send(
-        new QueryCommand({
-          ...input,
-          TableName: this.table.name,
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-          ...(Number.isFinite(limit) ? { Limit: limit - items.length } : {}),
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined && items.length < limit);
-    return items;
+    return queryAll(this.table, { ...input, ConsistentRead: true }, limit);
   }
 
   /** Deletes up to 25 items by key, retrying those DynamoDB leaves unprocessed. */

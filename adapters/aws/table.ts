@@ -45,6 +45,8 @@ import {
 import {
   DeleteCommand,
   DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
   ScanCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -187,4 +189,30 @@ export async function deleteOlder(
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
   return deleted;
+}
+
+/**
+ * Every item a Query answers, page after page, up to `limit` items (all by default): the paging every
+ * adapter's listings share.
+ */
+export async function queryAll(
+  table: Table,
+  input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
+  limit = Number.POSITIVE_INFINITY,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await table.client.send(
+      new QueryCommand({
+        ...input,
+        TableName: table.name,
+        ExclusiveStartKey: start,
+        ...(Number.isFinite(limit) ? { Limit: limit - items.length } : {}),
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined && items.length < limit);
+  return items;
 }

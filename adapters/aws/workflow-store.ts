@@ -5,10 +5,10 @@
 // and moves the head in ONE TransactWriteItems, the version a conditional put and the head conditioned on
 // the version it was read at: of concurrent saves, one takes each number, the others re-read and take the
 // next.
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { StoredWorkflowView, WorkflowStore } from '../../functions/core/ports.js';
 import type { IrWorkflow } from '../../translator/ir.js';
-import { conditionFailed, type Table, transactionCancelled } from './table.js';
+import { conditionFailed, queryAll, type Table, transactionCancelled } from './table.js';
 
 const HEADS = 'WORKFLOWS';
 const VERSION_PREFIX = 'VERSION#';
@@ -130,23 +130,12 @@ export class DynamoWorkflowStore implements WorkflowStore {
   }
 
   /** Every item of partition `pk` whose sort key starts with `prefix`, in sort key order. */
-  private async query(pk: string, prefix: string): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.table.client.send(
-        new QueryCommand({
-          TableName: this.table.name,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
-    return items;
+  private query(pk: string, prefix: string): Promise<Record<string, unknown>[]> {
+    return queryAll(this.table, {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
+      ConsistentRead: true,
+    });
   }
 }
 
