@@ -6,13 +6,18 @@
 // on not existing yet): all buckets or none, and of concurrent takes from any Lambda exactly the limit
 // wins; a take that lost the race reads again and decides again (a bounded number of times).
 //
+// The login throttle (functions/core/login-throttle.ts AttemptCounter) also gives a hit back (`release`,
+// conditioned on the version read, like a take), forgets a bucket (`clear`: the item deleted) and asks how
+// long until a full bucket has room (`retryAfter`, a strongly consistent read), as on SQLite.
+//
 // Limitation: a bucket is one item, and an item holds at most 400 KB. A call's time is a number of about 9
 // bytes in the list, so a bucket holds at most MAX_DYNAMO_LIMIT (10,000) calls per window, about 90 KB;
 // a larger limit is refused when it is taken from, naming the bucket, never silently cut short.
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { AttemptCounter } from '../../functions/core/login-throttle.js';
 import type { RateLimitBucket, RateLimiter, RateLimitVerdict } from '../../functions/core/ports.js';
 import { validateBuckets } from '../local/rate-limiter.js';
-import { cancelledBy, deleteOlder, type Table, ttlSeconds } from './table.js';
+import { cancelledBy, conditionFailed, deleteOlder, type Table, ttlSeconds } from './table.js';
 
 const PREFIX = 'RATE#';
 
@@ -25,9 +30,11 @@ const ATTEMPTS = 50;
 interface BucketItem {
   hits: number[];
   version: number;
+  lastAt?: number;
+  ttl?: number;
 }
 
-export class DynamoRateLimiter implements RateLimiter {
+export class DynamoRateLimiter implements RateLimiter, AttemptCounter {
   constructor(private readonly table: Table) {}
 
   async take(key: string, limit: number, windowMs: number, now: number): Promise<boolean> {
@@ -94,6 +101,47 @@ export class DynamoRateLimiter implements RateLimiter {
     throw new Error(
       `rate limit buckets ${keys.join(', ')} stayed contended through ${ATTEMPTS} attempts; try the call again`,
     );
+  }
+
+  /** Gives back the hit `key` took at `at` (one of them): the call it counted turned out not to count. */
+  async release(key: string, at: number): Promise<void> {
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      const item = await this.read(key);
+      const index = item?.hits.indexOf(at) ?? -1;
+      if (item === undefined || index < 0) return;
+      const hits = item.hits.filter((_, i) => i !== index);
+      try {
+        await this.table.client.send(
+          new PutCommand({
+            TableName: this.table.name,
+            Item: { ...item, pk: `${PREFIX}${key}`, sk: 'RATE', hits, version: item.version + 1 },
+            ConditionExpression: 'version = :version',
+            ExpressionAttributeValues: { ':version': item.version },
+          }),
+        );
+        return;
+      } catch (error) {
+        if (!conditionFailed(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+      }
+    }
+    throw new Error(`rate limit bucket ${key} stayed contended through ${ATTEMPTS} attempts; try again`);
+  }
+
+  /** Forgets every hit of `key` (its item deleted; a take after it starts a new bucket). */
+  async clear(key: string): Promise<void> {
+    await this.table.client.send(
+      new DeleteCommand({ TableName: this.table.name, Key: { pk: `${PREFIX}${key}`, sk: 'RATE' } }),
+    );
+  }
+
+  /** Milliseconds until `bucket` has room for one more call (0 when it has room now). */
+  async retryAfter(bucket: RateLimitBucket, now: number): Promise<number> {
+    const item = await this.read(bucket.key);
+    const hits = (item?.hits ?? []).filter((at) => at > now - bucket.windowMs).sort((a, b) => b - a);
+    // The call fits once all but limit - 1 of the hits have left the window: the limit-th newest is the one.
+    const last = hits[bucket.limit - 1];
+    return last === undefined ? 0 : Math.max(0, last + bucket.windowMs - now);
   }
 
   /** Deletes the buckets whose last call was before `before` (TTL does the same on its own); how many. */
