@@ -7,7 +7,9 @@
 //   channel  credential names (vault)                        what they are
 //   email    SMTP_URL                                        smtp://user:pass@host:587 (STARTTLS when
 //                                                            offered) or smtps://user:pass@host:465;
-//                                                            without one, `config.email.defaultUrl`
+//                                                            without one, the platform mailer (SES on
+//                                                            AWS: deps.mailer), else
+//                                                            `config.email.defaultUrl`
 //            SMTP_FROM (optional, same level as SMTP_URL)    the From address; else `config.email.from`
 //   slack    SLACK_BOT_TOKEN                                 xoxb-… bot token: Web API chat.postMessage,
 //                                                            one message per `to` (channel id or #name)
@@ -113,6 +115,15 @@ export interface SmtpTransport {
 
 export type SmtpTransportFactory = (options: SmtpOptions) => SmtpTransport;
 
+/**
+ * The platform's own mail service (Amazon SES on AWS, adapters/aws/ses-mailer.ts): sends an email that no
+ * vault level holds SMTP_URL for, in place of the default SMTP server, from `config.email.from`. It gets
+ * the same message the SMTP transport would (Message-ID, Date, headers) and throws ActivityErrors.
+ */
+export interface PlatformMailer {
+  sendMail(mail: SmtpMail): Promise<{ messageId?: string }>;
+}
+
 export interface ChannelNotifierDeps {
   vault: Vault;
   config: NotifyConfig;
@@ -121,6 +132,8 @@ export interface ChannelNotifierDeps {
   fetch?: typeof fetch;
   /** nodemailer's createTransport by default (loaded on first email). */
   smtp?: SmtpTransportFactory;
+  /** Sends the emails no vault account is found for (before `config.email.defaultUrl`); none by default. */
+  mailer?: PlatformMailer;
 }
 
 const DEFAULT_SLACK_API = 'https://slack.com/api';
@@ -185,12 +198,13 @@ export class ChannelNotifier implements Notifier {
       : await this.resolve(request, [names.url, names.from]);
     const stored = defaultOnly ? null : pick(resolved, request, [names.url]);
     const defaultUrl = this.deps.config.email?.defaultUrl;
-    let account: Account;
+    const mailer = stored === null && !defaultOnly ? this.deps.mailer : undefined;
+    let account: Account | undefined;
     if (stored !== null) account = stored;
+    else if (mailer !== undefined) account = undefined;
     else if (defaultUrl !== undefined)
       account = { level: Infinity, source: 'config', values: { [names.url]: defaultUrl } };
     else throw noAccount(request, [[names.url]], 'and no default SMTP server is configured');
-    const secrets = Object.entries(account.values);
     const from =
       stored !== null && resolved.sources[names.from] === stored.source
         ? (resolved.values[names.from] ?? '')
@@ -205,21 +219,24 @@ export class ChannelNotifier implements Notifier {
           false,
         );
 
+    const mail: SmtpMail = {
+      from,
+      to,
+      subject: request.subject ?? '',
+      text: request.message,
+      // Derived from the idempotency key: a redelivered attempt sends the same Message-ID, which lets
+      // mail systems drop the duplicate.
+      messageId: `<${createHash('sha256').update(request.idempotencyKey).digest('hex').slice(0, 32)}@stepgate>`,
+      date: new Date(this.deps.clock.now()),
+      headers: { 'X-Stepgate-Run': request.runId, 'X-Stepgate-Step': request.stepId },
+    };
+    if (account === undefined) return (mailer as PlatformMailer).sendMail(mail);
+    const secrets = Object.entries(account.values);
     const options = await this.smtpOptions(account.values[names.url] ?? '', account.source !== 'config');
     const factory = this.deps.smtp ?? (await nodemailerFactory());
     const transport = factory(options);
     try {
-      const info = await transport.sendMail({
-        from,
-        to,
-        subject: request.subject ?? '',
-        text: request.message,
-        // Derived from the idempotency key: a redelivered attempt sends the same Message-ID, which lets
-        // mail systems drop the duplicate.
-        messageId: `<${createHash('sha256').update(request.idempotencyKey).digest('hex').slice(0, 32)}@stepgate>`,
-        date: new Date(this.deps.clock.now()),
-        headers: { 'X-Stepgate-Run': request.runId, 'X-Stepgate-Step': request.stepId },
-      });
+      const info = await transport.sendMail(mail);
       return info.messageId === undefined ? {} : { messageId: info.messageId };
     } catch (error) {
       throw smtpError(error, options, secrets);
