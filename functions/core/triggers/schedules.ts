@@ -195,6 +195,12 @@ export interface SchedulerOptions {
   onError?(error: unknown, scheduleId: string): void;
 }
 
+/** What one fire came to (Scheduler.fireOnce). */
+export type FireOutcome =
+  | { status: 'not-due'; current: ScheduleRecord | undefined }
+  | { status: 'started'; runId: string }
+  | { status: 'skipped' | 'failed'; runId: string; reason: string };
+
 export class Scheduler {
   private readonly store: ScheduleStore;
   private readonly clock: Clock;
@@ -376,47 +382,61 @@ export class Scheduler {
 
   private async fire(id: string, scheduledTime: number): Promise<void> {
     try {
-      const schedule = await this.store.get(id);
-      if (schedule === undefined || !schedule.enabled) return;
-      if (schedule.nextFireAt !== scheduledTime) {
-        // Another scheduler fired it, or it was re-enabled: follow the stored time.
-        this.arm(schedule);
-        return;
-      }
-      const now = this.clock.now();
-      // Never before the scheduled time itself, even if a timer fires a little early.
-      const nextFireAt = nextFireTime(schedule.cron, schedule.timezone, Math.max(now, scheduledTime));
-      const runId = this.newId();
-      const claimed = await this.store.claimFire(
-        { scheduleId: id, scheduledTime, firedAt: now, runId },
-        nextFireAt,
-      );
-      if (!claimed) {
-        const current = await this.store.get(id);
-        if (current !== undefined) this.arm(current);
-        return;
-      }
-      this.arm({ ...schedule, nextFireAt, lastFiredAt: now });
-      let verdict: boolean | string;
-      try {
-        verdict = await this.options.authorize(schedule);
-      } catch (error) {
-        verdict = `authorization failed: ${(error as Error).message}`;
-      }
-      if (verdict !== true) {
-        const reason = verdict === false ? 'not authorized' : verdict;
-        await this.store.finishFire(id, scheduledTime, 'skipped', reason);
-        return;
-      }
-      try {
-        await this.options.startRun(schedule, scheduledTime, runId);
-      } catch (error) {
-        await this.store.finishFire(id, scheduledTime, 'failed', (error as Error).message);
-        return;
-      }
-      await this.store.finishFire(id, scheduledTime, 'started', null);
+      const outcome = await this.fireOnce(id, scheduledTime, {
+        claimed: (schedule) => this.arm(schedule),
+      });
+      // Not due: another scheduler fired it, or it changed: follow the stored time.
+      if (outcome.status === 'not-due' && outcome.current?.enabled) this.arm(outcome.current);
     } catch (error) {
       this.options.onError?.(error, id);
     }
+  }
+
+  /**
+   * One fire of schedule `id` at `scheduledTime`, wherever the time came from (a timer here, an
+   * EventBridge Scheduler event on AWS): claims it in the store (exactly once for a scheduled time, so a
+   * redelivered or concurrent fire starts nothing), authorizes it and starts its run, recording how it
+   * ended. `not-due` when the schedule is gone, disabled, due at another time, or the fire was claimed
+   * before; `current` is the schedule as stored then. `claimed` is told the schedule advanced to its next
+   * time as soon as the claim holds. Store failures are thrown (the fire is not claimed, or stays claimed).
+   */
+  async fireOnce(
+    id: string,
+    scheduledTime: number,
+    hooks: { claimed?(advanced: ScheduleRecord): void } = {},
+  ): Promise<FireOutcome> {
+    const schedule = await this.store.get(id);
+    if (schedule === undefined || !schedule.enabled || schedule.nextFireAt !== scheduledTime)
+      return { status: 'not-due', current: schedule };
+    const now = this.clock.now();
+    // Never before the scheduled time itself, even if a timer fires a little early.
+    const nextFireAt = nextFireTime(schedule.cron, schedule.timezone, Math.max(now, scheduledTime));
+    const runId = this.newId();
+    const claimed = await this.store.claimFire(
+      { scheduleId: id, scheduledTime, firedAt: now, runId },
+      nextFireAt,
+    );
+    if (!claimed) return { status: 'not-due', current: await this.store.get(id) };
+    hooks.claimed?.({ ...schedule, nextFireAt, lastFiredAt: now });
+    let verdict: boolean | string;
+    try {
+      verdict = await this.options.authorize(schedule);
+    } catch (error) {
+      verdict = `authorization failed: ${(error as Error).message}`;
+    }
+    if (verdict !== true) {
+      const reason = verdict === false ? 'not authorized' : verdict;
+      await this.store.finishFire(id, scheduledTime, 'skipped', reason);
+      return { status: 'skipped', runId, reason };
+    }
+    try {
+      await this.options.startRun(schedule, scheduledTime, runId);
+    } catch (error) {
+      const reason = (error as Error).message;
+      await this.store.finishFire(id, scheduledTime, 'failed', reason);
+      return { status: 'failed', runId, reason };
+    }
+    await this.store.finishFire(id, scheduledTime, 'started', null);
+    return { status: 'started', runId };
   }
 }
