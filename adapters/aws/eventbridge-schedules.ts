@@ -214,8 +214,11 @@ export interface FireScheduleDeps {
 
 /**
  * The schedule-fire handler's core: one fire of the event's schedule at its scheduled time, claimed once
- * (a redelivery answers `not-due` and starts nothing). A malformed event throws, naming the field; store
- * errors are thrown (the Lambda fails and EventBridge retries the event).
+ * (a redelivery answers `not-due` and starts nothing). With catch-up (Scheduler.fireOnce): when the stored
+ * time is behind the delivered one — a delivery EventBridge gave up on, or a daylight-saving time croner
+ * and AWS place differently — the stored time fires now, once, so the schedule never waits for a fire that
+ * will not come. A malformed event throws, naming the field; store errors are thrown (the Lambda fails
+ * and EventBridge retries the event).
  */
 export async function fireSchedule(event: unknown, deps: FireScheduleDeps): Promise<FireOutcome> {
   const { scheduleId, scheduledTime } = (event ?? {}) as Partial<Record<keyof ScheduleFireEvent, unknown>>;
@@ -226,5 +229,5 @@ export async function fireSchedule(event: unknown, deps: FireScheduleDeps): Prom
     throw new Error(
       `schedule fire event: scheduledTime must be an ISO 8601 time, got ${JSON.stringify(scheduledTime)}`,
     );
-  return deps.scheduler.fireOnce(scheduleId, at);
+  return deps.scheduler.fireOnce(scheduleId, at, { catchUp: true });
 }

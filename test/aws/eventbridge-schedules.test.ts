@@ -55,7 +55,9 @@ interface Lambda {
 }
 
 /** A fresh table; each call of the answer is one Lambda container (its own clients), all on that table. */
-async function lambdas(options: { table?: string; newId?: () => string } = {}): Promise<() => Lambda> {
+async function lambdas(
+  options: { table?: string; newId?: () => string; start?: number } = {},
+): Promise<() => Lambda> {
   const name = options.table ?? `stepgate-schedules-${++tables}`;
   if (options.table === undefined) await createTable(openTable(name, config));
   const started: Lambda['started'] = [];
@@ -68,7 +70,7 @@ async function lambdas(options: { table?: string; newId?: () => string } = {}): 
     );
     const scheduler = new Scheduler({
       store: synced,
-      clock: new VirtualClock(START),
+      clock: new VirtualClock(options.start ?? START),
       authorize: () => true,
       startRun: async (schedule: ScheduleRecord, scheduledTime: number, runId: string) => {
         started.push({ scheduleId: schedule.id, scheduledTime, runId });
@@ -208,6 +210,48 @@ describe('fireSchedule', () => {
     expect(await first.store.get(record.id)).toMatchObject({ nextFireAt: Date.UTC(2026, 0, 6, 8, 0) });
     const next = await fireSchedule({ ...event, scheduledTime: '2026-01-06T08:00:00Z' }, lambda());
     expect(next).toMatchObject({ status: 'started' });
+  });
+
+  it('fires a stored time whose delivery never came once, at the next delivery, and moves past it', async () => {
+    const lambda = await lambdas();
+    const first = lambda();
+    const record = await first.scheduler.create(
+      { workflowId: 'weekly-report', cron: '0 9 * * 1-5', timezone: 'Europe/Berlin' },
+      ADA,
+    );
+    const monday = Date.UTC(2026, 0, 5, 8, 0);
+    // Monday's delivery was given up; Tuesday's arrives, three times at once.
+    const tuesday = { scheduleId: record.id, scheduledTime: '2026-01-06T08:00:00Z' };
+    const outcomes = await Promise.all([lambda(), lambda(), lambda()].map((l) => fireSchedule(tuesday, l)));
+    expect(outcomes.filter((o) => o.status === 'started')).toHaveLength(1);
+    expect(first.started).toMatchObject([{ scheduleId: record.id, scheduledTime: monday }]);
+    expect(await first.store.get(record.id)).toMatchObject({ nextFireAt: Date.UTC(2026, 0, 7, 8, 0) });
+    // Neither Tuesday's redelivery nor a late Monday one starts anything more.
+    expect(await fireSchedule(tuesday, lambda())).toMatchObject({ status: 'not-due' });
+    expect(await fireSchedule({ ...tuesday, scheduledTime: '2026-01-05T08:00:00Z' }, lambda())).toMatchObject(
+      {
+        status: 'not-due',
+      },
+    );
+    expect(first.started).toHaveLength(1);
+  });
+
+  it('keeps firing across a daylight-saving gap, where AWS skips the time croner moves past the gap', async () => {
+    const lambda = await lambdas({ start: Date.UTC(2026, 2, 28, 12, 0) });
+    const first = lambda();
+    const record = await first.scheduler.create(
+      { workflowId: 'nightly', cron: '30 2 * * *', timezone: 'Europe/Berlin' },
+      ADA,
+    );
+    // 29 March 2026: Berlin skips 02:00-03:00. croner moves 02:30 to 03:00 CEST (01:00 UTC); AWS skips it.
+    expect(record.nextFireAt).toBe(Date.UTC(2026, 2, 29, 1, 0));
+    const next = { scheduleId: record.id, scheduledTime: '2026-03-30T00:30:00Z' };
+    expect(await fireSchedule(next, lambda())).toMatchObject({ status: 'started' });
+    expect(await first.store.get(record.id)).toMatchObject({ nextFireAt: Date.UTC(2026, 2, 31, 0, 30) });
+    expect(await fireSchedule({ ...next, scheduledTime: '2026-03-31T00:30:00Z' }, lambda())).toMatchObject({
+      status: 'started',
+    });
+    expect(first.started).toHaveLength(2);
   });
 
   it('refuses a malformed event naming the field', async () => {

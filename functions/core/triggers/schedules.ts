@@ -399,18 +399,38 @@ export class Scheduler {
    * ended. `not-due` when the schedule is gone, disabled, due at another time, or the fire was claimed
    * before; `current` is the schedule as stored then. `claimed` is told the schedule advanced to its next
    * time as soon as the claim holds. Store failures are thrown (the fire is not claimed, or stays claimed).
+   *
+   * `catchUp` (fires from a clock other than ours: EventBridge Scheduler): a stored time before
+   * `scheduledTime` is a fire that never came (a delivery given up, or a time the other clock skips, as
+   * AWS does in a daylight-saving gap where croner moves the time past it); that stored time fires now,
+   * once, as a missed time does when the local scheduler starts — otherwise the schedule would wait for a
+   * delivery that never comes. The fire is recorded under the stored time.
    */
   async fireOnce(
     id: string,
     scheduledTime: number,
-    hooks: { claimed?(advanced: ScheduleRecord): void } = {},
+    hooks: { claimed?(advanced: ScheduleRecord): void; catchUp?: boolean } = {},
   ): Promise<FireOutcome> {
     const schedule = await this.store.get(id);
-    if (schedule === undefined || !schedule.enabled || schedule.nextFireAt !== scheduledTime)
+    const stored = schedule?.nextFireAt ?? null;
+    const late = hooks.catchUp === true && stored !== null && stored < scheduledTime;
+    if (schedule === undefined || !schedule.enabled || (stored !== scheduledTime && !late))
       return { status: 'not-due', current: schedule };
+    // The next time follows the time fired for, a late one included: never at or before it again.
+    return this.claimAndStart(schedule, late ? (stored as number) : scheduledTime, scheduledTime, hooks);
+  }
+
+  /** The part of fireOnce after the schedule was found due at `scheduledTime`; next after `notBefore`. */
+  private async claimAndStart(
+    schedule: ScheduleRecord,
+    scheduledTime: number,
+    notBefore: number,
+    hooks: { claimed?(advanced: ScheduleRecord): void },
+  ): Promise<FireOutcome> {
+    const id = schedule.id;
     const now = this.clock.now();
     // Never before the scheduled time itself, even if a timer fires a little early.
-    const nextFireAt = nextFireTime(schedule.cron, schedule.timezone, Math.max(now, scheduledTime));
+    const nextFireAt = nextFireTime(schedule.cron, schedule.timezone, Math.max(now, notBefore));
     const runId = this.newId();
     const claimed = await this.store.claimFire(
       { scheduleId: id, scheduledTime, firedAt: now, runId },
