@@ -9,10 +9,15 @@
 // Limitation: a bucket is one item, and an item holds at most 400 KB. A call's time is a number of about 9
 // bytes in the list, so a bucket holds at most MAX_DYNAMO_LIMIT (10,000) calls per window, about 90 KB;
 // a larger limit is refused when it is taken from, naming the bucket, never silently cut short.
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+//
+// The login throttle (functions/core/login-throttle.ts AttemptCounter) also gives a hit back (`release`,
+// compare-and-set on the version like a take), forgets a key (`clear`) and asks when a full bucket has
+// room again (`retryAfter`).
+import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { AttemptCounter } from '../../functions/core/login-throttle.js';
 import type { RateLimitBucket, RateLimiter, RateLimitVerdict } from '../../functions/core/ports.js';
 import { validateBuckets } from '../local/rate-limiter.js';
-import { cancelledBy, deleteOlder, type Table, ttlSeconds } from './table.js';
+import { cancelledBy, conditionFailed, deleteOlder, type Table, ttlSeconds } from './table.js';
 
 const PREFIX = 'RATE#';
 
@@ -23,11 +28,15 @@ export const MAX_DYNAMO_LIMIT = 10_000;
 const ATTEMPTS = 50;
 
 interface BucketItem {
+  pk: string;
+  sk: string;
   hits: number[];
   version: number;
+  lastAt?: number;
+  ttl?: number;
 }
 
-export class DynamoRateLimiter implements RateLimiter {
+export class DynamoRateLimiter implements RateLimiter, AttemptCounter {
   constructor(private readonly table: Table) {}
 
   async take(key: string, limit: number, windowMs: number, now: number): Promise<boolean> {
@@ -96,6 +105,48 @@ export class DynamoRateLimiter implements RateLimiter {
     );
   }
 
+  /** Milliseconds until `bucket` has room for one more call (0 when it has room now). */
+  async retryAfter(bucket: RateLimitBucket, now: number): Promise<number> {
+    const hits = ((await this.read(bucket.key))?.hits ?? [])
+      .filter((at) => at > now - bucket.windowMs)
+      .sort((a, b) => b - a);
+    // The call fits once all but limit - 1 of the hits have left the window: the limit-th newest is the one.
+    const last = hits[bucket.limit - 1];
+    return last === undefined ? 0 : Math.max(0, last + bucket.windowMs - now);
+  }
+
+  /** Gives back one hit `key` took at `at` (the call it counted turned out not to count). */
+  async release(key: string, at: number): Promise<void> {
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      const item = await this.read(key);
+      const index = item?.hits.indexOf(at) ?? -1;
+      if (item === undefined || index < 0) return;
+      try {
+        await this.table.client.send(
+          new PutCommand({
+            TableName: this.table.name,
+            Item: { ...item, hits: item.hits.filter((_, i) => i !== index), version: item.version + 1 },
+            ConditionExpression: 'version = :version',
+            ExpressionAttributeValues: { ':version': item.version },
+          }),
+        );
+        return;
+      } catch (error) {
+        if (!conditionFailed(error)) throw error;
+      }
+    }
+    throw new Error(
+      `rate limit bucket ${key} stayed contended through ${ATTEMPTS} attempts to release a hit`,
+    );
+  }
+
+  /** Forgets every hit of `key`. */
+  async clear(key: string): Promise<void> {
+    await this.table.client.send(
+      new DeleteCommand({ TableName: this.table.name, Key: { pk: `${PREFIX}${key}`, sk: 'RATE' } }),
+    );
+  }
+
   /** Deletes the buckets whose last call was before `before` (TTL does the same on its own); how many. */
   prune(before: number): Promise<number> {
     return deleteOlder(this.table, PREFIX, 'lastAt', before);
@@ -109,6 +160,6 @@ export class DynamoRateLimiter implements RateLimiter {
         ConsistentRead: true,
       }),
     );
-    return found.Item === undefined ? undefined : (found.Item as unknown as BucketItem);
+    return found.Item === undefined ? undefined : (found.Item as BucketItem);
   }
 }

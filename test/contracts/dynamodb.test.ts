@@ -111,6 +111,21 @@ describe('DynamoRateLimiter on DynamoDB', () => {
   });
 });
 
+describe('DynamoRateLimiter as the login throttle counts', () => {
+  it('says when a full bucket has room, gives one hit back, and forgets a key', async () => {
+    const [limiter, other] = await fresh(() => twoClients((table) => new DynamoRateLimiter(table)));
+    const bucket = { key: 'login:x', limit: 2, windowMs: 60_000 };
+    await limiter.takeAll([bucket], 1_000);
+    await limiter.takeAll([bucket], 2_000);
+    expect(await other.retryAfter(bucket, 10_000)).toBe(51_000);
+    await other.release('login:x', 2_000);
+    expect(await limiter.retryAfter(bucket, 10_000)).toBe(0);
+    expect(await limiter.takeAll([bucket], 10_000)).toEqual({ allowed: true });
+    await other.clear('login:x');
+    expect(await limiter.takeAll([{ ...bucket, limit: 1 }], 11_000)).toEqual({ allowed: true });
+  });
+});
+
 describeWorkflowStoreContract('DynamoDB', () => twoClients((table) => new DynamoWorkflowStore(table)));
 describeSessionStoreContract('DynamoDB', (time) =>
   twoClients((table) => new DynamoSessionStore(table, { now: () => time.at })),
