@@ -10,8 +10,13 @@ import { handle } from 'hono/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTable, openTable } from '../../adapters/aws/table.js';
 import { type AwsApiParts, createAwsApi } from '../../functions/aws/api-app.js';
+import { requestApproval } from '../../functions/aws/approval-request.js';
 import { loadAwsConfig } from '../../functions/aws/config.js';
 import { AwsPorts } from '../../functions/aws/ports.js';
+import { aslCallbackAnswer } from '../../functions/core/handlers/index.js';
+import type { ApprovalOutcome, NotifyRequest } from '../../functions/core/protocol.js';
+import type { AslApprovalPayload } from '../../functions/core/wire.js';
+import { compileWorkflow, taskPayload } from '../support/asl-payloads.js';
 import { MOTO_CLIENT, type Moto, startMoto } from '../support/moto.js';
 
 let moto: Moto;
@@ -21,17 +26,32 @@ let api: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>;
 const refuse = (): never => {
   throw new Error('the run host is not part of this test');
 };
+/** What the decision path answered: the level's outcome and the callback handle it carried. */
+const raised: Array<{ outcome: ApprovalOutcome; callback: string | null }> = [];
+const emails: NotifyRequest[] = [];
+const notifier = {
+  send: async (request: NotifyRequest) => {
+    emails.push(request);
+    return {};
+  },
+};
 const PARTS: AwsApiParts = {
   host: { startRun: refuse, getRun: refuse, cancelRun: refuse, listRuns: refuse, audit: refuse },
-  decisions: { raiseEvent: refuse, runActive: refuse },
+  decisions: {
+    raiseEvent: async (_runId, _name, outcome, callback) => {
+      raised.push({ outcome, callback });
+    },
+    runActive: async () => true,
+  },
   keys: { linkSecret: randomBytes(32), callbackKey: randomBytes(32) },
+  notifier,
 };
 
 /** An HTTP API (payload format 2.0) event, as API Gateway sends it. */
 function event(
   method: string,
   path: string,
-  options: { body?: unknown; cookies?: string[]; sourceIp?: string } = {},
+  options: { body?: unknown; cookies?: string[]; sourceIp?: string; form?: string } = {},
 ): APIGatewayProxyEventV2 {
   return {
     version: '2.0',
@@ -39,7 +59,11 @@ function event(
     rawPath: path,
     rawQueryString: '',
     ...(options.cookies === undefined ? {} : { cookies: options.cookies }),
-    headers: { host: 'api.example.com', 'content-type': 'application/json', 'user-agent': 'test' },
+    headers: {
+      host: 'api.example.com',
+      'content-type': options.form === undefined ? 'application/json' : 'application/x-www-form-urlencoded',
+      'user-agent': 'test',
+    },
     requestContext: {
       accountId: '123456789012',
       apiId: 'api',
@@ -59,6 +83,7 @@ function event(
       timeEpoch: 1_796_533_200_000,
     },
     ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+    ...(options.form === undefined ? {} : { body: options.form }),
     isBase64Encoded: false,
   };
 }
@@ -66,7 +91,10 @@ function event(
 type V2Result = Exclude<APIGatewayProxyResultV2, string>;
 async function call(e: APIGatewayProxyEventV2): Promise<V2Result & { json: Record<string, unknown> }> {
   const result = (await api(e)) as V2Result;
-  return { ...result, json: JSON.parse(result.body ?? '{}') as Record<string, unknown> };
+  const json = result.headers?.['content-type']?.toString().includes('json')
+    ? JSON.parse(result.body ?? '{}')
+    : {};
+  return { ...result, json: json as Record<string, unknown> };
 }
 
 beforeAll(async () => {
@@ -97,6 +125,9 @@ beforeAll(async () => {
   ports = new AwsPorts(config, clients);
   await ports.directory().upsertUser({ email: 'ada@example.com', role: 'admin', name: 'Ada' });
   await ports.directory().setPassword('ada@example.com', 'correct horse');
+  await ports
+    .directory()
+    .upsertUser({ email: 'bob@example.com', role: 'member', manager: 'ada@example.com' });
   api = handle(createAwsApi(ports, PARTS)) as unknown as typeof api;
 }, 60_000);
 
@@ -140,5 +171,47 @@ describe('the api Lambda', () => {
     expect(
       (await call(event('POST', '/api/login', { body: elsewhere, sourceIp: '198.51.100.2' }))).statusCode,
     ).toBe(200);
+  });
+
+  it("opens a level (the approval-request Lambda), and the emailed link's page decides it, answering the task token", async () => {
+    const { definition } = compileWorkflow(`version: 1
+id: expense
+name: Expense
+triggers: [{ type: manual, minRole: member }]
+steps:
+  - { id: ok, type: approval, approvers: ["{{trigger.user.manager}}"], message: "approve it", output: decision }
+`);
+    const bob = { email: 'bob@example.com', role: 'member', groups: [], manager: 'ada@example.com' };
+    const payload = taskPayload<AslApprovalPayload>(
+      definition,
+      'ok',
+      {
+        ctx: { runId: 'run-link', workflowId: 'expense', identity: bob },
+        vars: { trigger: { type: 'manual', user: bob } },
+      },
+      {
+        State: { RetryCount: 0, EnteredTime: '2026-01-01T00:00:00.000Z' },
+        Task: { Token: 'the-task-token' },
+      },
+    );
+    await requestApproval(ports, { keys: PARTS.keys, notifier }, payload);
+    const link =
+      /https:\/\/stepgate\.example\.com(\/approve\/[^\s]+)/.exec(emails.at(-1)?.message ?? '')?.[1] ?? '';
+    expect(link).not.toBe('');
+    const page = await call(event('GET', link));
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('approve it');
+    const decided = await call(event('POST', link, { form: 'decision=approve' }));
+    expect(decided.statusCode).toBe(200);
+    expect(raised).toHaveLength(1);
+    const { taskToken, answer } = aslCallbackAnswer(
+      raised[0]?.callback ?? '',
+      raised[0]?.outcome as ApprovalOutcome,
+    );
+    expect(taskToken).toBe('the-task-token');
+    expect(answer).toMatchObject({
+      ok: true,
+      output: { approved: true, decidedBy: 'ada@example.com', level: 1 },
+    });
   });
 });
