@@ -7,7 +7,7 @@
 // it. Prints each bundle's size (the goal: under 1.5 MB unzipped, for cold starts).
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { build, type Metafile } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { LAMBDA_NAMES, type LambdaName } from '../functions/aws/config.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -21,6 +21,22 @@ const BANNER = [
   "import { createRequire as __stepgateCreateRequire } from 'node:module';",
   'const require = __stepgateCreateRequire(import.meta.url);',
 ].join('\n');
+
+/**
+ * zod's `z.locales` namespace re-exports every language's messages (about 250 KiB minified), kept whole
+ * because `z` is used as an object. Stepgate writes its own messages and never calls `z.locales`; English,
+ * zod's default, is imported by zod directly and stays.
+ */
+const ZOD_ENGLISH_ONLY: Plugin = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
+      contents: "export { default as en } from './en.js';",
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
 
 /** Dependencies that load a compiled addon, whatever they are called. */
 const NATIVE_LOADERS = [
@@ -91,6 +107,7 @@ async function bundleOne(name: LambdaName, outRoot: string): Promise<BundleRepor
     minify: true,
     external: ['@aws-sdk/*'],
     banner: { js: BANNER },
+    plugins: [ZOD_ENGLISH_ONLY],
     metafile: true,
     logLevel: 'silent',
   });

@@ -19,7 +19,10 @@ import type { Env } from '../core/http/types.js';
 import { LoginThrottle } from '../core/login-throttle.js';
 import type { Notifier } from '../core/ports.js';
 import { UserLimits } from '../core/user-limits.js';
-import type { ApprovalDecisions, AwsPorts, PlatformKeys } from './ports.js';
+import { type ApprovalDecisions, awsApprovals, type PlatformKeys } from './approvals.js';
+import { channelNotifier } from './notifier.js';
+import type { AwsPorts } from './ports.js';
+import { awsTools } from './tools.js';
 
 const SESSION_TTL_MS = 12 * 3_600_000;
 
@@ -34,7 +37,7 @@ export interface AwsApiParts {
   schedules?: AppDeps['schedules'];
   /** The template gallery (installed as state machines at deploy time). */
   templates?: TemplateEntry[];
-  /** The approvers' emails; by default the ports' ChannelNotifier. */
+  /** The approvers' emails; by default the ChannelNotifier (notifier.ts). */
   notifier?: Notifier;
 }
 
@@ -51,10 +54,10 @@ export function createAwsApi(ports: AwsPorts, parts: AwsApiParts): Hono<Env> {
   const sessions = ports.sessions();
   const tokens = ports.tokens();
   const limiter = ports.limiter();
-  const approvals = ports.approvals({
+  const approvals = awsApprovals(ports, {
     keys: parts.keys,
     decisions: parts.decisions,
-    ...(parts.notifier === undefined ? {} : { notifier: parts.notifier }),
+    notifier: parts.notifier ?? channelNotifier(ports),
   });
   const authenticateRequest = (c: Context) =>
     authenticate(
@@ -96,7 +99,7 @@ export function createAwsApi(ports: AwsPorts, parts: AwsApiParts): Hono<Env> {
       vault: ports.vault(),
       tokens,
       sessions,
-      mcp: { servers: config.mcpServers, registry: ports.registry() },
+      mcp: { servers: config.mcpServers, registry: awsTools(ports).registry },
       templates: parts.templates ?? [],
     },
     chat: true,

@@ -4,9 +4,10 @@
 import middy from '@middy/core';
 import { aslActivityFailure, closeApproval } from '../core/handlers/index.js';
 import type { ApprovalClose } from '../core/protocol.js';
+import { type AwsApprovalSeams, awsApprovals } from './approvals.js';
 import { loadAwsConfig } from './config.js';
 import { platformKeys } from './integration.js';
-import { type AwsApprovalSeams, AwsPorts, perContainer } from './ports.js';
+import { AwsPorts, perContainer } from './ports.js';
 
 /** Closes the level; answers null. */
 export async function closeLevel(
@@ -15,7 +16,7 @@ export async function closeLevel(
   message: ApprovalClose,
 ): Promise<null> {
   try {
-    return await closeApproval(ports.approvals(seams).approvals, message);
+    return await closeApproval(awsApprovals(ports, seams).approvals, message);
   } catch (error) {
     throw aslActivityFailure(error, message.stepId);
   }

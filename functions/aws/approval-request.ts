@@ -8,9 +8,11 @@ import middy from '@middy/core';
 import { aslActivityFailure, aslApprovalRequest, openAslApproval } from '../core/handlers/index.js';
 import type { ApprovalRequestResult } from '../core/protocol.js';
 import type { AslApprovalPayload } from '../core/wire.js';
+import { type AwsApprovalSeams, awsApprovals } from './approvals.js';
 import { loadAwsConfig } from './config.js';
 import { platformKeys } from './integration.js';
-import { type AwsApprovalSeams, AwsPorts, perContainer } from './ports.js';
+import { channelNotifier } from './notifier.js';
+import { AwsPorts, perContainer } from './ports.js';
 
 /** Opens the level the Task asks for; answers its approvers (Step Functions ignores the answer). */
 export async function requestApproval(
@@ -18,7 +20,7 @@ export async function requestApproval(
   seams: AwsApprovalSeams,
   payload: AslApprovalPayload,
 ): Promise<ApprovalRequestResult> {
-  const { approvals } = ports.approvals(seams);
+  const { approvals } = awsApprovals(ports, seams);
   let request: Awaited<ReturnType<typeof aslApprovalRequest>>;
   try {
     request = await aslApprovalRequest({ clock: ports.clock, visits: ports.visits() }, payload);
@@ -28,10 +30,10 @@ export async function requestApproval(
   return openAslApproval(approvals, request);
 }
 
-const parts = perContainer(async () => ({
-  ports: new AwsPorts(loadAwsConfig(process.env, 'approval-request')),
-  seams: { keys: await platformKeys() },
-}));
+const parts = perContainer(async () => {
+  const ports = new AwsPorts(loadAwsConfig(process.env, 'approval-request'));
+  return { ports, seams: { keys: await platformKeys(), notifier: channelNotifier(ports) } };
+});
 
 export const handler = middy(async (event: AslApprovalPayload) => {
   const { ports, seams } = await parts();

@@ -8,9 +8,9 @@
 //                     level's task token with SendTaskSuccess / SendTaskFailure, as aslCallbackAnswer
 //                     says) and schedules (the EventBridge Scheduler sync)
 // SES email is not among them: the ChannelNotifier sends email through the vault's SMTP_URL (SES's SMTP
-// interface works), and an SES v2 notifier, once written, is passed as AwsApprovalSeams.notifier.
+// interface works); an SES v2 transport, once written, is given to channelNotifier (notifier.ts) as `smtp`.
 import type { AwsApiParts } from './api-app.js';
-import type { PlatformKeys } from './ports.js';
+import type { PlatformKeys } from './approvals.js';
 
 export class NotIntegratedError extends Error {
   override name = 'NotIntegratedError';

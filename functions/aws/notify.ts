@@ -7,13 +7,14 @@ import { aslActivityFailure, aslVisit, notifyFromAsl, notifyHandler } from '../c
 import type { Notifier } from '../core/ports.js';
 import type { AslNotifyPayload } from '../core/wire.js';
 import { loadAwsConfig } from './config.js';
+import { channelNotifier } from './notifier.js';
 import { AwsPorts, perContainer } from './ports.js';
 
-/** Sends the Task's notification; answers what the channel answered. `notifier`: the ports' by default. */
+/** Sends the Task's notification through `notifier`; answers what the channel answered. */
 export async function sendNotification(
   ports: AwsPorts,
   payload: AslNotifyPayload,
-  notifier: Notifier = ports.notifier(),
+  notifier: Notifier,
 ): Promise<JsonValue> {
   try {
     const request = notifyFromAsl(payload, await aslVisit(ports.visits(), payload));
@@ -23,6 +24,12 @@ export async function sendNotification(
   }
 }
 
-const ports = perContainer(async () => new AwsPorts(loadAwsConfig(process.env, 'notify')));
+const parts = perContainer(async () => {
+  const ports = new AwsPorts(loadAwsConfig(process.env, 'notify'));
+  return { ports, notifier: channelNotifier(ports) };
+});
 
-export const handler = middy(async (event: AslNotifyPayload) => sendNotification(await ports(), event));
+export const handler = middy(async (event: AslNotifyPayload) => {
+  const { ports, notifier } = await parts();
+  return sendNotification(ports, event, notifier);
+});

@@ -9,13 +9,18 @@ import { aslActivityFailure, aslVisit, toolCallFromAsl, toolCallHandler } from '
 import type { AslToolCallPayload } from '../core/wire.js';
 import { loadAwsConfig } from './config.js';
 import { AwsPorts, perContainer } from './ports.js';
+import { type AwsTools, awsTools } from './tools.js';
 
 /** Runs one attempt of the Task's tool; answers its result (a reference to S3 when large). */
-export async function callTool(ports: AwsPorts, payload: AslToolCallPayload): Promise<JsonValue> {
+export async function callTool(
+  ports: AwsPorts,
+  tools: AwsTools,
+  payload: AslToolCallPayload,
+): Promise<JsonValue> {
   const trail: AuditEntry[] = [];
   try {
     const request = toolCallFromAsl(payload, await aslVisit(ports.visits(), payload));
-    const call = toolCallHandler({ tools: ports.pipeline(), results: ports.results() });
+    const call = toolCallHandler({ tools: tools.pipeline, results: ports.results() });
     try {
       return await call(request, { audit: (entry) => void trail.push(entry) });
     } finally {
@@ -26,6 +31,12 @@ export async function callTool(ports: AwsPorts, payload: AslToolCallPayload): Pr
   }
 }
 
-const ports = perContainer(async () => new AwsPorts(loadAwsConfig(process.env, 'tool-call')));
+const parts = perContainer(async () => {
+  const ports = new AwsPorts(loadAwsConfig(process.env, 'tool-call'));
+  return { ports, tools: awsTools(ports) };
+});
 
-export const handler = middy(async (event: AslToolCallPayload) => callTool(await ports(), event));
+export const handler = middy(async (event: AslToolCallPayload) => {
+  const { ports, tools } = await parts();
+  return callTool(ports, tools, event);
+});

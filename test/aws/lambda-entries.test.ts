@@ -12,9 +12,10 @@ import { z } from 'zod';
 import { createTable, openTable } from '../../adapters/aws/table.js';
 import { closeLevel } from '../../functions/aws/approval-close.js';
 import { requestApproval } from '../../functions/aws/approval-request.js';
+import { type AwsApprovalSeams, awsApprovals } from '../../functions/aws/approvals.js';
 import { AwsConfigError, loadAwsConfig } from '../../functions/aws/config.js';
 import { sendNotification } from '../../functions/aws/notify.js';
-import { type AwsApprovalSeams, AwsPorts } from '../../functions/aws/ports.js';
+import { AwsPorts } from '../../functions/aws/ports.js';
 import { aslCallbackAnswer } from '../../functions/core/handlers/index.js';
 import type { NotifyRequest } from '../../functions/core/protocol.js';
 import type {
@@ -127,7 +128,6 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await ports?.registry().close();
   await mcp?.close();
   await moto?.stop();
 });
@@ -210,7 +210,7 @@ describe('approval-request and approval-close', () => {
     const event = payload<AslApprovalPayload>('run-approve', 'ok');
     expect(event.taskToken).toBe('token-run-approve-ok');
     expect(await requestApproval(ports, seams, event)).toEqual({ approvers: ['ada@example.com'] });
-    const { store } = ports.approvals(seams);
+    const { store } = awsApprovals(ports, seams);
     const record = await store.get('run-approve', 'ok', 1, 1);
     expect(record).toMatchObject({ status: 'open', approvers: ['ada@example.com'], message: 'approve Bob' });
     const answer = aslCallbackAnswer(record?.callback ?? '', {
@@ -235,7 +235,7 @@ describe('approval-request and approval-close', () => {
     await requestApproval(ports, seams, payload<AslApprovalPayload>('run-close', 'ok'));
     const close = { runId: 'run-close', stepId: 'ok', visit: 1, level: 1, reason: 'timeout' } as const;
     expect(await closeLevel(ports, seams, close)).toBeNull();
-    const { store } = ports.approvals(seams);
+    const { store } = awsApprovals(ports, seams);
     expect((await store.get('run-close', 'ok', 1, 1))?.status).toBe('closed');
     expect(await store.openFor('run-close', 'ok')).toBeUndefined();
   });
