@@ -1,10 +1,13 @@
 // The activity Lambdas of functions/aws, in process, on moto_server (DynamoDB, KMS, S3) with the payloads
 // a compiled state machine passes (test/support/asl-payloads.ts) and a Streamable HTTP MCP server for the
 // tools: what each answers, what it leaves in the table, and how a failure reaches Step Functions (the
-// thrown error's `name` is the Lambda's errorType, its message the Cause JSON). tool-call, notify and
+// thrown error's `name` is the Lambda's errorType, its message the Cause JSON: the Node.js runtime
+// interface client reports a native Error as `{ errorType: error.name, errorMessage: error.message }`,
+// aws-lambda-nodejs-runtime-interface-client src/Errors.js toRapidResponse). tool-call, notify and
 // quorum run as the deployed `handler` (configured from the environment, the SDK pointed at moto by
 // AWS_ENDPOINT_URL); the approval ones take the platform keys as a parameter (integration.ts).
 import { randomBytes } from 'node:crypto';
+import { types } from 'node:util';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,6 +85,8 @@ async function lambdaError(
     },
     (e: unknown) => e as Error,
   );
+  // As toRapidResponse reads it: a native error's name and message.
+  expect(types.isNativeError(error)).toBe(true);
   return { errorType: error.name, cause: JSON.parse(error.message) as Record<string, unknown> };
 }
 
