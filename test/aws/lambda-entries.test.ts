@@ -124,6 +124,12 @@ beforeAll(async () => {
     STEPGATE_LINK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:stepgate-links',
     STEPGATE_EMAIL_FROM: 'stepgate@example.com',
     STEPGATE_MCP_SERVERS: JSON.stringify({ sandbox: { url: mcp.url } }),
+    ...Object.fromEntries(
+      ['TOOL_CALL', 'NOTIFY', 'APPROVAL_REQUEST', 'QUORUM'].map((name) => [
+        `STEPGATE_${name}_FUNCTION_ARN`,
+        `arn:aws:lambda:us-east-1:123456789012:function:${name.toLowerCase()}`,
+      ]),
+    ),
   };
   // The deployed handlers read their configuration, and the SDK its endpoint, from the environment.
   Object.assign(process.env, env);
@@ -267,6 +273,17 @@ describe('quorum', () => {
     expect(await handler(finish('run-f', 0, 'failed', { w1: {}, caught }), {} as never)).toBeNull();
     const decided = await lambdaError(handler(finish('run-f', 2, 'failed', { w1: {}, caught }), {} as never));
     expect(decided).toEqual({ errorType: 'Stepgate.Fatal', cause: { error: { code: 'X', step: 'a' } } });
+  });
+});
+
+describe('what is not integrated yet', () => {
+  it('the deployed approval handlers and the api refuse by name until the platform keys and host are wired in', async () => {
+    const request = await import('../../functions/aws/approval-request.js');
+    await expect(request.handler(payload<AslApprovalPayload>('run-x', 'ok'), {} as never)).rejects.toThrow(
+      /platform keys is not integrated.*Secrets Manager/,
+    );
+    const api = await import('../../functions/aws/api.js');
+    await expect(api.handler({} as never, {} as never)).rejects.toThrow(/not integrated.*DurableHost/);
   });
 });
 
