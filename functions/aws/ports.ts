@@ -41,7 +41,7 @@ export const LAMBDA_CLOCK: Clock = {
 };
 
 /** Memoises `make`'s value on first use. */
-export function lazy<T>(make: () => T): () => T {
+function lazy<T>(make: () => T): () => T {
   let made: { value: T } | undefined;
   return () => {
     made ??= { value: make() };
