@@ -1,18 +1,29 @@
 // The Stepgate construct (issue 14): everything Stepgate needs in an AWS account, so a team can embed it in a
-// stack of its own (`new Stepgate(this, 'Stepgate', props)`) or deploy infra/aws/app.ts as it is. Today it
-// holds the stores: the DynamoDB single table (adapters/aws/table.ts's key schema), the KMS key that wraps
-// the vault's data key, the S3 bucket for large tool results (and the bucket its access logs go to), the
-// link-signing key in Secrets Manager and the SES identity approval emails are sent from. The Lambdas (API,
-// activity handlers), the state machines, the schedules, the MCP servers and the alarms come next, with the
-// props that configure them.
-import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+// stack of its own (`new Stepgate(this, 'Stepgate', props)`) or deploy infra/aws/app.ts as it is. It holds
+// the stores (the DynamoDB single table with adapters/aws/table.ts's key schema, the KMS key that wraps the
+// vault's data key, the S3 bucket for large tool results and the bucket its access logs go to, the
+// link-signing key in Secrets Manager, the SES identity approval emails are sent from), the Lambdas
+// (functions.ts: one per entry point of functions/aws/, with what each may touch), what runs the workflows
+// (orchestration.ts: the state machines' role, the status rule, the schedule group), the HTTP API in front
+// of the `api` function (http-api.ts) and the alarms. The state machines are created by the API when a
+// workflow is saved, named with `stateMachinePrefix`.
+import { CfnOutput, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { TABLE } from '../../adapters/aws/table.js';
+import { AwsConfigSchema } from '../../functions/aws/config.js';
+import { StepgateFunctions, stateMachineArns } from './functions.js';
+import { StepgateHttpApi } from './http-api.js';
+import { StepgateOrchestration } from './orchestration.js';
 
 /** How long what Stepgate stores outside its table is kept, in days. */
 export interface StepgateRetention {
@@ -20,6 +31,14 @@ export interface StepgateRetention {
   readonly largeResultDays?: number;
   /** The S3 server access logs of the large-results bucket. Default 90. */
   readonly accessLogDays?: number;
+  /** The Lambdas' logs and the API's access logs (CloudWatch Logs). Default 30. */
+  readonly logDays?: number;
+}
+
+/** Where alarms go. */
+export interface StepgateAlarms {
+  /** An address subscribed to the alarm topic (it confirms the subscription by email). */
+  readonly email?: string;
 }
 
 /** What a Stepgate deployment is configured with. */
@@ -38,11 +57,26 @@ export interface StepgateProps {
    * `RETAIN`; with `DESTROY` a bucket that still holds objects fails to delete (empty it first).
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * The MCP servers tool steps call, by name, as in stepgate.config.yaml's `mcpServers` — Streamable HTTP
+   * only (`url`, optional `headers`): a Lambda cannot spawn a stdio server and keep it running, so a
+   * `command` is refused at synth with what to do instead.
+   */
+  readonly mcpServers?: Record<string, unknown>;
+  /** The start of every Stepgate state machine's name (letters, digits, '-', '_'). Default `<stack name>-`. */
+  readonly stateMachinePrefix?: string;
+  /** The tool policy (roles, writes, rate limits per tool), as stepgate.config.yaml's `policy`. */
+  readonly policy?: Record<string, unknown>;
+  /** Request limits (logins, run starts, chat, body sizes), as stepgate.config.yaml's `limits`. */
+  readonly limits?: Record<string, unknown>;
+  /** Alarms on the functions' errors and throttles and the API's 5xx answers, sent to an SNS topic. */
+  readonly alarms?: StepgateAlarms;
 }
 
 const ACCESS_LOGS_BY_POLICY = '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy';
 const DEFAULT_LARGE_RESULT_DAYS = 30;
 const DEFAULT_ACCESS_LOG_DAYS = 90;
+const DEFAULT_LOG_DAYS = 30;
 const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 const EMAIL = /^[^\s@]+@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 
@@ -62,6 +96,14 @@ export class Stepgate extends Construct {
   readonly senderIdentity: ses.EmailIdentity | undefined;
   /** The validated `domain`, when one is given. */
   readonly domain: string | undefined;
+  /** The Lambdas, by entry point. */
+  readonly functions: StepgateFunctions;
+  /** The state machines' role, the status rule, the schedule group and its role. */
+  readonly orchestration: StepgateOrchestration;
+  /** The HTTP API in front of the `api` function. */
+  readonly httpApi: StepgateHttpApi;
+  /** Where alarms are sent. */
+  readonly alarmTopic: sns.Topic;
 
   /** Creates the stores in `scope` under `id`; throws naming the prop when a prop is malformed. */
   constructor(scope: Construct, id: string, props: StepgateProps = {}) {
@@ -127,7 +169,13 @@ export class Stepgate extends Construct {
 
     this.linkSigningKey = new secretsmanager.Secret(this, 'LinkSigningKey', {
       description: 'Stepgate: the HMAC key that signs approval links',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      // 64 lowercase hex digits: the 32-byte key adapters/aws/platform-secrets.ts reads.
+      generateSecretString: {
+        passwordLength: 64,
+        excludePunctuation: true,
+        excludeUppercase: true,
+        excludeCharacters: 'ghijklmnopqrstuvwxyz',
+      },
       removalPolicy,
     });
     Validations.of(this.linkSigningKey).acknowledge({
@@ -142,7 +190,108 @@ export class Stepgate extends Construct {
       sender === undefined
         ? undefined
         : new ses.EmailIdentity(this, 'Sender', { identity: ses.Identity.email(sender) });
+
+    const logRetention = logDays(days('retention.logDays', retention.logDays, DEFAULT_LOG_DAYS));
+    const prefix = statePrefix(props.stateMachinePrefix ?? `${Stack.of(this).stackName}-`);
+    this.functions = new StepgateFunctions(this, 'Functions', { stores: this, logRetention });
+    this.orchestration = new StepgateOrchestration(this, 'Orchestration', {
+      functions: this.functions,
+      prefix,
+    });
+    this.httpApi = new StepgateHttpApi(this, 'Http', { handler: this.functions.byName.api, logRetention });
+    const fns = this.functions.byName;
+    const { stateMachineRole, schedulerRole, scheduleGroup, schedulesArn } = this.orchestration;
+    this.functions.configure({
+      table: this.table.tableName,
+      kmsKeyId: this.vaultKey.keyArn,
+      resultsBucket: this.largeResults.bucketName,
+      publicUrl: this.domain === undefined ? this.httpApi.url : `https://${this.domain}`,
+      linkSecretArn: this.linkSigningKey.secretArn,
+      ...(sender === undefined ? {} : { emailFrom: sender }),
+      mcpServers: JSON.stringify(checkedSetting('mcpServers', props.mcpServers ?? {})),
+      ...(props.policy === undefined
+        ? {}
+        : { policy: JSON.stringify(checkedSetting('policy', props.policy)) }),
+      ...(props.limits === undefined
+        ? {}
+        : { limits: JSON.stringify(checkedSetting('limits', props.limits)) }),
+      toolCallFunctionArn: fns['tool-call'].functionArn,
+      notifyFunctionArn: fns.notify.functionArn,
+      approvalRequestFunctionArn: fns['approval-request'].functionArn,
+      quorumFunctionArn: fns.quorum.functionArn,
+      stateMachinePrefix: prefix,
+      stateMachineRoleArn: stateMachineRole.roleArn,
+      scheduleGroup: scheduleGroup.name ?? `${prefix}schedules`,
+      schedulerRoleArn: schedulerRole.roleArn,
+      scheduleFireFunctionArn: fns['schedule-fire'].functionArn,
+    });
+    this.functions.grant(this, {
+      stateMachines: { ...stateMachineArns(this, prefix), roleArn: stateMachineRole.roleArn },
+      schedules: { schedulesArn, roleArn: schedulerRole.roleArn },
+    });
+    this.alarmTopic = this.alarms(props.alarms ?? {});
+    new CfnOutput(this, 'Url', {
+      description: 'Stepgate: the API, the dashboard and the approval links',
+      value: this.domain === undefined ? this.httpApi.url : `https://${this.domain}`,
+    });
   }
+
+  /** An alarm per function on errors and throttles, one on the API's 5xx answers; all to one topic. */
+  private alarms(props: StepgateAlarms): sns.Topic {
+    const email = checked('alarms.email', props.email, EMAIL, 'an email address');
+    const topic = new sns.Topic(this, 'Alarms', { displayName: 'Stepgate alarms', enforceSSL: true });
+    Validations.of(topic).acknowledge({
+      id: 'AwsSolutions-SNS2',
+      reason: 'Alarm notifications carry alarm names and thresholds only, no workflow data or secrets.',
+    });
+    if (email !== undefined) topic.addSubscription(new subscriptions.EmailSubscription(email));
+    const notify = new actions.SnsAction(topic);
+    const alarm = (id: string, metric: cloudwatch.IMetric, what: string) =>
+      new cloudwatch.Alarm(this, id, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: `Stepgate: ${what}`,
+      }).addAlarmAction(notify);
+    for (const [name, fn] of Object.entries(this.functions.byName)) {
+      alarm(`${name}Errors`, fn.metricErrors({ period: Duration.minutes(5) }), `${name} function errors`);
+      alarm(`${name}Throttles`, fn.metricThrottles({ period: Duration.minutes(5) }), `${name} throttled`);
+    }
+    alarm('Api5xx', this.httpApi.api.metricServerError({ period: Duration.minutes(5) }), 'API answers 5xx');
+    return topic;
+  }
+}
+
+/** The state machine name prefix, checked: AWS names allow 80 characters, Stepgate's ids need most of them. */
+function statePrefix(prefix: string): string {
+  if (Token.isUnresolved(prefix) || /^[A-Za-z0-9_-]{1,40}$/.test(prefix)) return prefix;
+  throw new Error(
+    `Stepgate: stateMachinePrefix must be 1-40 letters, digits, '-' or '_', not ${JSON.stringify(prefix)}`,
+  );
+}
+
+/**
+ * A setting given as a prop, checked as the functions will read it (functions/aws/config.ts): a stdio MCP
+ * server, an unknown policy key or a malformed limit ends the synth, naming the prop.
+ */
+function checkedSetting(prop: 'mcpServers' | 'policy' | 'limits', value: unknown): unknown {
+  const parsed = AwsConfigSchema.shape[prop].safeParse(JSON.stringify(value));
+  if (parsed.success) return value;
+  const problems = parsed.error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    return `  ${prop}${path === '' ? '' : `.${path}`}: ${issue.message}`;
+  });
+  throw new Error(`Stepgate: ${prop} cannot be used:\n${problems.join('\n')}`);
+}
+
+/** CloudWatch Logs retention accepts listed values only: the first one at least `days` long. */
+function logDays(days: number): logs.RetentionDays {
+  const allowed = Object.values(logs.RetentionDays)
+    .filter((value): value is number => typeof value === 'number' && value > 0)
+    .sort((a, b) => a - b);
+  return (allowed.find((value) => value >= days) ?? logs.RetentionDays.INFINITE) as logs.RetentionDays;
 }
 
 /** The settings every Stepgate bucket shares: encrypted, private, reachable over TLS only. */
