@@ -24,6 +24,11 @@ export const ENV = {
   notifyFunctionArn: 'STEPGATE_NOTIFY_FUNCTION_ARN',
   approvalRequestFunctionArn: 'STEPGATE_APPROVAL_REQUEST_FUNCTION_ARN',
   quorumFunctionArn: 'STEPGATE_QUORUM_FUNCTION_ARN',
+  stateMachinePrefix: 'STEPGATE_STATE_MACHINE_PREFIX',
+  stateMachineRoleArn: 'STEPGATE_STATE_MACHINE_ROLE_ARN',
+  scheduleGroup: 'STEPGATE_SCHEDULE_GROUP',
+  schedulerRoleArn: 'STEPGATE_SCHEDULER_ROLE_ARN',
+  scheduleFireFunctionArn: 'STEPGATE_SCHEDULE_FIRE_FUNCTION_ARN',
 } as const;
 
 export type AwsSetting = keyof typeof ENV;
@@ -36,6 +41,8 @@ export const LAMBDA_NAMES = [
   'approval-request',
   'approval-close',
   'quorum',
+  'schedule-fire',
+  'run-status',
 ] as const;
 export type LambdaName = (typeof LAMBDA_NAMES)[number];
 
@@ -56,12 +63,19 @@ export const FUNCTION_ENV: Record<LambdaName, readonly AwsSetting[]> = {
     'notifyFunctionArn',
     'approvalRequestFunctionArn',
     'quorumFunctionArn',
+    'stateMachinePrefix',
+    'stateMachineRoleArn',
+    'scheduleGroup',
+    'schedulerRoleArn',
+    'scheduleFireFunctionArn',
   ],
   'tool-call': [...STORES, 'resultsBucket', 'mcpServers', 'policy'],
   notify: [...STORES, 'emailFrom'],
   'approval-request': APPROVALS,
   'approval-close': APPROVALS,
   quorum: ['table'],
+  'schedule-fire': [...STORES, 'stateMachinePrefix'],
+  'run-status': ['table'],
 };
 
 const text = (variable: string) =>
@@ -123,6 +137,14 @@ export const AwsConfigSchema = z.object({
   notifyFunctionArn: arn(ENV.notifyFunctionArn),
   approvalRequestFunctionArn: arn(ENV.approvalRequestFunctionArn),
   quorumFunctionArn: arn(ENV.quorumFunctionArn),
+  stateMachinePrefix: text(ENV.stateMachinePrefix).regex(
+    /^[A-Za-z0-9_-]{1,40}$/,
+    `${ENV.stateMachinePrefix} must be 1-40 letters, digits, '-' or '_'`,
+  ),
+  stateMachineRoleArn: arn(ENV.stateMachineRoleArn),
+  scheduleGroup: text(ENV.scheduleGroup),
+  schedulerRoleArn: arn(ENV.schedulerRoleArn),
+  scheduleFireFunctionArn: arn(ENV.scheduleFireFunctionArn),
 });
 
 type Parsed = z.output<typeof AwsConfigSchema>;
