@@ -33,7 +33,7 @@ import { toolCallFromAsl } from '../../functions/core/handlers/tool-call.js';
 import { authoredArgs, type RunError, type TaskError } from '../../functions/core/protocol.js';
 import type { AslNotifyPayload, AslToolCallPayload } from '../../functions/core/wire.js';
 import { ERROR_CODE } from '../../translator/error-codes.js';
-import type { IrGraph, IrNode, IrWorkflow } from '../../translator/ir.js';
+import { END, type IrGraph, type IrNode, type IrWorkflow } from '../../translator/ir.js';
 import type { JsonValue } from '../../translator/template.js';
 
 /** An audit entry derived from the history, at the time of the event it came from. */
@@ -115,7 +115,9 @@ class HistoryReader {
   private enter(name: string, event: HistoryEvent, at: number): void {
     const choice = this.choices.get(event.previousEventId ?? -1);
     if (choice !== undefined && choice.node.kind === 'condition') {
-      const result = name.split('.')[0] === choice.node.onTrue;
+      // The compiled machine ends a path in its `(end)` state (translator/emit/aws-asl.ts).
+      const target = name === '(end)' ? END : name.split('.')[0];
+      const result = target === choice.node.onTrue;
       this.push(at, {
         type: 'step.finished',
         step: choice.node.id,

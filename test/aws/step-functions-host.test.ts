@@ -6,7 +6,9 @@
 // an execution on a version ARN (the front passes the start on unqualified; the request sent is checked),
 // and without its interpreter SendTaskSuccess/SendTaskFailure accept any token (the requests are checked;
 // an expired token's answer is AWS's TaskTimedOut, given by the front). The history mapping is checked on
-// a history in GetExecutionHistory's shape (test/fixtures/aws/expense-history.json).
+// an expense run's history captured from moto's interpreter (test/fixtures/aws/capture-expense-history.ts:
+// a retried tool, an escalated approval level, a choice), and end to end on the interpreter with a workflow
+// that needs no Lambda.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -412,7 +414,7 @@ describe('StepFunctionsHost', () => {
 });
 
 describe('the execution history as audit entries', () => {
-  it('maps the steps of an expense run (a retried tool, an approval, a choice) as the engine writes them', () => {
+  it('maps the steps of a recorded expense run (a retried tool, an escalated approval, a choice) as the engine writes them', () => {
     const fixture = join(import.meta.dirname, '..', 'fixtures', 'aws', 'expense-history.json');
     const events = (JSON.parse(readFileSync(fixture, 'utf8')) as { events: HistoryEvent[] }).events.map(
       (e) => ({
@@ -455,7 +457,8 @@ describe('the execution history as audit entries', () => {
       ok: false,
       error: { code: 'Tool.Unavailable', message: 'expenses server is down', retryable: true },
     });
-    expect(data[3]).toEqual({ attempt: 1, delayMs: 1500 });
+    // The retry waited its interval (full jitter: whatever the interpreter drew), from failure to attempt 2.
+    expect(data[3]).toEqual({ attempt: 1, delayMs: (entries[4]?.at ?? 0) - (entries[2]?.at ?? 0) });
     expect(data[6]).toEqual({ output: 'validation', result: { ok: true } });
     expect(data[8]).toEqual({ condition: 'amount > 500', result: true });
     expect(data[10]).toEqual({ level: 1, escalatesTo: 2 });
@@ -466,7 +469,93 @@ describe('the execution history as audit entries', () => {
       subject: 'Expense paid: laptop',
     });
     expect(data[19]).toEqual({ delivered: true, result: { messageId: 'm-1' } });
-    // Each entry carries its event's time: the retry follows the failure by the interval waited.
-    expect((entries[4]?.at ?? 0) - (entries[2]?.at ?? 0)).toBe(1500);
+    expect(entries[3]?.at).toBe(entries[2]?.at);
   });
+});
+
+// moto's interpreter (LocalStack's) runs one execution per server: a moto of its own, and a workflow that
+// needs no Lambda (Wait and Choice states), so the host is seen end to end: the start on a version, the
+// execution running and ending by itself, the status read back (waitForRun), and the trail merged with the
+// step entries of the real execution history.
+describe('StepFunctionsHost on moto with its interpreter', () => {
+  const PAUSE = irOf(`
+version: 1
+id: pause
+inputs:
+  type: object
+  properties:
+    n: { type: number }
+steps:
+  - id: pause
+    type: delay
+    duration: 1s
+  - id: big
+    type: condition
+    if: n > 1
+    then: again
+    else: end
+  - id: again
+    type: delay
+    duration: 1s
+`);
+
+  it('runs a workflow to its end and shows its steps in the audit', async () => {
+    const interpreting = await startMoto();
+    onTestFinished(() => interpreting.stop());
+    const config = await fetch(`${interpreting.endpoint}/moto-api/config`, {
+      method: 'POST',
+      body: JSON.stringify({ stepfunctions: { execute_state_machine: true } }),
+    });
+    expect(config.ok).toBe(true);
+    const own = await startMotoFront(interpreting.endpoint, [validateDefinitionRoute, startOnVersionRoute]);
+    onTestFinished(() => own.stop());
+    const client = { ...MOTO_CLIENT, endpoint: own.endpoint };
+    const table = openTable('stepgate-sfn-interpreted', client);
+    await createTable(table);
+    const sfn = new SFNClient(client);
+    onTestFinished(() => {
+      sfn.destroy();
+      table.client.destroy();
+    });
+    const deployer = new StateMachineDeployer({ sfn, table, roleArn: ROLE, functions: FUNCTIONS });
+    const workflows = new StateMachineWorkflowStore(new DynamoWorkflowStore(table), deployer);
+    const host = new StepFunctionsHost({ sfn, table, machines: deployer, workflows, pollMs: 200 });
+    const saved = await workflows.save({
+      ir: PAUSE,
+      source: 'pause',
+      format: 'yaml',
+      by: 'alice@example.com',
+      at: 1,
+    });
+    await host.startRun({
+      runId: 'run-pause',
+      workflowId: PAUSE.id,
+      ir: PAUSE,
+      version: saved.version,
+      input: { n: 2 },
+      trigger: { type: 'manual', user: alice },
+    });
+    expect(await host.waitForRun('run-pause')).toBe('completed');
+    expect((await host.getRun('run-pause'))?.outcome).toEqual({
+      status: 'completed',
+      error: null,
+      vars: { n: 2 },
+    });
+    const trail = await host.audit('run-pause');
+    expect(trail.map((r) => `${r.type}${r.step === null ? '' : ` ${r.step}`}`)).toEqual([
+      'run.started',
+      'step.entered pause',
+      'step.finished pause',
+      'step.entered big',
+      'step.finished big',
+      'step.entered again',
+      'step.finished again',
+      'run.finished',
+    ]);
+    expect(trail.map((r) => r.seq)).toEqual(trail.map((_, i) => i + 1));
+    expect(trail.find((r) => r.step === 'big' && r.type === 'step.finished')?.data).toEqual({
+      condition: 'n > 1',
+      result: true,
+    });
+  }, 60_000);
 });
