@@ -4,7 +4,8 @@
 // handler functions' ARNs it is configured with, checks the definition with
 // ValidateStateMachineDefinition (a FAIL names every diagnostic), then CreateStateMachine or
 // UpdateStateMachine with `publish: true` (the version's description names the Stepgate version), records
-// the version's ARN per (workflow id, Stepgate version) in the table (pk `WORKFLOW#<id>`, sk
+// the version's ARN per (workflow id, Stepgate version) (a definition published unchanged answers the
+// version that has it, so two Stepgate versions may share one) in the table (pk `WORKFLOW#<id>`, sk
 // `MACHINE#<version, 10 digits>`, beside the workflow's versions) and points `live` at it. A run starts on
 // the version recorded for the Stepgate version it was triggered with (adapters/aws/step-functions-host.ts).
 //
@@ -21,6 +22,7 @@ import {
   CreateStateMachineAliasCommand,
   CreateStateMachineCommand,
   DeleteStateMachineCommand,
+  DescribeStateMachineCommand,
   type SFNClient,
   UpdateStateMachineAliasCommand,
   UpdateStateMachineCommand,
@@ -120,45 +122,58 @@ export class StateMachineDeployer {
 
   /**
    * Validates and publishes `ir` as a new version of the workflow's state machine (creating the machine
-   * the first time); answers the machine's and the version's ARNs. Records nothing: see `record`.
+   * the first time); answers the machine's and the version's ARNs. Records nothing: see `record`. Two
+   * first deploys at once: the one whose create loses (StateMachineAlreadyExists) updates instead.
    */
   async publish(ir: IrWorkflow, version: number): Promise<{ stateMachineArn: string; versionArn: string }> {
     const definition = this.definition(ir);
     await this.validate(ir.id, definition);
     const versionDescription = `Stepgate workflow ${ir.id} version ${version}`;
-    const head = await this.machineArn(ir.id);
-    if (head !== undefined) {
+    const stateMachineArn = await this.machineArn(ir.id);
+    const roleArn = this.options.roleArn;
+    for (let attempt = 1; attempt <= 3; attempt++) {
       try {
         const updated = await this.sfn.send(
           new UpdateStateMachineCommand({
-            stateMachineArn: head,
+            stateMachineArn,
             definition,
-            roleArn: this.options.roleArn,
+            roleArn,
             publish: true,
             versionDescription,
           }),
         );
-        return { stateMachineArn: head, versionArn: required(updated.stateMachineVersionArn, ir.id) };
+        return { stateMachineArn, versionArn: required(updated.stateMachineVersionArn, ir.id) };
       } catch (error) {
-        // Deleted outside Stepgate (or with the workflow): created anew below.
-        if (!(error instanceof Error && error.name === 'StateMachineDoesNotExist')) throw error;
+        if (errorName(error) !== 'StateMachineDoesNotExist') throw error;
+      }
+      try {
+        const created = await this.sfn.send(
+          new CreateStateMachineCommand({
+            name: this.machineName(ir.id),
+            definition,
+            roleArn,
+            type: 'STANDARD',
+            publish: true,
+            versionDescription,
+          }),
+        );
+        // A machine that exists may answer the create as it is (CreateStateMachine is idempotent; moto
+        // does so whatever the definition): only a version holding this definition is ours, else the
+        // update above publishes on the next round.
+        const versionArn = created.stateMachineVersionArn;
+        if (versionArn !== undefined && (await this.holds(versionArn, definition)))
+          return { stateMachineArn, versionArn };
+      } catch (error) {
+        if (errorName(error) !== 'StateMachineAlreadyExists') throw error;
       }
     }
-    const created = await this.sfn.send(
-      new CreateStateMachineCommand({
-        name: this.machineName(ir.id),
-        definition,
-        roleArn: this.options.roleArn,
-        type: 'STANDARD',
-        publish: true,
-        versionDescription,
-      }),
-    );
-    const stateMachineArn = required(created.stateMachineArn, ir.id);
-    await this.table.client.send(
-      new PutCommand({ TableName: this.table.name, Item: { ...machineKey(ir.id), stateMachineArn } }),
-    );
-    return { stateMachineArn, versionArn: required(created.stateMachineVersionArn, ir.id) };
+    throw new Error(`the state machine of workflow '${ir.id}' changed under every attempt to publish it`);
+  }
+
+  /** True when the published version `versionArn` has `definition`. */
+  private async holds(versionArn: string, definition: string): Promise<boolean> {
+    const described = await this.sfn.send(new DescribeStateMachineCommand({ stateMachineArn: versionArn }));
+    return described.definition === definition;
   }
 
   /** Records which published version a Stepgate version's runs start on. */
@@ -229,21 +244,25 @@ export class StateMachineDeployer {
     return latest[0] === undefined ? undefined : toDeployed(latest[0]);
   }
 
-  /** Deletes the workflow's state machine (its versions and alias with it); false when it had none. */
-  async remove(workflowId: string): Promise<boolean> {
-    const arn = await this.machineArn(workflowId);
-    if (arn === undefined) return false;
-    await this.sfn.send(new DeleteStateMachineCommand({ stateMachineArn: arn }));
-    return true;
+  /** Deletes the workflow's state machine (its versions and alias with it); nothing when it has none. */
+  async remove(workflowId: string): Promise<void> {
+    const stateMachineArn = await this.machineArn(workflowId);
+    try {
+      await this.sfn.send(new DeleteStateMachineCommand({ stateMachineArn }));
+    } catch (error) {
+      if (errorName(error) !== 'StateMachineDoesNotExist') throw error;
+    }
   }
 
-  /** The ARN of the workflow's state machine, once it was created. */
-  private async machineArn(workflowId: string): Promise<string | undefined> {
-    const found = await this.table.client.send(
-      new GetCommand({ TableName: this.table.name, Key: machineKey(workflowId), ConsistentRead: true }),
-    );
-    const arn = found.Item?.stateMachineArn;
-    return typeof arn === 'string' ? arn : undefined;
+  /**
+   * The ARN of the workflow's state machine: the machines live in the account of the role they run as (its
+   * ARN gives the partition and the account) and in the client's region.
+   */
+  async machineArn(workflowId: string): Promise<string> {
+    const role = /^arn:([^:]+):iam::(\d{12}):/.exec(this.options.roleArn);
+    if (role === null) throw new Error(`roleArn is not an IAM role ARN: ${this.options.roleArn}`);
+    const region = await this.sfn.config.region();
+    return `arn:${role[1]}:states:${region}:${role[2]}:stateMachine:${this.machineName(workflowId)}`;
   }
 }
 
@@ -292,10 +311,6 @@ export class StateMachineWorkflowStore implements WorkflowStore {
   }
 }
 
-function machineKey(workflowId: string): { pk: string; sk: string } {
-  return { pk: `WORKFLOW#${workflowId}`, sk: 'MACHINE' };
-}
-
 function versionKey(workflowId: string, version: number): { pk: string; sk: string } {
   return { pk: `WORKFLOW#${workflowId}`, sk: `MACHINE#${String(version).padStart(10, '0')}` };
 }
@@ -308,6 +323,10 @@ function toDeployed(item: Record<string, unknown>): DeployedVersion {
     versionArn: String(item.versionArn),
     deployedAt: Number(item.deployedAt),
   };
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : '';
 }
 
 function required(arn: string | undefined, workflowId: string): string {

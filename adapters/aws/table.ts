@@ -17,7 +17,6 @@
 // | last audit seq of a run | `RUN#<runId>` | `AUDIT-SEQ` | seq |
 // | approval request | `RUN#<runId>` | `APPROVAL#<stepId>#<visit, 6 digits>#<level, 6 digits>` | the record, callback (sealed), version, gsi1pk?, gsi1sk |
 // | run record | `RUN#<runId>` | `RUN` | id, workflowId, version, executionArn, status, triggeredBy, trigger/input/outcome (JSON text), createdAt, endedAt, gsi1pk, gsi1sk |
-// | a workflow's state machine | `WORKFLOW#<id>` | `MACHINE` | stateMachineArn |
 // | state machine version | `WORKFLOW#<id>` | `MACHINE#<version, 10 digits>` | workflowId, version, stateMachineArn, versionArn, deployedAt |
 // | workflow version | `WORKFLOW#<id>` | `VERSION#<version, 10 digits>` | name, format, source, ir (JSON text), createdAt, createdBy |
 // | workflow head | `WORKFLOWS` | `WORKFLOW#<id>` | id, version (the latest), deleted |

@@ -197,6 +197,16 @@ describe('StateMachineDeployer', () => {
     expect(await deployer.deployed(EXPENSE.id, 3)).toBeUndefined();
   });
 
+  it('publishes one version each when two first deploys of a workflow race', async () => {
+    const { deployer } = await world();
+    // Two definitions (an unchanged definition published again answers the version it already has).
+    const renamed = { ...EXPENSE, name: 'Expense approval, renamed' };
+    const published = await Promise.all([deployer.publish(EXPENSE, 1), deployer.publish(renamed, 2)]);
+    const arn = await deployer.machineArn(EXPENSE.id);
+    expect(published.map((p) => p.stateMachineArn)).toEqual([arn, arn]);
+    expect(published.map((p) => p.versionArn).sort()).toEqual([`${arn}:1`, `${arn}:2`]);
+  });
+
   it('names machines within AWS rules and 80 characters', async () => {
     const { deployer } = await world();
     expect(deployer.machineName('expense-approval')).toMatch(/^t\d+-expense-approval$/);
