@@ -365,6 +365,26 @@ describe('StepFunctionsHost', () => {
     ]);
   });
 
+  it('lists runs by creation time: from (inclusive) and to (exclusive), newest first', async () => {
+    const { deployer, host, clock } = await world();
+    await deployer.deploy({ id: EXPENSE.id, version: 1, ir: EXPENSE });
+    const base = clock.at;
+    for (const n of [1, 2, 3]) {
+      clock.at = base + n * 1_000;
+      await host.startRun(start(`run-${n}`, 1));
+    }
+    const ids = async (filter: Parameters<StepFunctionsHost['listRuns']>[0]) =>
+      (await host.listRuns(filter)).map((r) => r.id);
+    expect(await ids({})).toEqual(['run-3', 'run-2', 'run-1']);
+    expect(await ids({ from: base + 2_000 })).toEqual(['run-3', 'run-2']);
+    expect(await ids({ to: base + 2_000 })).toEqual(['run-1']);
+    expect(await ids({ from: base + 1_000, to: base + 3_000 })).toEqual(['run-2', 'run-1']);
+    expect(await ids({ from: base + 1_000, to: base + 3_000, limit: 1 })).toEqual(['run-2']);
+    expect(
+      await ids({ workflowId: EXPENSE.id, status: 'running', triggeredBy: 'Alice@Example.com' }),
+    ).toHaveLength(3);
+  });
+
   it('refuses named events: a state machine waits on task tokens', async () => {
     const { host } = await world();
     await expect(host.raiseEvent('run-1', 'approval', {})).rejects.toThrow(/run-1.*task token/);
