@@ -7,8 +7,8 @@
 //   StartExecution with the input a compiled machine expects (aslExecutionInput). ExecutionAlreadyExists
 //   there means an earlier attempt of this very start got through (the record is ours): success. Any other
 //   failure ends the run failed (`Stepgate.StartFailed`) and rethrows, so no run stays running without an
-//   execution. A crash between the record and StartExecution leaves one running until `waitForRun` or an
-//   operator looks: not repaired here.
+//   execution. A crash between the record and StartExecution leaves a running record without an execution
+//   (waitForRun then fails with ExecutionDoesNotExist): not repaired here.
 // - cancelRun is StopExecution (error `Stepgate.Cancelled`, cause `cancelled by <who>`), then the record's
 //   end with `run.cancelled` and `run.finished`, as the embedded engine writes them.
 // - applyExecutionStatus takes the EventBridge "Step Functions Execution Status Change" event (the
