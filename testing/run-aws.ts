@@ -46,12 +46,13 @@ import {
   toolCallHandler,
 } from '../functions/core/handlers/index.js';
 import type { Directory, QuorumTallies, StepVisits, ToolCallContext } from '../functions/core/ports.js';
-import { ERROR, identityJson } from '../functions/core/protocol.js';
-import type {
-  AslApprovalPayload,
-  AslNotifyPayload,
-  AslQuorumPayload,
-  AslToolCallPayload,
+import { ERROR } from '../functions/core/protocol.js';
+import {
+  type AslApprovalPayload,
+  type AslNotifyPayload,
+  type AslQuorumPayload,
+  type AslToolCallPayload,
+  aslExecutionInput,
 } from '../functions/core/wire.js';
 import { ASL_ERROR, ASL_PLACEHOLDERS, emitAsl } from '../translator/emit/aws-asl.js';
 import { ERROR_CODE } from '../translator/error-codes.js';
@@ -195,14 +196,15 @@ export async function runCaseAwsDetailed(
   const restoreTimers = installVirtualTimers(clock);
   try {
     const startedAt = clock.now();
-    const doc = {
-      ctx: { runId: run.runId, workflowId: ir.id, identity: user as unknown as JsonValue },
-      vars: {
-        ...caseInput(ir, c),
-        trigger: { type: c.trigger ?? 'manual', user: identityJson(user) },
-        run: { id: run.runId, startedAt: new Date(startedAt).toISOString(), workflowId: ir.id },
+    const doc = aslExecutionInput(
+      {
+        runId: run.runId,
+        workflowId: ir.id,
+        input: caseInput(ir, c),
+        trigger: { type: c.trigger ?? 'manual', user },
       },
-    };
+      startedAt,
+    );
     const seen = await execute(run, doc, turns, aslHandlers(run, ports, turns));
     return {
       observation: observe(ir, { ...seen, toolCalls, notifications }),

@@ -48,32 +48,49 @@ export class DynamoRunAudit {
     entry: AuditEntry,
     lastSeq: number,
   ): { writes: TransactItem[]; record: AuditRecord } {
+    const { writes, records } = this.entriesWrites(runId, [entry], lastSeq);
+    return { writes, record: records[0] as AuditRecord };
+  }
+
+  /**
+   * The writes that append `entries`, in order, after `lastSeq` (one counter write, moved to the last of
+   * them, and an item each): several entries in one transaction, where `entryWrites` would write the
+   * counter twice.
+   */
+  entriesWrites(
+    runId: string,
+    entries: AuditEntry[],
+    lastSeq: number,
+  ): { writes: TransactItem[]; records: AuditRecord[] } {
     const pk = runPartition(runId);
-    const record = auditRecord(entry, lastSeq + 1, this.clock.now());
+    const at = this.clock.now();
+    const records = entries.map((entry, i) => auditRecord(entry, lastSeq + 1 + i, at));
     const counter: TransactItem = {
       Put: {
         TableName: this.table.name,
-        Item: { pk, sk: COUNTER_SK, seq: record.seq },
+        Item: { pk, sk: COUNTER_SK, seq: lastSeq + entries.length },
         ConditionExpression: lastSeq === 0 ? 'attribute_not_exists(pk)' : 'seq = :last',
         ExpressionAttributeValues: lastSeq === 0 ? undefined : { ':last': lastSeq },
       },
     };
-    const item: TransactItem = {
-      Put: {
-        TableName: this.table.name,
-        Item: {
-          pk,
-          sk: entrySk(record.seq),
-          seq: record.seq,
-          at: record.at,
-          type: record.type,
-          step: record.step,
-          data: JSON.stringify(record.data),
+    const items = records.map(
+      (record): TransactItem => ({
+        Put: {
+          TableName: this.table.name,
+          Item: {
+            pk,
+            sk: entrySk(record.seq),
+            seq: record.seq,
+            at: record.at,
+            type: record.type,
+            step: record.step,
+            data: JSON.stringify(record.data),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
         },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    };
-    return { writes: [counter, item], record };
+      }),
+    );
+    return { writes: [counter, ...items], records };
   }
 
   /** Appends `entry` to the run's trail under the next seq, retrying when a concurrent append took it. */

@@ -16,6 +16,8 @@
 // | audit entry of a run | `RUN#<runId>` | `AUDIT#<seq, 12 digits>` | seq, at, type, step, data (JSON text) |
 // | last audit seq of a run | `RUN#<runId>` | `AUDIT-SEQ` | seq |
 // | approval request | `RUN#<runId>` | `APPROVAL#<stepId>#<visit, 6 digits>#<level, 6 digits>` | the record, callback (sealed), version, gsi1pk?, gsi1sk |
+// | run record | `RUN#<runId>` | `RUN` | id, workflowId, version, executionArn, status, triggeredBy, trigger/input/outcome (JSON text), createdAt, endedAt, gsi1pk, gsi1sk |
+// | state machine version | `WORKFLOW#<id>` | `MACHINE#<version, 10 digits>` | workflowId, version, stateMachineArn, versionArn, deployedAt |
 // | workflow version | `WORKFLOW#<id>` | `VERSION#<version, 10 digits>` | name, format, source, ir (JSON text), createdAt, createdBy |
 // | workflow head | `WORKFLOWS` | `WORKFLOW#<id>` | id, version (the latest), deleted |
 // | vault secret | `VAULT#<scope>` | `SECRET#<name>` | scope, name, sealed (AES-256-GCM), updatedAt |
@@ -31,7 +33,8 @@
 // items with a `gsi1pk` are in it. Approval requests use it to be found across runs: `APPROVAL#OPEN` while
 // open, `APPROVAL#UNDELIVERED` while decided and not yet delivered, none otherwise; `gsi1sk` orders them by
 // creation (see adapters/aws/approval-store.ts). API tokens are listed by owner through it: `TOKENS#<email>`,
-// `gsi1sk` the creation time (16 digits) and id.
+// `gsi1sk` the creation time (16 digits) and id. Run records are listed newest first through it: `RUNS`,
+// `gsi1sk` the creation time (16 digits) and the run id (see adapters/aws/run-store.ts).
 //
 // The same definition creates the table in tests (moto) and, later, in the CDK stack.
 import {

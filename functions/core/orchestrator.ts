@@ -55,6 +55,11 @@ export interface RunStart {
   runId: string;
   workflowId: string;
   ir: IrWorkflow;
+  /**
+   * The stored version `ir` is (StoredWorkflowView.version), when the run starts from a stored workflow:
+   * hosts that deploy each version (Step Functions) start the run on that version's deployment.
+   */
+  version?: number;
   input: Record<string, JsonValue>;
   trigger: RunTrigger;
 }

@@ -6,7 +6,14 @@
 // Documented in docs/task-protocol.md ("Compiled payloads").
 import type { IrApprovalRequire, IrRetry } from '../../translator/ir.js';
 import type { JsonValue } from '../../translator/template.js';
-import type { ApprovalClose, ApprovalRequestResult, Identity, RunError } from './protocol.js';
+import type { RunStart } from './orchestrator.js';
+import {
+  type ApprovalClose,
+  type ApprovalRequestResult,
+  type Identity,
+  identityJson,
+  type RunError,
+} from './protocol.js';
 
 /** The run's variables as the compiled definition holds them (a branch: its own copy). */
 export type WireVars = Record<string, JsonValue>;
@@ -20,6 +27,37 @@ export interface AslRunContext {
   identity: Identity;
   /** A delegated run's token owner (`RunTrigger.by`): a requester, like `identity`. */
   by?: string;
+}
+
+/** An execution's input: the state document a compiled machine starts from (translator/emit/aws-asl.ts). */
+export interface AslExecutionInput {
+  ctx: AslRunContext;
+  vars: WireVars;
+}
+
+/**
+ * The execution input of a run started at `startedAt` (ms since epoch): `$.ctx` (who the run acts for, and
+ * a delegated run's token owner) and `$.vars`, the inputs with the built-ins `trigger` and `run` set after
+ * them, as the embedded orchestrator sets them, so an input field never shadows a built-in.
+ */
+export function aslExecutionInput(
+  start: Pick<RunStart, 'runId' | 'workflowId' | 'input' | 'trigger'>,
+  startedAt: number,
+): AslExecutionInput {
+  const { runId, workflowId, trigger } = start;
+  return {
+    ctx: {
+      runId,
+      workflowId,
+      identity: trigger.user,
+      ...(typeof trigger.by === 'string' ? { by: trigger.by } : {}),
+    },
+    vars: {
+      ...start.input,
+      trigger: { type: trigger.type, user: identityJson(trigger.user) },
+      run: { id: runId, startedAt: new Date(startedAt).toISOString(), workflowId },
+    },
+  };
 }
 
 interface AslStepPayload {

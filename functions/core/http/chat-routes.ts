@@ -97,6 +97,7 @@ export function mountChat(app: Hono<Env>, deps: ChatRoutesDeps): void {
     const runId = await deps.host.startRun({
       workflowId: workflow.id,
       ir: workflow.ir,
+      version: workflow.version,
       input,
       trigger: { type: 'chat', user: identity },
     });

@@ -41,7 +41,8 @@ import type { Env } from './types.js';
 
 /** What the routes need of a workflow: its id and (latest) IR. */
 export interface SchedulableWorkflows {
-  get(id: string): Promise<{ id: string; ir: IrWorkflow } | undefined>;
+  /** `version`: the stored version (a Step Functions host starts the run on its deployment). */
+  get(id: string): Promise<{ id: string; ir: IrWorkflow; version?: number } | undefined>;
 }
 
 export interface ScheduleRoutesDeps {
@@ -210,6 +211,7 @@ export function scheduledRuns(deps: {
       runId: string;
       workflowId: string;
       ir: IrWorkflow;
+      version?: number;
       input: Record<string, JsonValue>;
       trigger: { type: 'schedule'; user: Identity };
     }): Promise<string>;
@@ -241,6 +243,7 @@ export function scheduledRuns(deps: {
         runId,
         workflowId: workflow.id,
         ir: workflow.ir,
+        ...(workflow.version === undefined ? {} : { version: workflow.version }),
         input: checked.input,
         trigger: { type: 'schedule', user: scheduleRunIdentity(schedule, creator) },
       });

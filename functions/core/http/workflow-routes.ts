@@ -288,6 +288,7 @@ async function startChecked(
     ...(runId !== undefined ? { runId } : {}),
     workflowId: workflow.id,
     ir: workflow.ir,
+    version: workflow.version,
     input: checkedInput(workflow.ir.inputs, input),
     trigger,
   });
