@@ -6,7 +6,7 @@ import { aslActivityFailure, closeApproval } from '../core/handlers/index.js';
 import type { ApprovalClose } from '../core/protocol.js';
 import { type AwsApprovalSeams, awsApprovals } from './approvals.js';
 import { loadAwsConfig } from './config.js';
-import { platformKeys } from './integration.js';
+import { platformKeys } from './platform-keys.js';
 import { AwsPorts, perContainer } from './ports.js';
 
 /** Closes the level; answers null. */
@@ -22,10 +22,10 @@ export async function closeLevel(
   }
 }
 
-const parts = perContainer(async () => ({
-  ports: new AwsPorts(loadAwsConfig(process.env, 'approval-close')),
-  seams: { keys: await platformKeys() },
-}));
+const parts = perContainer(async () => {
+  const ports = new AwsPorts(loadAwsConfig(process.env, 'approval-close'));
+  return { ports, seams: { keys: await platformKeys(ports) } };
+});
 
 export const handler = middy(async (event: ApprovalClose) => {
   const { ports, seams } = await parts();

@@ -10,8 +10,8 @@ import type { ApprovalRequestResult } from '../core/protocol.js';
 import type { AslApprovalPayload } from '../core/wire.js';
 import { type AwsApprovalSeams, awsApprovals } from './approvals.js';
 import { loadAwsConfig } from './config.js';
-import { platformKeys } from './integration.js';
 import { channelNotifier } from './notifier.js';
+import { platformKeys } from './platform-keys.js';
 import { AwsPorts, perContainer } from './ports.js';
 
 /** Opens the level the Task asks for; answers its approvers (Step Functions ignores the answer). */
@@ -32,7 +32,7 @@ export async function requestApproval(
 
 const parts = perContainer(async () => {
   const ports = new AwsPorts(loadAwsConfig(process.env, 'approval-request'));
-  return { ports, seams: { keys: await platformKeys(), notifier: channelNotifier(ports) } };
+  return { ports, seams: { keys: await platformKeys(ports), notifier: channelNotifier(ports) } };
 });
 
 export const handler = middy(async (event: AslApprovalPayload) => {

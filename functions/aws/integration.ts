@@ -10,18 +10,12 @@
 // SES email is not among them: the ChannelNotifier sends email through the vault's SMTP_URL (SES's SMTP
 // interface works); an SES v2 transport, once written, is given to channelNotifier (notifier.ts) as `smtp`.
 import type { AwsApiParts } from './api-app.js';
-import type { PlatformKeys } from './approvals.js';
 
 export class NotIntegratedError extends Error {
   override name = 'NotIntegratedError';
   constructor(part: string, where: string) {
     super(`${part} is not integrated into this deployment yet: it comes from ${where}`);
   }
-}
-
-/** The link-signing and callback-sealing keys (Secrets Manager platform secrets). */
-export async function platformKeys(): Promise<PlatformKeys> {
-  throw new NotIntegratedError('the platform keys', 'the Secrets Manager platform secrets module');
 }
 
 /** The API's parts written elsewhere: the DurableHost, approval decisions, schedules, platform keys. */

@@ -6,6 +6,7 @@
 // notifier (notifier.ts), the approval service and its links (approvals.ts).
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoApprovalLinkStore } from '../../adapters/aws/approval-link-store.js';
 import { DynamoRunAudit } from '../../adapters/aws/audit.js';
 import { DynamoDirectory } from '../../adapters/aws/directory.js';
@@ -65,6 +66,8 @@ export class AwsPorts {
 
   private readonly kms = lazy(() => new KMSClient(this.clients));
   private readonly s3 = lazy(() => new S3Client(this.clients));
+  /** Secrets Manager, for the platform keys (platform-keys.ts). */
+  readonly secrets = lazy(() => new SecretsManagerClient(this.clients));
 
   readonly vault = lazy(() => new DynamoVault(this.table, this.kms(), required(this.config, 'kmsKeyId')));
   readonly results = lazy(() => new S3ResultStore(this.s3(), required(this.config, 'resultsBucket')));
