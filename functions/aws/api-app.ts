@@ -11,9 +11,10 @@
 // as a stream here; the dashboard polls the run (a streaming Function URL can serve it later).
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { Context, Hono } from 'hono';
-import { authenticate, readCookie, SESSION_COOKIE, sessionCookie } from '../core/auth.js';
+import { authenticate } from '../core/auth.js';
 import { type AppDeps, createApp } from '../core/http/app.js';
 import { mountApprovalPages } from '../core/http/approval-pages.js';
+import { sessionLogin, vaultWebhookSecrets } from '../core/http/session-login.js';
 import type { TemplateEntry } from '../core/http/template-routes.js';
 import type { Env } from '../core/http/types.js';
 import { LoginThrottle } from '../core/login-throttle.js';
@@ -23,8 +24,6 @@ import { type ApprovalDecisions, awsApprovals, type PlatformKeys } from './appro
 import { channelNotifier } from './notifier.js';
 import type { AwsPorts } from './ports.js';
 import { awsTools } from './tools.js';
-
-const SESSION_TTL_MS = 12 * 3_600_000;
 
 /** What the API takes from the parts of the AWS deployment written elsewhere. */
 export interface AwsApiParts {
@@ -72,25 +71,9 @@ export function createAwsApi(ports: AwsPorts, parts: AwsApiParts): Hono<Env> {
   const app = createApp({
     authenticate: authenticateRequest,
     bodyLimits: config.limits.bodyBytes,
-    login: {
-      login: async (email, password, address) => {
-        const identity = await throttle.attempt(email, address, () =>
-          directory.verifyPassword(email, password),
-        );
-        if (identity === null) return null;
-        return { ...(await sessions.createSession(identity.email, SESSION_TTL_MS)), identity };
-      },
-      logout: (token) => sessions.deleteSession(token),
-      cookie: (token, expiresAt) => sessionCookie(token, expiresAt, { secure }),
-      sessionToken: (c) => readCookie(c.req.header('cookie'), SESSION_COOKIE),
-      clientAddress: sourceIp,
-    },
+    login: sessionLogin({ directory, sessions, throttle, secure, clientAddress: sourceIp }),
     webhooks: {
-      secrets: async (workflowId) => {
-        const names = [`webhook.${workflowId}`, `webhook.${workflowId}.previous`];
-        const found = await ports.vault().resolve({ email: '', groups: [] }, names);
-        return names.flatMap((name) => (found.values[name] === undefined ? [] : [found.values[name]]));
-      },
+      secrets: vaultWebhookSecrets(ports.vault()),
       deliveries: ports.deliveries(),
       user: (email) => directory.user(email),
     },

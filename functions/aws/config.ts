@@ -50,6 +50,15 @@ export const LAMBDA_NAMES = [
 export type LambdaName = (typeof LAMBDA_NAMES)[number];
 
 const STORES: AwsSetting[] = ['table', 'kmsKeyId'];
+/** What deploying a workflow version needs: the ARNs its definition names, the machines' name and role. */
+const DEPLOYER: AwsSetting[] = [
+  'toolCallFunctionArn',
+  'notifyFunctionArn',
+  'approvalRequestFunctionArn',
+  'quorumFunctionArn',
+  'stateMachinePrefix',
+  'stateMachineRoleArn',
+];
 const APPROVALS: AwsSetting[] = [...STORES, 'linkSecretArn', 'publicUrl', 'emailFrom'];
 
 /**
@@ -62,12 +71,7 @@ export const FUNCTION_ENV: Record<LambdaName, readonly AwsSetting[]> = {
     'mcpServers',
     'policy',
     'limits',
-    'toolCallFunctionArn',
-    'notifyFunctionArn',
-    'approvalRequestFunctionArn',
-    'quorumFunctionArn',
-    'stateMachinePrefix',
-    'stateMachineRoleArn',
+    ...DEPLOYER,
     'scheduleGroup',
     'schedulerRoleArn',
     'scheduleFireFunctionArn',
@@ -80,17 +84,7 @@ export const FUNCTION_ENV: Record<LambdaName, readonly AwsSetting[]> = {
   'schedule-fire': [...STORES, 'stateMachinePrefix'],
   'run-status': ['table'],
   // The deploy-time step: installs the templates (deploying their state machines) and the first admin.
-  setup: [
-    ...STORES,
-    'toolCallFunctionArn',
-    'notifyFunctionArn',
-    'approvalRequestFunctionArn',
-    'quorumFunctionArn',
-    'stateMachinePrefix',
-    'stateMachineRoleArn',
-    'adminEmail',
-    'adminPasswordArn',
-  ],
+  setup: [...STORES, ...DEPLOYER, 'adminEmail', 'adminPasswordArn'],
 };
 
 const text = (variable: string) =>

@@ -33,11 +33,12 @@ import { errorMessage } from '../../translator/util.js';
 import { formatOf, validateWorkflow } from '../../translator/validate.js';
 import { ApprovalLinks, linkNotifier } from '../core/approval-links.js';
 import type { ApprovalNotifier } from '../core/approvals.js';
-import { authenticate, createOidcVerifier, readCookie, SESSION_COOKIE, sessionCookie } from '../core/auth.js';
+import { authenticate, createOidcVerifier } from '../core/auth.js';
 import { SYSTEM_PUBLISHER } from '../core/delegation.js';
 import { createApp } from '../core/http/app.js';
 import { mountApprovalPages } from '../core/http/approval-pages.js';
 import { scheduledRuns } from '../core/http/schedule-routes.js';
+import { sessionLogin, vaultWebhookSecrets } from '../core/http/session-login.js';
 import type { TemplateEntry } from '../core/http/template-routes.js';
 import { LoginThrottle } from '../core/login-throttle.js';
 import { ChannelNotifier } from '../core/notify/notifier.js';
@@ -48,7 +49,6 @@ import { Scheduler } from '../core/triggers/schedules.js';
 import { UserLimits } from '../core/user-limits.js';
 import { mountDashboard } from './dashboard.js';
 
-const SESSION_TTL_MS = 12 * 3_600_000;
 // Housekeeping, hourly: webhook delivery claims are kept a day (a signed redelivery is refused after five
 // minutes by its timestamp; Idempotency-Keys are honoured for 24 h), rate-limit hits (tool calls, failed
 // logins, run starts, chat) two days or the config's longest window, used approval-link nonces until their
@@ -372,33 +372,18 @@ function httpApp({
   const app = createApp({
     authenticate: authenticateRequest,
     bodyLimits: config.limits.bodyBytes,
-    login: {
-      login: async (email, password, address) => {
-        const identity = await throttle.attempt(email, address, () =>
-          directory.verifyPassword(email, password),
-        );
-        if (identity === null) return null;
-        const grant = await sessions.createSession(identity.email, SESSION_TTL_MS);
-        return { ...grant, identity };
-      },
-      logout: async (token) => {
-        await sessions.deleteSession(token);
-      },
-      cookie: (token, expiresAt) => sessionCookie(token, expiresAt, { secure }),
-      sessionToken: (c) => readCookie(c.req.header('cookie'), SESSION_COOKIE),
+    login: sessionLogin({
+      directory,
+      sessions,
+      throttle,
+      secure,
       // The socket's peer; behind a trusted proxy, the address the proxy appended to X-Forwarded-For.
       clientAddress: (c) =>
         (limits.trustProxy ? c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim() : undefined) ||
         (getConnInfo(c).remote.address ?? 'unknown'),
-    },
+    }),
     webhooks: {
-      // A workflow's signing secrets live in the vault at org level: `webhook.<id>`, and during a rotation
-      // `webhook.<id>.previous` too.
-      secrets: async (workflowId) => {
-        const names = [`webhook.${workflowId}`, `webhook.${workflowId}.previous`];
-        const found = await vault.resolve({ email: '', groups: [] }, names);
-        return names.flatMap((name) => (found.values[name] === undefined ? [] : [found.values[name]]));
-      },
+      secrets: vaultWebhookSecrets(vault),
       deliveries,
       user: (email) => directory.user(email),
     },
