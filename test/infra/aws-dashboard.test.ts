@@ -2,7 +2,8 @@
 // distribution's behaviours (the API's paths to the HTTP API uncached with every viewer header but Host,
 // the rest to the private bucket through OAC with the dashboard's security headers), the bucket readable by
 // this distribution only, the SPA rewrite function run in node on sample requests as CloudFront would run
-// it, the two-pass upload, the public URL the functions get, and the synth refusing an unbuilt dashboard.
+// it, the two-pass upload, the public URL the functions get (and the deploy order it leaves acyclic), and
+// the synth refusing an unbuilt dashboard.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -279,6 +280,58 @@ describe('the public URL', () => {
     expect(variables(withDomain, 'api')[ENV.publicUrl]).toBe('https://flows.example.com');
     withDomain.resourceCountIs('AWS::CloudFront::Distribution', 1);
     withDomain.hasOutput('*', { Value: 'https://flows.example.com' });
+  });
+});
+
+/** What each resource waits for: its DependsOn, and every resource its properties Ref or GetAtt. */
+function dependencies(): Map<string, Set<string>> {
+  const graph = new Map<string, Set<string>>();
+  const found = (value: unknown, into: Set<string>): void => {
+    if (Array.isArray(value)) for (const item of value) found(item, into);
+    else if (value !== null && typeof value === 'object') {
+      const v = value as Record<string, unknown>;
+      if (typeof v.Ref === 'string' && v.Ref in resources) into.add(v.Ref);
+      const getAtt = v['Fn::GetAtt'];
+      if (Array.isArray(getAtt) && typeof getAtt[0] === 'string' && getAtt[0] in resources)
+        into.add(getAtt[0]);
+      for (const item of Object.values(v)) found(item, into);
+    }
+  };
+  for (const [id, resource] of Object.entries(resources)) {
+    const into = new Set<string>(resource.DependsOn ?? []);
+    found(resource.Properties, into);
+    graph.set(id, into);
+  }
+  return graph;
+}
+
+/** Every resource `id` waits for, directly or not. */
+function upstream(graph: Map<string, Set<string>>, id: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (at: string) => {
+    for (const next of graph.get(at) ?? []) {
+      if (seen.has(next)) continue;
+      seen.add(next);
+      visit(next);
+    }
+  };
+  visit(id);
+  return seen;
+}
+
+describe('the deploy order', () => {
+  it('has no cycle: the functions wait for the distribution, which waits for the API but not its integration', () => {
+    const graph = dependencies();
+    for (const id of graph.keys()) expect(upstream(graph, id).has(id), id).toBe(false);
+    const fn = (name: string) =>
+      Object.entries(resources).find(([, r]) => r.Properties?.Description === `Stepgate: ${name}`)?.[0] ?? '';
+    expect(upstream(graph, fn('api')).has(distributionId)).toBe(true);
+    const [apiId] = only('AWS::ApiGatewayV2::Api');
+    const [integrationId] = only('AWS::ApiGatewayV2::Integration');
+    const beforeDistribution = upstream(graph, distributionId);
+    expect(beforeDistribution.has(apiId)).toBe(true);
+    expect(beforeDistribution.has(integrationId)).toBe(false);
+    expect(beforeDistribution.has(fn('api'))).toBe(false);
   });
 });
 
