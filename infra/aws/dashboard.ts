@@ -12,9 +12,12 @@
 // the dashboard's HTML; the function touches only the static behaviour's client routes, and a missing asset
 // stays an error instead of HTML served as JavaScript. Hashed assets are cached for a year; index.html is
 // revalidated on every load, so a deploy is visible at once without an invalidation.
+// Given a domain and its ACM certificate (us-east-1), the distribution also answers on the domain, TLS 1.2
+// at least; otherwise its own *.cloudfront.net name is the public URL.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -53,6 +56,8 @@ export const SPA_REWRITE_CODE = `function handler(event) {
 export interface StepgateDashboardProps {
   /** The HTTP API's host name (`<id>.execute-api.<region>.amazonaws.com`), the origin of API_PATHS. */
   readonly apiDomainName: string;
+  /** The host name the distribution also answers on, with its ACM certificate (us-east-1). */
+  readonly alias?: { readonly domainName: string; readonly certificateArn: string } | undefined;
   /** The bucket the dashboard bucket's server access logs go to (prefix `dashboard/`). */
   readonly accessLogs: s3.IBucket;
   readonly removalPolicy: RemovalPolicy;
@@ -82,14 +87,17 @@ export class StepgateDashboard extends Construct {
       serverAccessLogsBucket: props.accessLogs,
       serverAccessLogsPrefix: 'dashboard/',
     });
-    this.distribution = this.distributionFor(props.apiDomainName);
+    this.distribution = this.distributionFor(props.apiDomainName, props.alias);
     this.url = `https://${this.distribution.distributionDomainName}`;
     this.deploy(directory, props.logRetention);
-    this.acknowledge();
+    this.acknowledge(props.alias === undefined);
   }
 
   /** Static files from the bucket by default, API_PATHS to the API uncached with all but the Host header. */
-  private distributionFor(apiDomainName: string): cloudfront.Distribution {
+  private distributionFor(
+    apiDomainName: string,
+    alias: StepgateDashboardProps['alias'],
+  ): cloudfront.Distribution {
     const spaRewrite = new cloudfront.Function(this, 'SpaRewrite', {
       comment: 'Stepgate: dashboard client routes to /index.html',
       code: cloudfront.FunctionCode.fromInline(SPA_REWRITE_CODE),
@@ -110,6 +118,13 @@ export class StepgateDashboard extends Construct {
       comment: 'Stepgate: dashboard, API and approval pages',
       defaultRootObject: 'index.html',
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      ...(alias === undefined
+        ? {}
+        : {
+            domainNames: [alias.domainName],
+            certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', alias.certificateArn),
+            minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+          }),
       defaultBehavior: {
         origin: origins.S3BucketOrigin.withOriginAccessControl(this.bucket),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
@@ -226,7 +241,7 @@ export class StepgateDashboard extends Construct {
   }
 
   /** cdk-nag's findings on the distribution that are decisions, each with its reason. */
-  private acknowledge(): void {
+  private acknowledge(defaultCertificate: boolean): void {
     const ack = (id: string, reason: string) =>
       Validations.of(this.distribution).acknowledge({ id: `AwsSolutions-${id}`, reason });
     ack(
@@ -246,12 +261,13 @@ export class StepgateDashboard extends Construct {
         "enforced); every API request is logged by API Gateway's access log, and the dashboard bucket's " +
         'reads by its server access log.',
     );
-    ack(
-      'CFR4',
-      "The distribution's default *.cloudfront.net certificate cannot carry a security policy (CloudFront " +
-        'still allows TLSv1 on it). Serving Stepgate on its own `domain` means an ACM certificate (us-east-1) ' +
-        'on the distribution with TLSv1.2_2021 as minimum, which a team adds with its DNS.',
-    );
+    if (defaultCertificate)
+      ack(
+        'CFR4',
+        "The distribution's default *.cloudfront.net certificate cannot carry a security policy (CloudFront " +
+          'still allows TLSv1 on it). Given a `domain` and its `certificateArn`, the distribution serves the ' +
+          'domain with that certificate and TLSv1.2_2021 as minimum, and this finding is gone.',
+      );
   }
 }
 

@@ -49,9 +49,16 @@ export interface StepgateAlarms {
 export interface StepgateProps {
   /**
    * The host name the API, the dashboard and the emailed approval links are served on
-   * (`flows.example.com`); the Lambdas build their link URLs from it. Optional until they exist.
+   * (`flows.example.com`); the Lambdas build their link URLs from it. Without it they use the CloudFront
+   * distribution's own URL (`https://<id>.cloudfront.net`, the `Url` output).
    */
   readonly domain?: string;
+  /**
+   * An ACM certificate in us-east-1 (where CloudFront reads certificates) covering `domain`: the
+   * distribution then answers on `domain` with it, TLS 1.2 at least; point the domain's DNS at the
+   * `DistributionDomain` output. Without it, `domain` must reach the distribution by other means.
+   */
+  readonly certificateArn?: string;
   /** The address approval emails are sent from; the construct creates its SES identity (to be verified). */
   readonly emailSender?: string;
   /** How long large results and access logs are kept. */
@@ -88,6 +95,7 @@ const DEFAULT_LARGE_RESULT_DAYS = 30;
 const DEFAULT_ACCESS_LOG_DAYS = 90;
 const DEFAULT_LOG_DAYS = 30;
 const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+const ACM_US_EAST_1 = /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]+$/;
 const EMAIL = /^[^\s@]+@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 
 /** Stepgate's resources in one construct; see the module comment for what is there today. */
@@ -202,6 +210,7 @@ export class Stepgate extends Construct {
     this.httpApi = new StepgateHttpApi(this, 'Http', { handler: this.functions.byName.api, logRetention });
     this.dashboard = new StepgateDashboard(this, 'Dashboard', {
       apiDomainName: this.httpApi.domainName,
+      alias: alias(this.domain, props.certificateArn),
       accessLogs: this.accessLogs,
       removalPolicy,
       logRetention,
@@ -300,6 +309,22 @@ export class Stepgate extends Construct {
     alarm('Api5xx', this.httpApi.api.metricServerError({ period: Duration.minutes(5) }), 'API answers 5xx');
     return topic;
   }
+}
+
+/** The distribution's own name and certificate, when `certificateArn` is given; throws naming a malformed prop. */
+function alias(
+  domain: string | undefined,
+  certificateArn: string | undefined,
+): { domainName: string; certificateArn: string } | undefined {
+  const arn = checked(
+    'certificateArn',
+    certificateArn,
+    ACM_US_EAST_1,
+    'the ARN of an ACM certificate in us-east-1 (CloudFront reads certificates there only)',
+  );
+  if (arn === undefined) return undefined;
+  if (domain === undefined) throw new Error('Stepgate: certificateArn needs the domain it covers (domain)');
+  return { domainName: domain, certificateArn: arn };
 }
 
 /** The state machine name prefix, checked: AWS names allow 80 characters, Stepgate's ids need most of them. */

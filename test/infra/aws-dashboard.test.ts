@@ -8,15 +8,17 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/aws/config.js';
 import { DASHBOARD_CSP } from '../../functions/local/dashboard.js';
 import { API_PATHS, StepgateDashboard } from '../../infra/aws/dashboard.js';
 import { addStepgateStack } from '../../infra/aws/stack.js';
+import { Stepgate, type StepgateProps } from '../../infra/aws/stepgate.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CDK_JSON = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as {
@@ -318,6 +320,53 @@ function upstream(graph: Map<string, Set<string>>, id: string): Set<string> {
   visit(id);
   return seen;
 }
+
+describe('a domain with its certificate', () => {
+  const certificateArn =
+    'arn:aws:acm:us-east-1:123456789012:certificate/1f0c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b';
+
+  it('is served by the distribution with that certificate, TLS 1.2 at least, and passes cdk-nag without CFR4', () => {
+    const app = new App({
+      context: {
+        ...CDK_JSON.context,
+        ...NO_BUNDLING,
+        'stepgate:domain': 'flows.example.com',
+        'stepgate:certificateArn': certificateArn,
+      },
+    });
+    const t = Template.fromStack(addStepgateStack(app));
+    t.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        Aliases: ['flows.example.com'],
+        ViewerCertificate: {
+          AcmCertificateArn: certificateArn,
+          MinimumProtocolVersion: 'TLSv1.2_2021',
+          SslSupportMethod: 'sni-only',
+        },
+      }),
+    });
+    t.hasOutput('*', { Value: 'https://flows.example.com' });
+    const report = new AwsSolutionsChecks(app).validateScope(app);
+    expect(report.violations.map((v) => v.ruleName)).toEqual([]);
+    const acknowledged = app.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules'))
+      .flatMap((m) => Object.keys(m.data as Record<string, string>));
+    expect(acknowledged.some((rule) => rule.includes('CFR4'))).toBe(false);
+  });
+
+  it('is refused without a domain, or outside us-east-1, naming the prop', () => {
+    const build = (props: StepgateProps) => () =>
+      new Stepgate(new Stack(new App({ context: NO_BUNDLING })), 'Stepgate', props);
+    expect(build({ certificateArn })).toThrow('Stepgate: certificateArn needs the domain it covers (domain)');
+    expect(
+      build({
+        domain: 'flows.example.com',
+        certificateArn: certificateArn.replace('us-east-1', 'eu-west-1'),
+      }),
+    ).toThrow('Stepgate: certificateArn must be the ARN of an ACM certificate in us-east-1');
+  });
+});
 
 describe('the deploy order', () => {
   it('has no cycle: the functions wait for the distribution, which waits for the API but not its integration', () => {
