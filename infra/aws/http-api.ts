@@ -1,6 +1,7 @@
 // The front door (issue 14): an API Gateway HTTP API whose every route goes to the `api` function, the same
-// Hono app the local server mounts (webhooks are its run route, as locally; the approval link pages and the
-// dashboard are its routes too). It authenticates nothing itself: the app's one route table decides who
+// Hono app the local server mounts (webhooks are its run route, as locally; the approval link pages are its
+// routes too). Users reach it through the dashboard's CloudFront distribution (dashboard.ts), which sends
+// /api/* and /approve/* here so the dashboard and the API share one origin. It authenticates nothing itself: the app's one route table decides who
 // may call what (functions/core/http/access.ts), as it does on one machine. Its $default stage logs every
 // request (JSON, standard fields) and is throttled as a whole; per-user and per-login limits are the app's.
 import { Stack, Validations } from 'aws-cdk-lib';
@@ -23,13 +24,15 @@ export interface StepgateHttpApiProps {
 export class StepgateHttpApi extends Construct {
   readonly api: apigw.HttpApi;
   readonly stage: apigw.HttpStage;
-  /** `https://<api id>.execute-api.<region>.amazonaws.com` (a token until deployed). */
+  /** `<api id>.execute-api.<region>.amazonaws.com` (a token until deployed): CloudFront's origin for the API. */
+  readonly domainName: string;
+  /** `https://` + `domainName`. */
   readonly url: string;
 
   constructor(scope: Construct, id: string, props: StepgateHttpApiProps) {
     super(scope, id);
     this.api = new apigw.HttpApi(this, 'Api', {
-      description: 'Stepgate: API, webhooks, approval pages and dashboard',
+      description: 'Stepgate: API, webhooks and approval pages',
       createDefaultStage: false,
       defaultIntegration: new HttpLambdaIntegration('App', props.handler),
     });
@@ -44,7 +47,8 @@ export class StepgateHttpApi extends Construct {
         format: AccessLogFormat.jsonWithStandardFields(),
       },
     });
-    this.url = `https://${this.api.apiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`;
+    this.domainName = `${this.api.apiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`;
+    this.url = `https://${this.domainName}`;
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason:

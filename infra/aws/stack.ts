@@ -21,6 +21,7 @@ export class StepgateStack extends Stack {
 /** The context keys the app reads, and the prop each sets. */
 export const CONTEXT = {
   domain: 'stepgate:domain',
+  certificateArn: 'stepgate:certificateArn',
   emailSender: 'stepgate:emailSender',
   adminEmail: 'stepgate:adminEmail',
   largeResultDays: 'stepgate:largeResultDays',
@@ -29,6 +30,7 @@ export const CONTEXT = {
 /** The Stepgate props the app's context sets; throws naming the context key when a value is malformed. */
 export function propsFromContext(app: App): StepgateProps {
   const domain = text(app, CONTEXT.domain);
+  const certificateArn = text(app, CONTEXT.certificateArn);
   const emailSender = text(app, CONTEXT.emailSender);
   const adminEmail = text(app, CONTEXT.adminEmail);
   const days = app.node.tryGetContext(CONTEXT.largeResultDays);
@@ -38,7 +40,7 @@ export function propsFromContext(app: App): StepgateProps {
       `context ${CONTEXT.largeResultDays} must be a whole number of days, not ${JSON.stringify(days)}`,
     );
   }
-  return { domain, emailSender, adminEmail, retention: { largeResultDays } };
+  return { domain, certificateArn, emailSender, adminEmail, retention: { largeResultDays } };
 }
 
 /** Adds the Stepgate stack to `app`, checked by cdk-nag's AwsSolutions rules; answers the stack. */

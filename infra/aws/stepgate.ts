@@ -5,8 +5,10 @@
 // link-signing key in Secrets Manager, the SES identity approval emails are sent from), the Lambdas
 // (functions.ts: one per entry point of functions/aws/, with what each may touch), what runs the workflows
 // (orchestration.ts: the state machines' role, the status rule, the schedule group), the HTTP API in front
-// of the `api` function (http-api.ts) and the alarms. The state machines are created by the API when a
-// workflow is saved, named with `stateMachinePrefix`.
+// of the `api` function (http-api.ts), the dashboard (dashboard.ts: its bucket, and the CloudFront
+// distribution that serves it and routes /api/* and /approve/* to the HTTP API, so the public URL the
+// functions build links from is the distribution's unless a `domain` is given) and the alarms. The state
+// machines are created by the API when a workflow is saved, named with `stateMachinePrefix`.
 import { CfnOutput, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -22,6 +24,7 @@ import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
 import { TABLE } from '../../adapters/aws/table.js';
 import { AwsConfigSchema } from '../../functions/aws/config.js';
+import { StepgateDashboard } from './dashboard.js';
 import { StepgateFunctions, stateMachineArns } from './functions.js';
 import { StepgateHttpApi } from './http-api.js';
 import { StepgateOrchestration } from './orchestration.js';
@@ -46,9 +49,16 @@ export interface StepgateAlarms {
 export interface StepgateProps {
   /**
    * The host name the API, the dashboard and the emailed approval links are served on
-   * (`flows.example.com`); the Lambdas build their link URLs from it. Optional until they exist.
+   * (`flows.example.com`); the Lambdas build their link URLs from it. Without it they use the CloudFront
+   * distribution's own URL (`https://<id>.cloudfront.net`, the `Url` output).
    */
   readonly domain?: string;
+  /**
+   * An ACM certificate in us-east-1 (where CloudFront reads certificates) covering `domain`: the
+   * distribution then answers on `domain` with it, TLS 1.2 at least; point the domain's DNS at the
+   * `DistributionDomain` output. Without it, `domain` must reach the distribution by other means.
+   */
+  readonly certificateArn?: string;
   /** The address approval emails are sent from; the construct creates its SES identity (to be verified). */
   readonly emailSender?: string;
   /** How long large results and access logs are kept. */
@@ -85,6 +95,7 @@ const DEFAULT_LARGE_RESULT_DAYS = 30;
 const DEFAULT_ACCESS_LOG_DAYS = 90;
 const DEFAULT_LOG_DAYS = 30;
 const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+const ACM_US_EAST_1 = /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]+$/;
 const EMAIL = /^[^\s@]+@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 
 /** Stepgate's resources in one construct; see the module comment for what is there today. */
@@ -109,6 +120,10 @@ export class Stepgate extends Construct {
   readonly orchestration: StepgateOrchestration;
   /** The HTTP API in front of the `api` function. */
   readonly httpApi: StepgateHttpApi;
+  /** The dashboard's bucket and the CloudFront distribution in front of it and of the HTTP API. */
+  readonly dashboard: StepgateDashboard;
+  /** Where users, the dashboard and the emailed links reach Stepgate: `https://<domain>` or the distribution's URL. */
+  readonly url: string;
   /** Where alarms are sent. */
   readonly alarmTopic: sns.Topic;
   /** The first admin's password (generated at deploy; read by the setup function only). */
@@ -160,8 +175,8 @@ export class Stepgate extends Construct {
     Validations.of(this.accessLogs).acknowledge({
       id: 'AwsSolutions-S1',
       reason:
-        'This bucket receives the access logs of the large-results bucket; logging it too would need ' +
-        'another bucket, itself unlogged.',
+        'This bucket receives the access logs of the large-results and dashboard buckets; logging it too ' +
+        'would need another bucket, itself unlogged.',
     });
     this.largeResults = new s3.Bucket(this, 'LargeResults', {
       ...privateBucket(removalPolicy),
@@ -193,6 +208,14 @@ export class Stepgate extends Construct {
       prefix,
     });
     this.httpApi = new StepgateHttpApi(this, 'Http', { handler: this.functions.byName.api, logRetention });
+    this.dashboard = new StepgateDashboard(this, 'Dashboard', {
+      apiDomainName: this.httpApi.domainName,
+      alias: alias(this.domain, props.certificateArn),
+      accessLogs: this.accessLogs,
+      removalPolicy,
+      logRetention,
+    });
+    this.url = this.domain === undefined ? this.dashboard.url : `https://${this.domain}`;
     const { stateMachineRole, schedulerRole, schedulesArn } = this.orchestration;
     this.configureFunctions(props, { prefix, sender, adminEmail });
     this.functions.grant(this, {
@@ -211,8 +234,16 @@ export class Stepgate extends Construct {
       value: this.adminPassword.secretName,
     });
     new CfnOutput(this, 'Url', {
-      description: 'Stepgate: the API, the dashboard and the approval links',
-      value: this.domain === undefined ? this.httpApi.url : `https://${this.domain}`,
+      description: 'Stepgate: the dashboard, the API and the approval links',
+      value: this.url,
+    });
+    new CfnOutput(this, 'ApiUrl', {
+      description: "Stepgate: the HTTP API's own URL (behind the distribution; for diagnosis)",
+      value: this.httpApi.url,
+    });
+    new CfnOutput(this, 'DistributionDomain', {
+      description: 'Stepgate: the CloudFront domain (point the `domain` at it with a CNAME or an alias)',
+      value: this.dashboard.distribution.distributionDomainName,
     });
   }
 
@@ -228,7 +259,7 @@ export class Stepgate extends Construct {
       table: this.table.tableName,
       kmsKeyId: this.vaultKey.keyArn,
       resultsBucket: this.largeResults.bucketName,
-      publicUrl: this.domain === undefined ? this.httpApi.url : `https://${this.domain}`,
+      publicUrl: this.url,
       linkSecretArn: this.linkSigningKey.secretArn,
       ...(sender === undefined ? {} : { emailFrom: sender }),
       mcpServers: JSON.stringify(checkedSetting('mcpServers', props.mcpServers ?? {})),
@@ -278,6 +309,22 @@ export class Stepgate extends Construct {
     alarm('Api5xx', this.httpApi.api.metricServerError({ period: Duration.minutes(5) }), 'API answers 5xx');
     return topic;
   }
+}
+
+/** The distribution's own name and certificate, when `certificateArn` is given; throws naming a malformed prop. */
+function alias(
+  domain: string | undefined,
+  certificateArn: string | undefined,
+): { domainName: string; certificateArn: string } | undefined {
+  const arn = checked(
+    'certificateArn',
+    certificateArn,
+    ACM_US_EAST_1,
+    'the ARN of an ACM certificate in us-east-1 (CloudFront reads certificates there only)',
+  );
+  if (arn === undefined) return undefined;
+  if (domain === undefined) throw new Error('Stepgate: certificateArn needs the domain it covers (domain)');
+  return { domainName: domain, certificateArn: arn };
 }
 
 /** The state machine name prefix, checked: AWS names allow 80 characters, Stepgate's ids need most of them. */
@@ -350,7 +397,7 @@ function adminPasswordSecret(scope: Construct, removalPolicy: RemovalPolicy): se
 }
 
 /** The settings every Stepgate bucket shares: encrypted, private, reachable over TLS only. */
-function privateBucket(removalPolicy: RemovalPolicy): s3.BucketProps {
+export function privateBucket(removalPolicy: RemovalPolicy): s3.BucketProps {
   return {
     encryption: s3.BucketEncryption.S3_MANAGED,
     blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,

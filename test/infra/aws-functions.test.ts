@@ -230,12 +230,14 @@ describe('the HTTP API', () => {
     });
   });
 
-  it('is the public URL the functions build links from, unless a domain is given', () => {
+  it('is behind the distribution, whose URL the functions build links from, unless a domain is given', () => {
     const [, api] = lambda('api');
     const url = (api.Properties.Environment as { Variables: Record<string, unknown> }).Variables[
       ENV.publicUrl
     ];
-    expect(JSON.stringify(url)).toContain('execute-api');
+    expect(JSON.stringify(url)).toMatch(
+      /^\{"Fn::Join":\["",\["https:\/\/",\{"Fn::GetAtt":\["StepgateDashboardDistribution\w+","DomainName"\]\}\]\]\}$/,
+    );
     const withDomain = stepgateTemplate({ 'stepgate:domain': 'flows.example.com' }).toJSON()
       .Resources as Record<string, Resource>;
     const fn = Object.values(withDomain).find((r) => r.Properties?.Description === 'Stepgate: api');
