@@ -9,19 +9,24 @@
 // binary path, and the built dashboard (dist/web) would have to ship inside a bundle kept under 1.5 MB.
 // Live run events: API Gateway's HTTP API buffers responses, so GET /api/runs/:id/events is not served
 // as a stream here; the dashboard polls the run (a streaming Function URL can serve it later).
+
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { Context, Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { authenticate } from '../core/auth.js';
 import { type AppDeps, createApp } from '../core/http/app.js';
 import { mountApprovalPages } from '../core/http/approval-pages.js';
+import { problemResponse } from '../core/http/problem.js';
 import { sessionLogin, vaultWebhookSecrets } from '../core/http/session-login.js';
 import type { TemplateEntry } from '../core/http/template-routes.js';
 import type { Env } from '../core/http/types.js';
+import { HttpError } from '../core/http-error.js';
 import { LoginThrottle } from '../core/login-throttle.js';
 import type { Notifier, WorkflowStore } from '../core/ports.js';
 import { UserLimits } from '../core/user-limits.js';
 import { type ApprovalDecisions, awsApprovals, type PlatformKeys } from './approvals.js';
 import { channelNotifier } from './notifier.js';
+import { ORIGIN_KEY_HEADER, VIEWER_ADDRESS_HEADER } from './origin.js';
 import type { AwsPorts } from './ports.js';
 import { awsTools } from './tools.js';
 
@@ -40,6 +45,44 @@ export interface AwsApiParts {
   notifier?: Notifier;
   /** The workflow store the API saves through (runs.ts: deploying each version); default the ports'. */
   workflows?: WorkflowStore;
+  /**
+   * Behind the stack's CloudFront distribution: the key CloudFront sends in ORIGIN_KEY_HEADER. A request
+   * without it did not come through the distribution and is refused, and the caller's address is the one
+   * CloudFront saw (VIEWER_ADDRESS_HEADER, which its function sets, overwriting any the client sent) —
+   * API Gateway's own source address is then a CloudFront edge, shared by many viewers.
+   */
+  originKey?: string;
+}
+
+/** The caller's address behind CloudFront: the viewer's, as CloudFront's function recorded it. */
+function viewerAddress(c: Context): string {
+  return c.req.header(VIEWER_ADDRESS_HEADER) ?? 'unknown';
+}
+
+/**
+ * `app` reachable only through CloudFront: a request without the origin key (compared in constant time) is
+ * answered 403 before any route runs.
+ */
+function throughCloudFront(app: Hono<Env>, originKey: string): Hono<Env> {
+  const expected = createHash('sha256').update(originKey).digest();
+  const outer = new Hono<Env>();
+  outer.use('*', async (c, next) => {
+    const given = createHash('sha256')
+      .update(c.req.header(ORIGIN_KEY_HEADER) ?? '')
+      .digest();
+    if (!timingSafeEqual(given, expected))
+      return problemResponse(
+        c,
+        new HttpError(
+          403,
+          'Forbidden',
+          'Stepgate is reached through its CloudFront distribution, not directly',
+        ),
+      );
+    await next();
+  });
+  outer.route('/', app);
+  return outer;
 }
 
 /** The caller's address as API Gateway saw it (payload v2); the login throttle counts by it. */
@@ -71,7 +114,13 @@ export function createAwsApi(ports: AwsPorts, parts: AwsApiParts): Hono<Env> {
   const app = createApp({
     authenticate: authenticateRequest,
     bodyLimits: config.limits.bodyBytes,
-    login: sessionLogin({ directory, sessions, throttle, secure, clientAddress: sourceIp }),
+    login: sessionLogin({
+      directory,
+      sessions,
+      throttle,
+      secure,
+      clientAddress: parts.originKey === undefined ? sourceIp : viewerAddress,
+    }),
     webhooks: {
       secrets: vaultWebhookSecrets(ports.vault()),
       deliveries: ports.deliveries(),
@@ -103,5 +152,5 @@ export function createAwsApi(ports: AwsPorts, parts: AwsApiParts): Hono<Env> {
     authenticateOptional: async (c) => (await authenticateRequest(c))?.identity ?? null,
     audit: (runId) => ports.audit().list(runId),
   });
-  return app;
+  return parts.originKey === undefined ? app : throughCloudFront(app, parts.originKey);
 }

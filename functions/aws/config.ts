@@ -30,6 +30,7 @@ export const ENV = {
   schedulerRoleArn: 'STEPGATE_SCHEDULER_ROLE_ARN',
   scheduleFireFunctionArn: 'STEPGATE_SCHEDULE_FIRE_FUNCTION_ARN',
   adminEmail: 'STEPGATE_ADMIN_EMAIL',
+  originKeyArn: 'STEPGATE_ORIGIN_KEY_ARN',
   adminPasswordArn: 'STEPGATE_ADMIN_PASSWORD_ARN',
 } as const;
 
@@ -72,6 +73,7 @@ export const FUNCTION_ENV: Record<LambdaName, readonly AwsSetting[]> = {
     'policy',
     'limits',
     ...DEPLOYER,
+    'originKeyArn',
     'scheduleGroup',
     'schedulerRoleArn',
     'scheduleFireFunctionArn',
@@ -155,6 +157,7 @@ export const AwsConfigSchema = z.object({
   schedulerRoleArn: arn(ENV.schedulerRoleArn),
   scheduleFireFunctionArn: arn(ENV.scheduleFireFunctionArn),
   adminEmail: z.email({ error: `${ENV.adminEmail} must be an email address` }),
+  originKeyArn: arn(ENV.originKeyArn),
   adminPasswordArn: arn(ENV.adminPasswordArn),
 });
 
@@ -184,8 +187,16 @@ export function loadAwsConfig(env: NodeJS.ProcessEnv, function_: LambdaName | 'a
     function_ === 'all' ? (Object.keys(ENV) as AwsSetting[]) : FUNCTION_ENV[function_],
   );
   needs.add('region');
-  // Optional where needed: defaults for these three; without an admin email, setup creates no admin.
-  const optional = new Set<AwsSetting>(['mcpServers', 'policy', 'limits', 'adminEmail', 'adminPasswordArn']);
+  // Optional where needed: defaults for the first three; without an admin email, setup creates no admin;
+  // without an origin key, the API answers requests that did not come through CloudFront (tests).
+  const optional = new Set<AwsSetting>([
+    'mcpServers',
+    'policy',
+    'limits',
+    'adminEmail',
+    'adminPasswordArn',
+    'originKeyArn',
+  ]);
   const shape: Record<string, z.ZodType> = {};
   const input: Record<string, string | undefined> = {};
   for (const setting of Object.keys(ENV) as AwsSetting[]) {

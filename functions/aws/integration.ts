@@ -2,7 +2,7 @@
 // approval decisions answering task tokens, the schedules in EventBridge Scheduler, the platform keys from
 // Secrets Manager, the template gallery and the workflow store that deploys each saved version.
 import type { AwsApiParts } from './api-app.js';
-import { platformKeys } from './platform-keys.js';
+import { originKey, platformKeys } from './platform-keys.js';
 import type { AwsPorts } from './ports.js';
 import { AwsRuns } from './runs.js';
 import { galleryTemplates } from './templates.js';
@@ -15,5 +15,6 @@ export async function apiParts(ports: AwsPorts, runs = new AwsRuns(ports)): Prom
     schedules: { scheduler: runs.scheduler(true) },
     templates: galleryTemplates(),
     workflows: runs.workflows(),
+    ...(await originKey(ports).then((key) => (key === undefined ? {} : { originKey: key }))),
   };
 }

@@ -1,9 +1,10 @@
 // The platform keys of the AWS deployment: the approval-link signing key and the key that seals each
-// level's task token in its approval record. Both are derived (HKDF-SHA256) from the one 32-byte secret the
+// level's task token in its approval record (and, below, the key CloudFront proves itself with to the API). Both are derived (HKDF-SHA256) from the one 32-byte secret the
 // stack keeps in Secrets Manager (STEPGATE_LINK_SECRET_ARN, read and cached by adapters/aws/platform-secrets.ts),
 // with the labels the local server derives them with from its master key, so one secret never serves two
 // purposes and the two deployments compute them alike.
 import { hkdfSync } from 'node:crypto';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { approvalLinkKey } from '../../adapters/aws/platform-secrets.js';
 import type { PlatformKeys } from './approvals.js';
 import { required } from './config.js';
@@ -19,4 +20,17 @@ export async function platformKeys(ports: AwsPorts): Promise<PlatformKeys> {
     linkSecret: derive('stepgate approval links'),
     callbackKey: derive('stepgate approval callbacks'),
   };
+}
+
+/**
+ * The key CloudFront sends the API with every request (infra/aws/dashboard.ts), when the API is deployed
+ * behind it (STEPGATE_ORIGIN_KEY_ARN); undefined otherwise. Read once per container by the caller.
+ */
+export async function originKey(ports: AwsPorts): Promise<string | undefined> {
+  const arn = ports.config.originKeyArn;
+  if (arn === undefined) return undefined;
+  const { SecretString } = await ports.secrets().send(new GetSecretValueCommand({ SecretId: arn }));
+  if (SecretString === undefined || SecretString.length < 32)
+    throw new Error(`the origin key secret ${arn} holds no key of 32 characters or more`);
+  return SecretString;
 }

@@ -25,7 +25,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as deployment from 'aws-cdk-lib/aws-s3-deployment';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { ORIGIN_KEY_HEADER, VIEWER_ADDRESS_HEADER } from '../../functions/aws/origin.js';
 import { DASHBOARD_CSP } from '../../functions/local/dashboard.js';
 import { privateBucket } from './stepgate.js';
 
@@ -53,6 +55,17 @@ export const SPA_REWRITE_CODE = `function handler(event) {
 }
 `;
 
+/**
+ * The viewer-request function of the API's behaviours: the viewer's address in VIEWER_ADDRESS_HEADER,
+ * overwriting any value the client sent, so the API's login throttle counts viewers, not CloudFront edges.
+ */
+export const VIEWER_ADDRESS_CODE = `function handler(event) {
+  var request = event.request;
+  request.headers['${VIEWER_ADDRESS_HEADER}'] = { value: event.viewer.ip };
+  return request;
+}
+`;
+
 export interface StepgateDashboardProps {
   /** The HTTP API's host name (`<id>.execute-api.<region>.amazonaws.com`), the origin of API_PATHS. */
   readonly apiDomainName: string;
@@ -65,6 +78,11 @@ export interface StepgateDashboardProps {
   readonly logRetention: logs.RetentionDays;
   /** The built dashboard; default dist/web. Without its index.html the synth ends, saying to build it. */
   readonly directory?: string;
+  /**
+   * The key CloudFront sends the API in ORIGIN_KEY_HEADER (a CloudFormation dynamic reference: the value is
+   * not in the template); the API refuses requests without it, so nobody calls it around the distribution.
+   */
+  readonly originKey: secretsmanager.ISecret;
 }
 
 /** The dashboard's bucket, its deployment and the distribution in front of it and of the API. */
@@ -87,7 +105,7 @@ export class StepgateDashboard extends Construct {
       serverAccessLogsBucket: props.accessLogs,
       serverAccessLogsPrefix: 'dashboard/',
     });
-    this.distribution = this.distributionFor(props.apiDomainName, props.alias);
+    this.distribution = this.distributionFor(props.apiDomainName, props.alias, props.originKey);
     this.url = `https://${this.distribution.distributionDomainName}`;
     this.deploy(directory, props.logRetention);
     this.acknowledge(props.alias === undefined);
@@ -97,7 +115,13 @@ export class StepgateDashboard extends Construct {
   private distributionFor(
     apiDomainName: string,
     alias: StepgateDashboardProps['alias'],
+    originKey: secretsmanager.ISecret,
   ): cloudfront.Distribution {
+    const viewerAddress = new cloudfront.Function(this, 'ViewerAddress', {
+      comment: "Stepgate: the viewer's address to the API",
+      code: cloudfront.FunctionCode.fromInline(VIEWER_ADDRESS_CODE),
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+    });
     const spaRewrite = new cloudfront.Function(this, 'SpaRewrite', {
       comment: 'Stepgate: dashboard client routes to /index.html',
       code: cloudfront.FunctionCode.fromInline(SPA_REWRITE_CODE),
@@ -107,7 +131,11 @@ export class StepgateDashboard extends Construct {
       origin: new origins.HttpOrigin(apiDomainName, {
         protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
         originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+        customHeaders: { [ORIGIN_KEY_HEADER]: originKey.secretValue.unsafeUnwrap() },
       }),
+      functionAssociations: [
+        { function: viewerAddress, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST },
+      ],
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
       allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
       cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,

@@ -6,7 +6,7 @@
 //
 // | function | table | vault key | results | link key | email | Step Functions | Scheduler |
 // | --- | --- | --- | --- | --- | --- | --- | --- |
-// | api | read/write | encrypt/decrypt | read | read | send | deploy, start, stop, read, answer | manage, pass role |
+// | api | read/write | encrypt/decrypt | read | read, origin key | send | deploy, start, stop, read, answer | manage, pass role |
 // | tool-call | read/write | decrypt | read/write | – | – | – | – |
 // | notify | read/write | decrypt | – | – | send | – | – |
 // | approval-request | read/write | decrypt | – | read | send | answer | – |
@@ -54,6 +54,8 @@ export interface StepgateStores {
   readonly senderIdentity: ses.IEmailIdentity | undefined;
   /** The first admin's generated password, which only the setup function reads. */
   readonly adminPassword: secretsmanager.ISecret;
+  /** The key CloudFront sends the API with, which only the api function reads. */
+  readonly originKey: secretsmanager.ISecret;
 }
 
 /** What the functions are configured with. */
@@ -107,6 +109,7 @@ export class StepgateFunctions extends Construct {
     allow(f.api, ['s3:GetObject'], [results]);
     allow(f['tool-call'], ['s3:GetObject', 's3:PutObject'], [results]);
     for (const fn of [f.api, f['approval-request'], f['approval-close']]) linkSigningKey.grantRead(fn);
+    stores.originKey.grantRead(f.api);
     if (senderIdentity !== undefined)
       for (const fn of [f.api, f.notify, f['approval-request'], f['approval-close']])
         senderIdentity.grantSendEmail(fn);

@@ -128,6 +128,8 @@ export class Stepgate extends Construct {
   readonly alarmTopic: sns.Topic;
   /** The first admin's password (generated at deploy; read by the setup function only). */
   readonly adminPassword: secretsmanager.Secret;
+  /** The key CloudFront proves itself with to the API (read by CloudFront at deploy and by the api function). */
+  readonly originKey: secretsmanager.Secret;
 
   /** Creates the stores in `scope` under `id`; throws naming the prop when a prop is malformed. */
   constructor(scope: Construct, id: string, props: StepgateProps = {}) {
@@ -200,6 +202,7 @@ export class Stepgate extends Construct {
 
     const adminEmail = checked('adminEmail', props.adminEmail, EMAIL, 'an email address');
     this.adminPassword = adminPasswordSecret(this, removalPolicy);
+    this.originKey = originKeySecret(this, removalPolicy);
     const logRetention = logDays(days('retention.logDays', retention.logDays, DEFAULT_LOG_DAYS));
     const prefix = statePrefix(props.stateMachinePrefix ?? `${Stack.of(this).stackName}-`);
     this.functions = new StepgateFunctions(this, 'Functions', { stores: this, logRetention });
@@ -214,6 +217,7 @@ export class Stepgate extends Construct {
       accessLogs: this.accessLogs,
       removalPolicy,
       logRetention,
+      originKey: this.originKey,
     });
     this.url = this.domain === undefined ? this.dashboard.url : `https://${this.domain}`;
     const { stateMachineRole, schedulerRole, schedulesArn } = this.orchestration;
@@ -280,6 +284,7 @@ export class Stepgate extends Construct {
       scheduleFireFunctionArn: fns['schedule-fire'].functionArn,
       ...(adminEmail === undefined ? {} : { adminEmail }),
       adminPasswordArn: this.adminPassword.secretArn,
+      originKeyArn: this.originKey.secretArn,
     });
   }
 
@@ -376,6 +381,22 @@ function linkSigningKey(scope: Construct, removalPolicy: RemovalPolicy): secrets
       'Rotating the link-signing key invalidates every approval link already emailed; rotation needs an ' +
       'overlap (sign with the new key, accept the previous one until its links expire), which comes ' +
       'with the approval Lambdas that read it.',
+  });
+  return secret;
+}
+
+/** The key CloudFront sends the API with every request: generated at deploy, never in the template. */
+function originKeySecret(scope: Construct, removalPolicy: RemovalPolicy): secretsmanager.Secret {
+  const secret = new secretsmanager.Secret(scope, 'OriginKey', {
+    description: 'Stepgate: the key CloudFront sends the API with (requests without it are refused)',
+    generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    removalPolicy,
+  });
+  Validations.of(secret).acknowledge({
+    id: 'AwsSolutions-SMG4',
+    reason:
+      'CloudFront reads the key when the stack deploys, the API when a container starts: a rotation ' +
+      'between deployments would lock CloudFront out. Rotate it by redeploying after changing it.',
   });
   return secret;
 }

@@ -12,6 +12,7 @@ import { createTable, openTable } from '../../adapters/aws/table.js';
 import { type AwsApiParts, createAwsApi } from '../../functions/aws/api-app.js';
 import { requestApproval } from '../../functions/aws/approval-request.js';
 import { loadAwsConfig } from '../../functions/aws/config.js';
+import { ORIGIN_KEY_HEADER, VIEWER_ADDRESS_HEADER } from '../../functions/aws/origin.js';
 import { AwsPorts } from '../../functions/aws/ports.js';
 import { aslCallbackAnswer } from '../../functions/core/handlers/index.js';
 import type { ApprovalOutcome, NotifyRequest } from '../../functions/core/protocol.js';
@@ -51,7 +52,13 @@ const PARTS: AwsApiParts = {
 function event(
   method: string,
   path: string,
-  options: { body?: unknown; cookies?: string[]; sourceIp?: string; form?: string } = {},
+  options: {
+    body?: unknown;
+    cookies?: string[];
+    sourceIp?: string;
+    form?: string;
+    headers?: Record<string, string>;
+  } = {},
 ): APIGatewayProxyEventV2 {
   return {
     version: '2.0',
@@ -63,6 +70,7 @@ function event(
       host: 'api.example.com',
       'content-type': options.form === undefined ? 'application/json' : 'application/x-www-form-urlencoded',
       'user-agent': 'test',
+      ...options.headers,
     },
     requestContext: {
       accountId: '123456789012',
@@ -176,6 +184,32 @@ describe('the api Lambda', () => {
     expect(
       (await call(event('POST', '/api/login', { body: elsewhere, sourceIp: '198.51.100.2' }))).statusCode,
     ).toBe(200);
+  });
+
+  it('behind CloudFront, refuses a request without the origin key and throttles by the viewer address', async () => {
+    const key = randomBytes(32).toString('hex');
+    const behind = handle(createAwsApi(ports, { ...PARTS, originKey: key })) as unknown as typeof api;
+    const viaCloudFront = (viewer: string, body: unknown) =>
+      behind(
+        event('POST', '/api/login', {
+          body,
+          sourceIp: '130.176.0.1', // a CloudFront edge, the same for every viewer
+          headers: { [ORIGIN_KEY_HEADER]: key, [VIEWER_ADDRESS_HEADER]: viewer },
+        }),
+      ) as Promise<V2Result>;
+    const direct = (await behind(event('POST', '/api/login', { body: {} }))) as V2Result;
+    expect(direct.statusCode).toBe(403);
+    expect(direct.body).toContain('through its CloudFront distribution');
+    const forged = (await behind(
+      event('POST', '/api/login', { body: {}, headers: { [ORIGIN_KEY_HEADER]: `${key}x` } }),
+    )) as V2Result;
+    expect(forged.statusCode).toBe(403);
+    const wrong = { email: 'ada@example.com', password: 'wrong horse' };
+    for (let i = 0; i < 2; i++) expect((await viaCloudFront('203.0.113.50', wrong)).statusCode).toBe(401);
+    expect((await viaCloudFront('203.0.113.50', wrong)).statusCode).toBe(429);
+    // Another viewer behind the same edge still logs in.
+    const right = { email: 'ada@example.com', password: 'correct horse' };
+    expect((await viaCloudFront('203.0.113.51', right)).statusCode).toBe(200);
   });
 
   it("opens a level (the approval-request Lambda), and the emailed link's page decides it, answering the task token", async () => {

@@ -12,9 +12,11 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/aws/config.js';
+import { ORIGIN_KEY_HEADER, VIEWER_ADDRESS_HEADER } from '../../functions/aws/origin.js';
 import { DASHBOARD_CSP } from '../../functions/local/dashboard.js';
 import { API_PATHS, StepgateDashboard } from '../../infra/aws/dashboard.js';
 import { addStepgateStack } from '../../infra/aws/stack.js';
@@ -46,6 +48,17 @@ const template = stepgateTemplate();
 const resources = template.toJSON().Resources as Record<string, Resource>;
 
 /** The one resource of `type`, with its logical id. */
+/** The CloudFront function whose comment contains `what`. */
+function cloudFrontFunction(what: string): [string, Resource] {
+  const found = Object.entries(resources).filter(
+    ([, r]) =>
+      r.Type === 'AWS::CloudFront::Function' &&
+      String((r.Properties.FunctionConfig as { Comment?: string }).Comment).includes(what),
+  );
+  expect(found, what).toHaveLength(1);
+  return found[0] as [string, Resource];
+}
+
 function only(type: string): [string, Resource] {
   const found = Object.entries(resources).filter(([, r]) => r.Type === type);
   expect(found, type).toHaveLength(1);
@@ -84,12 +97,23 @@ describe('the CloudFront distribution', () => {
         ViewerProtocolPolicy: 'redirect-to-https',
       });
       expect(behavior.ResponseHeadersPolicyId).toBeUndefined();
-      expect(behavior.FunctionAssociations).toBeUndefined();
+      // The viewer's address for the login throttle, set by CloudFront, whatever the client sent.
+      const [viewerId] = cloudFrontFunction("the viewer's address");
+      expect(behavior.FunctionAssociations).toEqual([
+        { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [viewerId, 'FunctionARN'] } },
+      ]);
       const api = origin(behavior.TargetOriginId);
       expect(api?.CustomOriginConfig).toEqual({
         OriginProtocolPolicy: 'https-only',
         OriginSSLProtocols: ['TLSv1.2'],
       });
+      // The origin key as a dynamic reference to the generated secret: its value is not in the template.
+      const headers = api?.OriginCustomHeaders as { HeaderName: string; HeaderValue: unknown }[];
+      expect(headers.map((h) => h.HeaderName)).toEqual([ORIGIN_KEY_HEADER]);
+      expect(JSON.stringify(headers[0]?.HeaderValue)).toMatch(
+        /\{\{resolve:secretsmanager:.*:SecretString:::\}\}/,
+      );
+      expect(JSON.stringify(headers[0]?.HeaderValue)).toContain('StepgateOriginKey');
       expect(api?.DomainName).toEqual({
         'Fn::Join': [
           '',
@@ -116,7 +140,7 @@ describe('the CloudFront distribution', () => {
       SigningBehavior: 'always',
       SigningProtocol: 'sigv4',
     });
-    const [functionId] = only('AWS::CloudFront::Function');
+    const [functionId] = cloudFrontFunction('client routes');
     expect(behavior.FunctionAssociations).toEqual([
       { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [functionId, 'FunctionARN'] } },
     ]);
@@ -216,8 +240,26 @@ describe('the dashboard bucket', () => {
   });
 });
 
+describe('the viewer-address function', () => {
+  it("sets the viewer's address, overwriting what the client claimed", () => {
+    const [, fn] = cloudFrontFunction("the viewer's address");
+    const handler = new Function(`${String(fn.Properties.FunctionCode)}\nreturn handler;`)() as (
+      event: unknown,
+    ) => { headers: Record<string, { value: string }> };
+    const request = handler({
+      viewer: { ip: '198.51.100.7' },
+      request: {
+        method: 'POST',
+        uri: '/api/login',
+        headers: { [VIEWER_ADDRESS_HEADER]: { value: '10.0.0.1' } },
+      },
+    });
+    expect(request.headers[VIEWER_ADDRESS_HEADER]).toEqual({ value: '198.51.100.7' });
+  });
+});
+
 describe('the SPA rewrite function', () => {
-  const [, fn] = only('AWS::CloudFront::Function');
+  const [, fn] = cloudFrontFunction('client routes');
   const code = String(fn.Properties.FunctionCode);
   // CloudFront Functions are plain JavaScript with a `handler(event)`: run the deployed code as it is.
   const handler = new Function(`${code}\nreturn handler;`)() as (event: unknown) => { uri: string };
@@ -397,6 +439,7 @@ describe('an unbuilt dashboard', () => {
           removalPolicy: RemovalPolicy.DESTROY,
           logRetention: logs.RetentionDays.ONE_MONTH,
           directory: empty,
+          originKey: new secretsmanager.Secret(stack, 'OriginKey'),
         }),
     ).toThrow(/Stepgate: the dashboard is not built \(no index\.html in .*\): run `npm run build` first/);
   });

@@ -228,6 +228,7 @@ describe('cdk-nag AwsSolutions', () => {
       ...at('AccessLogs', 'S1'),
       ...at('LinkSigningKey', 'SMG4'),
       ...at('AdminPassword', 'SMG4'),
+      ...at('OriginKey', 'SMG4'),
       ...at(
         'Functions/ApiRole',
         results,
