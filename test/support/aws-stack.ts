@@ -1,0 +1,382 @@
+// The AWS deployment of Stepgate on loopback, for the end-to-end tests: what `cdk deploy` creates, played by
+// two moto servers and the esbuild-bundled Lambdas (scripts/bundle-lambdas.ts), run in this process.
+//
+// - One moto for DynamoDB, KMS, S3, SES v2, Secrets Manager and Scheduler; the stack's resources are created
+//   there as the stack would (the table, a KMS key, the results bucket, the link secret of 64 hex digits,
+//   the sender's SES identity, the schedule group).
+// - One moto for Step Functions with its interpreter on (LocalStack's): it runs one execution per server
+//   until reset, so `resetStepFunctions` resets it (and re-sends the config) before each case. It is started
+//   with MOTO_PORT set to the port of a front (test/support/moto-front.ts), where the interpreter invokes
+//   Lambda: `POST /2015-03-31/functions/<name>/invocations` is answered by running the bundled handler
+//   (dist-lambda/<name>/index.mjs) as the Lambda Invoke API does, every other request goes to moto. The
+//   Lambdas reach Step Functions through the same front (AWS_ENDPOINT_URL_SFN) and the rest through
+//   AWS_ENDPOINT_URL, the SDK's own endpoint settings; their settings are config.ts's ENV variables.
+// - moto's SendTaskFailure drops `cause` (moto/stepfunctions/responses.py passes only `error` to a backend
+//   that takes both). AWS passes it: https://docs.aws.amazon.com/step-functions/latest/apireference/
+//   API_SendTaskFailure.html (request: taskToken, error, cause — "A more detailed explanation of the cause
+//   of the failure"), and the compiled reject path reads the Cause. The Step Functions moto is served with
+//   that emulator bug fixed (CAUSE_FIX): the response handler passes `cause` on, nothing else changes.
+// - EventBridge does not run here: `settle` waits until DescribeExecution shows the end, then delivers the
+//   "Step Functions Execution Status Change" event EventBridge would to the run-status Lambda.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
+import { createTable, openTable, type Table } from '../../adapters/aws/table.js';
+import { ENV, LAMBDA_NAMES, type LambdaName } from '../../functions/aws/config.js';
+import { bundleLambdas } from '../../scripts/bundle-lambdas.js';
+import { MOTO_CLIENT, type Moto, startMoto } from './moto.js';
+import {
+  type FrontRoute,
+  type MotoFront,
+  startMotoFront,
+  startOnVersionRoute,
+  validateDefinitionRoute,
+} from './moto-front.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+export const ACCOUNT = '123456789012';
+export const FUNCTION_PREFIX = 'stepgate-';
+export const STATE_MACHINE_PREFIX = 'stepgate-';
+export const STATE_MACHINE_ROLE = `arn:aws:iam::${ACCOUNT}:role/stepgate-state-machines`;
+export const SCHEDULE_GROUP = 'stepgate';
+export const EMAIL_FROM = 'stepgate@example.com';
+export const PUBLIC_URL = 'https://stepgate.example.com';
+
+/** The ARN the stack gives the Lambda `name`. */
+export const functionArn = (name: LambdaName): string =>
+  `arn:aws:lambda:${MOTO_CLIENT.region}:${ACCOUNT}:function:${FUNCTION_PREFIX}${name}`;
+
+/** moto's SendTaskFailure handler with `cause` passed on, as AWS does (see the header). */
+const CAUSE_FIX = `
+from moto.core.responses import EmptyResult
+from moto.stepfunctions.responses import StepFunctionResponse
+def _send_task_failure(self):
+    self.stepfunction_backend.send_task_failure(
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause"))
+    return EmptyResult()
+StepFunctionResponse.send_task_failure = _send_task_failure
+`;
+
+/** A Lambda invocation as the front saw it, with what the handler answered. */
+export interface Invocation {
+  name: LambdaName;
+  event: unknown;
+  result: { ok: true; payload: unknown } | { ok: false; errorType: string; errorMessage: string };
+}
+
+export interface AwsStackOptions {
+  /** STEPGATE_MCP_SERVERS: the Streamable HTTP servers, by name. */
+  mcpServers?: Record<string, { url: string }>;
+  /** STEPGATE_POLICY and STEPGATE_LIMITS, as JSON values. */
+  policy?: unknown;
+  limits?: unknown;
+  /** The bundles to build (default: every entry point). */
+  lambdas?: readonly LambdaName[];
+}
+
+export interface AwsStack {
+  /** The moto of DynamoDB, KMS, S3, SES, Secrets Manager and Scheduler. */
+  services: Moto;
+  /** The front of the Step Functions moto (also where its interpreter invokes Lambda). */
+  front: MotoFront;
+  /** Clients of the tests: the services' moto, and Step Functions through the front. */
+  clients: { services: ClientConfig; sfn: ClientConfig };
+  sfn: SFNClient;
+  table: Table;
+  /** The variables the Lambdas run with. */
+  env: Record<string, string>;
+  /** Every invocation so far, in order (the interpreter's and the test's). */
+  invocations: Invocation[];
+  /** Invokes the bundled Lambda `name` as Lambda would; a thrown error comes back as its result. */
+  invoke(name: LambdaName, event: unknown): Promise<Invocation['result']>;
+  /** Forgets every state machine and execution (moto's interpreter runs one execution per server). */
+  resetStepFunctions(): Promise<void>;
+  /** Waits until the execution ends, then delivers its EventBridge status event to run-status. */
+  settle(executionArn: string, options?: { timeoutMs?: number }): Promise<DescribeExecutionCommandOutput>;
+  /** Waits until DescribeExecution shows `executionArn` in another status than RUNNING. */
+  ended(executionArn: string, timeoutMs?: number): Promise<DescribeExecutionCommandOutput>;
+  history(executionArn: string): Promise<HistoryEvent[]>;
+  stop(): Promise<void>;
+}
+
+type ClientConfig = typeof MOTO_CLIENT & { endpoint: string };
+
+/** The Lambda a front request invokes, by the function name or ARN in its path. */
+function invokedLambda(url: string): LambdaName | undefined {
+  const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations/.exec(url);
+  if (match === null) return undefined;
+  const name = decodeURIComponent(match[1] ?? '')
+    .replace(/^arn:aws:lambda:[^:]+:\d+:function:/, '')
+    .replace(/:[^:]+$/, '');
+  const bare = name.startsWith(FUNCTION_PREFIX) ? name.slice(FUNCTION_PREFIX.length) : name;
+  return (LAMBDA_NAMES as readonly string[]).includes(bare) ? (bare as LambdaName) : undefined;
+}
+
+/** A Lambda context as the Node.js runtime passes it (what middy and the handlers may read). */
+function lambdaContext(name: LambdaName) {
+  return {
+    functionName: `${FUNCTION_PREFIX}${name}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: functionArn(name),
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${FUNCTION_PREFIX}${name}`,
+    logStreamName: 'e2e',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+
+/** Builds the bundles into a folder of their own (node_modules linked, for the runtime's @aws-sdk/*). */
+async function buildBundles(
+  names: readonly LambdaName[],
+): Promise<{ dir: string; files: Map<LambdaName, string> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'stepgate-lambdas-'));
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  const files = new Map<LambdaName, string>();
+  for (const report of await bundleLambdas(names, dir)) files.set(report.name, report.file);
+  return { dir, files };
+}
+
+/** The stack's resources on the services' moto, as `cdk deploy` creates them; answers the variables. */
+async function createResources(
+  clients: ClientConfig,
+  table: Table,
+): Promise<{ kmsKeyId: string; secretArn: string; bucket: string }> {
+  await createTable(table);
+  const kms = new KMSClient(clients);
+  const s3 = new S3Client({ ...clients, forcePathStyle: true });
+  const secrets = new SecretsManagerClient(clients);
+  const ses = new SESv2Client(clients);
+  const scheduler = new SchedulerClient(clients);
+  try {
+    const key = await kms.send(new CreateKeyCommand({ Description: 'stepgate vault' }));
+    const bucket = 'stepgate-results';
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const secret = await secrets.send(
+      new CreateSecretCommand({ Name: 'stepgate/link-key', SecretString: randomBytes(32).toString('hex') }),
+    );
+    await ses.send(new CreateEmailIdentityCommand({ EmailIdentity: EMAIL_FROM }));
+    await scheduler.send(new CreateScheduleGroupCommand({ Name: SCHEDULE_GROUP }));
+    return { kmsKeyId: key.KeyMetadata?.KeyId ?? '', secretArn: secret.ARN ?? '', bucket };
+  } finally {
+    for (const client of [kms, s3, secrets, ses, scheduler]) client.destroy();
+  }
+}
+
+/** The Lambdas' environment, config.ts's variables as the stack sets them. */
+function lambdaEnv(
+  options: AwsStackOptions,
+  endpoints: { services: string; sfn: string },
+  made: { kmsKeyId: string; secretArn: string; bucket: string },
+): Record<string, string> {
+  return {
+    AWS_REGION: MOTO_CLIENT.region,
+    AWS_ACCESS_KEY_ID: MOTO_CLIENT.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: MOTO_CLIENT.credentials.secretAccessKey,
+    AWS_ENDPOINT_URL: endpoints.services,
+    AWS_ENDPOINT_URL_SFN: endpoints.sfn,
+    [ENV.table]: 'stepgate',
+    [ENV.kmsKeyId]: made.kmsKeyId,
+    [ENV.resultsBucket]: made.bucket,
+    [ENV.publicUrl]: PUBLIC_URL,
+    [ENV.linkSecretArn]: made.secretArn,
+    [ENV.emailFrom]: EMAIL_FROM,
+    [ENV.mcpServers]: JSON.stringify(options.mcpServers ?? {}),
+    [ENV.policy]: JSON.stringify(options.policy ?? {}),
+    ...(options.limits === undefined ? {} : { [ENV.limits]: JSON.stringify(options.limits) }),
+    [ENV.toolCallFunctionArn]: functionArn('tool-call'),
+    [ENV.notifyFunctionArn]: functionArn('notify'),
+    [ENV.approvalRequestFunctionArn]: functionArn('approval-request'),
+    [ENV.quorumFunctionArn]: functionArn('quorum'),
+    [ENV.stateMachinePrefix]: STATE_MACHINE_PREFIX.replace(/-$/, ''),
+    [ENV.stateMachineRoleArn]: STATE_MACHINE_ROLE,
+    [ENV.scheduleGroup]: SCHEDULE_GROUP,
+    [ENV.schedulerRoleArn]: `arn:aws:iam::${ACCOUNT}:role/stepgate-scheduler`,
+    [ENV.scheduleFireFunctionArn]: functionArn('schedule-fire'),
+  };
+}
+
+/** Sets `vars` in this process's environment; answers how to put back what was there. */
+function setEnv(vars: Record<string, string>): () => void {
+  const before = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  return () => {
+    for (const [k, v] of Object.entries(before)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Starts the stack (see the header): both motos, the front, the bundles, the resources. */
+export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsStack> {
+  const { dir, files } = await buildBundles(options.lambdas ?? LAMBDA_NAMES);
+  const services = await startMoto();
+  const handlers = new Map<LambdaName, Handler>();
+  const invocations: Invocation[] = [];
+  const invoke = async (name: LambdaName, event: unknown): Promise<Invocation['result']> => {
+    let handler = handlers.get(name);
+    if (handler === undefined) {
+      const file = files.get(name);
+      if (file === undefined || !existsSync(file)) throw new Error(`the ${name} Lambda was not bundled`);
+      handler = ((await import(pathToFileURL(file).href)) as { handler: Handler }).handler;
+      handlers.set(name, handler);
+    }
+    let result: Invocation['result'];
+    try {
+      // Lambda serialises the answer as JSON; a handler's undefined arrives as null.
+      result = {
+        ok: true,
+        payload: JSON.parse(JSON.stringify((await handler(event, lambdaContext(name))) ?? null)),
+      };
+    } catch (error) {
+      const e = error instanceof Error ? error : new Error(String(error));
+      result = { ok: false, errorType: e.name, errorMessage: e.message };
+    }
+    invocations.push({ name, event, result });
+    return result;
+  };
+  const lambdaRoute: FrontRoute = async (request) => {
+    if (request.method !== 'POST' || !request.url.startsWith('/2015-03-31/functions/')) return undefined;
+    const name = invokedLambda(request.url);
+    if (name === undefined)
+      return {
+        status: 404,
+        body: JSON.stringify({ Type: 'User', message: `Function not found: ${request.url}` }),
+      };
+    const text = request.body.toString('utf8');
+    const result = await invoke(name, text === '' ? {} : JSON.parse(text));
+    // The Invoke API's answer (RequestResponse): 200 and the payload; a function error is still 200, with
+    // X-Amz-Function-Error: Unhandled and the runtime's error object as the payload.
+    const headers = { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' };
+    if (result.ok) return { status: 200, headers, body: JSON.stringify(result.payload) };
+    return {
+      status: 200,
+      headers: { ...headers, 'x-amz-function-error': 'Unhandled' },
+      body: JSON.stringify({ errorType: result.errorType, errorMessage: result.errorMessage, trace: [] }),
+    };
+  };
+  let sfnMoto: Moto | undefined;
+  const front = await startMotoFront(() => {
+    if (sfnMoto === undefined) throw new Error('the Step Functions moto is not running');
+    return sfnMoto.endpoint;
+  }, [lambdaRoute, validateDefinitionRoute, startOnVersionRoute]);
+  sfnMoto = await startMoto({ env: { MOTO_PORT: new URL(front.endpoint).port }, prelude: CAUSE_FIX });
+  const interpreting = sfnMoto;
+  const configure = async () => {
+    const answer = await fetch(`${interpreting.endpoint}/moto-api/config`, {
+      method: 'POST',
+      body: JSON.stringify({ stepfunctions: { execute_state_machine: true } }),
+    });
+    if (!answer.ok) throw new Error(`moto's config answered ${answer.status}`);
+  };
+  await configure();
+  const clients = {
+    services: { ...MOTO_CLIENT, endpoint: services.endpoint },
+    sfn: { ...MOTO_CLIENT, endpoint: front.endpoint },
+  };
+  const table = openTable('stepgate', clients.services);
+  const made = await createResources(clients.services, table);
+  const env = lambdaEnv(options, { services: services.endpoint, sfn: front.endpoint }, made);
+  const restoreEnv = setEnv(env);
+  const sfn = new SFNClient(clients.sfn);
+
+  const ended = async (executionArn: string, timeoutMs = 60_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      if (execution.status !== 'RUNNING') return execution;
+      if (Date.now() > deadline)
+        throw new Error(`execution ${executionArn} still runs after ${timeoutMs} ms`);
+      await sleep(200);
+    }
+  };
+  return {
+    services,
+    front,
+    clients,
+    sfn,
+    table,
+    env,
+    invocations,
+    invoke,
+    resetStepFunctions: async () => {
+      await interpreting.reset();
+      await configure();
+    },
+    ended,
+    settle: async (executionArn, settleOptions = {}) => {
+      const execution = await ended(executionArn, settleOptions.timeoutMs);
+      const delivered = await invoke('run-status', statusChangeEvent(execution));
+      if (!delivered.ok)
+        throw new Error(`run-status failed: ${delivered.errorType}: ${delivered.errorMessage}`);
+      return execution;
+    },
+    history: async (executionArn) => {
+      const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
+      return events ?? [];
+    },
+    stop: async () => {
+      restoreEnv();
+      sfn.destroy();
+      table.client.destroy();
+      await front.stop();
+      await interpreting.stop();
+      await services.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The EventBridge event Step Functions emits when an execution's status changes ("Step Functions Execution
+ * Status Change", source aws.states; dates in ms since epoch), for an execution as DescribeExecution shows it.
+ */
+export function statusChangeEvent(execution: DescribeExecutionCommandOutput) {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Step Functions Execution Status Change',
+    source: 'aws.states',
+    account: ACCOUNT,
+    time: (execution.stopDate ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: MOTO_CLIENT.region,
+    resources: [execution.executionArn],
+    detail: {
+      executionArn: execution.executionArn,
+      stateMachineArn: execution.stateMachineArn,
+      name: execution.name,
+      status: execution.status,
+      startDate: execution.startDate?.getTime() ?? null,
+      stopDate: execution.stopDate?.getTime() ?? null,
+      input: execution.input ?? null,
+      output: execution.output ?? null,
+      inputDetails: { included: true },
+      outputDetails: { included: true },
+      error: execution.error ?? null,
+      cause: execution.cause ?? null,
+    },
+  };
+}
