@@ -5,7 +5,16 @@
 // an ESM bundle still calls it from. A Lambda bundle must not need a native module (no `.node` addon, no
 // package built with node-gyp such as better-sqlite3): the build fails naming the module and who imports
 // it. Prints each bundle's size (the goal: under 1.5 MB unzipped, for cold starts).
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { LAMBDA_NAMES, type LambdaName } from '../functions/aws/config.js';
@@ -17,7 +26,7 @@ export const BUNDLE_DIR = join(ROOT, 'dist-lambda');
 export const BUNDLE_BUDGET_BYTES = 1.5 * 1024 * 1024;
 
 // Banner text: `require` for bundled CommonJS code, under names no module of the bundle uses.
-const BANNER = [
+export const BANNER = [
   "import { createRequire as __stepgateCreateRequire } from 'node:module';",
   'const require = __stepgateCreateRequire(import.meta.url);',
 ].join('\n');
@@ -37,6 +46,15 @@ const ZOD_ENGLISH_ONLY: Plugin = {
     }));
   },
 };
+
+/** The functions that read the template gallery (functions/aws/templates.ts): it ships beside their bundle. */
+export const WITH_TEMPLATES: readonly LambdaName[] = ['api', 'setup'];
+
+/** The gallery's workflow files (not their scenario files), which WITH_TEMPLATES' bundles carry. */
+export function galleryFiles(): string[] {
+  const dir = join(ROOT, 'templates');
+  return readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f) && !f.includes('.test.'));
+}
 
 /** Dependencies that load a compiled addon, whatever they are called. */
 const NATIVE_LOADERS = [
@@ -118,6 +136,10 @@ async function bundleOne(name: LambdaName, outRoot: string): Promise<BundleRepor
     );
   const metafile = join(outdir, 'metafile.json');
   writeFileSync(metafile, JSON.stringify(result.metafile));
+  if (WITH_TEMPLATES.includes(name)) {
+    mkdirSync(join(outdir, 'templates'));
+    for (const f of galleryFiles()) copyFileSync(join(ROOT, 'templates', f), join(outdir, 'templates', f));
+  }
   return { name, file, bytes: statSync(file).size, metafile };
 }
 

@@ -220,28 +220,8 @@ export class StateMachineDeployer {
   }
 
   /** The deployment of a Stepgate version, or of the latest deployed version when none is named. */
-  async deployed(workflowId: string, version?: number): Promise<DeployedVersion | undefined> {
-    if (version !== undefined) {
-      const found = await this.table.client.send(
-        new GetCommand({
-          TableName: this.table.name,
-          Key: versionKey(workflowId, version),
-          ConsistentRead: true,
-        }),
-      );
-      return found.Item === undefined ? undefined : toDeployed(found.Item);
-    }
-    const latest = await queryAll(
-      this.table,
-      {
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': versionKey(workflowId, 0).pk, ':prefix': 'MACHINE#' },
-        ScanIndexForward: false,
-        ConsistentRead: true,
-      },
-      1,
-    );
-    return latest[0] === undefined ? undefined : toDeployed(latest[0]);
+  deployed(workflowId: string, version?: number): Promise<DeployedVersion | undefined> {
+    return deployedVersion(this.table, workflowId, version);
   }
 
   /** Deletes the workflow's state machine (its versions and alias with it); nothing when it has none. */
@@ -264,6 +244,38 @@ export class StateMachineDeployer {
     const region = await this.sfn.config.region();
     return `arn:${role[1]}:states:${region}:${role[2]}:stateMachine:${this.machineName(workflowId)}`;
   }
+}
+
+/**
+ * The deployment of a Stepgate version, or of the latest deployed version when none is named: what a host
+ * that only starts runs (the schedule-fire function) needs of the deployer, without its roles and ARNs.
+ */
+export async function deployedVersion(
+  table: Table,
+  workflowId: string,
+  version?: number,
+): Promise<DeployedVersion | undefined> {
+  if (version !== undefined) {
+    const found = await table.client.send(
+      new GetCommand({
+        TableName: table.name,
+        Key: versionKey(workflowId, version),
+        ConsistentRead: true,
+      }),
+    );
+    return found.Item === undefined ? undefined : toDeployed(found.Item);
+  }
+  const latest = await queryAll(
+    table,
+    {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': versionKey(workflowId, 0).pk, ':prefix': 'MACHINE#' },
+      ScanIndexForward: false,
+      ConsistentRead: true,
+    },
+    1,
+  );
+  return latest[0] === undefined ? undefined : toDeployed(latest[0]);
 }
 
 /**

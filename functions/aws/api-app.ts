@@ -17,7 +17,7 @@ import { mountApprovalPages } from '../core/http/approval-pages.js';
 import type { TemplateEntry } from '../core/http/template-routes.js';
 import type { Env } from '../core/http/types.js';
 import { LoginThrottle } from '../core/login-throttle.js';
-import type { Notifier } from '../core/ports.js';
+import type { Notifier, WorkflowStore } from '../core/ports.js';
 import { UserLimits } from '../core/user-limits.js';
 import { type ApprovalDecisions, awsApprovals, type PlatformKeys } from './approvals.js';
 import { channelNotifier } from './notifier.js';
@@ -39,6 +39,8 @@ export interface AwsApiParts {
   templates?: TemplateEntry[];
   /** The approvers' emails; by default the ChannelNotifier (notifier.ts). */
   notifier?: Notifier;
+  /** The workflow store the API saves through (runs.ts: deploying each version); default the ports'. */
+  workflows?: WorkflowStore;
 }
 
 /** The caller's address as API Gateway saw it (payload v2); the login throttle counts by it. */
@@ -107,7 +109,7 @@ export function createAwsApi(ports: AwsPorts, parts: AwsApiParts): Hono<Env> {
       jsonDepth: config.limits.jsonDepth,
       perUser: new UserLimits({ counter: limiter, clock, limits: config.limits }),
     },
-    workflows: ports.workflows(),
+    workflows: parts.workflows ?? ports.workflows(),
     host: parts.host,
     approvals: approvals.approvals,
     approvalStore: approvals.store,

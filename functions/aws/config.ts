@@ -29,6 +29,8 @@ export const ENV = {
   scheduleGroup: 'STEPGATE_SCHEDULE_GROUP',
   schedulerRoleArn: 'STEPGATE_SCHEDULER_ROLE_ARN',
   scheduleFireFunctionArn: 'STEPGATE_SCHEDULE_FIRE_FUNCTION_ARN',
+  adminEmail: 'STEPGATE_ADMIN_EMAIL',
+  adminPasswordArn: 'STEPGATE_ADMIN_PASSWORD_ARN',
 } as const;
 
 export type AwsSetting = keyof typeof ENV;
@@ -43,6 +45,7 @@ export const LAMBDA_NAMES = [
   'quorum',
   'schedule-fire',
   'run-status',
+  'setup',
 ] as const;
 export type LambdaName = (typeof LAMBDA_NAMES)[number];
 
@@ -76,6 +79,18 @@ export const FUNCTION_ENV: Record<LambdaName, readonly AwsSetting[]> = {
   quorum: ['table'],
   'schedule-fire': [...STORES, 'stateMachinePrefix'],
   'run-status': ['table'],
+  // The deploy-time step: installs the templates (deploying their state machines) and the first admin.
+  setup: [
+    ...STORES,
+    'toolCallFunctionArn',
+    'notifyFunctionArn',
+    'approvalRequestFunctionArn',
+    'quorumFunctionArn',
+    'stateMachinePrefix',
+    'stateMachineRoleArn',
+    'adminEmail',
+    'adminPasswordArn',
+  ],
 };
 
 const text = (variable: string) =>
@@ -145,6 +160,8 @@ export const AwsConfigSchema = z.object({
   scheduleGroup: text(ENV.scheduleGroup),
   schedulerRoleArn: arn(ENV.schedulerRoleArn),
   scheduleFireFunctionArn: arn(ENV.scheduleFireFunctionArn),
+  adminEmail: z.email({ error: `${ENV.adminEmail} must be an email address` }),
+  adminPasswordArn: arn(ENV.adminPasswordArn),
 });
 
 type Parsed = z.output<typeof AwsConfigSchema>;
@@ -173,7 +190,8 @@ export function loadAwsConfig(env: NodeJS.ProcessEnv, function_: LambdaName | 'a
     function_ === 'all' ? (Object.keys(ENV) as AwsSetting[]) : FUNCTION_ENV[function_],
   );
   needs.add('region');
-  const optional = new Set<AwsSetting>(['mcpServers', 'policy', 'limits']);
+  // Optional where needed: defaults for these three; without an admin email, setup creates no admin.
+  const optional = new Set<AwsSetting>(['mcpServers', 'policy', 'limits', 'adminEmail', 'adminPasswordArn']);
   const shape: Record<string, z.ZodType> = {};
   const input: Record<string, string | undefined> = {};
   for (const setting of Object.keys(ENV) as AwsSetting[]) {

@@ -13,6 +13,7 @@
 // | approval-close | read/write | decrypt | – | read | send | answer | – |
 // | quorum, run-status | read/write | – | – | – | – | – | – |
 // | schedule-fire | read/write | decrypt | – | – | – | start | – |
+// | setup | read/write | – | – | admin password: read | – | deploy (templates) | – |
 //
 // "read/write" on the table is DynamoDB's data-plane actions on the table and its index (no table or
 // stream administration): every kind of item shares the one table and the adapters' transactions span
@@ -36,6 +37,7 @@ import {
   LAMBDA_NAMES,
   type LambdaName,
 } from '../../functions/aws/config.js';
+import { BANNER, galleryFiles, WITH_TEMPLATES } from '../../scripts/bundle-lambdas.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -50,6 +52,8 @@ export interface StepgateStores {
   readonly largeResults: s3.IBucket;
   readonly linkSigningKey: secretsmanager.ISecret;
   readonly senderIdentity: ses.IEmailIdentity | undefined;
+  /** The first admin's generated password, which only the setup function reads. */
+  readonly adminPassword: secretsmanager.ISecret;
 }
 
 /** What the functions are configured with. */
@@ -120,8 +124,12 @@ export class StepgateFunctions extends Construct {
     allow(f.api, ['states:ValidateStateMachineDefinition'], ['*']);
     allow(f.api, ['iam:PassRole'], [roleArn, access.schedules.roleArn]);
     allow(f.api, SCHEDULE_ACTIONS, [access.schedules.schedulesArn]);
+    // The deploy-time setup installs the templates: it deploys state machines as the API does.
+    allow(f.setup, DEPLOY_ACTIONS, [machines]);
+    allow(f.setup, ['states:ValidateStateMachineDefinition'], ['*']);
+    allow(f.setup, ['iam:PassRole'], [roleArn]);
+    stores.adminPassword.grantRead(f.setup);
     this.acknowledgeWildcards(stores, access);
-    for (const fn of Object.values(f)) waitForPolicyOnly(fn);
   }
 
   /** cdk-nag's IAM5 findings this grant has on purpose, each with its reason (they are matched exactly). */
@@ -137,7 +145,7 @@ export class StepgateFunctions extends Construct {
     ack(f.api, `<${bucket}.Arn>/*`, objects);
     ack(f['tool-call'], `<${bucket}.Arn>/*`, objects);
     const machines = nagArn(access.stateMachines.machines);
-    for (const fn of [f.api, f['approval-request'], f['approval-close'], f['schedule-fire']])
+    for (const fn of [f.api, f['approval-request'], f['approval-close'], f['schedule-fire'], f.setup])
       ack(
         fn,
         machines,
@@ -145,7 +153,8 @@ export class StepgateFunctions extends Construct {
           "stack's prefix, which is what this names.",
       );
     ack(f.api, nagArn(access.stateMachines.executions), "The executions of the prefix's state machines.");
-    ack(f.api, '*', 'ValidateStateMachineDefinition has no resource type: IAM allows it on * only.');
+    for (const fn of [f.api, f.setup])
+      ack(fn, '*', 'ValidateStateMachineDefinition has no resource type: IAM allows it on * only.');
     ack(
       f.api,
       nagArn(access.schedules.schedulesArn),
@@ -167,8 +176,8 @@ const TABLE_ACTIONS = [
   'dynamodb:ConditionCheckItem',
 ];
 
-/** What the API does to state machines: deploy a workflow version, point the live alias, start runs. */
-const STATE_MACHINE_ACTIONS = [
+/** Deploying a workflow version: create or update its state machine, publish, point the live alias. */
+const DEPLOY_ACTIONS = [
   'states:CreateStateMachine',
   'states:UpdateStateMachine',
   'states:DeleteStateMachine',
@@ -177,8 +186,10 @@ const STATE_MACHINE_ACTIONS = [
   'states:CreateStateMachineAlias',
   'states:UpdateStateMachineAlias',
   'states:DescribeStateMachineAlias',
-  'states:StartExecution',
 ];
+
+/** What the API does to state machines: deploy workflow versions and start runs. */
+const STATE_MACHINE_ACTIONS = [...DEPLOY_ACTIONS, 'states:StartExecution'];
 
 const SCHEDULE_ACTIONS = [
   'scheduler:CreateSchedule',
@@ -186,19 +197,6 @@ const SCHEDULE_ACTIONS = [
   'scheduler:DeleteSchedule',
   'scheduler:GetSchedule',
 ];
-
-/**
- * A function must not be created before its role's policy (an invocation in between would be refused), and
- * CDK says so with DependsOn on the policy and on the role; the role is already its `Role` attribute's
- * dependency, which cfn-lint (W3005) rightly flags as redundant. Only the policy is kept.
- */
-function waitForPolicyOnly(fn: NodejsFunction): void {
-  const policy = fn.role?.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
-  if (policy === undefined) return;
-  (fn.node.defaultChild as lambda.CfnFunction).addOverride('DependsOn', [
-    Stack.of(fn).getLogicalId(policy as CfnElement),
-  ]);
-}
 
 /** An ARN built by formatArn as cdk-nag prints it (pseudo parameters in angle brackets). */
 function nagArn(arn: string): string {
@@ -270,10 +268,12 @@ function lambdaFunction(
       target: 'node22',
       minify: true,
       sourceMap: true,
-      // CommonJS dependencies bundled into an ES module still call require().
-      banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      // As scripts/bundle-lambdas.ts builds them (which also leaves zod's other languages out, a plugin
+      // NodejsFunction cannot take): `require` for CommonJS dependencies, the runtime's own AWS SDK.
+      banner: BANNER.replace(/\n/g, ' '),
       mainFields: ['module', 'main'],
       externalModules: ['@aws-sdk/*'],
+      ...(WITH_TEMPLATES.includes(name) ? { commandHooks: withTemplates } : {}),
     },
   });
   Validations.of(fn).acknowledge({
@@ -284,6 +284,16 @@ function lambdaFunction(
   });
   return fn;
 }
+
+/** Copies the template gallery beside the bundle of the functions that read it (functions/aws/templates.ts). */
+const withTemplates = {
+  beforeBundling: () => [],
+  beforeInstall: () => [],
+  afterBundling: (inputDir: string, outputDir: string) => [
+    `mkdir -p "${outputDir}/templates"`,
+    ...galleryFiles().map((f) => `cp "${inputDir}/templates/${f}" "${outputDir}/templates/${f}"`),
+  ],
+};
 
 /** Adds a statement allowing `actions` on `resources` to `fn`'s role. */
 function allow(fn: lambda.IFunction, actions: string[], resources: string[]): void {

@@ -22,6 +22,7 @@ export class StepgateStack extends Stack {
 export const CONTEXT = {
   domain: 'stepgate:domain',
   emailSender: 'stepgate:emailSender',
+  adminEmail: 'stepgate:adminEmail',
   largeResultDays: 'stepgate:largeResultDays',
 } as const;
 
@@ -29,6 +30,7 @@ export const CONTEXT = {
 export function propsFromContext(app: App): StepgateProps {
   const domain = text(app, CONTEXT.domain);
   const emailSender = text(app, CONTEXT.emailSender);
+  const adminEmail = text(app, CONTEXT.adminEmail);
   const days = app.node.tryGetContext(CONTEXT.largeResultDays);
   const largeResultDays = days === undefined || days === '' ? undefined : Number(days);
   if (largeResultDays !== undefined && !Number.isInteger(largeResultDays)) {
@@ -36,13 +38,13 @@ export function propsFromContext(app: App): StepgateProps {
       `context ${CONTEXT.largeResultDays} must be a whole number of days, not ${JSON.stringify(days)}`,
     );
   }
-  return { domain, emailSender, retention: { largeResultDays } };
+  return { domain, emailSender, adminEmail, retention: { largeResultDays } };
 }
 
 /** Adds the Stepgate stack to `app`, checked by cdk-nag's AwsSolutions rules; answers the stack. */
 export function addStepgateStack(app: App): StepgateStack {
   const stack = new StepgateStack(app, 'Stepgate', {
-    description: 'Stepgate: workflows with approval gates (issue 14: the stores; the Lambdas come next)',
+    description: 'Stepgate: workflows with approval gates on Step Functions, Lambda and DynamoDB',
     stepgate: propsFromContext(app),
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

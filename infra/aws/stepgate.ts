@@ -18,6 +18,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
 import { TABLE } from '../../adapters/aws/table.js';
 import { AwsConfigSchema } from '../../functions/aws/config.js';
@@ -69,6 +70,12 @@ export interface StepgateProps {
   readonly policy?: Record<string, unknown>;
   /** Request limits (logins, run starts, chat, body sizes), as stepgate.config.yaml's `limits`. */
   readonly limits?: Record<string, unknown>;
+  /**
+   * The first admin, created at deploy when the directory is empty, with a generated password kept in
+   * Secrets Manager (the `AdminPasswordSecret` output names it). Without it, nobody can log in until a
+   * user is added to the table by other means.
+   */
+  readonly adminEmail?: string;
   /** Alarms on the functions' errors and throttles and the API's 5xx answers, sent to an SNS topic. */
   readonly alarms?: StepgateAlarms;
 }
@@ -104,6 +111,8 @@ export class Stepgate extends Construct {
   readonly httpApi: StepgateHttpApi;
   /** Where alarms are sent. */
   readonly alarmTopic: sns.Topic;
+  /** The first admin's password (generated at deploy; read by the setup function only). */
+  readonly adminPassword: secretsmanager.Secret;
 
   /** Creates the stores in `scope` under `id`; throws naming the prop when a prop is malformed. */
   constructor(scope: Construct, id: string, props: StepgateProps = {}) {
@@ -191,6 +200,18 @@ export class Stepgate extends Construct {
         ? undefined
         : new ses.EmailIdentity(this, 'Sender', { identity: ses.Identity.email(sender) });
 
+    const adminEmail = checked('adminEmail', props.adminEmail, EMAIL, 'an email address');
+    this.adminPassword = new secretsmanager.Secret(this, 'AdminPassword', {
+      description: "Stepgate: the first admin's password, set once at deploy (change it after logging in)",
+      generateSecretString: { passwordLength: 24, excludePunctuation: true },
+      removalPolicy,
+    });
+    Validations.of(this.adminPassword).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'A one-time initial password: the setup function sets it once, on an empty directory; the admin ' +
+        'changes it after logging in, so rotating the secret would change nothing.',
+    });
     const logRetention = logDays(days('retention.logDays', retention.logDays, DEFAULT_LOG_DAYS));
     const prefix = statePrefix(props.stateMachinePrefix ?? `${Stack.of(this).stackName}-`);
     this.functions = new StepgateFunctions(this, 'Functions', { stores: this, logRetention });
@@ -224,12 +245,24 @@ export class Stepgate extends Construct {
       scheduleGroup: scheduleGroup.name ?? `${prefix}schedules`,
       schedulerRoleArn: schedulerRole.roleArn,
       scheduleFireFunctionArn: fns['schedule-fire'].functionArn,
+      ...(adminEmail === undefined ? {} : { adminEmail }),
+      adminPasswordArn: this.adminPassword.secretArn,
     });
     this.functions.grant(this, {
       stateMachines: { ...stateMachineArns(this, prefix), roleArn: stateMachineRole.roleArn },
       schedules: { schedulesArn, roleArn: schedulerRole.roleArn },
     });
     this.alarmTopic = this.alarms(props.alarms ?? {});
+    // The templates' state machines and the first admin, once everything they need exists.
+    new triggers.Trigger(this, 'Setup', {
+      handler: fns.setup,
+      executeAfter: [this.orchestration, this.functions, this.table],
+      executeOnHandlerChange: true,
+    });
+    new CfnOutput(this, 'AdminPasswordSecret', {
+      description: "Stepgate: the Secrets Manager secret holding the first admin's password",
+      value: this.adminPassword.secretName,
+    });
     new CfnOutput(this, 'Url', {
       description: 'Stepgate: the API, the dashboard and the approval links',
       value: this.domain === undefined ? this.httpApi.url : `https://${this.domain}`,

@@ -113,6 +113,11 @@ beforeAll(async () => {
       STEPGATE_LINK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:links',
       STEPGATE_EMAIL_FROM: 'stepgate@example.com',
       STEPGATE_LIMITS: JSON.stringify({ login: { perAccountAddress: { max: 2, windowSeconds: 900 } } }),
+      STEPGATE_STATE_MACHINE_PREFIX: 'stepgate-',
+      STEPGATE_STATE_MACHINE_ROLE_ARN: 'arn:aws:iam::123456789012:role/machines',
+      STEPGATE_SCHEDULE_GROUP: 'stepgate-schedules',
+      STEPGATE_SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/scheduler',
+      STEPGATE_SCHEDULE_FIRE_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:schedule-fire',
       ...Object.fromEntries(
         ['TOOL_CALL', 'NOTIFY', 'APPROVAL_REQUEST', 'QUORUM'].map((name) => [
           `STEPGATE_${name}_FUNCTION_ARN`,

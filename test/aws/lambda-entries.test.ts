@@ -5,11 +5,12 @@
 // interface client reports a native Error as `{ errorType: error.name, errorMessage: error.message }`,
 // aws-lambda-nodejs-runtime-interface-client src/Errors.js toRapidResponse). tool-call, notify and
 // quorum run as the deployed `handler` (configured from the environment, the SDK pointed at moto by
-// AWS_ENDPOINT_URL); the approval ones take the platform keys as a parameter (integration.ts).
+// AWS_ENDPOINT_URL); the approval ones take the platform keys as a parameter (platform-keys.ts: derived from the Secrets Manager secret).
 import { randomBytes } from 'node:crypto';
 import { types } from 'node:util';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createTable, openTable } from '../../adapters/aws/table.js';
@@ -112,6 +113,10 @@ beforeAll(async () => {
       async ({ size }) => ({ content: [{ type: 'text', text: 'x'.repeat(size) }] }),
     );
   });
+  // The stack's link-signing secret: 64 hex digits, as infra/aws/stepgate.ts generates it.
+  const secret = await new SecretsManagerClient(clients).send(
+    new CreateSecretCommand({ Name: 'stepgate-links', SecretString: randomBytes(32).toString('hex') }),
+  );
   env = {
     AWS_REGION: MOTO_CLIENT.region,
     AWS_ACCESS_KEY_ID: MOTO_CLIENT.credentials.accessKeyId,
@@ -121,7 +126,7 @@ beforeAll(async () => {
     STEPGATE_KMS_KEY_ID: KeyMetadata?.KeyId ?? '',
     STEPGATE_RESULTS_BUCKET: 'results',
     STEPGATE_PUBLIC_URL: 'https://stepgate.example.com',
-    STEPGATE_LINK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:stepgate-links',
+    STEPGATE_LINK_SECRET_ARN: secret.ARN ?? '',
     STEPGATE_EMAIL_FROM: 'stepgate@example.com',
     STEPGATE_MCP_SERVERS: JSON.stringify({ sandbox: { url: mcp.url } }),
     ...Object.fromEntries(
@@ -276,14 +281,15 @@ describe('quorum', () => {
   });
 });
 
-describe('what is not integrated yet', () => {
-  it('the deployed approval handlers and the api refuse by name until the platform keys and host are wired in', async () => {
+describe('the deployed entry points', () => {
+  it('open a level with keys derived from the Secrets Manager secret, or name what they were not given', async () => {
     const request = await import('../../functions/aws/approval-request.js');
-    await expect(request.handler(payload<AslApprovalPayload>('run-x', 'ok'), {} as never)).rejects.toThrow(
-      /platform keys is not integrated.*Secrets Manager/,
-    );
+    const opened = await request.handler(payload<AslApprovalPayload>('run-deployed', 'ok'), {} as never);
+    expect(opened).toMatchObject({ approvers: expect.arrayContaining([expect.any(String)]) });
     const api = await import('../../functions/aws/api.js');
-    await expect(api.handler({} as never, {} as never)).rejects.toThrow(/not integrated.*DurableHost/);
+    await expect(api.handler({} as never, {} as never)).rejects.toThrow(
+      /STEPGATE_STATE_MACHINE_ROLE_ARN is not set/,
+    );
   });
 });
 

@@ -64,7 +64,10 @@ function roleOf(fn: Resource): string {
 
 describe('the Lambdas', () => {
   it('are one per entry point: Node 22, arm64, ESM bundles, their own log group', () => {
-    template.resourceCountIs('AWS::Lambda::Function', LAMBDA_NAMES.length);
+    const ours = Object.values(resources).filter((r) =>
+      String(r.Properties?.Description ?? '').startsWith('Stepgate: '),
+    );
+    expect(ours.filter((r) => JSON.stringify(r).includes('"Runtime"'))).toHaveLength(LAMBDA_NAMES.length);
     for (const name of LAMBDA_NAMES) {
       const [, fn] = lambda(name);
       expect(fn.Properties).toMatchObject({
@@ -78,14 +81,14 @@ describe('the Lambdas', () => {
   });
 
   it('get exactly the variables config.ts says each reads', () => {
-    // The policy and the limits are set only when the props give them (the functions' defaults otherwise).
+    // The policy, the limits and the admin's email are set only when the props give them.
     for (const name of LAMBDA_NAMES) {
       const [, fn] = lambda(name);
       const variables = Object.keys(
         (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {},
       ).filter((v) => v !== 'NODE_OPTIONS');
       const expected = FUNCTION_ENV[name]
-        .filter((s) => !['region', 'policy', 'limits'].includes(s))
+        .filter((s) => !['region', 'policy', 'limits', 'adminEmail'].includes(s))
         .map((s) => ENV[s]);
       expect(variables.sort(), name).toEqual([...expected].sort());
     }
@@ -117,10 +120,13 @@ describe('the Lambdas', () => {
         'ses:SendEmail',
       ]),
     );
+    // The deploy-time setup deploys the templates' state machines too, and only that.
+    expect(actions('setup')).toEqual(expect.arrayContaining(['states:CreateStateMachine', 'iam:PassRole']));
+    expect(actions('setup')).not.toContain('states:StartExecution');
     for (const name of LAMBDA_NAMES.filter((n) => n !== 'api')) {
-      expect(actions(name), name).not.toContain('states:CreateStateMachine');
+      if (name !== 'setup') expect(actions(name), name).not.toContain('states:CreateStateMachine');
       expect(actions(name), name).not.toContain('states:StopExecution');
-      expect(actions(name), name).not.toContain('iam:PassRole');
+      if (name !== 'setup') expect(actions(name), name).not.toContain('iam:PassRole');
       expect(actions(name), name).not.toContain('kms:GenerateDataKey');
     }
     expect(actions('tool-call')).toContain('s3:PutObject');
@@ -174,6 +180,32 @@ describe('what runs the workflows', () => {
         Resource: { 'Fn::GetAtt': [lambda('schedule-fire')[0], 'Arn'] },
       }),
     ]);
+  });
+});
+
+describe('setup at deploy time', () => {
+  it('runs the setup function once everything exists, giving it the first admin and its generated password', () => {
+    const [setupId] = lambda('setup');
+    const triggers = Object.values(resources).filter(
+      (r) => (r as { Type?: string }).Type === 'Custom::Trigger',
+    );
+    expect(triggers).toHaveLength(1);
+    expect(JSON.stringify(triggers[0]?.Properties.HandlerArn)).toContain('StepgateFunctionsSetupCurrentVersion');
+    expect(triggers[0]?.DependsOn).toEqual(
+      expect.arrayContaining([lambda('tool-call')[0], lambda('approval-request')[0], setupId]),
+    );
+    const withAdmin = stepgateTemplate({ 'stepgate:adminEmail': 'admin@example.com' }).toJSON()
+      .Resources as Record<string, Resource>;
+    const setup = Object.values(withAdmin).find((r) => r.Properties?.Description === 'Stepgate: setup');
+    const variables = (setup?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(variables[ENV.adminEmail]).toBe('admin@example.com');
+    expect(variables[ENV.adminPasswordArn]).toEqual({ Ref: expect.stringMatching(/^StepgateAdminPassword/) });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { PasswordLength: 24, ExcludePunctuation: true },
+    });
+    expect(() => stepgateTemplate({ 'stepgate:adminEmail': 'nobody' })).toThrow(
+      'Stepgate: adminEmail must be an email address',
+    );
   });
 });
 

@@ -12,6 +12,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TABLE } from '../../adapters/aws/table.js';
+import { LAMBDA_NAMES } from '../../functions/aws/config.js';
 import { addStepgateStack } from '../../infra/aws/stack.js';
 import { Stepgate } from '../../infra/aws/stepgate.js';
 
@@ -225,6 +226,7 @@ describe('cdk-nag AwsSolutions', () => {
     expect(acknowledged.map(([path, rule]) => [path, rule])).toEqual([
       ...at('AccessLogs', 'S1'),
       ...at('LinkSigningKey', 'SMG4'),
+      ...at('AdminPassword', 'SMG4'),
       ...at(
         'Functions/ApiRole',
         results,
@@ -245,6 +247,8 @@ describe('cdk-nag AwsSolutions', () => {
       ...at('Functions/ScheduleFireRole', machines),
       ...at('Functions/ScheduleFire', 'L1'),
       ...at('Functions/RunStatus', 'L1'),
+      ...at('Functions/SetupRole', machines, 'IAM5[Resource::*]'),
+      ...at('Functions/Setup', 'L1'),
       ...at('Http/Api', 'APIG4'),
       ...at('Alarms', 'SNS2'),
     ]);
@@ -264,7 +268,11 @@ describe('cfn-lint', () => {
   it('passes the synthesized template', () => {
     const file = join(tempDir(), 'Stepgate.template.json');
     writeFileSync(file, JSON.stringify(stepgateApp().template.toJSON(), null, 2));
-    const result = spawnSync('cfn-lint', ['--format', 'parseable', file], { encoding: 'utf8' });
+    // W3005 (a DependsOn also implied by a Ref or GetAtt) is CDK's way: it states a function's wait for
+    // its role and policy, and a trigger's for what it runs after, explicitly. Redundant, not wrong.
+    const result = spawnSync('cfn-lint', ['--format', 'parseable', file, '--ignore-checks', 'W3005'], {
+      encoding: 'utf8',
+    });
     if (result.error)
       throw new Error(`cfn-lint did not run (install it: pip install cfn-lint): ${result.error}`);
     expect(result.stdout + result.stderr).toBe('');
@@ -296,6 +304,7 @@ describe('npx cdk synth from the repository root', () => {
     // Each Lambda's bundle, as esbuild wrote it for the asset: reported, and under the 1.5 MB budget.
     const sizes: Record<string, number> = {};
     for (const [id, fn] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
+      if (!String(fn.Properties.Description ?? '').startsWith('Stepgate: ')) continue; // CDK's own trigger provider
       const asset = (fn.Metadata as Record<string, string>)['aws:asset:path'];
       sizes[String(fn.Properties.Description ?? id)] = statSync(join(out, String(asset), 'index.mjs')).size;
     }
@@ -304,7 +313,7 @@ describe('npx cdk synth from the repository root', () => {
         .map(([name, bytes]) => `  ${name.padEnd(28)} ${(bytes / 1024).toFixed(0).padStart(6)} KiB`)
         .join('\n')}`,
     );
-    expect(Object.keys(sizes)).toHaveLength(8);
+    expect(Object.keys(sizes)).toHaveLength(LAMBDA_NAMES.length);
     for (const [name, bytes] of Object.entries(sizes)) expect(bytes, name).toBeLessThan(1.5 * 1024 * 1024);
   });
 

@@ -1,0 +1,37 @@
+// The `setup` Lambda, run once per deployment by the stack (a CDK Trigger, after everything it needs
+// exists): installs the gallery's templates that are not installed yet — each saved through the deploying
+// workflow store, so its state machine is created, validated and published — and, when the directory has
+// no user yet and the stack names one (STEPGATE_ADMIN_EMAIL), the first admin with the password the stack
+// generated in Secrets Manager (STEPGATE_ADMIN_PASSWORD_ARN; read it with `aws secretsmanager
+// get-secret-value`). Running it again changes nothing that exists.
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import middy from '@middy/core';
+import { ENV, loadAwsConfig, required } from './config.js';
+import { AwsPorts } from './ports.js';
+import { AwsRuns } from './runs.js';
+import { galleryTemplates, installTemplates } from './templates.js';
+
+export interface SetupResult {
+  templates: string[];
+  admin: string | null;
+}
+
+/** Installs the missing templates and, into an empty directory, the first admin. */
+export async function setUp(ports: AwsPorts, runs = new AwsRuns(ports)): Promise<SetupResult> {
+  const templates = await installTemplates(galleryTemplates(), runs.workflows(), ports.clock);
+  const directory = ports.directory();
+  const email = ports.config.adminEmail;
+  if (email === undefined || (await directory.listUsers()).length > 0) return { templates, admin: null };
+  const secret = await ports
+    .secrets()
+    .send(new GetSecretValueCommand({ SecretId: required(ports.config, 'adminPasswordArn') }));
+  if (secret.SecretString === undefined || secret.SecretString.length < 12)
+    throw new Error(
+      `the first admin's password secret (${ENV.adminPasswordArn}) holds no password of 12 characters or more`,
+    );
+  await directory.upsertUser({ email, name: 'Administrator', role: 'admin' });
+  await directory.setPassword(email, secret.SecretString);
+  return { templates, admin: email };
+}
+
+export const handler = middy(async () => setUp(new AwsPorts(loadAwsConfig(process.env, 'setup'))));
