@@ -15,7 +15,15 @@
 //   that takes both). AWS passes it: https://docs.aws.amazon.com/step-functions/latest/apireference/
 //   API_SendTaskFailure.html (request: taskToken, error, cause — "A more detailed explanation of the cause
 //   of the failure"), and the compiled reject path reads the Cause. The Step Functions moto is served with
-//   that emulator bug fixed (CAUSE_FIX): the response handler passes `cause` on, nothing else changes.
+//   that emulator bug fixed (EMULATOR_FIXES): the response handler passes `cause` on, nothing else changes.
+// - moto's StopExecution only signals the interpreter, which notices between states: an execution waiting
+//   on a task token stays RUNNING until the Task times out. On AWS the execution is ABORTED when
+//   StopExecution answers (https://docs.aws.amazon.com/step-functions/latest/apireference/
+//   API_StopExecution.html: "Stops an execution"; its response carries the stopDate). EMULATOR_FIXES also
+//   marks a running execution ABORTED, with that stop date, when it is stopped; the interpreter's own end
+//   of it, later, leaves it ABORTED.
+// - The setup Lambda runs once at the start, as the stack's deploy-time Trigger runs it: the templates'
+//   state machines and the first admin (ADMIN, the password in Secrets Manager).
 // - EventBridge does not run here: `settle` waits until DescribeExecution shows the end, then delivers the
 //   "Step Functions Execution Status Change" event EventBridge would to the run-status Lambda.
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -55,13 +63,15 @@ export const STATE_MACHINE_ROLE = `arn:aws:iam::${ACCOUNT}:role/stepgate-state-m
 export const SCHEDULE_GROUP = 'stepgate';
 export const EMAIL_FROM = 'stepgate@example.com';
 export const PUBLIC_URL = 'https://stepgate.example.com';
+/** The first admin the stack names (the setup Lambda creates them with the password in Secrets Manager). */
+export const ADMIN = { email: 'admin@example.com', password: randomBytes(12).toString('base64url') };
 
 /** The ARN the stack gives the Lambda `name`. */
 export const functionArn = (name: LambdaName): string =>
   `arn:aws:lambda:${MOTO_CLIENT.region}:${ACCOUNT}:function:${FUNCTION_PREFIX}${name}`;
 
-/** moto's SendTaskFailure handler with `cause` passed on, as AWS does (see the header). */
-const CAUSE_FIX = `
+/** moto's SendTaskFailure handler with `cause` passed on, and StopExecution taking effect at once (see the header). */
+const EMULATOR_FIXES = `
 from moto.core.responses import EmptyResult
 from moto.stepfunctions.responses import StepFunctionResponse
 def _send_task_failure(self):
@@ -69,6 +79,16 @@ def _send_task_failure(self):
         self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause"))
     return EmptyResult()
 StepFunctionResponse.send_task_failure = _send_task_failure
+
+from moto.stepfunctions.parser.api import ExecutionStatus
+from moto.stepfunctions.parser.backend.execution import Execution
+_signal_stop = Execution.stop
+def _stop(self, stop_date, error, cause):
+    _signal_stop(self, stop_date=stop_date, error=error, cause=cause)
+    if self.exec_status == ExecutionStatus.RUNNING:
+        self.exec_status = ExecutionStatus.ABORTED
+        self.stop_date = stop_date
+Execution.stop = _stop
 `;
 
 /** A Lambda invocation as the front saw it, with what the handler answered. */
@@ -103,7 +123,10 @@ export interface AwsStack {
   invocations: Invocation[];
   /** Invokes the bundled Lambda `name` as Lambda would; a thrown error comes back as its result. */
   invoke(name: LambdaName, event: unknown): Promise<Invocation['result']>;
-  /** Forgets every state machine and execution (moto's interpreter runs one execution per server). */
+  /**
+   * Forgets every state machine and execution (moto's interpreter runs one execution per server), and the
+   * requests and invocations recorded so far.
+   */
   resetStepFunctions(): Promise<void>;
   /** Waits until the execution ends, then delivers its EventBridge status event to run-status. */
   settle(executionArn: string, options?: { timeoutMs?: number }): Promise<DescribeExecutionCommandOutput>;
@@ -157,11 +180,15 @@ async function buildBundles(
   return { dir, files };
 }
 
+interface Resources {
+  kmsKeyId: string;
+  secretArn: string;
+  adminPasswordArn: string;
+  bucket: string;
+}
+
 /** The stack's resources on the services' moto, as `cdk deploy` creates them; answers the variables. */
-async function createResources(
-  clients: ClientConfig,
-  table: Table,
-): Promise<{ kmsKeyId: string; secretArn: string; bucket: string }> {
+async function createResources(clients: ClientConfig, table: Table): Promise<Resources> {
   await createTable(table);
   const kms = new KMSClient(clients);
   const s3 = new S3Client({ ...clients, forcePathStyle: true });
@@ -175,9 +202,17 @@ async function createResources(
     const secret = await secrets.send(
       new CreateSecretCommand({ Name: 'stepgate/link-key', SecretString: randomBytes(32).toString('hex') }),
     );
+    const admin = await secrets.send(
+      new CreateSecretCommand({ Name: 'stepgate/admin-password', SecretString: ADMIN.password }),
+    );
     await ses.send(new CreateEmailIdentityCommand({ EmailIdentity: EMAIL_FROM }));
     await scheduler.send(new CreateScheduleGroupCommand({ Name: SCHEDULE_GROUP }));
-    return { kmsKeyId: key.KeyMetadata?.KeyId ?? '', secretArn: secret.ARN ?? '', bucket };
+    return {
+      kmsKeyId: key.KeyMetadata?.KeyId ?? '',
+      secretArn: secret.ARN ?? '',
+      adminPasswordArn: admin.ARN ?? '',
+      bucket,
+    };
   } finally {
     for (const client of [kms, s3, secrets, ses, scheduler]) client.destroy();
   }
@@ -187,7 +222,7 @@ async function createResources(
 function lambdaEnv(
   options: AwsStackOptions,
   endpoints: { services: string; sfn: string },
-  made: { kmsKeyId: string; secretArn: string; bucket: string },
+  made: Resources,
 ): Record<string, string> {
   return {
     AWS_REGION: MOTO_CLIENT.region,
@@ -208,11 +243,13 @@ function lambdaEnv(
     [ENV.notifyFunctionArn]: functionArn('notify'),
     [ENV.approvalRequestFunctionArn]: functionArn('approval-request'),
     [ENV.quorumFunctionArn]: functionArn('quorum'),
-    [ENV.stateMachinePrefix]: STATE_MACHINE_PREFIX.replace(/-$/, ''),
+    [ENV.stateMachinePrefix]: STATE_MACHINE_PREFIX,
     [ENV.stateMachineRoleArn]: STATE_MACHINE_ROLE,
     [ENV.scheduleGroup]: SCHEDULE_GROUP,
     [ENV.schedulerRoleArn]: `arn:aws:iam::${ACCOUNT}:role/stepgate-scheduler`,
     [ENV.scheduleFireFunctionArn]: functionArn('schedule-fire'),
+    [ENV.adminEmail]: ADMIN.email,
+    [ENV.adminPasswordArn]: made.adminPasswordArn,
   };
 }
 
@@ -230,13 +267,12 @@ function setEnv(vars: Record<string, string>): () => void {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Starts the stack (see the header): both motos, the front, the bundles, the resources. */
-export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsStack> {
-  const { dir, files } = await buildBundles(options.lambdas ?? LAMBDA_NAMES);
-  const services = await startMoto();
+type Invoke = (name: LambdaName, event: unknown) => Promise<Invocation['result']>;
+
+/** Runs the bundled handlers as Lambda does (one module per function, loaded once); records each call. */
+function lambdaInvoker(files: Map<LambdaName, string>, invocations: Invocation[]): Invoke {
   const handlers = new Map<LambdaName, Handler>();
-  const invocations: Invocation[] = [];
-  const invoke = async (name: LambdaName, event: unknown): Promise<Invocation['result']> => {
+  return async (name, event) => {
     let handler = handlers.get(name);
     if (handler === undefined) {
       const file = files.get(name);
@@ -258,7 +294,11 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
     invocations.push({ name, event, result });
     return result;
   };
-  const lambdaRoute: FrontRoute = async (request) => {
+}
+
+/** The front's answer to `POST /2015-03-31/functions/<name>/invocations`: the Invoke API's (RequestResponse). */
+function lambdaRoute(invoke: Invoke): FrontRoute {
+  return async (request) => {
     if (request.method !== 'POST' || !request.url.startsWith('/2015-03-31/functions/')) return undefined;
     const name = invokedLambda(request.url);
     if (name === undefined)
@@ -268,8 +308,8 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
       };
     const text = request.body.toString('utf8');
     const result = await invoke(name, text === '' ? {} : JSON.parse(text));
-    // The Invoke API's answer (RequestResponse): 200 and the payload; a function error is still 200, with
-    // X-Amz-Function-Error: Unhandled and the runtime's error object as the payload.
+    // 200 and the payload; a function error is still 200, with X-Amz-Function-Error: Unhandled and the
+    // runtime's error object ({errorType, errorMessage, trace}) as the payload.
     const headers = { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' };
     if (result.ok) return { status: 200, headers, body: JSON.stringify(result.payload) };
     return {
@@ -278,13 +318,38 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
       body: JSON.stringify({ errorType: result.errorType, errorMessage: result.errorMessage, trace: [] }),
     };
   };
+}
+
+/**
+ * Starts the stack (see the header): the bundles, both motos, the front, the resources, the setup Lambda.
+ * What was started is stopped again when a later part fails.
+ */
+export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsStack> {
+  const undo: Array<() => unknown> = [];
+  try {
+    return await assemble(options, undo);
+  } catch (error) {
+    for (const step of undo.reverse()) await step();
+    throw error;
+  }
+}
+
+async function assemble(options: AwsStackOptions, undo: Array<() => unknown>): Promise<AwsStack> {
+  const { dir, files } = await buildBundles(options.lambdas ?? LAMBDA_NAMES);
+  undo.push(() => rmSync(dir, { recursive: true, force: true }));
+  const services = await startMoto();
+  undo.push(() => services.stop());
+  const invocations: Invocation[] = [];
+  const invoke = lambdaInvoker(files, invocations);
   let sfnMoto: Moto | undefined;
   const front = await startMotoFront(() => {
     if (sfnMoto === undefined) throw new Error('the Step Functions moto is not running');
     return sfnMoto.endpoint;
-  }, [lambdaRoute, validateDefinitionRoute, startOnVersionRoute]);
-  sfnMoto = await startMoto({ env: { MOTO_PORT: new URL(front.endpoint).port }, prelude: CAUSE_FIX });
+  }, [lambdaRoute(invoke), validateDefinitionRoute, startOnVersionRoute]);
+  undo.push(() => front.stop());
+  sfnMoto = await startMoto({ env: { MOTO_PORT: new URL(front.endpoint).port }, prelude: EMULATOR_FIXES });
   const interpreting = sfnMoto;
+  undo.push(() => interpreting.stop());
   const configure = async () => {
     const answer = await fetch(`${interpreting.endpoint}/moto-api/config`, {
       method: 'POST',
@@ -301,7 +366,17 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
   const made = await createResources(clients.services, table);
   const env = lambdaEnv(options, { services: services.endpoint, sfn: front.endpoint }, made);
   const restoreEnv = setEnv(env);
+  undo.push(restoreEnv);
   const sfn = new SFNClient(clients.sfn);
+  undo.push(() => {
+    sfn.destroy();
+    table.client.destroy();
+  });
+  // What the stack's deploy-time Trigger runs once: the templates installed, the first admin created.
+  if (files.has('setup')) {
+    const setup = await invoke('setup', {});
+    if (!setup.ok) throw new Error(`the setup Lambda failed: ${setup.errorType}: ${setup.errorMessage}`);
+  }
 
   const ended = async (executionArn: string, timeoutMs = 60_000) => {
     const deadline = Date.now() + timeoutMs;
@@ -325,6 +400,8 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
     resetStepFunctions: async () => {
       await interpreting.reset();
       await configure();
+      front.requests.length = 0;
+      invocations.length = 0;
     },
     ended,
     settle: async (executionArn, settleOptions = {}) => {
@@ -339,13 +416,7 @@ export async function startAwsStack(options: AwsStackOptions = {}): Promise<AwsS
       return events ?? [];
     },
     stop: async () => {
-      restoreEnv();
-      sfn.destroy();
-      table.client.destroy();
-      await front.stop();
-      await interpreting.stop();
-      await services.stop();
-      rmSync(dir, { recursive: true, force: true });
+      for (const step of undo.reverse()) await step();
     },
   };
 }
