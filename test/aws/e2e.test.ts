@@ -276,7 +276,11 @@ describe('Stepgate on AWS, end to end on moto', () => {
         text: 'Your expense laptop was paid (payment ch_900), approved by carol@example.com.',
       },
     ]);
-    expect((await runs.get(runId))?.status).toBe('completed');
+    expect((await runs.get(runId))?.outcome).toMatchObject({
+      status: 'completed',
+      error: null,
+      vars: { amount: 900, validation: { ok: true }, process_payment: { id: 'ch_900' } },
+    });
     const history = types(await stack.history(record.executionArn));
     expect(history).toContain('TaskSubmitted');
     expect(history.at(-1)).toBe('ExecutionSucceeded');
@@ -403,8 +407,19 @@ steps:
     const runId = String(started.json.runId);
     const record = await runRecord(runId);
     await levelOpened(runId, 'manager_approval', 1);
+    const expired = await approvalLink('carol@example.com', 'monitor');
     await levelOpened(runId, 'manager_approval', 2);
     await approvalLink('dan@example.com', 'monitor');
+    // Level 1 is over: the manager's link decides nothing.
+    const late = await callApi(
+      invokeApi,
+      apiEvent('POST', expired, {
+        body: 'decision=approve',
+        contentType: 'application/x-www-form-urlencoded',
+      }),
+    );
+    expect(late.status).not.toBe(200);
+    expect(stack.front.calls('SendTaskSuccess')).toEqual([]);
     const decided = await sessions.dan.json('POST', `/api/approvals/${runId}/manager_approval`, {
       decision: 'approve',
     });
@@ -504,6 +519,10 @@ steps:
     ]);
     const execution = await stack.settle(record.executionArn);
     expect(execution.status).toBe('ABORTED');
+    expect(stack.invocations.at(-1)).toMatchObject({
+      name: 'run-status',
+      result: { ok: true, payload: { status: 'cancelled' } },
+    });
     expect((await runs.get(runId))?.status).toBe('cancelled');
     const view = await runView(sessions.bob, runId);
     expect(view.status).toBe('cancelled');

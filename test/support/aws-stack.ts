@@ -22,6 +22,8 @@
 //   API_StopExecution.html: "Stops an execution"; its response carries the stopDate). EMULATOR_FIXES also
 //   marks a running execution ABORTED, with that stop date, when it is stopped; the interpreter's own end
 //   of it, later, leaves it ABORTED.
+// - moto sometimes answers GetExecutionHistory with a 500 just after a parallel's execution ended; the
+//   front asks again (historyRetryRoute, a read) and counts it in `historyRetries`.
 // - The setup Lambda runs once at the start, as the stack's deploy-time Trigger runs it: the templates'
 //   state machines and the first admin (ADMIN, the password in Secrets Manager).
 // - EventBridge does not run here: `settle` waits until DescribeExecution shows the end, then delivers the
@@ -50,6 +52,7 @@ import { MOTO_CLIENT, type Moto, startMoto } from './moto.js';
 import {
   type FrontRoute,
   type MotoFront,
+  sfnAction,
   startMotoFront,
   startOnVersionRoute,
   validateDefinitionRoute,
@@ -121,6 +124,8 @@ export interface AwsStack {
   env: Record<string, string>;
   /** Every invocation so far, in order (the interpreter's and the test's). */
   invocations: Invocation[];
+  /** The GetExecutionHistory requests asked again after moto answered 500 (historyRetryRoute). */
+  historyRetries: string[];
   /** Invokes the bundled Lambda `name` as Lambda would; a thrown error comes back as its result. */
   invoke(name: LambdaName, event: unknown): Promise<Invocation['result']>;
   /**
@@ -321,6 +326,40 @@ function lambdaRoute(invoke: Invoke): FrontRoute {
 }
 
 /**
+ * GetExecutionHistory passed to moto, asked again (up to 3 times) while moto answers 500. moto's interpreter
+ * sometimes fails it (an HTML error page) just after a `require: N` parallel's execution ended, while the
+ * branch it cancelled is still winding down in another thread; AWS answers the history of an ended
+ * execution. A read changes nothing, so asking again is safe; each repeated request is counted.
+ */
+function historyRetryRoute(upstream: () => string, retried: string[]): FrontRoute {
+  return async (request) => {
+    if (sfnAction(request) !== 'GetExecutionHistory') return undefined;
+    for (let attempt = 1; ; attempt++) {
+      const answer = await fetch(`${upstream()}${request.url}`, {
+        method: 'POST',
+        headers: {
+          'content-type': String(request.headers['content-type'] ?? 'application/x-amz-json-1.0'),
+          'x-amz-target': String(request.headers['x-amz-target']),
+          ...(request.headers.authorization === undefined
+            ? {}
+            : { authorization: String(request.headers.authorization) }),
+        },
+        body: request.body,
+      });
+      const body = await answer.text();
+      if (answer.status < 500 || attempt === 3)
+        return {
+          status: answer.status,
+          headers: { 'content-type': answer.headers.get('content-type') ?? 'application/x-amz-json-1.0' },
+          body,
+        };
+      retried.push(request.body.toString('utf8'));
+      await sleep(200);
+    }
+  };
+}
+
+/**
  * Starts the stack (see the header): the bundles, both motos, the front, the resources, the setup Lambda.
  * What was started is stopped again when a later part fails.
  */
@@ -340,12 +379,18 @@ async function assemble(options: AwsStackOptions, undo: Array<() => unknown>): P
   const services = await startMoto();
   undo.push(() => services.stop());
   const invocations: Invocation[] = [];
+  const historyRetries: string[] = [];
   const invoke = lambdaInvoker(files, invocations);
   let sfnMoto: Moto | undefined;
   const front = await startMotoFront(() => {
     if (sfnMoto === undefined) throw new Error('the Step Functions moto is not running');
     return sfnMoto.endpoint;
-  }, [lambdaRoute(invoke), validateDefinitionRoute, startOnVersionRoute]);
+  }, [
+    lambdaRoute(invoke),
+    validateDefinitionRoute,
+    startOnVersionRoute,
+    historyRetryRoute(() => sfnMoto?.endpoint ?? '', historyRetries),
+  ]);
   undo.push(() => front.stop());
   sfnMoto = await startMoto({ env: { MOTO_PORT: new URL(front.endpoint).port }, prelude: EMULATOR_FIXES });
   const interpreting = sfnMoto;
@@ -396,6 +441,7 @@ async function assemble(options: AwsStackOptions, undo: Array<() => unknown>): P
     table,
     env,
     invocations,
+    historyRetries,
     invoke,
     resetStepFunctions: async () => {
       await interpreting.reset();
