@@ -151,6 +151,8 @@ interface AslRun {
   running: boolean;
   /** The attempts made per step: the library has no `$$.State.RetryCount`. */
   attempts: Map<string, number>;
+  /** The handler invocations made (each a Lambda invocation on AWS), retries included. */
+  invocations: number;
 }
 
 /** The state is in a branch of a Parallel that failed or reached its quorum, or the execution ended. */
@@ -158,12 +160,15 @@ function stopped(run: AslRun, state: string): boolean {
   return !run.running || (run.enclosing.get(state) ?? []).some((p) => run.closed.has(p));
 }
 
-/** The observation and the number of state transitions (states entered, branches included). */
+/**
+ * The observation, the number of state transitions (states entered, branches included) and of handler
+ * invocations (Lambda invocations on AWS, retries included): what a run costs on Step Functions.
+ */
 export async function runCaseAwsDetailed(
   ir: IrWorkflow,
   scenario: Scenario,
   c: ScenarioCase,
-): Promise<{ observation: Observation; transitions: number }> {
+): Promise<{ observation: Observation; transitions: number; invocations: number }> {
   const user = identityFor(scenario, c.as);
   const clock = new VirtualClock();
   const { directory, tools, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
@@ -179,6 +184,7 @@ export async function runCaseAwsDetailed(
     closed: new Set(),
     running: true,
     attempts: new Map(),
+    invocations: 0,
   };
   const db = openDatabase(':memory:');
   /** The run's audit trail, as the handlers write it (the observation does not read it). */
@@ -209,6 +215,7 @@ export async function runCaseAwsDetailed(
     return {
       observation: observe(ir, { ...seen, toolCalls, notifications }),
       transitions: seen.events.filter((e) => e.type === 'StateEntered').length,
+      invocations: run.invocations,
     };
   } finally {
     run.running = false;
@@ -403,6 +410,7 @@ function taskOverrides(
     const activity = String(body.activity ?? body.Payload?.activity);
     const handler = handlers[activity];
     if (handler === undefined) throw new Error(`no handler for ${activity}`);
+    run.invocations++;
     return handler(payload as never);
   };
   const overrides: Record<string, (input: unknown) => Promise<JsonValue>> = {};

@@ -176,24 +176,7 @@ export class Stepgate extends Construct {
       ],
     });
 
-    this.linkSigningKey = new secretsmanager.Secret(this, 'LinkSigningKey', {
-      description: 'Stepgate: the HMAC key that signs approval links',
-      // 64 lowercase hex digits: the 32-byte key adapters/aws/platform-secrets.ts reads.
-      generateSecretString: {
-        passwordLength: 64,
-        excludePunctuation: true,
-        excludeUppercase: true,
-        excludeCharacters: 'ghijklmnopqrstuvwxyz',
-      },
-      removalPolicy,
-    });
-    Validations.of(this.linkSigningKey).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Rotating the link-signing key invalidates every approval link already emailed; rotation needs an ' +
-        'overlap (sign with the new key, accept the previous one until its links expire), which comes ' +
-        'with the approval Lambdas that read it.',
-    });
+    this.linkSigningKey = linkSigningKey(this, removalPolicy);
 
     this.senderIdentity =
       sender === undefined
@@ -201,17 +184,7 @@ export class Stepgate extends Construct {
         : new ses.EmailIdentity(this, 'Sender', { identity: ses.Identity.email(sender) });
 
     const adminEmail = checked('adminEmail', props.adminEmail, EMAIL, 'an email address');
-    this.adminPassword = new secretsmanager.Secret(this, 'AdminPassword', {
-      description: "Stepgate: the first admin's password, set once at deploy (change it after logging in)",
-      generateSecretString: { passwordLength: 24, excludePunctuation: true },
-      removalPolicy,
-    });
-    Validations.of(this.adminPassword).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'A one-time initial password: the setup function sets it once, on an empty directory; the admin ' +
-        'changes it after logging in, so rotating the secret would change nothing.',
-    });
+    this.adminPassword = adminPasswordSecret(this, removalPolicy);
     const logRetention = logDays(days('retention.logDays', retention.logDays, DEFAULT_LOG_DAYS));
     const prefix = statePrefix(props.stateMachinePrefix ?? `${Stack.of(this).stackName}-`);
     this.functions = new StepgateFunctions(this, 'Functions', { stores: this, logRetention });
@@ -220,8 +193,37 @@ export class Stepgate extends Construct {
       prefix,
     });
     this.httpApi = new StepgateHttpApi(this, 'Http', { handler: this.functions.byName.api, logRetention });
+    const { stateMachineRole, schedulerRole, schedulesArn } = this.orchestration;
+    this.configureFunctions(props, { prefix, sender, adminEmail });
+    this.functions.grant(this, {
+      stateMachines: { ...stateMachineArns(this, prefix), roleArn: stateMachineRole.roleArn },
+      schedules: { schedulesArn, roleArn: schedulerRole.roleArn },
+    });
+    this.alarmTopic = this.alarms(props.alarms ?? {});
+    // The templates' state machines and the first admin, once everything they need exists.
+    new triggers.Trigger(this, 'Setup', {
+      handler: this.functions.byName.setup,
+      executeAfter: [this.orchestration, this.functions, this.table],
+      executeOnHandlerChange: true,
+    });
+    new CfnOutput(this, 'AdminPasswordSecret', {
+      description: "Stepgate: the Secrets Manager secret holding the first admin's password",
+      value: this.adminPassword.secretName,
+    });
+    new CfnOutput(this, 'Url', {
+      description: 'Stepgate: the API, the dashboard and the approval links',
+      value: this.domain === undefined ? this.httpApi.url : `https://${this.domain}`,
+    });
+  }
+
+  /** Gives each function the settings it reads (functions/aws/config.ts), from the props and the resources. */
+  private configureFunctions(
+    props: StepgateProps,
+    checkedProps: { prefix: string; sender: string | undefined; adminEmail: string | undefined },
+  ): void {
+    const { prefix, sender, adminEmail } = checkedProps;
     const fns = this.functions.byName;
-    const { stateMachineRole, schedulerRole, scheduleGroup, schedulesArn } = this.orchestration;
+    const { stateMachineRole, schedulerRole, scheduleGroup } = this.orchestration;
     this.functions.configure({
       table: this.table.tableName,
       kmsKeyId: this.vaultKey.keyArn,
@@ -247,25 +249,6 @@ export class Stepgate extends Construct {
       scheduleFireFunctionArn: fns['schedule-fire'].functionArn,
       ...(adminEmail === undefined ? {} : { adminEmail }),
       adminPasswordArn: this.adminPassword.secretArn,
-    });
-    this.functions.grant(this, {
-      stateMachines: { ...stateMachineArns(this, prefix), roleArn: stateMachineRole.roleArn },
-      schedules: { schedulesArn, roleArn: schedulerRole.roleArn },
-    });
-    this.alarmTopic = this.alarms(props.alarms ?? {});
-    // The templates' state machines and the first admin, once everything they need exists.
-    new triggers.Trigger(this, 'Setup', {
-      handler: fns.setup,
-      executeAfter: [this.orchestration, this.functions, this.table],
-      executeOnHandlerChange: true,
-    });
-    new CfnOutput(this, 'AdminPasswordSecret', {
-      description: "Stepgate: the Secrets Manager secret holding the first admin's password",
-      value: this.adminPassword.secretName,
-    });
-    new CfnOutput(this, 'Url', {
-      description: 'Stepgate: the API, the dashboard and the approval links',
-      value: this.domain === undefined ? this.httpApi.url : `https://${this.domain}`,
     });
   }
 
@@ -325,6 +308,45 @@ function logDays(days: number): logs.RetentionDays {
     .filter((value): value is number => typeof value === 'number' && value > 0)
     .sort((a, b) => a - b);
   return (allowed.find((value) => value >= days) ?? logs.RetentionDays.INFINITE) as logs.RetentionDays;
+}
+
+/** The HMAC key that signs approval links: generated at deploy as 64 hex digits, never in the template. */
+function linkSigningKey(scope: Construct, removalPolicy: RemovalPolicy): secretsmanager.Secret {
+  const secret = new secretsmanager.Secret(scope, 'LinkSigningKey', {
+    description: 'Stepgate: the HMAC key that signs approval links',
+    // 64 lowercase hex digits: the 32-byte key adapters/aws/platform-secrets.ts reads.
+    generateSecretString: {
+      passwordLength: 64,
+      excludePunctuation: true,
+      excludeUppercase: true,
+      excludeCharacters: 'ghijklmnopqrstuvwxyz',
+    },
+    removalPolicy,
+  });
+  Validations.of(secret).acknowledge({
+    id: 'AwsSolutions-SMG4',
+    reason:
+      'Rotating the link-signing key invalidates every approval link already emailed; rotation needs an ' +
+      'overlap (sign with the new key, accept the previous one until its links expire), which comes ' +
+      'with the approval Lambdas that read it.',
+  });
+  return secret;
+}
+
+/** The first admin's password: generated at deploy, read by the setup function only. */
+function adminPasswordSecret(scope: Construct, removalPolicy: RemovalPolicy): secretsmanager.Secret {
+  const secret = new secretsmanager.Secret(scope, 'AdminPassword', {
+    description: "Stepgate: the first admin's password, set once at deploy (change it after logging in)",
+    generateSecretString: { passwordLength: 24, excludePunctuation: true },
+    removalPolicy,
+  });
+  Validations.of(secret).acknowledge({
+    id: 'AwsSolutions-SMG4',
+    reason:
+      'A one-time initial password: the setup function sets it once, on an empty directory; the admin ' +
+      'changes it after logging in, so rotating the secret would change nothing.',
+  });
+  return secret;
 }
 
 /** The settings every Stepgate bucket shares: encrypted, private, reachable over TLS only. */

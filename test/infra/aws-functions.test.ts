@@ -58,6 +58,11 @@ function actionsOf(roleId: string): string[] {
   return statementsOf(roleId).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
 }
 
+/** A function's environment variables (none when it has none, or is not there). */
+function variablesOf(fn: Resource | undefined): Record<string, string> {
+  return (fn?.Properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables ?? {};
+}
+
 function roleOf(fn: Resource): string {
   return ((fn.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'] ?? [])[0] ?? '';
 }
@@ -151,7 +156,9 @@ describe('what runs the workflows', () => {
     const statements = statementsOf(role?.[0] ?? '');
     expect(statements).toHaveLength(1);
     expect(statements[0]?.Action).toBe('lambda:InvokeFunction');
-    const invoked = (statements[0]?.Resource as { 'Fn::GetAtt': string[] }[]).map((r) => r['Fn::GetAtt'][0]);
+    const invoked = ((statements[0]?.Resource ?? []) as { 'Fn::GetAtt': string[] }[]).map(
+      (r) => r['Fn::GetAtt'][0],
+    );
     expect(invoked.sort()).toEqual(
       ['tool-call', 'notify', 'approval-request', 'approval-close', 'quorum'].map((n) => lambda(n)[0]).sort(),
     );
@@ -190,14 +197,16 @@ describe('setup at deploy time', () => {
       (r) => (r as { Type?: string }).Type === 'Custom::Trigger',
     );
     expect(triggers).toHaveLength(1);
-    expect(JSON.stringify(triggers[0]?.Properties.HandlerArn)).toContain('StepgateFunctionsSetupCurrentVersion');
+    expect(JSON.stringify(triggers[0]?.Properties.HandlerArn)).toContain(
+      'StepgateFunctionsSetupCurrentVersion',
+    );
     expect(triggers[0]?.DependsOn).toEqual(
       expect.arrayContaining([lambda('tool-call')[0], lambda('approval-request')[0], setupId]),
     );
     const withAdmin = stepgateTemplate({ 'stepgate:adminEmail': 'admin@example.com' }).toJSON()
       .Resources as Record<string, Resource>;
     const setup = Object.values(withAdmin).find((r) => r.Properties?.Description === 'Stepgate: setup');
-    const variables = (setup?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const variables = variablesOf(setup);
     expect(variables[ENV.adminEmail]).toBe('admin@example.com');
     expect(variables[ENV.adminPasswordArn]).toEqual({ Ref: expect.stringMatching(/^StepgateAdminPassword/) });
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
@@ -230,9 +239,7 @@ describe('the HTTP API', () => {
     const withDomain = stepgateTemplate({ 'stepgate:domain': 'flows.example.com' }).toJSON()
       .Resources as Record<string, Resource>;
     const fn = Object.values(withDomain).find((r) => r.Properties?.Description === 'Stepgate: api');
-    expect(
-      (fn?.Properties.Environment as { Variables: Record<string, unknown> }).Variables[ENV.publicUrl],
-    ).toBe('https://flows.example.com');
+    expect(variablesOf(fn)[ENV.publicUrl]).toBe('https://flows.example.com');
   });
 });
 
@@ -264,7 +271,7 @@ describe('props refused at synth', () => {
     const fns = Object.values(t.toJSON().Resources as Record<string, Resource>).filter(
       (r) => r.Properties?.Description === 'Stepgate: api',
     );
-    const variables = (fns[0]?.Properties.Environment as { Variables: Record<string, string> }).Variables;
+    const variables = variablesOf(fns[0]);
     expect(variables[ENV.policy]).toBe('{}');
     expect(variables[ENV.limits]).toBe('{}');
   });
@@ -274,9 +281,7 @@ describe('props refused at synth', () => {
     const fns = Object.values(t.toJSON().Resources as Record<string, Resource>).filter(
       (r) => r.Properties?.Description === 'Stepgate: tool-call',
     );
-    const value = (fns[0]?.Properties.Environment as { Variables: Record<string, string> }).Variables[
-      ENV.mcpServers
-    ];
+    const value = variablesOf(fns[0])[ENV.mcpServers];
     expect(JSON.parse(value ?? '{}')).toMatchObject({ crm: { url: 'https://crm.example.com/mcp' } });
   });
 
