@@ -16,6 +16,7 @@ import { DynamoRunAudit } from '../../adapters/aws/audit.js';
 import { DynamoRunStore, type StoredRun } from '../../adapters/aws/run-store.js';
 import { parseMessage } from '../../adapters/local/smtp-inbox.js';
 import { signWebhook } from '../../functions/core/triggers/webhook.js';
+import { ERROR_CODE } from '../../translator/error-codes.js';
 import { startMcpHttpServer, type TestMcpHttpServer } from '../mcp/http-mcp-server.js';
 import { type ApiInvoke, type ApiSession, apiEvent, callApi, login } from '../support/api-gateway.js';
 import { ADMIN, type AwsStack, PUBLIC_URL, SCHEDULE_GROUP, startAwsStack } from '../support/aws-stack.js';
@@ -334,7 +335,11 @@ describe('Stepgate on AWS, end to end on moto', () => {
     expect(decided.status, decided.body).toBe(200);
     const failures = stack.front.calls('SendTaskFailure') as Array<{ error: string; cause?: string }>;
     expect(failures).toHaveLength(1);
-    expect(failures[0]?.cause).toBeDefined();
+    expect(failures[0]?.error).toBe(ERROR_CODE.rejected);
+    // The cause carries the step's result, which the reject path merges into the run's variables.
+    expect(JSON.parse(failures[0]?.cause ?? '{}')).toMatchObject({
+      manager_approval: { approved: false, decidedBy: 'carol@example.com', comment: 'not in this budget' },
+    });
 
     const execution = await stack.settle(record.executionArn);
     expect(execution.status).toBe('SUCCEEDED');
