@@ -121,6 +121,9 @@ async function bundleOne(name: LambdaName, outRoot: string): Promise<BundleRepor
     bundle: true,
     format: 'esm',
     platform: 'node',
+    // ESM builds first: a UMD main (jsonc-parser's, which translator/source.ts imports) requires its parts
+    // by computed paths when it loads, which no bundle can resolve ("Cannot find module './impl/format'").
+    mainFields: ['module', 'main'],
     target: 'node22',
     minify: true,
     external: ['@aws-sdk/*'],

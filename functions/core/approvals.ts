@@ -230,6 +230,12 @@ export class ApprovalService {
     };
     if (record === undefined)
       return refuse('no-open-request', `step ${input.stepId} has no open approval request`);
+    // A level its run left open when it ended (a Step Functions execution stopped while it waited on the
+    // level's token closes nothing): closed now, not decided.
+    if (!(await this.deps.runActive(input.runId))) {
+      if ((await store.update({ ...record, status: 'closed' })) === undefined) return CONFLICT;
+      return refuse('no-open-request', `run ${input.runId} has ended: ${input.stepId} is no longer open`);
+    }
     if (record.deadline !== null && clock.now() >= record.deadline) {
       return refuse('expired', `the approval request for ${input.stepId} expired`);
     }

@@ -57,6 +57,17 @@ describe('the Lambda bundles', () => {
     for (const r of reports) expect(r.bytes, r.name).toBeLessThan(BUNDLE_BUDGET_BYTES);
   });
 
+  it('loads every built bundle in plain Node, each exporting its handler', async () => {
+    // A dependency whose code fails when it loads (a UMD main requiring its parts by computed paths, as
+    // jsonc-parser's did) breaks only here, at the import, never at the build.
+    const imports = reports.map(
+      (r) =>
+        `{ const m = await import(${JSON.stringify(pathToFileURL(r.file).href)}); console.log(${JSON.stringify(r.name)}, typeof m.handler); }`,
+    );
+    const out = await runNode(imports.join('\n'), {});
+    expect(out.trim().split('\n')).toEqual(reports.map((r) => `${r.name} function`));
+  });
+
   it('finds a native module in a bundle that takes one in, naming who imports it', async () => {
     const { metafile } = await build({
       entryPoints: [join(import.meta.dirname, '..', '..', 'adapters', 'local', 'database.ts')],

@@ -27,7 +27,10 @@ interface Harness {
   audit: AuditEntry[];
 }
 
-function service(directory: Directory = new InMemoryDirectory(PEOPLE)): Harness {
+function service(
+  directory: Directory = new InMemoryDirectory(PEOPLE),
+  runActive: () => Promise<boolean> = async () => true,
+): Harness {
   const raised: string[] = [];
   const audit: AuditEntry[] = [];
   const store = new SqliteApprovalStore(openDatabase(':memory:'), {
@@ -44,7 +47,7 @@ function service(directory: Directory = new InMemoryDirectory(PEOPLE)): Harness 
     recordAudit: async (_runId, entry) => {
       audit.push(entry);
     },
-    runActive: async () => true,
+    runActive,
   });
   return { approvals, store, raised, audit };
 }
@@ -103,6 +106,18 @@ describe('the approval service', () => {
     });
     expect(result).toMatchObject({ accepted: false, reason: 'no-open-request' });
     expect(raised).toEqual([]);
+  });
+
+  it('closes, and does not decide, a level its run left open when it ended', async () => {
+    let running = true;
+    const { approvals, store, raised, audit } = service(undefined, async () => running);
+    await approvals.request(request);
+    running = false;
+    const result = await decide(approvals, 'bob@example.com');
+    expect(result).toMatchObject({ accepted: false, reason: 'no-open-request' });
+    expect(raised).toEqual([]);
+    expect(await store.openFor('r1', 'ask')).toBeUndefined();
+    expect(audit.at(-1)).toMatchObject({ type: 'approval.refused', data: { reason: 'no-open-request' } });
   });
 
   it('refuses a decision for a named level while another level of the step is open, and records none', async () => {

@@ -38,8 +38,15 @@ export interface MotoFront {
   stop(): Promise<void>;
 }
 
-/** Starts the front on a free loopback port, passing what `routes` do not take to `upstream` (moto). */
-export async function startMotoFront(upstream: string, routes: FrontRoute[]): Promise<MotoFront> {
+/**
+ * Starts the front on a free loopback port, passing what `routes` do not take to `upstream` (moto). The
+ * upstream may be given as a function, read on each request, for a moto started after the front (one that
+ * must know the front's port, such as a Step Functions interpreter calling Lambda through it).
+ */
+export async function startMotoFront(
+  upstream: string | (() => string),
+  routes: FrontRoute[],
+): Promise<MotoFront> {
   const requests: FrontRequest[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -52,7 +59,7 @@ export async function startMotoFront(upstream: string, routes: FrontRoute[]): Pr
         body: Buffer.concat(chunks),
       };
       requests.push(request);
-      answer(request, routes, upstream).then(
+      answer(request, routes, typeof upstream === 'string' ? upstream : upstream()).then(
         ({ status, headers, body }) => {
           res.writeHead(status, headers);
           res.end(body);

@@ -43,8 +43,15 @@ function freePort(): Promise<number> {
   });
 }
 
+export interface MotoOptions {
+  /** Variables added to moto's environment, e.g. MOTO_PORT (where its Step Functions interpreter calls Lambda). */
+  env?: Record<string, string>;
+  /** Python run before the server starts (after moto is imported), e.g. a fix of moto's own. */
+  prelude?: string;
+}
+
 /** Starts moto_server and waits (up to 30 s) until it answers; throws when it is not installed. */
-export async function startMoto(): Promise<Moto> {
+export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
   const check = spawnSync('moto_server', ['--help'], { encoding: 'utf8' });
   if (check.error !== undefined || check.status !== 0)
     throw new Error(
@@ -59,8 +66,10 @@ export async function startMoto(): Promise<Moto> {
     );
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn('python3', ['-c', SERIAL_SERVER, String(port)], {
+  const script = options.prelude === undefined ? SERIAL_SERVER : `${options.prelude}\n${SERIAL_SERVER}`;
+  const child: ChildProcess = spawn('python3', ['-c', script, String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...options.env },
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
