@@ -1,7 +1,7 @@
 // The counters a state machine's handlers keep beside a run on the DynamoDB table (adapters/aws/table.ts,
-// all in the run's partition `RUN#<runId>`): a step's visits (sk `VISITS#<stepId>`, an atomic `ADD`), the
-// visits by entered time (sk `ENTRIES#<stepId>`, the count so far, and sk `ENTRY#<stepId>#<enteredTime>`,
-// the visit that time took, both written in one transaction conditioned on the count read), and the
+// all in the run's partition `RUN#<runId>`): the visits by entered time (sk `ENTRIES#<stepId>`, the count
+// so far, and sk `ENTRY#<stepId>#<enteredTime>`, the visit that time took, both written in one transaction
+// conditioned on the count read), and the
 // finished branches of a quorum parallel (sk `QUORUM#<stepId>`, one item: the finishes in the order they
 // were recorded and the set of their branches, appended by one conditional update). Step ids have no `#`
 // (translator/definition.ts). A quorum's finishes share one item of at most 400 KB: the branches' result
@@ -18,24 +18,8 @@ const runKey = (runId: string, sk: string) => ({ pk: `RUN#${runId}`, sk });
 export class DynamoStepVisits implements StepVisits {
   constructor(private readonly table: Table) {}
 
-  async enter(runId: string, stepId: string): Promise<number> {
-    const answer = await this.table.client.send(
-      new UpdateCommand({
-        TableName: this.table.name,
-        Key: runKey(runId, `VISITS#${stepId}`),
-        UpdateExpression: 'ADD visit :one',
-        ExpressionAttributeValues: { ':one': 1 },
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    );
-    const visit = answer.Attributes?.visit;
-    if (typeof visit !== 'number') throw new Error(`entering ${runId}/${stepId} returned no visit`);
-    return visit;
-  }
-
-  async current(runId: string, stepId: string): Promise<number> {
-    const item = await this.get(runKey(runId, `VISITS#${stepId}`));
-    return (item?.visit as number | undefined) ?? 0;
+  async latest(runId: string, stepId: string): Promise<number> {
+    return ((await this.get(runKey(runId, `ENTRIES#${stepId}`)))?.count as number | undefined) ?? 0;
   }
 
   async visitAt(runId: string, stepId: string, enteredTime: string): Promise<number> {

@@ -10,7 +10,6 @@
 // | schedule | `SCHEDULES` | `SCHEDULE#<id>` | the ScheduleRecord's fields |
 // | schedule fire | `FIRES#<scheduleId>` | `FIRE#<scheduledTime, 16 digits>` | the ScheduleFireRecord's fields |
 // | unfinished fire marker | `UNFINISHED_FIRES` | `<scheduledTime, 16 digits>#<scheduleId>` | the fire's fields |
-// | a step's visits | `RUN#<runId>` | `VISITS#<stepId>` | visit |
 // | visits by entered time | `RUN#<runId>` | `ENTRIES#<stepId>` / `ENTRY#<stepId>#<enteredTime>` | count / visit |
 // | a quorum's finishes | `RUN#<runId>` | `QUORUM#<stepId>` | finishes (in recorded order), branches (set) |
 // | audit entry of a run | `RUN#<runId>` | `AUDIT#<seq, 12 digits>` | seq, at, type, step, data (JSON text) |

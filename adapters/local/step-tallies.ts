@@ -6,12 +6,6 @@ import type { BranchFinish, QuorumTallies, StepVisits } from '../../functions/co
 import type { Db } from './database.js';
 
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS step_visits (
-  run_id TEXT NOT NULL,
-  step_id TEXT NOT NULL,
-  visit INTEGER NOT NULL,
-  PRIMARY KEY (run_id, step_id)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS step_entries (
   run_id TEXT NOT NULL,
   step_id TEXT NOT NULL,
@@ -30,18 +24,14 @@ CREATE TABLE IF NOT EXISTS quorum_finishes (
 `;
 
 export class SqliteStepVisits implements StepVisits {
-  private readonly enterStatement;
-  private readonly currentStatement;
+  private readonly latestStatement;
   private readonly insertEntry;
   private readonly selectEntry;
 
   constructor(db: Db) {
     db.exec(SCHEMA);
-    this.enterStatement = db.prepare<[string, string], { visit: number }>(
-      'INSERT INTO step_visits (run_id, step_id, visit) VALUES (?, ?, 1) ON CONFLICT (run_id, step_id) DO UPDATE SET visit = visit + 1 RETURNING visit',
-    );
-    this.currentStatement = db.prepare<[string, string], { visit: number }>(
-      'SELECT visit FROM step_visits WHERE run_id = ? AND step_id = ?',
+    this.latestStatement = db.prepare<[string, string], { visit: number | null }>(
+      'SELECT MAX(visit) AS visit FROM step_entries WHERE run_id = ? AND step_id = ?',
     );
     // One statement: the next number is taken and the row written under the same write lock.
     this.insertEntry = db.prepare<[string, string, string, string, string]>(
@@ -53,21 +43,15 @@ export class SqliteStepVisits implements StepVisits {
     );
   }
 
-  async enter(runId: string, stepId: string): Promise<number> {
-    const row = this.enterStatement.get(runId, stepId);
-    if (row === undefined) throw new Error(`entering ${runId}/${stepId} returned no visit`);
-    return row.visit;
-  }
-
-  async current(runId: string, stepId: string): Promise<number> {
-    return this.currentStatement.get(runId, stepId)?.visit ?? 0;
-  }
-
   async visitAt(runId: string, stepId: string, enteredTime: string): Promise<number> {
     this.insertEntry.run(runId, stepId, enteredTime, runId, stepId);
     const row = this.selectEntry.get(runId, stepId, enteredTime);
     if (row === undefined) throw new Error(`no visit recorded for ${runId}/${stepId} at ${enteredTime}`);
     return row.visit;
+  }
+
+  async latest(runId: string, stepId: string): Promise<number> {
+    return this.latestStatement.get(runId, stepId)?.visit ?? 0;
   }
 }
 

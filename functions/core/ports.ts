@@ -500,16 +500,14 @@ export interface ScheduleStore {
  * approval's levels one Lambda call at a time). The approval-request handler enters a visit at level 1.
  */
 export interface StepVisits {
-  /** Starts the step's next visit and answers its number, 1 on the first. Concurrent enters get distinct numbers. */
-  enter(runId: string, stepId: string): Promise<number>;
-  /** The step's current visit; 0 before the first. */
-  current(runId: string, stepId: string): Promise<number>;
   /**
    * The visit of a state entered at `enteredTime` (`$$.State.EnteredTime`, the same across a visit's
-   * retries): a time not seen before for the step takes its next number, a time seen before answers the
-   * number it took. Counted apart from `enter`.
+   * retries): a time not seen before for the step takes its next number (1 on the first; concurrent new
+   * times get distinct numbers), a time seen before answers the number it took.
    */
   visitAt(runId: string, stepId: string, enteredTime: string): Promise<number>;
+  /** The highest visit `visitAt` has numbered for the step; 0 before the first. */
+  latest(runId: string, stepId: string): Promise<number>;
 }
 
 /** How one branch of a `require: N` parallel finished, as the quorum handler counts it. */

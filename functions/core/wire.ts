@@ -112,6 +112,8 @@ export interface AslApprovalPayload {
   rejectKeepsResult: boolean;
   /** The step's `allowSelfApproval` (absent: the run's requesters are not approvers). */
   allowSelfApproval?: true;
+  /** `$$.State.EnteredTime` of the level's state: level 1's numbers the step's visit (see `aslVisit`). */
+  enteredTime: string;
   taskToken: string;
   vars: WireVars;
 }

@@ -239,6 +239,16 @@ describe('approval-request and approval-close', () => {
     expect(emails[0]?.message).toContain('https://stepgate.example.com/approve/');
   });
 
+  it('opens one level when the invocation is retried in the same state (the Lambda service retrying)', async () => {
+    const event = payload<AslApprovalPayload>('run-retried', 'ok');
+    expect(event.enteredTime).toEqual(expect.any(String));
+    await requestApproval(ports, seams, event);
+    await requestApproval(ports, seams, event);
+    const { store } = awsApprovals(ports, seams);
+    expect(await store.get('run-retried', 'ok', 1, 1)).toMatchObject({ status: 'open' });
+    expect(await store.get('run-retried', 'ok', 2, 1)).toBeUndefined();
+  });
+
   it('fails a level with nobody to ask with Stepgate.NoApprovers, on which the state machine escalates', async () => {
     const failure = await lambdaError(
       requestApproval(ports, seams, payload<AslApprovalPayload>('run-none', 'nobody')),

@@ -19,16 +19,6 @@ export function describeStepVisitsContract(
   make: () => Contenders<StepVisits> | Promise<Contenders<StepVisits>>,
 ): void {
   describe(`StepVisits contract: ${name}`, () => {
-    it('numbers the visits of each run and step from 1, and reads the current one', async () => {
-      const [visits, other] = await fresh(make);
-      expect(await visits.current('r1', 'ask')).toBe(0);
-      expect(await visits.enter('r1', 'ask')).toBe(1);
-      expect(await other.enter('r1', 'ask')).toBe(2);
-      expect(await visits.enter('r1', 'other')).toBe(1);
-      expect(await visits.enter('r2', 'ask')).toBe(1);
-      expect(await other.current('r1', 'ask')).toBe(2);
-    });
-
     it('numbers entered times per run and step: a time seen before keeps its visit', async () => {
       const [visits, other] = await fresh(make);
       expect(await visits.visitAt('r1', 'call', '2026-01-01T00:00:00Z')).toBe(1);
@@ -37,8 +27,10 @@ export function describeStepVisitsContract(
       expect(await visits.visitAt('r1', 'call', '2026-01-01T00:00:00Z')).toBe(1);
       expect(await visits.visitAt('r1', 'other', '2026-01-01T00:01:00Z')).toBe(1);
       expect(await visits.visitAt('r2', 'call', '2026-01-01T00:01:00Z')).toBe(1);
-      // Counted apart from enter().
-      expect(await visits.current('r1', 'call')).toBe(0);
+      expect(await other.latest('r1', 'call')).toBe(2);
+      expect(await other.latest('r1', 'other')).toBe(1);
+      expect(await visits.latest('r1', 'none')).toBe(0);
+      expect(await visits.latest('r3', 'call')).toBe(0);
     });
 
     it('gives N concurrent distinct entered times the visits 1..N, and one time one visit', async () => {
@@ -48,13 +40,7 @@ export function describeStepVisitsContract(
       expect([...distinct].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
       const same = settled(await race(8, (i) => connectionFor(visits, i).visitAt('r1', 'other', at(0))));
       expect(same).toEqual(Array(8).fill(1));
-    });
-
-    it('gives N concurrent enters the visits 1..N, each once', async () => {
-      const visits = await fresh(make);
-      const entered = settled(await race(10, (i) => connectionFor(visits, i).enter('r1', 'ask')));
-      expect([...entered].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-      expect(await visits[0].current('r1', 'ask')).toBe(10);
+      expect(await visits[0].latest('r1', 'call')).toBe(8);
     });
   });
 }

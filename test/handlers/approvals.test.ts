@@ -44,6 +44,7 @@ const asl = (level: number, overrides: Partial<AslApprovalPayload> = {}): AslApp
   timeoutMs: 60_000,
   rejectFails: true,
   rejectKeepsResult: true,
+  enteredTime: `2026-01-01T00:00:0${level}Z`,
   taskToken: 'token-1',
   vars,
   ...overrides,
@@ -113,9 +114,12 @@ describe('approval.request', () => {
       requesters: ['alice@example.com'],
       allowSelfApproval: false,
     });
+    // Level 1 invoked again in the same state (the Lambda service retrying): the same visit, no new one.
+    expect((await aslApprovalRequest({ clock, visits }, asl(1))).eventName).toBe('approval:ask:1:1');
     expect((await aslApprovalRequest({ clock, visits }, asl(2))).eventName).toBe('approval:ask:1:2');
-    // The step is entered again (a loop through it): its level 1 is the next visit's.
-    const again = await requestAslApproval({ approvals, clock, visits }, asl(1));
+    // The step is entered again (a loop through it, a later entered time): its level 1 is the next visit's.
+    const loop = { enteredTime: '2026-01-01T00:05:00Z' };
+    const again = await requestAslApproval({ approvals, clock, visits }, asl(1, loop));
     expect(again).toMatchObject({ visit: 2, eventName: 'approval:ask:2:1' });
     expect((await aslApprovalRequest({ clock, visits }, asl(3))).visit).toBe(2);
   });

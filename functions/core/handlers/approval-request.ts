@@ -94,10 +94,13 @@ export async function aslApprovalRequest(
   const { runId } = payload.ctx;
   const visits = ports.visits;
   if (visits === undefined) throw new Error('the ASL approval handler needs a StepVisits port');
+  // Level 1 is the visit's first state: its entered time numbers the visit, so a retried invocation (the
+  // Lambda service's own retries) opens the same level again, not a second visit. A later level is a state
+  // of the same visit: the latest one.
   const visit =
     payload.level === 1
-      ? await visits.enter(runId, payload.stepId)
-      : Math.max(1, await visits.current(runId, payload.stepId));
+      ? await visits.visitAt(runId, payload.stepId, payload.enteredTime)
+      : Math.max(1, await visits.latest(runId, payload.stepId));
   return approvalRequestFromAsl(payload, visit, ports.clock.now());
 }
 

@@ -108,7 +108,7 @@ export function approvalPayload(
   levelNo: number,
   scope: Scope,
 ): State {
-  const payload: WithPaths<AslApprovalPayload, 'ctx' | 'taskToken' | 'vars'> = {
+  const payload: WithPaths<AslApprovalPayload, 'ctx' | 'enteredTime' | 'taskToken' | 'vars'> = {
     activity: 'approval.request',
     'ctx.$': '$.ctx',
     stepId: node.id,
@@ -123,6 +123,7 @@ export function approvalPayload(
     rejectFails: node.onReject === null,
     rejectKeepsResult: node.onReject !== null || scope.depth === 0,
     ...(node.allowSelfApproval === true ? { allowSelfApproval: true as const } : {}),
+    'enteredTime.$': '$$.State.EnteredTime',
     'taskToken.$': '$$.Task.Token',
     'vars.$': varsExpression(scope),
   };
