@@ -7,8 +7,9 @@
 // /approve/* to this API so the dashboard and the API share one origin (the session cookie and CSRF need
 // it). Serving them from the Lambda would put every asset through an invocation and API Gateway's base64
 // binary path, and the built dashboard (dist/web) would have to ship inside a bundle kept under 1.5 MB.
-// Live run events: API Gateway's HTTP API buffers responses, so GET /api/runs/:id/events is not served
-// as a stream here; the dashboard polls the run (a streaming Function URL can serve it later).
+// Live run events: API Gateway's HTTP API buffers responses, so GET /api/runs/:id/events answers the run's
+// view at once and ends, with the SSE `retry` saying when to ask again (the dashboard then polls); a
+// streaming Function URL could serve a real stream later.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -141,6 +142,9 @@ export function createAwsApi(ports: AwsPorts, parts: AwsApiParts): Hono<Env> {
       jsonDepth: config.limits.jsonDepth,
       perUser: new UserLimits({ counter: limiter, clock, limits: config.limits }),
     },
+    // API Gateway buffers a response whole: each request for the run's events answers its view at once
+    // and the browser's EventSource comes back for the next (every 2 s).
+    runEvents: { once: true, pollMs: 2_000 },
     workflows: parts.workflows ?? ports.workflows(),
     host: parts.host,
     approvals: approvals.approvals,

@@ -65,6 +65,7 @@ describe('the runs routes', () => {
   let engine: EmbeddedEngine;
   let clock: VirtualClock;
   let app: ReturnType<typeof createApp>;
+  let deps: Parameters<typeof createApp>[0];
   let auditReads: number;
 
   beforeEach(() => {
@@ -82,7 +83,7 @@ describe('the runs routes', () => {
       approvalNotifier: { requested: async () => {} },
     });
     const host = engine.host;
-    app = createApp({
+    deps = {
       authenticate: async (c) => {
         const identity = USERS[c.req.header('x-test-user') ?? ''];
         return identity === undefined ? null : { identity, via: 'token' };
@@ -102,7 +103,8 @@ describe('the runs routes', () => {
       approvalStore: engine.store,
       clock,
       runEvents: { pollMs: 5, heartbeatMs: 40 },
-    });
+    };
+    app = createApp(deps);
   });
 
   afterEach(async () => {
@@ -399,6 +401,22 @@ describe('the runs routes', () => {
       const only = await stream.nextView();
       expect(only === 'end' ? only : only.status).toBe('completed');
       expect(await stream.next()).toBe('end');
+    });
+
+    it('behind a buffering proxy (once), sends the running run’s view with when to come back, then ends', async () => {
+      await install();
+      const runId = await start('member', { amount: 500 });
+      const once = createApp({ ...deps, runEvents: { once: true, pollMs: 2_000 } });
+      const response = await once.request(`/api/runs/${runId}/events`, {
+        headers: { 'x-test-user': 'member' },
+      });
+      const text = await response.text();
+      expect(text).toMatch(/^event: run\n/m);
+      expect(text).toMatch(/^retry: 2000$/m);
+      expect(JSON.parse(/^data: (.*)$/m.exec(text)?.[1] ?? '{}')).toMatchObject({
+        id: runId,
+        status: 'running',
+      });
     });
 
     it('sends a comment heartbeat while nothing changes, and stops reading the run once the client goes away', async () => {

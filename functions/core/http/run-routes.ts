@@ -29,6 +29,12 @@ export interface RunRoutesDeps {
     heartbeatMs?: number;
     /** Calls `changed` whenever the run's audit grows; returns the unsubscribe. Without it, the stream polls. */
     subscribe?: (runId: string, changed: () => void) => () => void;
+    /**
+     * Behind a proxy that buffers responses (API Gateway's HTTP API): send the run's view once and end the
+     * stream, telling the client to come back in `pollMs` (the SSE `retry` field), instead of holding a
+     * function open to stream into a buffer.
+     */
+    once?: boolean;
   };
 }
 
@@ -85,10 +91,15 @@ export function mountRuns(app: Hono<Env>, deps: RunRoutesDeps): void {
           const mark = `${audit.length}:${current.status}`;
           if (mark !== sent) {
             const view = runView(current, audit, workflow?.ir, workflow?.version);
-            await stream.writeSSE({ event: 'run', id: String(audit.length), data: JSON.stringify(view) });
+            await stream.writeSSE({
+              event: 'run',
+              id: String(audit.length),
+              data: JSON.stringify(view),
+              ...(deps.runEvents?.once === true ? { retry: pollMs } : {}),
+            });
             sent = mark;
           }
-          if (current.status !== 'running' || gone()) return;
+          if (current.status !== 'running' || gone() || deps.runEvents?.once === true) return;
           if (!changed) {
             await new Promise<void>((resolve) => {
               const timer = setTimeout(resolve, Math.min(pollMs, heartbeatMs));
