@@ -101,6 +101,15 @@ describe('approval.request', () => {
     expect(answer).toEqual({ ok: true, result: { approvers: ['boss@example.com', 'carol@example.com'] } });
   });
 
+  it('closes the level a state machine escalated from when it opens the next one', async () => {
+    const { approvals, clock, visits, store } = setup();
+    await requestAslApproval({ approvals, clock, visits }, asl(1));
+    expect((await store.get('run-1', 'ask', 1, 1))?.status).toBe('open');
+    await requestAslApproval({ approvals, clock, visits }, asl(2));
+    expect((await store.get('run-1', 'ask', 1, 1))?.status).toBe('closed');
+    expect((await store.get('run-1', 'ask', 1, 2))?.status).toBe('open');
+  });
+
   it('enters a visit at level 1 and keeps it for the later levels of that visit', async () => {
     const { approvals, clock, visits } = setup();
     const first = await aslApprovalRequest({ clock, visits }, asl(1));

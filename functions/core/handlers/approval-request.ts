@@ -77,7 +77,7 @@ export function openApproval(
 }
 
 export interface ApprovalRequestPorts {
-  approvals: Pick<ApprovalService, 'request'>;
+  approvals: Pick<ApprovalService, 'request' | 'close'>;
   clock: Clock;
   /** Counts the visits of a step a state machine asks for (ASL only). */
   visits?: StepVisits;
@@ -104,12 +104,19 @@ export async function aslApprovalRequest(
   return approvalRequestFromAsl(payload, visit, ports.clock.now());
 }
 
-/** Opens an ASL Task's level; a failure is thrown as the Lambda error the state machine catches. */
+/**
+ * Opens an ASL Task's level; a failure is thrown as the Lambda error the state machine catches. A later
+ * level's state is entered only when the previous level timed out (or had nobody to ask): that level is
+ * closed first, so its links and inbox entries are refused from then on — a state machine has no other
+ * moment to say so (the embedded engine closes it when its timer fires).
+ */
 export async function openAslApproval(
-  approvals: Pick<ApprovalService, 'request'>,
+  approvals: Pick<ApprovalService, 'request' | 'close'>,
   request: ApprovalRequest,
 ): Promise<ApprovalRequestResult> {
   try {
+    const { runId, stepId, visit, level } = request;
+    if (level > 1) await approvals.close({ runId, stepId, visit, level: level - 1, reason: 'timeout' });
     return await approvals.request(request);
   } catch (error) {
     throw aslActivityFailure(error, request.stepId);
