@@ -226,6 +226,19 @@ export function graphOutputs(graph: IrGraph): Set<string> {
   return names;
 }
 
+/** The ids of the graph's approval steps, inside parallel branches too. */
+export function approvalSteps(graph: IrGraph): string[] {
+  const ids: string[] = [];
+  const walk = (g: IrGraph): void => {
+    for (const inner of g.nodes) {
+      if (inner.kind === 'approval') ids.push(inner.id);
+      if (inner.kind === 'parallel') for (const branch of inner.branches) walk(branch);
+    }
+  };
+  walk(graph);
+  return ids;
+}
+
 /** Delay before attempt `attempt + 1`; `full` jitter draws from a hash of the attempt, so replays agree. */
 export function backoffDelay(retry: IrRetry, attempt: number, seed: string): number {
   const base = retry.intervalMs * retry.backoffRate ** (attempt - 1);

@@ -24,6 +24,7 @@ export const ENV = {
   notifyFunctionArn: 'STEPGATE_NOTIFY_FUNCTION_ARN',
   approvalRequestFunctionArn: 'STEPGATE_APPROVAL_REQUEST_FUNCTION_ARN',
   quorumFunctionArn: 'STEPGATE_QUORUM_FUNCTION_ARN',
+  approvalCloseFunctionArn: 'STEPGATE_APPROVAL_CLOSE_FUNCTION_ARN',
   stateMachinePrefix: 'STEPGATE_STATE_MACHINE_PREFIX',
   stateMachineRoleArn: 'STEPGATE_STATE_MACHINE_ROLE_ARN',
   scheduleGroup: 'STEPGATE_SCHEDULE_GROUP',
@@ -84,7 +85,7 @@ export const FUNCTION_ENV: Record<LambdaName, readonly AwsSetting[]> = {
   'approval-close': APPROVALS,
   quorum: ['table'],
   'schedule-fire': [...STORES, 'stateMachinePrefix'],
-  'run-status': ['table'],
+  'run-status': ['table', 'approvalCloseFunctionArn'],
   // The deploy-time step: installs the templates (deploying their state machines) and the first admin.
   setup: [...STORES, ...DEPLOYER, 'adminEmail', 'adminPasswordArn'],
 };
@@ -148,6 +149,7 @@ export const AwsConfigSchema = z.object({
   notifyFunctionArn: arn(ENV.notifyFunctionArn),
   approvalRequestFunctionArn: arn(ENV.approvalRequestFunctionArn),
   quorumFunctionArn: arn(ENV.quorumFunctionArn),
+  approvalCloseFunctionArn: arn(ENV.approvalCloseFunctionArn),
   stateMachinePrefix: text(ENV.stateMachinePrefix).regex(
     /^[A-Za-z0-9_-]{1,40}$/,
     `${ENV.stateMachinePrefix} must be 1-40 letters, digits, '-' or '_'`,

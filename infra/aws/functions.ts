@@ -11,7 +11,8 @@
 // | notify | read/write | decrypt | – | – | send | – | – |
 // | approval-request | read/write | decrypt | – | read | send | answer | – |
 // | approval-close | read/write | decrypt | – | read | send | answer | – |
-// | quorum, run-status | read/write | – | – | – | – | – | – |
+// | quorum | read/write | – | – | – | – | – | – |
+// | run-status | read/write | – | – | – | – | – | – (invokes approval-close) |
 // | schedule-fire | read/write | decrypt | – | – | – | start | – |
 // | setup | read/write | – | – | admin password: read | – | deploy (templates) | – |
 //
@@ -117,6 +118,8 @@ export class StepgateFunctions extends Construct {
     for (const fn of [f.api, f['approval-request'], f['approval-close']])
       allow(fn, ['states:SendTaskSuccess', 'states:SendTaskFailure'], [machines]);
     allow(f['schedule-fire'], ['states:StartExecution'], [machines]);
+    // A run that ended: its open levels are closed by the approval-close function.
+    allow(f['run-status'], ['lambda:InvokeFunction'], [f['approval-close'].functionArn]);
     allow(f.api, STATE_MACHINE_ACTIONS, [machines]);
     allow(
       f.api,

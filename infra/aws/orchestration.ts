@@ -15,7 +15,7 @@ import type { StepgateFunctions } from './functions.js';
 import { stateMachineArns } from './functions.js';
 
 /** The functions a compiled state machine invokes (ASL_PLACEHOLDERS of translator/emit/aws-asl.ts). */
-const ACTIVITIES = ['tool-call', 'notify', 'approval-request', 'approval-close', 'quorum'] as const;
+const ACTIVITIES = ['tool-call', 'notify', 'approval-request', 'quorum'] as const;
 
 export interface StepgateOrchestrationProps {
   readonly functions: StepgateFunctions;

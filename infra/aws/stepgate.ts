@@ -277,6 +277,7 @@ export class Stepgate extends Construct {
       notifyFunctionArn: fns.notify.functionArn,
       approvalRequestFunctionArn: fns['approval-request'].functionArn,
       quorumFunctionArn: fns.quorum.functionArn,
+      approvalCloseFunctionArn: fns['approval-close'].functionArn,
       stateMachinePrefix: prefix,
       stateMachineRoleArn: stateMachineRole.roleArn,
       scheduleGroup: scheduleGroup.name ?? `${prefix}schedules`,

@@ -529,6 +529,16 @@ steps:
       result: { ok: true, payload: { status: 'cancelled' } },
     });
     expect((await runs.get(runId))?.status).toBe('cancelled');
+    // run-status asked approval-close to close what the run left open: the manager's inbox is empty again.
+    expect(stack.invocations).toContainEqual(
+      expect.objectContaining({
+        name: 'approval-close',
+        event: { runId, workflowId: 'expense-cancelled', reason: 'run-ended' },
+        result: expect.objectContaining({ ok: true }),
+      }),
+    );
+    const inbox = await sessions.carol.json('GET', '/api/approvals');
+    expect(JSON.stringify(inbox.json)).not.toContain(runId);
     const view = await runView(sessions.bob, runId);
     expect(view.status).toBe('cancelled');
     const late = await sessions.carol.json('POST', `/api/approvals/${runId}/manager_approval`, {

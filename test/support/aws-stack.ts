@@ -235,6 +235,8 @@ function lambdaEnv(
     AWS_SECRET_ACCESS_KEY: MOTO_CLIENT.credentials.secretAccessKey,
     AWS_ENDPOINT_URL: endpoints.services,
     AWS_ENDPOINT_URL_SFN: endpoints.sfn,
+    // A Lambda invoking another (run-status → approval-close) reaches the front too.
+    AWS_ENDPOINT_URL_LAMBDA: endpoints.sfn,
     [ENV.table]: 'stepgate',
     [ENV.kmsKeyId]: made.kmsKeyId,
     [ENV.resultsBucket]: made.bucket,
@@ -248,6 +250,7 @@ function lambdaEnv(
     [ENV.notifyFunctionArn]: functionArn('notify'),
     [ENV.approvalRequestFunctionArn]: functionArn('approval-request'),
     [ENV.quorumFunctionArn]: functionArn('quorum'),
+    [ENV.approvalCloseFunctionArn]: functionArn('approval-close'),
     [ENV.stateMachinePrefix]: STATE_MACHINE_PREFIX,
     [ENV.stateMachineRoleArn]: STATE_MACHINE_ROLE,
     [ENV.scheduleGroup]: SCHEDULE_GROUP,
