@@ -220,6 +220,9 @@ export async function runCaseAwsDetailed(
   } finally {
     run.running = false;
     restoreTimers();
+    // A decision the scenario scheduled may still be writing when the execution has ended (a level
+    // decided as the run stops): the database closes once none is.
+    while (ports.approvals.pending() > 0) await new Promise((resolve) => setImmediate(resolve));
     db.close();
   }
 }

@@ -125,6 +125,8 @@ export async function runCaseAzure(
     };
   } finally {
     running.close();
+    // A decision still writing as the orchestration ended: the database closes once none is.
+    while (approvals.pending() > 0) await new Promise((resolve) => setImmediate(resolve));
     db.close();
   }
 }

@@ -148,6 +148,8 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
     }
     return { status, path, toolCalls, approvals: approvalsSeen, notifications, vars, error };
   } finally {
+    // A decision still writing as the execution ended: the database closes once none is.
+    while (ports.approvals.pending() > 0) await new Promise((resolve) => setImmediate(resolve));
     db.close();
   }
 }
