@@ -363,59 +363,59 @@ function logDays(days: number): logs.RetentionDays {
   return (allowed.find((value) => value >= days) ?? logs.RetentionDays.INFINITE) as logs.RetentionDays;
 }
 
-/** The HMAC key that signs approval links: generated at deploy as 64 hex digits, never in the template. */
+/** A secret Secrets Manager generates at deploy (never in the template), with why it is not rotated. */
+function generatedSecret(
+  scope: Construct,
+  id: string,
+  removalPolicy: RemovalPolicy,
+  what: { description: string; generate: secretsmanager.SecretStringGenerator; notRotated: string },
+): secretsmanager.Secret {
+  const secret = new secretsmanager.Secret(scope, id, {
+    description: what.description,
+    generateSecretString: what.generate,
+    removalPolicy,
+  });
+  Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: what.notRotated });
+  return secret;
+}
+
+/** The HMAC key that signs approval links: 64 hex digits, the 32-byte key adapters/aws/platform-secrets.ts reads. */
 function linkSigningKey(scope: Construct, removalPolicy: RemovalPolicy): secretsmanager.Secret {
-  const secret = new secretsmanager.Secret(scope, 'LinkSigningKey', {
+  return generatedSecret(scope, 'LinkSigningKey', removalPolicy, {
     description: 'Stepgate: the HMAC key that signs approval links',
-    // 64 lowercase hex digits: the 32-byte key adapters/aws/platform-secrets.ts reads.
-    generateSecretString: {
+    generate: {
       passwordLength: 64,
       excludePunctuation: true,
       excludeUppercase: true,
       excludeCharacters: 'ghijklmnopqrstuvwxyz',
     },
-    removalPolicy,
-  });
-  Validations.of(secret).acknowledge({
-    id: 'AwsSolutions-SMG4',
-    reason:
+    notRotated:
       'Rotating the link-signing key invalidates every approval link already emailed; rotation needs an ' +
       'overlap (sign with the new key, accept the previous one until its links expire), which comes ' +
       'with the approval Lambdas that read it.',
   });
-  return secret;
 }
 
-/** The key CloudFront sends the API with every request: generated at deploy, never in the template. */
+/** The key CloudFront sends the API with every request. */
 function originKeySecret(scope: Construct, removalPolicy: RemovalPolicy): secretsmanager.Secret {
-  const secret = new secretsmanager.Secret(scope, 'OriginKey', {
+  return generatedSecret(scope, 'OriginKey', removalPolicy, {
     description: 'Stepgate: the key CloudFront sends the API with (requests without it are refused)',
-    generateSecretString: { passwordLength: 64, excludePunctuation: true },
-    removalPolicy,
-  });
-  Validations.of(secret).acknowledge({
-    id: 'AwsSolutions-SMG4',
-    reason:
+    generate: { passwordLength: 64, excludePunctuation: true },
+    notRotated:
       'CloudFront reads the key when the stack deploys, the API when a container starts: a rotation ' +
       'between deployments would lock CloudFront out. Rotate it by redeploying after changing it.',
   });
-  return secret;
 }
 
-/** The first admin's password: generated at deploy, read by the setup function only. */
+/** The first admin's password, read by the setup function only. */
 function adminPasswordSecret(scope: Construct, removalPolicy: RemovalPolicy): secretsmanager.Secret {
-  const secret = new secretsmanager.Secret(scope, 'AdminPassword', {
+  return generatedSecret(scope, 'AdminPassword', removalPolicy, {
     description: "Stepgate: the first admin's password, set once at deploy (change it after logging in)",
-    generateSecretString: { passwordLength: 24, excludePunctuation: true },
-    removalPolicy,
-  });
-  Validations.of(secret).acknowledge({
-    id: 'AwsSolutions-SMG4',
-    reason:
+    generate: { passwordLength: 24, excludePunctuation: true },
+    notRotated:
       'A one-time initial password: the setup function sets it once, on an empty directory; the admin ' +
       'changes it after logging in, so rotating the secret would change nothing.',
   });
-  return secret;
 }
 
 /** The settings every Stepgate bucket shares: encrypted, private, reachable over TLS only. */

@@ -17,6 +17,7 @@ import { AwsPorts } from '../../functions/aws/ports.js';
 import { aslCallbackAnswer } from '../../functions/core/handlers/index.js';
 import type { ApprovalOutcome, NotifyRequest } from '../../functions/core/protocol.js';
 import type { AslApprovalPayload } from '../../functions/core/wire.js';
+import { apiEvent } from '../support/api-gateway.js';
 import { compileWorkflow, taskPayload } from '../support/asl-payloads.js';
 import { MOTO_CLIENT, type Moto, startMoto } from '../support/moto.js';
 
@@ -48,7 +49,7 @@ const PARTS: AwsApiParts = {
   notifier,
 };
 
-/** An HTTP API (payload format 2.0) event, as API Gateway sends it. */
+/** An HTTP API (payload format 2.0) event, as API Gateway sends it (test/support/api-gateway.ts), with a JSON or form body. */
 function event(
   method: string,
   path: string,
@@ -60,40 +61,12 @@ function event(
     headers?: Record<string, string>;
   } = {},
 ): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    ...(options.cookies === undefined ? {} : { cookies: options.cookies }),
-    headers: {
-      host: 'api.example.com',
-      'content-type': options.form === undefined ? 'application/json' : 'application/x-www-form-urlencoded',
-      'user-agent': 'test',
-      ...options.headers,
-    },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'api.example.com',
-      domainPrefix: 'api',
-      http: {
-        method,
-        path,
-        protocol: 'HTTP/1.1',
-        sourceIp: options.sourceIp ?? '203.0.113.9',
-        userAgent: 'test',
-      },
-      requestId: randomBytes(8).toString('hex'),
-      routeKey: '$default',
-      stage: '$default',
-      time: '06/Dec/2026:05:00:00 +0000',
-      timeEpoch: 1_796_533_200_000,
-    },
-    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-    ...(options.form === undefined ? {} : { body: options.form }),
-    isBase64Encoded: false,
-  };
+  const { body, form, ...rest } = options;
+  return apiEvent(method, path, {
+    ...rest,
+    contentType: form === undefined ? 'application/json' : 'application/x-www-form-urlencoded',
+    ...(form !== undefined ? { body: form } : body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
 }
 
 type V2Result = Exclude<APIGatewayProxyResultV2, string>;
