@@ -250,6 +250,9 @@ ${options.flaky === true ? '      flaky: "{{run.id}}"\n' : ''}    retry: { maxAt
 describe('Stepgate on AWS, end to end on moto', () => {
   it('approves an expense from the emailed link: manual run, SendTaskSuccess, payment and email', async () => {
     await save(expenseWorkflow('expense-approved'));
+    // What the run costs in DynamoDB requests, from its start to its end (the link page and the decision
+    // included; the save before it not): reported for the README's cost table.
+    const before = stack.dynamoRequests();
     const started = await sessions.bob.json('POST', '/api/workflows/expense-approved/run', {
       input: { amount: 900, description: 'laptop' },
     });
@@ -271,6 +274,11 @@ describe('Stepgate on AWS, end to end on moto', () => {
 
     const execution = await stack.settle(record.executionArn);
     expect(execution.status).toBe('SUCCEEDED');
+    const used = Object.entries(stack.dynamoRequests()).map(
+      ([op, n]) => [op, n - (before[op] ?? 0)] as const,
+    );
+    console.log(`DynamoDB requests of one approved expense run: ${JSON.stringify(Object.fromEntries(used))}`);
+    expect(used.reduce((sum, [, n]) => sum + n, 0)).toBeGreaterThan(0);
     expect(await mailsTo('bob@example.com', 'Expense paid: laptop')).toEqual([
       {
         subject: 'Expense paid: laptop',

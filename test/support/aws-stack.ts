@@ -116,6 +116,11 @@ export interface AwsStack {
   services: Moto;
   /** The front of the Step Functions moto (also where its interpreter invokes Lambda). */
   front: MotoFront;
+  /**
+   * The Lambdas' DynamoDB requests since the last reset, by operation (`PutItem`, `Query`, ...): they reach
+   * the services' moto through a front that only counts (what a run costs in DynamoDB requests).
+   */
+  dynamoRequests(): Record<string, number>;
   /** Clients of the tests: the services' moto, and Step Functions through the front. */
   clients: { services: ClientConfig; sfn: ClientConfig };
   sfn: SFNClient;
@@ -381,6 +386,8 @@ async function assemble(options: AwsStackOptions, undo: Array<() => unknown>): P
   undo.push(() => rmSync(dir, { recursive: true, force: true }));
   const services = await startMoto();
   undo.push(() => services.stop());
+  const counting = await startMotoFront(services.endpoint, []);
+  undo.push(() => counting.stop());
   const invocations: Invocation[] = [];
   const historyRetries: string[] = [];
   const invoke = lambdaInvoker(files, invocations);
@@ -412,7 +419,23 @@ async function assemble(options: AwsStackOptions, undo: Array<() => unknown>): P
   };
   const table = openTable('stepgate', clients.services);
   const made = await createResources(clients.services, table);
-  const env = lambdaEnv(options, { services: services.endpoint, sfn: front.endpoint }, made);
+  const env = lambdaEnv(options, { services: counting.endpoint, sfn: front.endpoint }, made);
+  const dynamoRequests = () => {
+    const counts: Record<string, number> = {};
+    for (const request of counting.requests) {
+      const target = String(request.headers['x-amz-target'] ?? '');
+      if (!target.startsWith('DynamoDB_20120810.')) continue;
+      const operation = target.slice('DynamoDB_20120810.'.length);
+      counts[operation] = (counts[operation] ?? 0) + 1;
+      // A transaction's items are billed each (twice: DynamoDB's two-phase write), so count them too.
+      if (operation === 'TransactWriteItems') {
+        const items = (JSON.parse(request.body.toString('utf8')) as { TransactItems?: unknown[] })
+          .TransactItems;
+        counts['TransactWriteItems.items'] = (counts['TransactWriteItems.items'] ?? 0) + (items?.length ?? 0);
+      }
+    }
+    return counts;
+  };
   const restoreEnv = setEnv(env);
   undo.push(restoreEnv);
   const sfn = new SFNClient(clients.sfn);
@@ -439,6 +462,7 @@ async function assemble(options: AwsStackOptions, undo: Array<() => unknown>): P
   return {
     services,
     front,
+    dynamoRequests,
     clients,
     sfn,
     table,
@@ -450,6 +474,7 @@ async function assemble(options: AwsStackOptions, undo: Array<() => unknown>): P
       await interpreting.reset();
       await configure();
       front.requests.length = 0;
+      counting.requests.length = 0;
       invocations.length = 0;
     },
     ended,
