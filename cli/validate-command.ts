@@ -5,9 +5,8 @@ import { ConfigError, loadConfig } from '../adapters/local/config.js';
 import { McpRegistry } from '../adapters/mcp/registry.js';
 import { parseScenario } from '../testing/scenario.js';
 import { type Diagnostic, formatDiagnostic, hasErrors } from '../translator/diagnostics.js';
-import type { IrGraph, IrTool } from '../translator/ir.js';
-import { MAX_SOURCE_BYTES, parseSource } from '../translator/source.js';
-import { errorMessage } from '../translator/util.js';
+import { MAX_SOURCE_BYTES } from '../translator/source.js';
+import { toolSteps, unknownToolDiagnostics } from '../translator/tool-check.js';
 import { formatOf, type ValidationResult, validateWorkflow } from '../translator/validate.js';
 
 export interface ValidateOptions {
@@ -111,40 +110,12 @@ async function checkTools(results: FileResult[], configPath: string | undefined)
     for (const r of withTools) {
       const ir = r.result.ir;
       if (ir === undefined || r.text === undefined) continue;
-      const source = parseSource(r.text, formatOf(r.file));
-      for (const step of toolSteps(ir.graph)) {
-        const name = step.server === null ? step.tool : `${step.server}/${step.tool}`;
-        const problem = await registry.lookup(name).then(
-          () => undefined,
-          (error: unknown) => errorMessage(error),
-        );
-        if (problem === undefined) continue;
-        const path = [
-          ...step.source
-            .split('/')
-            .slice(1)
-            .map((s) => (/^\d+$/.test(s) ? Number(s) : s)),
-          'tool',
-        ];
-        r.result.diagnostics.push(
-          source.place({
-            severity: 'warning',
-            code: 'unknown-tool',
-            message: `${problem} (registered MCP servers)`,
-            path,
-          }),
-        );
-      }
+      const lookup = (name: string) => registry.lookup(name);
+      r.result.diagnostics.push(...(await unknownToolDiagnostics(ir, r.text, formatOf(r.file), lookup)));
     }
   } finally {
     await registry.close();
   }
-}
-
-function toolSteps(graph: IrGraph): IrTool[] {
-  return graph.nodes.flatMap((node) =>
-    node.kind === 'tool' ? [node] : node.kind === 'parallel' ? node.branches.flatMap(toolSteps) : [],
-  );
 }
 
 /** Scenario files (`*.test.yaml`) sit beside workflows, so a glob over a folder validates both kinds. */

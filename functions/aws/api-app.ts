@@ -112,6 +112,7 @@ export function createAwsApi(ports: AwsPorts, parts: AwsApiParts): Hono<Env> {
   // The public URL says whether the cookie travels over HTTPS only (always, but for a test on http://).
   const secure = config.publicUrl?.startsWith('https:') ?? true;
   const throttle = new LoginThrottle({ counter: limiter, clock, limits: config.limits.login });
+  const tools = awsTools(ports);
   const app = createApp({
     authenticate: authenticateRequest,
     bodyLimits: config.limits.bodyBytes,
@@ -134,7 +135,7 @@ export function createAwsApi(ports: AwsPorts, parts: AwsApiParts): Hono<Env> {
       vault: ports.vault(),
       tokens,
       sessions,
-      mcp: { servers: config.mcpServers, registry: awsTools(ports).registry },
+      mcp: { servers: config.mcpServers, registry: tools.registry },
       templates: parts.templates ?? [],
     },
     chat: true,
@@ -146,6 +147,7 @@ export function createAwsApi(ports: AwsPorts, parts: AwsApiParts): Hono<Env> {
     // and the browser's EventSource comes back for the next (every 2 s).
     runEvents: { once: true, pollMs: 2_000 },
     workflows: parts.workflows ?? ports.workflows(),
+    tools: { lookup: (name) => tools.registry.lookup(name) },
     host: parts.host,
     approvals: approvals.approvals,
     approvalStore: approvals.store,

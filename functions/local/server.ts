@@ -410,6 +410,7 @@ function httpApp({
       },
     },
     workflows,
+    tools: { lookup: (name) => mcp.registry.lookup(name) },
     host: engine.host,
     approvals: engine.approvals,
     approvalStore: engine.store,

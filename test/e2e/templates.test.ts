@@ -47,6 +47,38 @@ describe('the four templates from each of their triggers, over HTTP', () => {
     return secret;
   };
 
+  it('warns at validation and on save about a tool no MCP server offers, naming the closest', async () => {
+    const definition = (tool: string) => ({
+      version: 1,
+      id: 'tool-check',
+      name: 'Tool check',
+      triggers: [{ type: 'manual', minRole: 'member' }],
+      steps: [{ id: 'charge', type: 'tool', tool, args: { amount: 1 } }],
+    });
+    type Checked = { valid: boolean; diagnostics: { severity: string; code: string; message: string }[] };
+    const misspelled = await s.api<Checked>(
+      ada,
+      'POST',
+      '/api/workflows/validate',
+      definition('payments-charg'),
+    );
+    expect(misspelled.status).toBe(200);
+    expect(misspelled.json.valid).toBe(true);
+    const warning = misspelled.json.diagnostics.find((d) => d.code === 'unknown-tool');
+    expect(warning?.severity).toBe('warning');
+    expect(warning?.message).toContain('payments-charge');
+    const known = await s.api<Checked>(ada, 'POST', '/api/workflows/validate', definition('payments-charge'));
+    expect(known.json.diagnostics.filter((d) => d.code === 'unknown-tool')).toEqual([]);
+    const saved = await s.api<{ warnings: { code: string }[] }>(
+      ada,
+      'PUT',
+      '/api/workflows/tool-check',
+      definition('payments-charg'),
+    );
+    expect(saved.status).toBe(201);
+    expect(saved.json.warnings.map((w) => w.code)).toContain('unknown-tool');
+  });
+
   describe('expense-approval', () => {
     it('manual: an expense under $500 is validated, paid through the sandbox and confirmed by email', async () => {
       const runId = await s.startRun(emma, 'expense-approval', {

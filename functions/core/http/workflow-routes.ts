@@ -12,9 +12,11 @@
 //   POST   /api/workflows/validate            check a definition without saving: { valid, diagnostics }
 //   DELETE /api/workflows/:id                 changing or deleting needs the role the workflow grants
 //   POST   /api/workflows/:id/run             manual trigger (its minRole, input checked), token or signed webhook
+
 import type { Context, Hono } from 'hono';
 import type { Diagnostic } from '../../../translator/diagnostics.js';
 import type { IrTrigger } from '../../../translator/ir.js';
+import { type ToolLookup, unknownToolDiagnostics } from '../../../translator/tool-check.js';
 import { validateWorkflow } from '../../../translator/validate.js';
 import { hasScope } from '../auth.js';
 import type { DelegationDirectory } from '../delegation.js';
@@ -65,6 +67,11 @@ export interface WorkflowRoutesDeps {
   /** Signed deliveries and token webhooks' idempotency; without it, signed webhooks are not served. */
   webhooks?: WebhookDeps;
   limits?: { jsonDepth: number; perUser: Pick<UserLimits, 'take'> };
+  /**
+   * The MCP servers' tools: validation and saving warn (with the closest names) about a tool step whose
+   * tool none offers, as `stepgate validate` does. Without it, tool names are not checked.
+   */
+  tools?: { lookup: ToolLookup };
 }
 
 /**
@@ -139,6 +146,10 @@ async function definitionFromBody(deps: WorkflowRoutesDeps, c: Context<Env>) {
   const source = await c.req.text();
   const maxDepth = deps.limits?.jsonDepth;
   const result = validateWorkflow(source, format, maxDepth === undefined ? {} : { maxDepth });
+  if (result.ir !== undefined && deps.tools !== undefined) {
+    const lookup = deps.tools.lookup;
+    result.diagnostics.push(...(await unknownToolDiagnostics(result.ir, source, format, lookup)));
+  }
   return { source, format, result } as const;
 }
 
