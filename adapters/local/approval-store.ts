@@ -4,9 +4,10 @@
 // key the adapter is given, the row's run, step, visit and level bound as associated data); without a key
 // the store keeps no callbacks, which is all the embedded engine needs. A decision's audit entry is written
 // in the transaction of its update, through the writer of the run's audit trail on the same database.
-import { hkdfSync } from 'node:crypto';
+
 import type { AuditEntry } from '../../functions/core/durable.js';
 import { normalizeEmail } from '../../functions/core/identity.js';
+import { approvalKeys } from '../../functions/core/platform-keys.js';
 import type { ApprovalRecord, ApprovalStore } from '../../functions/core/ports.js';
 import { CallbackSeal } from './callback-seal.js';
 import type { Db } from './database.js';
@@ -35,7 +36,7 @@ interface Row {
 
 /** The callback key of a deployment: derived from its master key with HKDF, under its own label. */
 export function approvalCallbackKey(masterKey: Uint8Array): Uint8Array {
-  return new Uint8Array(hkdfSync('sha256', masterKey, '', 'stepgate approval callbacks', 32));
+  return approvalKeys(masterKey).callbackKey;
 }
 
 export interface SqliteApprovalStoreOptions {

@@ -3,20 +3,18 @@
 // it. What other parts of the deployment provide (the platform keys from Secrets Manager, answering a
 // decided level's task token, whether a run still runs) comes in as AwsApprovalSeams: parameters, never
 // stand-ins. A function given no decisions (approval-request, approval-close) never decides a level.
+
 import { DynamoApprovalStore } from '../../adapters/aws/approval-store.js';
 import { ApprovalLinks, linkNotifier } from '../core/approval-links.js';
 import { type ApprovalDeps, type ApprovalNotifier, ApprovalService } from '../core/approvals.js';
+import type { ApprovalKeys } from '../core/platform-keys.js';
 import type { Notifier } from '../core/ports.js';
 import { required } from './config.js';
 import type { AwsPorts } from './ports.js';
 
 /** Keys kept in Secrets Manager (STEPGATE_LINK_SECRET_ARN), read by the platform-secrets module. */
-export interface PlatformKeys {
-  /** HMAC key of the emailed approval links (at least 32 bytes). */
-  linkSecret: Uint8Array;
-  /** AES-256-GCM key sealing each level's task token in its approval record (32 bytes). */
-  callbackKey: Uint8Array;
-}
+/** The link-signing and callback-sealing keys (functions/core/platform-keys.ts). */
+export type PlatformKeys = ApprovalKeys;
 
 /** How a decided level reaches its run: only the functions that take decisions (the API) need it. */
 export interface ApprovalDecisions {

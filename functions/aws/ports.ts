@@ -42,7 +42,7 @@ export const LAMBDA_CLOCK: Clock = {
 };
 
 /** Memoises `make`'s value on first use. */
-function lazy<T>(make: () => T): () => T {
+export function lazy<T>(make: () => T): () => T {
   let made: { value: T } | undefined;
   return () => {
     made ??= { value: make() };

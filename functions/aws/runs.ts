@@ -19,16 +19,7 @@ import type { ApprovalOutcome } from '../core/protocol.js';
 import { Scheduler } from '../core/triggers/schedules.js';
 import type { ApprovalDecisions } from './approvals.js';
 import { required } from './config.js';
-import type { AwsPorts } from './ports.js';
-
-/** Memoises `make`'s value on first use. */
-function lazy<T>(make: () => T): () => T {
-  let made: { value: T } | undefined;
-  return () => {
-    made ??= { value: make() };
-    return made.value;
-  };
-}
+import { type AwsPorts, lazy } from './ports.js';
 
 export class AwsRuns {
   constructor(private readonly ports: AwsPorts) {}

@@ -9,7 +9,6 @@
 //   STEPGATE_MASTER_KEY   the vault's key (base64 or hex, 32 bytes); else STEPGATE_HOME/master.key
 //   STEPGATE_SMTP_PORT    the development inbox's port (default: a free one)
 //   STEPGATE_SECURE_COOKIES  'true' behind HTTPS
-import { hkdfSync } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
@@ -43,6 +42,7 @@ import type { TemplateEntry } from '../core/http/template-routes.js';
 import { LoginThrottle } from '../core/login-throttle.js';
 import { ChannelNotifier } from '../core/notify/notifier.js';
 import { createSsrfGuard } from '../core/notify/ssrf.js';
+import { approvalKeys } from '../core/platform-keys.js';
 import type { Clock } from '../core/ports.js';
 import { ToolPipeline } from '../core/tool-pipeline.js';
 import { Scheduler } from '../core/triggers/schedules.js';
@@ -281,7 +281,7 @@ function startApprovalLinks(
   const { engine } = stores;
   const store = new SqliteApprovalLinkStore(engine.db);
   const links = new ApprovalLinks({
-    secret: new Uint8Array(hkdfSync('sha256', key, '', 'stepgate approval links', 32)),
+    secret: approvalKeys(key).linkSecret,
     store,
     approvals: engine.approvals,
     approvalStore: engine.store,
