@@ -431,7 +431,9 @@ if (isMain) {
         console.log(
           `Log in (POST ${running.url}/api/login) as one of these demo users, password '${config.directory.demoPassword}':`,
         );
-        for (const user of config.directory.users) console.log(`  ${user.email.padEnd(22)} ${user.role}`);
+        // Service accounts (a webhook's runAs) have no password: nobody can log in as them.
+        for (const user of config.directory.users.filter((u) => u.service !== true))
+          console.log(`  ${user.email.padEnd(22)} ${user.role}`);
       }
       const stop = () => {
         void running.close().then(() => process.exit(0));
