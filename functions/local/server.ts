@@ -42,7 +42,7 @@ import type { TemplateEntry } from '../core/http/template-routes.js';
 import { LoginThrottle } from '../core/login-throttle.js';
 import { ChannelNotifier } from '../core/notify/notifier.js';
 import { createSsrfGuard } from '../core/notify/ssrf.js';
-import { approvalKeys } from '../core/platform-keys.js';
+import { approvalKeys, chatConfirmKey } from '../core/platform-keys.js';
 import type { Clock } from '../core/ports.js';
 import { ToolPipeline } from '../core/tool-pipeline.js';
 import { Scheduler } from '../core/triggers/schedules.js';
@@ -114,7 +114,18 @@ export async function startServer(
     (now) => stores.limiter.prune(now - hitTtl),
     (now) => links.store.prune(now),
   ]);
-  const app = httpApp({ env, config, clock, stores, mcp, workflows, templates, deliveries, scheduler });
+  const app = httpApp({
+    env,
+    config,
+    clock,
+    stores,
+    mcp,
+    workflows,
+    templates,
+    deliveries,
+    scheduler,
+    key,
+  });
   mountApprovalPages(app.app, {
     links: links.links,
     authenticateOptional: async (c) => (await app.authenticate(c))?.identity ?? null,
@@ -337,6 +348,8 @@ interface HttpParts {
   templates: TemplateEntry[];
   deliveries: SqliteWebhookDeliveryStore;
   scheduler: Scheduler;
+  /** The master key (chat's confirmation key is derived from it). */
+  key: Uint8Array;
 }
 
 /** The HTTP API and the request authentication it uses (session cookies, API tokens, OIDC JWTs). */
@@ -350,6 +363,7 @@ function httpApp({
   templates,
   deliveries,
   scheduler,
+  key,
 }: HttpParts) {
   const { engine, directory, vault, limiter, inbox, auditListeners } = stores;
   const { limits } = config;
@@ -397,7 +411,8 @@ function httpApp({
       mcp: { servers: mcp.servers, registry: mcp.registry },
       templates,
     },
-    chat: true,
+    // A chat start that can reach a write tool waits for a confirmation signed with a key of its own.
+    chat: { confirmKey: chatConfirmKey(key), policy: config.policy },
     limits: { jsonDepth: limits.jsonDepth, perUser: new UserLimits({ counter: limiter, clock, limits }) },
     runEvents: {
       subscribe: (runId, changed) => {
