@@ -667,7 +667,7 @@ function fillTexts({ props, need, order, parsed, input, open }: Filling): void {
 
 function finish<W extends ChatWorkflow>(workflow: W, input: Record<string, JsonValue>): Understanding<W> {
   const checked = checkInput(workflow.ir.inputs, input);
-  if (checked.ok) return { kind: 'start', workflow, input: checked.input };
+  if (checked.ok) return { kind: 'start', workflow, input: inSchemaOrder(workflow.ir, checked.input) };
   const props = properties(workflow.ir);
   const missing: MissingField[] = [];
   const refused = new Set<string>();
@@ -696,6 +696,13 @@ function finish<W extends ChatWorkflow>(workflow: W, input: Record<string, JsonV
   // What was refused is asked for again, not kept.
   const kept = Object.fromEntries(Object.entries(input).filter(([k]) => !refused.has(k)));
   return { kind: 'ask', workflow, missing, input: kept };
+}
+
+/** The input with its keys in the order the schema declares them (as the run form shows them). */
+function inSchemaOrder(ir: IrWorkflow, input: Record<string, JsonValue>): Record<string, JsonValue> {
+  const keys = Object.keys(properties(ir));
+  const rank = (k: string) => (keys.includes(k) ? keys.indexOf(k) : keys.length);
+  return Object.fromEntries(Object.entries(input).sort(([a], [b]) => rank(a) - rank(b)));
 }
 
 function formatted(p: Property, word: string): boolean {
