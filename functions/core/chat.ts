@@ -214,8 +214,9 @@ export type ChatQuestion = 'help' | 'runs' | 'approvals';
 const STARTS = /^\W*(please\s+)?(start|run|begin|launch|trigger|kick)\b/;
 const APPROVALS =
   /\b(approvals|to approve|approve anything|pending approval|awaiting (my )?(approval|decision)|waiting (for|on) me)\b/;
+// Not a bare "status": "report incident: status page down" is a start.
 const RUNS =
-  /\b(runs|my run|last run|latest run|recent run|status)\b|\bwhat (did|have) i (started|start|run)\b/;
+  /\b(runs|my run|last run|latest run|recent run|run status|status of (my|the)|how (is|are) my)\b|\bwhat (did|have) i (started|start|run)\b/;
 const HELP =
   /\b(help|hello|hi|hey|what can you do|what do you do|what can i (start|run|do)|how does this work|how do i|commands?)\b/;
 
