@@ -138,7 +138,7 @@ export function createAwsApi(ports: AwsPorts, parts: AwsApiParts): Hono<Env> {
       mcp: { servers: config.mcpServers, registry: tools.registry },
       templates: parts.templates ?? [],
     },
-    chat: true,
+    chat: { confirmKey: parts.keys.chatKey, policy: config.policy },
     limits: {
       jsonDepth: config.limits.jsonDepth,
       perUser: new UserLimits({ counter: limiter, clock, limits: config.limits }),

@@ -12,9 +12,12 @@ import type { Notifier } from '../core/ports.js';
 import { required } from './config.js';
 import type { AwsPorts } from './ports.js';
 
-/** Keys kept in Secrets Manager (STEPGATE_LINK_SECRET_ARN), read by the platform-secrets module. */
-/** The link-signing and callback-sealing keys (functions/core/platform-keys.ts). */
-export type PlatformKeys = ApprovalKeys;
+/**
+ * The keys derived from the platform secret kept in Secrets Manager (STEPGATE_LINK_SECRET_ARN, read by the
+ * platform-secrets module; functions/core/platform-keys.ts): the link-signing and callback-sealing keys,
+ * and the HMAC key of chat's pending starts (the API's).
+ */
+export type PlatformKeys = ApprovalKeys & { chatKey: Uint8Array };
 
 /** How a decided level reaches its run: only the functions that take decisions (the API) need it. */
 export interface ApprovalDecisions {

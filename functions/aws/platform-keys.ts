@@ -1,18 +1,19 @@
-// The platform keys of the AWS deployment: the approval-link signing key and the key that seals each
-// level's task token in its approval record, both derived (functions/core/platform-keys.ts) from the one
-// 32-byte secret the stack keeps in Secrets Manager (STEPGATE_LINK_SECRET_ARN, read and cached by
+// The platform keys of the AWS deployment: the approval-link signing key, the key that seals each level's
+// task token in its approval record and the key of chat's pending starts, all derived
+// (functions/core/platform-keys.ts) from the one 32-byte secret the stack keeps in Secrets Manager (STEPGATE_LINK_SECRET_ARN, read and cached by
 // adapters/aws/platform-secrets.ts) as the local server derives them from its master key; and the key
 // CloudFront proves itself with to the API.
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { approvalLinkKey } from '../../adapters/aws/platform-secrets.js';
-import { approvalKeys } from '../core/platform-keys.js';
+import { approvalKeys, chatConfirmKey } from '../core/platform-keys.js';
 import type { PlatformKeys } from './approvals.js';
 import { required } from './config.js';
 import type { AwsPorts } from './ports.js';
 
-/** The two keys, derived from the stack's secret (read once per container). */
+/** The keys, derived from the stack's secret (read once per container). */
 export async function platformKeys(ports: AwsPorts): Promise<PlatformKeys> {
-  return approvalKeys(await approvalLinkKey(ports.secrets(), required(ports.config, 'linkSecretArn')));
+  const secret = await approvalLinkKey(ports.secrets(), required(ports.config, 'linkSecretArn'));
+  return { ...approvalKeys(secret), chatKey: chatConfirmKey(secret) };
 }
 
 /**

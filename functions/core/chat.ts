@@ -18,7 +18,11 @@
 //   "quoted" text, then the remaining free words   the string properties in turn, required ones first
 // The result is checked with checkInput: valid → 'start'; otherwise 'ask' for what is missing or invalid.
 // A follow-up carries the previous 'ask' as context: its workflow and input so far, which the answer adds to.
-import type { IrWorkflow } from '../../translator/ir.js';
+//
+// Besides starts, a few questions (questionOf): help ("hello, what can you do?": what the user can start),
+// their recent runs and their pending approvals; the route answers them from its stores (the replies'
+// wording is here). Which tools a start can reach (reachableTools) decides whether it needs confirming.
+import { edgesOf, type IrGraph, type IrTool, type IrWorkflow } from '../../translator/ir.js';
 import type { JsonValue } from '../../translator/template.js';
 import { isEmail } from './identity.js';
 import { checkInput } from './inputs.js';
@@ -152,9 +156,7 @@ export function understand<W extends ChatWorkflow>(
 export function replyFor(understanding: Understanding, runId?: string): string {
   switch (understanding.kind) {
     case 'start': {
-      const given = Object.entries(understanding.input)
-        .map(([k, v]) => `${k} ${typeof v === 'string' ? `"${v}"` : JSON.stringify(v)}`)
-        .join(', ');
+      const given = givenText(understanding.input);
       return `Started ${understanding.workflow.name}${runId ? ` (run ${runId})` : ''}${given ? ` with ${given}` : ''}.`;
     }
     case 'ask': {
@@ -182,6 +184,102 @@ export function replyFor(understanding: Understanding, runId?: string): string {
             .map((w) => `"start ${w.name.toLowerCase()}"`)
             .join(', ')}.`;
   }
+}
+
+/** The input as the replies show it: `amount 900, description "laptop"`. */
+function givenText(input: Record<string, JsonValue>): string {
+  return Object.entries(input)
+    .map(([k, v]) => `${k} ${typeof v === 'string' ? `"${v}"` : JSON.stringify(v)}`)
+    .join(', ');
+}
+
+/** The question asked before a start that can reach write tools (`writes`: their names). */
+export function confirmReply(
+  workflow: ChatWorkflow,
+  input: Record<string, JsonValue>,
+  writes: string[],
+): string {
+  const given = givenText(input);
+  return `Start ${workflow.name}${given ? ` with ${given}` : ''}? It can change things: it calls ${writes.join(
+    ', ',
+  )}. Confirm to start it, or cancel.`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Questions: help, my runs, my approvals
+
+export type ChatQuestion = 'help' | 'runs' | 'approvals';
+
+/** A message that begins as a start ("start …", "run …") is never a question. */
+const STARTS = /^\W*(please\s+)?(start|run|begin|launch|trigger|kick)\b/;
+const APPROVALS =
+  /\b(approvals|to approve|approve anything|pending approval|awaiting (my )?(approval|decision)|waiting (for|on) me)\b/;
+// Not a bare "status": "report incident: status page down" is a start.
+const RUNS =
+  /\b(runs|my run|last run|latest run|recent run|run status|status of (my|the)|how (is|are) my)\b|\bwhat (did|have) i (started|start|run)\b/;
+const HELP =
+  /\b(help|hello|hi|hey|what can you do|what do you do|what can i (start|run|do)|how does this work|how do i|commands?)\b/;
+
+/**
+ * The question `message` asks, if it is one: its pending approvals, its runs, or help. Help only when no
+ * workflow is plainly named ("help me book a flight" is a start).
+ */
+export function questionOf(message: string, workflows: ChatWorkflow[]): ChatQuestion | undefined {
+  const text = message.toLowerCase();
+  if (STARTS.test(text)) return undefined;
+  if (APPROVALS.test(text)) return 'approvals';
+  if (RUNS.test(text)) return 'runs';
+  if (!HELP.test(text)) return undefined;
+  const best = rank(parse(message, workflows).tokens, workflows)[0];
+  return best !== undefined && best.score >= 1 ? undefined : 'help';
+}
+
+/** How to say "start it" for a workflow: its first alias, else its name. */
+export function examplePhrase(w: ChatWorkflow): string {
+  return (w.aliases ?? w.ir.aliases)[0] ?? `start ${w.name.toLowerCase()}`;
+}
+
+/** The answer to help: what the user can start (only those), and what else to ask. */
+export function helpReply(startable: ChatWorkflow[]): string {
+  const questions =
+    'Ask "what are my runs?" for your recent runs, or "my pending approvals" for what waits on you.';
+  if (startable.length === 0) return `There is no workflow you can start here. ${questions}`;
+  const list = [...startable]
+    .sort((x, y) => x.name.localeCompare(y.name))
+    .map((w) => `${w.name} ("${examplePhrase(w)}")`)
+    .join(', ');
+  return `I start workflows for you, in your own words, and ask for anything missing. You can start: ${list}. ${questions}`;
+}
+
+/** The answer to "what are my runs?": the newest first. */
+export function runsReply(runs: Array<{ name: string; status: string }>): string {
+  if (runs.length === 0) return 'You have not started any runs yet.';
+  const list = runs.map((r) => `${r.name}: ${r.status.replace('_', ' ')}`).join('; ');
+  return `Your ${runs.length === 1 ? 'latest run' : `${runs.length} latest runs`}: ${list}.`;
+}
+
+/** The answer to "my pending approvals". */
+export function approvalsReply(approvals: Array<{ name: string; message: string }>): string {
+  if (approvals.length === 0) return 'Nothing waits on your approval.';
+  const list = approvals.map((a) => `${a.name}${a.message ? ` (${a.message})` : ''}`).join('; ');
+  return `${approvals.length === 1 ? 'One approval waits' : `${approvals.length} approvals wait`} on you: ${list}.`;
+}
+
+/** The tool steps a run of `graph` can reach from its start (parallel branches included), in visit order. */
+export function reachableTools(graph: IrGraph): IrTool[] {
+  const nodes = new Map(graph.nodes.map((n) => [n.id, n]));
+  const seen = new Set<string>();
+  const tools: IrTool[] = [];
+  const queue = [graph.start];
+  for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+    const node = nodes.get(id);
+    if (node === undefined || seen.has(id)) continue;
+    seen.add(id);
+    if (node.kind === 'tool') tools.push(node);
+    if (node.kind === 'parallel') for (const branch of node.branches) tools.push(...reachableTools(branch));
+    queue.push(...edgesOf(node).map((e) => e.to));
+  }
+  return tools;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -570,7 +668,7 @@ function fillTexts({ props, need, order, parsed, input, open }: Filling): void {
 
 function finish<W extends ChatWorkflow>(workflow: W, input: Record<string, JsonValue>): Understanding<W> {
   const checked = checkInput(workflow.ir.inputs, input);
-  if (checked.ok) return { kind: 'start', workflow, input: checked.input };
+  if (checked.ok) return { kind: 'start', workflow, input: inSchemaOrder(workflow.ir, checked.input) };
   const props = properties(workflow.ir);
   const missing: MissingField[] = [];
   const refused = new Set<string>();
@@ -599,6 +697,13 @@ function finish<W extends ChatWorkflow>(workflow: W, input: Record<string, JsonV
   // What was refused is asked for again, not kept.
   const kept = Object.fromEntries(Object.entries(input).filter(([k]) => !refused.has(k)));
   return { kind: 'ask', workflow, missing, input: kept };
+}
+
+/** The input with its keys in the order the schema declares them (as the run form shows them). */
+function inSchemaOrder(ir: IrWorkflow, input: Record<string, JsonValue>): Record<string, JsonValue> {
+  const keys = Object.keys(properties(ir));
+  const rank = (k: string) => (keys.includes(k) ? keys.indexOf(k) : keys.length);
+  return Object.fromEntries(Object.entries(input).sort(([a], [b]) => rank(a) - rank(b)));
 }
 
 function formatted(p: Property, word: string): boolean {

@@ -9,7 +9,7 @@
 //   STEPGATE_MASTER_KEY   the vault's key (base64 or hex, 32 bytes); else STEPGATE_HOME/master.key
 //   STEPGATE_SMTP_PORT    the development inbox's port (default: a free one)
 //   STEPGATE_SECURE_COOKIES  'true' behind HTTPS
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -29,11 +29,9 @@ import { SqliteWebhookDeliveryStore } from '../../adapters/local/webhook-store.j
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
 import { McpRegistry } from '../../adapters/mcp/registry.js';
 import { errorMessage } from '../../translator/util.js';
-import { formatOf, validateWorkflow } from '../../translator/validate.js';
 import { ApprovalLinks, linkNotifier } from '../core/approval-links.js';
 import type { ApprovalNotifier } from '../core/approvals.js';
 import { authenticate, createOidcVerifier } from '../core/auth.js';
-import { SYSTEM_PUBLISHER } from '../core/delegation.js';
 import { createApp } from '../core/http/app.js';
 import { mountApprovalPages } from '../core/http/approval-pages.js';
 import { scheduledRuns } from '../core/http/schedule-routes.js';
@@ -42,8 +40,9 @@ import type { TemplateEntry } from '../core/http/template-routes.js';
 import { LoginThrottle } from '../core/login-throttle.js';
 import { ChannelNotifier } from '../core/notify/notifier.js';
 import { createSsrfGuard } from '../core/notify/ssrf.js';
-import { approvalKeys } from '../core/platform-keys.js';
+import { approvalKeys, chatConfirmKey } from '../core/platform-keys.js';
 import type { Clock } from '../core/ports.js';
+import { galleryFolder, installMissing, readGallery } from '../core/template-gallery.js';
 import { ToolPipeline } from '../core/tool-pipeline.js';
 import { Scheduler } from '../core/triggers/schedules.js';
 import { UserLimits } from '../core/user-limits.js';
@@ -57,10 +56,10 @@ const HOUSEKEEPING_INTERVAL_MS = 3_600_000;
 const WEBHOOK_CLAIM_TTL_MS = 24 * 3_600_000;
 const RATE_HIT_TTL_MS = 48 * 3_600_000;
 // The gallery ships beside the code: two folders up from the source, three from dist/.
-const TEMPLATES = [
+const TEMPLATES = galleryFolder([
   resolve(import.meta.dirname, '..', '..', 'templates'),
   resolve(import.meta.dirname, '..', '..', '..', 'templates'),
-].find((dir) => existsSync(join(dir, 'expense-approval.yaml')));
+]);
 
 export interface RunningServer {
   url: string;
@@ -114,7 +113,18 @@ export async function startServer(
     (now) => stores.limiter.prune(now - hitTtl),
     (now) => links.store.prune(now),
   ]);
-  const app = httpApp({ env, config, clock, stores, mcp, workflows, templates, deliveries, scheduler });
+  const app = httpApp({
+    env,
+    config,
+    clock,
+    stores,
+    mcp,
+    workflows,
+    templates,
+    deliveries,
+    scheduler,
+    key,
+  });
   mountApprovalPages(app.app, {
     links: links.links,
     authenticateOptional: async (c) => (await app.authenticate(c))?.identity ?? null,
@@ -256,17 +266,8 @@ async function seedDirectory(directory: SqliteDirectory, config: StepgateConfig)
 
 /** The gallery's templates; each one not published yet is published as the system's. */
 async function installTemplates(workflows: SqliteWorkflowStore, clock: Clock): Promise<TemplateEntry[]> {
-  const gallery = TEMPLATES === undefined ? [] : readdirSync(TEMPLATES).map((f) => join(TEMPLATES, f));
-  const templates: TemplateEntry[] = [];
-  for (const file of gallery.filter((f) => /\.(ya?ml|json)$/.test(f) && !f.includes('.test.'))) {
-    const source = readFileSync(file, 'utf8');
-    const format = formatOf(file);
-    const { ir } = validateWorkflow(source, format);
-    if (ir === undefined) continue;
-    templates.push({ id: ir.id, name: ir.name, source, format });
-    if ((await workflows.get(ir.id)) === undefined)
-      await workflows.save({ ir, source, format, by: SYSTEM_PUBLISHER, at: clock.now() });
-  }
+  const templates = TEMPLATES === undefined ? [] : readGallery(TEMPLATES);
+  await installMissing(templates, workflows, clock);
   return templates;
 }
 
@@ -337,6 +338,8 @@ interface HttpParts {
   templates: TemplateEntry[];
   deliveries: SqliteWebhookDeliveryStore;
   scheduler: Scheduler;
+  /** The master key (chat's confirmation key is derived from it). */
+  key: Uint8Array;
 }
 
 /** The HTTP API and the request authentication it uses (session cookies, API tokens, OIDC JWTs). */
@@ -350,6 +353,7 @@ function httpApp({
   templates,
   deliveries,
   scheduler,
+  key,
 }: HttpParts) {
   const { engine, directory, vault, limiter, inbox, auditListeners } = stores;
   const { limits } = config;
@@ -397,7 +401,8 @@ function httpApp({
       mcp: { servers: mcp.servers, registry: mcp.registry },
       templates,
     },
-    chat: true,
+    // A chat start that can reach a write tool waits for a confirmation signed with a key of its own.
+    chat: { confirmKey: chatConfirmKey(key), policy: config.policy },
     limits: { jsonDepth: limits.jsonDepth, perUser: new UserLimits({ counter: limiter, clock, limits }) },
     runEvents: {
       subscribe: (runId, changed) => {

@@ -45,7 +45,7 @@ const PARTS: AwsApiParts = {
     },
     runActive: async () => true,
   },
-  keys: { linkSecret: randomBytes(32), callbackKey: randomBytes(32) },
+  keys: { linkSecret: randomBytes(32), callbackKey: randomBytes(32), chatKey: randomBytes(32) },
   notifier,
 };
 

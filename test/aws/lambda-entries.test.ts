@@ -213,7 +213,7 @@ describe('notify', () => {
 describe('approval-request and approval-close', () => {
   const emails: NotifyRequest[] = [];
   const seams: AwsApprovalSeams = {
-    keys: { linkSecret: randomBytes(32), callbackKey: randomBytes(32) },
+    keys: { linkSecret: randomBytes(32), callbackKey: randomBytes(32), chatKey: randomBytes(32) },
     notifier: {
       send: async (request) => {
         emails.push(request);

@@ -188,6 +188,8 @@ describe('the dashboard', () => {
     await page.getByRole('button', { name: 'Ask Stepgate' }).click();
     await page.getByLabel('Message').fill('start expense approval for 900 laptop');
     await page.getByRole('button', { name: 'Send' }).click();
+    // The expense can be charged: the chat asks first (test/browser/chat.test.ts has the whole flow).
+    await page.getByRole('button', { name: 'Start it' }).click();
     await page.getByRole('link', { name: 'Open the run' }).click();
     await page.waitForURL(/\/runs\/[^/]+$/);
     await page.getByTestId('run-status').getByText('running').waitFor();

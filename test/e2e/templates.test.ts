@@ -133,9 +133,16 @@ describe('the four templates from each of their triggers, over HTTP', () => {
       );
       expect(ask.json).toMatchObject({ action: 'ask', missing: [{ field: 'description' }] });
 
-      const started = await s.api<{ action: string; runId: string }>(emma, 'POST', '/api/chat', {
-        message: 'description: team lunch',
-        context: ask.json.context,
+      // The expense can be charged (payments-charge writes): the chat asks before it starts the run.
+      const understood = await s.api<{ action: string; confirmation: { token: string } }>(
+        emma,
+        'POST',
+        '/api/chat',
+        { message: 'description: team lunch', context: ask.json.context },
+      );
+      expect(understood.json.action, understood.text).toBe('confirm');
+      const started = await s.api<{ action: string; runId: string }>(emma, 'POST', '/api/chat/confirm', {
+        token: understood.json.confirmation.token,
       });
 
       expect(started.json.action, started.text).toBe('started');
@@ -369,16 +376,23 @@ describe('the four templates from each of their triggers, over HTTP', () => {
     });
 
     it('chat: a fare over budget goes to the manager, who approves by link; then it is booked', async () => {
-      const started = await s.api<{ action: string; runId: string; input: Record<string, unknown> }>(
-        emma,
-        'POST',
-        '/api/chat',
-        { message: 'book a flight SFO to LHR on 2026-12-14 budget 100' },
-      );
-      expect(started.json, started.text).toMatchObject({
-        action: 'started',
+      // Booking and charging write: the chat shows what it understood and starts only once confirmed.
+      const asked = await s.api<{
+        action: string;
+        input: Record<string, unknown>;
+        writes: string[];
+        confirmation: { token: string };
+      }>(emma, 'POST', '/api/chat', { message: 'book a flight SFO to LHR on 2026-12-14 budget 100' });
+      expect(asked.json, asked.text).toMatchObject({
+        action: 'confirm',
         input: { origin: 'SFO', destination: 'LHR', departureDate: '2026-12-14', budget: 100 },
       });
+      expect(asked.json.writes).toEqual(expect.arrayContaining(['travel-book', 'payments-charge']));
+      expect(asked.json.writes).not.toContain('travel-search-flights');
+      const started = await s.api<{ action: string; runId: string }>(emma, 'POST', '/api/chat/confirm', {
+        token: asked.json.confirmation.token,
+      });
+      expect(started.json.action, started.text).toBe('started');
       const runId = started.json.runId;
 
       const mail = await s.mail(

@@ -13,6 +13,7 @@ import { SqliteDirectory } from '../../adapters/local/sqlite-directory.js';
 import { SqliteVault } from '../../adapters/local/vault.js';
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
 import { authenticate } from '../../functions/core/auth.js';
+import { understand } from '../../functions/core/chat.js';
 import { createApp } from '../../functions/core/http/app.js';
 import { ROLES } from '../../translator/definition.js';
 import { serviceAccounts } from '../support/service-accounts.js';
@@ -556,11 +557,28 @@ describe('the admin routes', () => {
     expect(ids).toEqual(['expense-approval', 'expense-approval-copy', 'expense-approval-copy-2']);
     const third = await env.workflows.get('expense-approval-copy-2');
     expect(third?.ir).toMatchObject({ id: 'expense-approval-copy-2', name: 'Expense approval (copy 2)' });
-    // Everything but the id and name is the template's, comments included.
-    const original = (await env.workflows.get('expense-approval'))?.source ?? '';
-    expect(original).toMatch(/#/);
-    const strip = (text: string) => text.replace(/^(id|name):.*$/gm, '');
-    expect(strip(third?.source ?? '')).toBe(strip(original));
+    // Everything but the id, name and aliases is the template's, comments included.
+    const original = await env.workflows.get('expense-approval');
+    expect(original?.source).toMatch(/#/);
+    const strip = (text: string) => text.replace(/^(id|name|aliases):.*$/gm, '');
+    expect(strip(third?.source ?? '')).toBe(strip(original?.source ?? ''));
+    // The copies have no chat aliases until the user gives them some; the first install keeps them.
+    expect(original?.ir.aliases).toEqual(['start expense approval', 'submit expense', 'expense approval']);
+    expect(third?.source).toMatch(/^aliases: \[\]$/m);
+    expect(third?.ir.aliases).toEqual([]);
+    expect((await env.workflows.get('expense-approval-copy'))?.ir.aliases).toEqual([]);
+    // So the original's phrase still names it alone (with the aliases copied, it asked "which one?"),
+    // and the copies are reached by their names.
+    const all = (await env.workflows.list()).map((w) => ({ ...w, aliases: w.ir.aliases }));
+    expect(understand('submit expense 45', all)).toMatchObject({
+      kind: 'ask',
+      workflow: { id: 'expense-approval' },
+    });
+    const copies = understand('expense approval copy for 45 pens', all);
+    expect(copies.kind === 'choose' && copies.candidates.map((w) => w.id).sort()).toEqual([
+      'expense-approval-copy',
+      'expense-approval-copy-2',
+    ]);
     expect(
       (await call('POST', '/api/templates/expense-approval/install?copy=yes', 'lead')).json,
     ).toMatchObject({ status: 422, field: 'copy' });

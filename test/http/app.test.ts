@@ -2,6 +2,7 @@
 // unauthenticated, problem documents naming the field, workflows saved only when valid, runs started,
 // inspected and cancelled, approvals listed and decided. Identity comes from a test header here; the
 // real authenticator (sessions, tokens, OIDC) is tested on its own and end to end.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -86,7 +87,7 @@ describe('the HTTP API', () => {
           }),
         }),
       },
-      chat: true,
+      chat: { confirmKey: randomBytes(32) },
       admin: {
         directory: new SqliteDirectory(engine.db),
         vault: new SqliteVault(engine.db, new Uint8Array(32)),

@@ -64,6 +64,7 @@ const REVIEWED: Record<string, string> = {
   'PATCH /api/schedules/{id}': 'member schedules:write default',
   'POST /api/approvals/{runId}/{stepId}': 'viewer approvals:decide default',
   'POST /api/chat': 'member chat default',
+  'POST /api/chat/confirm': 'member chat default',
   'POST /api/login': 'public login',
   'POST /api/logout': 'viewer account login',
   'POST /api/runs/{id}/cancel': 'viewer runs:cancel default',

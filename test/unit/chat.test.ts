@@ -4,7 +4,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type ChatWorkflow, distance, replyFor, understand } from '../../functions/core/chat.js';
+import {
+  type ChatWorkflow,
+  distance,
+  questionOf,
+  reachableTools,
+  replyFor,
+  understand,
+} from '../../functions/core/chat.js';
+import { pendingStartToken, readPendingStart } from '../../functions/core/chat-confirm.js';
 import { validateWorkflow } from '../../translator/validate.js';
 
 const load = (source: string): ChatWorkflow => {
@@ -237,5 +245,70 @@ steps:
     tool: supplies
 `);
     expect(id(understand('reorder supplies', [...WORKFLOWS, plain]))).toBe('wf-7');
+  });
+
+  it('tells questions (help, my runs, my approvals) from starts', () => {
+    const cases: Array<[string, string | undefined]> = [
+      ['hello, what can you do?', 'help'],
+      ['help', 'help'],
+      ['what can I start?', 'help'],
+      ['what are my runs?', 'runs'],
+      ['how are my runs doing', 'runs'],
+      ['status of my expense approval', 'runs'],
+      ['what did I start today', 'runs'],
+      ['my pending approvals', 'approvals'],
+      ['anything to approve?', 'approvals'],
+      // Starts, even with a question's word in them.
+      ['help me book a flight', undefined],
+      ['start expense approval for 900 laptop', undefined],
+      ['run expense approval', undefined],
+      ['report incident: status page down for api', undefined],
+      ['submit expense 45 team lunch', undefined],
+    ];
+    for (const [message, question] of cases) expect(questionOf(message, WORKFLOWS), message).toBe(question);
+  });
+
+  it('finds the tool steps a run can reach, in parallel branches too, and not the unreachable', () => {
+    const names = (w: ChatWorkflow) => reachableTools(w.ir.graph).map((t) => t.tool);
+    const byId = (id: string) => WORKFLOWS.find((w) => w.id === id) as ChatWorkflow;
+    expect(names(byId('expense-approval'))).toEqual(['expenses-validate', 'payments-charge']);
+    expect(names(byId('incident-response'))).toContain('incidents-page');
+    const island = load(`
+version: 1
+id: island
+name: Island
+triggers:
+  - type: manual
+steps:
+  - id: read
+    type: tool
+    tool: reader
+    next: end
+  - id: never
+    type: tool
+    tool: writer
+`);
+    expect(names(island)).toEqual(['reader']);
+  });
+
+  it('signs a pending start that only this key, unaltered and in time, reads back', () => {
+    const key = new Uint8Array(32).fill(7);
+    const start = { user: 'Emma@Example.com', workflowId: 'w', version: 2, input: { amount: 5 } };
+    const { token, pending } = pendingStartToken(key, start, 1_000, 60_000);
+    expect(pending).toMatchObject({
+      user: 'emma@example.com',
+      workflowId: 'w',
+      version: 2,
+      expiresAt: 61_000,
+    });
+    expect(readPendingStart(key, token, 60_999)).toEqual({ ok: true, pending });
+    expect(readPendingStart(key, token, 61_000)).toEqual({
+      ok: false,
+      problem: 'the confirmation has expired: ask again',
+    });
+    expect(readPendingStart(new Uint8Array(32), token, 2_000).ok).toBe(false);
+    expect(readPendingStart(key, `${token}x`, 2_000).ok).toBe(false);
+    // Two tokens for the same start are two run ids.
+    expect(pendingStartToken(key, start, 1_000).pending.runId).not.toBe(pending.runId);
   });
 });

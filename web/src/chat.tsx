@@ -1,5 +1,8 @@
 // The chat box on every page: "start expense approval for 900 laptop" → POST /api/chat. Follow-up
-// questions carry the server's context back with the answer; a started run links to its page.
+// questions carry the server's context back with the answer; a started run links to its page. A start
+// that can reach a write tool comes back as a 'confirm': the inputs understood are shown with "Start it"
+// and "Cancel"; only "Start it" sends the answer's token to POST /api/chat/confirm (the server refuses a
+// start without it). Help, "my runs" and "my approvals" answers list their runs with links.
 import { type FormEvent, type RefObject, useEffect, useRef, useState } from 'react';
 import { api } from './api';
 import { Link } from './router';
@@ -15,6 +18,26 @@ interface Message {
   /** The message that got the "which one?", sent again with the chosen candidate. */
   asked?: string;
   error?: boolean;
+  /** A start waiting for the user's yes: the inputs understood and the token that starts it. */
+  confirm?: { token: string; input: Record<string, unknown>; state: 'pending' | 'busy' | 'done' };
+  runs?: Array<{ id: string; name: string; status: string }>;
+  approvals?: Array<{ runId: string; name: string; message: string }>;
+}
+
+/** The message showing a chat answer. */
+function replyMessage(reply: ChatReply, asked: string): Message {
+  return {
+    id: nextId++,
+    from: 'stepgate',
+    text: reply.reply,
+    ...(reply.runId ? { runId: reply.runId } : {}),
+    ...(reply.candidates?.length ? { candidates: reply.candidates, asked } : {}),
+    ...(reply.action === 'confirm' && reply.confirmation
+      ? { confirm: { token: reply.confirmation.token, input: reply.input ?? {}, state: 'pending' as const } }
+      : {}),
+    ...(reply.runs?.length ? { runs: reply.runs } : {}),
+    ...(reply.approvals?.length ? { approvals: reply.approvals } : {}),
+  };
 }
 
 let nextId = 1;
@@ -66,16 +89,7 @@ function useConversation(input: RefObject<HTMLInputElement | null>) {
         },
       });
       setContext(reply.action === 'ask' ? reply.context : undefined);
-      setMessages((m) => [
-        ...m,
-        {
-          id: nextId++,
-          from: 'stepgate',
-          text: reply.reply,
-          ...(reply.runId ? { runId: reply.runId } : {}),
-          ...(reply.candidates?.length ? { candidates: reply.candidates, asked: trimmed } : {}),
-        },
-      ]);
+      setMessages((m) => [...m, replyMessage(reply, trimmed)]);
     } catch (error) {
       const problem = problemText(error);
       setContext(undefined);
@@ -89,12 +103,42 @@ function useConversation(input: RefObject<HTMLInputElement | null>) {
     }
   };
 
-  return { messages, list, text, setText, busy, context, setContext, send };
+  /** The answer to a 'confirm': "Start it" sends its token, "Cancel" starts nothing. */
+  const decide = async (messageId: number, start: boolean) => {
+    const message = messages.find((m) => m.id === messageId);
+    if (message?.confirm === undefined || message.confirm.state !== 'pending') return;
+    const token = message.confirm.token;
+    const mark = (state: 'busy' | 'done' | 'pending') =>
+      setMessages((m) =>
+        m.map((x) => (x.id === messageId && x.confirm ? { ...x, confirm: { ...x.confirm, state } } : x)),
+      );
+    if (!start) {
+      mark('done');
+      setMessages((m) => [...m, { id: nextId++, from: 'stepgate', text: 'Cancelled: nothing was started.' }]);
+      return;
+    }
+    mark('busy');
+    try {
+      const reply = await api<ChatReply>('/api/chat/confirm', { body: { token } });
+      mark('done');
+      setMessages((m) => [...m, replyMessage(reply, '')]);
+    } catch (error) {
+      const problem = problemText(error);
+      // Refused for good (expired, already started, changed): asking again is the way on.
+      mark('done');
+      setMessages((m) => [
+        ...m,
+        { id: nextId++, from: 'stepgate', text: problem.detail || problem.title, error: true },
+      ]);
+    }
+  };
+
+  return { messages, list, text, setText, busy, context, setContext, send, decide };
 }
 
 export function ChatBox() {
   const { open, setOpen, input, toggle } = useChatPanel();
-  const { messages, list, text, setText, busy, context, setContext, send } = useConversation(input);
+  const { messages, list, text, setText, busy, context, setContext, send, decide } = useConversation(input);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -116,7 +160,7 @@ export function ChatBox() {
               ×
             </button>
           </header>
-          <ChatMessages messages={messages} list={list} busy={busy} send={send} />
+          <ChatMessages messages={messages} list={list} busy={busy} send={send} decide={decide} />
           {context ? (
             <p className="chat-context small">
               Answering for {context.workflowId}.{' '}
@@ -164,23 +208,27 @@ function ChatMessages(props: {
   list: RefObject<HTMLOListElement | null>;
   busy: boolean;
   send: (message: string, workflowId?: string) => Promise<void>;
+  decide: (messageId: number, start: boolean) => Promise<void>;
 }) {
-  const { messages, send } = props;
+  const { messages, send, decide } = props;
   return (
     <ol className="chat-messages" ref={props.list} aria-live="polite">
       {messages.length === 0 ? (
         <li className="chat-hint">
-          Start a workflow in your own words, for example <em>start expense approval for 900 laptop</em>.
+          Start a workflow in your own words, for example <em>start expense approval for 900 laptop</em>, or
+          ask <em>what can you do?</em>
         </li>
       ) : null}
       {messages.map((m) => (
         <li key={m.id} className={`chat-message from-${m.from}${m.error ? ' chat-error' : ''}`}>
           <p>{m.text}</p>
+          {m.confirm ? <ChatConfirm id={m.id} confirm={m.confirm} decide={decide} /> : null}
           {m.runId ? (
             <Link to={`/runs/${encodeURIComponent(m.runId)}`} className="chat-link">
               Open the run
             </Link>
           ) : null}
+          <ChatRunList message={m} />
           {m.candidates ? (
             <div className="chat-candidates">
               {m.candidates.map((c) => (
@@ -199,5 +247,72 @@ function ChatMessages(props: {
       ))}
       {props.busy ? <li className="chat-message from-stepgate chat-typing">…</li> : null}
     </ol>
+  );
+}
+
+/** A start waiting for the user's yes: the inputs understood, then "Start it" or "Cancel". */
+function ChatConfirm(props: {
+  id: number;
+  confirm: NonNullable<Message['confirm']>;
+  decide: (messageId: number, start: boolean) => Promise<void>;
+}) {
+  const { id, confirm, decide } = props;
+  const entries = Object.entries(confirm.input);
+  return (
+    <div className="chat-confirm">
+      {entries.length > 0 ? (
+        <dl className="chat-inputs" aria-label="Inputs understood">
+          {entries.map(([key, value]) => (
+            <div key={key}>
+              <dt>{key}</dt>
+              <dd>{typeof value === 'string' ? value : JSON.stringify(value)}</dd>
+            </div>
+          ))}
+        </dl>
+      ) : null}
+      {confirm.state === 'done' ? null : (
+        <div className="chat-candidates">
+          <button
+            type="button"
+            className="button-primary button-small"
+            disabled={confirm.state === 'busy'}
+            onClick={() => void decide(id, true)}
+          >
+            Start it
+          </button>
+          <button
+            type="button"
+            className="button-small"
+            disabled={confirm.state === 'busy'}
+            onClick={() => void decide(id, false)}
+          >
+            Cancel
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** The runs of a "my runs" answer, or the approvals of a "my approvals" one, each linking to its run. */
+function ChatRunList({ message }: { message: Message }) {
+  const items = [
+    ...(message.runs ?? []).map((r) => ({ runId: r.id, label: `${r.name}: ${r.status.replace('_', ' ')}` })),
+    ...(message.approvals ?? []).map((a) => ({ runId: a.runId, label: a.name })),
+  ];
+  if (items.length === 0) return null;
+  return (
+    <ul className="chat-runs">
+      {items.map((item) => (
+        <li key={item.runId}>
+          <Link to={`/runs/${encodeURIComponent(item.runId)}`}>{item.label}</Link>
+        </li>
+      ))}
+      {message.approvals?.length ? (
+        <li>
+          <Link to="/approvals">All your approvals</Link>
+        </li>
+      ) : null}
+    </ul>
   );
 }

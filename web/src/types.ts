@@ -240,13 +240,23 @@ export interface InboxMessage {
   text: string;
 }
 
-/** POST /api/chat. */
+/** POST /api/chat (and POST /api/chat/confirm, whose answer is a 'started'). */
 export interface ChatReply {
   reply: string;
-  action: 'started' | 'ask' | 'choose' | 'unknown';
+  action: 'started' | 'confirm' | 'ask' | 'choose' | 'unknown' | 'help' | 'runs' | 'approvals';
   runId?: string;
   workflowId?: string;
+  /** 'confirm' and 'started': the input understood. */
+  input?: Record<string, unknown>;
+  /** 'confirm': the write tools the run can reach. */
+  writes?: string[];
+  /** 'confirm': what POST /api/chat/confirm takes to start the run. */
+  confirmation?: { token: string; expiresAt: number };
   context?: { workflowId: string; input?: Record<string, unknown> };
   missing?: string[];
   candidates?: Array<{ id: string; name: string }>;
+  /** 'runs': the caller's latest runs. */
+  runs?: Array<{ id: string; workflowId: string; name: string; status: string; createdAt: number }>;
+  /** 'approvals': what waits on the caller. */
+  approvals?: Array<{ runId: string; workflowId: string; name: string; stepId: string; message: string }>;
 }

@@ -52,8 +52,8 @@ export interface AppDeps
   host: WorkflowRoutesDeps['host'] & RunRoutesDeps['host'];
   /** Schedules (schedule-routes.ts): mounted under /api/schedules when given. */
   schedules?: Omit<ScheduleRoutesDeps, 'workflows'>;
-  /** Chat starts (chat-routes.ts): POST /api/chat when given (`true`: the defaults). */
-  chat?: true | ChatDeps;
+  /** Chat starts and questions (chat-routes.ts): POST /api/chat and /api/chat/confirm when given. */
+  chat?: ChatDeps;
   /** Users, vault entries, MCP servers, templates and API tokens: mounted when given. */
   admin?: AdminDeps;
 }
@@ -92,9 +92,12 @@ export function createApp(deps: AppDeps): Hono<Env> {
   if (deps.schedules !== undefined) mountSchedules(app, { ...deps.schedules, workflows: deps.workflows });
   if (deps.chat !== undefined)
     mountChat(app, {
-      ...(deps.chat === true ? {} : deps.chat),
+      ...deps.chat,
       workflows: deps.workflows,
       host: deps.host,
+      approvalStore: deps.approvalStore,
+      clock: deps.clock,
+      ...(deps.tools === undefined ? {} : { tools: deps.tools }),
       ...(deps.limits === undefined ? {} : { perUser: deps.limits.perUser }),
     });
   if (deps.admin !== undefined) {

@@ -15,12 +15,21 @@ export function atLeast(role: string, minimum: Role): boolean {
   return roleAtLeast({ role }, minimum);
 }
 
+/** The lowest role that may start `ir` by hand: the manual trigger's minRole (member without one). */
+function starterRole(ir: IrWorkflow): Role {
+  const manual = ir.triggers.find((t) => t.type === 'manual');
+  return manual?.type === 'manual' ? manual.minRole : 'member';
+}
+
+/** Whether `identity` may start `ir` by hand (the rule requireStarter enforces, for lists and suggestions). */
+export function mayStart(ir: IrWorkflow, identity: Pick<Identity, 'role'>): boolean {
+  return atLeast(identity.role, starterRole(ir));
+}
+
 /** 403 unless `identity` may start `ir` by hand: the manual trigger's minRole (member without one). */
 export function requireStarter(ir: IrWorkflow, identity: Pick<Identity, 'role'>): void {
-  const manual = ir.triggers.find((t) => t.type === 'manual');
-  const minRole = manual?.type === 'manual' ? manual.minRole : 'member';
-  if (!atLeast(identity.role, minRole))
-    throw new HttpError(403, 'Forbidden', `starting '${ir.id}' needs the role ${minRole} or above`);
+  if (!mayStart(ir, identity))
+    throw new HttpError(403, 'Forbidden', `starting '${ir.id}' needs the role ${starterRole(ir)} or above`);
 }
 
 /** Sets the deepest nesting `jsonBody` accepts for this request (the config's `limits.jsonDepth`). */

@@ -5,7 +5,8 @@
 //
 //   GET    /api/templates                viewer+: the gallery
 //   POST   /api/templates/:id/install    lead+: saves the template as a workflow; 409 when it exists
-//                                        (?force=true: a new version of it, ?copy=true: a copy beside it)
+//                                        (?force=true: a new version of it, ?copy=true: a copy beside it,
+//                                        without the template's chat aliases)
 import type { Context, Hono } from 'hono';
 import { parseDocument } from 'yaml';
 import type { IrWorkflow } from '../../../translator/ir.js';
@@ -119,11 +120,14 @@ async function installCopy(
     if ((await deps.workflows.get(copyId(i))) === undefined) n = i;
   if (n === undefined)
     throw new HttpError(409, 'Conflict', `too many copies of '${ir.id}'; delete some first`, { field: 'id' });
+  // A copy beside the template's workflow gets no chat aliases (the original's phrases would become
+  // ambiguous) until the user gives it some; the template installed under its own id keeps them.
   const source = renamed(
     template.source,
     template.format,
     copyId(n),
     n === 0 ? ir.name : `${ir.name} (copy${n > 1 ? ` ${n}` : ''})`,
+    n > 0,
   );
   const checked = validateWorkflow(source, template.format);
   if (checked.ir === undefined)
@@ -141,15 +145,30 @@ async function installCopy(
   return c.json({ id: saved.id, version: saved.version, name: checked.ir.name }, 201);
 }
 
-/** A definition's source with a new `id` and `name`, comments and layout kept (YAML) or re-serialised (JSON). */
-function renamed(source: string, format: 'yaml' | 'json', id: string, name: string): string {
+/**
+ * A definition's source with a new `id` and `name` (and, `noAliases`, its `aliases` emptied), comments and
+ * layout kept (YAML) or re-serialised (JSON).
+ */
+function renamed(
+  source: string,
+  format: 'yaml' | 'json',
+  id: string,
+  name: string,
+  noAliases: boolean,
+): string {
   if (format === 'json') {
     const value = JSON.parse(source) as Record<string, unknown>;
-    return `${JSON.stringify({ ...value, id, name }, null, 2)}\n`;
+    const aliases = noAliases && value.aliases !== undefined ? { aliases: [] } : {};
+    return `${JSON.stringify({ ...value, id, name, ...aliases }, null, 2)}\n`;
   }
   const document = parseDocument(source);
   document.set('id', id);
   document.set('name', name);
+  if (noAliases && document.has('aliases')) {
+    const none = document.createNode([]);
+    none.flow = true;
+    document.set('aliases', none);
+  }
   return document.toString();
 }
 
