@@ -101,7 +101,13 @@ type StepEntry =
   | { type: 'attempt.started'; data: { attempt: number; idempotencyKey: string } & AttemptInput }
   | {
       type: 'attempt.finished';
-      data: { attempt: number; ok: true } | { attempt: number; ok: false; error: TaskError };
+      /**
+       * `late`: the attempt answered after its branch was cancelled (a met `require` or a failed sibling moved
+       * the parallel on): what it did happened, but its step had already stopped and took nothing from it.
+       */
+      data: ({ attempt: number; ok: true } | { attempt: number; ok: false; error: TaskError }) & {
+        late?: true;
+      };
     }
   | { type: 'retry.scheduled'; data: { attempt: number; delayMs: number } }
   | { type: 'timer.started'; data: { fireAt: string } }
