@@ -5,7 +5,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { api } from '../api';
 import { parseDefinition } from '../definition';
-import { FlowPicture } from '../flow';
+import { RunFlow } from '../flow';
 import { Link } from '../router';
 import { useMe } from '../session';
 import type { AuditEntry, RunView, StepAttempt, StepState, StepView, WorkflowDetail } from '../types';
@@ -208,7 +208,7 @@ export function RunScreen({ id }: { id: string }) {
 
       <div className="card graph-card">
         {definition !== undefined ? (
-          <FlowPicture definition={definition} states={states} onSelectStep={select} height={340} />
+          <RunFlow definition={definition} states={states} onSelectStep={select} />
         ) : (
           <div className="flow-placeholder" style={{ height: 120 }}>
             {workflow.error ? <ProblemNote error={workflow.error} /> : null}

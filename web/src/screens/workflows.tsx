@@ -209,7 +209,11 @@ function WorkflowRow(props: {
       </td>
       <td>
         {last ? (
-          <Link to={`/runs/${encodeURIComponent(last.id)}`} className="last-run">
+          <Link
+            to={`/runs/${encodeURIComponent(last.id)}`}
+            className="last-run"
+            data-testid="last-run-status"
+          >
             <StatusBadge status={last.status} />{' '}
             <span className="muted small">{relativeTime(last.createdAt)}</span>
           </Link>
