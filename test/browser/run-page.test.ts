@@ -194,6 +194,25 @@ describe('the run page', () => {
     await screenshot(page, 'run-parallel');
   }, 60_000);
 
+  it('leaves the wheel to the page over the template gallery’s pictures', async () => {
+    const { page } = emma;
+    await page.goto('/templates');
+    const picture = page.getByTestId('flow-thumbnail').first();
+    await picture.locator('.sg-step-label').first().waitFor();
+    const zoom = () =>
+      picture
+        .locator('.react-flow__viewport')
+        .evaluate((v) => new DOMMatrix(getComputedStyle(v).transform).a);
+    const before = await zoom();
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const box = await picture.boundingBox();
+    if (box === null) throw new Error('the picture is not drawn');
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, 300);
+    await expect.poll(() => page.evaluate(() => window.scrollY)).toBeGreaterThan(0);
+    expect(await zoom()).toBe(before);
+  });
+
   it('tells a member whose runs the workflows list shows, not "never run" of a workflow others ran', async () => {
     // Max ran employee onboarding above; Emma did not, and may not see his runs.
     const { page } = emma;
@@ -201,7 +220,7 @@ describe('the run page', () => {
     await page.getByRole('columnheader', { name: 'Your last run' }).waitFor();
     const row = (name: string) => page.getByRole('row').filter({ has: page.getByRole('link', { name }) });
     await row('Employee onboarding').getByText('none by you').waitFor();
-    await row('Incident response').getByTestId('last-run-status').waitFor();
+    await row('Incident response').getByTestId('last-run-status').getByText('approved').waitFor();
     expect(await page.getByText('never run').count()).toBe(0);
 
     await max.page.goto('/workflows');

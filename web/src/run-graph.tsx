@@ -2,6 +2,8 @@
 // below READABLE_ZOOM: the box grows taller, up to MAX_HEIGHT, instead of the picture shrinking). The mouse
 // wheel scrolls the page as everywhere else; ctrl + wheel, a pinch or the buttons zoom, dragging moves.
 // Built from the designer's layout and cards (read-only), so the run page draws steps as the designer does.
+// Also the template cards' thumbnail (FlowThumbnail): the whole workflow fitted into the card, a picture
+// only — no zoom, no drag, the wheel the page's.
 import {
   Background,
   ControlButton,
@@ -138,4 +140,44 @@ function useWidth(ref: React.RefObject<HTMLElement | null>): number {
     return () => observer.disconnect();
   }, [ref]);
   return width;
+}
+
+export interface FlowThumbnailProps {
+  definition: unknown;
+  states?: Record<string, StepState>;
+  height: number;
+}
+
+/** The whole workflow fitted into `height`: a picture to recognise it by, with no interaction. */
+export function FlowThumbnail({ definition, states, height }: FlowThumbnailProps) {
+  const { nodes, edges } = useMemo(() => {
+    const flow = definitionGraph(definition);
+    return toFlowElements(flow, layoutFlow(flow), { editable: false, ...(states ? { states } : {}) });
+  }, [definition, states]);
+  return (
+    <div className="sg-flow-graph flow-thumbnail" style={{ height }} data-testid="flow-thumbnail">
+      <ReactFlowProvider>
+        <ReactFlow
+          nodes={nodes}
+          edges={edges}
+          nodeTypes={NODE_TYPES}
+          fitView
+          fitViewOptions={{ padding: 0.1 }}
+          minZoom={0.05}
+          nodesDraggable={false}
+          nodesConnectable={false}
+          elementsSelectable={false}
+          edgesFocusable={false}
+          nodesFocusable={false}
+          panOnDrag={false}
+          zoomOnScroll={false}
+          zoomOnPinch={false}
+          zoomOnDoubleClick={false}
+          panOnScroll={false}
+          preventScrolling={false}
+          proOptions={{ hideAttribution: true }}
+        />
+      </ReactFlowProvider>
+    </div>
+  );
 }

@@ -11,6 +11,7 @@ import {
   Dialog,
   Empty,
   Loading,
+  OutcomeBadge,
   Page,
   ProblemNote,
   relativeTime,
@@ -215,6 +216,7 @@ function WorkflowRow(props: {
             data-testid="last-run-status"
           >
             <StatusBadge status={last.status} />{' '}
+            {last.outcome ? <OutcomeBadge outcome={last.outcome} /> : null}{' '}
             <span className="muted small">{relativeTime(last.createdAt)}</span>
           </Link>
         ) : (
