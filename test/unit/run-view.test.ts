@@ -11,7 +11,14 @@ import { SqliteRateLimiter } from '../../adapters/local/rate-limiter.js';
 import { SqliteVault } from '../../adapters/local/vault.js';
 import { ActivityError, type ToolRegistry } from '../../functions/core/ports.js';
 import type { Identity } from '../../functions/core/protocol.js';
-import { REDACTED, type RunView, redact, runView, type StepView } from '../../functions/core/run-view.js';
+import {
+  REDACTED,
+  type RunView,
+  redact,
+  runOutcome,
+  runView,
+  type StepView,
+} from '../../functions/core/run-view.js';
 import { ToolPipeline } from '../../functions/core/tool-pipeline.js';
 import type { IrWorkflow } from '../../translator/ir.js';
 import { compile, T0 } from '../engine/harness.js';
@@ -644,6 +651,81 @@ describe('the run view of a `require: 1` parallel whose slower branch was still 
     expect(states(ended)).toMatchObject({ page_sms: 'cancelled', ack: 'cancelled' });
     expect(step(ended, 'page_sms').attempts).toMatchObject([{ attempt: 1, cutShort: true }]);
     expect(step(ended, 'page_sms')).not.toHaveProperty('afterJoin');
+  });
+});
+
+describe('the outcome of a completed run', () => {
+  const flow = `
+  - id: ask
+    type: approval
+    approvers: [bob@example.com, vic@example.com]
+    require: all
+    onReject: tell
+  - id: pay
+    type: tool
+    tool: pay-out
+    onError: tell
+  - id: tell
+    type: notify
+    channel: email
+    to: [ann@example.com]
+    message: done
+`;
+  const failingPay = {
+    'pay-out': () => {
+      throw new ActivityError('Pay.Closed', 'the till is closed', false);
+    },
+  };
+
+  it('is what came last of the deciding approval and the handled error; a decision that did not decide is not it', async () => {
+    const w = await world(failingPay);
+    const ir = workflow(flow);
+    const runId = await w.start(ir);
+    await w.settle(1_000);
+    for (const by of ['bob@example.com', 'vic@example.com'])
+      await w.engine.approvals.decide({ runId, stepId: 'ask', by, decision: 'approve', channel: 'api' });
+    await w.settle();
+    const view = await w.view(runId, ir);
+    expect(view.status).toBe('completed');
+    // Approved (by vic, whose decision decided), then the payment failed and onError took the run on.
+    expect(view.outcome).toEqual({ kind: 'error-handled', step: 'pay' });
+    const history = await w.engine.host.audit(runId);
+    const untilApproved = history.filter((e) => e.type !== 'step.error-handled');
+    expect(runOutcome('completed', untilApproved)).toEqual({
+      kind: 'approved',
+      step: 'ask',
+      by: 'vic@example.com',
+    });
+    expect(runOutcome('failed', history)).toBeUndefined();
+  });
+
+  it('is rejected when an approver rejects, and none when nothing decided the path', async () => {
+    const w = await world(failingPay);
+    const ir = workflow(flow);
+    const rejected = await w.start(ir);
+    await w.settle(1_000);
+    await w.engine.approvals.decide({
+      runId: rejected,
+      stepId: 'ask',
+      by: 'bob@example.com',
+      decision: 'reject',
+      channel: 'api',
+    });
+    await w.settle();
+    expect((await w.view(rejected, ir)).outcome).toEqual({
+      kind: 'rejected',
+      step: 'ask',
+      by: 'bob@example.com',
+    });
+
+    const plain = workflow(`
+  - { id: look, type: tool, tool: read-rates }
+`);
+    const run = await w.start(plain);
+    await w.settle();
+    const view = await w.view(run, plain);
+    expect(view.status).toBe('completed');
+    expect(view).not.toHaveProperty('outcome');
   });
 });
 
