@@ -93,6 +93,7 @@ interface ThreadState {
 interface InFlight {
   task: DurableTask;
   step: string;
+  visit: number;
   attempt: number;
 }
 
@@ -200,12 +201,13 @@ class Run {
   }
 
   /** How an activity of a cancelled branch ended, in the trail as its attempt's late end. */
-  private recordLate({ task, step, attempt }: InFlight): void {
+  private recordLate({ task, step, visit, attempt }: InFlight): void {
     const error = task.error ?? { code: ERROR.unknown, message: 'the activity failed' };
+    const late = { late: true as const, visit };
     this.ctx.record({
       type: 'attempt.finished',
       step,
-      data: task.isFaulted ? { attempt, ok: false, error, late: true } : { attempt, ok: true, late: true },
+      data: task.isFaulted ? { attempt, ok: false, error, ...late } : { attempt, ok: true, ...late },
     });
   }
 
@@ -521,7 +523,7 @@ class Run {
       });
       const task = this.ctx.callActivity(name, request);
       const timer = timeoutMs === null ? undefined : this.timer(thread, this.ctx.now() + timeoutMs);
-      thread.inFlight = { task, step: node.id, attempt };
+      thread.inFlight = { task, step: node.id, visit, attempt };
       const winner = (yield timer === undefined ? [task] : [task, timer]) as DurableTask;
       thread.inFlight = undefined;
       if (timer !== undefined) this.clearTimer(thread, timer);

@@ -480,10 +480,14 @@ function readAttempt(entry: AttemptEntry, visit: Visit, attempts: Map<string, At
     };
     visit.attempts.push(view);
     attempts.set(`${entry.step}#${view.attempt}`, view);
+    attempts.set(`${entry.step}@${visit.visit}#${view.attempt}`, view);
     return;
   }
   const n = entry.data.attempt;
-  const attempt = typeof n === 'number' ? attempts.get(`${entry.step}#${n}`) : undefined;
+  // A late end names its visit: the step may have been entered again since.
+  const at =
+    entry.type === 'attempt.finished' && typeof entry.data.visit === 'number' ? `@${entry.data.visit}` : '';
+  const attempt = typeof n === 'number' ? attempts.get(`${entry.step}${at}#${n}`) : undefined;
   if (attempt === undefined) return;
   switch (entry.type) {
     case 'attempt.finished':

@@ -615,6 +615,9 @@ describe('the run view of a `require: 1` parallel whose slower branch was still 
     expect(sms.attempts).toHaveLength(1);
     expect(sms.attempts[0]).toMatchObject({ attempt: 1, late: true, input: { channel: 'email' } });
     expect(sms.attempts[0]).not.toHaveProperty('cutShort');
+    expect(
+      after.history.filter((h) => h.step === 'page_sms' && h.type === 'attempt.finished').map((h) => h.data),
+    ).toEqual([{ attempt: 1, ok: true, late: true, visit: 1 }]);
     expect(sms.attempts[0]).not.toHaveProperty('error');
 
     await w.engine.approvals.decide({
