@@ -101,7 +101,15 @@ type StepEntry =
   | { type: 'attempt.started'; data: { attempt: number; idempotencyKey: string } & AttemptInput }
   | {
       type: 'attempt.finished';
-      data: { attempt: number; ok: true } | { attempt: number; ok: false; error: TaskError };
+      /**
+       * `late`: the attempt answered after its branch was cancelled (a met `require` or a failed sibling moved
+       * the parallel on): what it did happened, but its step had already stopped and took nothing from it.
+       * `visit`: the step's visit it belongs to (a loop may have entered the step again meanwhile).
+       */
+      data: ({ attempt: number; ok: true } | { attempt: number; ok: false; error: TaskError }) & {
+        late?: true;
+        visit?: number;
+      };
     }
   | { type: 'retry.scheduled'; data: { attempt: number; delayMs: number } }
   | { type: 'timer.started'; data: { fireAt: string } }

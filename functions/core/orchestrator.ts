@@ -84,7 +84,17 @@ interface ThreadState {
   forkState: ForkState | undefined;
   timers: Set<TimerTask>;
   approvals: Map<string, ApprovalClose>;
+  /** The tool call or notification the thread is waiting on, if any: a cancelled thread leaves it running. */
+  inFlight: InFlight | undefined;
   done: boolean;
+}
+
+/** An attempt's activity: which step and attempt it is, for the trail to say how it ended. */
+interface InFlight {
+  task: DurableTask;
+  step: string;
+  visit: number;
+  attempt: number;
 }
 
 /** A thread's variables: writes go to `own`, reads see `own` over the enclosing scopes. */
@@ -115,6 +125,11 @@ class Run {
   private readonly visits = new Map<string, number>();
   private readonly nodes = new Map<string, IrNode>();
   private threads: ThreadState[] = [];
+  /**
+   * Activities of cancelled branches still running: watched while the run lasts so that the trail says what
+   * they did (a message sent after the join was decided was still sent), never resumed.
+   */
+  private orphans: InFlight[] = [];
   private outcome: { status: FinalStatus; error: RunError | null } | undefined;
 
   constructor(
@@ -153,7 +168,7 @@ class Run {
       this.threads = this.threads.filter((t) => !t.done);
       const waiting = this.threads.flatMap((t) => t.waiting);
       const extra = runTimer === undefined ? [cancel] : [cancel, runTimer];
-      const winner = yield ctx.any([...waiting, ...extra]);
+      const winner = yield ctx.any([...waiting, ...this.orphans.map((o) => o.task), ...extra]);
       if (winner === runTimer) {
         ctx.record({ type: 'run.timed-out', data: { timeoutMs: start.ir.timeoutMs } });
         this.outcome = {
@@ -168,6 +183,12 @@ class Run {
         this.outcome = { status: 'cancelled', error: null };
         break;
       }
+      const orphan = this.orphans.find((o) => o.task === winner);
+      if (orphan !== undefined) {
+        this.orphans = this.orphans.filter((o) => o !== orphan);
+        this.recordLate(orphan);
+        continue;
+      }
       const owner = this.threads.find((t) => !t.done && t.waiting.includes(winner));
       if (owner !== undefined) this.resume(owner, winner);
     }
@@ -177,6 +198,17 @@ class Run {
     ctx.record({ type: 'run.finished', data: { status: outcome.status, error: outcome.error } });
     const { trigger: _trigger, run: _run, ...vars } = this.vars;
     return { status: outcome.status, error: outcome.error, vars };
+  }
+
+  /** How an activity of a cancelled branch ended, in the trail as its attempt's late end. */
+  private recordLate({ task, step, visit, attempt }: InFlight): void {
+    const error = task.error ?? { code: ERROR.unknown, message: 'the activity failed' };
+    const late = { late: true as const, visit };
+    this.ctx.record({
+      type: 'attempt.finished',
+      step,
+      data: task.isFaulted ? { attempt, ok: false, error, ...late } : { attempt, ok: true, ...late },
+    });
   }
 
   private spawn(graph: IrGraph, parent: ForkState | undefined, scope: Scope): ThreadState {
@@ -190,6 +222,7 @@ class Run {
       forkState: undefined,
       timers: new Set(),
       approvals: new Map(),
+      inFlight: undefined,
       done: false,
     };
     thread.gen = this.walk(graph, thread);
@@ -307,6 +340,9 @@ class Run {
     if (thread.done) return;
     thread.done = true;
     thread.waiting = [];
+    // A branch cancelled at its parallel's join leaves its call running; a run that ended watches no more.
+    if (thread.inFlight !== undefined && reason === 'cancelled') this.orphans.push(thread.inFlight);
+    thread.inFlight = undefined;
     for (const timer of thread.timers) timer.cancel();
     thread.timers.clear();
     for (const close of thread.approvals.values())
@@ -487,7 +523,9 @@ class Run {
       });
       const task = this.ctx.callActivity(name, request);
       const timer = timeoutMs === null ? undefined : this.timer(thread, this.ctx.now() + timeoutMs);
+      thread.inFlight = { task, step: node.id, visit, attempt };
       const winner = (yield timer === undefined ? [task] : [task, timer]) as DurableTask;
+      thread.inFlight = undefined;
       if (timer !== undefined) this.clearTimer(thread, timer);
       if (winner === timer) {
         lastError = { code: ERROR.timeout, message: `no result within ${timeoutMs} ms` };

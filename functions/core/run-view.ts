@@ -50,6 +50,10 @@ export interface AttemptView {
   credentials?: Array<{ name: string; level: string }>;
   /** The vault entries whose values the tool's answer echoed, masked before it was kept (redaction.ts). */
   redacted?: string[];
+  /** It answered after its branch was cancelled: what it did happened, though its step had stopped. */
+  late?: true;
+  /** It never answered: its step was stopped (branch cancelled, run ended) while it ran. */
+  cutShort?: true;
 }
 
 export interface ApprovalRequestView {
@@ -100,11 +104,27 @@ export interface StepView {
   output?: unknown;
   /** Why the last visit failed. */
   error?: ViewError;
+  /**
+   * Its branch was cancelled (the parallel went on without it) while its tool call or notification ran, and
+   * that answered afterwards: `done` — delivered after the join was decided — or `failed`.
+   */
+  afterJoin?: 'done' | 'failed';
   approval?: {
     requests: ApprovalRequestView[];
     decisions: ApprovalDecisionView[];
     refused: ApprovalRefusalView[];
   };
+}
+
+/**
+ * What decided a completed run's path, from its trail: the last approval decision that decided its step, an
+ * approval that timed out at its last level, or an error a step's `onError` handled — whichever came last.
+ */
+export interface RunOutcomeView {
+  kind: 'approved' | 'rejected' | 'timed-out' | 'error-handled';
+  step: string;
+  /** Who decided (approved, rejected). */
+  by?: string;
 }
 
 export interface RunView {
@@ -120,6 +140,8 @@ export interface RunView {
   /** The run's variables when it ended: inputs and step results. */
   output?: unknown;
   error: ViewError | null;
+  /** What decided the path of a completed run (none when no approval or handled error did). */
+  outcome?: RunOutcomeView;
   steps: StepView[];
   /** The audit trail, redacted. */
   history: HistoryEntry[];
@@ -143,6 +165,7 @@ export interface RunSummary {
   createdAt: number;
   endedAt: number | null;
   durationMs: number | null;
+  outcome?: RunOutcomeView;
 }
 
 export const REDACTED = '[redacted]';
@@ -169,7 +192,7 @@ export function redactAuditRecord(entry: AuditRecord): HistoryEntry {
   return { ...entry, data };
 }
 
-export function runSummary(run: RunRecord): RunSummary {
+export function runSummary(run: RunRecord, outcome?: RunOutcomeView): RunSummary {
   return {
     id: run.id,
     workflowId: run.workflowId,
@@ -178,7 +201,30 @@ export function runSummary(run: RunRecord): RunSummary {
     createdAt: run.createdAt,
     endedAt: run.endedAt,
     durationMs: run.endedAt === null ? null : run.endedAt - run.createdAt,
+    ...(outcome === undefined ? {} : { outcome }),
   };
+}
+
+/**
+ * What decided the path of a run that completed (RunOutcomeView); undefined for a run that did not complete
+ * (its status says how it ended) or whose path nothing decided.
+ */
+export function runOutcome(
+  status: RunRecord['status'],
+  audit: readonly AuditRecord[],
+): RunOutcomeView | undefined {
+  if (status !== 'completed') return undefined;
+  let outcome: RunOutcomeView | undefined;
+  for (const entry of audit) {
+    if (entry.step === null) continue;
+    if (entry.type === 'approval.decision' && entry.data.decides) {
+      const kind = entry.data.decision === 'approve' ? 'approved' : 'rejected';
+      outcome = { kind, step: entry.step, by: entry.data.by };
+    } else if (entry.type === 'approval.timed-out' && entry.data.escalatesTo === null)
+      outcome = { kind: 'timed-out', step: entry.step };
+    else if (entry.type === 'step.error-handled') outcome = { kind: 'error-handled', step: entry.step };
+  }
+  return outcome;
 }
 
 interface Visit {
@@ -240,7 +286,10 @@ export function runView(run: RunRecord, audit: AuditRecord[], ir?: IrWorkflow, v
       continue;
     }
     const cancelledAt = branchCancelledAt(trail.id, last.enteredSeq);
-    if (cancelledAt !== undefined) states.set(trail.id, { state: 'cancelled', endedAt: cancelledAt });
+    const late = last.attempts.at(-1);
+    if (cancelledAt !== undefined && late?.late === true && late.error === undefined)
+      states.set(trail.id, { state: 'done', ...endedAt(late.endedAt) });
+    else if (cancelledAt !== undefined) states.set(trail.id, { state: 'cancelled', endedAt: cancelledAt });
     else if (ended) {
       const failed = run.outcome?.error?.step === trail.id;
       states.set(trail.id, { state: failed ? 'failed' : 'cancelled', ...endedAt(run.endedAt) });
@@ -270,6 +319,8 @@ export function runView(run: RunRecord, audit: AuditRecord[], ir?: IrWorkflow, v
       state: ended || !reachable.has(id) ? ('skipped' as const) : ('pending' as const),
     };
     const lastFinished = visits.findLast((v) => v.end !== undefined);
+    const stopped = status.state !== 'running' && status.state !== 'waiting';
+    const lastAttempt = last?.attempts.at(-1);
     return {
       id,
       type,
@@ -279,9 +330,14 @@ export function runView(run: RunRecord, audit: AuditRecord[], ir?: IrWorkflow, v
       ...(first === undefined ? {} : { startedAt: first.startedAt }),
       ...(status.endedAt === undefined ? {} : { endedAt: status.endedAt }),
       visits: visits.length,
-      attempts: visits.flatMap((v) => v.attempts),
+      attempts: visits.flatMap((v) =>
+        v.attempts.map((a) => (stopped && a.endedAt === undefined ? { ...a, cutShort: true as const } : a)),
+      ),
       ...(lastFinished?.output === undefined ? {} : { output: lastFinished.output }),
       ...(last?.error === undefined ? {} : { error: last.error }),
+      ...(last?.end === undefined && lastAttempt?.late === true
+        ? { afterJoin: lastAttempt.error === undefined ? ('done' as const) : ('failed' as const) }
+        : {}),
       ...(type === 'approval'
         ? {
             approval: {
@@ -306,6 +362,7 @@ export function runView(run: RunRecord, audit: AuditRecord[], ir?: IrWorkflow, v
     input: redact(run.input),
     ...(run.outcome === null ? {} : { output: redact(run.outcome.vars) }),
     error: run.outcome?.error ? errorView(run.outcome.error) : null,
+    ...withOutcome(runOutcome(run.status, audit)),
     steps,
     history: audit.map(redactAuditRecord),
   };
@@ -423,15 +480,20 @@ function readAttempt(entry: AttemptEntry, visit: Visit, attempts: Map<string, At
     };
     visit.attempts.push(view);
     attempts.set(`${entry.step}#${view.attempt}`, view);
+    attempts.set(`${entry.step}@${visit.visit}#${view.attempt}`, view);
     return;
   }
   const n = entry.data.attempt;
-  const attempt = typeof n === 'number' ? attempts.get(`${entry.step}#${n}`) : undefined;
+  // A late end names its visit: the step may have been entered again since.
+  const at =
+    entry.type === 'attempt.finished' && typeof entry.data.visit === 'number' ? `@${entry.data.visit}` : '';
+  const attempt = typeof n === 'number' ? attempts.get(`${entry.step}${at}#${n}`) : undefined;
   if (attempt === undefined) return;
   switch (entry.type) {
     case 'attempt.finished':
       attempt.endedAt = entry.at;
       if (entry.data.ok === false) attempt.error = errorView(entry.data.error);
+      if (entry.data.late === true) attempt.late = true;
       break;
     case 'tool.policy':
       attempt.policy = policyView(entry.data);
@@ -623,6 +685,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function stringsOf(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+function withOutcome(outcome: RunOutcomeView | undefined): { outcome?: RunOutcomeView } {
+  return outcome === undefined ? {} : { outcome };
 }
 
 function endedAt(at: number | null | undefined): { endedAt?: number } {

@@ -8,6 +8,7 @@ import { InMemoryDirectory } from '../../adapters/local/directory.js';
 import { createEmbeddedEngine, type EmbeddedEngine } from '../../adapters/local/engine.js';
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
 import { createApp } from '../../functions/core/http/app.js';
+import { ActivityError } from '../../functions/core/ports.js';
 import type { Identity } from '../../functions/core/protocol.js';
 import type { RunSummary, RunView } from '../../functions/core/run-view.js';
 
@@ -61,6 +62,37 @@ steps:
     tool: buy
 `;
 
+/** A path decided by an approval (approved, rejected, timed out) or by a handled error. */
+const OUTCOMES = `version: 1
+id: outcomes
+name: Outcomes
+triggers: [{ type: manual, minRole: member }]
+inputs: { type: object, properties: { mode: { type: string } } }
+steps:
+  - id: route
+    type: condition
+    if: mode == 'fail'
+    then: buy
+    else: ask
+  - id: buy
+    type: tool
+    tool: explode
+    onError: tell
+    next: end
+  - id: ask
+    type: approval
+    approvers: [manager@example.com]
+    timeout: 1h
+    onReject: tell
+    onTimeout: tell
+    next: end
+  - id: tell
+    type: notify
+    channel: email
+    to: [member@example.com]
+    message: not bought
+`;
+
 describe('the runs routes', () => {
   let engine: EmbeddedEngine;
   let clock: VirtualClock;
@@ -76,8 +108,10 @@ describe('the runs routes', () => {
       clock,
       directory: new InMemoryDirectory(Object.values(USERS)),
       tools: {
-        call: async (r) =>
-          r.tool === 'quote' ? { price: 42, secretCode: 'zz-top-secret' } : { bought: true },
+        call: async (r) => {
+          if (r.tool === 'explode') throw new ActivityError('Shop.Closed', 'the shop is closed', false);
+          return r.tool === 'quote' ? { price: 42, secretCode: 'zz-top-secret' } : { bought: true };
+        },
       },
       notifier: { send: async () => ({}) },
       approvalNotifier: { requested: async () => {} },
@@ -134,7 +168,13 @@ describe('the runs routes', () => {
     } catch {
       json = undefined;
     }
-    return { status: response.status, type: response.headers.get('content-type') ?? '', json, text };
+    return {
+      status: response.status,
+      type: response.headers.get('content-type') ?? '',
+      disposition: response.headers.get('content-disposition'),
+      json,
+      text,
+    };
   };
 
   const install = async (source = PURCHASE) => {
@@ -221,6 +261,7 @@ describe('the runs routes', () => {
     const runId = await start('member', { amount: 5, apiKey: 'k-123' });
     const lines = await call('GET', `/api/runs/${runId}/audit`, 'member');
     expect(lines.type).toContain('application/x-ndjson');
+    expect(lines.disposition).toBe(`attachment; filename="run-${runId}-audit.jsonl"`);
     const entries = lines.text
       .trim()
       .split('\n')
@@ -270,6 +311,60 @@ describe('the runs routes', () => {
         endedAt: null,
         durationMs: null,
       });
+    });
+
+    it('gives each completed run what decided its path: approved, rejected, timed out, error handled', async () => {
+      const saved = await call('PUT', '/api/workflows/outcomes', 'admin', OUTCOMES, 'application/yaml');
+      expect(saved.status, saved.text).toBeLessThan(300);
+      const begin = async (mode: string) => {
+        const started = await call('POST', '/api/workflows/outcomes/run', 'member', { input: { mode } });
+        expect(started.status, started.text).toBe(201);
+        await settle(0);
+        return (started.json as { runId: string }).runId;
+      };
+      const decide = (runId: string, decision: 'approve' | 'reject') =>
+        engine.approvals.decide({
+          runId,
+          stepId: 'ask',
+          by: 'manager@example.com',
+          decision,
+          channel: 'api',
+        });
+      const approved = await begin('ask');
+      const rejected = await begin('ask');
+      const handled = await begin('fail');
+      await decide(approved, 'approve');
+      await decide(rejected, 'reject');
+      await settle(1_000);
+      const waiting = await begin('ask');
+      await settle(1_000);
+      const outcomes = async () =>
+        Object.fromEntries(
+          ((await call('GET', '/api/runs', 'member')).json as RunSummary[]).map((r) => [
+            r.id,
+            [r.status, r.outcome],
+          ]),
+        );
+      expect(await outcomes()).toEqual({
+        [approved]: ['completed', { kind: 'approved', step: 'ask', by: 'manager@example.com' }],
+        [rejected]: ['completed', { kind: 'rejected', step: 'ask', by: 'manager@example.com' }],
+        [handled]: ['completed', { kind: 'error-handled', step: 'buy' }],
+        [waiting]: ['running', undefined],
+      });
+
+      await settle(); // the last run's approval times out (onTimeout: tell)
+      const readsBefore = auditReads;
+      expect((await outcomes())[waiting]).toEqual(['completed', { kind: 'timed-out', step: 'ask' }]);
+      // A completed run's trail is read once: only the run that just ended was read again.
+      expect(auditReads - readsBefore).toBe(1);
+      const view = (await call('GET', `/api/runs/${rejected}`, 'member')).json as RunView;
+      expect(view.outcome).toEqual({ kind: 'rejected', step: 'ask', by: 'manager@example.com' });
+
+      // A completed run nothing decided (no approval, no handled error) has no outcome.
+      await install();
+      const plain = await start('member', { amount: 5 });
+      const list = (await call('GET', '/api/runs?workflowId=purchase', 'member')).json as RunSummary[];
+      expect(list.find((r) => r.id === plain)).not.toHaveProperty('outcome');
     });
 
     it('filters by workflow, status, who triggered it, creation time and count', async () => {

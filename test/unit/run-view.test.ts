@@ -11,7 +11,14 @@ import { SqliteRateLimiter } from '../../adapters/local/rate-limiter.js';
 import { SqliteVault } from '../../adapters/local/vault.js';
 import { ActivityError, type ToolRegistry } from '../../functions/core/ports.js';
 import type { Identity } from '../../functions/core/protocol.js';
-import { REDACTED, type RunView, redact, runView, type StepView } from '../../functions/core/run-view.js';
+import {
+  REDACTED,
+  type RunView,
+  redact,
+  runOutcome,
+  runView,
+  type StepView,
+} from '../../functions/core/run-view.js';
 import { ToolPipeline } from '../../functions/core/tool-pipeline.js';
 import type { IrWorkflow } from '../../translator/ir.js';
 import { compile, T0 } from '../engine/harness.js';
@@ -50,7 +57,10 @@ afterEach(() => {
  * tools named `read-*`
  * are read-only, the rest write.
  */
-async function world(answers: Record<string, Answer>): Promise<World> {
+async function world(
+  answers: Record<string, Answer>,
+  send: (clock: VirtualClock) => Promise<unknown> = async () => ({ messageId: 'm-1' }),
+): Promise<World> {
   const clock = new VirtualClock(T0);
   const calls = new Map<string, number>();
   const registry: ToolRegistry = {
@@ -76,7 +86,7 @@ async function world(answers: Record<string, Answer>): Promise<World> {
     tools: {
       call: (request, context) => pipeline.call(request, context),
     },
-    notifier: { send: async () => ({ messageId: 'm-1' }) },
+    notifier: { send: async () => (await send(clock)) as { messageId: string } },
     approvalNotifier: { requested: async () => {} },
   });
   const vault = new SqliteVault(engine.db, randomBytes(32));
@@ -561,6 +571,164 @@ describe('the run view of a parallel step', () => {
     expect(view.history.filter((h) => h.type === 'branch.cancelled').map((h) => h.data)).toEqual([
       { branch: 1 },
     ]);
+  });
+});
+
+describe('the run view of a `require: 1` parallel whose slower branch was still sending', () => {
+  const race = `
+  - id: page
+    type: parallel
+    require: 1
+    branches:
+      - name: pager
+        steps:
+          - { id: page_pager, type: tool, tool: read-page }
+      - name: sms
+        steps:
+          - { id: page_sms, type: notify, channel: email, to: [ann@example.com], message: paged }
+  - { id: ack, type: approval, approvers: [bob@example.com] }
+`;
+  /** A notification that takes 30 s (virtual) and then is sent, or fails. */
+  const slowSend = (ok: boolean) => async (clock: VirtualClock) => {
+    await clock.sleep(30_000);
+    if (!ok) throw new ActivityError('SmsDown', 'no carrier');
+    return { messageId: 'sms-1' };
+  };
+
+  it('shows a message delivered after the join was decided as delivered, not cancelled', async () => {
+    const w = await world({}, slowSend(true));
+    const ir = workflow(race);
+    const runId = await w.start(ir);
+    await w.settle(1_000);
+
+    // The pager answered, the parallel went on; the SMS is still being sent.
+    const before = await w.view(runId, ir);
+    expect(states(before)).toMatchObject({ page: 'done', page_pager: 'done', page_sms: 'cancelled' });
+    expect(step(before, 'page_sms').attempts).toMatchObject([{ attempt: 1, cutShort: true }]);
+
+    await w.settle(60_000);
+    const after = await w.view(runId, ir);
+    expect(states(after)).toEqual({ page: 'done', page_pager: 'done', page_sms: 'done', ack: 'waiting' });
+    const sms = step(after, 'page_sms');
+    expect(sms.afterJoin).toBe('done');
+    expect(sms.endedAt).toBeTypeOf('number');
+    expect(sms.attempts).toHaveLength(1);
+    expect(sms.attempts[0]).toMatchObject({ attempt: 1, late: true, input: { channel: 'email' } });
+    expect(sms.attempts[0]).not.toHaveProperty('cutShort');
+    expect(
+      after.history.filter((h) => h.step === 'page_sms' && h.type === 'attempt.finished').map((h) => h.data),
+    ).toEqual([{ attempt: 1, ok: true, late: true, visit: 1 }]);
+    expect(sms.attempts[0]).not.toHaveProperty('error');
+
+    await w.engine.approvals.decide({
+      runId,
+      stepId: 'ack',
+      by: 'bob@example.com',
+      decision: 'approve',
+      channel: 'api',
+    });
+    await w.settle();
+    const done = await w.view(runId, ir);
+    expect(done.status).toBe('completed');
+    expect(states(done)).toEqual({ page: 'done', page_pager: 'done', page_sms: 'done', ack: 'done' });
+    expect(done.steps.flatMap((s) => s.attempts).filter((a) => a.endedAt === undefined)).toEqual([]);
+  });
+
+  it('shows a message that failed after the join as cancelled with its error, and one never answered as cut short', async () => {
+    const w = await world({}, slowSend(false));
+    const ir = workflow(race);
+    const runId = await w.start(ir);
+    await w.settle(60_000);
+    const sms = step(await w.view(runId, ir), 'page_sms');
+    expect(sms).toMatchObject({ state: 'cancelled', afterJoin: 'failed' });
+    expect(sms.attempts).toMatchObject([{ attempt: 1, late: true, error: { code: 'SmsDown' } }]);
+
+    // The run ends (cancelled) while another run's SMS is still out: its attempt was cut short.
+    const v = await world({}, slowSend(true));
+    const other = await v.start(ir);
+    await v.settle(1_000);
+    await v.engine.host.cancelRun(other, 'ann@example.com');
+    await v.settle();
+    const ended = await v.view(other, ir);
+    expect(ended.status).toBe('cancelled');
+    expect(states(ended)).toMatchObject({ page_sms: 'cancelled', ack: 'cancelled' });
+    expect(step(ended, 'page_sms').attempts).toMatchObject([{ attempt: 1, cutShort: true }]);
+    expect(step(ended, 'page_sms')).not.toHaveProperty('afterJoin');
+  });
+});
+
+describe('the outcome of a completed run', () => {
+  const flow = `
+  - id: ask
+    type: approval
+    approvers: [bob@example.com, vic@example.com]
+    require: all
+    onReject: tell
+  - id: pay
+    type: tool
+    tool: pay-out
+    onError: tell
+  - id: tell
+    type: notify
+    channel: email
+    to: [ann@example.com]
+    message: done
+`;
+  const failingPay = {
+    'pay-out': () => {
+      throw new ActivityError('Pay.Closed', 'the till is closed', false);
+    },
+  };
+
+  it('is what came last of the deciding approval and the handled error; a decision that did not decide is not it', async () => {
+    const w = await world(failingPay);
+    const ir = workflow(flow);
+    const runId = await w.start(ir);
+    await w.settle(1_000);
+    for (const by of ['bob@example.com', 'vic@example.com'])
+      await w.engine.approvals.decide({ runId, stepId: 'ask', by, decision: 'approve', channel: 'api' });
+    await w.settle();
+    const view = await w.view(runId, ir);
+    expect(view.status).toBe('completed');
+    // Approved (by vic, whose decision decided), then the payment failed and onError took the run on.
+    expect(view.outcome).toEqual({ kind: 'error-handled', step: 'pay' });
+    const history = await w.engine.host.audit(runId);
+    const untilApproved = history.filter((e) => e.type !== 'step.error-handled');
+    expect(runOutcome('completed', untilApproved)).toEqual({
+      kind: 'approved',
+      step: 'ask',
+      by: 'vic@example.com',
+    });
+    expect(runOutcome('failed', history)).toBeUndefined();
+  });
+
+  it('is rejected when an approver rejects, and none when nothing decided the path', async () => {
+    const w = await world(failingPay);
+    const ir = workflow(flow);
+    const rejected = await w.start(ir);
+    await w.settle(1_000);
+    await w.engine.approvals.decide({
+      runId: rejected,
+      stepId: 'ask',
+      by: 'bob@example.com',
+      decision: 'reject',
+      channel: 'api',
+    });
+    await w.settle();
+    expect((await w.view(rejected, ir)).outcome).toEqual({
+      kind: 'rejected',
+      step: 'ask',
+      by: 'bob@example.com',
+    });
+
+    const plain = workflow(`
+  - { id: look, type: tool, tool: read-rates }
+`);
+    const run = await w.start(plain);
+    await w.settle();
+    const view = await w.view(run, plain);
+    expect(view.status).toBe('completed');
+    expect(view).not.toHaveProperty('outcome');
   });
 });
 

@@ -77,6 +77,10 @@ export interface StepAttempt {
     decisions?: Array<{ rule: string; outcome: string; detail?: string }>;
   };
   credentials?: Array<{ name: string; level: string }>;
+  /** It answered after its branch was cancelled (what it did happened). */
+  late?: true;
+  /** It never answered: its step was stopped while it ran. */
+  cutShort?: true;
 }
 
 export interface ApprovalRequest {
@@ -122,7 +126,17 @@ export interface StepView {
   /** What the last finished visit produced. */
   output?: unknown;
   error?: StepError;
+  /** Its branch was cancelled while it sent or called, and that answered afterwards: delivered or failed. */
+  afterJoin?: 'done' | 'failed';
   approval?: { requests: ApprovalRequest[]; decisions: ApprovalDecision[]; refused?: ApprovalRefusal[] };
+}
+
+/** What decided a completed run's path: the last approval decision, approval timeout or handled error. */
+export interface RunOutcome {
+  kind: 'approved' | 'rejected' | 'timed-out' | 'error-handled';
+  step: string;
+  /** Who decided (approved, rejected). */
+  by?: string;
 }
 
 export interface RunUser {
@@ -144,6 +158,7 @@ export interface RunView {
   input: unknown;
   output?: unknown;
   error?: StepError | null;
+  outcome?: RunOutcome;
   steps: StepView[];
   history: AuditEntry[];
 }
@@ -166,6 +181,7 @@ export interface RunSummary {
   createdAt: number;
   endedAt?: number | null;
   durationMs?: number | null;
+  outcome?: RunOutcome;
 }
 
 /** GET /api/approvals: a pending approval of the caller. */

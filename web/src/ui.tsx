@@ -2,7 +2,7 @@
 // times and durations, roles, and a modal dialog.
 import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, api } from './api';
-import type { Role } from './types';
+import type { Role, RunOutcome } from './types';
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -80,6 +80,24 @@ export function Loading({ what = 'Loading' }: { what?: string }) {
 }
 
 const STATUS_LABELS: Record<string, string> = { timed_out: 'timed out' };
+
+const OUTCOME_LABELS: Record<RunOutcome['kind'], string> = {
+  approved: 'approved',
+  rejected: 'rejected',
+  'timed-out': 'approval timed out',
+  'error-handled': 'error handled',
+};
+
+/** What decided a completed run's path, beside its status: approved, rejected, timed out, error handled. */
+export function OutcomeBadge({ outcome }: { outcome: RunOutcome }) {
+  const label = OUTCOME_LABELS[outcome.kind] ?? outcome.kind;
+  const how = `${label} at ${outcome.step}${outcome.by ? ` by ${outcome.by}` : ''}`;
+  return (
+    <span className={`path-outcome path-outcome-${outcome.kind}`} title={how} data-testid="run-outcome">
+      {label}
+    </span>
+  );
+}
 
 export function StatusBadge({ status }: { status: string }) {
   return (

@@ -2,10 +2,11 @@
 // audit export and cancelling. Members see only the runs they triggered; leads and above every run. Their
 // access is declared with their OpenAPI description (RUN_PATHS).
 //
-//   GET    /api/runs?status=&workflowId=&triggeredBy=&from=&to=&limit=   runs, newest first
+//   GET    /api/runs?status=&workflowId=&triggeredBy=&from=&to=&limit=   runs, newest first, a completed
+//                                             run with what decided its path (approved, rejected, ...)
 //   GET    /api/runs/:id                      the run view: trigger, every step's state, attempts, approvals
 //   GET    /api/runs/:id/events               the run view as Server-Sent Events, again whenever it changes
-//   GET    /api/runs/:id/audit                the audit trail as JSON Lines (secrets redacted)
+//   GET    /api/runs/:id/audit                the audit trail as JSON Lines (secrets redacted), a download
 //   POST   /api/runs/:id/cancel               the trigger's user or manager+
 import type { Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
@@ -13,7 +14,7 @@ import { HttpError } from '../http-error.js';
 import { isEmail } from '../identity.js';
 import type { DurableHost, RunRecord, StoredWorkflowView, WorkflowStore } from '../ports.js';
 import type { Identity, RunStatus } from '../protocol.js';
-import { redactAuditRecord, runSummary, runView } from '../run-view.js';
+import { type RunOutcomeView, redactAuditRecord, runOutcome, runSummary, runView } from '../run-view.js';
 import { requires } from './access.js';
 import { errors, json, problemOf } from './openapi-parts.js';
 import { atLeast, caller, found } from './request.js';
@@ -38,7 +39,36 @@ export interface RunRoutesDeps {
   };
 }
 
+/** How many audit trails the run list reads at once for its completed runs' outcomes. */
+const OUTCOME_READS = 8;
+/** Outcomes kept (a completed run's trail no longer changes): enough for a few full lists. */
+const OUTCOMES_KEPT = 5_000;
+
+/**
+ * The outcome of each completed run of `runs` (RunOutcomeView), read from its trail once and kept: the run
+ * list shows a rejected run as rejected, not as a plain "completed" like an approved one.
+ */
+function outcomeReader(host: Pick<DurableHost, 'audit'>) {
+  const kept = new Map<string, RunOutcomeView | null>();
+  const read = async (run: RunRecord): Promise<RunOutcomeView | undefined> => {
+    if (run.status !== 'completed') return undefined;
+    const known = kept.get(run.id);
+    if (known !== undefined) return known ?? undefined;
+    const outcome = runOutcome(run.status, await host.audit(run.id)) ?? null;
+    if (kept.size >= OUTCOMES_KEPT) kept.delete(kept.keys().next().value as string);
+    kept.set(run.id, outcome);
+    return outcome ?? undefined;
+  };
+  return async (runs: RunRecord[]): Promise<Array<RunOutcomeView | undefined>> => {
+    const outcomes: Array<RunOutcomeView | undefined> = [];
+    for (let i = 0; i < runs.length; i += OUTCOME_READS)
+      outcomes.push(...(await Promise.all(runs.slice(i, i + OUTCOME_READS).map(read))));
+    return outcomes;
+  };
+}
+
 export function mountRuns(app: Hono<Env>, deps: RunRoutesDeps): void {
+  const outcomesOf = outcomeReader(deps.host);
   app.get('/api/runs', async (c) => {
     const identity = caller(c);
     const filters = runFilters((name) => c.req.query(name));
@@ -54,7 +84,8 @@ export function mountRuns(app: Hono<Env>, deps: RunRoutesDeps): void {
       ...(filters.to !== undefined ? { to: filters.to } : {}),
       limit: filters.limit,
     });
-    return c.json(runs.map(runSummary));
+    const outcomes = await outcomesOf(runs);
+    return c.json(runs.map((run, i) => runSummary(run, outcomes[i])));
   });
 
   app.get('/api/runs/:id', async (c) => {
@@ -129,6 +160,7 @@ export function mountRuns(app: Hono<Env>, deps: RunRoutesDeps): void {
     );
     return c.body(lines.length ? `${lines.join('\n')}\n` : '', 200, {
       'content-type': 'application/x-ndjson',
+      'content-disposition': `attachment; filename="${auditFileName(run.id)}"`,
     });
   });
 
@@ -198,6 +230,11 @@ function runFilters(query: (name: string) => string | undefined) {
   };
 }
 
+/** The audit export's file name: the run id, with anything a file name should not hold made `_`. */
+export function auditFileName(runId: string): string {
+  return `run-${runId.replace(/[^A-Za-z0-9._-]/g, '_')}-audit.jsonl`;
+}
+
 // ---- OpenAPI path items (merged into OPENAPI.paths) ----
 
 export const RUN_PATHS = {
@@ -205,7 +242,7 @@ export const RUN_PATHS = {
     get: {
       ...requires('member', 'runs:read'),
       summary:
-        'Runs, newest first (member and above; members see their own): id, workflowId, status, trigger { kind, user }, createdAt, endedAt, durationMs',
+        'Runs, newest first (member and above; members see their own): id, workflowId, status, trigger { kind, user }, createdAt, endedAt, durationMs, and for a completed run whose path an approval or a handled error decided, outcome { kind: approved | rejected | timed-out | error-handled, step, by? }',
       parameters: [
         {
           name: 'status',
@@ -266,9 +303,19 @@ export const RUN_PATHS = {
     parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
     get: {
       ...requires('viewer', 'runs:read'),
-      summary: 'The audit trail as JSON Lines (secrets redacted)',
+      summary:
+        'The audit trail as JSON Lines (secrets redacted), as a download named run-<id>-audit.jsonl (content-disposition)',
       responses: {
-        '200': { description: 'one entry per line', content: { 'application/x-ndjson': {} } },
+        '200': {
+          description: 'one entry per line',
+          headers: {
+            'content-disposition': {
+              description: 'attachment; filename="run-<id>-audit.jsonl"',
+              schema: { type: 'string' },
+            },
+          },
+          content: { 'application/x-ndjson': {} },
+        },
         ...errors,
       },
     },

@@ -5,7 +5,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { api } from '../api';
 import { parseDefinition } from '../definition';
-import { FlowPicture } from '../flow';
+import { RunFlow } from '../flow';
 import { Link } from '../router';
 import { useMe } from '../session';
 import type { AuditEntry, RunView, StepAttempt, StepState, StepView, WorkflowDetail } from '../types';
@@ -16,6 +16,7 @@ import {
   formatDuration,
   formatTime,
   Loading,
+  OutcomeBadge,
   Page,
   ProblemNote,
   preview,
@@ -179,6 +180,15 @@ export function RunScreen({ id }: { id: string }) {
           <Link to={`/runs?workflowId=${encodeURIComponent(run.workflowId)}`} className="button button-quiet">
             All runs of this workflow
           </Link>
+          {/* The API's export as it is: the browser saves it under the server's content-disposition name. */}
+          <a
+            href={`/api/runs/${encodeURIComponent(run.id)}/audit`}
+            download
+            className="button button-quiet"
+            data-testid="audit-download"
+          >
+            Download audit trail
+          </a>
           {canCancel ? (
             <button type="button" className="button-danger" onClick={cancel} disabled={cancelling}>
               {cancelling ? 'Cancelling…' : 'Cancel run'}
@@ -198,7 +208,7 @@ export function RunScreen({ id }: { id: string }) {
 
       <div className="card graph-card">
         {definition !== undefined ? (
-          <FlowPicture definition={definition} states={states} onSelectStep={select} height={340} />
+          <RunFlow definition={definition} states={states} onSelectStep={select} />
         ) : (
           <div className="flow-placeholder" style={{ height: 120 }}>
             {workflow.error ? <ProblemNote error={workflow.error} /> : null}
@@ -241,6 +251,12 @@ function RunFacts({ run, live }: { run: RunView; live: 'stream' | 'polling' | 'o
         <dt>Status</dt>
         <dd data-testid="run-status" aria-live="polite">
           <StatusBadge status={run.status} />
+          {run.outcome ? (
+            <>
+              {' '}
+              <OutcomeBadge outcome={run.outcome} />
+            </>
+          ) : null}
           {live === 'stream' ? <span className="live-dot" title="Updating live" /> : null}
         </dd>
       </div>
@@ -302,11 +318,13 @@ const STATE_LABELS: Record<StepState, string> = {
 function Legend() {
   return (
     <ul className="legend" aria-label="Step states">
-      {(['done', 'running', 'waiting', 'failed', 'skipped', 'pending'] as StepState[]).map((s) => (
-        <li key={s}>
-          <span className={`state-dot state-${s}`} aria-hidden="true" /> {STATE_LABELS[s]}
-        </li>
-      ))}
+      {(['done', 'running', 'waiting', 'failed', 'cancelled', 'skipped', 'pending'] as StepState[]).map(
+        (s) => (
+          <li key={s}>
+            <span className={`state-dot state-${s}`} aria-hidden="true" /> {STATE_LABELS[s]}
+          </li>
+        ),
+      )}
     </ul>
   );
 }
@@ -372,6 +390,13 @@ function cancelledBy(history: AuditEntry[]): string | undefined {
   return typeof by === 'string' ? by : undefined;
 }
 
+/** A step's state in words: a message delivered after its branch was cancelled says so. */
+function stepStateLabel(step: StepView): string {
+  if (step.afterJoin === 'done')
+    return step.type === 'notify' ? 'delivered after the join' : 'done after the join';
+  return STATE_LABELS[step.state];
+}
+
 function StepItem({ step, selected }: { step: StepView; selected: boolean }) {
   const ref = useRef<HTMLLIElement>(null);
   const duration =
@@ -381,14 +406,14 @@ function StepItem({ step, selected }: { step: StepView; selected: boolean }) {
       ref={ref}
       id={`step-${step.id}`}
       className={selected ? 'timeline-item selected' : 'timeline-item'}
-      aria-label={`${step.name ?? step.id}: ${STATE_LABELS[step.state]}`}
+      aria-label={`${step.name ?? step.id}: ${stepStateLabel(step)}`}
     >
       <span className={`state-dot state-${step.state}`} aria-hidden="true" />
       <div className="timeline-body">
         <div className="timeline-head">
           <strong>{step.name ?? step.id}</strong>
           <span className="step-type">{step.type}</span>
-          <span className={`state-label state-text-${step.state}`}>{STATE_LABELS[step.state]}</span>
+          <span className={`state-label state-text-${step.state}`}>{stepStateLabel(step)}</span>
           <span className="muted small timeline-time">
             {formatClock(step.startedAt)}
             {duration !== undefined ? ` · ${formatDuration(duration)}` : ''}
@@ -403,6 +428,13 @@ function StepItem({ step, selected }: { step: StepView; selected: boolean }) {
               ))}
             </ol>
           ) : null
+        ) : null}
+        {step.afterJoin ? (
+          <p className="small muted after-join">
+            {step.afterJoin === 'done'
+              ? `${step.type === 'notify' ? 'Delivered' : 'Answered'} after the parallel had already gone on without this branch: it happened, but nothing waited for it.`
+              : 'Failed after the parallel had already gone on without this branch; it was not retried.'}
+          </p>
         ) : null}
         {step.approval ? <ApprovalDetails approval={step.approval} /> : null}
         {step.type === 'condition' && step.output !== undefined ? (
@@ -437,9 +469,16 @@ function AttemptItem({ attempt }: { attempt: StepAttempt }) {
           </span>
         ) : attempt.endedAt !== undefined ? (
           <span className="ok-text">succeeded</span>
+        ) : attempt.cutShort ? (
+          <span className="muted">cut short: no answer before the step was stopped</span>
         ) : (
           <span className="muted">in progress</span>
         )}
+        {attempt.late ? (
+          <span className="chip" title="The answer came after the step's branch was cancelled">
+            after the join
+          </span>
+        ) : null}
         {duration !== undefined ? <span className="muted small">{formatDuration(duration)}</span> : null}
         {attempt.policy ? (
           <span

@@ -4,12 +4,15 @@ import { useEffect, useMemo } from 'react';
 import { isEmail } from '../../../translator/email';
 import { query } from '../api';
 import { Link, navigate, useLocation } from '../router';
+import { useMe } from '../session';
 import type { RunSummary, WorkflowSummary } from '../types';
 import {
+  atLeast,
   Empty,
   formatDuration,
   formatTime,
   Loading,
+  OutcomeBadge,
   Page,
   ProblemNote,
   StatusBadge,
@@ -98,20 +101,32 @@ function useFilteredRuns(filters: Filters) {
 }
 
 export function RunsScreen() {
+  const me = useMe();
   const { filters, set } = useRunFilters();
   const { runs, shown } = useFilteredRuns(filters);
   const workflows = useApi<WorkflowSummary[]>('/api/workflows');
   const names = new Map((workflows.data ?? []).map((w) => [w.id, w.name]));
   const filtered = Object.values(filters).some((v) => v !== '');
+  // Members see only the runs they started: an empty list says so rather than "no runs".
+  const emptyTitle = atLeast(me.role, 'lead')
+    ? 'No runs yet.'
+    : 'You have not started any runs yet (members see only the runs they started).';
 
   return (
-    <Page title="Runs" subtitle="What ran, who started it, and how it ended.">
+    <Page
+      title="Runs"
+      subtitle={
+        atLeast(me.role, 'lead')
+          ? 'What ran, who started it, and how it ended.'
+          : 'The runs you started: how each went, and what decided it.'
+      }
+    >
       <RunFilters filters={filters} set={set} filtered={filtered} workflows={workflows.data ?? []} />
       <ProblemNote error={runs.error} />
       {runs.loading && !runs.data ? <Loading /> : null}
       {runs.data ? <RunsChart runs={shown} /> : null}
       {runs.data && shown.length === 0 ? (
-        <Empty title={filtered ? 'No run matches these filters.' : 'No runs yet.'}>
+        <Empty title={filtered ? 'No run you can see matches these filters.' : emptyTitle}>
           {filtered ? null : (
             <p>
               Start one from the <Link to="/workflows">workflows</Link> or the chat box.
@@ -208,7 +223,10 @@ function RunsTable({ runs, names }: { runs: RunSummary[]; names: Map<string, str
             </td>
             <td>{names.get(r.workflowId) ?? r.workflowId}</td>
             <td>
-              <StatusBadge status={r.status} />
+              <span className="status-cell">
+                <StatusBadge status={r.status} />
+                {r.outcome ? <OutcomeBadge outcome={r.outcome} /> : null}
+              </span>
             </td>
             <td>
               {r.trigger.user.name ?? r.trigger.user.email}

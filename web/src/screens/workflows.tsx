@@ -11,6 +11,7 @@ import {
   Dialog,
   Empty,
   Loading,
+  OutcomeBadge,
   Page,
   ProblemNote,
   relativeTime,
@@ -43,6 +44,23 @@ function useWorkflowList(search: string) {
   return { workflows, lastRun, shown };
 }
 
+/**
+ * Whose runs the caller may see (GET /api/runs): leads and above everyone's, members their own, viewers
+ * none. The last-run column says which, so a member is not told "never run" of a workflow others ran.
+ */
+type RunScope = 'all' | 'own' | 'none';
+
+function runScopeOf(role: string): RunScope {
+  if (atLeast(role, 'lead')) return 'all';
+  return atLeast(role, 'member') ? 'own' : 'none';
+}
+
+const LAST_RUN_HEADER: Record<RunScope, string> = {
+  all: 'Last run',
+  own: 'Your last run',
+  none: 'Last run',
+};
+
 export function WorkflowsScreen() {
   const me = useMe();
   const [search, setSearch] = useState('');
@@ -50,6 +68,7 @@ export function WorkflowsScreen() {
   const [importing, setImporting] = useState(false);
   const { workflows, lastRun, shown } = useWorkflowList(search);
   const canEdit = atLeast(me.role, 'lead');
+  const scope = runScopeOf(me.role);
 
   return (
     <Page
@@ -91,7 +110,9 @@ export function WorkflowsScreen() {
             <tr>
               <th scope="col">Workflow</th>
               <th scope="col">Triggers</th>
-              <th scope="col">Last run</th>
+              <th scope="col" title={scope === 'own' ? 'Members see only the runs they started' : undefined}>
+                {LAST_RUN_HEADER[scope]}
+              </th>
               <th scope="col">Version</th>
               <th scope="col">
                 <span className="visually-hidden">Actions</span>
@@ -104,6 +125,7 @@ export function WorkflowsScreen() {
                 key={w.id}
                 workflow={w}
                 last={lastRun.get(w.id)}
+                scope={scope}
                 canStart={canStartManually(w.triggers, me.role)}
                 canEdit={canEdit}
                 onRun={() => setRunning(w.id)}
@@ -139,9 +161,33 @@ function PageActions({ canEdit, onImport }: { canEdit: boolean; onImport: () => 
   );
 }
 
+/** The last-run cell with no run to show: what the caller may see, not a claim about everyone's runs. */
+function NoLastRun({ scope }: { scope: RunScope }) {
+  switch (scope) {
+    case 'all':
+      return <span className="muted small">never run</span>;
+    case 'own':
+      return (
+        <span className="muted small" title="Others may have run it; members see only the runs they started.">
+          none by you
+        </span>
+      );
+    case 'none':
+      return (
+        <span
+          className="muted small"
+          title="Viewers cannot list runs; a run they started opens from its own link."
+        >
+          runs not shown to viewers
+        </span>
+      );
+  }
+}
+
 function WorkflowRow(props: {
   workflow: WorkflowSummary;
   last: RunSummary | undefined;
+  scope: RunScope;
   canStart: boolean;
   canEdit: boolean;
   onRun: () => void;
@@ -164,12 +210,17 @@ function WorkflowRow(props: {
       </td>
       <td>
         {last ? (
-          <Link to={`/runs/${encodeURIComponent(last.id)}`} className="last-run">
+          <Link
+            to={`/runs/${encodeURIComponent(last.id)}`}
+            className="last-run"
+            data-testid="last-run-status"
+          >
             <StatusBadge status={last.status} />{' '}
+            {last.outcome ? <OutcomeBadge outcome={last.outcome} /> : null}{' '}
             <span className="muted small">{relativeTime(last.createdAt)}</span>
           </Link>
         ) : (
-          <span className="muted small">never run</span>
+          <NoLastRun scope={props.scope} />
         )}
       </td>
       <td className="muted small">
