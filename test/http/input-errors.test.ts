@@ -1,7 +1,7 @@
 // What the API says to someone who gets a request slightly wrong, over real HTTP on `npm start`'s server
 // (the repository's config, demo users and templates): run inputs sent without the `input` wrapper (or a
 // webhook body with one), a pattern or format said in words with the property's description, a misspelt
-// input name, a misspelt workflow / template / route with did-you-mean among what the caller may list —
+// input name, a misspelt workflow / template / route / user / vault entry with did-you-mean among what the caller may list —
 // never to an API token that may not list workflows — and a schedule's cron and time zone in words.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -146,6 +146,24 @@ describe('API errors a new user meets', () => {
     expect(method.problem.detail).toBe(
       'no route GET /api/workflows/expense-approval/run: this path takes POST',
     );
+  });
+
+  it('suggests the user and the vault entry meant, to those who may list them', async () => {
+    const ada = await login('ada@example.com'); // an admin: may list users
+    const user = await call(ada, 'GET', '/api/users/emma@exmaple.com');
+    expect(user).toMatchObject({
+      status: 404,
+      problem: { detail: "no user 'emma@exmaple.com' (did you mean 'emma@example.com'?)" },
+    });
+    const emma = await login('emma@example.com');
+    const scope = 'user:emma@example.com';
+    const set = await call(emma, 'PUT', '/api/vault', { scope, name: 'SLACK_WEBHOOK', value: 'https://x' });
+    expect(set.status).toBe(201);
+    const removed = await call(emma, 'DELETE', '/api/vault', { scope, name: 'SLACK_WEBHOK' });
+    expect(removed).toMatchObject({
+      status: 404,
+      problem: { detail: `no vault entry 'SLACK_WEBHOK' in ${scope} (did you mean 'SLACK_WEBHOOK'?)` },
+    });
   });
 
   it('tells a webhook caller its body is the input itself, and suggests no id it may not list', async () => {
