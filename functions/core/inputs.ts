@@ -40,18 +40,21 @@ function describe(error: ErrorObject): { field: string; message: string } {
 }
 
 /** " (the input has 'ammount': did you mean 'amount'?)" when the object has an undeclared key close to `missing`. */
-function nearName(error: ErrorObject, missing: string): string {
+export function nearName(error: ErrorObject, missing: string, holder = 'the input has'): string {
   const data = error.data;
   if (data === null || typeof data !== 'object' || Array.isArray(data)) return '';
   const declared =
     (error.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
   const undeclared = Object.keys(data).filter((key) => !Object.hasOwn(declared, key));
   const near = closestMatch(missing, undeclared);
-  return near === undefined ? '' : ` (the input has '${near}': did you mean '${missing}'?)`;
+  return near === undefined ? '' : ` (${holder} '${near}': did you mean '${missing}'?)`;
 }
 
-/** What is wrong with the value, in words (the property's schema is `parentSchema`). */
-function reason(error: ErrorObject): string {
+/**
+ * What is wrong with the value, in words (the property's schema is `parentSchema`: Ajv's `verbose`); the
+ * tool pipeline says tool arguments' problems with it too.
+ */
+export function reason(error: ErrorObject): string {
   const schema = (error.parentSchema ?? {}) as { title?: unknown; description?: unknown };
   const label = typeof schema.title === 'string' ? schema.title : schema.description;
   const about = typeof label === 'string' && label.trim() !== '' ? ` (${label.trim()})` : '';
