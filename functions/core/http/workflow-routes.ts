@@ -531,6 +531,8 @@ export const WORKFLOW_PATHS = {
       ...requires('viewer', ['runs:start', 'webhook:{id}'], 'webhook'),
       summary: "Start a run (manual trigger; the trigger's minRole)",
       requestBody: {
+        description:
+          'By hand: the inputs wrapped, {"input": {...}}, nothing else beside it. A webhook (token or signed) sends the inputs as the body itself.',
         content: {
           'application/json': { schema: { type: 'object', properties: { input: { type: 'object' } } } },
         },
