@@ -2,8 +2,8 @@
 // one step at a time (templates, expressions, approvers, durations, cron, time zones, the inputs schema)
 // reports here. Checks across steps (targets, reachability, loops, variable scope) live in graph.ts.
 import type { Ajv2020, ErrorObject } from 'ajv/dist/2020.js';
-import { Cron } from 'croner';
 import { createAjv } from './ajv.js';
+import { cronProblem, timeZoneProblem } from './cron.js';
 import {
   type ApprovalLevelDefinition,
   RESERVED_NAMES,
@@ -430,12 +430,8 @@ class Lowering {
     validateInput: InputValidator | undefined,
   ): IrTrigger {
     const timezone = trigger.timezone ?? 'UTC';
-    if (!isTimeZone(timezone))
-      this.error(
-        'invalid-timezone',
-        `unknown time zone '${timezone}': use an IANA name such as Europe/Berlin`,
-        [...path, 'timezone'],
-      );
+    const zoneProblem = timeZoneProblem(timezone);
+    if (zoneProblem !== undefined) this.error('invalid-timezone', zoneProblem, [...path, 'timezone']);
     if ((trigger.preset === undefined) === (trigger.cron === undefined)) {
       this.error('schedule-needs-one', `a schedule needs exactly one of 'preset' or 'cron'`, path);
     }
@@ -562,27 +558,6 @@ function mostSpecificPerPath(errors: ErrorObject[]): ErrorObject[] {
     if (current === undefined || rank(error) < rank(current)) best.set(error.instancePath, error);
   }
   return [...best.values()];
-}
-
-function cronProblem(expression: string): string | undefined {
-  const fields = expression.trim().split(/\s+/);
-  if (fields.length !== 5)
-    return `it needs 5 fields (minute hour day-of-month month day-of-week), found ${fields.length}`;
-  try {
-    new Cron(expression, { paused: true });
-    return undefined;
-  } catch (error) {
-    return (error as Error).message.replace(/^CronPattern: /, '');
-  }
-}
-
-function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function target(value: string | undefined, following: Edge): Edge {

@@ -1,4 +1,4 @@
-// Stepgate's 5-field cron (as croner reads it: functions/core/triggers/schedules.ts cronProblem) in the form
+// Stepgate's 5-field cron (as croner reads it: translator/cron.ts cronProblem) in the form
 // EventBridge Scheduler takes: `cron(minutes hours day-of-month month day-of-week year)`.
 //
 // What changes on the way:
@@ -13,7 +13,7 @@
 // - the year is `*`. Seconds do not exist in the 5-field form (AWS fires at minute granularity): six or
 //   seven fields are refused, naming the seconds (or year) field.
 // The equivalence is tested by the fire times croner computes for both forms (test/aws/eventbridge-cron.test.ts).
-import { cronProblem } from '../../functions/core/triggers/schedules.js';
+import { cronProblem } from '../../translator/cron.js';
 
 /** A cron expression EventBridge Scheduler cannot take; `field` is the one at fault. */
 export class AwsCronError extends Error {

@@ -16,9 +16,11 @@
 // and policy failures are not retried (they would fail the same way).
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { createAjv } from '../../translator/ajv.js';
+import { didYouMean } from '../../translator/diagnostics.js';
 import { ERROR_CODE } from '../../translator/error-codes.js';
 import { errorMessage } from '../../translator/util.js';
 import { type ToolStage, toolStageEntry } from './audit.js';
+import { nearName, reason } from './inputs.js';
 import { checkPolicy, type PolicyConfig } from './policy.js';
 import {
   ActivityError,
@@ -48,7 +50,8 @@ export interface ToolPipelineDeps {
   clock: Clock;
 }
 
-const ajv = createAjv({ allErrors: true, strict: false });
+// `verbose`: the problems are said in words from the property's schema (inputs.ts reason).
+const ajv = createAjv({ allErrors: true, strict: false, verbose: true });
 
 export class ToolPipeline implements ToolInvoker {
   private readonly validators = new WeakMap<object, ValidateFunction>();
@@ -201,12 +204,14 @@ function describe(error: ErrorObject): string {
     .join('.');
   const missing =
     error.keyword === 'required' ? (error.params as { missingProperty?: string }).missingProperty : undefined;
-  if (missing !== undefined) return `${field === '' ? '' : `${field}.`}${missing}: is required`;
+  if (missing !== undefined)
+    return `${field === '' ? '' : `${field}.`}${missing}: is required${nearName(error, missing, 'the arguments have')}`;
   if (error.keyword === 'additionalProperties') {
-    const extra = (error.params as { additionalProperty?: string }).additionalProperty;
-    return `${field === '' ? '' : `${field}.`}${extra}: is not an argument of this tool`;
+    const extra = (error.params as { additionalProperty?: string }).additionalProperty ?? '';
+    const declared = Object.keys(propertiesOf((error.parentSchema ?? {}) as Record<string, unknown>));
+    return `${field === '' ? '' : `${field}.`}${extra}: is not an argument of this tool${didYouMean(extra, declared)}`;
   }
-  return `${field === '' ? '(arguments)' : field}: ${error.message ?? 'is invalid'}`;
+  return `${field === '' ? '(arguments)' : field}: ${reason(error)}`;
 }
 
 function propertiesOf(schema: Record<string, unknown>): Record<string, unknown> {

@@ -154,13 +154,24 @@ describe('the tool-call pipeline on the embedded engine against a real MCP serve
     expect(authorization).toEqual(['ops-secret-0002', 'org-secret-0001']);
   });
 
+  it('says which argument a misspelt one was meant to be', async () => {
+    const { record } = await run(
+      '  - { id: post, type: tool, tool: ledger-post, args: { ammount: 7, memo: hi } }\n',
+    );
+    expect(record?.outcome?.error).toMatchObject({ code: 'Stepgate.InvalidArguments', step: 'post' });
+    expect(record?.outcome?.error?.message).toContain(
+      "amount: is required (the arguments have 'ammount': did you mean 'amount'?)",
+    );
+    expect(seen).toEqual([]);
+  });
+
   it('refuses arguments the schema does not accept, naming the field, without calling the server', async () => {
     const { record, audit } = await run(
       '  - { id: post, type: tool, tool: ledger-post, args: { amount: not-a-number, memo: hi }, retry: { maxAttempts: 3, interval: 1s } }\n',
     );
     expect(record?.status).toBe('failed');
     expect(record?.outcome?.error).toMatchObject({ code: 'Stepgate.InvalidArguments', step: 'post' });
-    expect(record?.outcome?.error?.message).toContain('amount: must be number');
+    expect(record?.outcome?.error?.message).toContain('amount: must be a number, not text');
     expect(seen).toEqual([]);
     // Not retried: one lookup, one identity stage.
     expect(audit.filter((a) => a.type === 'tool.lookup')).toHaveLength(1);

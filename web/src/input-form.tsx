@@ -3,6 +3,7 @@
 // (`field: input.amount`) next to the control at fault.
 import { useId } from 'react';
 import type { JsonSchema } from './types';
+import { InlineMarkdown } from './ui';
 
 export type Draft = Record<string, string | boolean>;
 
@@ -191,7 +192,7 @@ function InputField(props: {
       )}
       {property.description ? (
         <small id={`${id}-help`} className="help">
-          {property.description}
+          <InlineMarkdown text={property.description} />
         </small>
       ) : null}
       {error ? (

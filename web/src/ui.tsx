@@ -1,7 +1,9 @@
 // Small pieces every screen shares: loading API data, showing a problem, empty states, status badges,
-// times and durations, roles, and a modal dialog.
+// times and durations, roles, a modal dialog, and outside text with its inline markdown (InlineMarkdown; the
+// parsing, plainText for places that take a string, is inline-markdown.ts).
 import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, api } from './api';
+import { inlineMarkdown } from './inline-markdown';
 import type { Role, RunOutcome } from './types';
 
 export interface Loaded<T> {
@@ -238,5 +240,37 @@ export function Dialog({
         </>
       ) : null}
     </dialog>
+  );
+}
+
+export { inlineMarkdown, plainText } from './inline-markdown';
+
+/**
+ * Untrusted text rendered with its inline markdown (code, bold, italics, http(s) links opening in a new
+ * tab), as React elements: no HTML from the text is ever interpreted.
+ */
+export function InlineMarkdown({ text }: { text: string }) {
+  return (
+    <>
+      {inlineMarkdown(text).map((piece, i) => {
+        const key = `${i}-${piece.kind}`;
+        switch (piece.kind) {
+          case 'code':
+            return <code key={key}>{piece.text}</code>;
+          case 'strong':
+            return <strong key={key}>{piece.text}</strong>;
+          case 'em':
+            return <em key={key}>{piece.text}</em>;
+          case 'link':
+            return (
+              <a key={key} href={piece.href} target="_blank" rel="noopener noreferrer">
+                {piece.text}
+              </a>
+            );
+          default:
+            return <span key={key}>{piece.text}</span>;
+        }
+      })}
+    </>
   );
 }

@@ -11,6 +11,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Role } from '../../../translator/definition.js';
+import { closestMatch } from '../../../translator/diagnostics.js';
 import {
   type ApiScope,
   CSRF_HEADER,
@@ -121,9 +122,31 @@ function routeOf(rules: readonly RouteRule[], c: Context) {
   return matched.get(c);
 }
 
-/** Whether any rule has this path (for 405 vs 404). */
-function pathDeclared(rules: readonly RouteRule[], path: string): boolean {
-  return rules.some((rule) => rule.pattern.test(path));
+/** The methods the rules have for this path (none: a 404, else a 405). */
+function methodsOf(rules: readonly RouteRule[], path: string): string[] {
+  return [...new Set(rules.filter((rule) => rule.pattern.test(path)).map((rule) => rule.method))];
+}
+
+/**
+ * The declared route one misspelt literal segment away from the path ("POST /api/workflows/{id}/run" for
+ * POST /api/workflows/x/runs), the request's method first; route shapes are public (the OpenAPI document).
+ */
+function nearRoute(rules: readonly RouteRule[], method: string, path: string): string | undefined {
+  const segments = path.split('/');
+  const near = (rule: RouteRule): boolean => {
+    const declared = rule.path.split('/');
+    if (declared.length !== segments.length) return false;
+    let misses = 0;
+    for (const [i, part] of declared.entries()) {
+      const given = segments[i] ?? '';
+      if (part === given || (part.startsWith('{') && given !== '')) continue;
+      if (part.startsWith('{') || closestMatch(given, [part]) === undefined) return false;
+      misses++;
+    }
+    return misses === 1;
+  };
+  const rule = rules.find((r) => r.method === method && near(r)) ?? rules.find(near);
+  return rule === undefined ? undefined : `${rule.method} ${rule.path}`;
 }
 
 /**
@@ -149,9 +172,19 @@ export function limitBodies(rules: readonly RouteRule[], limits: BodyLimits): Mi
   return async (c, next) => {
     const found = routeOf(rules, c);
     if (found === undefined && c.req.path.startsWith('/api/')) {
-      if (c.req.method !== 'OPTIONS' && pathDeclared(rules, c.req.path))
-        throw new HttpError(405, 'Method not allowed', `no route ${c.req.method} ${c.req.path}`);
-      throw new HttpError(404, 'Not found', `no route ${c.req.method} ${c.req.path}`);
+      const methods = methodsOf(rules, c.req.path);
+      if (c.req.method !== 'OPTIONS' && methods.length > 0)
+        throw new HttpError(
+          405,
+          'Method not allowed',
+          `no route ${c.req.method} ${c.req.path}: this path takes ${methods.join(', ')}`,
+        );
+      const near = nearRoute(rules, c.req.method, c.req.path);
+      throw new HttpError(
+        404,
+        'Not found',
+        `no route ${c.req.method} ${c.req.path}${near === undefined ? '' : ` (did you mean ${near}?)`}`,
+      );
     }
     return guard(limits[found?.rule.access.body ?? 'login'])(c, next);
   };

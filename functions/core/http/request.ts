@@ -1,10 +1,13 @@
-// Request helpers every route module shares: the caller's rank, a JSON object body, a trigger input.
+// Request helpers every route module shares: the caller's rank, a JSON object body, a trigger input (wrapped
+// in `input` for a start by hand, the whole body for a webhook — each says so when it is sent the other
+// way), and a 404 that suggests the closest id among those the caller may list.
 import type { Context } from 'hono';
 import type { Role } from '../../../translator/definition.js';
+import { didYouMean } from '../../../translator/diagnostics.js';
 import type { IrWorkflow } from '../../../translator/ir.js';
 import { jsonTooDeep, MAX_NESTING, nestingMessage } from '../../../translator/nesting.js';
 import type { JsonValue } from '../../../translator/template.js';
-import { roleAtLeast } from '../auth.js';
+import { hasScope, roleAtLeast } from '../auth.js';
 import { HttpError } from '../http-error.js';
 import { checkInput } from '../inputs.js';
 import type { Identity } from '../protocol.js';
@@ -79,6 +82,69 @@ export function checkedInput(
     checked.problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; '),
     { field: first?.field ? `input.${first.field}` : 'input' },
   );
+}
+
+/**
+ * The `input` of a body that wraps it (`{"input": {...}}`, a start by hand or a schedule). A body with other
+ * keys is a 422 saying where they belong: without `input` they are most likely the inputs themselves.
+ */
+export function wrappedInput(body: Record<string, unknown>): unknown {
+  const others = Object.keys(body).filter((key) => key !== 'input');
+  const first = others[0];
+  if (first === undefined) return body.input ?? {};
+  if (body.input === undefined)
+    throw new HttpError(
+      422,
+      'Invalid input',
+      `the body has ${others.map((k) => `'${k}'`).join(', ')} but no 'input': send the inputs as {"input": {${others.map((k) => `"${k}": …`).join(', ')}}}`,
+      { field: 'input' },
+    );
+  throw new HttpError(
+    422,
+    'Invalid input',
+    `unknown field '${first}': the body has only 'input' (put '${first}' inside it if it is an input)`,
+    { field: first },
+  );
+}
+
+/**
+ * A webhook body checked as the input (its whole body is the input), or a 422 naming the field; a body
+ * that wraps the input in `input` as a start by hand does (and a schema without such a property) is told
+ * so.
+ */
+export function checkedWebhookBody(
+  schema: Record<string, unknown> | null,
+  body: unknown,
+): Record<string, JsonValue> {
+  try {
+    return checkedInput(schema, body);
+  } catch (error) {
+    const properties = (schema?.properties ?? {}) as Record<string, unknown>;
+    const keys = body !== null && typeof body === 'object' ? Object.keys(body) : [];
+    const wrapped = keys.length === 1 && keys[0] === 'input' && !('input' in properties);
+    if (!(error instanceof HttpError) || !wrapped) throw error;
+    throw new HttpError(
+      422,
+      'Invalid input',
+      `${error.detail} (a webhook's body is the input itself: send the fields without the {"input": …} wrapper)`,
+      { field: error.field },
+    );
+  }
+}
+
+/** A 404 for `what` '`id`' suggesting the closest of `listable` (only ids the caller may list). */
+export function notFound(what: string, id: string, listable: Iterable<string> = []): HttpError {
+  return new HttpError(404, 'Not found', `no ${what} '${id}'${didYouMean(id, listable)}`);
+}
+
+/** The workflow ids the caller may list (GET /api/workflows: scope workflows:read), else none. */
+export async function listableWorkflowIds(
+  c: Context<Env>,
+  workflows: { list(): Promise<ReadonlyArray<{ id: string }>> },
+): Promise<string[]> {
+  const principal = c.get('principal');
+  if (principal == null || !hasScope(principal, 'workflows:read')) return [];
+  return (await workflows.list()).map((w) => w.id);
 }
 
 /** The caller of a route, as the authorization middleware set it (access.ts). */

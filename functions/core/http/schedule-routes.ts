@@ -19,6 +19,7 @@
 // Errors are problem documents naming the field: an invalid field is 422 (the Scheduler's 400s included),
 // a scope the creator may not use 403 (field `scope`), a schedule the caller may not see 404.
 import type { Context, Hono } from 'hono';
+import { closestMatch, didYouMean } from '../../../translator/diagnostics.js';
 import type { IrWorkflow } from '../../../translator/ir.js';
 import type { JsonValue } from '../../../translator/template.js';
 import { HttpError } from '../http-error.js';
@@ -36,13 +37,15 @@ import {
 } from '../triggers/schedules.js';
 import { requires } from './access.js';
 import { errors, json, problemOf } from './openapi-parts.js';
-import { atLeast, checkedInput, jsonBody } from './request.js';
+import { atLeast, checkedInput, jsonBody, listableWorkflowIds } from './request.js';
 import type { Env } from './types.js';
 
 /** What the routes need of a workflow: its id and (latest) IR. */
 export interface SchedulableWorkflows {
   /** `version`: the stored version (a Step Functions host starts the run on its deployment). */
   get(id: string): Promise<{ id: string; ir: IrWorkflow; version?: number } | undefined>;
+  /** Every workflow, for the did-you-mean of an unknown `workflowId` (none without it). */
+  list?(): Promise<Array<{ id: string }>>;
 }
 
 export interface ScheduleRoutesDeps {
@@ -96,10 +99,16 @@ export function mountSchedules(app: Hono<Env>, deps: ScheduleRoutesDeps): void {
       if (refused !== undefined) throw new HttpError(403, 'Forbidden', refused, { field: 'scope' });
     }
     const workflow = await deps.workflows.get(request.workflowId);
-    if (workflow === undefined)
-      throw new HttpError(422, 'Invalid schedule', `no workflow '${request.workflowId}'`, {
-        field: 'workflowId',
-      });
+    if (workflow === undefined) {
+      const list = deps.workflows.list?.bind(deps.workflows);
+      const listable = list === undefined ? [] : await listableWorkflowIds(c, { list });
+      throw new HttpError(
+        422,
+        'Invalid schedule',
+        `no workflow '${request.workflowId}'${didYouMean(request.workflowId, listable)}`,
+        { field: 'workflowId' },
+      );
+    }
     const refused = workflowScheduleProblem(workflow.ir, identity);
     if (refused !== undefined) {
       const manual = workflow.ir.triggers.some((t) => t.type === 'manual');
@@ -181,8 +190,14 @@ const KNOWN = new Set(['workflowId', 'preset', 'cron', 'timezone', 'scope', 'gro
 /** The body's fields, type-checked (the Scheduler checks their values). */
 function createRequest(body: Record<string, unknown>): CreateScheduleRequest {
   for (const key of Object.keys(body))
-    if (!KNOWN.has(key))
-      throw new HttpError(422, 'Invalid schedule', `unknown field '${key}'`, { field: key });
+    if (!KNOWN.has(key)) {
+      const near = closestMatch(key, KNOWN);
+      const hint =
+        near === undefined
+          ? ` (the workflow's inputs go in 'input': {"input": {"${key}": …}})`
+          : ` (did you mean '${near}'?)`;
+      throw new HttpError(422, 'Invalid schedule', `unknown field '${key}'${hint}`, { field: key });
+    }
   if (typeof body.workflowId !== 'string' || body.workflowId === '')
     throw new HttpError(422, 'Invalid schedule', 'workflowId is required', { field: 'workflowId' });
   for (const key of ['preset', 'cron', 'timezone', 'scope', 'group'] as const)

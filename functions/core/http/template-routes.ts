@@ -11,13 +11,14 @@ import type { Context, Hono } from 'hono';
 import { parseDocument } from 'yaml';
 import type { IrWorkflow } from '../../../translator/ir.js';
 import { validateWorkflow } from '../../../translator/validate.js';
+import { hasScope } from '../auth.js';
 import type { DelegationDirectory } from '../delegation.js';
 import { HttpError } from '../http-error.js';
 import type { WorkflowStore } from '../ports.js';
 import { requires } from './access.js';
 import { requirePublishable } from './delegation-checks.js';
 import { errors, json, pathParameter, problemOf } from './openapi-parts.js';
-import { caller } from './request.js';
+import { caller, notFound } from './request.js';
 import type { Env } from './types.js';
 
 /** A gallery entry: a workflow definition shipped with Stepgate. */
@@ -66,7 +67,11 @@ export function mountTemplates(app: Hono<Env>, deps: TemplateRoutesDeps): void {
   app.post('/api/templates/:id/install', async (c) => {
     const id = c.req.param('id');
     const template = templates().find((t) => t.id === id);
-    if (template === undefined) throw new HttpError(404, 'Not found', `no template '${id}'`);
+    if (template === undefined) {
+      // The gallery's ids are listed to anyone who may read workflows (GET /api/templates).
+      const listable = hasScope(c.get('principal'), 'workflows:read') ? templates().map((t) => t.id) : [];
+      throw notFound('template', id, listable);
+    }
     const force = flag(c, 'force');
     const copy = flag(c, 'copy');
     const ir = irOf(template);

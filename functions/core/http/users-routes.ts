@@ -9,7 +9,8 @@
 //   POST   /api/users/:email/password    { password, currentPassword? } the admin, or the user (with currentPassword)
 //
 // Your own password needs the `account` scope, which only a login holds.
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
+import { hasScope } from '../auth.js';
 import { HttpError } from '../http-error.js';
 import {
   type AdminDirectory,
@@ -22,7 +23,7 @@ import {
 import { requires } from './access.js';
 import { errors, json, jsonBodyOf, pathParameter, problemOf } from './openapi-parts.js';
 import { fieldProblem } from './problem.js';
-import { atLeast, caller, jsonBody } from './request.js';
+import { atLeast, caller, jsonBody, notFound } from './request.js';
 import type { Env } from './types.js';
 
 export interface UsersRoutesDeps {
@@ -39,6 +40,16 @@ export function mountUsers(app: Hono<Env>, deps: UsersRoutesDeps): void {
   const endSessions = async (email: string) => {
     await deps.sessions?.deleteSessionsFor(email);
   };
+  /** A 404 for `email`, suggesting the closest user to a caller who may list users (manager+, users:read). */
+  const noUser = async (c: Context<Env>, email: string): Promise<HttpError> => {
+    const principal = c.get('principal');
+    const listable =
+      atLeast(principal.identity.role, 'manager') && hasScope(principal, 'users:read')
+        ? (await deps.directory.listUsers()).map((u) => u.email)
+        : [];
+    return notFound('user', email, listable);
+  };
+
   app.get('/api/users', async (c) => {
     return c.json((await deps.directory.listUsers()).map(userView));
   });
@@ -49,7 +60,7 @@ export function mountUsers(app: Hono<Env>, deps: UsersRoutesDeps): void {
     if (email !== identity.email.toLowerCase() && !atLeast(identity.role, 'manager'))
       throw new HttpError(403, 'Forbidden', 'you can see your own record; other users need manager or above');
     const user = await deps.directory.getUser(email);
-    if (user === undefined) throw new HttpError(404, 'Not found', `no user '${email}'`);
+    if (user === undefined) throw await noUser(c, email);
     return c.json(userView(user));
   });
 
@@ -84,8 +95,7 @@ export function mountUsers(app: Hono<Env>, deps: UsersRoutesDeps): void {
     if (email === identity.email.toLowerCase())
       throw new HttpError(409, 'Conflict', 'you cannot delete yourself', { field: 'email' });
     try {
-      if (!(await deps.directory.deleteUser(email)))
-        throw new HttpError(404, 'Not found', `no user '${email}'`);
+      if (!(await deps.directory.deleteUser(email))) throw await noUser(c, email);
     } catch (error) {
       if (error instanceof LastAdminError)
         throw new HttpError(409, 'Conflict', `${email} is the last enabled admin`, { field: 'email' });
@@ -110,8 +120,7 @@ export function mountUsers(app: Hono<Env>, deps: UsersRoutesDeps): void {
         throw new HttpError(422, 'Invalid password', `unknown field '${key}'`, { field: key });
     if (typeof body.password !== 'string' || body.password === '')
       throw new HttpError(422, 'Invalid password', 'password is required', { field: 'password' });
-    if ((await deps.directory.getUser(email)) === undefined)
-      throw new HttpError(404, 'Not found', `no user '${email}'`);
+    if ((await deps.directory.getUser(email)) === undefined) throw await noUser(c, email);
     if (isSelf) {
       if (typeof body.currentPassword !== 'string' || body.currentPassword === '')
         throw new HttpError(422, 'Invalid password', 'give your current password', {

@@ -9,6 +9,8 @@
 // Vault scopes, the schedule scope rules (functions/core/triggers/schedules.ts) for reading and writing:
 // `user:<self>` member+, `group:<g>` lead+ who is in g, `org` manager+; admins every scope.
 import type { Hono } from 'hono';
+import { didYouMean } from '../../../translator/diagnostics.js';
+import { hasScope } from '../auth.js';
 import { HttpError } from '../http-error.js';
 import { isEmail } from '../identity.js';
 import type { SecretEntry, Vault, VaultScope } from '../ports.js';
@@ -74,7 +76,13 @@ export function mountVault(app: Hono<Env>, deps: VaultRoutesDeps): void {
     } catch (error) {
       throw vaultProblem(error);
     }
-    if (!deleted) throw new HttpError(404, 'Not found', `no vault entry '${name}' in ${scope}`);
+    if (!deleted) {
+      // The names (never the values) of the scope are what GET /api/vault shows a caller with vault:read.
+      const names = hasScope(c.get('principal'), 'vault:read')
+        ? (await deps.vault.list(scope)).map((e) => e.name)
+        : [];
+      throw new HttpError(404, 'Not found', `no vault entry '${name}' in ${scope}${didYouMean(name, names)}`);
+    }
     return c.body(null, 204);
   });
 }

@@ -45,7 +45,17 @@ import {
   requirePublishable,
 } from './delegation-checks.js';
 import { errors, json } from './openapi-parts.js';
-import { caller, checkedInput, found, jsonBody, requireStarter } from './request.js';
+import {
+  caller,
+  checkedInput,
+  checkedWebhookBody,
+  found,
+  jsonBody,
+  listableWorkflowIds,
+  notFound,
+  requireStarter,
+  wrappedInput,
+} from './request.js';
 import type { Env } from './types.js';
 
 /** Webhook deliveries (`auth: signature` triggers): their secrets, idempotency and who the run acts as. */
@@ -92,7 +102,7 @@ export function mountWorkflows(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
   mountDefinitions(app, deps);
   mountPublishing(app, deps);
   app.post('/api/workflows/:id/run', async (c) => {
-    const workflow = found(await deps.workflows.get(c.req.param('id')), 'workflow', c.req.param('id'));
+    const workflow = await foundWorkflow(deps, c);
     // A machine with an API token scoped to this workflow's webhook (auth: token) starts a webhook run.
     const scopes = c.get('principal').scopes;
     const tokenHook = workflow.ir.triggers.find((t) => t.type === 'webhook' && t.auth === 'token');
@@ -108,28 +118,45 @@ function mountDefinitions(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
     return c.json((await deps.workflows.list()).map(summary));
   });
 
-  app.get('/api/workflows/:id', async (c) => {
-    const stored = await deps.workflows.get(c.req.param('id'));
-    return c.json(workflowView(found(stored, 'workflow', c.req.param('id'))));
-  });
+  app.get('/api/workflows/:id', async (c) => c.json(workflowView(await foundWorkflow(deps, c))));
 
   app.get('/api/workflows/:id/versions', async (c) => {
     const versions = await deps.workflows.history(c.req.param('id'));
-    if (versions.length === 0) throw new HttpError(404, 'Not found', `no workflow '${c.req.param('id')}'`);
+    if (versions.length === 0)
+      throw notFound('workflow', c.req.param('id'), await listableWorkflowIds(c, deps.workflows));
     return c.json(versions.map(summary));
   });
 
   app.get('/api/workflows/:id/versions/:version', async (c) => {
     const version = Number(c.req.param('version'));
-    const stored = (await deps.workflows.history(c.req.param('id'))).find((w) => w.version === version);
+    const versions = await deps.workflows.history(c.req.param('id'));
+    if (versions.length === 0)
+      throw notFound('workflow', c.req.param('id'), await listableWorkflowIds(c, deps.workflows));
+    const stored = versions.find((w) => w.version === version);
     if (stored === undefined)
       throw new HttpError(
         404,
         'Not found',
-        `no version ${c.req.param('version')} of workflow '${c.req.param('id')}'`,
+        `no version ${c.req.param('version')} of workflow '${c.req.param('id')}': it has ${versionRange(versions)}`,
       );
     return c.json(workflowView(stored));
   });
+}
+
+/** The workflow of the path's `id`, or a 404 suggesting the closest id the caller may list. */
+async function foundWorkflow(deps: WorkflowRoutesDeps, c: Context<Env>): Promise<StoredWorkflowView> {
+  const id = c.req.param('id') ?? '';
+  const workflow = await deps.workflows.get(id);
+  if (workflow === undefined) throw notFound('workflow', id, await listableWorkflowIds(c, deps.workflows));
+  return workflow;
+}
+
+/** "versions 1–3" (or "version 1") of a workflow's history. */
+function versionRange(versions: readonly { version: number }[]): string {
+  const numbers = versions.map((v) => v.version).sort((a, b) => a - b);
+  const first = numbers[0];
+  const last = numbers.at(-1);
+  return first === last ? `version ${first}` : `versions ${first}–${last}`;
 }
 
 /** A definition from the request body: its format from the content type, size-checked, validated. */
@@ -213,7 +240,7 @@ function mountPublishing(app: Hono<Env>, deps: WorkflowRoutesDeps): void {
     const current = await deps.workflows.get(c.req.param('id'));
     if (current !== undefined) await requireEditable(current, identity, users);
     if (!(await deps.workflows.delete(c.req.param('id'))))
-      throw new HttpError(404, 'Not found', `no workflow '${c.req.param('id')}'`);
+      throw notFound('workflow', c.req.param('id'), await listableWorkflowIds(c, deps.workflows));
     return c.body(null, 204);
   });
 }
@@ -236,8 +263,7 @@ async function manualStart(
   if (!workflow.ir.triggers.some((t) => t.type === 'manual'))
     throw new HttpError(409, 'No manual trigger', `workflow '${workflow.id}' cannot be started by hand`);
   requireStarter(workflow.ir, identity);
-  const body = await jsonBody(c);
-  const input = checkedInput(workflow.ir.inputs, body.input ?? {});
+  const input = checkedInput(workflow.ir.inputs, wrappedInput(await jsonBody(c)));
   await deps.limits?.perUser.take('runStarts', identity.email);
   const runId = await startChecked(deps, workflow, input, { type: 'manual', user: identity });
   return c.json({ runId, workflowId: workflow.id, version: workflow.version }, 201);
@@ -264,7 +290,7 @@ async function tokenWebhookStart(
     );
   const input = await jsonBody(c);
   const deliveryId = deliveryOf(c, WEBHOOK_HEADERS.idempotencyKey);
-  checkedInput(workflow.ir.inputs, input);
+  checkedWebhookBody(workflow.ir.inputs, input);
   await deps.limits?.perUser.take('runStarts', identity.email);
   const trigger: RunTrigger = {
     type: 'webhook',
@@ -359,7 +385,7 @@ async function signedDelivery(
     );
   await requireDelegationHolds(workflow, hook, deps.users ?? NO_DIRECTORY);
   // The input is checked before anything is claimed, so a refused delivery leaves no trace.
-  checkedInput(workflow.ir.inputs, body);
+  checkedWebhookBody(workflow.ir.inputs, body);
   const accepted = await startOnce(deps, webhooks, workflow, deliveryId, body, { type: 'webhook', user });
   return c.json(
     { runId: accepted.runId, workflowId: workflow.id, redelivery: accepted.existing },
@@ -505,6 +531,8 @@ export const WORKFLOW_PATHS = {
       ...requires('viewer', ['runs:start', 'webhook:{id}'], 'webhook'),
       summary: "Start a run (manual trigger; the trigger's minRole)",
       requestBody: {
+        description:
+          'By hand: the inputs wrapped, {"input": {...}}, nothing else beside it. A webhook (token or signed) sends the inputs as the body itself.',
         content: {
           'application/json': { schema: { type: 'object', properties: { input: { type: 'object' } } } },
         },

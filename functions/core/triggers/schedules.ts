@@ -24,6 +24,7 @@
 // run exists, otherwise `failed` (reason `interrupted`) — at most once, never twice.
 import { randomUUID } from 'node:crypto';
 import { Cron } from 'croner';
+import { cronProblem, timeZoneProblem } from '../../../translator/cron.js';
 import { type Role, SCHEDULE_PRESETS, type SchedulePreset } from '../../../translator/definition.js';
 import { ranksAtLeast } from '../../../translator/roles.js';
 import type {
@@ -54,28 +55,6 @@ export class ScheduleError extends Error {
 
 function atLeast(identity: Pick<Identity, 'role'>, role: Role): boolean {
   return ranksAtLeast(identity.role, role);
-}
-
-/** Why a cron expression is unusable (five fields, as croner reads them), or undefined. */
-export function cronProblem(cron: string): string | undefined {
-  const fields = cron.trim().split(/\s+/);
-  if (fields.length !== 5)
-    return `it needs 5 fields (minute hour day-of-month month day-of-week), found ${fields.length}`;
-  try {
-    new Cron(cron, { paused: true, mode: '5-part' });
-    return undefined;
-  } catch (error) {
-    return (error as Error).message.replace(/^CronPattern: /, '');
-  }
-}
-
-export function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The first time strictly after `after` (ms since epoch) that `cron` matches in `timezone`, or null. */
@@ -273,12 +252,8 @@ export class Scheduler {
     if (problem !== undefined)
       throw new ScheduleError(400, 'invalid-cron', `invalid cron expression '${cron}': ${problem}`);
     const timezone = request.timezone ?? 'UTC';
-    if (!isTimeZone(timezone))
-      throw new ScheduleError(
-        400,
-        'invalid-timezone',
-        `unknown time zone '${timezone}': use an IANA name such as Europe/Berlin`,
-      );
+    const zoneProblem = timeZoneProblem(timezone);
+    if (zoneProblem !== undefined) throw new ScheduleError(400, 'invalid-timezone', zoneProblem);
     const scope = request.scope ?? 'user';
     if (!['user', 'group', 'org'].includes(scope))
       throw new ScheduleError(400, 'invalid-scope', `unknown scope '${scope}': use user, group or org`);

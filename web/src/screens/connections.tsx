@@ -1,11 +1,21 @@
 // Connections: the credentials and channels the user's runs use (vault entries: set, replace, delete;
 // a value is never shown back), at group and org level for those allowed, and the MCP servers with their
-// tools that tool steps can call.
+// tools that tool steps can call (their descriptions' inline markdown rendered, never as HTML).
 import { type FormEvent, useState } from 'react';
 import { api } from '../api';
 import { useMe } from '../session';
 import type { McpServer, McpTool, Me, VaultEntry } from '../types';
-import { atLeast, Empty, type Loaded, Loading, Page, ProblemNote, relativeTime, useApi } from '../ui';
+import {
+  atLeast,
+  Empty,
+  InlineMarkdown,
+  type Loaded,
+  Loading,
+  Page,
+  ProblemNote,
+  relativeTime,
+  useApi,
+} from '../ui';
 
 function scopesFor(me: Me): Array<{ value: string; label: string }> {
   const scopes = [{ value: `user:${me.email.toLowerCase()}`, label: 'Mine' }];
@@ -164,7 +174,11 @@ function ToolServers({ servers, tools }: { servers: Loaded<McpServer[]>; tools: 
                       {t.annotations?.readOnlyHint === true ? (
                         <span className="chip chip-read">read-only</span>
                       ) : null}
-                      {t.description ? <div className="muted small">{t.description}</div> : null}
+                      {t.description ? (
+                        <div className="muted small tool-description">
+                          <InlineMarkdown text={t.description} />
+                        </div>
+                      ) : null}
                     </li>
                   ))}
                 </ul>

@@ -3,6 +3,7 @@
 // user's role allows (user; group for leads and above; org for managers and above); pause, resume, delete.
 import { Cron } from 'croner';
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
+import { cronProblem, timeZoneProblem } from '../../../translator/cron';
 import { errorMessage } from '../../../translator/util';
 import { ApiError, api } from '../api';
 import { type Draft, draftToInput, fieldMessage, InputFields, initialDraft } from '../input-form';
@@ -31,12 +32,22 @@ const PRESETS = [
 
 const USER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
-/** The next `count` times of `cron` read in `timezone`, or why the expression is not valid. */
+/** What is wrong with the cron field and the time zone, in the server's words (translator/cron.ts). */
+export function scheduleProblems(cron: string, timezone: string): { cron?: string; timezone?: string } {
+  const cronWrong = cronProblem(cron);
+  const zoneWrong = timeZoneProblem(timezone);
+  return {
+    ...(cronWrong === undefined ? {} : { cron: cronWrong }),
+    ...(zoneWrong === undefined ? {} : { timezone: zoneWrong }),
+  };
+}
+
+/** The next `count` times of a valid `cron` read in a valid `timezone` (see scheduleProblems first). */
 export function nextTimes(cron: string, timezone: string, count = 5): Date[] | string {
   try {
-    return new Cron(cron, { timezone, paused: true }).nextRuns(count);
+    return new Cron(cron, { timezone, paused: true, mode: '5-part' }).nextRuns(count);
   } catch (error) {
-    return errorMessage(error);
+    return `These times cannot be computed: ${errorMessage(error)}`;
   }
 }
 
@@ -234,7 +245,11 @@ function ScheduleForm({
   }, [detail.data]);
 
   const expression = mode === 'custom' ? cron : (PRESETS.find((p) => p.id === mode)?.cron ?? '');
-  const upcoming = nextTimes(expression, timezone);
+  const problems = scheduleProblems(expression, timezone);
+  const upcoming =
+    problems.cron !== undefined || problems.timezone !== undefined
+      ? `Fix the ${problems.cron !== undefined ? 'cron expression' : 'time zone'} to see when it runs.`
+      : nextTimes(expression, timezone);
 
   if (workflows === undefined) return <Loading />;
   if (startable.length === 0)
@@ -260,8 +275,20 @@ function ScheduleForm({
         </select>
         <Blame name="workflowId" error={fieldError} />
       </div>
-      <WhenFields mode={mode} onMode={setMode} cron={cron} onCron={setCron} error={fieldError} />
-      <TimezoneField timezone={timezone} onChange={setTimezone} error={fieldError} />
+      <WhenFields
+        mode={mode}
+        onMode={setMode}
+        cron={cron}
+        onCron={setCron}
+        problem={problems.cron}
+        error={fieldError}
+      />
+      <TimezoneField
+        timezone={timezone}
+        onChange={setTimezone}
+        problem={problems.timezone}
+        error={fieldError}
+      />
       <NextRuns upcoming={upcoming} />
       <ScopeFields scope={scope} onScope={setScope} group={group} onGroup={setGroup} error={fieldError} />
       {detail.data ? (
@@ -294,12 +321,23 @@ function Blame({ name, error }: { name: string; error: FieldError }) {
   ) : null;
 }
 
+/** What is wrong with a field as it is typed (the server would say the same), under the field. */
+function LocalProblem({ id, problem }: { id: string; problem: string | undefined }) {
+  return problem === undefined ? null : (
+    <small id={id} className="field-error" data-testid={id}>
+      {problem}
+    </small>
+  );
+}
+
 /** When the schedule fires: a preset, or a custom cron expression. */
 function WhenFields(props: {
   mode: string;
   onMode: (mode: string) => void;
   cron: string;
   onCron: (cron: string) => void;
+  /** What is wrong with the custom expression, as typed. */
+  problem: string | undefined;
   error: FieldError;
 }) {
   const { mode, onMode } = props;
@@ -341,11 +379,13 @@ function WhenFields(props: {
             className="mono"
             value={props.cron}
             onChange={(e) => props.onCron(e.target.value)}
-            aria-describedby="schedule-cron-help"
+            aria-describedby={`schedule-cron-help${props.problem === undefined ? '' : ' schedule-cron-problem'}`}
+            aria-invalid={props.problem !== undefined}
           />
           <small id="schedule-cron-help" className="help">
             Five fields: minute hour day-of-month month day-of-week, e.g. <code>30 8 * * 1-5</code>.
           </small>
+          <LocalProblem id="schedule-cron-problem" problem={props.problem} />
           <Blame name="cron" error={props.error} />
         </div>
       ) : null}
@@ -353,7 +393,12 @@ function WhenFields(props: {
   );
 }
 
-function TimezoneField(props: { timezone: string; onChange: (zone: string) => void; error: FieldError }) {
+function TimezoneField(props: {
+  timezone: string;
+  onChange: (zone: string) => void;
+  problem: string | undefined;
+  error: FieldError;
+}) {
   return (
     <div className="field">
       <label htmlFor="schedule-timezone">Time zone</label>
@@ -362,7 +407,10 @@ function TimezoneField(props: { timezone: string; onChange: (zone: string) => vo
         value={props.timezone}
         onChange={(e) => props.onChange(e.target.value)}
         list="time-zones"
+        aria-describedby={props.problem === undefined ? undefined : 'schedule-timezone-problem'}
+        aria-invalid={props.problem !== undefined}
       />
+      <LocalProblem id="schedule-timezone-problem" problem={props.problem} />
       <datalist id="time-zones">
         {[
           'UTC',
@@ -390,7 +438,7 @@ function NextRuns({ upcoming }: { upcoming: Date[] | string }) {
     <div className="next-times" aria-live="polite">
       <h3>Next five runs</h3>
       {typeof upcoming === 'string' ? (
-        <p className="field-error">{upcoming}</p>
+        <p className="muted">{upcoming}</p>
       ) : (
         <ol>
           {upcoming.map((d) => (

@@ -8,7 +8,7 @@ import { FlowPicture } from '../flow';
 import { Link, navigate } from '../router';
 import { useMe } from '../session';
 import type { TemplateSummary, WorkflowDetail } from '../types';
-import { atLeast, Empty, Loading, Page, ProblemNote, useApi } from '../ui';
+import { atLeast, Empty, InlineMarkdown, Loading, Page, ProblemNote, useApi } from '../ui';
 
 export function TemplatesScreen() {
   const me = useMe();
@@ -54,7 +54,9 @@ export function TemplatesScreen() {
             <TemplatePicture template={t} />
             <div className="card-body">
               <h2 id={`template-${t.id}`}>{t.name}</h2>
-              <p className="muted">{t.description ?? 'No description.'}</p>
+              <p className="muted">
+                {t.description ? <InlineMarkdown text={t.description} /> : 'No description.'}
+              </p>
             </div>
             <footer className="card-footer">
               {t.installed ? (
