@@ -51,16 +51,20 @@ function EditorScreen({ workflowId, initialSource, onSaved, heading, actions }: 
   const { loading, dirty, markSaved } = useWorkflowLoad(workflowId, initialSource, source, setStatus);
   const { tools, users, canValidate } = useCallerAccess();
   const { parsed, definition } = useParsedDefinition(current.text);
+  // A blank new workflow is not checked (it would open with "missing id/steps" errors) until the user
+  // changes it or tries to save it.
+  const untouched =
+    workflowId === null &&
+    initialSource === undefined &&
+    current.text === BLANK_SOURCE &&
+    status.kind === 'idle';
   const { diagnostics, setDiagnostics, checking } = useLiveValidation(
     current,
-    !loading && canValidate && parsed.errors.length === 0,
+    !loading && canValidate && parsed.errors.length === 0 && !untouched,
   );
-  const { problems, codeDiagnostics, validity } = useDiagnosticViews(
-    parsed,
-    definition,
-    diagnostics,
-    checking,
-  );
+  const views = useDiagnosticViews(parsed, definition, untouched ? [] : diagnostics, checking);
+  const { problems, codeDiagnostics } = views;
+  const validity = untouched ? { kind: 'info', text: 'New workflow: add a step' } : views.validity;
   const { save, savedId } = useSave({
     workflowId,
     source,
