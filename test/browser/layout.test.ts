@@ -5,7 +5,7 @@
 // valid, and a new workflow does not open with errors.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { node } from './designer-support.js';
+import { dropStep, node } from './designer-support.js';
 import { type Stack, screenshot, startStack, type UserContext } from './support.js';
 
 const CONTROLS = 'button, input, select, textarea, a[href], td, th, [role="button"], .react-flow__node';
@@ -239,6 +239,14 @@ describe('the dashboard layout at 1280×800', () => {
     await page.locator('.sg-side [name="workflow-name"]').fill('Lunch order');
     await status.filter({ hasText: /error/ }).waitFor();
     await page.locator('.sg-problems').filter({ hasText: "missing required key 'id'" }).waitFor();
+
+    // A condition step just dropped asks for its expression without calling the empty field a mistake.
+    await dropStep(page, 'condition', { dx: 300, dy: 160 });
+    await page.locator('.sg-side [name="if"]').waitFor();
+    expect(await page.locator('.sg-side .sg-error-text').count()).toBe(0);
+    await page.locator('.sg-side').getByText('required: the expression that picks the branch').waitFor();
+    await page.locator('.sg-side [name="if"]').fill('amount >');
+    await page.locator('.sg-side .sg-error-text').first().waitFor();
     expect(ada.errors).toEqual([]);
   });
 
