@@ -192,6 +192,13 @@ describe('the dashboard layout at 1280×800', () => {
     await expect.poll(async () => (await canvasBox(page)).height).toBeLessThan(withCode.height - 40);
     await expect.poll(() => fitted(page)).toBe(true);
 
+    // Auto layout frames the graph again, however the user had zoomed.
+    await page.locator('.react-flow__controls-zoomout').click();
+    await page.locator('.react-flow__controls-zoomout').click();
+    await expect.poll(() => fitted(page)).toBe(false);
+    await page.getByRole('button', { name: 'Auto layout' }).click();
+    await expect.poll(() => fitted(page)).toBe(true);
+
     await page.getByRole('button', { name: 'Code', exact: true }).click();
     await expect.poll(() => page.getByTestId('code-view').count()).toBe(0);
     const without = await canvasBox(page);

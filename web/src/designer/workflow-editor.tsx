@@ -188,7 +188,15 @@ function EditorToolbar(props: EditorToolbarProps) {
       <button type="button" onClick={() => void rf.fitView({ ...FIT_VIEW, duration: 200 })}>
         Zoom to fit
       </button>
-      <button type="button" onClick={props.onAutoLayout} title="Lay every step out again">
+      <button
+        type="button"
+        onClick={() => {
+          props.onAutoLayout();
+          // Once the new positions are drawn, the graph is framed again (it may have changed size).
+          requestAnimationFrame(() => requestAnimationFrame(() => void rf.fitView(FIT_VIEW)));
+        }}
+        title="Lay every step out again"
+      >
         Auto layout
       </button>
       <button type="button" onClick={props.onToggleCode} aria-pressed={props.showCode}>
