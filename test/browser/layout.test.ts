@@ -306,6 +306,21 @@ describe('the dashboard layout at 1280×800', () => {
     await dialog.getByRole('button', { name: 'Cancel' }).click();
   });
 
+  it("clears the schedule form's stale input error too, as soon as the field is filled", async () => {
+    const { page } = ada;
+    await page.goto('/schedules');
+    await page.getByLabel('Workflow', { exact: true }).selectOption('expense-approval');
+    const amount = page.locator('form').getByLabel('Amount');
+    await amount.waitFor();
+    const errors = page.locator('form .field-error');
+    expect(await errors.count()).toBe(0);
+    await page.getByRole('button', { name: 'Create schedule' }).click();
+    await errors.filter({ hasText: 'Amount is required' }).waitFor();
+    await amount.fill('40');
+    await expect.poll(() => errors.filter({ hasText: 'Amount' }).count()).toBe(0);
+    expect(ada.errors).toEqual([]);
+  });
+
   it('keeps the chat button off every control, at the top of each page and scrolled to the bottom', async () => {
     const { page } = ada;
     const pages: Array<[string, string]> = [

@@ -124,7 +124,12 @@ export function InputFields({
   showAll?: boolean;
 }) {
   const base = useId();
-  const [touched, setTouched] = useState<Record<string, boolean>>({});
+  // The fields left so far, for this schema (another workflow's form starts untouched).
+  const [left, setLeft] = useState<{ schema: typeof schema; names: Record<string, boolean> }>({
+    schema,
+    names: {},
+  });
+  const touched = left.schema === schema ? left.names : {};
   const blamed = fieldName(error?.field);
   // The blamed field's value when the error was given: the error is stale once the value moves on.
   const given = useRef<{ error: typeof error; value: string | boolean | undefined }>({
@@ -154,7 +159,9 @@ export function InputFields({
             required={required.has(name)}
             value={draft[name]}
             onChange={(v) => onChange({ ...draft, [name]: v })}
-            onBlur={() => setTouched((t) => (t[name] ? t : { ...t, [name]: true }))}
+            onBlur={() =>
+              setLeft((l) => ({ schema, names: { ...(l.schema === schema ? l.names : {}), [name]: true } }))
+            }
             error={message === undefined ? undefined : { message }}
           />
         );
