@@ -1,7 +1,8 @@
 // A form generated from a workflow's `inputs` schema: one labelled control per property (number, text,
 // choice, yes/no, JSON for objects and lists), its description as help, and the error the API named
-// (`field: input.amount`) next to the control at fault.
-import { useId } from 'react';
+// (`field: input.amount`) next to the control at fault. Errors wait for a touch or a submit and go as
+// soon as the value is valid.
+import { useId, useRef, useState } from 'react';
 import type { JsonSchema } from './types';
 import { InlineMarkdown } from './ui';
 
@@ -31,6 +32,32 @@ export function initialDraft(
   return draft;
 }
 
+/** What is wrong with one field's value, or null: required and empty, not a number, not JSON. */
+export function fieldProblem(
+  name: string,
+  property: JsonSchema,
+  required: boolean,
+  raw: string | boolean | undefined,
+): string | null {
+  const k = kind(property);
+  if (k === 'boolean') return null;
+  const text = typeof raw === 'string' ? raw.trim() : '';
+  if (text === '') return required ? `${labelOf(name, property)} is required` : null;
+  if (k === 'number' || k === 'integer') {
+    const n = Number(text);
+    if (!Number.isFinite(n) || (k === 'integer' && !Number.isInteger(n)))
+      return `${labelOf(name, property)} must be a${k === 'integer' ? 'n integer' : ' number'}`;
+  }
+  if (k === 'json') {
+    try {
+      JSON.parse(text);
+    } catch {
+      return `${labelOf(name, property)} must be JSON`;
+    }
+  }
+  return null;
+}
+
 /** The input object the draft stands for, or the first field that cannot be read (as `input.<name>`). */
 export function draftToInput(
   schema: JsonSchema | null | undefined,
@@ -40,35 +67,16 @@ export function draftToInput(
   const required = new Set(schema?.required ?? []);
   for (const [name, property] of Object.entries(schema?.properties ?? {})) {
     const raw = draft[name];
+    const problem = fieldProblem(name, property, required.has(name), raw);
+    if (problem !== null) return { field: `input.${name}`, message: problem };
     const k = kind(property);
-    if (k === 'boolean') {
-      input[name] = raw === true;
-      continue;
-    }
     const text = typeof raw === 'string' ? raw.trim() : '';
-    if (text === '') {
-      if (required.has(name))
-        return { field: `input.${name}`, message: `${labelOf(name, property)} is required` };
-      continue;
-    }
-    if (k === 'number' || k === 'integer') {
-      const n = Number(text);
-      if (!Number.isFinite(n) || (k === 'integer' && !Number.isInteger(n)))
-        return {
-          field: `input.${name}`,
-          message: `${labelOf(name, property)} must be a${k === 'integer' ? 'n integer' : ' number'}`,
-        };
-      input[name] = n;
-    } else if (k === 'json') {
-      try {
-        input[name] = JSON.parse(text);
-      } catch {
-        return { field: `input.${name}`, message: `${labelOf(name, property)} must be JSON` };
-      }
-    } else if (k === 'enum') {
-      const option = (property.enum ?? []).find((o) => String(o) === text);
-      input[name] = option ?? text;
-    } else input[name] = typeof raw === 'string' ? raw : '';
+    if (k === 'boolean') input[name] = raw === true;
+    else if (text === '') continue;
+    else if (k === 'number' || k === 'integer') input[name] = Number(text);
+    else if (k === 'json') input[name] = JSON.parse(text);
+    else if (k === 'enum') input[name] = (property.enum ?? []).find((o) => String(o) === text) ?? text;
+    else input[name] = typeof raw === 'string' ? raw : '';
   }
   return { input };
 }
@@ -95,37 +103,70 @@ export function fieldMessage(detail: string, field: string): string {
   return part === undefined ? detail : part.slice(name.length + 2);
 }
 
+/**
+ * The form's fields. A field's own problem (required, not a number, not JSON) shows once it was left
+ * (blurred) or the form was submitted (`showAll`); the `error` given for a field (the submit's or the
+ * API's) shows until its value changes, and then only what is still wrong with the new value — so an
+ * error goes as soon as the value is valid, and nothing is red before the user did anything.
+ */
 export function InputFields({
   schema,
   draft,
   onChange,
   error,
+  showAll = false,
 }: {
   schema: JsonSchema | null | undefined;
   draft: Draft;
   onChange: (draft: Draft) => void;
   /** The field at fault and why. */
   error?: { field?: string; message: string } | undefined;
+  /** Check every field (the form was submitted), not only those the user left. */
+  showAll?: boolean;
 }) {
   const base = useId();
+  // The fields left so far, for this schema (another workflow's form starts untouched).
+  const [left, setLeft] = useState<{ schema: typeof schema; names: Record<string, boolean> }>({
+    schema,
+    names: {},
+  });
+  const touched = left.schema === schema ? left.names : {};
+  const blamed = fieldName(error?.field);
+  // The blamed field's value when the error was given: the error is stale once the value moves on.
+  const given = useRef<{ error: typeof error; value: string | boolean | undefined }>({
+    error: undefined,
+    value: undefined,
+  });
+  if (given.current.error !== error)
+    given.current = { error, value: blamed === undefined ? undefined : draft[blamed] };
   const properties = Object.entries(schema?.properties ?? {});
   if (properties.length === 0) return <p className="muted">This workflow takes no input.</p>;
   const required = new Set(schema?.required ?? []);
-  const blamed = fieldName(error?.field);
+  const messageOf = (name: string, property: JsonSchema): string | undefined => {
+    if (error && blamed === name && draft[name] === given.current.value) return error.message;
+    if (!(showAll || touched[name] || blamed === name)) return undefined;
+    return fieldProblem(name, property, required.has(name), draft[name]) ?? undefined;
+  };
   return (
     <div className="input-fields">
-      {properties.map(([name, property]) => (
-        <InputField
-          key={name}
-          id={`${base}-${name}`}
-          name={name}
-          property={property}
-          required={required.has(name)}
-          value={draft[name]}
-          onChange={(v) => onChange({ ...draft, [name]: v })}
-          error={blamed === name ? error : undefined}
-        />
-      ))}
+      {properties.map(([name, property]) => {
+        const message = messageOf(name, property);
+        return (
+          <InputField
+            key={name}
+            id={`${base}-${name}`}
+            name={name}
+            property={property}
+            required={required.has(name)}
+            value={draft[name]}
+            onChange={(v) => onChange({ ...draft, [name]: v })}
+            onBlur={() =>
+              setLeft((l) => ({ schema, names: { ...(l.schema === schema ? l.names : {}), [name]: true } }))
+            }
+            error={message === undefined ? undefined : { message }}
+          />
+        );
+      })}
     </div>
   );
 }
@@ -135,6 +176,7 @@ type Control = {
   name: string;
   'aria-invalid': true | undefined;
   'aria-describedby': string | undefined;
+  onBlur: () => void;
 };
 
 /** One input property: its label, control, help and the message of the API when it blamed it. */
@@ -145,6 +187,7 @@ function InputField(props: {
   required: boolean;
   value: string | boolean | undefined;
   onChange: (value: string | boolean) => void;
+  onBlur: () => void;
   error: { message: string } | undefined;
 }) {
   const { id, name, property, value, error } = props;
@@ -157,6 +200,7 @@ function InputField(props: {
     name,
     'aria-invalid': invalid || undefined,
     'aria-describedby': describedBy || undefined,
+    onBlur: props.onBlur,
   };
   return (
     <div className={invalid ? 'field field-invalid' : 'field'}>

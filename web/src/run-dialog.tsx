@@ -21,6 +21,7 @@ function RunForm({ workflowId, onCancel }: { workflowId: string; onCancel: () =>
   const [error, setError] = useState<{ field?: string; message: string }>();
   const [failure, setFailure] = useState<unknown>();
   const [busy, setBusy] = useState(false);
+  const [submitted, setSubmitted] = useState(false);
 
   const form = useRef<HTMLFormElement>(null);
 
@@ -39,6 +40,7 @@ function RunForm({ workflowId, onCancel }: { workflowId: string; onCancel: () =>
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
+    setSubmitted(true);
     setError(undefined);
     setFailure(undefined);
     const read = draftToInput(detail.inputs, draft);
@@ -65,7 +67,13 @@ function RunForm({ workflowId, onCancel }: { workflowId: string; onCancel: () =>
       <p className="muted">
         <strong>{detail.name}</strong> · version {detail.version}
       </p>
-      <InputFields schema={detail.inputs} draft={draft} onChange={setDraft} error={error} />
+      <InputFields
+        schema={detail.inputs}
+        draft={draft}
+        onChange={setDraft}
+        error={error}
+        showAll={submitted}
+      />
       {error && !error.field?.startsWith('input.') ? <p className="problem">{error.message}</p> : null}
       <ProblemNote error={failure} />
       <div className="form-actions">

@@ -2,11 +2,20 @@
 // parallel branch's lane), edges are drawn from a step's jump handle to another step's top, and every
 // change is reported to the editor, which writes it into the definition.
 import { Background, Controls, type Edge, type NodeChange, ReactFlow, useReactFlow } from '@xyflow/react';
-import { type PointerEvent as ReactPointerEvent, useCallback, useEffect, useMemo, useState } from 'react';
+import {
+  type PointerEvent as ReactPointerEvent,
+  type RefObject,
+  useCallback,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+} from 'react';
 import { type JumpKey, type Path, STEP_TYPES, type StepType } from './definition-model';
 import { toFlowElements } from './flow-elements';
 import { definitionGraph, laneId } from './graph-model';
 import { layoutFlow, type Point, STEP_SIZE } from './layout';
+import { EDGE_TYPES } from './routed-edge';
 import { type CardNode, NODE_TYPES, STEP_ICONS } from './step-nodes';
 
 export interface CanvasProps {
@@ -21,8 +30,44 @@ export interface CanvasProps {
   onDeleteSteps: (ids: string[]) => void;
 }
 
+/** How "Zoom to fit", the first view and every refit frame the graph. */
+export const FIT_VIEW = { padding: 0.08, maxZoom: 1 };
+
+/**
+ * Fits the graph again whenever the canvas changes size (the code view shown, hidden or resized, the
+ * window resized); the first size is React Flow's own initial fit.
+ */
+function useRefitOnResize(container: RefObject<HTMLDivElement | null>): void {
+  const rf = useReactFlow();
+  useEffect(() => {
+    const element = container.current;
+    if (element === null) return;
+    let last = '';
+    let frame = 0;
+    const observer = new ResizeObserver((entries) => {
+      const box = entries[entries.length - 1]?.contentRect;
+      if (!box || box.width === 0 || box.height === 0) return;
+      const size = `${Math.round(box.width)}x${Math.round(box.height)}`;
+      if (size === last) return;
+      const first = last === '';
+      last = size;
+      if (first) return;
+      cancelAnimationFrame(frame);
+      // After React Flow has taken the new size from its own observer.
+      frame = requestAnimationFrame(() => void rf.fitView(FIT_VIEW));
+    });
+    observer.observe(element);
+    return () => {
+      observer.disconnect();
+      cancelAnimationFrame(frame);
+    };
+  }, [container, rf]);
+}
+
 export function DesignerCanvas(props: CanvasProps) {
   const { definition, positions, problems, selected } = props;
+  const container = useRef<HTMLDivElement>(null);
+  useRefitOnResize(container);
   const [measured, setMeasured] = useState<Record<string, { width: number; height: number }>>({});
   const [dragging, setDragging] = useState<Record<string, Point>>({});
   const [selectedEdge, setSelectedEdge] = useState<string | null>(null);
@@ -76,11 +121,12 @@ export function DesignerCanvas(props: CanvasProps) {
   );
 
   return (
-    <div className="sg-canvas" data-testid="designer-canvas">
+    <div className="sg-canvas" data-testid="designer-canvas" ref={container}>
       <ReactFlow
         nodes={nodes}
         edges={edges}
         nodeTypes={NODE_TYPES}
+        edgeTypes={EDGE_TYPES}
         onNodesChange={onNodesChange}
         onEdgesChange={(changes) => {
           for (const c of changes) if (c.type === 'select') setSelectedEdge(c.selected ? c.id : null);
@@ -127,7 +173,7 @@ export function DesignerCanvas(props: CanvasProps) {
         deleteKeyCode={['Delete', 'Backspace']}
         connectionRadius={40}
         fitView
-        fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
+        fitViewOptions={FIT_VIEW}
         minZoom={0.1}
         proOptions={{ hideAttribution: true }}
       >

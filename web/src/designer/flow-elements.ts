@@ -1,8 +1,10 @@
 // Graph model + layout → React Flow nodes and edges, shared by the editor's canvas and the read-only
-// FlowGraph.
-import { type Edge, MarkerType } from '@xyflow/react';
+// FlowGraph; edges carry their routes (around the steps) and labels from edge-routes.ts.
+import { MarkerType } from '@xyflow/react';
+import { routeEdges } from './edge-routes';
 import type { FlowModel } from './graph-model';
 import type { Box } from './layout';
+import type { RoutedEdgeType } from './routed-edge';
 import type { CardNode, StepState } from './step-nodes';
 
 export interface ElementOptions {
@@ -13,19 +15,11 @@ export interface ElementOptions {
   measured?: Record<string, { width: number; height: number }>;
 }
 
-const EDGE_LABELS = new Map([
-  ['then', 'then'],
-  ['else', 'else'],
-  ['onError', 'on error'],
-  ['onReject', 'on reject'],
-  ['onTimeout', 'on timeout'],
-]);
-
 export function toFlowElements(
   flow: FlowModel,
   boxes: Map<string, Box>,
   options: ElementOptions,
-): { nodes: CardNode[]; edges: Edge[] } {
+): { nodes: CardNode[]; edges: RoutedEdgeType[] } {
   const nodes: CardNode[] = flow.nodes.map((n) => {
     const box = boxes.get(n.id) ?? { x: 0, y: 0, width: 0, height: 0 };
     const isParallel = n.kind === 'step' && n.step?.type === 'parallel';
@@ -40,6 +34,7 @@ export function toFlowElements(
         node: n,
         problems: options.problems?.get(n.id) ?? [],
         editable: options.editable,
+        connected: flow.edges.filter((e) => e.source === n.id).map((e) => e.key),
         ...(state ? { state } : {}),
       },
       ...(n.parent ? { parentId: n.parent, extent: 'parent' as const } : {}),
@@ -55,19 +50,29 @@ export function toFlowElements(
       zIndex: n.kind === 'lane' ? 0 : undefined,
     };
   });
-  const edges: Edge[] = flow.edges.map((e) => ({
-    id: e.id,
-    source: e.source,
-    sourceHandle: e.key,
-    target: e.target,
-    targetHandle: 'in',
-    type: 'smoothstep',
-    ...(EDGE_LABELS.has(e.key) ? { label: EDGE_LABELS.get(e.key) } : {}),
-    className: `sg-edge sg-edge-${e.key}${e.implicit ? ' sg-edge-implicit' : ''}`,
-    markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
-    deletable: options.editable && e.key !== 'start',
-    selectable: options.editable && e.key !== 'start',
-    data: { key: e.key, implicit: e.implicit },
-  }));
+  const routes = routeEdges(flow, boxes);
+  const edges: RoutedEdgeType[] = flow.edges.map((e) => {
+    const route = routes.get(e.id);
+    return {
+      id: e.id,
+      source: e.source,
+      sourceHandle: e.key,
+      target: e.target,
+      targetHandle: 'in',
+      type: 'routed',
+      ...(route?.label ? { label: route.label } : {}),
+      className: `sg-edge sg-edge-${e.key}${e.implicit ? ' sg-edge-implicit' : ''}`,
+      markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
+      deletable: options.editable && e.key !== 'start',
+      selectable: options.editable && e.key !== 'start',
+      data: {
+        key: e.key,
+        implicit: e.implicit,
+        points: route?.points ?? [],
+        labelDistance: route?.labelDistance ?? 0,
+        labelShift: route?.labelShift ?? 0,
+      },
+    };
+  });
   return { nodes, edges };
 }

@@ -7,6 +7,7 @@ import { useMemo } from 'react';
 import { toFlowElements } from './flow-elements';
 import { definitionGraph } from './graph-model';
 import { layoutFlow } from './layout';
+import { EDGE_TYPES } from './routed-edge';
 import { NODE_TYPES, type StepState } from './step-nodes';
 
 export type { StepState } from './step-nodes';
@@ -31,6 +32,7 @@ export function FlowGraph({ definition, states, onSelectStep, height = 320 }: Fl
           nodes={nodes}
           edges={edges}
           nodeTypes={NODE_TYPES}
+          edgeTypes={EDGE_TYPES}
           fitView
           fitViewOptions={{ padding: 0.1 }}
           nodesDraggable={false}

@@ -197,8 +197,9 @@ function ExtraArgument({ onAdd }: { onAdd: (key: string) => void }) {
 export function ConditionFields({ step, onSet, variables }: StepFieldProps) {
   const text = str(step.step.if);
   const parsed = text === '' ? null : tryParseExpression(text);
-  let error: string | null = text === '' ? 'a condition is required' : null;
-  let hint: string | null = null;
+  // An empty condition (a step just dropped) is work to do, not a mistake: said as a hint, not in red.
+  let error: string | null = null;
+  let hint: string | null = text === '' ? 'required: the expression that picks the branch' : null;
   if (parsed && !parsed.ok) error = `${parsed.message} (at ${parsed.offset + 1})`;
   if (parsed?.ok) {
     const roots = new Set(variables.map((v) => v.split('.')[0]));

@@ -12,6 +12,8 @@ export interface CardData extends Record<string, unknown> {
   problems: string[];
   state?: StepState;
   editable: boolean;
+  /** The out-handles an edge leaves from: their edge's label says what they are, so theirs is not drawn. */
+  connected?: string[];
 }
 export type CardNode = Node<CardData>;
 
@@ -33,7 +35,15 @@ const HANDLE_LABELS = new Map([
   ['onTimeout', 'timeout'],
 ]);
 
-function OutHandles({ type, editable }: { type: StepType; editable: boolean }) {
+function OutHandles({
+  type,
+  editable,
+  connected,
+}: {
+  type: StepType;
+  editable: boolean;
+  connected: string[];
+}) {
   const keys = JUMP_KEYS[type];
   return (
     <>
@@ -48,7 +58,7 @@ function OutHandles({ type, editable }: { type: StepType; editable: boolean }) {
           style={{ left: `${((i + 1) * 100) / (keys.length + 1)}%` }}
           title={`drag to the step that follows on ${key}`}
         >
-          <span className="sg-handle-label">{HANDLE_LABELS.get(key)}</span>
+          {connected.includes(key) ? null : <span className="sg-handle-label">{HANDLE_LABELS.get(key)}</span>}
         </Handle>
       ))}
     </>
@@ -56,7 +66,7 @@ function OutHandles({ type, editable }: { type: StepType; editable: boolean }) {
 }
 
 export function StepCard({ data, selected }: NodeProps<CardNode>) {
-  const { node, problems, state, editable } = data;
+  const { node, problems, state, editable, connected = [] } = data;
   const info = node.step;
   const type = info?.type ?? null;
   const classes = [
@@ -88,7 +98,7 @@ export function StepCard({ data, selected }: NodeProps<CardNode>) {
         ) : null}
       </div>
       {info ? <div className="sg-step-summary">{stepSummary(info)}</div> : null}
-      {type ? <OutHandles type={type} editable={editable} /> : null}
+      {type ? <OutHandles type={type} editable={editable} connected={connected} /> : null}
     </div>
   );
 }

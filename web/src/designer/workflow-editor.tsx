@@ -4,10 +4,10 @@
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import './designer.css';
-import { useState } from 'react';
+import { type ReactNode, useState } from 'react';
 import { CodeView } from './code-view';
 import { BLANK_SOURCE, findStep, isRecord, moveStep, type SourceFormat, setValue } from './definition-model';
-import { DesignerCanvas, Palette } from './designer-canvas';
+import { DesignerCanvas, FIT_VIEW, Palette } from './designer-canvas';
 import { useDesignerLayout, useEditorKeys, useSave, useStepEdits } from './editor-actions';
 import {
   type SourceHistory,
@@ -20,6 +20,7 @@ import {
   useWorkflowLoad,
 } from './editor-source';
 import { PropertiesPanel } from './properties-panel';
+import { SplitCenter } from './split-pane';
 
 export interface WorkflowEditorProps {
   /** The workflow to edit, or null for a new one. */
@@ -27,6 +28,10 @@ export interface WorkflowEditorProps {
   /** An imported YAML or JSON text to start from. */
   initialSource?: string;
   onSaved?: (id: string) => void;
+  /** Shown in the toolbar instead of the workflow's name (the page's breadcrumb). */
+  heading?: ReactNode;
+  /** The page's own actions, at the toolbar's right end (one bar instead of two: more room for the canvas). */
+  actions?: ReactNode;
 }
 
 export function WorkflowEditor(props: WorkflowEditorProps) {
@@ -37,7 +42,7 @@ export function WorkflowEditor(props: WorkflowEditorProps) {
   );
 }
 
-function EditorScreen({ workflowId, initialSource, onSaved }: WorkflowEditorProps) {
+function EditorScreen({ workflowId, initialSource, onSaved, heading, actions }: WorkflowEditorProps) {
   const [status, setStatus] = useState<Status>({ kind: 'idle', message: '' });
   const [showCode, setShowCode] = useState(true);
   const layout = useDesignerLayout(workflowId);
@@ -46,16 +51,20 @@ function EditorScreen({ workflowId, initialSource, onSaved }: WorkflowEditorProp
   const { loading, dirty, markSaved } = useWorkflowLoad(workflowId, initialSource, source, setStatus);
   const { tools, users, canValidate } = useCallerAccess();
   const { parsed, definition } = useParsedDefinition(current.text);
+  // A blank new workflow is not checked (it would open with "missing id/steps" errors) until the user
+  // changes it or tries to save it.
+  const untouched =
+    workflowId === null &&
+    initialSource === undefined &&
+    current.text === BLANK_SOURCE &&
+    status.kind === 'idle';
   const { diagnostics, setDiagnostics, checking } = useLiveValidation(
     current,
-    !loading && canValidate && parsed.errors.length === 0,
+    !loading && canValidate && parsed.errors.length === 0 && !untouched,
   );
-  const { problems, codeDiagnostics, validity } = useDiagnosticViews(
-    parsed,
-    definition,
-    diagnostics,
-    checking,
-  );
+  const views = useDiagnosticViews(parsed, definition, untouched ? [] : diagnostics, checking);
+  const { problems, codeDiagnostics } = views;
+  const validity = untouched ? { kind: 'info', text: 'New workflow: add a step' } : views.validity;
   const { save, savedId } = useSave({
     workflowId,
     source,
@@ -79,6 +88,8 @@ function EditorScreen({ workflowId, initialSource, onSaved }: WorkflowEditorProp
     <div className="sg-designer" data-testid="workflow-editor">
       <EditorToolbar
         title={title}
+        heading={heading}
+        actions={actions}
         source={source}
         canSave={!(loading || status.kind === 'saving')}
         onSave={() => void save()}
@@ -91,33 +102,37 @@ function EditorScreen({ workflowId, initialSource, onSaved }: WorkflowEditorProp
       />
       <div className="sg-body">
         <Palette onDrop={edits.onDrop} />
-        <div className={`sg-center${showCode ? ' sg-with-code' : ''}`}>
-          {loading ? (
-            <div className="sg-canvas sg-loading" data-testid="designer-canvas">
-              Loading…
-            </div>
-          ) : (
-            <DesignerCanvas
-              definition={definition}
-              positions={layout.positions}
-              problems={problems.byStep}
-              selected={layout.selected}
-              onSelect={layout.setSelected}
-              onMove={edits.onMove}
-              onConnect={edits.onConnect}
-              onDeleteEdges={edits.onDeleteEdges}
-              onDeleteSteps={edits.onDeleteSteps}
-            />
-          )}
-          {showCode ? (
-            <CodeView
-              text={current.text}
-              format={current.format}
-              diagnostics={codeDiagnostics}
-              onChange={(text) => source.commit({ text, format: source.currentRef.current.format }, 'code')}
-            />
-          ) : null}
-        </div>
+        <SplitCenter
+          canvas={
+            loading ? (
+              <div className="sg-canvas sg-loading" data-testid="designer-canvas">
+                Loading…
+              </div>
+            ) : (
+              <DesignerCanvas
+                definition={definition}
+                positions={layout.positions}
+                problems={problems.byStep}
+                selected={layout.selected}
+                onSelect={layout.setSelected}
+                onMove={edits.onMove}
+                onConnect={edits.onConnect}
+                onDeleteEdges={edits.onDeleteEdges}
+                onDeleteSteps={edits.onDeleteSteps}
+              />
+            )
+          }
+          code={
+            showCode ? (
+              <CodeView
+                text={current.text}
+                format={current.format}
+                diagnostics={codeDiagnostics}
+                onChange={(text) => source.commit({ text, format: source.currentRef.current.format }, 'code')}
+              />
+            ) : null
+          }
+        />
         <aside className="sg-side">
           <PropertiesPanel
             definition={definition}
@@ -141,6 +156,8 @@ function EditorScreen({ workflowId, initialSource, onSaved }: WorkflowEditorProp
 
 interface EditorToolbarProps {
   title: string;
+  heading: ReactNode;
+  actions: ReactNode;
   source: SourceHistory;
   canSave: boolean;
   onSave: () => void;
@@ -158,7 +175,7 @@ function EditorToolbar(props: EditorToolbarProps) {
   const { source, validity } = props;
   return (
     <div className="sg-toolbar" role="toolbar" aria-label="Designer">
-      <strong className="sg-title">{props.title}</strong>
+      {props.heading ?? <strong className="sg-title">{props.title}</strong>}
       <button type="button" onClick={props.onSave} disabled={!props.canSave} className="sg-primary">
         Save
       </button>
@@ -168,10 +185,18 @@ function EditorToolbar(props: EditorToolbarProps) {
       <button type="button" onClick={source.redo} disabled={!source.canRedo} title="Redo (Ctrl+Shift+Z)">
         Redo
       </button>
-      <button type="button" onClick={() => void rf.fitView({ padding: 0.2, maxZoom: 1, duration: 200 })}>
+      <button type="button" onClick={() => void rf.fitView({ ...FIT_VIEW, duration: 200 })}>
         Zoom to fit
       </button>
-      <button type="button" onClick={props.onAutoLayout} title="Lay every step out again">
+      <button
+        type="button"
+        onClick={() => {
+          props.onAutoLayout();
+          // Once the new positions are drawn, the graph is framed again (it may have changed size).
+          requestAnimationFrame(() => requestAnimationFrame(() => void rf.fitView(FIT_VIEW)));
+        }}
+        title="Lay every step out again"
+      >
         Auto layout
       </button>
       <button type="button" onClick={props.onToggleCode} aria-pressed={props.showCode}>
@@ -192,6 +217,7 @@ function EditorToolbar(props: EditorToolbarProps) {
       <span className={`sg-status sg-status-${props.statusKind}`} data-testid="save-status" role="status">
         {props.status}
       </span>
+      {props.actions ? <div className="sg-toolbar-actions">{props.actions}</div> : null}
     </div>
   );
 }

@@ -1,5 +1,6 @@
-// /workflows/new and /workflows/:id: the designer's editing screen, with Run and the workflow's runs
-// beside it. An import arrives as `initialSource` in the navigation state.
+// /workflows/new and /workflows/:id: the designer's editing screen, with Run and the workflow's runs in
+// its toolbar (one bar, so the canvas keeps the height). An import arrives as `initialSource` in the
+// navigation state.
 import { useEffect, useState } from 'react';
 import { WorkflowEditor } from '../designer';
 import { Link, navigate, useLocation } from '../router';
@@ -24,29 +25,31 @@ export function WorkflowScreen({ id }: { id: string | null }) {
   const manual = workflow.data !== undefined && canStartManually(workflow.data.triggers, me.role);
   return (
     <section className="page page-editor">
-      <header className="editor-bar">
-        <nav aria-label="Breadcrumb" className="breadcrumb">
-          <Link to="/workflows">Workflows</Link>
-          <span aria-hidden="true"> / </span>
-          <span aria-current="page">{name}</span>
-        </nav>
-        {id !== null ? (
-          <div className="page-actions">
-            <Link to={`/runs?workflowId=${encodeURIComponent(id)}`} className="button button-quiet">
-              Runs
-            </Link>
-            {manual ? (
-              <button type="button" className="button-primary" onClick={() => setRunning(true)}>
-                Run
-              </button>
-            ) : null}
-          </div>
-        ) : null}
-      </header>
       <h1 className="visually-hidden">{name}</h1>
       <WorkflowEditor
         workflowId={id}
         {...(initialSource !== undefined && id === null ? { initialSource } : {})}
+        heading={
+          <nav aria-label="Breadcrumb" className="breadcrumb sg-title">
+            <Link to="/workflows">Workflows</Link>
+            <span aria-hidden="true"> / </span>
+            <span aria-current="page">{name}</span>
+          </nav>
+        }
+        actions={
+          id !== null ? (
+            <>
+              <Link to={`/runs?workflowId=${encodeURIComponent(id)}`} className="button button-quiet">
+                Runs
+              </Link>
+              {manual ? (
+                <button type="button" className="sg-primary" onClick={() => setRunning(true)}>
+                  Run
+                </button>
+              ) : null}
+            </>
+          ) : null
+        }
         onSaved={(saved) => {
           if (saved !== id) navigate(`/workflows/${encodeURIComponent(saved)}`, { replace: id === null });
           else workflow.reload();
