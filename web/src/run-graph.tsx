@@ -19,6 +19,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { toFlowElements } from './designer/flow-elements';
 import { definitionGraph } from './designer/graph-model';
 import { type Box, layoutFlow } from './designer/layout';
+import { EDGE_TYPES } from './designer/routed-edge';
 import { NODE_TYPES, type StepState } from './designer/step-nodes';
 
 /** Step summaries are 11 px, labels 13 px: at this zoom or above they read as written. */
@@ -84,6 +85,7 @@ function RunGraphCanvas({ definition, states, onSelectStep }: RunGraphProps) {
           nodes={nodes}
           edges={edges}
           nodeTypes={NODE_TYPES}
+          edgeTypes={EDGE_TYPES}
           defaultViewport={readable}
           nodesDraggable={false}
           nodesConnectable={false}
@@ -161,6 +163,7 @@ export function FlowThumbnail({ definition, states, height }: FlowThumbnailProps
           nodes={nodes}
           edges={edges}
           nodeTypes={NODE_TYPES}
+          edgeTypes={EDGE_TYPES}
           fitView
           fitViewOptions={{ padding: 0.1 }}
           minZoom={0.05}

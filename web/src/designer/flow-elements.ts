@@ -1,5 +1,6 @@
 // Graph model + layout → React Flow nodes and edges, shared by the editor's canvas and the read-only
-// FlowGraph; edges carry their routes (around the steps) and labels from edge-routes.ts.
+// graphs of web/src/run-graph.tsx; edges carry their routes (around the steps) and labels from
+// edge-routes.ts.
 import { MarkerType } from '@xyflow/react';
 import { routeEdges } from './edge-routes';
 import type { FlowModel } from './graph-model';

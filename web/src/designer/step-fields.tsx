@@ -2,6 +2,7 @@
 // a condition whose expression is checked as it is typed, an approval with its levels, notify, delay and
 // parallel. Each reports (path, value) edits through `onSet`.
 import { expressionPaths, tryParseExpression } from '../../../translator/expression';
+import { plainText } from '../inline-markdown';
 import { isRecord, type Path, type StepInfo } from './definition-model';
 import { CheckField, Field, ListField, SelectField } from './fields';
 import type { DirectoryUser, PanelProps } from './properties-panel';
@@ -123,7 +124,7 @@ export function ToolFields(props: StepFieldProps) {
         suggestions={suggestions}
         placeholder="server/tool or tool"
         hint={
-          tool?.description ??
+          (typeof tool?.description === 'string' ? plainText(tool.description) : null) ??
           (name !== '' && tools.length > 0 ? 'not a tool of the connected MCP servers' : null)
         }
       />
@@ -148,7 +149,7 @@ export function ToolFields(props: StepFieldProps) {
               hint={
                 [
                   typeof type === 'string' ? type : null,
-                  typeof prop.description === 'string' ? prop.description : null,
+                  typeof prop.description === 'string' ? plainText(prop.description) : null,
                 ]
                   .filter(Boolean)
                   .join(' — ') || null
