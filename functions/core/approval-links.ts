@@ -53,9 +53,21 @@ export type LinkRefusal =
   | 'separation-of-duties'
   | 'login-required';
 
+/**
+ * A refusal. `request` is the request as it stands now, given only where the link's own approver may
+ * see what became of it (a used, decided or expired link; with `requireLogin`, only when logged in as
+ * them): never for a tampered, foreign or unknown link.
+ */
+export interface LinkRefused {
+  ok: false;
+  reason: LinkRefusal;
+  message: string;
+  request?: ApprovalRecord;
+}
+
 export type LinkInspection =
   | { ok: true; record: ApprovalRecord; approver: string; expiresAt: number }
-  | { ok: false; reason: LinkRefusal; message: string };
+  | LinkRefused;
 
 export type LinkDecision =
   | {
@@ -66,7 +78,7 @@ export type LinkDecision =
       /** True when this decision settled the level (false while others still have to decide). */
       settled: boolean;
     }
-  | { ok: false; reason: LinkRefusal; message: string };
+  | LinkRefused;
 
 export interface ApprovalLinksDeps {
   /** HMAC-SHA256 key; at least 32 bytes. */
@@ -110,6 +122,9 @@ const MESSAGES: Record<LinkRefusal, string> = {
   'login-required': 'Log in to Stepgate as the approver, then open this link again.',
 };
 
+/** The refusals after which a link's approver is shown what became of the request. */
+const SHOWS_REQUEST: ReadonlySet<LinkRefusal> = new Set(['used', 'decided', 'expired']);
+
 export class ApprovalLinks {
   private readonly maxAgeMs: number;
 
@@ -149,7 +164,7 @@ export class ApprovalLinks {
     await this.audit(checked, 'view');
     return checked.ok
       ? { ok: true, record: checked.record, approver: checked.payload.a, expiresAt: checked.payload.exp }
-      : { ok: false, reason: checked.reason, message: MESSAGES[checked.reason] };
+      : this.refused(checked.reason, checked.payload, loggedInEmail);
   }
 
   /** The page's POST: checks the link again, spends it, then decides on behalf of its approver. */
@@ -162,7 +177,7 @@ export class ApprovalLinks {
     const checked = await this.check(token, loggedInEmail);
     if (!checked.ok) {
       await this.audit(checked, 'decide', decision);
-      return { ok: false, reason: checked.reason, message: MESSAGES[checked.reason] };
+      return this.refused(checked.reason, checked.payload, loggedInEmail);
     }
     const { payload } = checked;
     const claimed = await this.deps.store.claim({
@@ -174,12 +189,13 @@ export class ApprovalLinks {
       usedAt: this.deps.clock.now(),
       expiresAt: payload.exp,
     });
-    if (!claimed) return this.refuseDecision(checked, 'used', decision);
+    const refuse = (reason: LinkRefusal) => this.refuseDecision(checked, reason, decision, loggedInEmail);
+    if (!claimed) return refuse('used');
     // The claim may have waited: the level must still be the one the link is for, and still open (the
     // decision checks it again against the request it reads, which names the link's level).
     const open = await this.deps.approvalStore.openFor(payload.r, payload.s);
     if (open === undefined || open.visit !== payload.v || open.level !== payload.l)
-      return this.refuseDecision(checked, await this.closedReason(payload), decision);
+      return refuse(await this.closedReason(payload));
     const result: DecisionResult = await this.deps.approvals.decide({
       runId: payload.r,
       stepId: payload.s,
@@ -200,7 +216,7 @@ export class ApprovalLinks {
               : result.reason === 'no-open-request'
                 ? await this.closedReason(payload)
                 : 'decided';
-      return this.refuseDecision(checked, reason, decision);
+      return refuse(reason);
     }
     await this.audit(checked, 'decide', decision);
     return {
@@ -216,9 +232,27 @@ export class ApprovalLinks {
     checked: Extract<Checked, { ok: true }>,
     reason: LinkRefusal,
     decision: 'approve' | 'reject',
+    loggedInEmail: string | null | undefined,
   ): Promise<LinkDecision> {
     await this.audit({ ok: false, reason, payload: checked.payload }, 'decide', decision);
-    return { ok: false, reason, message: MESSAGES[reason] };
+    return this.refused(reason, checked.payload, loggedInEmail);
+  }
+
+  /**
+   * A refusal, with the request as it stands now when the link's own approver may see it: the link is
+   * authentic (a payload is given only then, or for a forged one refused as tampered), the refusal is one
+   * of SHOWS_REQUEST, they were asked at that level, and, where links require a login, it is theirs.
+   */
+  private async refused(
+    reason: LinkRefusal,
+    payload: Payload | null,
+    loggedInEmail: string | null | undefined,
+  ): Promise<LinkRefused> {
+    const refusal: LinkRefused = { ok: false, reason, message: MESSAGES[reason] };
+    if (payload === null || !SHOWS_REQUEST.has(reason)) return refusal;
+    if (this.deps.requireLogin === true && !sameEmail(loggedInEmail, payload.a)) return refusal;
+    const request = await this.deps.approvalStore.get(payload.r, payload.s, payload.v, payload.l);
+    return request?.approvers.includes(payload.a) ? { ...refusal, request } : refusal;
   }
 
   private sign(body: string): string {

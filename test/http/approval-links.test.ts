@@ -466,6 +466,107 @@ describe('approval links', () => {
     });
   });
 
+  describe("a spent link's page tells its approver what became of the request", () => {
+    const NAMES: Record<string, string> = {
+      'manager@example.com': 'Mona <Manager>',
+      'director1@example.com': 'Dora Director',
+    };
+    /** The pages with a directory that knows the deciders' names (one with markup in it). */
+    const named = (options: Partial<ApprovalLinksDeps> = {}, withLogin = false) => {
+      const withNames = new Hono();
+      mountApprovalPages(withNames, {
+        links: makeLinks(options),
+        directory: {
+          user: async (email) => {
+            const known = USERS.find((u) => u.email === email);
+            return known && { ...known, name: NAMES[email] ?? null };
+          },
+        },
+        ...(!withLogin
+          ? {}
+          : {
+              authenticateOptional: async (c) =>
+                USERS.find((u) => u.email === c.req.header('x-test-user')) ?? null,
+            }),
+      });
+      return withNames;
+    };
+    const minute = (at: string | number) =>
+      `${new Date(at).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+    it('a used link: who decided (their name, escaped), what, when, and a link to the run', async () => {
+      const runId = await start();
+      const token = tokenFor('manager@example.com');
+      expect((await post(token, { decision: 'approve', comment: 'fine' }, {}, named())).status).toBe(200);
+      const decidedAt = (await request(runId)).decisions[0]?.at ?? '';
+
+      const page = await view(token, {}, named());
+
+      expect(page.status).toBe(410);
+      expect(page.html).toContain('<h1>Already approved</h1>');
+      expect(page.html).toContain(
+        `Mona &lt;Manager&gt; (manager@example.com) <strong>approved</strong> on ${minute(decidedAt)}`,
+      );
+      expect(page.html).toContain(`href="/runs/${runId}"`);
+      expect(page.html).toContain('Approve Laptop for $900');
+      expect(page.html).not.toContain('Nothing was decided');
+    });
+
+    it("another approver's decision, and that a refused POST did not record this one", async () => {
+      const runId = await start();
+      await clock.run(engine.host, ((await request(runId)).deadline ?? 0) + 1_000);
+      expect((await post(tokenFor('director1@example.com'), { decision: 'reject' })).status).toBe(200);
+      const second = tokenFor('director2@example.com');
+
+      const page = await view(second, {}, named());
+      const late = await post(second, { decision: 'approve' }, {}, named());
+
+      expect(page.html).toContain('<h1>Already rejected</h1>');
+      expect(page.html).toContain('Dora Director (director1@example.com) <strong>rejected</strong> on');
+      expect(late.status).toBe(410);
+      expect(late.html).toContain('Your approval was not recorded.');
+      expect(late.html).toContain(`href="/runs/${runId}"`);
+      expect((await request(runId, 2)).decisions.map((d) => [d.by, d.decision])).toEqual([
+        ['director1@example.com', 'reject'],
+      ]);
+    });
+
+    it('an expired link: nobody decided before the deadline, and when that was', async () => {
+      const runId = await start();
+      const token = tokenFor('manager@example.com');
+      const deadline = (await request(runId)).deadline ?? 0;
+      await clock.run(engine.host, deadline + 1_000);
+
+      const page = await view(token, {}, named());
+
+      expect(page.status).toBe(410);
+      expect(page.html).toContain(`Nobody decided before its deadline, ${minute(deadline)}`);
+      expect(page.html).toContain(`href="/runs/${runId}"`);
+    });
+
+    it("nothing about the request for a link that is not its holder's to see", async () => {
+      const runId = await start();
+      const token = tokenFor('manager@example.com');
+      expect((await post(token, undefined, {}, named())).status).toBe(200);
+      // A link for someone who was never asked, signed with the server's key.
+      const foreign = links.token(await request(runId), 'viewer@example.com');
+      const strict = named({ requireLogin: true }, true);
+
+      const pages = {
+        foreign: await view(foreign, {}, named()),
+        anonymous: await view(token, {}, strict),
+        someoneElse: await view(token, { 'x-test-user': 'viewer@example.com' }, strict),
+        approver: await view(token, { 'x-test-user': 'manager@example.com' }, strict),
+      };
+
+      for (const page of [pages.foreign, pages.anonymous, pages.someoneElse]) {
+        expect(page.html).not.toContain('manager@example.com');
+        expect(page.html).not.toContain('/runs/');
+      }
+      expect(pages.approver.html).toContain('(manager@example.com) <strong>approved</strong>');
+    });
+  });
+
   it('escapes everything it shows: a message with markup is text, not markup', async () => {
     const runId = await start('member@example.com', '<script>alert("x")</script> & <img src=x onerror=y>');
     const page = await view(tokenFor('manager@example.com'));
