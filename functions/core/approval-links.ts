@@ -16,6 +16,7 @@
 // they are not an approver; a link of theirs is refused anyway unless the step sets `allowSelfApproval`.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { errorMessage } from '../../translator/util.js';
+import { contextText } from './approval-context.js';
 import type { ApprovalNotifier, ApprovalService, DecisionResult } from './approvals.js';
 import type { AuditEntry } from './durable.js';
 import { normalizeEmail, sameEmail } from './identity.js';
@@ -400,6 +401,7 @@ export function linkNotifier(deps: LinkNotifierDeps): ApprovalNotifier {
           record.deadline === null
             ? ''
             : `\nThis link expires at ${new Date(record.deadline).toISOString()}.`;
+        const context = contextText(record.context);
         try {
           await deps.notifier.send({
             workflowId: record.workflowId,
@@ -413,7 +415,8 @@ export function linkNotifier(deps: LinkNotifierDeps): ApprovalNotifier {
             to: [approver],
             subject: `Approval needed: ${record.workflowId}`,
             message:
-              `${record.message}\n\nRequested by ${record.requestedBy} (workflow ${record.workflowId}, run ${record.runId}).\n\n` +
+              `${record.message}\n\n${context === '' ? '' : `${context}\n\n`}` +
+              `Requested by ${record.requestedBy} (workflow ${record.workflowId}, run ${record.runId}).\n\n` +
               `Open this link to approve or reject:\n${url}\n` +
               `The link is for you only and works once.${expires}`,
           });

@@ -43,6 +43,15 @@ const EXPENSE = readFileSync(
 );
 const IR = validateWorkflow(EXPENSE, 'yaml').ir;
 const SECRET = new Uint8Array(32).fill(7);
+/** The policy check's answer, with markup in a finding and a token under a secret-looking key. */
+const VALIDATION = {
+  ok: true,
+  flagged: true,
+  reasons: ['amount $900 is over the $500 cap for <equipment>', 'receipt required over $75'],
+  cap: 500,
+  receiptRequired: true,
+  accessToken: 'tok-should-never-show',
+};
 const HOUR = 3_600_000;
 
 describe('approval links', () => {
@@ -62,7 +71,14 @@ describe('approval links', () => {
       file: ':memory:',
       clock,
       directory,
-      tools: { call: async (r) => (r.tool === 'payments-charge' ? { id: 'ch_1' } : { ok: true }) },
+      tools: {
+        call: async (r) =>
+          r.tool === 'payments-charge'
+            ? { id: 'ch_1' }
+            : r.tool === 'expenses-validate'
+              ? VALIDATION
+              : { ok: true },
+      },
       notifier: { send: async () => ({}) },
       approvalNotifier: { requested: (record) => (approvalNotifier as ApprovalNotifier).requested(record) },
     });
@@ -463,6 +479,58 @@ describe('approval links', () => {
       expect((await view(token, manager, strict)).status).toBe(200);
       expect((await post(token, undefined, manager, strict)).status).toBe(200);
       expect((await request(runId)).status).toBe('approved');
+    });
+  });
+
+  describe('shows the approver what they decide on: the details, the inputs and the latest step results', () => {
+    it('on the page, every value escaped and secret-looking keys redacted', async () => {
+      const runId = await start();
+      const page = await view(tokenFor('manager@example.com'));
+
+      expect(page.status).toBe(200);
+      expect(page.html).toContain('<h2>Details</h2>');
+      expect(page.html).toContain('<th>Flagged for review</th><td>true</td>');
+      expect(page.html).toContain(
+        '<th>Policy findings</th><td><ul><li>amount $900 is over the $500 cap for &lt;equipment&gt;</li><li>receipt required over $75</li></ul></td>',
+      );
+      expect(page.html).toContain('<th>Category cap</th><td>$500</td>');
+      expect(page.html).toContain('<h2>Inputs</h2>');
+      expect(page.html).toContain('<th>amount</th><td>900</td>');
+      expect(page.html).toContain('<th>description</th><td>Laptop</td>');
+      expect(page.html).toContain('<h2>Latest step results</h2>');
+      expect(page.html).toMatch(/<th>validate<\/th><td><pre class="args">\{\n {2}&quot;ok&quot;: true,/);
+      expect(page.html).not.toContain('<equipment>');
+      expect(page.html).not.toContain('tok-should-never-show');
+      expect(page.html).toContain('&quot;accessToken&quot;: &quot;[redacted]&quot;');
+      expect((await request(runId)).context?.details[0]).toEqual({
+        label: 'Flagged for review',
+        value: true,
+      });
+    });
+
+    it('in the email, as text', async () => {
+      await start();
+      const email = mail.find((m) => m.to.includes('manager@example.com'));
+
+      expect(email?.message).toContain(
+        [
+          'Details:',
+          '  Flagged for review: true',
+          '  Policy findings: amount $900 is over the $500 cap for <equipment>; receipt required over $75',
+          '  Category cap: $500',
+          '  Receipt required: true',
+          '',
+          'Inputs:',
+          '  amount: 900',
+          '  description: Laptop',
+          '  category: equipment',
+          '',
+          'Latest step results:',
+          '  validate: {"ok":true,"flagged":true,',
+        ].join('\n'),
+      );
+      expect(email?.message).not.toContain('tok-should-never-show');
+      expect(email?.message.indexOf('Details:')).toBeLessThan(email?.message.indexOf('/approve/') ?? 0);
     });
   });
 

@@ -13,9 +13,11 @@
 // of the request — who decided what, when, or that nobody did — and links to the run (the dashboard asks
 // for a login, and shows the run only to those who may read it).
 import type { Context, Hono } from 'hono';
+import type { JsonValue } from '../../../translator/template.js';
+import { contextSections, contextValueText } from '../approval-context.js';
 import type { ApprovalLinks, LinkRefusal, LinkRefused } from '../approval-links.js';
 import type { ApprovalRecord, AuditRecord, Directory } from '../ports.js';
-import type { Identity } from '../protocol.js';
+import type { ApprovalContext, Identity } from '../protocol.js';
 
 export interface ApprovalPagesDeps {
   links: ApprovalLinks;
@@ -183,6 +185,7 @@ function approvalForm(
   ];
   return `<p class="message">${escapeHtml(record.message)}</p>
 <table>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
+${contextHtml(record.context)}
 ${
   next === undefined
     ? ''
@@ -198,6 +201,27 @@ ${
 <button type="submit" name="decision" value="reject" class="reject">Reject</button>
 </div>
 </form>`;
+}
+
+/** The request's details, the run's inputs and latest step results, each section a table (all escaped). */
+function contextHtml(context: ApprovalContext | undefined): string {
+  return contextSections(context)
+    .map(
+      (section) => `<h2>${escapeHtml(section.title)}</h2>
+<table class="context">${section.entries
+        .map((e) => `<tr><th>${escapeHtml(e.label)}</th><td>${valueHtml(e.value)}</td></tr>`)
+        .join('')}</table>`,
+    )
+    .join('\n');
+}
+
+/** A list of plain values as a list, text as text, anything else as its JSON. */
+function valueHtml(value: JsonValue): string {
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v !== 'object' || v === null))
+    return `<ul>${value.map((v) => `<li>${escapeHtml(contextValueText(v))}</li>`).join('')}</ul>`;
+  if (value !== null && typeof value === 'object')
+    return `<pre class="args">${escapeHtml(JSON.stringify(value, null, 2))}</pre>`;
+  return escapeHtml(contextValueText(value));
 }
 
 function requireText(require: ApprovalRecord['require']): string {
@@ -314,7 +338,10 @@ body { font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; 
 .message { font-size: 1.15rem; white-space: pre-wrap; }
 table { border-collapse: collapse; margin: 1rem 0; }
 th { text-align: left; padding: .25rem 1rem .25rem 0; color: #555; font-weight: normal; }
-td { padding: .25rem 0; }
+td { padding: .25rem 0; vertical-align: top; }
+th { vertical-align: top; }
+td ul { margin: 0; padding-left: 1.1rem; }
+.context pre { margin: 0; }
 h2 { font-size: 1.05rem; margin-top: 1.5rem; }
 .note { color: #555; margin: .25rem 0; }
 .args { background: #f6f8fa; padding: .75rem; overflow-x: auto; border-radius: 4px; }

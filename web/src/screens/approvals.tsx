@@ -1,10 +1,11 @@
 // Approvals: what waits for the logged-in user's decision, with the request as the workflow worded it,
-// who asked, the run's input and the deadline; approve or reject with a comment.
+// who asked, what the request carries to decide on (the step's details, the run's inputs, the latest
+// step results) and the deadline; approve or reject with a comment.
 import { type FormEvent, useEffect, useState } from 'react';
 import { api } from '../api';
 import { Link } from '../router';
 import { approvalsChanged, useMe } from '../session';
-import type { PendingApproval, RunView } from '../types';
+import type { ApprovalContext, ApprovalContextEntry, PendingApproval, RunView } from '../types';
 import { atLeast, Empty, formatTime, Loading, Page, ProblemNote, relativeTime, useApi } from '../ui';
 
 const REFRESH_MS = 10_000;
@@ -66,6 +67,7 @@ function ApprovalCard({
 }) {
   const me = useMe();
   // Members see only their own runs; for anyone else the request's message has to do.
+  // A request made before requests carried their context: the run's input, for those who may read it.
   const mayReadRun =
     atLeast(me.role, 'lead') || approval.requestedBy?.toLowerCase() === me.email.toLowerCase();
   const run = useApi<RunView>(mayReadRun ? `/api/runs/${encodeURIComponent(approval.runId)}` : null);
@@ -128,7 +130,8 @@ function ApprovalCard({
             )}
           </dd>
         </div>
-        {input && typeof input === 'object' ? (
+        {approval.context ? <ContextFacts context={approval.context} /> : null}
+        {!approval.context && input && typeof input === 'object' ? (
           <div className="facts-wide">
             <dt>Details</dt>
             <dd>
@@ -172,5 +175,58 @@ function ApprovalCard({
         </div>
       </form>
     </article>
+  );
+}
+
+const SECTIONS: Array<{ key: keyof ApprovalContext; title: string }> = [
+  { key: 'details', title: 'Details' },
+  { key: 'inputs', title: 'Inputs' },
+  { key: 'results', title: 'Latest step results' },
+];
+
+/** The request's context, a section per kind, empty ones left out (React escapes every value). */
+function ContextFacts({ context }: { context: ApprovalContext }) {
+  return (
+    <>
+      {SECTIONS.filter(({ key }) => context[key].length > 0).map(({ key, title }) => (
+        <div key={key} className="facts-wide">
+          <dt>{title}</dt>
+          <dd>
+            <dl className="context-list">
+              {context[key].map((entry) => (
+                <ContextEntry key={entry.label} entry={entry} />
+              ))}
+            </dl>
+          </dd>
+        </div>
+      ))}
+    </>
+  );
+}
+
+function ContextEntry({ entry }: { entry: ApprovalContextEntry }) {
+  const { value } = entry;
+  const plainList =
+    Array.isArray(value) && value.length > 0 && value.every((v) => typeof v !== 'object' || v === null);
+  return (
+    <div className="context-entry">
+      <dt>{entry.label}</dt>
+      <dd>
+        {plainList ? (
+          <ul>
+            {(value as unknown[]).map((v, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: the items of one fixed list.
+              <li key={i}>{typeof v === 'string' ? v : JSON.stringify(v)}</li>
+            ))}
+          </ul>
+        ) : value !== null && typeof value === 'object' ? (
+          <pre className="context-json">{JSON.stringify(value, null, 2)}</pre>
+        ) : typeof value === 'string' ? (
+          value
+        ) : (
+          JSON.stringify(value)
+        )}
+      </dd>
+    </div>
   );
 }
