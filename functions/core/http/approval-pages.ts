@@ -179,9 +179,7 @@ function approvalForm(
     ['Requested by', record.requestedBy],
     ['Approvers', `${record.approvers.join(', ')} (${requireText(record.require)})`],
     ['You', approver],
-    ...(record.deadline !== null
-      ? [['Decide before', new Date(record.deadline).toISOString()] as [string, string]]
-      : []),
+    ...(record.deadline !== null ? [['Decide before', formatTime(record.deadline)] as [string, string]] : []),
   ];
   return `<p class="message">${escapeHtml(record.message)}</p>
 <table>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
