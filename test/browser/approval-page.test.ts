@@ -86,7 +86,8 @@ describe('what an approver sees', () => {
   }, 60_000);
 
   it('shows the same on the page behind the emailed link, then who decided once it is used', async () => {
-    const { page } = max;
+    // The card stays open in the first tab; the link is opened in a second one.
+    const page = await max.context.newPage();
     await expect
       .poll(async () => JSON.stringify(await (await page.request.get('/api/inbox')).json()), {
         timeout: 20_000,
@@ -119,6 +120,14 @@ describe('what an approver sees', () => {
     await page.getByRole('link', { name: `Open run ${runId}` }).click();
     await page.getByTestId('run-status').waitFor();
     expect(new URL(page.url()).pathname).toBe(`/runs/${runId}`);
+
+    // The card still on screen in the first tab: deciding there says why nothing was recorded.
+    await max.page.getByRole('button', { name: 'Approve' }).click();
+    await max.page
+      .getByRole('alert')
+      .filter({ hasText: 'Your decision was not recorded' })
+      .filter({ hasText: 'no longer open: another approver decided it' })
+      .waitFor();
   }, 60_000);
 
   it("shows an on-call engineer who may not read the run the incident's inputs on their card", async () => {

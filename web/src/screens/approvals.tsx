@@ -2,13 +2,28 @@
 // who asked, what the request carries to decide on (the step's details, the run's inputs, the latest
 // step results) and the deadline; approve or reject with a comment.
 import { type FormEvent, useEffect, useState } from 'react';
-import { api } from '../api';
+import { ApiError, api } from '../api';
 import { Link } from '../router';
 import { approvalsChanged, useMe } from '../session';
 import type { ApprovalContext, ApprovalContextEntry, PendingApproval, RunView } from '../types';
 import { atLeast, Empty, formatTime, Loading, Page, ProblemNote, relativeTime, useApi } from '../ui';
 
 const REFRESH_MS = 10_000;
+
+/** What a refused decision's reason (the API's 409 detail) means for the approver looking at the card. */
+const REFUSALS: Record<string, string> = {
+  'no-open-request':
+    'This request is no longer open: another approver decided it, it timed out, or the run ended. Open the run to see which.',
+  'already-decided': 'You have already decided this request.',
+  expired: 'This request timed out before your decision.',
+  'not-an-approver': 'You are not an approver of this request.',
+};
+
+function refusalInWords(error: unknown): unknown {
+  if (!(error instanceof ApiError) || error.status !== 409) return error;
+  const words = REFUSALS[error.detail];
+  return words === undefined ? error : new ApiError(409, 'Your decision was not recorded', words);
+}
 
 export function ApprovalsScreen() {
   const pending = useApi<PendingApproval[]>('/api/approvals');
@@ -88,7 +103,7 @@ function ApprovalCard({
       );
       onDecided(approval, decision);
     } catch (e) {
-      setError(e);
+      setError(refusalInWords(e));
       setBusy(null);
     }
   };
