@@ -78,6 +78,16 @@ describe('the demo on-call engineer', () => {
     for (const email of managers) await login(email);
   });
 
+  it("gives every demo user but the director a manager who can log in (the templates' first approver)", async () => {
+    const users = loadConfig(CONFIG).directory.users;
+    const people = users.filter((u) => u.service !== true && u.role !== 'director');
+    for (const user of people) {
+      const manager = users.find((u) => u.email === user.manager);
+      expect(manager, `${user.email}'s manager`).toBeDefined();
+      expect(manager?.service, `${user.email}'s manager`).not.toBe(true);
+    }
+  });
+
   it('logs in and finds the acknowledgement waiting under Approvals, and acknowledges it there', async () => {
     const emma = await login('emma@example.com');
     const started = await api(emma, 'POST', '/api/workflows/incident-response/run', {

@@ -292,7 +292,7 @@ function requestState(request: ApprovalRecord, reason: LinkRefusal, names: Map<s
     case 'closed': {
       const why =
         reason === 'expired' && request.deadline !== null
-          ? `Nobody decided before its deadline, ${escapeHtml(formatTime(request.deadline))}: the workflow went on without a decision at this level (it escalates, or takes its timeout path).`
+          ? `${request.decisions.length === 0 ? 'Nobody decided' : 'It was not decided'} before its deadline, ${escapeHtml(formatTime(request.deadline))}: the workflow went on without a decision at this level (it escalates, or takes its timeout path).`
           : 'The request was closed before it was decided: the run ended, or was cancelled, first.';
       return `<h2>Not decided</h2>${list}<p>${why}</p>`;
     }
