@@ -10,7 +10,9 @@
 //
 // Refusals (`tampered`, `expired`, `used`, `decided`, `not-approver`, `unknown`, `separation-of-duties`,
 // `login-required`) change no state and do not spend the token. Every attempt, shown or decided,
-// accepted or refused, is recorded in the run's history as `approval.link` — never the token itself.
+// accepted or refused, is recorded in the run's history as `approval.link` — never the token itself. A
+// used, decided or expired link's refusal carries the request as it stands, so that its own approver is
+// told who decided what and when (never a tampered or foreign link's, nor without the required login).
 //
 // Separation of duties: whoever asked for the run (the approval record's `requesters`) gets no link, as
 // they are not an approver; a link of theirs is refused anyway unless the step sets `allowSelfApproval`.

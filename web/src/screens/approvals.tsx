@@ -81,8 +81,8 @@ function ApprovalCard({
   onDecided: (approval: PendingApproval, decision: 'approve' | 'reject') => void;
 }) {
   const me = useMe();
-  // Members see only their own runs; for anyone else the request's message has to do.
-  // A request made before requests carried their context: the run's input, for those who may read it.
+  // The run gives the requester's name, and the input of a request made before requests carried their
+  // context; members see only their own runs, so for anyone else the request's own context has to do.
   const mayReadRun =
     atLeast(me.role, 'lead') || approval.requestedBy?.toLowerCase() === me.email.toLowerCase();
   const run = useApi<RunView>(mayReadRun ? `/api/runs/${encodeURIComponent(approval.runId)}` : null);
