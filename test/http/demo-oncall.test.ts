@@ -111,6 +111,7 @@ describe('the demo on-call engineer', () => {
       runId: string;
       stepId: string;
       message: string;
+      context: { details: Array<{ label: string; value: unknown }> };
     }>;
     expect(pending).toContainEqual(
       expect.objectContaining({
@@ -119,6 +120,11 @@ describe('the demo on-call engineer', () => {
         message: expect.stringContaining('API down for all users'),
       }),
     );
+    // Why it is critical and who is on call, as the template's details word it.
+    expect(pending.find((a) => a.runId === runId)?.context.details).toEqual([
+      { label: 'Why critical', value: [expect.stringContaining("mentions 'down'")] },
+      { label: 'On call', value: expect.stringContaining(`(${oncall}, team platform)`) },
+    ]);
     const decided = await api(engineer, 'POST', `/api/approvals/${runId}/acknowledge`, {
       decision: 'approve',
       comment: 'on it',
