@@ -123,12 +123,28 @@ const ApprovalLevel = z.strictObject({
   message: z.string().optional(),
 });
 
+/** One line of context an approver sees beside the request: a label and a {{template}} read at request time. */
+const ApprovalDetail = z.strictObject({
+  label: z
+    .string()
+    .min(1)
+    .max(100)
+    .meta({ description: 'What the approver sees it as, e.g. Policy findings.' }),
+  value: z.string().min(1).max(2000).meta({
+    description: 'Text or a {{template}}, e.g. {{validation.reasons}}: a list or object is shown as it is.',
+  }),
+});
+
 const ApprovalStep = z.strictObject({
   ...common,
   type: z.literal('approval'),
   approvers: Approvers,
   require: Require.optional().meta({ description: 'any (default), all, or N of the approvers.' }),
   message: z.string().optional(),
+  details: z.array(ApprovalDetail).max(20).optional().meta({
+    description:
+      "What the approver needs to decide, shown on the approval page, the dashboard and the email beside the run's inputs and latest step results.",
+  }),
   timeout: Duration.optional(),
   escalate: z
     .array(ApprovalLevel)

@@ -286,14 +286,23 @@ function refsOf(node: IrNode): Ref[] {
         offset: operand.start,
       }));
     case 'approval':
-      return node.levels.flatMap((level, i) => {
-        const levelPath = i === 0 ? at(node) : at(node, 'escalate', i - 1);
-        const approvers = level.approvers.flatMap((approver, j) =>
-          approver.kind === 'template' ? fromTemplate(approver.template, [...levelPath, 'approvers', j]) : [],
-        );
-        const shared = i > 0 && level.message === node.levels[0]?.message;
-        return shared ? approvers : [...approvers, ...fromTemplate(level.message, [...levelPath, 'message'])];
-      });
+      return [
+        ...node.levels.flatMap((level, i) => {
+          const levelPath = i === 0 ? at(node) : at(node, 'escalate', i - 1);
+          const approvers = level.approvers.flatMap((approver, j) =>
+            approver.kind === 'template'
+              ? fromTemplate(approver.template, [...levelPath, 'approvers', j])
+              : [],
+          );
+          const shared = i > 0 && level.message === node.levels[0]?.message;
+          return shared
+            ? approvers
+            : [...approvers, ...fromTemplate(level.message, [...levelPath, 'message'])];
+        }),
+        ...(node.context?.details ?? []).flatMap((detail, i) =>
+          fromTemplate(detail.value, at(node, 'details', i, 'value')),
+        ),
+      ];
     case 'notify':
       return [
         ...node.to.flatMap((to, i) =>

@@ -104,10 +104,30 @@ export const APPROVAL_RESULT_FIELDS = [
   'timedOut',
 ] as const;
 
+/** A line of context the approver is shown, its value rendered when a level is requested. */
+export interface IrApprovalDetail {
+  label: string;
+  value: Template;
+}
+
+/**
+ * What a request shows beside its message, read from the run's variables when a level is requested: the
+ * step's `details`, the run's inputs (the inputs schema's properties) and the results of the other steps
+ * that write one (in definition order: the later ones are the more recent). Compiled into every target's
+ * approval payload, so every host shows the same.
+ */
+export interface IrApprovalContext {
+  details: IrApprovalDetail[];
+  inputs: string[];
+  results: Array<{ step: string; output: string }>;
+}
+
 export interface IrApproval extends IrNodeBase {
   kind: 'approval';
   /** Level 1 is the step's own approvers; the rest come from `escalate`, entered in turn on timeout. */
   levels: IrApprovalLevel[];
+  /** Absent in an IR lowered before approvals carried context: nothing is shown beside the message. */
+  context?: IrApprovalContext;
   output: string;
   next: Edge;
   /** null: a rejection fails the run with error Stepgate.Rejected. */

@@ -67,10 +67,13 @@ export function lowerToIr(definition: WorkflowDefinition): LowerResult {
 class Lowering {
   readonly problems: PendingDiagnostic[] = [];
   private readonly inputNames: Set<string>;
+  /** The steps that write a result, in definition order (parallel branches included). */
+  private readonly stepResults: Array<{ step: string; output: string }>;
 
   constructor(private readonly definition: WorkflowDefinition) {
     const properties = definition.inputs?.properties;
     this.inputNames = new Set(isPlainObject(properties) ? Object.keys(properties) : []);
+    this.stepResults = resultsOf(definition.steps);
   }
 
   workflow(): IrWorkflow {
@@ -149,6 +152,14 @@ class Lowering {
           kind: 'approval',
           ...base,
           levels: this.approvalLevels(step, path),
+          context: {
+            details: (step.details ?? []).map((detail, i) => ({
+              label: detail.label,
+              value: this.template(detail.value, [...path, 'details', i, 'value']),
+            })),
+            inputs: [...this.inputNames],
+            results: this.stepResults.filter((r) => r.step !== step.id),
+          },
           output: this.output(step.output ?? step.id, [...path, step.output === undefined ? 'id' : 'output']),
           next,
           onReject: optionalTarget(step.onReject),
@@ -563,6 +574,15 @@ function mostSpecificPerPath(errors: ErrorObject[]): ErrorObject[] {
 function target(value: string | undefined, following: Edge): Edge {
   if (value === undefined) return following;
   return value === 'end' ? END : value;
+}
+
+function resultsOf(steps: StepDefinition[]): Array<{ step: string; output: string }> {
+  return steps.flatMap((step) => {
+    if (step.type === 'parallel') return step.branches.flatMap((branch) => resultsOf(branch.steps));
+    if (step.type === 'tool' || step.type === 'approval')
+      return [{ step: step.id, output: step.output ?? step.id }];
+    return [];
+  });
 }
 
 function optionalTarget(value: string | undefined): Edge | null {

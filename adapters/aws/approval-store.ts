@@ -212,6 +212,7 @@ export class DynamoApprovalStore implements ApprovalStore {
       approvers: r.approvers,
       require: r.require,
       message: r.message,
+      ...(r.context === undefined || r.context === null ? {} : { context: r.context }),
       requestedBy: r.requestedBy,
       requesters: r.requesters,
       allowSelfApproval: r.allowSelfApproval,

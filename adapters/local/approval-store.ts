@@ -32,6 +32,7 @@ interface Row {
   delivered: number;
   callback: Buffer | null;
   version: number;
+  context: string | null;
 }
 
 /** The callback key of a deployment: derived from its master key with HKDF, under its own label. */
@@ -61,8 +62,8 @@ export class SqliteApprovalStore implements ApprovalStore {
       insert: db.prepare(
         `INSERT OR IGNORE INTO approvals (run_id, step_id, visit, level, workflow_id, event_name, approvers, require,
            message, requested_by, requesters, allow_self_approval, deadline, status, decisions, created_at, delivered,
-           callback, version)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+           callback, version, context)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
       ),
       get: db.prepare<[string, string, number, number], Row>(
         'SELECT * FROM approvals WHERE run_id = ? AND step_id = ? AND visit = ? AND level = ?',
@@ -127,6 +128,7 @@ export class SqliteApprovalStore implements ApprovalStore {
         r.createdAt,
         r.delivered ? 1 : 0,
         this.callbacks.seal(r),
+        r.context === undefined ? null : JSON.stringify(r.context),
       ).changes === 1
     );
   }
@@ -173,6 +175,7 @@ export class SqliteApprovalStore implements ApprovalStore {
       approvers: JSON.parse(row.approvers) as string[],
       require: JSON.parse(row.require) as ApprovalRecord['require'],
       message: row.message,
+      ...(row.context === null ? {} : { context: JSON.parse(row.context) as ApprovalRecord['context'] }),
       requestedBy: row.requested_by,
       requesters: JSON.parse(row.requesters) as string[],
       allowSelfApproval: row.allow_self_approval === 1,

@@ -85,6 +85,7 @@ CREATE TABLE IF NOT EXISTS approvals (
   delivered INTEGER NOT NULL DEFAULT 0,
   callback BLOB,
   version INTEGER NOT NULL DEFAULT 1,
+  context TEXT,
   PRIMARY KEY (run_id, step_id, visit, level)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS approvals_open ON approvals(status);
@@ -232,6 +233,8 @@ const ADDED_COLUMNS: { table: string; column: string; definition: string; backfi
   // Compare-and-set updates and the hosts' callback handles (encrypted): existing rows start at version 1.
   { table: 'approvals', column: 'callback', definition: 'BLOB' },
   { table: 'approvals', column: 'version', definition: 'INTEGER NOT NULL DEFAULT 1' },
+  // What the approver is shown beside the message (JSON); NULL: a request made before, which shows none.
+  { table: 'approvals', column: 'context', definition: 'TEXT' },
 ];
 
 function addMissingColumns(db: Db): void {

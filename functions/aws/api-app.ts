@@ -157,6 +157,7 @@ export function createAwsApi(ports: AwsPorts, parts: AwsApiParts): Hono<Env> {
     links: approvals.links,
     authenticateOptional: async (c) => (await authenticateRequest(c))?.identity ?? null,
     audit: (runId) => ports.audit().list(runId),
+    directory,
   });
   return parts.originKey === undefined ? app : throughCloudFront(app, parts.originKey);
 }

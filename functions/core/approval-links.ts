@@ -10,12 +10,15 @@
 //
 // Refusals (`tampered`, `expired`, `used`, `decided`, `not-approver`, `unknown`, `separation-of-duties`,
 // `login-required`) change no state and do not spend the token. Every attempt, shown or decided,
-// accepted or refused, is recorded in the run's history as `approval.link` — never the token itself.
+// accepted or refused, is recorded in the run's history as `approval.link` — never the token itself. A
+// used, decided or expired link's refusal carries the request as it stands, so that its own approver is
+// told who decided what and when (never a tampered or foreign link's, nor without the required login).
 //
 // Separation of duties: whoever asked for the run (the approval record's `requesters`) gets no link, as
 // they are not an approver; a link of theirs is refused anyway unless the step sets `allowSelfApproval`.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { errorMessage } from '../../translator/util.js';
+import { contextText } from './approval-context.js';
 import type { ApprovalNotifier, ApprovalService, DecisionResult } from './approvals.js';
 import type { AuditEntry } from './durable.js';
 import { normalizeEmail, sameEmail } from './identity.js';
@@ -53,9 +56,21 @@ export type LinkRefusal =
   | 'separation-of-duties'
   | 'login-required';
 
+/**
+ * A refusal. `request` is the request as it stands now, given only where the link's own approver may
+ * see what became of it (a used, decided or expired link; with `requireLogin`, only when logged in as
+ * them): never for a tampered, foreign or unknown link.
+ */
+export interface LinkRefused {
+  ok: false;
+  reason: LinkRefusal;
+  message: string;
+  request?: ApprovalRecord;
+}
+
 export type LinkInspection =
   | { ok: true; record: ApprovalRecord; approver: string; expiresAt: number }
-  | { ok: false; reason: LinkRefusal; message: string };
+  | LinkRefused;
 
 export type LinkDecision =
   | {
@@ -66,7 +81,7 @@ export type LinkDecision =
       /** True when this decision settled the level (false while others still have to decide). */
       settled: boolean;
     }
-  | { ok: false; reason: LinkRefusal; message: string };
+  | LinkRefused;
 
 export interface ApprovalLinksDeps {
   /** HMAC-SHA256 key; at least 32 bytes. */
@@ -110,6 +125,9 @@ const MESSAGES: Record<LinkRefusal, string> = {
   'login-required': 'Log in to Stepgate as the approver, then open this link again.',
 };
 
+/** The refusals after which a link's approver is shown what became of the request. */
+const SHOWS_REQUEST: ReadonlySet<LinkRefusal> = new Set(['used', 'decided', 'expired']);
+
 export class ApprovalLinks {
   private readonly maxAgeMs: number;
 
@@ -149,7 +167,7 @@ export class ApprovalLinks {
     await this.audit(checked, 'view');
     return checked.ok
       ? { ok: true, record: checked.record, approver: checked.payload.a, expiresAt: checked.payload.exp }
-      : { ok: false, reason: checked.reason, message: MESSAGES[checked.reason] };
+      : this.refused(checked.reason, checked.payload, loggedInEmail);
   }
 
   /** The page's POST: checks the link again, spends it, then decides on behalf of its approver. */
@@ -162,7 +180,7 @@ export class ApprovalLinks {
     const checked = await this.check(token, loggedInEmail);
     if (!checked.ok) {
       await this.audit(checked, 'decide', decision);
-      return { ok: false, reason: checked.reason, message: MESSAGES[checked.reason] };
+      return this.refused(checked.reason, checked.payload, loggedInEmail);
     }
     const { payload } = checked;
     const claimed = await this.deps.store.claim({
@@ -174,12 +192,13 @@ export class ApprovalLinks {
       usedAt: this.deps.clock.now(),
       expiresAt: payload.exp,
     });
-    if (!claimed) return this.refuseDecision(checked, 'used', decision);
+    const refuse = (reason: LinkRefusal) => this.refuseDecision(checked, reason, decision, loggedInEmail);
+    if (!claimed) return refuse('used');
     // The claim may have waited: the level must still be the one the link is for, and still open (the
     // decision checks it again against the request it reads, which names the link's level).
     const open = await this.deps.approvalStore.openFor(payload.r, payload.s);
     if (open === undefined || open.visit !== payload.v || open.level !== payload.l)
-      return this.refuseDecision(checked, await this.closedReason(payload), decision);
+      return refuse(await this.closedReason(payload));
     const result: DecisionResult = await this.deps.approvals.decide({
       runId: payload.r,
       stepId: payload.s,
@@ -200,7 +219,7 @@ export class ApprovalLinks {
               : result.reason === 'no-open-request'
                 ? await this.closedReason(payload)
                 : 'decided';
-      return this.refuseDecision(checked, reason, decision);
+      return refuse(reason);
     }
     await this.audit(checked, 'decide', decision);
     return {
@@ -216,9 +235,27 @@ export class ApprovalLinks {
     checked: Extract<Checked, { ok: true }>,
     reason: LinkRefusal,
     decision: 'approve' | 'reject',
+    loggedInEmail: string | null | undefined,
   ): Promise<LinkDecision> {
     await this.audit({ ok: false, reason, payload: checked.payload }, 'decide', decision);
-    return { ok: false, reason, message: MESSAGES[reason] };
+    return this.refused(reason, checked.payload, loggedInEmail);
+  }
+
+  /**
+   * A refusal, with the request as it stands now when the link's own approver may see it: the link is
+   * authentic (a payload is given only then, or for a forged one refused as tampered), the refusal is one
+   * of SHOWS_REQUEST, they were asked at that level, and, where links require a login, it is theirs.
+   */
+  private async refused(
+    reason: LinkRefusal,
+    payload: Payload | null,
+    loggedInEmail: string | null | undefined,
+  ): Promise<LinkRefused> {
+    const refusal: LinkRefused = { ok: false, reason, message: MESSAGES[reason] };
+    if (payload === null || !SHOWS_REQUEST.has(reason)) return refusal;
+    if (this.deps.requireLogin === true && !sameEmail(loggedInEmail, payload.a)) return refusal;
+    const request = await this.deps.approvalStore.get(payload.r, payload.s, payload.v, payload.l);
+    return request?.approvers.includes(payload.a) ? { ...refusal, request } : refusal;
   }
 
   private sign(body: string): string {
@@ -366,6 +403,7 @@ export function linkNotifier(deps: LinkNotifierDeps): ApprovalNotifier {
           record.deadline === null
             ? ''
             : `\nThis link expires at ${new Date(record.deadline).toISOString()}.`;
+        const context = contextText(record.context);
         try {
           await deps.notifier.send({
             workflowId: record.workflowId,
@@ -379,7 +417,8 @@ export function linkNotifier(deps: LinkNotifierDeps): ApprovalNotifier {
             to: [approver],
             subject: `Approval needed: ${record.workflowId}`,
             message:
-              `${record.message}\n\nRequested by ${record.requestedBy} (workflow ${record.workflowId}, run ${record.runId}).\n\n` +
+              `${record.message}\n\n${context === '' ? '' : `${context}\n\n`}` +
+              `Requested by ${record.requestedBy} (workflow ${record.workflowId}, run ${record.runId}).\n\n` +
               `Open this link to approve or reject:\n${url}\n` +
               `The link is for you only and works once.${expires}`,
           });

@@ -141,6 +141,7 @@ export class ApprovalService {
       approvers,
       require: input.require,
       message: input.message,
+      ...(input.context === undefined ? {} : { context: input.context }),
       requestedBy: input.identity.email,
       requesters,
       allowSelfApproval,

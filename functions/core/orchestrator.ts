@@ -24,6 +24,7 @@ import {
 } from '../../translator/ir.js';
 import { type JsonValue, resolveTemplate } from '../../translator/template.js';
 import { assertNever } from '../../translator/util.js';
+import { renderApprovalContext } from './approval-context.js';
 import type { AttemptInput } from './audit.js';
 import type { DurableContext, DurableTask, Orchestration, TaskError, TimerTask } from './durable.js';
 import {
@@ -596,12 +597,14 @@ class Run {
       const view = this.view(thread);
       const deadline = level.timeoutMs === null ? null : this.ctx.now() + level.timeoutMs;
       const eventName = approvalEventName(node.id, visit, levelNo);
+      const context = renderApprovalContext(node.context, view);
       const request: ApprovalRequest = {
         ...this.stepMessage(node.id, visit),
         level: levelNo,
         approvers: level.approvers.flatMap((a) => approverSpecs(a, view)),
         require: level.require,
         message: renderText(level.message, view),
+        ...(context === undefined ? {} : { context }),
         deadline,
         eventName,
         requesters: requestersOf(this.start.trigger),

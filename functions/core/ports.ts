@@ -6,6 +6,7 @@ import type { JsonValue } from '../../translator/template.js';
 import type { AuditEntry, AuditRecord } from './audit.js';
 import type { RunStart } from './orchestrator.js';
 import type {
+  ApprovalContext,
   ApprovalDecisionEntry,
   FinalStatus,
   Identity,
@@ -297,6 +298,8 @@ export interface ApprovalRecord {
   approvers: string[];
   require: 'any' | 'all' | number;
   message: string;
+  /** What the approver is shown beside the message; absent on a request made before it was kept. */
+  context?: ApprovalContext;
   requestedBy: string;
   /** Who asked for the run (normalised): not approvers, refused if they decide, unless `allowSelfApproval`. */
   requesters: string[];

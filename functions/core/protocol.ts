@@ -132,12 +132,28 @@ export interface NotifyRequest extends StepMessage {
   message: string;
 }
 
+export interface ApprovalContextEntry {
+  /** A detail's label, an input's name, or the id of the step whose result it is. */
+  label: string;
+  value: JsonValue;
+}
+
+/** What a request shows beside its message (approval-context.ts), rendered when the level is requested. */
+export interface ApprovalContext {
+  details: ApprovalContextEntry[];
+  inputs: ApprovalContextEntry[];
+  /** The latest step results, oldest first. */
+  results: ApprovalContextEntry[];
+}
+
 export interface ApprovalRequest extends StepMessage {
   level: number;
   /** Emails, role:NAME or group:NAME, templates already resolved. */
   approvers: string[];
   require: IrApprovalRequire;
   message: string;
+  /** The step's details, the run's inputs and latest results; absent from a request made before. */
+  context?: ApprovalContext;
   /** When this level times out (ms since epoch), or null. */
   deadline: number | null;
   /** The event the decision raises on the run once the level is decided. */

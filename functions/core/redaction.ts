@@ -1,13 +1,30 @@
 // Redaction by value: the credentials the vault handed to one tool call or notification, masked in whatever
 // came back from it (a result, an error message) before anything is recorded, stored as a variable or
-// templated into a later step. Key-name redaction (run-view.ts) cannot see a token a tool echoed under an
-// innocent key; this can, because the caller knows exactly which values it handed out.
+// templated into a later step. Key-name redaction (`redact`, below: what the run view and an approval's
+// context show) cannot see a token a tool echoed under an innocent key; this can, because the caller knows
+// exactly which values it handed out.
 //
 // Each occurrence becomes `[redacted: NAME]` (names joined when several secrets overlap there). A secret is
 // found as it is, JSON-escaped (inside JSON text a tool returned as a string), URL-encoded, and for a URL
 // secret (a webhook URL, an smtp:// URL) also its path, query and password alone. Values shorter than
 // MIN_SECRET_LENGTH are not masked: a 1-3 character "secret" would blank out ordinary words and numbers
 // everywhere and protects nothing. Other encodings (base64, hashing) are out of reach by design.
+
+/** What key-name redaction (`redact`) puts in place of a value. */
+export const REDACTED = '[redacted]';
+const SECRET_KEY = /password|passwd|secret|token|api[-_]?key|authorization|credential/i;
+
+/**
+ * Redaction by key name, for what is shown rather than recorded (the run view, an approval's context):
+ * `value` with whatever sits under a secret-looking key replaced by "[redacted]".
+ */
+export function redact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redact);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]) => [key, SECRET_KEY.test(key) && v !== null ? REDACTED : redact(v)]),
+  );
+}
 
 /** Values shorter than this are never masked (see the module comment). */
 export const MIN_SECRET_LENGTH = 4;

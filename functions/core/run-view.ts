@@ -6,6 +6,9 @@ import { END, edgesOf, type IrGraph, type IrNode, type IrWorkflow } from '../../
 import { assertNever } from '../../translator/util.js';
 import { type AuditRecord, type AuditType, isAuditType, type PolicyDecision } from './audit.js';
 import type { RunRecord } from './ports.js';
+import { REDACTED, redact } from './redaction.js';
+
+export { REDACTED, redact };
 
 export type StepState = 'pending' | 'running' | 'waiting' | 'done' | 'failed' | 'skipped' | 'cancelled';
 
@@ -168,18 +171,7 @@ export interface RunSummary {
   outcome?: RunOutcomeView;
 }
 
-export const REDACTED = '[redacted]';
-const SECRET_KEY = /password|passwd|secret|token|api[-_]?key|authorization|credential/i;
 const CREDENTIAL_LEVEL = /^(user|org|group:.+)$/;
-
-/** `value` with whatever sits under a secret-looking key replaced by "[redacted]". */
-export function redact(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redact);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([key, v]) => [key, SECRET_KEY.test(key) && v !== null ? REDACTED : redact(v)]),
-  );
-}
 
 /**
  * An audit entry with its secrets redacted. The credentials stage names vault entries as keys (their

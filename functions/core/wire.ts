@@ -105,6 +105,8 @@ export interface AslApprovalPayload {
   approvers: string;
   require: IrApprovalRequire;
   message: string;
+  /** JSON text of the step's IrApprovalContext (absent: compiled before approvals carried context). */
+  context?: string;
   timeoutMs: number | null;
   /** Without onReject a rejection fails the step: the SendTaskFailure cause then carries `error`. */
   rejectFails: boolean;
@@ -180,6 +182,8 @@ export interface GcpApprovalRequestBody extends GcpStepBody {
   approvers: string;
   require: IrApprovalRequire;
   message: string;
+  /** JSON text of the step's IrApprovalContext (absent: compiled before approvals carried context). */
+  context?: string;
   timeoutMs: number | null;
   /** The level's callback URL: the decision is posted there. */
   eventName: string;

@@ -129,6 +129,7 @@ export async function startServer(
     links: links.links,
     authenticateOptional: async (c) => (await app.authenticate(c))?.identity ?? null,
     audit: (runId) => engine.host.audit(runId),
+    directory,
   });
   mountDashboard(app.app);
 

@@ -120,9 +120,9 @@ describe('the dashboard', () => {
     const card = page
       .getByRole('article')
       .filter({ hasText: 'Approve Laptop for $900 from emma@example.com?' });
-    // The request with its context: who asked, and the run's input.
+    // The request with its context: who asked, and the run's input (also inside the validation result).
     await card.getByText('Emma Employee (emma@example.com)').waitFor();
-    await card.getByText('equipment').waitFor();
+    await card.getByText('equipment', { exact: true }).waitFor();
     await screenshot(page, 'approvals');
     await card.getByLabel(/Comment/).fill('Fine, the old one is broken');
     await card.getByRole('button', { name: 'Approve' }).click();

@@ -57,6 +57,24 @@ export function describeApprovalStoreContract(
       expect(await other.get('r1', 'ask', 1, 2)).toBeUndefined();
     });
 
+    it("keeps a request's context (what its approvers are shown) as it was given, through updates", async () => {
+      const [store, other] = await fresh(make);
+      const context = {
+        details: [{ label: 'Findings', value: ['over the cap', null, 3.5] }],
+        inputs: [{ label: 'note', value: '' }],
+        results: [{ label: 'check', value: { ok: true, nested: { list: [] } } }],
+      };
+      await store.create(approvalRecord({ context }));
+      const stored = await other.get('r1', 'ask', 1, 1);
+      expect(stored?.context).toEqual(context);
+      const updated = await store.update({
+        ...(stored as ApprovalRecord),
+        decisions: [decision('bob@example.com')],
+      });
+      expect(updated?.context).toEqual(context);
+      expect((await other.get('r1', 'ask', 1, 1))?.context).toEqual(context);
+    });
+
     it('never overwrites on create: a second create under the same key stores nothing', async () => {
       const [store, other] = await fresh(make);
       await store.create(approvalRecord());

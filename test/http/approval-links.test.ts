@@ -43,6 +43,15 @@ const EXPENSE = readFileSync(
 );
 const IR = validateWorkflow(EXPENSE, 'yaml').ir;
 const SECRET = new Uint8Array(32).fill(7);
+/** The policy check's answer, with markup in a finding and a token under a secret-looking key. */
+const VALIDATION = {
+  ok: true,
+  flagged: true,
+  reasons: ['amount $900 is over the $500 cap for <equipment>', 'receipt required over $75'],
+  cap: 500,
+  receiptRequired: true,
+  accessToken: 'tok-should-never-show',
+};
 const HOUR = 3_600_000;
 
 describe('approval links', () => {
@@ -62,7 +71,14 @@ describe('approval links', () => {
       file: ':memory:',
       clock,
       directory,
-      tools: { call: async (r) => (r.tool === 'payments-charge' ? { id: 'ch_1' } : { ok: true }) },
+      tools: {
+        call: async (r) =>
+          r.tool === 'payments-charge'
+            ? { id: 'ch_1' }
+            : r.tool === 'expenses-validate'
+              ? VALIDATION
+              : { ok: true },
+      },
       notifier: { send: async () => ({}) },
       approvalNotifier: { requested: (record) => (approvalNotifier as ApprovalNotifier).requested(record) },
     });
@@ -463,6 +479,159 @@ describe('approval links', () => {
       expect((await view(token, manager, strict)).status).toBe(200);
       expect((await post(token, undefined, manager, strict)).status).toBe(200);
       expect((await request(runId)).status).toBe('approved');
+    });
+  });
+
+  describe('shows the approver what they decide on: the details, the inputs and the latest step results', () => {
+    it('on the page, every value escaped and secret-looking keys redacted', async () => {
+      const runId = await start();
+      const page = await view(tokenFor('manager@example.com'));
+
+      expect(page.status).toBe(200);
+      expect(page.html).toContain('<h2>Details</h2>');
+      expect(page.html).toContain('<th>Flagged for review</th><td>true</td>');
+      expect(page.html).toContain(
+        '<th>Policy findings</th><td><ul><li>amount $900 is over the $500 cap for &lt;equipment&gt;</li><li>receipt required over $75</li></ul></td>',
+      );
+      expect(page.html).toContain('<th>Category cap</th><td>$500</td>');
+      expect(page.html).toContain('<h2>Inputs</h2>');
+      expect(page.html).toContain('<th>amount</th><td>900</td>');
+      expect(page.html).toContain('<th>description</th><td>Laptop</td>');
+      expect(page.html).toContain('<h2>Latest step results</h2>');
+      expect(page.html).toMatch(/<th>validate<\/th><td><pre class="args">\{\n {2}&quot;ok&quot;: true,/);
+      expect(page.html).not.toContain('<equipment>');
+      expect(page.html).not.toContain('tok-should-never-show');
+      expect(page.html).toContain('&quot;accessToken&quot;: &quot;[redacted]&quot;');
+      expect((await request(runId)).context?.details[0]).toEqual({
+        label: 'Flagged for review',
+        value: true,
+      });
+    });
+
+    it('in the email, as text', async () => {
+      await start();
+      const email = mail.find((m) => m.to.includes('manager@example.com'));
+
+      expect(email?.message).toContain(
+        [
+          'Details:',
+          '  Flagged for review: true',
+          '  Policy findings: amount $900 is over the $500 cap for <equipment>; receipt required over $75',
+          '  Category cap: $500',
+          '  Receipt required: true',
+          '',
+          'Inputs:',
+          '  amount: 900',
+          '  description: Laptop',
+          '  category: equipment',
+          '',
+          'Latest step results:',
+          '  validate: {"ok":true,"flagged":true,',
+        ].join('\n'),
+      );
+      expect(email?.message).not.toContain('tok-should-never-show');
+      expect(email?.message.indexOf('Details:')).toBeLessThan(email?.message.indexOf('/approve/') ?? 0);
+    });
+  });
+
+  describe("a spent link's page tells its approver what became of the request", () => {
+    const NAMES: Record<string, string> = {
+      'manager@example.com': 'Mona <Manager>',
+      'director1@example.com': 'Dora Director',
+    };
+    /** The pages with a directory that knows the deciders' names (one with markup in it). */
+    const named = (options: Partial<ApprovalLinksDeps> = {}, withLogin = false) => {
+      const withNames = new Hono();
+      mountApprovalPages(withNames, {
+        links: makeLinks(options),
+        directory: {
+          user: async (email) => {
+            const known = USERS.find((u) => u.email === email);
+            return known && { ...known, name: NAMES[email] ?? null };
+          },
+        },
+        ...(!withLogin
+          ? {}
+          : {
+              authenticateOptional: async (c) =>
+                USERS.find((u) => u.email === c.req.header('x-test-user')) ?? null,
+            }),
+      });
+      return withNames;
+    };
+    const minute = (at: string | number) =>
+      `${new Date(at).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+    it('a used link: who decided (their name, escaped), what, when, and a link to the run', async () => {
+      const runId = await start();
+      const token = tokenFor('manager@example.com');
+      expect((await post(token, { decision: 'approve', comment: 'fine' }, {}, named())).status).toBe(200);
+      const decidedAt = (await request(runId)).decisions[0]?.at ?? '';
+
+      const page = await view(token, {}, named());
+
+      expect(page.status).toBe(410);
+      expect(page.html).toContain('<h1>Already approved</h1>');
+      expect(page.html).toContain(
+        `Mona &lt;Manager&gt; (manager@example.com) <strong>approved</strong> on ${minute(decidedAt)}`,
+      );
+      expect(page.html).toContain(`href="/runs/${runId}"`);
+      expect(page.html).toContain('Approve Laptop for $900');
+      expect(page.html).not.toContain('Nothing was decided');
+    });
+
+    it("another approver's decision, and that a refused POST did not record this one", async () => {
+      const runId = await start();
+      await clock.run(engine.host, ((await request(runId)).deadline ?? 0) + 1_000);
+      expect((await post(tokenFor('director1@example.com'), { decision: 'reject' })).status).toBe(200);
+      const second = tokenFor('director2@example.com');
+
+      const page = await view(second, {}, named());
+      const late = await post(second, { decision: 'approve' }, {}, named());
+
+      expect(page.html).toContain('<h1>Already rejected</h1>');
+      expect(page.html).toContain('Dora Director (director1@example.com) <strong>rejected</strong> on');
+      expect(late.status).toBe(410);
+      expect(late.html).toContain('Your approval was not recorded.');
+      expect(late.html).toContain(`href="/runs/${runId}"`);
+      expect((await request(runId, 2)).decisions.map((d) => [d.by, d.decision])).toEqual([
+        ['director1@example.com', 'reject'],
+      ]);
+    });
+
+    it('an expired link: nobody decided before the deadline, and when that was', async () => {
+      const runId = await start();
+      const token = tokenFor('manager@example.com');
+      const deadline = (await request(runId)).deadline ?? 0;
+      await clock.run(engine.host, deadline + 1_000);
+
+      const page = await view(token, {}, named());
+
+      expect(page.status).toBe(410);
+      expect(page.html).toContain(`Nobody decided before its deadline, ${minute(deadline)}`);
+      expect(page.html).toContain(`href="/runs/${runId}"`);
+    });
+
+    it("nothing about the request for a link that is not its holder's to see", async () => {
+      const runId = await start();
+      const token = tokenFor('manager@example.com');
+      expect((await post(token, undefined, {}, named())).status).toBe(200);
+      // A link for someone who was never asked, signed with the server's key.
+      const foreign = links.token(await request(runId), 'viewer@example.com');
+      const strict = named({ requireLogin: true }, true);
+
+      const pages = {
+        foreign: await view(foreign, {}, named()),
+        anonymous: await view(token, {}, strict),
+        someoneElse: await view(token, { 'x-test-user': 'viewer@example.com' }, strict),
+        approver: await view(token, { 'x-test-user': 'manager@example.com' }, strict),
+      };
+
+      for (const page of [pages.foreign, pages.anonymous, pages.someoneElse]) {
+        expect(page.html).not.toContain('manager@example.com');
+        expect(page.html).not.toContain('/runs/');
+      }
+      expect(pages.approver.html).toContain('(manager@example.com) <strong>approved</strong>');
     });
   });
 

@@ -191,10 +191,23 @@ export interface PendingApproval {
   stepId: string;
   level: number;
   message: string | null;
+  /** The step's details, the run's inputs and latest step results, as rendered when it was requested. */
+  context?: ApprovalContext | null;
   requestedBy: string | null;
   deadline: number | null;
   require?: unknown;
   approvers?: string[];
+}
+
+export interface ApprovalContextEntry {
+  label: string;
+  value: unknown;
+}
+
+export interface ApprovalContext {
+  details: ApprovalContextEntry[];
+  inputs: ApprovalContextEntry[];
+  results: ApprovalContextEntry[];
 }
 
 /** GET /api/templates. */

@@ -4,6 +4,7 @@
 // visits: the ASL handler enters a visit on the StepVisits port at level 1 and reads it at later levels.
 import type { IrApprover } from '../../../translator/ir.js';
 import type { Template } from '../../../translator/template.js';
+import { parseApprovalContext, renderApprovalContext } from '../approval-context.js';
 import type { ApprovalService } from '../approvals.js';
 import type { Clock, StepVisits } from '../ports.js';
 import {
@@ -23,15 +24,17 @@ import { aslActivityFailure, gcpFailure } from './answers.js';
 import { aslCallback } from './approval-decision.js';
 import { aslStep, gcpStep } from './step.js';
 
-/** The fields both targets render the same way: approvers, message and deadline. */
+/** The fields both targets render the same way: approvers, message, context and deadline. */
 function rendered(
-  wire: { approvers: string; message: string; timeoutMs: number | null },
+  wire: { approvers: string; message: string; context?: string; timeoutMs: number | null },
   vars: WireVars,
   now: number,
-): Pick<ApprovalRequest, 'approvers' | 'message' | 'deadline'> {
+): Pick<ApprovalRequest, 'approvers' | 'message' | 'context' | 'deadline'> {
+  const context = renderApprovalContext(parseApprovalContext(wire.context), vars);
   return {
     approvers: (JSON.parse(wire.approvers) as IrApprover[]).flatMap((a) => approverSpecs(a, vars)),
     message: renderText(JSON.parse(wire.message) as Template, vars),
+    ...(context === undefined ? {} : { context }),
     deadline: wire.timeoutMs === null ? null : now + wire.timeoutMs,
   };
 }

@@ -28,6 +28,7 @@ export function mountApprovals(app: Hono<Env>, deps: ApprovalRoutesDeps): void {
         stepId: a.stepId,
         level: a.level,
         message: a.message,
+        context: a.context ?? null,
         requestedBy: a.requestedBy,
         deadline: a.deadline,
         require: a.require,

@@ -7,7 +7,14 @@ import type {
   AslQuorumPayload,
   AslToolCallPayload,
 } from '../../../functions/core/wire.js';
-import type { IrApproval, IrApprovalLevel, IrApprover, IrNotify, IrTool } from '../../ir.js';
+import type {
+  IrApproval,
+  IrApprovalContext,
+  IrApprovalLevel,
+  IrApprover,
+  IrNotify,
+  IrTool,
+} from '../../ir.js';
 import type { Template } from '../../template.js';
 import {
   type Json,
@@ -45,6 +52,17 @@ function templateText(template: Template): string {
     }
   };
   return JSON.stringify(strip(template));
+}
+
+/** An approval's context (IrApprovalContext) as JSON text, its details' templates as templateText has them. */
+function contextText(context: IrApprovalContext): string {
+  return JSON.stringify({
+    details: context.details.map(
+      (d): Json => ({ label: d.label, value: JSON.parse(templateText(d.value)) as Json }),
+    ),
+    inputs: context.inputs,
+    results: context.results,
+  });
 }
 
 function templatesText(templates: Template[]): string {
@@ -117,6 +135,7 @@ export function approvalPayload(
     approvers: approversText(level.approvers),
     require: level.require,
     message: templateText(level.message),
+    ...(node.context === undefined ? {} : { context: contextText(node.context) }),
     timeoutMs: level.timeoutMs,
     // Without onReject a rejection is the step's error: the decision handler's cause then sets `error`
     // too — and only `error` inside a branch, whose failure discards what the branch wrote.

@@ -141,6 +141,7 @@ function levelRequest(node: IrApproval, level: IrApprovalLevel, n: number, ctx: 
         approvers: JSON.stringify(level.approvers),
         require: level.require,
         message: JSON.stringify(level.message),
+        ...(node.context === undefined ? {} : { context: JSON.stringify(node.context) }),
         timeoutMs: level.timeoutMs,
         eventName: expr(`${cb}.url`),
         vars: expr(varsOf(ctx)),

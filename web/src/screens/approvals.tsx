@@ -1,13 +1,29 @@
 // Approvals: what waits for the logged-in user's decision, with the request as the workflow worded it,
-// who asked, the run's input and the deadline; approve or reject with a comment.
+// who asked, what the request carries to decide on (the step's details, the run's inputs, the latest
+// step results) and the deadline; approve or reject with a comment.
 import { type FormEvent, useEffect, useState } from 'react';
-import { api } from '../api';
+import { ApiError, api } from '../api';
 import { Link } from '../router';
 import { approvalsChanged, useMe } from '../session';
-import type { PendingApproval, RunView } from '../types';
+import type { ApprovalContext, ApprovalContextEntry, PendingApproval, RunView } from '../types';
 import { atLeast, Empty, formatTime, Loading, Page, ProblemNote, relativeTime, useApi } from '../ui';
 
 const REFRESH_MS = 10_000;
+
+/** What a refused decision's reason (the API's 409 detail) means for the approver looking at the card. */
+const REFUSALS: Record<string, string> = {
+  'no-open-request':
+    'This request is no longer open: another approver decided it, it timed out, or the run ended. Open the run to see which.',
+  'already-decided': 'You have already decided this request.',
+  expired: 'This request timed out before your decision.',
+  'not-an-approver': 'You are not an approver of this request.',
+};
+
+function refusalInWords(error: unknown): unknown {
+  if (!(error instanceof ApiError) || error.status !== 409) return error;
+  const words = REFUSALS[error.detail];
+  return words === undefined ? error : new ApiError(409, 'Your decision was not recorded', words);
+}
 
 export function ApprovalsScreen() {
   const pending = useApi<PendingApproval[]>('/api/approvals');
@@ -65,7 +81,8 @@ function ApprovalCard({
   onDecided: (approval: PendingApproval, decision: 'approve' | 'reject') => void;
 }) {
   const me = useMe();
-  // Members see only their own runs; for anyone else the request's message has to do.
+  // The run gives the requester's name, and the input of a request made before requests carried their
+  // context; members see only their own runs, so for anyone else the request's own context has to do.
   const mayReadRun =
     atLeast(me.role, 'lead') || approval.requestedBy?.toLowerCase() === me.email.toLowerCase();
   const run = useApi<RunView>(mayReadRun ? `/api/runs/${encodeURIComponent(approval.runId)}` : null);
@@ -86,7 +103,7 @@ function ApprovalCard({
       );
       onDecided(approval, decision);
     } catch (e) {
-      setError(e);
+      setError(refusalInWords(e));
       setBusy(null);
     }
   };
@@ -128,7 +145,8 @@ function ApprovalCard({
             )}
           </dd>
         </div>
-        {input && typeof input === 'object' ? (
+        {approval.context ? <ContextFacts context={approval.context} /> : null}
+        {!approval.context && input && typeof input === 'object' ? (
           <div className="facts-wide">
             <dt>Details</dt>
             <dd>
@@ -172,5 +190,58 @@ function ApprovalCard({
         </div>
       </form>
     </article>
+  );
+}
+
+const SECTIONS: Array<{ key: keyof ApprovalContext; title: string }> = [
+  { key: 'details', title: 'Details' },
+  { key: 'inputs', title: 'Inputs' },
+  { key: 'results', title: 'Latest step results' },
+];
+
+/** The request's context, a section per kind, empty ones left out (React escapes every value). */
+function ContextFacts({ context }: { context: ApprovalContext }) {
+  return (
+    <>
+      {SECTIONS.filter(({ key }) => context[key].length > 0).map(({ key, title }) => (
+        <div key={key} className="facts-wide">
+          <dt>{title}</dt>
+          <dd>
+            <dl className="context-list">
+              {context[key].map((entry) => (
+                <ContextEntry key={entry.label} entry={entry} />
+              ))}
+            </dl>
+          </dd>
+        </div>
+      ))}
+    </>
+  );
+}
+
+function ContextEntry({ entry }: { entry: ApprovalContextEntry }) {
+  const { value } = entry;
+  const plainList =
+    Array.isArray(value) && value.length > 0 && value.every((v) => typeof v !== 'object' || v === null);
+  return (
+    <div className="context-entry">
+      <dt>{entry.label}</dt>
+      <dd>
+        {plainList ? (
+          <ul>
+            {(value as unknown[]).map((v, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: the items of one fixed list.
+              <li key={i}>{typeof v === 'string' ? v : JSON.stringify(v)}</li>
+            ))}
+          </ul>
+        ) : value !== null && typeof value === 'object' ? (
+          <pre className="context-json">{JSON.stringify(value, null, 2)}</pre>
+        ) : typeof value === 'string' ? (
+          value
+        ) : (
+          JSON.stringify(value)
+        )}
+      </dd>
+    </div>
   );
 }
