@@ -2,6 +2,7 @@
 // variable, jump and value checks of the sound parts, the broken part itself is skipped, nothing is
 // invented from a guess about it, and every finding comes once, in the order of the text.
 import { describe, expect, it } from 'vitest';
+import { parseScenario } from '../testing/scenario.js';
 import { validateWorkflow } from '../translator/validate.js';
 
 /** Each diagnostic as `line:col code`, in the order reported. */
@@ -162,5 +163,24 @@ steps:
     expect(result.diagnostics).toEqual([]);
     expect(result.valid).toBe(true);
     expect(result.ir?.graph.nodes.map((n) => n.id)).toEqual(['a']);
+  });
+});
+
+describe('one pass over a scenario file', () => {
+  it('reports a structure error and an empty duration together', () => {
+    const text = `workflow: expense-approval.yaml
+cases:
+  - name: approved
+    inputs: { amount: 900 }
+    approvals:
+      manager_approval: [{ by: max@example.com, decision: approve, after: P }]
+    expect: { status: completed }
+`;
+    const { scenario, diagnostics } = parseScenario(text);
+    expect(scenario).toBeUndefined();
+    expect(diagnostics.map((d) => `${d.line}:${d.col} ${d.code}`)).toEqual([
+      '4:5 unknown-key',
+      '6:75 invalid-duration',
+    ]);
   });
 });
