@@ -152,6 +152,43 @@ steps:
     ]);
   });
 
+  it('reads a step without a type as the type its keys say', () => {
+    const text = `${INPUTS}steps:
+  - id: ask
+    approvers: [max@example.com]
+    message: "Approve {{amout}}?"
+`;
+    expect(found(text)).toEqual(['8:5 missing-key', '10:25 unknown-variable']);
+  });
+
+  it('does not call the fields of a misspelled inputs unknown', () => {
+    const text = `version: 1
+id: demo
+input:
+  type: object
+  properties:
+    amount: { type: number }
+steps:
+  - id: charge
+    type: tool
+    tool: payments-charge
+    args: { total: "{{amount}}", who: "{{trigger.user.emial}}" }
+`;
+    expect(found(text)).toEqual(['3:1 unknown-key', '11:42 unknown-variable']);
+  });
+
+  it('checks what the steps of a `require: N` parallel read, which was never checked', () => {
+    const text = `${INPUTS}steps:
+  - id: fan_out
+    type: parallel
+    require: 1
+    branches:
+      - steps: [{ id: a, type: notify, channel: email, to: ops@example.com, message: "{{amout}}" }]
+      - steps: [{ id: b, type: notify, channel: email, to: ops@example.com, message: "{{amount}}" }]
+`;
+    expect(found(text)).toEqual(['12:89 unknown-variable']);
+  });
+
   it('leaves a definition without structural errors as it was: valid, with its IR', () => {
     const text = `${INPUTS}steps:
   - id: a

@@ -210,10 +210,13 @@ class GraphChecker {
         if (here === undefined || (before !== undefined && sameSet(before, here))) continue;
         into.set(node.id, here);
         changed = true;
+        // Every branch is analysed, so its steps' reads are checked; only when all branches must finish
+        // are their results set after the parallel.
+        const exits = node.kind === 'parallel' ? node.branches.map((b) => this.flowVariables(b, here)) : [];
         const fromBranches =
           node.kind === 'parallel'
             ? node.require === 'all'
-              ? unionAll(node.branches.map((branch) => this.flowVariables(branch, here)))
+              ? unionAll(exits)
               : new Set<string>()
             : undefined;
         out.set(

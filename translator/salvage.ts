@@ -93,7 +93,8 @@ class Salvager {
     if (field === 'branches') return this.repairBranches(step, rest.slice(1), at);
     if (field === 'id') {
       step.id = this.standInId();
-      this.variablesKnown = false;
+      // Its result is read by its id unless it names an `output` (or has no result).
+      if (readsAsId(step)) this.variablesKnown = false;
     } else if (ALL_JUMP_KEYS.includes(String(field))) {
       this.flowKnown = false;
       // A condition cannot do without its `then`: it ends the run instead.
@@ -114,7 +115,7 @@ class Salvager {
 
   /** A misspelled type is read as the type it is closest to, so the step's fields are still checked. */
   private retype(step: Draft, at: PathSegment[]): boolean {
-    const type = guessType(step.type);
+    const type = guessType(step);
     if (type === undefined) return this.standIn(at, step);
     step.type = type;
     this.skipped.push([...at, 'type']);
@@ -126,7 +127,11 @@ class Salvager {
     const [key, index] = path;
     if (key === undefined) {
       if (issue.code !== 'unrecognized_keys') return false;
-      for (const unknown of issue.keys) delete this.draft[unknown];
+      for (const unknown of issue.keys) {
+        // A misspelled `inputs` leaves the input fields unknown.
+        if (closestMatch(unknown, ['inputs']) !== undefined) this.variablesKnown = false;
+        delete this.draft[unknown];
+      }
       return issue.keys.length > 0;
     }
     if (key === 'triggers' && typeof index === 'number' && Array.isArray(this.draft.triggers)) {
@@ -153,7 +158,10 @@ class Salvager {
     if (issue.code !== 'unrecognized_keys') return this.standIn(at, step);
     for (const key of issue.keys) {
       if (closestMatch(key, ALL_JUMP_KEYS) !== undefined) this.flowKnown = false;
-      if (closestMatch(key, ['output', 'id']) !== undefined) this.variablesKnown = false;
+      const meant = closestMatch(key, ['output', 'id']);
+      if (meant === 'id' ? readsAsId(step) : meant === 'output' && producesResult(step)) {
+        this.variablesKnown = false;
+      }
       delete step[key];
     }
     this.repairedSteps.push(at);
@@ -196,13 +204,13 @@ class Salvager {
   }
 
   private standInStep(step: Draft | undefined): Draft {
-    const type = guessType(step?.type);
+    const type = guessType(step);
     if (type === undefined || type === 'parallel') {
       this.flowKnown = false;
       this.variablesKnown = false;
     }
     const id = typeof step?.id === 'string' && STEP_ID_PATTERN.test(step.id) ? step.id : this.standInId();
-    if (id !== step?.id) this.variablesKnown = false;
+    if (id !== step?.id && (step === undefined || readsAsId(step))) this.variablesKnown = false;
     const kind = type === undefined || type === 'parallel' ? 'tool' : type;
     const stand: Draft = { id, type: kind, ...standInFields(kind, step) };
     for (const key of JUMP_KEYS[kind]) {
@@ -253,10 +261,40 @@ function standInFields(kind: Exclude<StepType, 'parallel'>, step: Draft | undefi
   }
 }
 
-function guessType(type: unknown): StepType | undefined {
-  if (typeof type !== 'string') return undefined;
-  if ((STEP_TYPES as readonly string[]).includes(type)) return type as StepType;
-  return closestMatch(type, STEP_TYPES) as StepType | undefined;
+/** Keys only one step type has: a step without a readable type is read as the type its keys say. */
+const TYPE_KEYS: ReadonlyArray<readonly [string, StepType]> = [
+  ['tool', 'tool'],
+  ['if', 'condition'],
+  ['approvers', 'approval'],
+  ['branches', 'parallel'],
+  ['channel', 'notify'],
+  ['duration', 'delay'],
+  ['until', 'delay'],
+];
+
+/** The type a step means: its `type`, the type closest to a misspelled one, or the one its keys say. */
+function guessType(step: Draft | undefined): StepType | undefined {
+  const type = step?.type;
+  if (typeof type === 'string') {
+    if ((STEP_TYPES as readonly string[]).includes(type)) return type as StepType;
+    const closest = closestMatch(type, STEP_TYPES) as StepType | undefined;
+    if (closest !== undefined) return closest;
+  }
+  const byKeys = new Set(TYPE_KEYS.filter(([key]) => step !== undefined && Object.hasOwn(step, key)));
+  const types = new Set([...byKeys].map(([, t]) => t));
+  return types.size === 1 ? [...types][0] : undefined;
+}
+
+/** Whether the step may set a variable: a tool or approval step, or one whose type is not known. */
+function producesResult(step: Draft): boolean {
+  const type = guessType(step);
+  return type === undefined || type === 'tool' || type === 'approval';
+}
+
+/** Whether other steps read this step's result by its id: a tool or approval step without an `output`. */
+function readsAsId(step: Draft): boolean {
+  if (!producesResult(step)) return false;
+  return typeof step.output !== 'string' || !STEP_ID_PATTERN.test(step.output);
 }
 
 function isRequired(type: unknown, field: string): boolean {
