@@ -31,16 +31,21 @@ interface FileResult {
 
 /** Returns the process exit code: 0 when every file is valid (warnings allowed), 1 otherwise. */
 export async function runValidate(files: string[], options: ValidateOptions, io: CommandIo): Promise<number> {
+  const tools = options.tools === false ? undefined : new ToolCheck(options.config);
   const results: FileResult[] = [];
-  for (const file of files) results.push({ file, ...(await validateFile(file)) });
-  if (options.tools !== false) {
-    try {
-      await checkTools(results, options.config);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      for (const problem of error.problems) io.err(problem);
-      return 1;
+  try {
+    for (const file of files) {
+      const result: FileResult = { file, ...(await validateFile(file)) };
+      results.push(result);
+      tools?.start(result);
     }
+    await tools?.check(results);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems) io.err(problem);
+    return 1;
+  } finally {
+    await tools?.close();
   }
   const failed = results.filter((r) => !r.result.valid).length;
 
@@ -96,25 +101,50 @@ async function validateFile(file: string): Promise<{ text: string | undefined; r
 
 /**
  * With MCP servers configured, every tool step must name a tool one of them offers: a warning (the server
- * may be down, or the tool arrive later) at the step's `tool`, with the closest names.
+ * may be down, or the tool arrive later) at the step's `tool`, with the closest names. One registry serves
+ * every file, so each server starts once and lists its tools once per run; the servers a file needs are
+ * started, all at once, as soon as that file is read, while the files after it are validated.
  */
-async function checkTools(results: FileResult[], configPath: string | undefined): Promise<void> {
-  const withTools = results.filter(
-    (r) => r.result.ir !== undefined && toolSteps(r.result.ir.graph).length > 0,
-  );
-  if (withTools.length === 0) return;
-  const config = loadConfig(configPath);
-  if (Object.keys(config.mcpServers).length === 0) return;
-  const registry = new McpRegistry(config.mcpServers);
-  try {
-    for (const r of withTools) {
-      const ir = r.result.ir;
-      if (ir === undefined || r.text === undefined) continue;
-      const lookup = (name: string) => registry.lookup(name);
-      r.result.diagnostics.push(...(await unknownToolDiagnostics(ir, r.text, formatOf(r.file), lookup)));
+class ToolCheck {
+  private registry: McpRegistry | undefined;
+  private configLoaded = false;
+
+  constructor(private readonly configPath: string | undefined) {}
+
+  /** Starts, in the background, the servers `result`'s tool steps need; throws ConfigError for a bad config. */
+  start(result: FileResult): void {
+    const steps = result.result.ir === undefined ? [] : toolSteps(result.result.ir.graph);
+    if (steps.length === 0) return;
+    if (!this.configLoaded) {
+      this.configLoaded = true;
+      const config = loadConfig(this.configPath);
+      if (Object.keys(config.mcpServers).length > 0) this.registry = new McpRegistry(config.mcpServers);
     }
-  } finally {
-    await registry.close();
+    const registry = this.registry;
+    if (registry === undefined) return;
+    const configured = new Set(registry.status().map((s) => s.server));
+    // An unpinned name (or a pin no server has) is looked up on every server.
+    const everyServer = steps.some((step) => step.server === null || !configured.has(step.server));
+    const needed = everyServer ? [...configured] : [...new Set(steps.map((step) => step.server ?? ''))];
+    void registry.warm(needed);
+  }
+
+  /** Adds the unknown-tool warnings to the results, looking up every file's tools at once. */
+  async check(results: FileResult[]): Promise<void> {
+    const registry = this.registry;
+    if (registry === undefined) return;
+    const lookup = (name: string) => registry.lookup(name);
+    await Promise.all(
+      results.map(async (r) => {
+        const ir = r.result.ir;
+        if (ir === undefined || r.text === undefined) return;
+        r.result.diagnostics.push(...(await unknownToolDiagnostics(ir, r.text, formatOf(r.file), lookup)));
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.registry?.close();
   }
 }
 

@@ -7,7 +7,8 @@ import { DURATION_PATTERN, parseDuration } from '../translator/duration.js';
 import { parseSource } from '../translator/source.js';
 import { checkSchema } from '../translator/structure.js';
 
-const Duration = z.string().regex(new RegExp(DURATION_PATTERN), {
+const DURATION_REGEX = new RegExp(DURATION_PATTERN);
+const Duration = z.string().regex(DURATION_REGEX, {
   error: (issue) => `invalid duration '${String(issue.input)}': ${DURATION_HINT}`,
 });
 
@@ -100,12 +101,12 @@ export type ScenarioCase = z.infer<typeof Case>;
 export type ScenarioAnswer = z.infer<typeof Answer>;
 export type ScenarioExpect = z.infer<typeof Expect>;
 
+/** Every problem in one pass: a structural error does not hide the zero `after` durations elsewhere. */
 export function parseScenario(text: string): { scenario?: Scenario; diagnostics: Diagnostic[] } {
   const source = parseSource(text, 'yaml');
   if (source.syntaxErrors.length > 0) return { diagnostics: source.syntaxErrors };
   const checked = checkSchema(ScenarioSchema, source.value, 'a scenario file', 'workflow, directory, cases');
-  if (!checked.ok) return { diagnostics: checked.problems.map((p) => source.place(p)) };
-  const diagnostics = durationProblems(checked.value).map((path) =>
+  const durations = durationProblems(source.value).map((path) =>
     source.place({
       severity: 'error',
       code: 'invalid-duration',
@@ -113,16 +114,29 @@ export function parseScenario(text: string): { scenario?: Scenario; diagnostics:
       path,
     }),
   );
-  return hasErrors(diagnostics) ? { diagnostics } : { scenario: checked.value, diagnostics };
+  if (!checked.ok) {
+    const all = [...checked.problems.map((p) => source.place(p)), ...durations];
+    return { diagnostics: all.sort((a, b) => a.line - b.line || a.col - b.col) };
+  }
+  return hasErrors(durations)
+    ? { diagnostics: durations }
+    : { scenario: checked.value, diagnostics: durations };
 }
 
-/** `after` values that match the pattern but are zero or overflow. */
-function durationProblems(scenario: Scenario): Array<Array<string | number>> {
+/** `after` values of scripted decisions that match the pattern but are zero or overflow (read from the raw document, so they are found next to structural errors too). */
+function durationProblems(scenario: unknown): Array<Array<string | number>> {
   const bad: Array<Array<string | number>> = [];
-  scenario.cases.forEach((c, i) => {
-    for (const [step, decisions] of Object.entries(c.approvals ?? {})) {
-      decisions.forEach((d, j) => {
-        if (parseDuration(d.after) === undefined) bad.push(['cases', i, 'approvals', step, j, 'after']);
+  const cases = (scenario as { cases?: unknown } | null)?.cases;
+  if (!Array.isArray(cases)) return bad;
+  cases.forEach((c: unknown, i) => {
+    const approvals = (c as { approvals?: unknown } | null)?.approvals;
+    if (approvals === null || typeof approvals !== 'object') return;
+    for (const [step, decisions] of Object.entries(approvals)) {
+      if (!Array.isArray(decisions)) continue;
+      decisions.forEach((d: unknown, j) => {
+        const after = (d as { after?: unknown } | null)?.after;
+        if (typeof after === 'string' && DURATION_REGEX.test(after) && parseDuration(after) === undefined)
+          bad.push(['cases', i, 'approvals', step, j, 'after']);
       });
     }
   });

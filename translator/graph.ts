@@ -21,8 +21,16 @@ interface Scope {
   ids: Set<string>;
 }
 
-export function checkGraph(ir: IrWorkflow): PendingDiagnostic[] {
-  return new GraphChecker(ir).run();
+/** What the checks may rely on; a definition salvaged from structural errors may have had guesses made. */
+export interface GraphCheckOptions {
+  /** False when some jump was guessed: reachability, loops and "set on every path" are not reported. */
+  flowKnown?: boolean;
+  /** False when some input or result name is unknown: a variable nobody sets is not reported. */
+  variablesKnown?: boolean;
+}
+
+export function checkGraph(ir: IrWorkflow, options: GraphCheckOptions = {}): PendingDiagnostic[] {
+  return new GraphChecker(ir, options).run();
 }
 
 class GraphChecker {
@@ -31,27 +39,40 @@ class GraphChecker {
   private readonly scopeOf = new Map<string, Scope>();
   private readonly producers = new Map<string, IrNode[]>();
   private readonly nodesById = new Map<string, IrNode>();
+  /** Ids given to more than one step: a jump to one is not judged until the duplicate is renamed. */
+  private readonly duplicates = new Set<string>();
   private readonly inputNames: Set<string>;
   /** Variables set on every path into each reachable node, from the last (final) analysis of its graph. */
   private readonly available = new Map<string, Set<string>>();
 
-  constructor(private readonly ir: IrWorkflow) {
+  constructor(
+    private readonly ir: IrWorkflow,
+    private readonly options: GraphCheckOptions,
+  ) {
     const properties = (ir.inputs?.properties ?? {}) as Record<string, unknown>;
     this.inputNames = new Set(Object.keys(properties));
   }
 
+  /**
+   * Everything in one pass: after a duplicate id or a broken jump the flow is not known, so what depends on
+   * it (reachability, loops, "set on every path") waits for the fix, but every variable is still looked up.
+   */
   run(): PendingDiagnostic[] {
     this.collect(this.ir.graph, undefined);
-    if (this.problems.length > 0) return this.problems;
     this.checkTargets();
-    if (this.problems.length > 0) return this.problems;
-    for (const scope of this.scopes) this.checkReachable(scope);
-    for (const scope of this.scopes) this.checkBusyLoops(scope);
-    this.flowVariables(this.ir.graph, new Set());
+    const flowKnown = this.options.flowKnown !== false && this.problems.length === 0;
+    if (flowKnown) {
+      for (const scope of this.scopes) this.checkReachable(scope);
+      for (const scope of this.scopes) this.checkBusyLoops(scope);
+      this.flowVariables(this.ir.graph, new Set());
+    }
     for (const scope of this.scopes) {
       for (const node of scope.graph.nodes) {
-        const here = this.available.get(node.id);
-        if (here !== undefined) this.checkRefs(node, here);
+        if (!flowKnown) this.checkRefs(node, undefined);
+        else {
+          const here = this.available.get(node.id);
+          if (here !== undefined) this.checkRefs(node, here);
+        }
       }
     }
     return this.problems;
@@ -72,6 +93,7 @@ class GraphChecker {
     this.scopes.push(scope);
     for (const node of graph.nodes) {
       if (this.nodesById.has(node.id)) {
+        this.duplicates.add(node.id);
         this.report(
           'duplicate-step-id',
           `duplicate step id '${node.id}': step ids must be unique in the whole workflow`,
@@ -92,7 +114,7 @@ class GraphChecker {
     for (const scope of this.scopes) {
       for (const node of scope.graph.nodes) {
         for (const edge of edgesOf(node)) {
-          if (edge.to === END || scope.ids.has(edge.to)) continue;
+          if (edge.to === END || scope.ids.has(edge.to) || this.duplicates.has(edge.to)) continue;
           const elsewhere = this.scopeOf.get(edge.to);
           const path = at(node, edge.label);
           if (elsewhere === undefined) {
@@ -188,10 +210,13 @@ class GraphChecker {
         if (here === undefined || (before !== undefined && sameSet(before, here))) continue;
         into.set(node.id, here);
         changed = true;
+        // Every branch is analysed, so its steps' reads are checked; only when all branches must finish
+        // are their results set after the parallel.
+        const exits = node.kind === 'parallel' ? node.branches.map((b) => this.flowVariables(b, here)) : [];
         const fromBranches =
           node.kind === 'parallel'
             ? node.require === 'all'
-              ? unionAll(node.branches.map((branch) => this.flowVariables(branch, here)))
+              ? unionAll(exits)
               : new Set<string>()
             : undefined;
         out.set(
@@ -206,18 +231,23 @@ class GraphChecker {
     return incoming(END);
   }
 
-  private checkRefs(node: IrNode, available: Set<string>): void {
+  /** `available` undefined: the flow is not known, so only names are checked, not where they are set. */
+  private checkRefs(node: IrNode, available: Set<string> | undefined): void {
     for (const ref of refsOf(node)) {
       const problem = this.refProblem(ref.path, node, available);
       if (problem !== undefined) this.report('unknown-variable', problem, ref.location, 'error', ref.offset);
     }
   }
 
-  private refProblem(path: readonly string[], node: IrNode, available: Set<string>): string | undefined {
+  private refProblem(
+    path: readonly string[],
+    node: IrNode,
+    available: Set<string> | undefined,
+  ): string | undefined {
     const [root = '', field] = path;
     const builtin = BUILTIN_FIELDS[root];
     if (builtin !== undefined) {
-      if (root === ERROR_VAR && !available.has(ERROR_VAR)) {
+      if (root === ERROR_VAR && available !== undefined && !available.has(ERROR_VAR)) {
         return `'error' is only set on an error path: step '${node.id}' is not reached through an 'onError' on every path`;
       }
       if (field === undefined) return undefined;
@@ -234,7 +264,7 @@ class GraphChecker {
     if (this.inputNames.has(root)) return undefined;
     const producers = this.producers.get(root);
     if (producers !== undefined) {
-      if (!available.has(root)) {
+      if (available !== undefined && !available.has(root)) {
         if (producers.length === 1 && producers[0] === node)
           return `step '${node.id}' cannot read its own result '${root}'`;
         const names = producers.map((p) => `'${p.id}'`).join(' or ');
@@ -256,6 +286,7 @@ class GraphChecker {
         ? `step '${root}' is a ${step.kind} step and has no result to read`
         : `step '${root}' stores its result as '${output}': read {{${[output, ...path.slice(1)].join('.')}}}`;
     }
+    if (this.options.variablesKnown === false) return undefined;
     const known = [...this.inputNames, ...this.producers.keys(), ...Object.keys(BUILTIN_FIELDS)];
     const inputsHint = this.ir.inputs === null ? ' (this workflow declares no inputs)' : '';
     return `unknown variable '${root}'${didYouMean(root, known)}: variables are input fields${inputsHint}, step results, trigger, run and error`;

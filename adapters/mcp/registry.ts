@@ -123,11 +123,28 @@ export interface McpConnectionInfo {
   sessionId: string | null;
 }
 
+/** Where a server stands, for start-up, diagnostics and tests. */
+export interface McpServerStatus {
+  server: string;
+  /**
+   * idle: not started yet; starting: its tools are being listed (a stdio child starting); ready: listed;
+   * failed: the last attempt failed, and the next use tries again.
+   */
+  state: 'idle' | 'starting' | 'ready' | 'failed';
+  /** How many tools it offers, once listed. */
+  tools: number | null;
+  error: string | null;
+  /** Connections opened to it so far: for a stdio server, the child processes started. */
+  starts: number;
+}
+
 const DEFAULT_TTL_MS = 5 * 60_000;
 const DEFAULT_IDLE_MS = 5 * 60_000;
 const DEFAULT_SHUTDOWN_GRACE_MS = 2_000;
 const CONNECT_TIMEOUT_MS = 30_000;
 const MAX_MESSAGE_CHARS = 2_000;
+/** The last lines a stdio server wrote to stderr, kept to say why it did not start. */
+const STDERR_TAIL_LINES = 20;
 
 interface Connection {
   key: string;
@@ -139,6 +156,8 @@ interface Connection {
   closed: boolean;
   inFlight: number;
   lastUsed: number;
+  /** The last lines of a stdio child's stderr. */
+  stderrTail: string[];
 }
 
 interface ServerTools {
@@ -149,6 +168,7 @@ interface ServerTools {
   fetchedGeneration: number;
   pending: Promise<RegisteredTool[]> | null;
   error: string | null;
+  starts: number;
 }
 
 export class McpRegistry {
@@ -178,6 +198,7 @@ export class McpRegistry {
         fetchedGeneration: -1,
         pending: null,
         error: null,
+        starts: 0,
       });
     }
   }
@@ -191,6 +212,43 @@ export class McpRegistry {
   async listTools(): Promise<RegisteredTool[]> {
     const { tools } = await this.listAll();
     return tools;
+  }
+
+  /**
+   * Starts the servers (all, or those named) and lists their tools, all at once, so that the first tool
+   * call does not wait for a child process to start. Never rejects: a server that fails is logged and is
+   * tried again when it is next used. Resolves with every server's status once each has settled.
+   */
+  async warm(servers: readonly string[] = Object.keys(this.servers)): Promise<McpServerStatus[]> {
+    await Promise.all(
+      servers.map((server) =>
+        this.serverTools(server, { quiet: true }).catch((error: unknown) => {
+          if (this.closed) return;
+          this.logger.warn?.(
+            `MCP server '${server}' did not start: ${errorMessage(error)}; it is tried again when one of its tools is used`,
+          );
+        }),
+      ),
+    );
+    return this.status();
+  }
+
+  /** Every configured server's status, in config order. */
+  status(): McpServerStatus[] {
+    return [...this.toolCache].map(([server, entry]) => ({
+      server,
+      state:
+        entry.pending !== null
+          ? 'starting'
+          : entry.tools !== null
+            ? 'ready'
+            : entry.error !== null
+              ? 'failed'
+              : 'idle',
+      tools: entry.tools?.length ?? null,
+      error: entry.error,
+      starts: entry.starts,
+    }));
   }
 
   /** Finds `tool` on whichever server offers it, or `server/tool` on that server. */
@@ -322,8 +380,11 @@ export class McpRegistry {
     return { tools, failed };
   }
 
-  /** One server's tools: cached, refetched when stale; the last good list survives a failed refresh. */
-  private serverTools(server: string): Promise<RegisteredTool[]> {
+  /**
+   * One server's tools: cached, refetched when stale; the last good list survives a failed refresh.
+   * `quiet`: the caller reports a failure itself.
+   */
+  private serverTools(server: string, { quiet = false } = {}): Promise<RegisteredTool[]> {
     const entry = this.toolCache.get(server);
     const config = this.servers[server];
     if (entry === undefined || config === undefined) return Promise.resolve([]);
@@ -342,7 +403,8 @@ export class McpRegistry {
         },
         (error: unknown) => {
           entry.error = errorMessage(error);
-          this.logger.warn?.(`MCP server '${server}': listing tools failed: ${entry.error}`);
+          if (!quiet && !this.closed)
+            this.logger.warn?.(`MCP server '${server}': listing tools failed: ${entry.error}`);
           if (entry.tools !== null) return entry.tools;
           throw error;
         },
@@ -416,9 +478,11 @@ export class McpRegistry {
       await conn.ready;
     } catch (error) {
       if (this.pool.get(key) === conn) this.pool.delete(key);
+      const said = stderrSummary(conn.stderrTail);
+      const stderr = said === '' ? '' : ` (its stderr: ${said})`;
       throw new McpCallError(
         MCP_ERROR.toolUnavailable,
-        masked(`MCP server '${server}' could not be reached: ${errorMessage(error)}`),
+        masked(`MCP server '${server}' could not be reached: ${errorMessage(error)}${stderr}`),
         true,
       );
     }
@@ -435,9 +499,12 @@ export class McpRegistry {
     secrets: [CredentialTarget, string][],
     masked: Masker,
   ): Connection {
+    const stderrTail: string[] = [];
     const transport = isStdioServer(config)
-      ? this.stdioTransport(server, config, secrets, masked)
+      ? this.stdioTransport(server, config, secrets, masked, stderrTail)
       : httpTransport(config, secrets);
+    const entry = this.toolCache.get(server);
+    if (entry !== undefined) entry.starts++;
     const client = new Client(this.clientInfo, { capabilities: {} });
     const conn: Connection = {
       key,
@@ -449,6 +516,7 @@ export class McpRegistry {
       closed: false,
       inFlight: 0,
       lastUsed: Date.now(),
+      stderrTail,
     };
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.toolsChanged(server));
     client.onclose = () => {
@@ -474,6 +542,7 @@ export class McpRegistry {
     config: McpStdioServer,
     secrets: [CredentialTarget, string][],
     masked: Masker,
+    stderrTail: string[],
   ): StdioClientTransport {
     const env: Record<string, string> = { ...config.env };
     for (const [target, value] of secrets) if ('env' in target) env[target.env] = value;
@@ -484,9 +553,11 @@ export class McpRegistry {
       ...(config.cwd !== undefined ? { cwd: config.cwd } : {}),
       stderr: 'pipe',
     });
-    forwardStderr(transport.stderr, (line) =>
-      this.logger.debug?.(masked(`MCP server '${server}' stderr: ${line}`)),
-    );
+    forwardStderr(transport.stderr, (line) => {
+      stderrTail.push(line.length > 300 ? `${line.slice(0, 300)}…` : line);
+      if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+      this.logger.debug?.(masked(`MCP server '${server}' stderr: ${line}`));
+    });
     return transport;
   }
 
@@ -663,6 +734,12 @@ function forwardStderr(stream: Stream | null, line: (text: string) => void): voi
       buffered = '';
     }
   });
+}
+
+/** What a server that did not start said: its error line (a stack trace's first line), else its last lines. */
+function stderrSummary(lines: readonly string[]): string {
+  const error = lines.find((line) => /^\s*(?:\w*Error\b|error\b)/i.test(line));
+  return error !== undefined ? error.trim() : lines.slice(-3).join(' | ');
 }
 
 function isTextItem(item: unknown): item is { type: 'text'; text: string } {

@@ -27,7 +27,7 @@ import { SqliteDirectory } from '../../adapters/local/sqlite-directory.js';
 import { loadOrCreateKeyFile, parseMasterKey, SqliteVault } from '../../adapters/local/vault.js';
 import { SqliteWebhookDeliveryStore } from '../../adapters/local/webhook-store.js';
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
-import { McpRegistry } from '../../adapters/mcp/registry.js';
+import { McpRegistry, type McpServerStatus } from '../../adapters/mcp/registry.js';
 import { errorMessage } from '../../translator/util.js';
 import { ApprovalLinks, linkNotifier } from '../core/approval-links.js';
 import type { ApprovalNotifier } from '../core/approvals.js';
@@ -65,6 +65,11 @@ export interface RunningServer {
   url: string;
   port: number;
   inboxUrl: string;
+  /**
+   * The MCP servers, started in the background at start-up so that the first tool call does not wait for
+   * them: `warmed` settles when each is ready or has failed (a failed one is tried again on use).
+   */
+  mcp: { warmed: Promise<McpServerStatus[]>; status(): McpServerStatus[] };
   close(): Promise<void>;
 }
 
@@ -140,10 +145,13 @@ export async function startServer(
   const actual = typeof address === 'object' && address !== null ? address.port : port;
   if (env.STEPGATE_PUBLIC_URL === undefined) publicUrl.value = `http://localhost:${actual}`;
   await scheduler.start();
+  // Started once nothing else can fail, so that a failed start leaves no child process behind.
+  const warmed = mcp.registry.warm();
   return {
     url: `http://localhost:${actual}`,
     port: actual,
     inboxUrl: stores.inbox.url,
+    mcp: { warmed, status: () => mcp.registry.status() },
     close: async () => {
       clearInterval(housekeepingTimer);
       scheduler.stop();
