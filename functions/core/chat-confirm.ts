@@ -3,14 +3,14 @@
 // POST /api/chat/confirm with that token starts the run (functions/core/http/chat-routes.ts), so the
 // confirmation is the server's rule, not the dashboard's dialog.
 //
-// The token is `<payload>.<mac>`, both base64url: the payload is the JSON of the pending start (the user,
-// the workflow and version, the input understood, the run id to start it under, when it expires) and the
-// mac its HMAC-SHA256 under the platform's chat key (platform-keys.ts chatConfirmKey). Nothing is stored:
-// the token cannot be altered (the mac), is bound to one user (the route compares the caller), expires
-// after a few minutes, and starts at most one run — the run id is chosen when the token is made, and the
-// host starts a run id exactly once (DurableHost.startRun), so a replayed or double-clicked confirmation
-// starts nothing more.
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+// The token is a compact JWS (HS256, jose) under the platform's chat key (platform-keys.ts chatConfirmKey)
+// whose payload is the JSON of the pending start: the user, the workflow and version, the input understood,
+// the run id to start it under and when it expires. Nothing is stored: the token cannot be altered (the
+// signature), is bound to one user (the route compares the caller), expires after a few minutes, and
+// starts at most one run — the run id is chosen when the token is made, and the host starts a run id
+// exactly once (DurableHost.startRun), so a replayed or double-clicked confirmation starts nothing more.
+import { randomUUID } from 'node:crypto';
+import { CompactSign, compactVerify } from 'jose';
 import type { JsonValue } from '../../translator/template.js';
 
 /** How long a confirmation holds, by default: long enough to read the inputs, short enough to go stale. */
@@ -28,19 +28,16 @@ export interface PendingStart {
   expiresAt: number;
 }
 
-const DOMAIN = 'stepgate chat confirmation v1\n';
-
-function mac(key: Uint8Array, payload: string): Buffer {
-  return createHmac('sha256', key).update(DOMAIN).update(payload).digest();
-}
+/** The JWS type header: a token made for another purpose under the same key is not a confirmation. */
+const TYPE = 'stepgate-chat-confirmation';
 
 /** A new pending start's token (a fresh run id; expiring `ttlMs` after `now`) and the start it stands for. */
-export function pendingStartToken(
+export async function pendingStartToken(
   key: Uint8Array,
   start: Pick<PendingStart, 'user' | 'workflowId' | 'version' | 'input'>,
   now: number,
   ttlMs = CONFIRM_TTL_MS,
-): { token: string; pending: PendingStart } {
+): Promise<{ token: string; pending: PendingStart }> {
   const pending: PendingStart = {
     user: start.user.toLowerCase(),
     workflowId: start.workflowId,
@@ -49,25 +46,24 @@ export function pendingStartToken(
     runId: randomUUID(),
     expiresAt: now + ttlMs,
   };
-  const payload = Buffer.from(JSON.stringify(pending)).toString('base64url');
-  return { token: `${payload}.${mac(key, payload).toString('base64url')}`, pending };
+  const token = await new CompactSign(new TextEncoder().encode(JSON.stringify(pending)))
+    .setProtectedHeader({ alg: 'HS256', typ: TYPE })
+    .sign(key);
+  return { token, pending };
 }
 
 /** The pending start a token stands for, or why it is refused (not ours or altered, expired). */
-export function readPendingStart(
+export async function readPendingStart(
   key: Uint8Array,
   token: string,
   now: number,
-): { ok: true; pending: PendingStart } | { ok: false; problem: string } {
-  const [payload, signature, extra] = token.split('.');
+): Promise<{ ok: true; pending: PendingStart } | { ok: false; problem: string }> {
   const refused = { ok: false as const, problem: 'the confirmation is not one this server gave' };
-  if (payload === undefined || signature === undefined || extra !== undefined) return refused;
-  const given = Buffer.from(signature, 'base64url');
-  const expected = mac(key, payload);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return refused;
   let pending: PendingStart;
   try {
-    pending = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as PendingStart;
+    const { payload, protectedHeader } = await compactVerify(token, key, { algorithms: ['HS256'] });
+    if (protectedHeader.typ !== TYPE) return refused;
+    pending = JSON.parse(new TextDecoder().decode(payload)) as PendingStart;
   } catch {
     return refused;
   }

@@ -261,11 +261,11 @@ describe('POST /api/chat', () => {
     const token = (asked.json.confirmation as { token: string; expiresAt: number }).token;
 
     expect(await confirm('lead', token)).toMatchObject({ status: 403, json: { field: 'token' } });
-    // The input inside the token changed (a bigger amount): its mac no longer matches.
-    const [payload, mac] = token.split('.') as [string, string];
+    // The input inside the token changed (a bigger amount): its signature no longer matches.
+    const [header, payload, signature] = token.split('.') as [string, string, string];
     const pending = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { input: { amount: number } };
     pending.input.amount = 90_000;
-    const altered = `${Buffer.from(JSON.stringify(pending)).toString('base64url')}.${mac}`;
+    const altered = `${header}.${Buffer.from(JSON.stringify(pending)).toString('base64url')}.${signature}`;
     expect(await confirm('member', altered)).toMatchObject({
       status: 422,
       json: { field: 'token', detail: 'the confirmation is not one this server gave' },

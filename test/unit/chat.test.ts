@@ -291,24 +291,24 @@ steps:
     expect(names(island)).toEqual(['reader']);
   });
 
-  it('signs a pending start that only this key, unaltered and in time, reads back', () => {
+  it('signs a pending start that only this key, unaltered and in time, reads back', async () => {
     const key = new Uint8Array(32).fill(7);
     const start = { user: 'Emma@Example.com', workflowId: 'w', version: 2, input: { amount: 5 } };
-    const { token, pending } = pendingStartToken(key, start, 1_000, 60_000);
+    const { token, pending } = await pendingStartToken(key, start, 1_000, 60_000);
     expect(pending).toMatchObject({
       user: 'emma@example.com',
       workflowId: 'w',
       version: 2,
       expiresAt: 61_000,
     });
-    expect(readPendingStart(key, token, 60_999)).toEqual({ ok: true, pending });
-    expect(readPendingStart(key, token, 61_000)).toEqual({
+    expect(await readPendingStart(key, token, 60_999)).toEqual({ ok: true, pending });
+    expect(await readPendingStart(key, token, 61_000)).toEqual({
       ok: false,
       problem: 'the confirmation has expired: ask again',
     });
-    expect(readPendingStart(new Uint8Array(32), token, 2_000).ok).toBe(false);
-    expect(readPendingStart(key, `${token}x`, 2_000).ok).toBe(false);
+    expect((await readPendingStart(new Uint8Array(32), token, 2_000)).ok).toBe(false);
+    expect((await readPendingStart(key, `${token}x`, 2_000)).ok).toBe(false);
     // Two tokens for the same start are two run ids.
-    expect(pendingStartToken(key, start, 1_000).pending.runId).not.toBe(pending.runId);
+    expect((await pendingStartToken(key, start, 1_000)).pending.runId).not.toBe(pending.runId);
   });
 });

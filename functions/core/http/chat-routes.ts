@@ -122,7 +122,7 @@ export function mountChat(app: Hono<Env>, deps: ChatRoutesDeps): void {
     const input = checkedInput(workflow.ir.inputs, understood.input);
     const writes = await writeTools(deps, workflow);
     if (writes.length > 0) {
-      const { token, pending } = pendingStartToken(
+      const { token, pending } = await pendingStartToken(
         deps.confirmKey,
         { user: identity.email, workflowId: workflow.id, version: workflow.version, input },
         deps.clock.now(),
@@ -296,7 +296,7 @@ async function confirmed(deps: ChatRoutesDeps, identity: Identity, token: unknow
         field: 'token',
       },
     );
-  const read = readPendingStart(deps.confirmKey, token, deps.clock.now());
+  const read = await readPendingStart(deps.confirmKey, token, deps.clock.now());
   if (!read.ok) throw new HttpError(422, 'Invalid confirmation', read.problem, { field: 'token' });
   const { pending } = read;
   if (pending.user !== identity.email.toLowerCase())
