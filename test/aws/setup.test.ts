@@ -65,7 +65,7 @@ describe('setup at deploy time', () => {
     const result = await setUp(ports);
     const gallery = galleryTemplates().map((t) => t.id);
     expect(gallery.length).toBeGreaterThanOrEqual(4);
-    expect(result).toEqual({ templates: gallery, admin: 'admin@example.com' });
+    expect(result).toEqual({ templates: gallery, admin: 'admin@example.com', pathOutcomes: 0 });
     const sfn = new SFNClient(ports.clients);
     for (const id of gallery) {
       expect((await ports.workflows().get(id))?.version, id).toBe(1);
@@ -83,7 +83,7 @@ describe('setup at deploy time', () => {
 
   it('changes nothing when it runs again', async () => {
     const before = front?.calls('CreateStateMachine').length;
-    expect(await setUp(ports)).toEqual({ templates: [], admin: null });
+    expect(await setUp(ports)).toEqual({ templates: [], admin: null, pathOutcomes: 0 });
     expect(front?.calls('CreateStateMachine').length).toBe(before);
   });
 });
