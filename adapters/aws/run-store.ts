@@ -180,6 +180,7 @@ export class DynamoRunStore {
       }
     }
   }
+
   /** Up to `limit` runs that completed before runs kept what decided their path (no `pathOutcome`). */
   async unrecorded(limit: number): Promise<StoredRun[]> {
     const items = await queryAll(

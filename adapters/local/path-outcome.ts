@@ -17,6 +17,9 @@ interface OutcomeRow {
 
 const ENTRIES = `SELECT seq, at, type, step, data FROM audit WHERE run_id = ? AND type IN (${OUTCOME_ENTRY_TYPES.map(() => '?').join(', ')}) ORDER BY seq`;
 
+/** The query, prepared once per connection: a run's end is on the engine's hot path. */
+const prepared = new WeakMap<Database.Database, Database.Statement<unknown[], OutcomeRow>>();
+
 /** The outcome of run `runId` ending `status`, from the entries of its trail that can decide it. */
 export function pathOutcomeOf(
   db: Database.Database,
@@ -24,7 +27,12 @@ export function pathOutcomeOf(
   status: RunStatus,
 ): RunOutcomeView | undefined {
   if (status !== 'completed') return undefined;
-  const rows = db.prepare<unknown[], OutcomeRow>(ENTRIES).all(runId, ...OUTCOME_ENTRY_TYPES);
+  let entries = prepared.get(db);
+  if (entries === undefined) {
+    entries = db.prepare<unknown[], OutcomeRow>(ENTRIES);
+    prepared.set(db, entries);
+  }
+  const rows = entries.all(runId, ...OUTCOME_ENTRY_TYPES);
   const trail = rows.map((row) => ({ ...row, data: JSON.parse(row.data) }) as AuditRecord);
   return runOutcome(status, trail);
 }
