@@ -11,14 +11,17 @@
 // event, or a cancel racing the execution's own end, writes nothing the second time and never regresses a
 // terminal status. Listings read the index, which DynamoDB keeps eventually consistent (moto at once);
 // `get` reads strongly. Trigger, input and outcome are kept as JSON text (any JSON the run holds, as
-// written); `triggeredBy` is the lower-cased email of who the run acts for, for the filter.
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+// written), and so is `pathOutcome` (what decided a completed run's path; `null` when nothing did), set by
+// the end that completes the run, in its update — a completed run without it completed before runs kept it
+// (`unrecorded`, `recordPath`); `triggeredBy` is the lower-cased email of who the run acts for, for the filter.
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry } from '../../functions/core/audit.js';
 import type { RunStart } from '../../functions/core/orchestrator.js';
 import type { RunFilter, RunRecord } from '../../functions/core/ports.js';
 import type { RunOutcome, RunStatus } from '../../functions/core/protocol.js';
+import type { RunOutcomeView } from '../../functions/core/run-outcome.js';
 import { type DynamoRunAudit, runPartition } from './audit.js';
-import { queryAll, type Table, type TransactItem, transactionCancelled } from './table.js';
+import { conditionFailed, queryAll, type Table, type TransactItem, transactionCancelled } from './table.js';
 
 const RUN_SK = 'RUN';
 const RUNS = 'RUNS';
@@ -137,17 +140,24 @@ export class DynamoRunStore {
   }
 
   /**
-   * Ends a running run with `outcome` at `at` and appends `entries` to its trail, all or nothing. False
-   * when the run is unknown or has ended already (nothing is written): an end is applied once.
+   * Ends a running run with `outcome` at `at` and appends `entries` to its trail, all or nothing; `path`
+   * (what decided a completed run's path, RunRecord.pathOutcome; null: nothing did) is stored in the same
+   * update. False when the run is unknown or has ended already (nothing is written): an end is applied once.
    */
-  async end(runId: string, outcome: RunOutcome, at: number, entries: AuditEntry[]): Promise<boolean> {
+  async end(
+    runId: string,
+    outcome: RunOutcome,
+    at: number,
+    entries: AuditEntry[],
+    path?: RunOutcomeView | null,
+  ): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       const { writes } = this.trail.entriesWrites(runId, entries, await this.trail.lastSeq(runId));
       const update: TransactItem = {
         Update: {
           TableName: this.table.name,
           Key: runKey(runId),
-          UpdateExpression: 'SET #status = :status, outcome = :outcome, endedAt = :at',
+          UpdateExpression: `SET #status = :status, outcome = :outcome, endedAt = :at${path === undefined ? '' : ', pathOutcome = :path'}`,
           ConditionExpression: '#status = :running',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
@@ -155,6 +165,7 @@ export class DynamoRunStore {
             ':outcome': JSON.stringify(outcome),
             ':at': at,
             ':running': 'running' satisfies RunStatus,
+            ...(path === undefined ? {} : { ':path': JSON.stringify(path) }),
           },
         },
       };
@@ -167,6 +178,45 @@ export class DynamoRunStore {
         if (codes[0] === 'ConditionalCheckFailed') return false;
         if (attempt >= MAX_ATTEMPTS) throw error;
       }
+    }
+  }
+
+  /** Up to `limit` runs that completed before runs kept what decided their path (no `pathOutcome`). */
+  async unrecorded(limit: number): Promise<StoredRun[]> {
+    const items = await queryAll(
+      this.table,
+      {
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :runs',
+        FilterExpression: '#status = :completed AND attribute_not_exists(pathOutcome)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':runs': RUNS, ':completed': 'completed' satisfies RunStatus },
+      },
+      limit,
+    );
+    return items.map(fromItem);
+  }
+
+  /** Records what decided a completed run's path where nothing is recorded yet; false when something is. */
+  async recordPath(runId: string, path: RunOutcomeView | null): Promise<boolean> {
+    try {
+      await this.table.client.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: runKey(runId),
+          UpdateExpression: 'SET pathOutcome = :path',
+          ConditionExpression: '#status = :completed AND attribute_not_exists(pathOutcome)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':path': JSON.stringify(path),
+            ':completed': 'completed' satisfies RunStatus,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (conditionFailed(error)) return false;
+      throw error;
     }
   }
 }
@@ -210,5 +260,8 @@ function fromItem(item: Record<string, unknown>): StoredRun {
     createdAt: Number(item.createdAt),
     endedAt: typeof item.endedAt === 'number' ? item.endedAt : null,
     outcome: typeof item.outcome === 'string' ? (JSON.parse(item.outcome) as RunOutcome) : null,
+    ...(typeof item.pathOutcome === 'string' && item.pathOutcome !== 'null'
+      ? { pathOutcome: JSON.parse(item.pathOutcome) as RunOutcomeView }
+      : {}),
   };
 }

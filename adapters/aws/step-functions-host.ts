@@ -18,6 +18,9 @@
 //   cancelled already. SUCCEEDED → completed (the outcome's vars: the output's `vars` without the
 //   built-ins), FAILED → failed (or timed_out for `Stepgate.ApprovalTimeout`, as the orchestrator has it),
 //   TIMED_OUT → timed_out (`run.timed-out` first), ABORTED → cancelled (`run.cancelled`, who from the cause).
+//   A completed run's end also records what decided its path (RunRecord.pathOutcome), read from its whole
+//   trail (GetExecutionHistory included) this once, so the run list reads no trail; an event for a run
+//   that has ended already reads no trail.
 // - audit(runId) merges the table's trail (run entries, the handlers' entries) with the step entries read
 //   from GetExecutionHistory (adapters/aws/execution-history.ts: the mapping), in time order, numbered anew.
 // - raiseEvent: a state machine waits on no named event (approvals wait on task tokens): always an error.
@@ -50,6 +53,7 @@ import {
   type RunOutcome,
   type RunStatus,
 } from '../../functions/core/protocol.js';
+import { type RunOutcomeView, runOutcome } from '../../functions/core/run-outcome.js';
 import { aslExecutionInput } from '../../functions/core/wire.js';
 import type { JsonValue } from '../../translator/template.js';
 import { DynamoRunAudit } from './audit.js';
@@ -175,11 +179,15 @@ export class StepFunctionsHost implements DurableHost {
 
   async audit(runId: string): Promise<AuditRecord[]> {
     const [trail, run] = await Promise.all([this.trail.list(runId), this.runs.get(runId)]);
-    if (run === undefined) return trail;
+    return run === undefined ? trail : this.withSteps(run, trail);
+  }
+
+  /** The run's table trail merged with the step entries of its execution history (see the header). */
+  private async withSteps(run: StoredRun, trail: AuditRecord[]): Promise<AuditRecord[]> {
     const ir = (await this.options.workflows.history(run.workflowId)).find(
       (w) => w.version === run.version,
     )?.ir;
-    const steps = ir === undefined ? [] : historyEntries(runId, ir, await this.history(run.executionArn));
+    const steps = ir === undefined ? [] : historyEntries(run.id, ir, await this.history(run.executionArn));
     const rank = (entry: AuditEntry): number =>
       entry.type === 'run.started' ? 0 : entry.type.startsWith('run.') ? 3 : 1;
     const merged = [
@@ -222,11 +230,32 @@ export class StepFunctionsHost implements DurableHost {
   async applyExecutionStatus(detail: ExecutionStatusDetail): Promise<RunStatus | undefined> {
     const run = await this.runs.get(detail.name);
     if (run === undefined || run.executionArn !== detail.executionArn) return undefined;
+    if (run.status !== 'running') return run.status; // ended already: applied once, nothing read again
     const ended = await this.endingOf(run, detail);
     if (ended === undefined) return run.status;
     const { outcome, entries } = ended;
-    await this.runs.end(run.id, outcome, detail.stopDate ?? this.clock.now(), entries);
+    // What decided a completed run's path, from its trail as it ends.
+    const path = outcome.status === 'completed' ? await this.pathOutcomeOf(run) : undefined;
+    await this.runs.end(run.id, outcome, detail.stopDate ?? this.clock.now(), entries, path);
     return (await this.runs.get(run.id))?.status;
+  }
+
+  /**
+   * Records what decided the path of up to `limit` runs that completed before runs kept it (RunRecord.
+   * pathOutcome), each from its trail once; answers how many it recorded. The deploy-time setup calls it,
+   * so an upgraded deployment lists its earlier runs' outcomes too; what exceeds `limit` (every trail read
+   * is a GetExecutionHistory call, a throttled API) waits for the next deploy.
+   */
+  async recordPathOutcomes(limit = 500): Promise<number> {
+    let recorded = 0;
+    for (const run of await this.runs.unrecorded(limit))
+      if (await this.runs.recordPath(run.id, await this.pathOutcomeOf(run))) recorded++;
+    return recorded;
+  }
+
+  /** What decided a completed run's path, from its whole trail (its end entries decide nothing); null: none. */
+  private async pathOutcomeOf(run: StoredRun): Promise<RunOutcomeView | null> {
+    return runOutcome('completed', await this.withSteps(run, await this.trail.list(run.id))) ?? null;
   }
 
   /**

@@ -15,7 +15,7 @@
 // | audit entry of a run | `RUN#<runId>` | `AUDIT#<seq, 12 digits>` | seq, at, type, step, data (JSON text) |
 // | last audit seq of a run | `RUN#<runId>` | `AUDIT-SEQ` | seq |
 // | approval request | `RUN#<runId>` | `APPROVAL#<stepId>#<visit, 6 digits>#<level, 6 digits>` | the record, callback (sealed), version, gsi1pk?, gsi1sk |
-// | run record | `RUN#<runId>` | `RUN` | id, workflowId, version, executionArn, status, triggeredBy, trigger/input/outcome (JSON text), createdAt, endedAt, gsi1pk, gsi1sk |
+// | run record | `RUN#<runId>` | `RUN` | id, workflowId, version, executionArn, status, triggeredBy, trigger/input/outcome (JSON text), pathOutcome? (JSON text, once completed), createdAt, endedAt, gsi1pk, gsi1sk |
 // | state machine version | `WORKFLOW#<id>` | `MACHINE#<version, 10 digits>` | workflowId, version, stateMachineArn, versionArn, deployedAt |
 // | workflow version | `WORKFLOW#<id>` | `VERSION#<version, 10 digits>` | name, format, source, ir (JSON text), createdAt, createdBy |
 // | workflow head | `WORKFLOWS` | `WORKFLOW#<id>` | id, version (the latest), deleted |

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { backfillPathOutcomes } from './path-outcome.js';
 
 export type Db = Database.Database;
 
@@ -29,7 +30,8 @@ CREATE TABLE IF NOT EXISTS runs (
   input TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   ended_at INTEGER,
-  outcome TEXT
+  outcome TEXT,
+  path_outcome TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status);
 CREATE INDEX IF NOT EXISTS runs_by_workflow ON runs(workflow_id, created_at);
@@ -219,7 +221,13 @@ export function openDatabase(file: string, durability: Durability = 'normal'): D
 
 // Columns added after a table's first release: `CREATE TABLE IF NOT EXISTS` leaves an existing table as it
 // was, so a database made by an earlier version gets them here, each with what its existing rows take.
-const ADDED_COLUMNS: { table: string; column: string; definition: string; backfill?: string }[] = [
+const ADDED_COLUMNS: {
+  table: string;
+  column: string;
+  definition: string;
+  /** SQL, or a function, that gives the existing rows their value (in the transaction that adds the column). */
+  backfill?: string | ((db: Db) => void);
+}[] = [
   // A service account (a webhook's runAs, never logged in as); NULL: not yet known, the seed fills it in.
   { table: 'users', column: 'service', definition: 'INTEGER' },
   // Separation of duties: an open request made before it keeps refusing its requester.
@@ -235,6 +243,8 @@ const ADDED_COLUMNS: { table: string; column: string; definition: string; backfi
   { table: 'approvals', column: 'version', definition: 'INTEGER NOT NULL DEFAULT 1' },
   // What the approver is shown beside the message (JSON); NULL: a request made before, which shows none.
   { table: 'approvals', column: 'context', definition: 'TEXT' },
+  // What decided a completed run's path (path-outcome.ts): the runs completed before it get theirs once.
+  { table: 'runs', column: 'path_outcome', definition: 'TEXT', backfill: backfillPathOutcomes },
 ];
 
 function addMissingColumns(db: Db): void {
@@ -243,7 +253,8 @@ function addMissingColumns(db: Db): void {
       const columns = db.prepare<[], { name: string }>(`PRAGMA table_info(${table})`).all();
       if (columns.some((c) => c.name === column)) continue;
       db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
-      if (backfill !== undefined) db.exec(backfill);
+      if (typeof backfill === 'string') db.exec(backfill);
+      else backfill?.(db);
     }
   })();
 }

@@ -23,8 +23,10 @@ import {
   type RunOutcome,
   type RunStatus,
 } from '../../functions/core/protocol.js';
+import type { RunOutcomeView } from '../../functions/core/run-outcome.js';
 import type { IrWorkflow } from '../../translator/ir.js';
 import type { Db } from './database.js';
+import { pathOutcomeOf, pathOutcomeText } from './path-outcome.js';
 import { type Action, type HistoryEvent, NonDeterminismError, Replayer } from './replayer.js';
 
 export type ActivityHandler = (
@@ -96,7 +98,9 @@ export class LocalDurableHost implements DurableHost {
       insertRun: db.prepare(
         "INSERT INTO runs (id, workflow_id, plan_hash, status, trigger, input, created_at) VALUES (?, ?, ?, 'running', ?, ?, ?)",
       ),
-      endRun: db.prepare('UPDATE runs SET status = ?, outcome = ?, ended_at = ? WHERE id = ?'),
+      endRun: db.prepare(
+        'UPDATE runs SET status = ?, outcome = ?, ended_at = ?, path_outcome = ? WHERE id = ?',
+      ),
       run: db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?'),
       runStatus: db.prepare<[string], { status: RunStatus }>('SELECT status FROM runs WHERE id = ?'),
       history: db.prepare<[string], HistoryRow>('SELECT * FROM history WHERE run_id = ? ORDER BY seq'),
@@ -448,13 +452,15 @@ export class LocalDurableHost implements DurableHost {
 
   /**
    * Ends a run, whichever way it ends (completed, failed, cancelled or timed out by the orchestrator; an
-   * engine error while advancing it or replaying its history): records the outcome, drops its timers and
-   * outstanding work, tells its waiters after the commit and forgets its orchestrator.
+   * engine error while advancing it or replaying its history): records the outcome — and, for a completed
+   * run, what decided its path, read from its trail in this same transaction (the batch's entries included)
+   * — drops its timers and outstanding work, tells its waiters after the commit and forgets its orchestrator.
    */
   private finishRun(runId: string, cursor: Cursor, outcome: RunOutcome, effects: Effects): void {
     const now = this.clock.now();
     this.appendHistory(runId, cursor, { type: 'ExecutionCompleted', outcome, at: now });
-    this.sql.endRun.run(outcome.status, JSON.stringify(outcome), now, runId);
+    const path = pathOutcomeText(pathOutcomeOf(this.db, runId, outcome.status));
+    this.sql.endRun.run(outcome.status, JSON.stringify(outcome), now, path, runId);
     for (const timer of this.sql.runTimers.all(runId)) effects.disarm.push(timerKey(runId, timer.task_id));
     this.sql.deleteRunTimers.run(runId);
     this.sql.deleteRunWork.run(runId);
@@ -580,6 +586,7 @@ interface RunRow {
   created_at: number;
   ended_at: number | null;
   outcome: string | null;
+  path_outcome: string | null;
 }
 
 interface HistoryRow {
@@ -657,6 +664,7 @@ function toRunRecord(row: RunRow): RunRecord {
     createdAt: row.created_at,
     endedAt: row.ended_at,
     outcome: row.outcome === null ? null : (JSON.parse(row.outcome) as RunOutcome),
+    ...(row.path_outcome === null ? {} : { pathOutcome: JSON.parse(row.path_outcome) as RunOutcomeView }),
   };
 }
 

@@ -1,9 +1,11 @@
 // The `run-status` Lambda, target of the stack's EventBridge rule for "Step Functions Execution Status
 // Change" events of Stepgate's state machines: the run record follows its execution (completed, failed,
-// timed out, cancelled) and the run's trail gets its end entry, once — a redelivered event, or the ABORTED
-// event of a run cancelled through the API, changes nothing (StepFunctionsHost.applyExecutionStatus). Once
-// the run has ended, the approval-close function is asked (asynchronously) to close the levels the run
-// still had open: a stopped state machine does not tell the Tasks it waited on.
+// timed out, cancelled; a completed one with what decided its path, read from its trail and execution
+// history here, once, so the run list reads no trail) and the run's trail gets its end entry, once — a
+// redelivered event, or the ABORTED event of a run cancelled through the API, changes nothing
+// (StepFunctionsHost.applyExecutionStatus). Once the run has ended, the approval-close function is asked
+// (asynchronously) to close the levels the run still had open: a stopped state machine does not tell the
+// Tasks it waited on.
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import middy from '@middy/core';
 import type { ExecutionStatusDetail } from '../../adapters/aws/step-functions-host.js';

@@ -26,6 +26,7 @@ import { edgesOf, type IrGraph, type IrTool, type IrWorkflow } from '../../trans
 import type { JsonValue } from '../../translator/template.js';
 import { isEmail } from './identity.js';
 import { checkInput } from './inputs.js';
+import type { RunOutcomeView } from './run-outcome.js';
 
 export interface ChatWorkflow {
   id: string;
@@ -251,10 +252,26 @@ export function helpReply(startable: ChatWorkflow[]): string {
   return `I start workflows for you, in your own words, and ask for anything missing. You can start: ${list}. ${questions}`;
 }
 
-/** The answer to "what are my runs?": the newest first. */
-export function runsReply(runs: Array<{ name: string; status: string }>): string {
+/** How a run's outcome reads beside its status (as the dashboard's runs list says it). */
+const OUTCOME_WORDS: Record<RunOutcomeView['kind'], string> = {
+  approved: 'approved',
+  rejected: 'rejected',
+  'timed-out': 'approval timed out',
+  'error-handled': 'error handled',
+};
+
+/**
+ * The answer to "what are my runs?": the newest first, a completed run with what decided its path
+ * ("completed, rejected"), so a rejected run does not read like an approved one.
+ */
+export function runsReply(runs: Array<{ name: string; status: string; outcome?: RunOutcomeView }>): string {
   if (runs.length === 0) return 'You have not started any runs yet.';
-  const list = runs.map((r) => `${r.name}: ${r.status.replace('_', ' ')}`).join('; ');
+  const list = runs
+    .map((r) => {
+      const outcome = r.outcome === undefined ? '' : `, ${OUTCOME_WORDS[r.outcome.kind] ?? r.outcome.kind}`;
+      return `${r.name}: ${r.status.replace('_', ' ')}${outcome}`;
+    })
+    .join('; ');
   return `Your ${runs.length === 1 ? 'latest run' : `${runs.length} latest runs`}: ${list}.`;
 }
 

@@ -15,6 +15,7 @@ import type {
   RunStatus,
   ToolCallRequest,
 } from './protocol.js';
+import type { RunOutcomeView } from './run-outcome.js';
 
 /** Time, injectable: the real clock in production, a virtual one in tests and `stepgate test`. */
 export interface Clock {
@@ -251,6 +252,14 @@ export interface RunRecord {
   createdAt: number;
   endedAt: number | null;
   outcome: RunOutcome | null;
+  /**
+   * What decided a completed run's path (approved, rejected, timed out, error handled: `runOutcome` of
+   * functions/core/run-outcome.ts over its trail). Every DurableHost computes it ONCE, when the run ends
+   * completed, from the trail as it stands then, and stores it with the record's end (in the same write
+   * where the store allows), so a listing reads no trail. Absent while the run runs, for a run that did not
+   * complete (its status says how it ended) and for a completed run nothing decided.
+   */
+  pathOutcome?: RunOutcomeView;
 }
 
 export type { AuditRecord } from './audit.js';

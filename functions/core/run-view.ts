@@ -7,8 +7,10 @@ import { assertNever } from '../../translator/util.js';
 import { type AuditRecord, type AuditType, isAuditType, type PolicyDecision } from './audit.js';
 import type { RunRecord } from './ports.js';
 import { REDACTED, redact } from './redaction.js';
+import { type RunOutcomeView, runOutcome } from './run-outcome.js';
 
 export { REDACTED, redact };
+export { type RunOutcomeView, runOutcome } from './run-outcome.js';
 
 export type StepState = 'pending' | 'running' | 'waiting' | 'done' | 'failed' | 'skipped' | 'cancelled';
 
@@ -119,17 +121,6 @@ export interface StepView {
   };
 }
 
-/**
- * What decided a completed run's path, from its trail: the last approval decision that decided its step, an
- * approval that timed out at its last level, or an error a step's `onError` handled — whichever came last.
- */
-export interface RunOutcomeView {
-  kind: 'approved' | 'rejected' | 'timed-out' | 'error-handled';
-  step: string;
-  /** Who decided (approved, rejected). */
-  by?: string;
-}
-
 export interface RunView {
   id: string;
   workflowId: string;
@@ -184,7 +175,8 @@ export function redactAuditRecord(entry: AuditRecord): HistoryEntry {
   return { ...entry, data };
 }
 
-export function runSummary(run: RunRecord, outcome?: RunOutcomeView): RunSummary {
+/** A run's row of the list, its outcome as the host recorded it when the run ended (no trail read). */
+export function runSummary(run: RunRecord): RunSummary {
   return {
     id: run.id,
     workflowId: run.workflowId,
@@ -193,30 +185,8 @@ export function runSummary(run: RunRecord, outcome?: RunOutcomeView): RunSummary
     createdAt: run.createdAt,
     endedAt: run.endedAt,
     durationMs: run.endedAt === null ? null : run.endedAt - run.createdAt,
-    ...(outcome === undefined ? {} : { outcome }),
+    ...(run.status === 'completed' && run.pathOutcome !== undefined ? { outcome: run.pathOutcome } : {}),
   };
-}
-
-/**
- * What decided the path of a run that completed (RunOutcomeView); undefined for a run that did not complete
- * (its status says how it ended) or whose path nothing decided.
- */
-export function runOutcome(
-  status: RunRecord['status'],
-  audit: readonly AuditRecord[],
-): RunOutcomeView | undefined {
-  if (status !== 'completed') return undefined;
-  let outcome: RunOutcomeView | undefined;
-  for (const entry of audit) {
-    if (entry.step === null) continue;
-    if (entry.type === 'approval.decision' && entry.data.decides) {
-      const kind = entry.data.decision === 'approve' ? 'approved' : 'rejected';
-      outcome = { kind, step: entry.step, by: entry.data.by };
-    } else if (entry.type === 'approval.timed-out' && entry.data.escalatesTo === null)
-      outcome = { kind: 'timed-out', step: entry.step };
-    else if (entry.type === 'step.error-handled') outcome = { kind: 'error-handled', step: entry.step };
-  }
-  return outcome;
 }
 
 interface Visit {

@@ -12,9 +12,9 @@
 // | approval-request | read/write | decrypt | – | read | send | answer | – |
 // | approval-close | read/write | decrypt | – | read | send | answer | – |
 // | quorum | read/write | – | – | – | – | – | – |
-// | run-status | read/write | – | – | – | – | – | – (invokes approval-close) |
+// | run-status | read/write | – | – | – | – | read (a completed run's history) | – (invokes approval-close) |
 // | schedule-fire | read/write | decrypt | – | – | – | start | – |
-// | setup | read/write | – | – | admin password: read | – | deploy (templates) | – |
+// | setup | read/write | – | – | admin password: read | – | deploy (templates), read (earlier runs' history) | – |
 //
 // "read/write" on the table is DynamoDB's data-plane actions on the table and its index (no table or
 // stream administration): every kind of item shares the one table and the adapters' transactions span
@@ -120,6 +120,8 @@ export class StepgateFunctions extends Construct {
     allow(f['schedule-fire'], ['states:StartExecution'], [machines]);
     // A run that ended: its open levels are closed by the approval-close function.
     allow(f['run-status'], ['lambda:InvokeFunction'], [f['approval-close'].functionArn]);
+    // A run that completed: what decided its path is read from its trail, execution history included, once.
+    allow(f['run-status'], ['states:GetExecutionHistory'], [executions]);
     allow(f.api, STATE_MACHINE_ACTIONS, [machines]);
     allow(
       f.api,
@@ -134,6 +136,8 @@ export class StepgateFunctions extends Construct {
     allow(f.setup, DEPLOY_ACTIONS, [machines]);
     allow(f.setup, ['states:ValidateStateMachineDefinition'], ['*']);
     allow(f.setup, ['iam:PassRole'], [roleArn]);
+    // ... and records what decided the path of runs that completed before run records kept it.
+    allow(f.setup, ['states:GetExecutionHistory'], [executions]);
     stores.adminPassword.grantRead(f.setup);
     this.acknowledgeWildcards(stores, access);
   }
@@ -158,7 +162,8 @@ export class StepgateFunctions extends Construct {
         "Stepgate's state machines are created by the API as workflows are saved; all are named with the " +
           "stack's prefix, which is what this names.",
       );
-    ack(f.api, nagArn(access.stateMachines.executions), "The executions of the prefix's state machines.");
+    for (const fn of [f.api, f['run-status'], f.setup])
+      ack(fn, nagArn(access.stateMachines.executions), "The executions of the prefix's state machines.");
     for (const fn of [f.api, f.setup])
       ack(fn, '*', 'ValidateStateMachineDefinition has no resource type: IAM allows it on * only.');
     ack(

@@ -290,6 +290,14 @@ describe('Stepgate on AWS, end to end on moto', () => {
       error: null,
       vars: { amount: 900, validation: { ok: true }, process_payment: { id: 'ch_900' } },
     });
+    // run-status recorded what decided the path with the end; the runs list shows it from the record.
+    const approved = { kind: 'approved', step: 'manager_approval', by: 'carol@example.com' };
+    expect((await runs.get(runId))?.pathOutcome).toEqual(approved);
+    const listed = await sessions.bob.request('GET', '/api/runs', { query: 'workflowId=expense-approved' });
+    expect(
+      (listed.json as unknown as Array<{ id: string; outcome?: unknown }>).find((r) => r.id === runId)
+        ?.outcome,
+    ).toEqual(approved);
     const history = types(await stack.history(record.executionArn));
     expect(history).toContain('TaskSubmitted');
     expect(history.at(-1)).toBe('ExecutionSucceeded');

@@ -1,8 +1,9 @@
 // The Step Functions host and the state machine deployer against moto_server (test/support/moto.ts: missing,
 // the suite fails), reached through the moto front (test/support/moto-front.ts), which answers
 // ValidateStateMachineDefinition (moto has none) and records every request. moto keeps executions as
-// records without its interpreter, which is all the DurableHost contract's cases need (none needs a run to
-// progress): the whole contract runs here. What moto cannot do is said where it matters: it cannot start
+// records without its interpreter, which is all the DurableHost contract's cases need (a run that must end
+// completed ends by its execution's SUCCEEDED event, applied as the run-status function does): the whole
+// contract runs here. What moto cannot do is said where it matters: it cannot start
 // an execution on a version ARN (the front passes the start on unqualified; the request sent is checked),
 // and without its interpreter SendTaskSuccess/SendTaskFailure accept any token (the requests are checked;
 // an expired token's answer is AWS's TaskTimedOut, given by the front). The history mapping is checked on
@@ -18,17 +19,25 @@ import {
   SFNClient,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { DynamoRunAudit } from '../../adapters/aws/audit.js';
 import { historyEntries } from '../../adapters/aws/execution-history.js';
+import { DynamoRunStore } from '../../adapters/aws/run-store.js';
 import { StateMachineDeployer, StateMachineWorkflowStore } from '../../adapters/aws/state-machines.js';
 import { StepFunctionsHost } from '../../adapters/aws/step-functions-host.js';
 import { createTable, openTable, type Table } from '../../adapters/aws/table.js';
 import { DynamoWorkflowStore } from '../../adapters/aws/workflow-store.js';
 import { aslCallback } from '../../functions/core/handlers/approval-decision.js';
 import type { RunStart } from '../../functions/core/orchestrator.js';
+import type { DurableHost } from '../../functions/core/ports.js';
 import { aslExecutionInput } from '../../functions/core/wire.js';
 import type { IrWorkflow } from '../../translator/ir.js';
 import { validateWorkflow } from '../../translator/validate.js';
-import { describeDurableHostContract } from '../contracts/durable-host.contract.js';
+import {
+  ASKS,
+  DECIDER,
+  decisionEntry,
+  describeDurableHostContract,
+} from '../contracts/durable-host.contract.js';
 import { MOTO_CLIENT, type Moto, startMoto } from '../support/moto.js';
 import {
   type FrontRoute,
@@ -131,12 +140,38 @@ async function world(): Promise<World> {
   return { table, sfn, deployer, workflows, host, clock };
 }
 
-describeDurableHostContract('Step Functions on moto', async () => {
-  const { deployer, host, workflows } = await world();
-  await workflows.save({ ir: WAITS, source: 'waits', format: 'yaml', by: 'alice@example.com', at: 1 });
-  await deployer.deploy({ id: 'waits', version: 1, ir: WAITS });
-  return host;
-});
+/** The contract's worlds by their host: its decisions are written to that host's table. */
+const contractWorlds = new WeakMap<DurableHost, World>();
+
+describeDurableHostContract(
+  'Step Functions on moto',
+  async () => {
+    const made = await world();
+    for (const ir of [WAITS, ASKS]) {
+      await made.workflows.save({ ir, source: ir.id, format: 'yaml', by: 'alice@example.com', at: 1 });
+      await made.deployer.deploy({ id: ir.id, version: 1, ir });
+    }
+    contractWorlds.set(made.host, made);
+    return made.host;
+  },
+  async (host, runId, decision) => {
+    const made = contractWorlds.get(host);
+    if (made === undefined) throw new Error('not a host of the contract');
+    // The decision's entry, as the approval store writes it with the decision; moto runs no machine, so
+    // the run goes on to its end (approved, or rejected to `end`) as its execution's SUCCEEDED event.
+    const trail = new DynamoRunAudit(made.table, made.clock);
+    await trail.append(runId, decisionEntry(decision));
+    const run = await new DynamoRunStore(made.table, trail).get(runId);
+    if (run === undefined) throw new Error(`no run ${runId}`);
+    await made.host.applyExecutionStatus({
+      executionArn: run.executionArn,
+      name: runId,
+      status: 'SUCCEEDED',
+      output: JSON.stringify({ vars: {} }),
+      stopDate: made.clock.now(),
+    });
+  },
+);
 
 const alice = { email: 'alice@example.com', role: 'member', groups: [], manager: 'bob@example.com' };
 const start = (runId: string, version?: number): Omit<RunStart, 'runId'> & { runId: string } => ({
@@ -363,6 +398,59 @@ describe('StepFunctionsHost', () => {
       'run.timed-out',
       'run.finished',
     ]);
+  });
+
+  it('records the path outcome of runs that completed before records kept it, once, at setup', async () => {
+    const { deployer, host, table, clock, workflows } = await world();
+    await workflows.save({ ir: EXPENSE, source: 'expense', format: 'yaml', by: 'alice@example.com', at: 1 });
+    const { stateMachineArn } = await deployer.deploy({ id: EXPENSE.id, version: 1, ir: EXPENSE });
+    const trail = new DynamoRunAudit(table, clock);
+    const store = new DynamoRunStore(table, trail);
+    // Ended as the earlier version ended runs: the record's end without a path outcome.
+    const endEarlier = (runId: string, status: 'completed' | 'cancelled') =>
+      store.end(runId, { status, error: null, vars: {} }, clock.now(), [
+        { type: 'run.finished', data: { status, error: null } },
+      ]);
+    for (const runId of ['run-rejected', 'run-plain', 'run-cancelled']) await host.startRun(start(runId, 1));
+    await trail.append('run-rejected', decisionEntry('reject'));
+    await trail.append('run-cancelled', decisionEntry('approve'));
+    await endEarlier('run-rejected', 'completed');
+    await endEarlier('run-plain', 'completed');
+    await endEarlier('run-cancelled', 'cancelled');
+    // A run the current version ends: recorded at its end, not again.
+    await host.startRun(start('run-now', 1));
+    await trail.append('run-now', decisionEntry('approve'));
+    const arn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:run-now`;
+    await host.applyExecutionStatus({
+      executionArn: arn,
+      name: 'run-now',
+      status: 'SUCCEEDED',
+      output: '{}',
+    });
+    const outcomes = async () =>
+      Object.fromEntries((await host.listRuns()).map((r) => [r.id, r.pathOutcome ?? 'none']));
+    const approvedNow = { kind: 'approved', step: 'ask', by: DECIDER };
+    expect(await outcomes()).toEqual({
+      'run-rejected': 'none',
+      'run-plain': 'none',
+      'run-cancelled': 'none',
+      'run-now': approvedNow,
+    });
+
+    const histories = calls('GetExecutionHistory').length;
+    expect(await host.recordPathOutcomes()).toBe(2);
+    expect(calls('GetExecutionHistory').length - histories).toBe(2);
+    const recorded = {
+      'run-rejected': { kind: 'rejected', step: 'ask', by: DECIDER },
+      'run-plain': 'none',
+      'run-cancelled': 'none',
+      'run-now': approvedNow,
+    };
+    expect(await outcomes()).toEqual(recorded);
+    // Once: a run recorded (with an outcome or none) is not read again.
+    expect(await host.recordPathOutcomes()).toBe(0);
+    expect(calls('GetExecutionHistory').length - histories).toBe(2);
+    expect(await outcomes()).toEqual(recorded);
   });
 
   it('lists runs by creation time: from (inclusive) and to (exclusive), newest first', async () => {

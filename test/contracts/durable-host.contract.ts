@@ -2,8 +2,10 @@
 // by id (of several starts with one explicit run id, exactly one starts the run; stated for hosts whose
 // starts may overlap: every call is awaited, the contenders started together; the embedded host owns its
 // database alone, so its run races starts on one host), the run records and their filters, cancelling,
-// events to a run that is not running, and the audit trail in order.
+// events to a run that is not running, the audit trail in order, and what decided a completed run's path
+// recorded in its record when it ended (RunRecord.pathOutcome: what the run list shows, reading no trail).
 import { describe, expect, it, onTestFinished } from 'vitest';
+import type { AuditEntry } from '../../functions/core/audit.js';
 import type { DurableHost } from '../../functions/core/ports.js';
 import type { IrWorkflow } from '../../translator/ir.js';
 import { validateWorkflow } from '../../translator/validate.js';
@@ -28,6 +30,44 @@ function workflow(): IrWorkflow {
   return WAITS;
 }
 
+/** A run that waits on one approval (step `ask`, level 1) and completes either way: a rejection ends it. */
+export const ASKS = validateWorkflow(`
+version: 1
+id: asks
+steps:
+  - id: ask
+    type: approval
+    approvers: [bob@example.com]
+    onReject: end
+`).ir as IrWorkflow;
+
+/** Who decides the contract's approvals. */
+export const DECIDER = 'bob@example.com';
+
+/**
+ * How an adapter's test decides a run of ASKS that waits on its approval, as the platform's decision handler
+ * would: the `approval.decision` entry (by DECIDER) in the run's trail, then the answer that lets the run go
+ * on to its end (a raised event; on a host whose machines nothing executes, the execution's success).
+ */
+export type DecideAsk = (host: DurableHost, runId: string, decision: 'approve' | 'reject') => Promise<void>;
+
+/** The `approval.decision` entry a decision of DECIDER writes at the step `ask` (level 1, deciding it). */
+export function decisionEntry(decision: 'approve' | 'reject'): AuditEntry {
+  return {
+    type: 'approval.decision',
+    step: 'ask',
+    data: {
+      level: 1,
+      decides: true,
+      by: DECIDER,
+      decision,
+      comment: null,
+      at: '2026-01-01T00:00:00.000Z',
+      channel: 'api',
+    },
+  };
+}
+
 const start = (n: number, runId?: string) => ({
   workflowId: 'waits',
   ir: workflow(),
@@ -39,10 +79,14 @@ const start = (n: number, runId?: string) => ({
   ...(runId === undefined ? {} : { runId }),
 });
 
-/** The contract of `DurableHost.startRun`; `make` gives a host on a fresh store. */
+/**
+ * The contract of `DurableHost`; `make` gives a host on a fresh store (where runs of `waits` and `asks`
+ * can start), `decide` answers a waiting run of ASKS.
+ */
 export function describeDurableHostContract(
   name: string,
   make: () => DurableHost | Promise<DurableHost>,
+  decide: DecideAsk,
 ): void {
   const host = async (): Promise<DurableHost> => {
     const made = await make();
@@ -109,6 +153,33 @@ export function describeDurableHostContract(
       expect((await ids({ triggeredBy: 'ALICE@example.com' })).length).toBe(3);
       expect(await ids({ triggeredBy: 'bob@example.com' })).toEqual([]);
       expect(await ids({ limit: 2 })).toHaveLength(2);
+    });
+
+    it('records what decided a completed run when it ends: approved or rejected, by whom; nothing otherwise', async () => {
+      const durable = await host();
+      const asks = (runId: string) => ({ ...start(0, runId), workflowId: 'asks', ir: ASKS, input: {} });
+      for (const runId of ['run-yes', 'run-no', 'run-stop']) await durable.startRun(asks(runId));
+      await durable.startRun(start(1, 'run-waits'));
+      await decide(durable, 'run-yes', 'approve');
+      await decide(durable, 'run-no', 'reject');
+      expect(await durable.waitForRun('run-yes')).toBe('completed');
+      expect(await durable.waitForRun('run-no')).toBe('completed');
+      await durable.cancelRun('run-stop', 'alice@example.com');
+      expect(await durable.waitForRun('run-stop')).toBe('cancelled');
+
+      const approved = { kind: 'approved', step: 'ask', by: DECIDER };
+      const rejected = { kind: 'rejected', step: 'ask', by: DECIDER };
+      const listed = Object.fromEntries(
+        (await durable.listRuns()).map((r) => [r.id, [r.status, r.pathOutcome ?? 'none']]),
+      );
+      expect(listed).toEqual({
+        'run-yes': ['completed', approved],
+        'run-no': ['completed', rejected],
+        'run-stop': ['cancelled', 'none'],
+        'run-waits': ['running', 'none'],
+      });
+      expect((await durable.getRun('run-no'))?.pathOutcome).toEqual(rejected);
+      expect((await durable.getRun('run-yes'))?.pathOutcome).toEqual(approved);
     });
 
     it('starts one run however many start the same id at the same time', async () => {

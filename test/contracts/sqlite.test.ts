@@ -23,13 +23,14 @@ import { SqliteVault } from '../../adapters/local/vault.js';
 import { SqliteWebhookDeliveryStore } from '../../adapters/local/webhook-store.js';
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
 import type { AuditEntry } from '../../functions/core/audit.js';
+import { ACTIVITY, type ApprovalOutcome, approvalEventName } from '../../functions/core/protocol.js';
 import { describeAdminDirectoryContract } from './admin-directory.contract.js';
 import { describeApiTokenStoreContract } from './api-token-store.contract.js';
 import { describeApprovalLinkStoreContract } from './approval-link-store.contract.js';
 import { approvalRecord, describeApprovalStoreContract } from './approval-store.contract.js';
 import type { Contenders } from './contenders.js';
 import { describeDirectoryContract } from './directory.contract.js';
-import { describeDurableHostContract } from './durable-host.contract.js';
+import { DECIDER, decisionEntry, describeDurableHostContract } from './durable-host.contract.js';
 import { describeRateLimiterContract } from './rate-limiter.contract.js';
 import { describeResultStoreContract } from './result-store.contract.js';
 import { describeScheduleStoreContract } from './schedule-store.contract.js';
@@ -106,13 +107,33 @@ describeDirectoryContract('SQLite', async (users) => {
 describeAdminDirectoryContract('SQLite', () => twoConnections((db) => new SqliteDirectory(db)));
 describeStepVisitsContract('SQLite', () => twoConnections((db) => new SqliteStepVisits(db)));
 describeQuorumTalliesContract('SQLite', () => twoConnections((db) => new SqliteQuorumTallies(db)));
-describeDurableHostContract('SQLite', () => {
-  const db = openDatabase(databaseFile());
-  onTestFinished(() => {
-    db.close();
-  });
-  return new LocalDurableHost({ db, clock: new VirtualClock(), activities: {} });
-});
+describeDurableHostContract(
+  'SQLite',
+  () => {
+    const db = openDatabase(databaseFile());
+    onTestFinished(() => {
+      db.close();
+    });
+    // The approval activities as the platform's: the request goes to the contract's decider.
+    const activities = {
+      [ACTIVITY.approvalRequest]: async () => ({ approvers: [DECIDER] }),
+      [ACTIVITY.approvalClose]: async () => null,
+    };
+    return new LocalDurableHost({ db, clock: new VirtualClock(), activities });
+  },
+  async (host, runId, decision) => {
+    const local = host as LocalDurableHost;
+    await local.idle(); // the request has been made: the run waits on the decision
+    local.recordAudit(runId, decisionEntry(decision));
+    const outcome: ApprovalOutcome = {
+      approved: decision === 'approve',
+      decidedBy: DECIDER,
+      comment: null,
+      decisions: [],
+    };
+    await local.raiseEvent(runId, approvalEventName('ask', 1, 1), outcome);
+  },
+);
 
 describe('the SQLite approval store at rest', () => {
   const callback = 'arn:aws:states:task-token:AAAAKgAAAAIAAAAAAAAAAd9vSECRET';

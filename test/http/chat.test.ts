@@ -425,6 +425,30 @@ describe('POST /api/chat', () => {
     expect(answer.json.candidates).toBeUndefined();
   });
 
+  it('says beside a completed run what decided its path, from its record', async () => {
+    const started = await chat('member', { message: 'request leave' });
+    expect(started.json.action, String(started.json.reply)).toBe('started');
+    const runId = started.json.runId as string;
+    await engine.host.idle();
+    await engine.approvals.decide({
+      runId,
+      stepId: 'manager_ok',
+      by: 'manager@example.com',
+      decision: 'approve',
+      channel: 'api',
+    });
+    expect(await engine.host.waitForRun(runId)).toBe('completed');
+    const answer = await chat('member', { message: 'what are my runs?' });
+    expect(answer.json.runs).toEqual([
+      expect.objectContaining({
+        id: runId,
+        status: 'completed',
+        outcome: { kind: 'approved', step: 'manager_ok', by: 'manager@example.com' },
+      }),
+    ]);
+    expect(answer.json.reply).toBe('Your latest run: Leave request: completed, approved.');
+  });
+
   it('answers "my pending approvals" with what waits on the user', async () => {
     expect((await chat('manager', { message: 'my pending approvals' })).json).toMatchObject({
       action: 'approvals',

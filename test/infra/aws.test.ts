@@ -222,6 +222,7 @@ describe('cdk-nag AwsSolutions', () => {
     const at = (path: string, ...rules: string[]) => rules.map((rule) => [`Stepgate/Stepgate/${path}`, rule]);
     const arn = (kind: string) => `arn:<AWS::Partition>:${kind}`;
     const machines = `IAM5[Resource::${arn('states:<AWS::Region>:<AWS::AccountId>:stateMachine:Stepgate-*')}]`;
+    const executions = `IAM5[Resource::${arn('states:<AWS::Region>:<AWS::AccountId>:execution:Stepgate-*')}]`;
     const results = 'IAM5[Resource::<StepgateLargeResults918B47A0.Arn>/*]';
     const deployer = 'Stepgate/Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C';
     expect(acknowledged.map(([path, rule]) => [path, rule])).toEqual([
@@ -233,7 +234,7 @@ describe('cdk-nag AwsSolutions', () => {
         'Functions/ApiRole',
         results,
         machines,
-        `IAM5[Resource::${arn('states:<AWS::Region>:<AWS::AccountId>:execution:Stepgate-*')}]`,
+        executions,
         'IAM5[Resource::*]',
         `IAM5[Resource::${arn('scheduler:<AWS::Region>:<AWS::AccountId>:schedule/Stepgate-schedules/*')}]`,
       ),
@@ -248,8 +249,9 @@ describe('cdk-nag AwsSolutions', () => {
       ...at('Functions/Quorum', 'L1'),
       ...at('Functions/ScheduleFireRole', machines),
       ...at('Functions/ScheduleFire', 'L1'),
+      ...at('Functions/RunStatusRole', executions),
       ...at('Functions/RunStatus', 'L1'),
-      ...at('Functions/SetupRole', machines, 'IAM5[Resource::*]'),
+      ...at('Functions/SetupRole', machines, executions, 'IAM5[Resource::*]'),
       ...at('Functions/Setup', 'L1'),
       ...at('Http/Api', 'APIG4'),
       ...at('Dashboard/Distribution', 'CFR1', 'CFR2', 'CFR3', 'CFR4'),

@@ -6,8 +6,8 @@
 import { type FormEvent, type RefObject, useEffect, useRef, useState } from 'react';
 import { api } from './api';
 import { Link } from './router';
-import type { ChatReply } from './types';
-import { problemText } from './ui';
+import type { ChatReply, RunOutcome } from './types';
+import { outcomeLabel, problemText } from './ui';
 
 interface Message {
   id: number;
@@ -20,7 +20,7 @@ interface Message {
   error?: boolean;
   /** A start waiting for the user's yes: the inputs understood and the token that starts it. */
   confirm?: { token: string; input: Record<string, unknown>; state: 'pending' | 'busy' | 'done' };
-  runs?: Array<{ id: string; name: string; status: string }>;
+  runs?: Array<{ id: string; name: string; status: string; outcome?: RunOutcome }>;
   approvals?: Array<{ runId: string; name: string; message: string }>;
 }
 
@@ -297,7 +297,10 @@ function ChatConfirm(props: {
 /** The runs of a "my runs" answer, or the approvals of a "my approvals" one, each linking to its run. */
 function ChatRunList({ message }: { message: Message }) {
   const items = [
-    ...(message.runs ?? []).map((r) => ({ runId: r.id, label: `${r.name}: ${r.status.replace('_', ' ')}` })),
+    ...(message.runs ?? []).map((r) => ({
+      runId: r.id,
+      label: `${r.name}: ${r.status.replace('_', ' ')}${r.outcome ? `, ${outcomeLabel(r.outcome)}` : ''}`,
+    })),
     ...(message.approvals ?? []).map((a) => ({ runId: a.runId, label: a.name })),
   ];
   if (items.length === 0) return null;

@@ -285,7 +285,15 @@ export interface ChatReply {
   missing?: string[];
   candidates?: Array<{ id: string; name: string }>;
   /** 'runs': the caller's latest runs. */
-  runs?: Array<{ id: string; workflowId: string; name: string; status: string; createdAt: number }>;
+  runs?: Array<{
+    id: string;
+    workflowId: string;
+    name: string;
+    status: string;
+    createdAt: number;
+    /** What decided a completed run's path. */
+    outcome?: RunOutcome;
+  }>;
   /** 'approvals': what waits on the caller. */
   approvals?: Array<{ runId: string; workflowId: string; name: string; stepId: string; message: string }>;
 }

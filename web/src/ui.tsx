@@ -90,9 +90,14 @@ const OUTCOME_LABELS: Record<RunOutcome['kind'], string> = {
   'error-handled': 'error handled',
 };
 
+/** How a run's outcome reads: approved, rejected, approval timed out, error handled. */
+export function outcomeLabel(outcome: RunOutcome): string {
+  return OUTCOME_LABELS[outcome.kind] ?? outcome.kind;
+}
+
 /** What decided a completed run's path, beside its status: approved, rejected, timed out, error handled. */
 export function OutcomeBadge({ outcome }: { outcome: RunOutcome }) {
-  const label = OUTCOME_LABELS[outcome.kind] ?? outcome.kind;
+  const label = outcomeLabel(outcome);
   const how = `${label} at ${outcome.step}${outcome.by ? ` by ${outcome.by}` : ''}`;
   return (
     <span className={`path-outcome path-outcome-${outcome.kind}`} title={how} data-testid="run-outcome">

@@ -222,6 +222,8 @@ async function answer(
       name: nameOf(r.workflowId),
       status: r.status,
       createdAt: r.createdAt,
+      // What decided a completed run's path, from its record (no trail is read).
+      ...(r.status === 'completed' && r.pathOutcome !== undefined ? { outcome: r.pathOutcome } : {}),
     }));
     return { reply: runsReply(runs), action: 'runs', runs };
   }

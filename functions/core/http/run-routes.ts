@@ -3,7 +3,8 @@
 // access is declared with their OpenAPI description (RUN_PATHS).
 //
 //   GET    /api/runs?status=&workflowId=&triggeredBy=&from=&to=&limit=   runs, newest first, a completed
-//                                             run with what decided its path (approved, rejected, ...)
+//                                             run with what decided its path (approved, rejected, ...), as
+//                                             the host recorded it when the run ended: no trail is read
 //   GET    /api/runs/:id                      the run view: trigger, every step's state, attempts, approvals
 //   GET    /api/runs/:id/events               the run view as Server-Sent Events, again whenever it changes
 //   GET    /api/runs/:id/audit                the audit trail as JSON Lines (secrets redacted), a download
@@ -14,7 +15,7 @@ import { HttpError } from '../http-error.js';
 import { isEmail } from '../identity.js';
 import type { DurableHost, RunRecord, StoredWorkflowView, WorkflowStore } from '../ports.js';
 import type { Identity, RunStatus } from '../protocol.js';
-import { type RunOutcomeView, redactAuditRecord, runOutcome, runSummary, runView } from '../run-view.js';
+import { redactAuditRecord, runSummary, runView } from '../run-view.js';
 import { requires } from './access.js';
 import { errors, json, problemOf } from './openapi-parts.js';
 import { atLeast, caller, found } from './request.js';
@@ -39,36 +40,7 @@ export interface RunRoutesDeps {
   };
 }
 
-/** How many audit trails the run list reads at once for its completed runs' outcomes. */
-const OUTCOME_READS = 8;
-/** Outcomes kept (a completed run's trail no longer changes): enough for a few full lists. */
-const OUTCOMES_KEPT = 5_000;
-
-/**
- * The outcome of each completed run of `runs` (RunOutcomeView), read from its trail once and kept: the run
- * list shows a rejected run as rejected, not as a plain "completed" like an approved one.
- */
-function outcomeReader(host: Pick<DurableHost, 'audit'>) {
-  const kept = new Map<string, RunOutcomeView | null>();
-  const read = async (run: RunRecord): Promise<RunOutcomeView | undefined> => {
-    if (run.status !== 'completed') return undefined;
-    const known = kept.get(run.id);
-    if (known !== undefined) return known ?? undefined;
-    const outcome = runOutcome(run.status, await host.audit(run.id)) ?? null;
-    if (kept.size >= OUTCOMES_KEPT) kept.delete(kept.keys().next().value as string);
-    kept.set(run.id, outcome);
-    return outcome ?? undefined;
-  };
-  return async (runs: RunRecord[]): Promise<Array<RunOutcomeView | undefined>> => {
-    const outcomes: Array<RunOutcomeView | undefined> = [];
-    for (let i = 0; i < runs.length; i += OUTCOME_READS)
-      outcomes.push(...(await Promise.all(runs.slice(i, i + OUTCOME_READS).map(read))));
-    return outcomes;
-  };
-}
-
 export function mountRuns(app: Hono<Env>, deps: RunRoutesDeps): void {
-  const outcomesOf = outcomeReader(deps.host);
   app.get('/api/runs', async (c) => {
     const identity = caller(c);
     const filters = runFilters((name) => c.req.query(name));
@@ -84,8 +56,8 @@ export function mountRuns(app: Hono<Env>, deps: RunRoutesDeps): void {
       ...(filters.to !== undefined ? { to: filters.to } : {}),
       limit: filters.limit,
     });
-    const outcomes = await outcomesOf(runs);
-    return c.json(runs.map((run, i) => runSummary(run, outcomes[i])));
+    // A completed run's outcome is in its record (RunRecord.pathOutcome): no trail is read for the list.
+    return c.json(runs.map(runSummary));
   });
 
   app.get('/api/runs/:id', async (c) => {
