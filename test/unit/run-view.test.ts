@@ -334,6 +334,16 @@ describe('the run view of approvals', () => {
     });
     expect(step(view, 'approve').approval).toEqual({
       requests: [{ approver: 'bob@example.com', level: 1, visit: 1, at: T0, deadline: T0 + 3_600_000 }],
+      // What bob was shown: the message and the request's context, as the trail recorded them.
+      shown: [
+        {
+          level: 1,
+          visit: 1,
+          at: T0,
+          message: 'Pay 500?',
+          context: { details: [], inputs: [{ label: 'amount', value: 500 }], results: [] },
+        },
+      ],
       decisions: [],
       refused: [],
     });
@@ -376,6 +386,15 @@ describe('the run view of approvals', () => {
       output: { approved: true, level: 1, decidedBy: 'bob@example.com' },
       approval: {
         requests: [{ approver: 'bob@example.com', level: 1, visit: 1, at: T0, deadline: T0 + 3_600_000 }],
+        shown: [
+          {
+            level: 1,
+            visit: 1,
+            at: T0,
+            message: 'Pay 500?',
+            context: { details: [], inputs: [{ label: 'amount', value: 500 }], results: [] },
+          },
+        ],
         decisions: [
           {
             by: 'bob@example.com',
