@@ -443,6 +443,11 @@ describe('the run view of approvals', () => {
 
     const view = await w.view(runId, ir);
     expect(view.status).toBe('failed');
+    // Each level's approvers were shown the request as it stood when their level opened.
+    expect(step(view, 'sign').approval?.shown.map((s) => [s.level, s.visit, s.at, s.message])).toEqual([
+      [1, 1, T0, ''],
+      [2, 1, T0 + 3_600_000, ''],
+    ]);
     expect(step(view, 'sign')).toMatchObject({
       state: 'failed',
       error: { code: 'Stepgate.Rejected', message: 'rejected by bob@example.com', step: 'sign' },
