@@ -1,13 +1,15 @@
 // What an approver is shown beside a request's message: the step's `details`, the run's inputs and the
 // latest step results. Rendered once, from the run's variables, when a level is requested (by the
-// orchestrator and by every target's approval-request handler), and kept on the approval record, so the
-// link page, the dashboard card and the email show the same thing, and an approver who may not read the
+// orchestrator and by every target's approval-request handler), and kept on the approval record (and, on
+// the orchestrator's hosts, in the `approval.requested` audit entry the run view reads), so the link page,
+// the dashboard card, the email and the run page show the same thing, and an approver who may not read the
 // run still sees what they decide on. Values under secret-looking keys are redacted as the run view
-// redacts them, and each value is bounded, so a large tool result neither bloats the record nor the email.
+// redacts them — an input or output variable of such a name, and a detail reading one, whole — and each
+// value is bounded, so a large tool result neither bloats the record nor the email.
 import type { IrApprovalContext } from '../../translator/ir.js';
-import { type JsonValue, resolveTemplate, type Template } from '../../translator/template.js';
+import { type JsonValue, resolveTemplate, type Template, templateRefs } from '../../translator/template.js';
 import type { ApprovalContext } from './protocol.js';
-import { redact } from './redaction.js';
+import { isSecretKey, REDACTED, redact } from './redaction.js';
 
 /** How many step results a request shows: the latest ones. */
 export const MAX_CONTEXT_RESULTS = 5;
@@ -22,12 +24,15 @@ export function renderApprovalContext(
   if (spec === undefined) return undefined;
   const has = (name: string) => Object.hasOwn(vars, name) && vars[name] !== undefined;
   return {
-    details: spec.details.map((d) => ({ label: d.label, value: bounded(detailValue(d.value, vars)) })),
-    inputs: spec.inputs.filter(has).map((name) => ({ label: name, value: bounded(vars[name]) })),
+    details: spec.details.map((d) => ({
+      label: d.label,
+      value: readsSecret(d.value) ? REDACTED : bounded(detailValue(d.value, vars)),
+    })),
+    inputs: spec.inputs.filter(has).map((name) => ({ label: name, value: boundedUnder(name, vars[name]) })),
     results: spec.results
       .filter((r) => has(r.output))
       .slice(-MAX_CONTEXT_RESULTS)
-      .map((r) => ({ label: r.step, value: bounded(vars[r.output]) })),
+      .map((r) => ({ label: r.step, value: boundedUnder(r.output, vars[r.output]) })),
   };
 }
 
@@ -73,6 +78,16 @@ function detailValue(template: Template, vars: Record<string, unknown>): unknown
   } catch {
     return null;
   }
+}
+
+/** A value held under `name` (an input, a step's output variable): hidden whole when the name looks secret. */
+function boundedUnder(name: string, value: unknown): JsonValue {
+  return isSecretKey(name) && value !== null ? REDACTED : bounded(value);
+}
+
+/** A detail whose template reads a secret-looking name anywhere in a path (`{{vault.apiKey}}`) is hidden. */
+function readsSecret(template: Template): boolean {
+  return templateRefs(template).some((ref) => ref.path.some(isSecretKey));
 }
 
 function bounded(value: unknown): JsonValue {

@@ -4,6 +4,7 @@
 import type { Edge, IrApprovalRequire, IrNode } from '../../translator/ir.js';
 import type { JsonValue } from '../../translator/template.js';
 import type {
+  ApprovalContext,
   ApprovalDecisionEntry,
   FinalStatus,
   NotifyRequest,
@@ -120,6 +121,8 @@ type StepEntry =
         approvers: string[];
         require: IrApprovalRequire;
         message: string;
+        /** What the level's approvers were shown beside the message (approval-context.ts), as they saw it. */
+        context?: ApprovalContext;
         deadline: number | null;
         allowSelfApproval?: true;
         /** The tool call the approval lets through, when the approve path leads straight to one. */

@@ -644,6 +644,7 @@ class Run {
           approvers,
           require: level.require,
           message: request.message,
+          ...(context === undefined ? {} : { context }),
           deadline,
           ...(request.allowSelfApproval ? { allowSelfApproval: true } : {}),
           ...this.nextToolPreview(node, view),

@@ -14,6 +14,11 @@
 export const REDACTED = '[redacted]';
 const SECRET_KEY = /password|passwd|secret|token|api[-_]?key|authorization|credential/i;
 
+/** A key whose value key-name redaction hides (`apiKey`, `password`, `github_token`, ...). */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key);
+}
+
 /**
  * Redaction by key name, for what is shown rather than recorded (the run view, an approval's context):
  * `value` with whatever sits under a secret-looking key replaced by "[redacted]".
@@ -22,7 +27,7 @@ export function redact(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redact);
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(
-    Object.entries(value).map(([key, v]) => [key, SECRET_KEY.test(key) && v !== null ? REDACTED : redact(v)]),
+    Object.entries(value).map(([key, v]) => [key, isSecretKey(key) && v !== null ? REDACTED : redact(v)]),
   );
 }
 

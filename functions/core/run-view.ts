@@ -1,11 +1,12 @@
 // The run as the dashboard draws it: who started it and how, every step of the workflow with its state,
-// attempts (inputs, outputs, policy decisions, credential levels) and approvals, read from the run's record
-// and audit trail. Pure; secrets are redacted from everything it returns.
-
+// attempts (inputs, outputs, policy decisions, credential levels) and approvals (who was asked, what they
+// were shown, who decided), read from the run's record and audit trail. Pure; secrets are redacted from
+// everything it returns.
 import { END, edgesOf, type IrGraph, type IrNode, type IrWorkflow } from '../../translator/ir.js';
 import { assertNever } from '../../translator/util.js';
 import { type AuditRecord, type AuditType, isAuditType, type PolicyDecision } from './audit.js';
 import type { RunRecord } from './ports.js';
+import type { ApprovalContext } from './protocol.js';
 import { REDACTED, redact } from './redaction.js';
 import { type RunOutcomeView, runOutcome } from './run-outcome.js';
 
@@ -72,6 +73,16 @@ export interface ApprovalRequestView {
   notified?: 'sent' | 'failed';
 }
 
+/** What one level's approvers were shown when it was requested: the message and the request's context. */
+export interface ApprovalShownView {
+  level: number;
+  visit: number;
+  at: number;
+  message: string;
+  /** The step's details, the run's inputs and latest results; absent from a request recorded before. */
+  context?: ApprovalContext;
+}
+
 export interface ApprovalDecisionView {
   by: string;
   decision: string;
@@ -116,6 +127,8 @@ export interface StepView {
   afterJoin?: 'done' | 'failed';
   approval?: {
     requests: ApprovalRequestView[];
+    /** A level's request each, in the order they were made. */
+    shown: ApprovalShownView[];
     decisions: ApprovalDecisionView[];
     refused: ApprovalRefusalView[];
   };
@@ -206,6 +219,7 @@ interface StepTrail {
   kind: string;
   visits: Visit[];
   requests: ApprovalRequestView[];
+  shown: ApprovalShownView[];
   decisions: ApprovalDecisionView[];
   refused: ApprovalRefusalView[];
   /** `approval.notified` and failed `approval.link` notify entries: before their level's `approval.requested`. */
@@ -304,6 +318,7 @@ export function runView(run: RunRecord, audit: AuditRecord[], ir?: IrWorkflow, v
         ? {
             approval: {
               requests: trail?.requests ?? [],
+              shown: trail?.shown ?? [],
               decisions: trail?.decisions ?? [],
               refused: trail?.refused ?? [],
             },
@@ -494,6 +509,15 @@ function readApproval(entry: ApprovalEntry, trail: StepTrail, visit: Visit): voi
         });
       }
       trail.notified = [];
+      trail.shown.push({
+        level,
+        visit: visit.visit,
+        at: entry.at,
+        message: typeof entry.data.message === 'string' ? entry.data.message : '',
+        ...(typeof entry.data.context === 'object' && entry.data.context !== null
+          ? { context: entry.data.context }
+          : {}),
+      });
       break;
     }
     case 'approval.notified':
@@ -547,7 +571,7 @@ function notified(
 }
 
 function newTrail(id: string, kind: string): StepTrail {
-  return { id, kind, visits: [], requests: [], decisions: [], refused: [], notified: [] };
+  return { id, kind, visits: [], requests: [], shown: [], decisions: [], refused: [], notified: [] };
 }
 
 /** Every node in IR pre-order (a parallel, then its branches' steps), with the parallel it belongs to. */

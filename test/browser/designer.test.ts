@@ -33,12 +33,10 @@ import { addItems, drag, dropStep, fill, node, wire, withFailureShot } from './d
 import { ROOT, type Stack, screenshot, startStack, type UserContext } from './support.js';
 
 const TEMPLATE = readFileSync(join(ROOT, 'templates', 'expense-approval.yaml'), 'utf8');
-const template = parse(TEMPLATE) as Record<string, unknown>;
-// What drag and drop builds: the template but for its approval's `details`, which the panel has no form
-// for (they are written in the code view).
-const templateIr = validateWorkflow(
-  TEMPLATE.replace(/ {4}# What the manager needs[^\n]*\n {4}details:\n(?: {6}- [^\n]*\n)+/, ''),
-).ir;
+const template = parse(TEMPLATE) as Record<string, unknown> & {
+  steps: Array<{ details?: Array<{ label: string; value: string }> }>;
+};
+const templateIr = validateWorkflow(TEMPLATE).ir;
 
 async function savedSource(user: UserContext, id: string): Promise<string> {
   const response = await user.context.request.get(`/api/workflows/${id}`);
@@ -49,6 +47,24 @@ async function savedSource(user: UserContext, id: string): Promise<string> {
 async function csrfOf(user: UserContext): Promise<string> {
   const me = (await (await user.context.request.get('/api/me')).json()) as { csrf?: string };
   return me.csrf ?? '';
+}
+
+/**
+ * Fills an approval's details through the panel's rows, each added empty; the first value's variable is
+ * picked from the completions offered after `{{`, as in the other template fields.
+ */
+async function addDetails(page: Page, details: Array<{ label: string; value: string }>): Promise<void> {
+  for (const [i, detail] of details.entries()) {
+    await page.getByRole('button', { name: 'Add detail' }).click();
+    await fill(page, `detail-${String(i)}-label`, detail.label);
+    const value = page.locator(`.sg-side [name="detail-${String(i)}-value"]`);
+    if (i === 0) {
+      await value.pressSequentially('{{valid');
+      await page.locator('.sg-side [role="option"]', { hasText: /^validation$/ }).click();
+      expect(await value.inputValue()).toBe('{{validation}}');
+    }
+    await value.fill(detail.value);
+  }
 }
 
 /** Saves the expense template as it is, so a test starts from the same workflow whatever ran before. */
@@ -550,6 +566,7 @@ async function buildExpenseWorkflow(page: Page): Promise<void> {
   await fill(page, 'step-id', 'manager_approval', { enter: true });
   await addItems(page, 'approvers', ['{{trigger.user.manager}}']);
   await fill(page, 'message', (steps[2] as Record<string, string>).message as string);
+  await addDetails(page, template.steps[2]?.details ?? []);
   await fill(page, 'timeout', '24h');
   await page.getByRole('button', { name: 'Add escalation level' }).click();
   await addItems(page, 'level 2 approvers', ['role:director']);

@@ -353,6 +353,8 @@ describe('an approval step', () => {
           approvers: three,
           require: 2,
           message: 'Please approve',
+          // What the approvers were shown beside the message (this workflow has no inputs or results).
+          context: { details: [], inputs: [], results: [] },
           deadline: null,
           // The tool call the approval lets through, for the approval page.
           next: { step: 'go', tool: 'go', args: {} },

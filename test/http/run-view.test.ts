@@ -228,6 +228,23 @@ describe('the runs routes', () => {
       ]);
       expect(view.steps[2]?.approval).toEqual({
         requests: [{ approver: 'manager@example.com', level: 1, visit: 1, at: T0, deadline: null }],
+        // What the manager was shown, the secret-named input and result keys redacted as in the view.
+        shown: [
+          {
+            level: 1,
+            visit: 1,
+            at: T0,
+            message: 'Buy for 500?',
+            context: {
+              details: [],
+              inputs: [
+                { label: 'amount', value: 500 },
+                { label: 'apiKey', value: '[redacted]' },
+              ],
+              results: [{ label: 'quote', value: { price: 42, secretCode: '[redacted]' } }],
+            },
+          },
+        ],
         decisions: [],
         refused: [],
       });

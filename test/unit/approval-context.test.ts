@@ -1,6 +1,7 @@
 // An approval's context as every host renders it (functions/core/approval-context.ts): the step's details
 // from their templates, the inputs the schema names, the latest step results, each value bounded and
-// redacted by key, and a detail naming a variable the run lacks shown as null rather than failing.
+// redacted by key (a secret-named input, output or detail reading one hidden whole), and a detail naming
+// a variable the run lacks shown as null rather than failing.
 import { describe, expect, it } from 'vitest';
 import {
   contextText,
@@ -69,5 +70,47 @@ describe('an approval request context', () => {
     expect(renderApprovalContext(node.context, {})?.details).toEqual([{ label: 'Findings', value: null }]);
     expect(renderApprovalContext(undefined, { amount: 1 })).toBeUndefined();
     expect(contextText(undefined)).toBe('');
+  });
+
+  it('hides a secret-named input, output variable or a detail reading one whole, as the run view does', () => {
+    const yaml = `version: 1
+id: w
+inputs: { type: object, properties: { amount: { type: number }, apiKey: { type: string } } }
+steps:
+  - { id: login, type: tool, tool: t, output: session_token }
+  - { id: fetch, type: tool, tool: u, output: creds }
+  - id: ask
+    type: approval
+    approvers: [a@example.com]
+    details:
+      - { label: Key, value: "key {{apiKey}}" }
+      - { label: Vault, value: "{{creds.password}}" }
+      - { label: Amount, value: "{{amount}}" }
+`;
+    const node = validateWorkflow(yaml, 'yaml').ir?.graph.nodes.find((n) => n.id === 'ask');
+    if (node?.kind !== 'approval')
+      throw new Error(JSON.stringify(validateWorkflow(yaml, 'yaml').diagnostics));
+    const context = renderApprovalContext(node.context, {
+      amount: 900,
+      apiKey: 'k-123456',
+      session_token: 'st-99999',
+      creds: { password: 'hunter22' },
+    });
+    expect(context).toEqual({
+      details: [
+        { label: 'Key', value: '[redacted]' },
+        { label: 'Vault', value: '[redacted]' },
+        { label: 'Amount', value: 900 },
+      ],
+      inputs: [
+        { label: 'amount', value: 900 },
+        { label: 'apiKey', value: '[redacted]' },
+      ],
+      results: [
+        { label: 'login', value: '[redacted]' },
+        { label: 'fetch', value: { password: '[redacted]' } },
+      ],
+    });
+    expect(JSON.stringify(context)).not.toMatch(/k-123456|st-99999|hunter22/);
   });
 });

@@ -334,6 +334,16 @@ describe('the run view of approvals', () => {
     });
     expect(step(view, 'approve').approval).toEqual({
       requests: [{ approver: 'bob@example.com', level: 1, visit: 1, at: T0, deadline: T0 + 3_600_000 }],
+      // What bob was shown: the message and the request's context, as the trail recorded them.
+      shown: [
+        {
+          level: 1,
+          visit: 1,
+          at: T0,
+          message: 'Pay 500?',
+          context: { details: [], inputs: [{ label: 'amount', value: 500 }], results: [] },
+        },
+      ],
       decisions: [],
       refused: [],
     });
@@ -376,6 +386,15 @@ describe('the run view of approvals', () => {
       output: { approved: true, level: 1, decidedBy: 'bob@example.com' },
       approval: {
         requests: [{ approver: 'bob@example.com', level: 1, visit: 1, at: T0, deadline: T0 + 3_600_000 }],
+        shown: [
+          {
+            level: 1,
+            visit: 1,
+            at: T0,
+            message: 'Pay 500?',
+            context: { details: [], inputs: [{ label: 'amount', value: 500 }], results: [] },
+          },
+        ],
         decisions: [
           {
             by: 'bob@example.com',
@@ -424,6 +443,11 @@ describe('the run view of approvals', () => {
 
     const view = await w.view(runId, ir);
     expect(view.status).toBe('failed');
+    // Each level's approvers were shown the request as it stood when their level opened.
+    expect(step(view, 'sign').approval?.shown.map((s) => [s.level, s.visit, s.at, s.message])).toEqual([
+      [1, 1, T0, ''],
+      [2, 1, T0 + 3_600_000, ''],
+    ]);
     expect(step(view, 'sign')).toMatchObject({
       state: 'failed',
       error: { code: 'Stepgate.Rejected', message: 'rejected by bob@example.com', step: 'sign' },

@@ -86,6 +86,8 @@ export interface StepAttempt {
 export interface ApprovalRequest {
   approver: string;
   level?: number;
+  /** The step's visit it was made in (a loop enters an approval again). */
+  visit?: number;
   channel?: string;
   at: number;
   deadline?: number | null;
@@ -100,6 +102,16 @@ export interface ApprovalDecision {
   at: number;
   /** The decider asked for the run; the step allows it. */
   selfApproval?: true;
+}
+
+/** What one level's approvers were shown when it was requested: the message and the request's context. */
+export interface ApprovalShown {
+  level: number;
+  visit: number;
+  at: number;
+  message: string;
+  /** Absent from a request recorded before requests carried their context. */
+  context?: ApprovalContext;
 }
 
 /** A decision the engine did not count (not an approver at that level, separation of duties). */
@@ -128,7 +140,13 @@ export interface StepView {
   error?: StepError;
   /** Its branch was cancelled while it sent or called, and that answered afterwards: delivered or failed. */
   afterJoin?: 'done' | 'failed';
-  approval?: { requests: ApprovalRequest[]; decisions: ApprovalDecision[]; refused?: ApprovalRefusal[] };
+  approval?: {
+    requests: ApprovalRequest[];
+    /** What each requested level was shown, in the order requested. */
+    shown?: ApprovalShown[];
+    decisions: ApprovalDecision[];
+    refused?: ApprovalRefusal[];
+  };
 }
 
 /** What decided a completed run's path: the last approval decision, approval timeout or handled error. */

@@ -293,6 +293,11 @@ export function ApprovalFields({ step, onSet, users, variables }: StepFieldProps
         onChange={(x) => onSet(at('message'), x)}
         variables={variables}
       />
+      <DetailsFields
+        details={v.details}
+        onSet={(path, x) => onSet(at('details', ...path), x)}
+        variables={variables}
+      />
       <Field
         label="Timeout"
         name="timeout"
@@ -368,6 +373,83 @@ export function ApprovalFields({ step, onSet, users, variables }: StepFieldProps
         placeholder={step.id}
       />
     </>
+  );
+}
+
+/** The most details an approval step takes (translator/definition.ts). */
+const MAX_DETAILS = 20;
+
+/**
+ * An approval's `details`: a row per detail (its label, and its value with the variables offered after
+ * `{{`), rows added and removed. A row just added is empty: said as a hint until it is filled.
+ */
+function DetailsFields({
+  details,
+  onSet,
+  variables,
+}: {
+  details: unknown;
+  onSet: (path: Path, value: unknown) => void;
+  variables: string[];
+}) {
+  const rows = Array.isArray(details) ? details : [];
+  const missing = (text: string, what: string) => (text === '' ? `required: ${what}` : null);
+  return (
+    <fieldset className="sg-fieldset" data-testid="approval-details">
+      <legend>Details the approver sees</legend>
+      {rows.length === 0 ? (
+        <div className="sg-muted">
+          beside the run's inputs and latest results, e.g. a policy check's findings
+        </div>
+      ) : null}
+      {rows.map((row, i) => {
+        const r = isRecord(row) ? row : {};
+        const n = String(i + 1);
+        return (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a row is its place in the list, as the definition has it.
+          <div className="sg-detail-row" key={i} data-testid={`detail-${n}`}>
+            <Field
+              label={`Detail ${n} label`}
+              name={`detail-${String(i)}-label`}
+              value={str(r.label)}
+              onChange={(x) => onSet([i, 'label'], x)}
+              hint={missing(str(r.label), 'what the approver sees it as')}
+              placeholder="Policy findings"
+            />
+            <Field
+              label={`Detail ${n} value`}
+              name={`detail-${String(i)}-value`}
+              value={str(r.value)}
+              onChange={(x) => onSet([i, 'value'], x)}
+              variables={variables}
+              hint={missing(str(r.value), 'text or a {{template}}')}
+              placeholder="{{validation.reasons}}"
+            />
+            <button
+              type="button"
+              aria-label={`Remove detail ${n}`}
+              onClick={() =>
+                onSet(
+                  [],
+                  rows.filter((_, j) => j !== i),
+                )
+              }
+            >
+              Remove
+            </button>
+          </div>
+        );
+      })}
+      <button
+        type="button"
+        className="sg-add"
+        disabled={rows.length >= MAX_DETAILS}
+        title={rows.length >= MAX_DETAILS ? `at most ${String(MAX_DETAILS)} details` : undefined}
+        onClick={() => onSet([], [...rows, { label: '', value: '' }])}
+      >
+        Add detail
+      </button>
+    </fieldset>
   );
 }
 

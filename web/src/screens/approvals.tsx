@@ -3,9 +3,10 @@
 // step results) and the deadline; approve or reject with a comment.
 import { type FormEvent, useEffect, useState } from 'react';
 import { ApiError, api } from '../api';
+import { ContextFacts } from '../approval-context';
 import { Link } from '../router';
 import { approvalsChanged, useMe } from '../session';
-import type { ApprovalContext, ApprovalContextEntry, PendingApproval, RunView } from '../types';
+import type { PendingApproval, RunView } from '../types';
 import { atLeast, Empty, formatTime, Loading, Page, ProblemNote, relativeTime, useApi } from '../ui';
 
 const REFRESH_MS = 10_000;
@@ -190,58 +191,5 @@ function ApprovalCard({
         </div>
       </form>
     </article>
-  );
-}
-
-const SECTIONS: Array<{ key: keyof ApprovalContext; title: string }> = [
-  { key: 'details', title: 'Details' },
-  { key: 'inputs', title: 'Inputs' },
-  { key: 'results', title: 'Latest step results' },
-];
-
-/** The request's context, a section per kind, empty ones left out (React escapes every value). */
-function ContextFacts({ context }: { context: ApprovalContext }) {
-  return (
-    <>
-      {SECTIONS.filter(({ key }) => context[key].length > 0).map(({ key, title }) => (
-        <div key={key} className="facts-wide">
-          <dt>{title}</dt>
-          <dd>
-            <dl className="context-list">
-              {context[key].map((entry) => (
-                <ContextEntry key={entry.label} entry={entry} />
-              ))}
-            </dl>
-          </dd>
-        </div>
-      ))}
-    </>
-  );
-}
-
-function ContextEntry({ entry }: { entry: ApprovalContextEntry }) {
-  const { value } = entry;
-  const plainList =
-    Array.isArray(value) && value.length > 0 && value.every((v) => typeof v !== 'object' || v === null);
-  return (
-    <div className="context-entry">
-      <dt>{entry.label}</dt>
-      <dd>
-        {plainList ? (
-          <ul>
-            {(value as unknown[]).map((v, i) => (
-              // biome-ignore lint/suspicious/noArrayIndexKey: the items of one fixed list.
-              <li key={i}>{typeof v === 'string' ? v : JSON.stringify(v)}</li>
-            ))}
-          </ul>
-        ) : value !== null && typeof value === 'object' ? (
-          <pre className="context-json">{JSON.stringify(value, null, 2)}</pre>
-        ) : typeof value === 'string' ? (
-          value
-        ) : (
-          JSON.stringify(value)
-        )}
-      </dd>
-    </div>
   );
 }

@@ -1,14 +1,24 @@
 // /runs/:id: one run, live. The graph coloured by step state, the status, who started it and how, and a
-// timeline of every step: attempts, results, policy decisions, approval requests and decisions. Updates
+// timeline of every step: attempts, results, policy decisions, approval requests (with what each level's
+// approvers were shown: the message, the details, inputs and latest results) and decisions. Updates
 // come from the run's event stream (GET /api/runs/:id/events, `event: run` carrying the whole view);
 // when the stream fails the page polls instead. Cancel where the caller may.
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { api } from '../api';
+import { ContextFacts } from '../approval-context';
 import { parseDefinition } from '../definition';
 import { RunFlow } from '../flow';
 import { Link } from '../router';
 import { useMe } from '../session';
-import type { AuditEntry, RunView, StepAttempt, StepState, StepView, WorkflowDetail } from '../types';
+import type {
+  ApprovalShown,
+  AuditEntry,
+  RunView,
+  StepAttempt,
+  StepState,
+  StepView,
+  WorkflowDetail,
+} from '../types';
 import {
   atLeast,
   Empty,
@@ -521,17 +531,33 @@ function AttemptItem({ attempt }: { attempt: StepAttempt }) {
 }
 
 function ApprovalDetails({ approval }: { approval: NonNullable<StepView['approval']> }) {
+  const shown = approval.shown ?? [];
   const byLevel = new Map<number, string[]>();
   for (const r of approval.requests)
     byLevel.set(r.level ?? 1, [...(byLevel.get(r.level ?? 1) ?? []), r.approver]);
+  const asked = (level: number, approvers: string[]) =>
+    `${level > 1 ? `Escalated (level ${level}) to ` : 'Asked '}${[...new Set(approvers)].join(', ')}`;
   return (
     <div className="approval-details">
-      {[...byLevel.entries()].map(([level, approvers]) => (
-        <p key={level} className="small">
-          {level > 1 ? `Escalated (level ${level}) to ` : 'Asked '}
-          {[...new Set(approvers)].join(', ')}
-        </p>
-      ))}
+      {shown.length > 0
+        ? shown.map((request, i) => (
+            <ShownRequest
+              key={`${request.visit}-${request.level}`}
+              request={request}
+              asked={asked(
+                request.level,
+                approval.requests
+                  .filter((r) => (r.level ?? 1) === request.level && (r.visit ?? 1) === request.visit)
+                  .map((r) => r.approver),
+              )}
+              latest={i === shown.length - 1}
+            />
+          ))
+        : [...byLevel.entries()].map(([level, approvers]) => (
+            <p key={level} className="small">
+              {asked(level, approvers)}
+            </p>
+          ))}
       {approval.decisions.map((d) => (
         <p key={`${d.by}-${d.at}`} className={`decision decision-${d.decision}`}>
           <strong>
@@ -549,6 +575,41 @@ function ApprovalDetails({ approval }: { approval: NonNullable<StepView['approva
           Not counted: {r.decision} by {r.by} ({r.reason})
         </p>
       ))}
+    </div>
+  );
+}
+
+/**
+ * One level's request: who was asked, and what they were shown — the message and the request's context,
+ * as the Approvals card draws it; the latest request open, earlier ones folded.
+ */
+function ShownRequest({
+  request,
+  asked,
+  latest,
+}: {
+  request: ApprovalShown;
+  asked: string;
+  latest: boolean;
+}) {
+  return (
+    <div className="approval-request" data-testid={`approval-request-${request.visit}-${request.level}`}>
+      <p className="small">
+        {asked} <span className="muted small">· {formatClock(request.at)}</span>
+      </p>
+      <details className="approval-shown" open={latest}>
+        <summary>What the approvers were shown</summary>
+        {request.message ? <p className="approval-message">{request.message}</p> : null}
+        {request.context ? (
+          <dl className="facts">
+            <ContextFacts context={request.context} />
+          </dl>
+        ) : (
+          <p className="muted small">
+            Only the message: this request was made before requests kept their context.
+          </p>
+        )}
+      </details>
     </div>
   );
 }
