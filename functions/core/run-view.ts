@@ -10,8 +10,8 @@ import type { ApprovalContext } from './protocol.js';
 import { REDACTED, redact } from './redaction.js';
 import { type RunOutcomeView, runOutcome } from './run-outcome.js';
 
-export { REDACTED, redact };
 export { type RunOutcomeView, runOutcome } from './run-outcome.js';
+export { REDACTED, redact };
 
 export type StepState = 'pending' | 'running' | 'waiting' | 'done' | 'failed' | 'skipped' | 'cancelled';
 
