@@ -16,8 +16,10 @@ export const HOUR = 3_600_000;
 /** A logged-in browser session (cookie + CSRF token) or an API token: how a request authenticates. */
 export type Credential = { cookie: string; csrf: string } | { token: string };
 
+/** A response read whole: its status and headers, its body as text and as JSON (null when it is not). */
 export interface Answer<T = unknown> {
   status: number;
+  headers: Headers;
   json: T;
   text: string;
 }
@@ -197,7 +199,7 @@ export class E2eServer {
     } catch {
       json = null;
     }
-    return { status: response.status, json: json as T, text };
+    return { status: response.status, headers: response.headers, json: json as T, text };
   }
 
   /** Starts a workflow by hand (201 expected) and returns the run id. */
@@ -276,7 +278,7 @@ export class E2eServer {
       body: raw,
     });
     const text = await response.text();
-    return { status: response.status, json: JSON.parse(text), text };
+    return { status: response.status, headers: response.headers, json: JSON.parse(text), text };
   }
 }
 

@@ -3,18 +3,8 @@
 // webhook body with one), a pattern or format said in words with the property's description, a misspelt
 // input name, a misspelt workflow / template / route / user / vault entry with did-you-mean among what the caller may list —
 // never to an API token that may not list workflows — and a schedule's cron and time zone in words.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../functions/local/server.js';
-
-const ROOT = join(import.meta.dirname, '..', '..');
-const PASSWORD = 'stepgate-demo';
-
-interface Caller {
-  headers: Record<string, string>;
-}
+import { type Credential, E2eServer } from '../e2e/support.js';
 
 interface Answer {
   status: number;
@@ -22,49 +12,33 @@ interface Answer {
 }
 
 describe('API errors a new user meets', () => {
-  let home: string;
-  let server: RunningServer;
+  let s: E2eServer;
 
   beforeAll(async () => {
-    home = mkdtempSync(join(tmpdir(), 'stepgate-errors-'));
-    server = await startServer({
-      PORT: '0',
-      STEPGATE_HOME: home,
-      STEPGATE_CONFIG: join(ROOT, 'stepgate.config.yaml'),
-    });
-  });
+    s = await E2eServer.start();
+  }, 60_000);
 
   afterAll(async () => {
-    await server?.close();
-    rmSync(home, { recursive: true, force: true });
+    await s?.dispose();
   });
 
-  const login = async (email: string): Promise<Caller> => {
-    const response = await fetch(`${server.url}/api/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password: PASSWORD }),
-    });
-    expect(response.status, email).toBe(200);
-    const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-    const { csrf } = (await response.json()) as { csrf: string };
-    return { headers: { cookie, 'x-csrf-token': csrf } };
+  /** A request whose error answers must be problem documents (RFC 9457). */
+  const call = async (who: Credential, method: string, path: string, body?: unknown): Promise<Answer> => {
+    const answer = await s.api<Answer['problem'] | null>(who, method, path, body);
+    if (answer.status >= 400)
+      expect(answer.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    return { status: answer.status, problem: answer.json ?? {} };
   };
 
-  const call = async (who: Caller, method: string, path: string, body?: unknown): Promise<Answer> => {
-    const response = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { ...who.headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const problem = (await response.json().catch(() => ({}))) as Answer['problem'];
-    if (response.status >= 400)
-      expect(response.headers.get('content-type')).toMatch(/application\/problem\+json/);
-    return { status: response.status, problem };
+  /** A new API token of `owner`'s with `scopes`. */
+  const token = async (owner: Credential, name: string, scopes: string[]): Promise<Credential> => {
+    const created = await s.api<{ token: string }>(owner, 'POST', '/api/tokens', { name, scopes });
+    expect(created.status).toBe(201);
+    return { token: created.json.token };
   };
 
   it('points at the input wrapper when the inputs are sent as the body of a start by hand', async () => {
-    const emma = await login('emma@example.com');
+    const emma = await s.login('emma@example.com');
     const bare = await call(emma, 'POST', '/api/workflows/expense-approval/run', {
       amount: 12,
       description: 'Lunch',
@@ -92,7 +66,7 @@ describe('API errors a new user meets', () => {
   });
 
   it('says a pattern and a format in words with the description, and spots a misspelt input name', async () => {
-    const emma = await login('emma@example.com');
+    const emma = await s.login('emma@example.com');
     const wrong = await call(emma, 'POST', '/api/workflows/travel-booking/run', {
       input: { origin: 'lhr', destination: 'JFK', departureDate: 'next friday', budget: '900' },
     });
@@ -114,7 +88,7 @@ describe('API errors a new user meets', () => {
   });
 
   it('suggests the workflow, version, template and route meant by a misspelt one', async () => {
-    const emma = await login('emma@example.com');
+    const emma = await s.login('emma@example.com');
     const get = await call(emma, 'GET', '/api/workflows/expense-aproval');
     expect(get).toMatchObject({
       status: 404,
@@ -129,7 +103,7 @@ describe('API errors a new user meets', () => {
     expect(version.status).toBe(404);
     expect(version.problem.detail).toBe("no version 7 of workflow 'expense-approval': it has version 1");
 
-    const fiona = await login('fiona@example.com'); // a lead: may install templates
+    const fiona = await s.login('fiona@example.com'); // a lead: may install templates
     const template = await call(fiona, 'POST', '/api/templates/incident-respons/install');
     expect(template.status).toBe(404);
     expect(template.problem.detail).toBe(
@@ -149,13 +123,13 @@ describe('API errors a new user meets', () => {
   });
 
   it('suggests the user and the vault entry meant, to those who may list them', async () => {
-    const ada = await login('ada@example.com'); // an admin: may list users
+    const ada = await s.login('ada@example.com'); // an admin: may list users
     const user = await call(ada, 'GET', '/api/users/emma@exmaple.com');
     expect(user).toMatchObject({
       status: 404,
       problem: { detail: "no user 'emma@exmaple.com' (did you mean 'emma@example.com'?)" },
     });
-    const emma = await login('emma@example.com');
+    const emma = await s.login('emma@example.com');
     const scope = 'user:emma@example.com';
     const set = await call(emma, 'PUT', '/api/vault', { scope, name: 'SLACK_WEBHOOK', value: 'https://x' });
     expect(set.status).toBe(201);
@@ -167,15 +141,8 @@ describe('API errors a new user meets', () => {
   });
 
   it('tells a webhook caller its body is the input itself, and suggests no id it may not list', async () => {
-    const max = await login('max@example.com'); // a manager: may start employee onboarding
-    const created = await fetch(`${server.url}/api/tokens`, {
-      method: 'POST',
-      headers: { ...max.headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'hr system', scopes: ['webhook:employee-onboarding'] }),
-    });
-    expect(created.status).toBe(201);
-    const { token } = (await created.json()) as { token: string };
-    const machine: Caller = { headers: { authorization: `Bearer ${token}` } };
+    const max = await s.login('max@example.com'); // a manager: may start employee onboarding
+    const machine = await token(max, 'hr system', ['webhook:employee-onboarding']);
     const hire = {
       fullName: 'Grace Hopper',
       personalEmail: 'grace@example.org',
@@ -191,27 +158,12 @@ describe('API errors a new user meets', () => {
     // Its token reaches nothing but that workflow's webhook; a token that may start runs but not list
     // workflows gets no suggestion for a misspelt id (it would learn ids it may not list).
     expect((await call(machine, 'POST', '/api/workflows/employee-onboardng/run', hire)).status).toBe(403);
-    const starter = await fetch(`${server.url}/api/tokens`, {
-      method: 'POST',
-      headers: { ...max.headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'starter', scopes: ['runs:start'] }),
-    });
-    expect(starter.status).toBe(201);
-    const blind: Caller = {
-      headers: { authorization: `Bearer ${((await starter.json()) as { token: string }).token}` },
-    };
+    const blind = await token(max, 'starter', ['runs:start']);
     const misspelt = await call(blind, 'POST', '/api/workflows/employee-onboardng/run', { input: hire });
     expect(misspelt.status).toBe(404);
     expect(misspelt.problem.detail).toBe("no workflow 'employee-onboardng'");
     // With workflows:read, the same mistake gets the suggestion.
-    const reader = await fetch(`${server.url}/api/tokens`, {
-      method: 'POST',
-      headers: { ...max.headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'reader', scopes: ['runs:start', 'workflows:read'] }),
-    });
-    const seeing: Caller = {
-      headers: { authorization: `Bearer ${((await reader.json()) as { token: string }).token}` },
-    };
+    const seeing = await token(max, 'reader', ['runs:start', 'workflows:read']);
     const suggested = await call(seeing, 'POST', '/api/workflows/employee-onboardng/run', { input: hire });
     expect(suggested.problem.detail).toBe(
       "no workflow 'employee-onboardng' (did you mean 'employee-onboarding'?)",
@@ -219,7 +171,7 @@ describe('API errors a new user meets', () => {
   });
 
   it('says what is wrong with a schedule in words, naming the field', async () => {
-    const emma = await login('emma@example.com');
+    const emma = await s.login('emma@example.com');
     const schedule = (fields: Record<string, unknown>) =>
       call(emma, 'POST', '/api/schedules', {
         workflowId: 'expense-approval',
