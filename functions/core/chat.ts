@@ -375,6 +375,37 @@ function vocabulary(w: ChatWorkflow): Vocabulary {
   return { words };
 }
 
+/** A phrase as chat compares it: its words, lower case, in order of the alphabet (word order does not count). */
+function phraseKey(phrase: string): string {
+  return phrase
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((word) => word !== '')
+    .sort()
+    .join(' ');
+}
+
+/**
+ * The aliases of `workflow` that are already another workflow's alias or name, as chat reads phrases (the
+ * same words in any order): chat would have to ask which one is meant. Each with its index in `aliases`
+ * and the other workflow's id.
+ */
+export function aliasClashes(
+  workflow: { id: string; aliases: readonly string[] },
+  others: readonly ChatWorkflow[],
+): Array<{ alias: string; index: number; otherId: string }> {
+  const taken = new Map<string, string>();
+  for (const other of others) {
+    if (other.id === workflow.id) continue;
+    for (const phrase of [other.name, ...(other.aliases ?? other.ir.aliases ?? [])])
+      if (!taken.has(phraseKey(phrase))) taken.set(phraseKey(phrase), other.id);
+  }
+  return workflow.aliases.flatMap((alias, index) => {
+    const otherId = taken.get(phraseKey(alias));
+    return otherId === undefined || phraseKey(alias) === '' ? [] : [{ alias, index, otherId }];
+  });
+}
+
 /** How far apart two words may be: none for short words, 1 for 4-5 letters, 2 from 6. */
 function tolerance(word: string): number {
   return word.length <= 3 ? 0 : word.length <= 5 ? 1 : 2;

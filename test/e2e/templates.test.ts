@@ -79,6 +79,49 @@ describe('the four templates from each of their triggers, over HTTP', () => {
     expect(saved.json.warnings.map((w) => w.code)).toContain('unknown-tool');
   });
 
+  it('warns at validation and on save about an alias another workflow answers to in chat', async () => {
+    const definition = (aliases: string[]) => ({
+      version: 1,
+      id: 'alias-check',
+      name: 'Alias check',
+      aliases,
+      triggers: [{ type: 'manual', minRole: 'member' }],
+      steps: [{ id: 'tell', type: 'notify', channel: 'email', to: 'emma@example.com', message: 'hi' }],
+    });
+    type Checked = {
+      valid: boolean;
+      diagnostics: { severity: string; code: string; message: string; line: number }[];
+    };
+    // expense-approval answers to 'submit expense': the same words in another order clash; 'file receipt' does not.
+    const checked = await s.api<Checked>(
+      ada,
+      'POST',
+      '/api/workflows/validate',
+      definition(['file receipt', 'Expense  submit']),
+    );
+    expect(checked.json.valid).toBe(true);
+    const clashes = checked.json.diagnostics.filter((d) => d.code === 'duplicate-alias');
+    expect(clashes).toHaveLength(1);
+    expect(clashes[0]).toMatchObject({ severity: 'warning' });
+    expect(clashes[0]?.message).toContain("workflow 'expense-approval' with 'Expense  submit'");
+    const saved = await s.api<{ warnings: { code: string }[] }>(
+      ada,
+      'PUT',
+      '/api/workflows/alias-check',
+      definition(['file receipt']),
+    );
+    expect(saved.status).toBe(201);
+    expect(saved.json.warnings.map((w) => w.code)).not.toContain('duplicate-alias');
+    // Saved again under its own id, its own aliases are not a clash with itself.
+    const again = await s.api<{ warnings: { code: string }[] }>(
+      ada,
+      'PUT',
+      '/api/workflows/alias-check',
+      definition(['file receipt', 'incident response']),
+    );
+    expect(again.json.warnings.filter((w) => w.code === 'duplicate-alias')).toHaveLength(1);
+  });
+
   describe('expense-approval', () => {
     it('manual: an expense under $500 is validated, paid through the sandbox and confirmed by email', async () => {
       const runId = await s.startRun(emma, 'expense-approval', {

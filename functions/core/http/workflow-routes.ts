@@ -15,10 +15,12 @@
 
 import type { Context, Hono } from 'hono';
 import type { Diagnostic } from '../../../translator/diagnostics.js';
-import type { IrTrigger } from '../../../translator/ir.js';
+import type { IrTrigger, IrWorkflow } from '../../../translator/ir.js';
+import { parseSource } from '../../../translator/source.js';
 import { type ToolLookup, unknownToolDiagnostics } from '../../../translator/tool-check.js';
 import { validateWorkflow } from '../../../translator/validate.js';
 import { hasScope } from '../auth.js';
+import { aliasClashes } from '../chat.js';
 import type { DelegationDirectory } from '../delegation.js';
 import { HttpError } from '../http-error.js';
 import type {
@@ -177,7 +179,32 @@ async function definitionFromBody(deps: WorkflowRoutesDeps, c: Context<Env>) {
     const lookup = deps.tools.lookup;
     result.diagnostics.push(...(await unknownToolDiagnostics(result.ir, source, format, lookup)));
   }
+  if (result.ir !== undefined)
+    result.diagnostics.push(...aliasDiagnostics(result.ir, source, format, await deps.workflows.list()));
   return { source, format, result } as const;
+}
+
+/**
+ * A warning at each alias another workflow already answers to (its alias or name, the same words in any
+ * order): chat would have to ask which one is meant. A warning, not an error — the user may mean it.
+ */
+function aliasDiagnostics(
+  ir: IrWorkflow,
+  source: string,
+  format: 'yaml' | 'json',
+  others: readonly StoredWorkflowView[],
+): Diagnostic[] {
+  const clashes = aliasClashes(ir, others);
+  if (clashes.length === 0) return [];
+  const parsed = parseSource(source, format);
+  return clashes.map(({ alias, index, otherId }) =>
+    parsed.place({
+      severity: 'warning',
+      code: 'duplicate-alias',
+      message: `chat already starts workflow '${otherId}' with '${alias}': the phrase would be ambiguous, so chat would ask which one is meant (choose another alias, or remove it)`,
+      path: ['aliases', index],
+    }),
+  );
 }
 
 /** Validating, saving and deleting definitions. */
