@@ -395,7 +395,8 @@ function waitsOnEveryPath(graph: IrGraph): boolean {
   return true;
 }
 
-function reachableFrom(graph: IrGraph): Set<string> {
+/** The ids of the steps reachable from the graph's start (its own level: a parallel's branches are graphs of their own). */
+export function reachableFrom(graph: IrGraph): Set<string> {
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const seen = new Set<string>();
   const queue = [graph.start];

@@ -22,7 +22,8 @@
 // Besides starts, a few questions (questionOf): help ("hello, what can you do?": what the user can start),
 // their recent runs and their pending approvals; the route answers them from its stores (the replies'
 // wording is here). Which tools a start can reach (reachableTools) decides whether it needs confirming.
-import { edgesOf, type IrGraph, type IrTool, type IrWorkflow } from '../../translator/ir.js';
+import { reachableFrom } from '../../translator/graph.js';
+import type { IrGraph, IrTool, IrWorkflow } from '../../translator/ir.js';
 import type { JsonValue } from '../../translator/template.js';
 import { isEmail } from './identity.js';
 import { checkInput } from './inputs.js';
@@ -284,19 +285,12 @@ export function approvalsReply(approvals: Array<{ name: string; message: string 
 
 /** The tool steps a run of `graph` can reach from its start (parallel branches included), in visit order. */
 export function reachableTools(graph: IrGraph): IrTool[] {
-  const nodes = new Map(graph.nodes.map((n) => [n.id, n]));
-  const seen = new Set<string>();
-  const tools: IrTool[] = [];
-  const queue = [graph.start];
-  for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-    const node = nodes.get(id);
-    if (node === undefined || seen.has(id)) continue;
-    seen.add(id);
-    if (node.kind === 'tool') tools.push(node);
-    if (node.kind === 'parallel') for (const branch of node.branches) tools.push(...reachableTools(branch));
-    queue.push(...edgesOf(node).map((e) => e.to));
-  }
-  return tools;
+  const reachable = reachableFrom(graph);
+  return graph.nodes.flatMap((node) => {
+    if (!reachable.has(node.id)) return [];
+    if (node.kind === 'parallel') return node.branches.flatMap(reachableTools);
+    return node.kind === 'tool' ? [node] : [];
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -179,7 +179,8 @@ async function definitionFromBody(deps: WorkflowRoutesDeps, c: Context<Env>) {
     const lookup = deps.tools.lookup;
     result.diagnostics.push(...(await unknownToolDiagnostics(result.ir, source, format, lookup)));
   }
-  if (result.ir !== undefined)
+  // Only a definition with aliases lists the others (the designer validates as the user types).
+  if (result.ir !== undefined && result.ir.aliases.length > 0)
     result.diagnostics.push(...aliasDiagnostics(result.ir, source, format, await deps.workflows.list()));
   return { source, format, result } as const;
 }
