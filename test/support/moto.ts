@@ -31,7 +31,8 @@ export const MOTO_CLIENT = {
   credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
 } as const;
 
-function freePort(): Promise<number> {
+/** A loopback port nothing listens on right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
