@@ -227,3 +227,13 @@ export type GcpResolveTimeResponse = { fireAt: number; waitMs: number } | { fire
 
 /** Posted to a branch's wait callback: the wait is over, or the branch's parallel was decided. */
 export type GcpWaitCallback = { wake: true } | { cancelled: true };
+
+/**
+ * run.end: what a deployed GCP workflow posts to `sg.functions.runEnd` as its last act (its `main` wraps
+ * the compiled one, see the deployer): the outcome it returned, or the one it raised. A cancelled execution
+ * posts nothing; whoever cancels it (the cancel route, the run-timeout task) records the end.
+ */
+export interface GcpRunEndBody {
+  runId: string;
+  outcome: { status: string; error: RunError | null; vars: WireVars };
+}
