@@ -18,6 +18,51 @@ export interface CollectionSpec {
 }
 
 /** Filled in by the adapters (one entry per collection they use), read by infra/gcp. */
-export const COLLECTIONS = {} as const satisfies Record<string, CollectionSpec>;
+export const COLLECTIONS = {
+  // adapters/gcp/approval-store.ts: openFor, pendingFor and undelivered, in that order.
+  approvals: {
+    name: 'approvals',
+    indexes: [
+      [
+        { field: 'runId', order: 'ASCENDING' },
+        { field: 'stepId', order: 'ASCENDING' },
+        { field: 'listing', order: 'ASCENDING' },
+        { field: 'visit', order: 'DESCENDING' },
+        { field: 'level', order: 'DESCENDING' },
+      ],
+      [
+        { field: 'approvers', order: 'CONTAINS' },
+        { field: 'listing', order: 'ASCENDING' },
+        { field: 'createdAt', order: 'ASCENDING' },
+      ],
+      [
+        { field: 'listing', order: 'ASCENDING' },
+        { field: 'createdAt', order: 'ASCENDING' },
+      ],
+    ],
+  },
+  // adapters/gcp/approval-link-store.ts: prune is one range on expiresAt (a single-field index).
+  approvalLinks: { name: 'approvalLinks', ttlField: 'expireAt' },
+  // adapters/gcp/step-tallies.ts: read by id only.
+  stepVisitCounts: { name: 'stepVisitCounts' },
+  stepVisitEntries: { name: 'stepVisitEntries' },
+  quorumTallies: { name: 'quorumTallies' },
+  // adapters/gcp/schedule-store.ts: list filters by equality only (single-field indexes merge).
+  schedules: { name: 'schedules' },
+  // adapters/gcp/schedule-store.ts: fires (newest first) and unfinishedFires.
+  scheduleFires: {
+    name: 'scheduleFires',
+    indexes: [
+      [
+        { field: 'scheduleId', order: 'ASCENDING' },
+        { field: 'scheduledTime', order: 'DESCENDING' },
+      ],
+      [
+        { field: 'status', order: 'ASCENDING' },
+        { field: 'scheduledTime', order: 'ASCENDING' },
+      ],
+    ],
+  },
+} as const satisfies Record<string, CollectionSpec>;
 
 export type CollectionKey = keyof typeof COLLECTIONS;
