@@ -13,8 +13,9 @@
 // made (the composite index email + createdAt; ties in document id order, which is the token id). A
 // revocation, and a verification's `lastUsedAt`, are updates conditioned on the update time read: of
 // concurrent revocations exactly one finds the token unrevoked, and a token revoked after it was read is
-// refused, as it would have been a moment later.
-import type { DocumentReference, Firestore } from '@google-cloud/firestore';
+// refused, as it would have been a moment later. A verification whose write meets another's reads the
+// token again instead of retrying: concurrent calls with one token (a CI job's) never queue on it.
+import type { DocumentReference, DocumentSnapshot, Firestore } from '@google-cloud/firestore';
 import {
   checkScopes,
   newApiToken,
@@ -38,7 +39,7 @@ import {
   secretMatches,
 } from '../local/session-store.js';
 import { COLLECTIONS } from './collections.js';
-import { deleteAsRead, docId, expireAt, retryRaces } from './documents.js';
+import { deleteAsRead, docId, expireAt, lostRace, retryRaces } from './documents.js';
 
 interface SessionDocument {
   email: string;
@@ -118,6 +119,13 @@ interface TokenDocument {
   revokedAt?: number;
 }
 
+/** The token a snapshot holds when `secret` is its secret and it is not revoked. */
+function valid(found: DocumentSnapshot, secret: string): TokenDocument | undefined {
+  const token = found.data() as TokenDocument | undefined;
+  const matches = secretMatches(token?.hash, secret);
+  return matches && token !== undefined && token.revokedAt === undefined ? token : undefined;
+}
+
 export class FirestoreApiTokenStore implements ApiTokenStore {
   private readonly now: () => number;
 
@@ -152,15 +160,18 @@ export class FirestoreApiTokenStore implements ApiTokenStore {
   async verifyApiToken(text: string): Promise<VerifiedApiToken | null> {
     const parts = usableToken(text) ? parseApiToken(text) : null;
     if (parts === null) return null;
-    return retryRaces(`verifying API token ${parts.id}`, async () => {
-      const found = await this.ref(parts.id).get();
-      const token = found.data() as TokenDocument | undefined;
-      if (!secretMatches(token?.hash, parts.secret) || token === undefined || token.revokedAt !== undefined)
-        return null;
-      // Conditioned on the read: revoked (or used) since, it is read and decided again.
+    const found = await this.ref(parts.id).get();
+    const token = valid(found, parts.secret);
+    if (token === undefined) return null;
+    try {
       await found.ref.update({ lastUsedAt: this.now() }, { lastUpdateTime: found.updateTime });
-      return { id: parts.id, email: token.email, scopes: token.scopes };
-    });
+    } catch (error) {
+      if (!lostRace(error)) throw error;
+      // Changed since the read: refused when that was its revocation; otherwise another verification
+      // wrote its use a moment ago, which stands for this one too.
+      if (valid(await found.ref.get(), parts.secret) === undefined) return null;
+    }
+    return { id: parts.id, email: token.email, scopes: token.scopes };
   }
 
   async revokeApiToken(id: string): Promise<boolean> {

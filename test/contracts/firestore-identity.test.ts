@@ -251,6 +251,25 @@ describe('Firestore sessions and API tokens at rest', () => {
     expect(stored).not.toContain(token.slice(`sg_${id}_`.length));
   });
 
+  it(
+    'verifies every one of many concurrent calls with one token, and records its use',
+    async () => {
+      const time = { at: 1_000 };
+      const stores = await fresh(() =>
+        twoClients((db) => new FirestoreApiTokenStore(db, { now: () => time.at })),
+      );
+      const { id, token } = await stores[0].createApiToken('alice@example.com', 'ci', ['runs:read']);
+      time.at = 2_000;
+      const outcomes = await race(10, (i) => connectionFor(stores, i).verifyApiToken(token));
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') throw outcome.reason;
+        expect(outcome.value).toEqual({ id, email: 'alice@example.com', scopes: ['runs:read'] });
+      }
+      expect(await stores[1].listApiTokens('alice@example.com')).toMatchObject([{ id, lastUsedAt: 2_000 }]);
+    },
+    RACE_TIMEOUT,
+  );
+
   it('deletes an expired session when it meets it', async () => {
     const time = { at: 1_000 };
     const [{ db, sessions }] = await fresh(() =>
