@@ -1,12 +1,13 @@
 // Published workflow definitions in Firestore, as DynamoWorkflowStore keeps them on DynamoDB: every version a
 // document of its own, never changed once written (`workflows/<id>/workflowVersions/<version, 10 digits>`:
 // name, format, source, the IR as JSON text, createdAt, createdBy), and one head per workflow
-// (`workflows/<id>`: id, its latest version, whether it was deleted), so `list` is one query and `get` two
-// reads. The IR is kept as JSON text: Firestore stores no arrays of arrays and no undefined.
+// (`workflows/<id>`: id, its latest version, whether it was deleted), so `list` is one query (and one
+// batched read) and `get` two reads. The IR is kept as JSON text: Firestore stores no arrays of arrays and no undefined.
 //
 // A save creates the new version and moves the head in ONE batch, the version a `create()` and the head
 // conditioned on the update time it was read at (or created, for a first save): of concurrent saves, one
-// takes each number; the others lost the race, read the head again and take the next.
+// takes each number; the others lost the race, read the head again and take the next. Each version is
+// parsed once per instance (the latest read of each workflow is kept), so listings re-read only what changed.
 import type { DocumentReference, Firestore } from '@google-cloud/firestore';
 import type { StoredWorkflowView, WorkflowStore } from '../../functions/core/ports.js';
 import type { IrWorkflow } from '../../translator/ir.js';
@@ -63,16 +64,23 @@ export class FirestoreWorkflowStore implements WorkflowStore {
     return found === undefined || found.deleted ? undefined : this.load(id, found.version);
   }
 
+  /** The latest versions in one query of the heads and one batched read of the versions not cached. */
   async list(): Promise<StoredWorkflowView[]> {
-    const heads = await this.db.collection(COLLECTIONS.workflows.name).where('deleted', '==', false).get();
-    const listed = await Promise.all(
-      heads.docs.map((doc) => {
-        const head = doc.data() as Head;
-        return this.load(head.id, head.version);
-      }),
-    );
-    return listed
-      .flatMap((workflow) => (workflow === undefined ? [] : [workflow]))
+    const found = await this.db.collection(COLLECTIONS.workflows.name).where('deleted', '==', false).get();
+    const heads = found.docs.map((doc) => doc.data() as Head);
+    const missing = heads.filter((head) => this.parsed.get(head.id)?.version !== head.version);
+    if (missing.length > 0) {
+      const versions = await this.db.getAll(...missing.map((head) => this.versionRef(head.id, head.version)));
+      for (const version of versions) {
+        const data = version.data();
+        if (data !== undefined) this.parsed.set(String(data.id), toWorkflow(data));
+      }
+    }
+    return heads
+      .flatMap((head) => {
+        const workflow = this.parsed.get(head.id);
+        return workflow?.version === head.version ? [workflow] : [];
+      })
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 

@@ -360,6 +360,21 @@ describe('the Firestore workflow store', () => {
       createdBy: 'lead@example.com',
     });
   });
+
+  it('lists what another instance saved since its last listing, not its cached versions', async () => {
+    const [store, other] = await fresh(() => twoClients((db) => new FirestoreWorkflowStore(db)));
+    const save = (on: FirestoreWorkflowStore, id: string, name: string) =>
+      on.save({ ...definition(id, name), format: 'yaml', by: 'lead@example.com', at: 1_000 });
+    await save(store, 'alpha', 'One');
+    await save(store, 'beta', 'One');
+    expect((await store.list()).map((w) => [w.id, w.version, w.name])).toEqual([
+      ['alpha', 1, 'One'],
+      ['beta', 1, 'One'],
+    ]);
+    await save(other, 'beta', 'Two');
+    await other.delete('alpha');
+    expect((await store.list()).map((w) => [w.id, w.version, w.name])).toEqual([['beta', 2, 'Two']]);
+  });
 });
 
 describe('the Firestore collections registry', () => {
