@@ -15,10 +15,54 @@ export interface CollectionSpec {
    * each ascending or descending; `array-contains` for an array field the query filters on.
    */
   indexes?: Array<Array<{ field: string; order: 'ASCENDING' | 'DESCENDING' | 'CONTAINS' }>>;
+  /**
+   * Fields exempt from Firestore's automatic single-field indexes: large text and long arrays no query
+   * filters on (an array is indexed once per element, and a document has at most 40,000 index entries).
+   */
+  unindexed?: string[];
 }
 
 /** Filled in by the adapters (one entry per collection they use), read by infra/gcp. */
 export const COLLECTIONS = {
+  /** adapters/gcp/workflow-store.ts: one head per workflow (its latest version, whether deleted). */
+  workflows: { name: 'workflows' },
+  /** adapters/gcp/workflow-store.ts: every version, a subcollection of its workflow's head. */
+  workflowVersions: { name: 'workflowVersions', unindexed: ['source', 'ir'] },
+  /** adapters/gcp/session-store.ts: login sessions by the SHA-256 of their token; ended by user. */
+  sessions: { name: 'sessions', ttlField: 'expireAt' },
+  /** adapters/gcp/session-store.ts: API tokens by id, listed by owner in the order made. */
+  apiTokens: {
+    name: 'apiTokens',
+    indexes: [
+      [
+        { field: 'email', order: 'ASCENDING' },
+        { field: 'createdAt', order: 'ASCENDING' },
+      ],
+    ],
+  },
+  /** adapters/gcp/directory.ts: users by email, listed in the order first added. */
+  users: {
+    name: 'users',
+    indexes: [
+      [
+        { field: 'role', order: 'ASCENDING' },
+        { field: 'disabled', order: 'ASCENDING' },
+        { field: 'position', order: 'ASCENDING' },
+      ],
+      [
+        { field: 'groups', order: 'CONTAINS' },
+        { field: 'disabled', order: 'ASCENDING' },
+        { field: 'position', order: 'ASCENDING' },
+      ],
+    ],
+    unindexed: ['passwordHash'],
+  },
+  /** adapters/gcp/directory.ts: one document, the enabled admins and the last position handed out. */
+  userDirectory: { name: 'userDirectory' },
+  /** adapters/gcp/webhook-store.ts: accepted deliveries by workflow and delivery id. */
+  webhookDeliveries: { name: 'webhookDeliveries', ttlField: 'expireAt' },
+  /** adapters/gcp/rate-limiter.ts: one document per bucket, the times of its calls in the window. */
+  rateBuckets: { name: 'rateBuckets', ttlField: 'expireAt', unindexed: ['hits'] },
   // adapters/gcp/approval-store.ts: openFor, pendingFor and undelivered, in that order.
   approvals: {
     name: 'approvals',

@@ -1,33 +1,57 @@
-// What the Firestore adapters of approvals, schedules and tallies share: document ids made from a key's
-// parts, and the gRPC status codes they turn into domain answers (a `create` of an existing document is
-// "already there", an `update` of a missing one is "no such thing"). Ids are percent-encoded part by part
-// and joined with `|` (which the encoding never leaves bare), so no key, whatever its characters, can
-// collide with another, contain `/`, be `.`/`..`, or look like Firestore's reserved `__name__` ids.
+// What the Firestore adapters share: turning any key (an email, a rate-limit key, a webhook's delivery id, a
+// run's step and visit) into a document id Firestore accepts, telling a lost race from a failure, retrying a write made on a read
+// that another writer overtook, deleting a document only as it was read, and the Timestamps TTL policies
+// expire documents by.
+//
+// A document id may not contain `/`, be `.` or `..`, match `__.*__`, or exceed 1,500 bytes. Ids are
+// percent-encoded (everything but letters, digits, `@` and `-`), which keeps them readable in the console
+// and distinct (two texts never share an id); a key of several parts encodes each and joins them with `|`
+// (which the encoding never leaves bare), so no two keys collide either. An id whose encoding is longer
+// than MAX_ENCODED becomes `#` and the SHA-256 of its parts, which an encoded id never starts with (`#`
+// itself is encoded).
+import { createHash } from 'node:crypto';
+import { type DocumentSnapshot, Timestamp } from '@google-cloud/firestore';
 
-/** gRPC status codes Firestore answers with (google.rpc.Code). */
-const ALREADY_EXISTS = 6;
-const NOT_FOUND = 5;
+/** The longest percent-encoded id kept as it is (bytes); longer texts are hashed. */
+const MAX_ENCODED = 1_000;
 
-/** One document id for the key `parts`, injective: different keys never share an id. */
+/** A document id standing for the key `parts`, one to one (see the header). */
 export function docId(...parts: Array<string | number>): string {
-  return parts.map((part) => encodePart(String(part))).join('|');
+  const encoded = parts.map((part) => encodePart(String(part))).join('|');
+  return encoded.length <= MAX_ENCODED
+    ? encoded
+    : `#${createHash('sha256')
+        .update(JSON.stringify(parts.map(String)))
+        .digest('hex')}`;
 }
 
-function encodePart(part: string): string {
-  return encodeURIComponent(part).replace(
-    /[!'()*._~]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
+function encodePart(text: string): string {
+  const encoded = [...new TextEncoder().encode(text)]
+    .map((byte) => {
+      const c = String.fromCharCode(byte);
+      return /[A-Za-z0-9@-]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    })
+    .join('');
+  return encoded.length === 0 ? '%' : encoded;
 }
 
-/** The error a `create()` of a document that exists fails with. */
+/** The gRPC status codes the adapters react to. */
+const NOT_FOUND = 5;
+const ALREADY_EXISTS = 6;
+const FAILED_PRECONDITION = 9;
+const ABORTED = 10;
+
+const codeOf = (error: unknown): unknown =>
+  typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+
+/** `create()` found the document there already. */
 export function alreadyExists(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === ALREADY_EXISTS;
+  return codeOf(error) === ALREADY_EXISTS;
 }
 
-/** The error an `update()` of a document that does not exist fails with. */
+/** An `update()` of a document that does not exist. */
 export function notFound(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === NOT_FOUND;
+  return codeOf(error) === NOT_FOUND;
 }
 
 /**
@@ -35,3 +59,51 @@ export function notFound(error: unknown): boolean {
  * abort each other and retry with backoff, and a contract lets a dozen of them race.
  */
 export const TRANSACTION_ATTEMPTS = 30;
+
+/**
+ * A write conditioned on what was read lost to another writer: the document was created meanwhile
+ * (ALREADY_EXISTS), changed or deleted meanwhile (FAILED_PRECONDITION on `lastUpdateTime`, NOT_FOUND for an
+ * update), or met a transaction holding it (ABORTED).
+ */
+export function lostRace(error: unknown): boolean {
+  const code = codeOf(error);
+  return code === ALREADY_EXISTS || code === FAILED_PRECONDITION || code === NOT_FOUND || code === ABORTED;
+}
+
+/** How many times `retryRaces` reads and decides again before it gives up. */
+const ATTEMPTS = 50;
+
+/**
+ * Runs `attempt` (read, decide, write conditioned on the read) until it does not lose a race, backing off a
+ * little between tries (jittered, so the losers spread out); throws naming `what` after ATTEMPTS tries.
+ */
+export async function retryRaces<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 1; tries <= ATTEMPTS; tries++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!lostRace(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * tries));
+    }
+  }
+  throw new Error(`${what} stayed contended through ${ATTEMPTS} attempts; try again`);
+}
+
+/** Deletes a document only while it is as it was read; false when it changed or went since (or never was). */
+export async function deleteAsRead(snapshot: DocumentSnapshot): Promise<boolean> {
+  if (snapshot.updateTime === undefined) return false;
+  try {
+    await snapshot.ref.delete({ lastUpdateTime: snapshot.updateTime });
+    return true;
+  } catch (error) {
+    const code = codeOf(error);
+    // Changed or deleted since the read; an ABORTED delete deleted nothing and is an error here.
+    if (code === FAILED_PRECONDITION || code === NOT_FOUND) return false;
+    throw error;
+  }
+}
+
+/** The Timestamp a TTL policy expires a document by, from ms since epoch. */
+export function expireAt(ms: number): Timestamp {
+  return Timestamp.fromMillis(ms);
+}
