@@ -1,11 +1,12 @@
 // A test oracle for GCP Workflows: executes exactly the subset of the language the GCP compiler emits
 // (assign, switch, call of http.post / events.create_callback_endpoint / events.await_callback / sys.sleep
-// and subworkflows, try/retry/except, raise, return, parallel with shared variables, next) on a virtual
-// clock. It is not a product runtime. GCP rules it enforces: a branch may assign a parent variable only
+// and subworkflows, try/retry/except, raise, return, parallel with shared variables, next) on a clock: the
+// VirtualClock of the scenario suite, or any Clock (the SystemClock of the Workflows API stand-in,
+// test/support/workflows-emulator.ts, which also gives callback endpoints real URLs and http.post a real
+// request). It is not a product runtime. GCP rules it enforces: a branch may assign a parent variable only
 // when it is `shared`; jumps resolve in the current step list or an enclosing one, never out of a branch;
 // expressions raise on type errors (testing/gcp-oracle/expression.ts).
-import type { VirtualClock } from '../../adapters/local/clock.js';
-import type { TimerHandle } from '../../functions/core/ports.js';
+import type { Clock, TimerHandle } from '../../functions/core/ports.js';
 import { evaluate, GcpRaise, type GcpValue, runtimeError } from './expression.js';
 
 export type { GcpValue } from './expression.js';
@@ -15,12 +16,17 @@ type Step = Record<string, unknown>;
 type StepList = Array<Record<string, Step>>;
 type Flow = { kind: 'next' } | { kind: 'jump'; to: string } | { kind: 'return'; value: GcpValue };
 
-/** The handler behind an http.post URL: gets the evaluated body, returns the response body. */
-export type HttpRoute = (url: string, body: GcpValue) => Promise<GcpValue>;
+/**
+ * The handler behind an http.post URL: gets the evaluated body (and the call's `auth` argument), returns the
+ * response body; a failed request raises (GcpRaise) what GCP raises, e.g. an HttpError map.
+ */
+export type HttpRoute = (url: string, body: GcpValue, call: { auth: GcpValue }) => Promise<GcpValue>;
 
 export interface InterpreterOptions {
-  clock: VirtualClock;
+  clock: Clock;
   http: HttpRoute;
+  /** The URL of the execution's `n`th callback endpoint (default: GCP's own form, unreachable). */
+  callbackUrl?: (executionId: string, n: number) => string;
   /** Called as each named step starts. */
   onStep?: (name: string) => void;
 }
@@ -316,7 +322,7 @@ export class GcpInterpreter {
           this.deliver(url, a.body ?? null, true);
           return { code: 200, body: null, headers: {} };
         }
-        const body = await this.options.http(url, clone(a.body ?? null));
+        const body = await this.options.http(url, clone(a.body ?? null), { auth: clone(a.auth ?? null) });
         if (this.stopped) throw new Cancelled();
         return { code: 200, body: clone(body), headers: {} };
       }
@@ -327,7 +333,10 @@ export class GcpInterpreter {
         return null;
       }
       case 'events.create_callback_endpoint': {
-        const url = `https://workflowexecutions.googleapis.com/v1/${this.executionId}/callbacks/${++this.callbackCount}`;
+        const n = ++this.callbackCount;
+        const url =
+          this.options.callbackUrl?.(this.executionId, n) ??
+          `https://workflowexecutions.googleapis.com/v1/${this.executionId}/callbacks/${n}`;
         this.endpoints.set(url, { url, queue: [], waiter: undefined });
         return { url };
       }
