@@ -27,8 +27,17 @@ export interface InterpreterOptions {
   http: HttpRoute;
   /** The URL of the execution's `n`th callback endpoint (default: GCP's own form, unreachable). */
   callbackUrl?: (executionId: string, n: number) => string;
-  /** Called as each named step starts. */
-  onStep?: (name: string) => void;
+  /** Called as each named step starts: `entry` numbers the steps run, from 1. */
+  onStep?: (name: string, where: StepWhere) => void;
+  /** Called as a step that started ends: `raised` is what it raised (not called for a cancelled step). */
+  onStepEnd?: (name: string, where: StepWhere, raised: GcpValue | undefined) => void;
+}
+
+/** Where a step runs: its routine (`main`, a subworkflow), its number among the steps run, its body. */
+export interface StepWhere {
+  routine: string;
+  entry: number;
+  body: Readonly<Record<string, unknown>>;
 }
 
 export type ExecutionResult =
@@ -43,6 +52,7 @@ class Scope {
   constructor(
     readonly parent: Scope | null,
     readonly shared: ReadonlySet<string> = new Set(),
+    readonly routine: string = parent?.routine ?? 'main',
   ) {}
 
   lookup(name: string): GcpValue {
@@ -90,6 +100,7 @@ function clone(value: GcpValue): GcpValue {
 export class GcpInterpreter {
   private busy = 0;
   private callbackCount = 0;
+  private entryCount = 0;
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly waits = new Set<(error: Error) => void>();
   // One thread (main or a branch) runs at a time, like the orchestrator's threads: it holds the token
@@ -203,8 +214,7 @@ export class GcpInterpreter {
       if (this.stopped) throw new Cancelled();
       const entry = steps[index] as Record<string, Step>;
       const [name, body] = Object.entries(entry)[0] as [string, Step];
-      this.options.onStep?.(name);
-      const flow = await this.step(body, scope);
+      const flow = await this.namedStep(name, body, scope);
       if (flow.kind === 'return') return flow;
       if (flow.kind === 'next') {
         index++;
@@ -216,6 +226,20 @@ export class GcpInterpreter {
       index = found;
     }
     return { kind: 'next' };
+  }
+
+  /** A step with the onStep / onStepEnd hooks around it. */
+  private async namedStep(name: string, body: Step, scope: Scope): Promise<Flow> {
+    const where: StepWhere = { routine: scope.routine, entry: ++this.entryCount, body };
+    this.options.onStep?.(name, where);
+    try {
+      const flow = await this.step(body, scope);
+      this.options.onStepEnd?.(name, where, undefined);
+      return flow;
+    } catch (error) {
+      if (error instanceof GcpRaise) this.options.onStepEnd?.(name, where, error.value);
+      throw error;
+    }
   }
 
   private after(body: Step): Flow {
@@ -300,7 +324,7 @@ export class GcpInterpreter {
     const sub = this.doc[name];
     if (sub === undefined || name === 'main')
       throw runtimeError('SyntaxError', `unknown subworkflow ${name}`);
-    const scope = new Scope(null);
+    const scope = new Scope(null, new Set(), name);
     (sub.params ?? []).forEach((param, i) => {
       const value = Array.isArray(args) ? args[i] : args[param];
       if (value === undefined) throw runtimeError('TypeError', `missing argument ${param} of ${name}`);
