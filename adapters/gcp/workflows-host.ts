@@ -8,8 +8,9 @@
 //   `timeOut`), then createExecution with the argument the compiled workflow expects (gcpExecutionArgument:
 //   {input, trigger, run, stepgate: {runId, workflowId, identity, by?, functions}}) and attaches the
 //   execution's name to the record: Workflows names executions itself, so the name is known only after the
-//   start (the records' `attachExecution`). A failed timeout schedule or start ends the run failed
-//   (`Stepgate.StartFailed`) and rethrows, so no run stays running without an execution or its timeout.
+//   start (the records' `attachExecution`). A failed timeout schedule, start or attach ends the run failed
+//   (`Stepgate.StartFailed`; an execution that did start is cancelled) and rethrows, so no run stays
+//   running without an execution or its timeout, and no execution runs without a record naming it.
 // - The run's end: the deployed workflow posts its outcome (GcpRunEndBody) to the run-end function, which
 //   calls recordEnd (validated; an end is applied once, the records' `end` being conditional on running).
 //   cancelRun cancels the execution and records `run.cancelled`; timeOut (the timeout task) cancels it and
@@ -171,6 +172,7 @@ export class GcpWorkflowsHost implements DurableHost {
       );
     const at = this.clock.now();
     await this.options.records.create(run, at, { version: deployed.version, executionName: null });
+    let started: string | undefined;
     try {
       if (run.ir.timeoutMs !== null) await this.options.timeouts.schedule(run.runId, at + run.ir.timeoutMs);
       const [execution] = await this.options.executions.createExecution({
@@ -178,8 +180,11 @@ export class GcpWorkflowsHost implements DurableHost {
         execution: { argument: JSON.stringify(gcpExecutionArgument(run, at, this.options.functions)) },
       });
       if (typeof execution.name !== 'string') throw new Error('Workflows answered no execution name');
-      await this.options.records.attachExecution(run.runId, execution.name);
+      started = execution.name;
+      await this.options.records.attachExecution(run.runId, started);
     } catch (error) {
+      // An execution its record does not name would run unseen: it is stopped with the run.
+      if (started !== undefined) await this.cancelExecution({ executionName: started });
       const message = `the execution did not start: ${error instanceof Error ? error.message : String(error)}`;
       const failure: RunError = { code: 'Stepgate.StartFailed', message, step: null };
       await this.options.records.end(
@@ -308,7 +313,7 @@ export class GcpWorkflowsHost implements DurableHost {
   }
 
   /** Cancels the run's execution; one that ended meanwhile (or never started) is left as it is. */
-  private async cancelExecution(run: StoredGcpRun): Promise<void> {
+  private async cancelExecution(run: Pick<StoredGcpRun, 'executionName'>): Promise<void> {
     if (run.executionName === null) return;
     try {
       await this.options.executions.cancelExecution({ name: run.executionName });

@@ -450,6 +450,27 @@ describe('GcpWorkflowsHost', () => {
     });
   });
 
+  it('ends a run failed when its execution does not start, and stops one its record could not name', async () => {
+    const made = await world(WAITS);
+    made.emulator.failNext(/^POST .*\/executions$/, {
+      status: 429,
+      body: { error: { code: 429, message: 'quota exceeded', status: 'RESOURCE_EXHAUSTED' } },
+    });
+    await expect(made.host.startRun(start(WAITS, 'run-q'))).rejects.toThrow(/quota exceeded/);
+    expect(await made.host.getRun('run-q')).toMatchObject({
+      status: 'failed',
+      outcome: { error: { code: 'Stepgate.StartFailed', message: expect.stringMatching(/quota exceeded/) } },
+    });
+    const before = new Set(made.emulator.executions().map((e) => e.name));
+    made.records.attachExecution = async () => {
+      throw new Error('the records are unreachable');
+    };
+    await expect(made.host.startRun(start(WAITS, 'run-a'))).rejects.toThrow(/unreachable/);
+    const orphan = made.emulator.executions().find((e) => !before.has(e.name));
+    expect(orphan?.state).toBe('CANCELLED');
+    expect((await made.host.getRun('run-a'))?.status).toBe('failed');
+  });
+
   it('records the end the workflow reports, once; the report carries the OIDC stand-in of the runner', async () => {
     const { host, functions } = await world(PAUSE);
     await host.startRun(start(PAUSE, 'run-p', { n: 2 }));
