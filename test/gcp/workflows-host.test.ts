@@ -66,6 +66,16 @@ steps:
     duration: 1h
 `);
 
+/** A later version of `waits`: another definition. */
+const WAITS_LONGER = irOf(`
+version: 1
+id: waits
+steps:
+  - id: wait
+    type: delay
+    duration: 2h
+`);
+
 const LIMITED = irOf(`
 version: 1
 id: limited
@@ -393,6 +403,22 @@ describe('GcpWorkflowsHost', () => {
     const executionName = records.runs.get('run-1')?.executionName ?? '';
     expect(executionName).toMatch(new RegExp(`^${deployed?.workflowName}/executions/`));
     expect(emulator.execution(executionName)?.state).toBe('ACTIVE');
+    // A later version with another definition: runs start on it by default, on version 1 when asked.
+    const v2 = await deployer.deploy({
+      id: WAITS.id,
+      version: 2,
+      ir: { ...WAITS, timeoutMs: null, name: 'v2' },
+    });
+    const v3 = await deployer.deploy({ id: WAITS.id, version: 3, ir: WAITS_LONGER });
+    expect(v3.workflowName).not.toBe(deployed?.workflowName);
+    const parents = async (runId: string, version?: number) => {
+      const at = emulator.requests.length;
+      await host.startRun({ ...start(WAITS, runId), ...(version === undefined ? {} : { version }) });
+      return emulator.requests.slice(at).find((r) => r.method === 'POST')?.path;
+    };
+    expect(await parents('run-latest')).toBe(`/v1/${v3.workflowName}/executions`);
+    expect(await parents('run-old', 1)).toBe(`/v1/${deployed?.workflowName}/executions`);
+    expect(v2.workflowName).toBe(deployed?.workflowName);
     await expect(host.startRun({ ...start(WAITS, 'run-9'), version: 9 })).rejects.toThrow(/waits.*version 9/);
     expect(await host.getRun('run-9')).toBeUndefined();
   });
