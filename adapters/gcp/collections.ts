@@ -107,6 +107,19 @@ export const COLLECTIONS = {
       ],
     ],
   },
+  /**
+   * adapters/gcp/workflows-deployer.ts: per (workflow id, Stepgate version) the GCP workflow and revision
+   * its runs start on; the latest version of a workflow is a query by id, newest version first.
+   */
+  workflowRevisions: {
+    name: 'workflowRevisions',
+    indexes: [
+      [
+        { field: 'workflowId', order: 'ASCENDING' },
+        { field: 'version', order: 'DESCENDING' },
+      ],
+    ],
+  },
 } as const satisfies Record<string, CollectionSpec>;
 
 export type CollectionKey = keyof typeof COLLECTIONS;

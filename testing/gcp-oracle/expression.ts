@@ -1,7 +1,7 @@
 // The GCP Workflows expression language (`${...}`) for the test oracle: the subset the GCP compiler emits
 // — literals, variables with `.key` and `[index]` access, list and map literals, `and or not`, comparisons,
-// `in`, `+ - * /`, and the functions default, if, get_type, len, keys, string, int, map.get, map.delete,
-// text.find_substring. Errors are raised as GCP does: maps with `message` and `tags`.
+// `in`, `+ - * /`, and the functions default, if, get_type, len, keys, string, int, json.encode_to_string,
+// map.get, map.delete, text.find_substring. Errors are raised as GCP does: maps with `message` and `tags`.
 
 export type GcpValue = null | boolean | number | string | GcpValue[] | { [key: string]: GcpValue };
 
@@ -143,6 +143,7 @@ const FUNCTIONS: Record<string, (args: GcpValue[]) => GcpValue> = {
     if (typeof a === 'string' && /^-?[0-9]+$/.test(a)) return Number(a);
     throw runtimeError('ValueError', 'int() of a non-number');
   },
+  'json.encode_to_string': ([a]) => JSON.stringify(a ?? null),
   'map.get': ([m, k]) => {
     if (m === undefined || !isMap(m)) throw runtimeError('TypeError', 'map.get() of a non-map');
     const keys = Array.isArray(k) ? k : [k ?? null];

@@ -1,11 +1,12 @@
 // A test oracle for GCP Workflows: executes exactly the subset of the language the GCP compiler emits
 // (assign, switch, call of http.post / events.create_callback_endpoint / events.await_callback / sys.sleep
-// and subworkflows, try/retry/except, raise, return, parallel with shared variables, next) on a virtual
-// clock. It is not a product runtime. GCP rules it enforces: a branch may assign a parent variable only
+// and subworkflows, try/retry/except, raise, return, parallel with shared variables, next) on a clock: the
+// VirtualClock of the scenario suite, or any Clock (the SystemClock of the Workflows API stand-in,
+// test/support/workflows-emulator.ts, which also gives callback endpoints real URLs and http.post a real
+// request). It is not a product runtime. GCP rules it enforces: a branch may assign a parent variable only
 // when it is `shared`; jumps resolve in the current step list or an enclosing one, never out of a branch;
 // expressions raise on type errors (testing/gcp-oracle/expression.ts).
-import type { VirtualClock } from '../../adapters/local/clock.js';
-import type { TimerHandle } from '../../functions/core/ports.js';
+import type { Clock, TimerHandle } from '../../functions/core/ports.js';
 import { evaluate, GcpRaise, type GcpValue, runtimeError } from './expression.js';
 
 export type { GcpValue } from './expression.js';
@@ -15,14 +16,28 @@ type Step = Record<string, unknown>;
 type StepList = Array<Record<string, Step>>;
 type Flow = { kind: 'next' } | { kind: 'jump'; to: string } | { kind: 'return'; value: GcpValue };
 
-/** The handler behind an http.post URL: gets the evaluated body, returns the response body. */
-export type HttpRoute = (url: string, body: GcpValue) => Promise<GcpValue>;
+/**
+ * The handler behind an http.post URL: gets the evaluated body (and the call's `auth` argument), returns the
+ * response body; a failed request raises (GcpRaise) what GCP raises, e.g. an HttpError map.
+ */
+export type HttpRoute = (url: string, body: GcpValue, call: { auth: GcpValue }) => Promise<GcpValue>;
 
 export interface InterpreterOptions {
-  clock: VirtualClock;
+  clock: Clock;
   http: HttpRoute;
-  /** Called as each named step starts. */
-  onStep?: (name: string) => void;
+  /** The URL of the execution's `n`th callback endpoint (default: GCP's own form, unreachable). */
+  callbackUrl?: (executionId: string, n: number) => string;
+  /** Called as each named step starts: `entry` numbers the steps run, from 1. */
+  onStep?: (name: string, where: StepWhere) => void;
+  /** Called as a step that started ends: `raised` is what it raised (not called for a cancelled step). */
+  onStepEnd?: (name: string, where: StepWhere, raised: GcpValue | undefined) => void;
+}
+
+/** Where a step runs: its routine (`main`, a subworkflow), its number among the steps run, its body. */
+export interface StepWhere {
+  routine: string;
+  entry: number;
+  body: Readonly<Record<string, unknown>>;
 }
 
 export type ExecutionResult =
@@ -37,6 +52,7 @@ class Scope {
   constructor(
     readonly parent: Scope | null,
     readonly shared: ReadonlySet<string> = new Set(),
+    readonly routine: string = parent?.routine ?? 'main',
   ) {}
 
   lookup(name: string): GcpValue {
@@ -84,6 +100,7 @@ function clone(value: GcpValue): GcpValue {
 export class GcpInterpreter {
   private busy = 0;
   private callbackCount = 0;
+  private entryCount = 0;
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly waits = new Set<(error: Error) => void>();
   // One thread (main or a branch) runs at a time, like the orchestrator's threads: it holds the token
@@ -197,8 +214,7 @@ export class GcpInterpreter {
       if (this.stopped) throw new Cancelled();
       const entry = steps[index] as Record<string, Step>;
       const [name, body] = Object.entries(entry)[0] as [string, Step];
-      this.options.onStep?.(name);
-      const flow = await this.step(body, scope);
+      const flow = await this.namedStep(name, body, scope);
       if (flow.kind === 'return') return flow;
       if (flow.kind === 'next') {
         index++;
@@ -210,6 +226,20 @@ export class GcpInterpreter {
       index = found;
     }
     return { kind: 'next' };
+  }
+
+  /** A step with the onStep / onStepEnd hooks around it. */
+  private async namedStep(name: string, body: Step, scope: Scope): Promise<Flow> {
+    const where: StepWhere = { routine: scope.routine, entry: ++this.entryCount, body };
+    this.options.onStep?.(name, where);
+    try {
+      const flow = await this.step(body, scope);
+      this.options.onStepEnd?.(name, where, undefined);
+      return flow;
+    } catch (error) {
+      if (error instanceof GcpRaise) this.options.onStepEnd?.(name, where, error.value);
+      throw error;
+    }
   }
 
   private after(body: Step): Flow {
@@ -294,7 +324,7 @@ export class GcpInterpreter {
     const sub = this.doc[name];
     if (sub === undefined || name === 'main')
       throw runtimeError('SyntaxError', `unknown subworkflow ${name}`);
-    const scope = new Scope(null);
+    const scope = new Scope(null, new Set(), name);
     (sub.params ?? []).forEach((param, i) => {
       const value = Array.isArray(args) ? args[i] : args[param];
       if (value === undefined) throw runtimeError('TypeError', `missing argument ${param} of ${name}`);
@@ -316,7 +346,7 @@ export class GcpInterpreter {
           this.deliver(url, a.body ?? null, true);
           return { code: 200, body: null, headers: {} };
         }
-        const body = await this.options.http(url, clone(a.body ?? null));
+        const body = await this.options.http(url, clone(a.body ?? null), { auth: clone(a.auth ?? null) });
         if (this.stopped) throw new Cancelled();
         return { code: 200, body: clone(body), headers: {} };
       }
@@ -327,7 +357,10 @@ export class GcpInterpreter {
         return null;
       }
       case 'events.create_callback_endpoint': {
-        const url = `https://workflowexecutions.googleapis.com/v1/${this.executionId}/callbacks/${++this.callbackCount}`;
+        const n = ++this.callbackCount;
+        const url =
+          this.options.callbackUrl?.(this.executionId, n) ??
+          `https://workflowexecutions.googleapis.com/v1/${this.executionId}/callbacks/${n}`;
         this.endpoints.set(url, { url, queue: [], waiter: undefined });
         return { url };
       }

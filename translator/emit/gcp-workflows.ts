@@ -25,6 +25,8 @@
 //   stays its own.
 // - Failures end in `raise` of `{status, error, vars}`; the whole-run timeout and cancellation are the
 //   execution cancel API, driven by the trigger function (the timeout is stated in the header).
+// - `reportEnd` (what the deployer compiles): `main` becomes `sg_run` under a `main` that posts the outcome
+//   to the run-end function (gcp/run-end.ts); without it the output is the workflow alone, as it always was.
 // The steps of each node kind are built in gcp/ (activity, approval, parallel, flow) over the shared pieces
 // of gcp/steps.ts; this module writes the document and walks the graph.
 import { stringify } from 'yaml';
@@ -36,11 +38,17 @@ import { approvalSteps } from './gcp/approval.js';
 import type { GcpStep } from './gcp/conditions.js';
 import { conditionSteps, delaySteps } from './gcp/flow.js';
 import { parallelSteps } from './gcp/parallel.js';
+import { RUN_ROUTINE, runEndMain } from './gcp/run-end.js';
 import { type Ctx, expr, MAIN, target } from './gcp/steps.js';
 
 export { GCP_MAX_BRANCHES, GCP_MAX_PARALLEL_DEPTH, GCP_MAX_WAIT_S } from './gcp/steps.js';
 
-export function emitGcpWorkflows(ir: IrWorkflow): string {
+export interface GcpEmitOptions {
+  /** Wrap the workflow in a `main` that reports how the run ended to `stepgate.functions.runEnd`. */
+  reportEnd?: boolean;
+}
+
+export function emitGcpWorkflows(ir: IrWorkflow, options: GcpEmitOptions = {}): string {
   const body = graphSteps(ir.graph, MAIN);
   const main = {
     params: ['input'],
@@ -69,8 +77,9 @@ export function emitGcpWorkflows(ir: IrWorkflow): string {
       },
     ],
   };
+  const routines = options.reportEnd === true ? { main: runEndMain(), [RUN_ROUTINE]: main } : { main };
   const doc = {
-    main,
+    ...routines,
     sg_retryable: {
       params: ['e'],
       steps: [
@@ -118,7 +127,10 @@ export function emitGcpWorkflows(ir: IrWorkflow): string {
     `# Execution argument: {input, trigger, run, stepgate: {runId, workflowId, identity, by?, functions}}.\n` +
     (ir.timeoutMs === null
       ? ''
-      : `# Whole-run timeout: ${ir.timeoutMs} ms, enforced by the trigger function (execution cancel).\n`);
+      : `# Whole-run timeout: ${ir.timeoutMs} ms, enforced by the trigger function (execution cancel).\n`) +
+    (options.reportEnd === true
+      ? `# Run end: main runs ${RUN_ROUTINE} and posts its outcome to stepgate.functions.runEnd.\n`
+      : '');
   return header + stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
