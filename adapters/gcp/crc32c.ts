@@ -1,5 +1,5 @@
 // CRC32C (Castagnoli), the checksum Google Cloud APIs send beside payloads (Secret Manager's
-// `payload.dataCrc32c`) so a client can tell a payload damaged on the way from the one stored. Node 20 has
+// `payload.dataCrc32c`, Cloud KMS's `*Crc32c` fields) so each side can tell data damaged on the way. Node 20 has
 // no CRC32C (zlib's crc32, from Node 22, is the other polynomial): a table-driven one, a few lines.
 const TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;

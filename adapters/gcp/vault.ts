@@ -6,9 +6,11 @@
 // the 32 bytes itself (crypto.randomBytes) and asks KMS to `encrypt` them; the one document
 // `vaultKeys/data-key` holds only the wrapped key (and the key version KMS used). Both calls pass
 // associated data naming the purpose, so a ciphertext KMS made for anything else does not unwrap as this
-// key. On first use a process reads that document and asks KMS to `decrypt` it, once; when there is none it
-// writes its own with `create` (which fails when the document exists), so concurrent first uses from many
-// instances agree on one key (the losers read the winner's). The plaintext key lives only in this process's
+// key, and the CRC32C checksums KMS offers for integrity: the request's (KMS says it verified them) and the
+// answer's (checked here), so a key damaged on the way is never stored or used. On first use a process
+// reads that document and asks KMS to `decrypt` it, once; when there is none it writes its own with
+// `create` (which fails when the document exists), so concurrent first uses from many instances agree on
+// one key (the losers read the winner's). The plaintext key lives only in this process's
 // memory. The cascade, the checks and the errors are the SQLite vault's (adapters/local/vault.ts); errors
 // name the scope and name, never a value or ciphertext.
 import { createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
@@ -20,6 +22,7 @@ import { resolveCascade } from '../../functions/core/vault-cascade.js';
 import { packSealed, seal, unpackSealed, unseal } from '../local/sealed.js';
 import { checkSecretName, parseScope, secretAad, VaultError } from '../local/vault.js';
 import { COLLECTIONS } from './collections.js';
+import { crc32c } from './crc32c.js';
 
 /** The id of the document (in `vaultKeys`) holding the KMS-wrapped data key. */
 export const DATA_KEY_DOC = 'data-key';
@@ -136,18 +139,8 @@ export class KmsVault implements Vault {
     if (stored.exists) return this.unwrap(stored.get('wrappedKey'));
     const plaintext = randomBytes(KEY_BYTES);
     try {
-      const [wrapped] = await this.kms.encrypt({
-        name: this.keyName,
-        plaintext,
-        additionalAuthenticatedData: KEY_AAD,
-      });
-      if (!(wrapped.ciphertext instanceof Uint8Array) || wrapped.ciphertext.length === 0)
-        throw new VaultError(`Cloud KMS returned no ciphertext for the vault data key (${this.keyName})`);
-      await ref.create({
-        wrappedKey: Buffer.from(wrapped.ciphertext),
-        kmsKeyVersion: wrapped.name ?? this.keyName,
-        createdAt: this.now(),
-      });
+      const wrapped = await this.wrap(plaintext);
+      await ref.create({ ...wrapped, createdAt: this.now() });
       return toKey(plaintext);
     } catch (error) {
       plaintext.fill(0);
@@ -157,18 +150,51 @@ export class KmsVault implements Vault {
     }
   }
 
+  /** The data key wrapped by KMS, the request's and the answer's checksums verified (see the header). */
+  private async wrap(plaintext: Buffer): Promise<{ wrappedKey: Buffer; kmsKeyVersion: string }> {
+    const [answer] = await this.kms.encrypt({
+      name: this.keyName,
+      plaintext,
+      plaintextCrc32c: { value: crc32c(plaintext) },
+      additionalAuthenticatedData: KEY_AAD,
+      additionalAuthenticatedDataCrc32c: { value: crc32c(KEY_AAD) },
+    });
+    if (answer.verifiedPlaintextCrc32c !== true || answer.verifiedAdditionalAuthenticatedDataCrc32c !== true)
+      throw new VaultError(
+        `the vault data key reached Cloud KMS damaged (${this.keyName}); nothing was stored`,
+      );
+    const ciphertext = answer.ciphertext;
+    if (!(ciphertext instanceof Uint8Array) || ciphertext.length === 0)
+      throw new VaultError(`Cloud KMS returned no ciphertext for the vault data key (${this.keyName})`);
+    if (!checksumMatches(ciphertext, answer.ciphertextCrc32c))
+      throw new VaultError(`the wrapped vault data key arrived from Cloud KMS damaged (${this.keyName})`);
+    return { wrappedKey: Buffer.from(ciphertext), kmsKeyVersion: answer.name ?? this.keyName };
+  }
+
   private async unwrap(wrappedKey: unknown): Promise<KeyObject> {
     if (!(wrappedKey instanceof Uint8Array))
       throw new VaultError('the vault data-key document holds no wrapped key');
     const [answer] = await this.kms.decrypt({
       name: this.keyName,
       ciphertext: wrappedKey,
+      ciphertextCrc32c: { value: crc32c(wrappedKey) },
       additionalAuthenticatedData: KEY_AAD,
+      additionalAuthenticatedDataCrc32c: { value: crc32c(KEY_AAD) },
     });
     if (!(answer.plaintext instanceof Uint8Array))
       throw new VaultError(`Cloud KMS did not unwrap the vault data key (${this.keyName})`);
+    if (!checksumMatches(answer.plaintext, answer.plaintextCrc32c)) {
+      answer.plaintext.fill(0);
+      throw new VaultError(`the vault data key arrived from Cloud KMS damaged (${this.keyName})`);
+    }
     return toKey(answer.plaintext);
   }
+}
+
+/** True when `sent` (an Int64Value KMS answered, its value a number, string or Long) is the CRC32C of `bytes`. */
+function checksumMatches(bytes: Uint8Array, sent: { value?: unknown } | null | undefined): boolean {
+  const value = sent?.value;
+  return value !== undefined && value !== null && Number(String(value)) === crc32c(bytes);
 }
 
 function statusOf(error: unknown): unknown {

@@ -8,6 +8,7 @@ import type { Firestore } from '@google-cloud/firestore';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../adapters/gcp/collections.js';
+import { crc32c } from '../../adapters/gcp/crc32c.js';
 import { DATA_KEY_DOC, KmsVault } from '../../adapters/gcp/vault.js';
 import { type FirestoreEmulator, startFirestoreEmulator } from '../support/firestore-emulator.js';
 import { FAKE_TOKEN, type FakeRequest, type GoogleFake, startGoogleFake } from '../support/google-fake.js';
@@ -35,6 +36,29 @@ let emulator: FirestoreEmulator | undefined;
 let fake: GoogleFake | undefined;
 /** When set, the fake answers every KMS call with this status (a KMS outage or a missing permission). */
 let failWith: number | undefined;
+/** When set, the fake damages the bytes of its next answer (after computing their checksum). */
+let damage = false;
+/** When set, the fake's encrypt answers that it did not verify the request's checksums. */
+let unverified = false;
+
+/** KMS's refusal of a request whose checksum does not match its data. */
+const checksumRefusal = (field: string) => ({
+  status: 400,
+  body: {
+    error: { code: 400, message: `The checksum in field ${field} did not match`, status: 'INVALID_ARGUMENT' },
+  },
+});
+/** The field's checksum matches its (base64) data; absent, there is nothing to verify. */
+const checksumHolds = (data: string | undefined, sent: unknown) =>
+  sent === undefined || Number(sent) === crc32c(Buffer.from(data ?? '', 'base64'));
+/** The answer's bytes as sent: damaged (a byte flipped) when the test asks for it, once. */
+function sent(bytes: Buffer): Buffer {
+  if (!damage) return bytes;
+  damage = false;
+  const copy = Buffer.from(bytes);
+  copy[copy.length - 1] = (copy.at(-1) ?? 0) ^ 1;
+  return copy;
+}
 
 beforeAll(async () => {
   emulator = await startFirestoreEmulator();
@@ -44,9 +68,23 @@ beforeAll(async () => {
       ({ body }) => {
         if (failWith !== undefined)
           return { status: failWith, body: { error: { code: failWith, message: 'denied' } } };
-        const { plaintext, additionalAuthenticatedData } = body as Record<string, string>;
-        const ciphertext = wrap(Buffer.from(plaintext ?? '', 'base64'), additionalAuthenticatedData ?? '');
-        return { body: { name: KEY_VERSION, ciphertext: ciphertext.toString('base64') } };
+        const request = body as Record<string, string | undefined>;
+        const aad = request.additionalAuthenticatedData;
+        if (!checksumHolds(request.plaintext, request.plaintextCrc32c))
+          return checksumRefusal('plaintext_crc32c');
+        if (!checksumHolds(aad, request.additionalAuthenticatedDataCrc32c))
+          return checksumRefusal('additional_authenticated_data_crc32c');
+        const ciphertext = wrap(Buffer.from(request.plaintext ?? '', 'base64'), aad ?? '');
+        return {
+          body: {
+            name: KEY_VERSION,
+            ciphertext: sent(ciphertext).toString('base64'),
+            ciphertextCrc32c: String(crc32c(ciphertext)),
+            verifiedPlaintextCrc32c: !unverified && request.plaintextCrc32c !== undefined,
+            verifiedAdditionalAuthenticatedDataCrc32c:
+              !unverified && request.additionalAuthenticatedDataCrc32c !== undefined,
+          },
+        };
       },
     ],
     [
@@ -54,14 +92,21 @@ beforeAll(async () => {
       ({ body }) => {
         if (failWith !== undefined)
           return { status: failWith, body: { error: { code: failWith, message: 'denied' } } };
-        const { ciphertext, additionalAuthenticatedData } = body as Record<string, string>;
-        const plaintext = unwrap(Buffer.from(ciphertext ?? '', 'base64'), additionalAuthenticatedData ?? '');
+        const request = body as Record<string, string | undefined>;
+        if (!checksumHolds(request.ciphertext, request.ciphertextCrc32c))
+          return checksumRefusal('ciphertext_crc32c');
+        const plaintext = unwrap(
+          Buffer.from(request.ciphertext ?? '', 'base64'),
+          request.additionalAuthenticatedData ?? '',
+        );
         if (plaintext === undefined)
           return {
             status: 400,
             body: { error: { code: 400, message: 'Decryption failed', status: 'INVALID_ARGUMENT' } },
           };
-        return { body: { plaintext: plaintext.toString('base64') } };
+        return {
+          body: { plaintext: sent(plaintext).toString('base64'), plaintextCrc32c: String(crc32c(plaintext)) },
+        };
       },
     ],
   );
@@ -72,6 +117,8 @@ afterAll(async () => {
 });
 beforeEach(() => {
   failWith = undefined;
+  damage = false;
+  unverified = false;
 });
 
 interface Member {
@@ -131,10 +178,15 @@ describe('the Firestore vault under Cloud KMS', () => {
     const sent = kmsRequests(seen);
     expect(sent.map((r) => [r.method, r.path])).toEqual([['POST', `/v1/${KEY}:encrypt`]]);
     const body = sent[0]?.body as Record<string, string>;
-    expect(Object.keys(body).sort()).toEqual(['additionalAuthenticatedData', 'plaintext']);
-    expect(body.additionalAuthenticatedData).toBe(AAD);
     const dataKey = Buffer.from(body.plaintext ?? '', 'base64');
     expect(dataKey).toHaveLength(32);
+    // The key, its associated data, and their CRC32Cs for KMS to verify (REST writes an Int64Value as a string).
+    expect(body).toEqual({
+      plaintext: dataKey.toString('base64'),
+      plaintextCrc32c: String(crc32c(dataKey)),
+      additionalAuthenticatedData: AAD,
+      additionalAuthenticatedDataCrc32c: String(crc32c(Buffer.from(AAD, 'base64'))),
+    });
     expect(sent[0]?.headers.authorization).toBe(`Bearer ${FAKE_TOKEN}`);
     const keyDoc = (await db.collection(COLLECTIONS.vaultKeys.name).doc(DATA_KEY_DOC).get()).data();
     expect(keyDoc).toEqual({
@@ -209,7 +261,9 @@ describe('the Firestore vault under Cloud KMS', () => {
     );
     expect(sent[0]?.body).toEqual({
       ciphertext: wrapped.toString('base64'),
+      ciphertextCrc32c: String(crc32c(wrapped)),
       additionalAuthenticatedData: AAD,
+      additionalAuthenticatedDataCrc32c: String(crc32c(Buffer.from(AAD, 'base64'))),
     });
   });
 
@@ -236,6 +290,37 @@ describe('the Firestore vault under Cloud KMS', () => {
     expect((await vault.resolve({ email: 'a@example.com', groups: [] }, ['A'])).values).toEqual({
       A: 'a-value',
     });
+  });
+
+  it('refuses a wrapped key damaged on its way from KMS, storing nothing, and wraps anew next time', async () => {
+    const [{ vault, db }] = await fresh(vaults);
+    damage = true;
+    await expect(vault.set('org', 'A', 'a-value')).rejects.toThrow(
+      `the wrapped vault data key arrived from Cloud KMS damaged (${KEY})`,
+    );
+    expect(await everything(db)).toEqual([]);
+    await vault.set('org', 'A', 'a-value');
+    expect((await vault.resolve({ email: 'a@example.com', groups: [] }, ['A'])).values).toEqual({
+      A: 'a-value',
+    });
+  });
+
+  it('refuses a wrapped key when KMS did not verify the checksums of what it was sent, storing nothing', async () => {
+    const [{ vault, db }] = await fresh(vaults);
+    unverified = true;
+    await expect(vault.set('org', 'A', 'a-value')).rejects.toThrow(
+      `the vault data key reached Cloud KMS damaged (${KEY}); nothing was stored`,
+    );
+    expect(await everything(db)).toEqual([]);
+  });
+
+  it('refuses an unwrapped key damaged on its way from KMS, and unwraps again next time', async () => {
+    const [{ vault }, { vault: other }] = await fresh(vaults);
+    await vault.set('org', 'A', 'a-value');
+    damage = true;
+    const read = () => other.resolve({ email: 'a@example.com', groups: [] }, ['A']);
+    await expect(read()).rejects.toThrow(`the vault data key arrived from Cloud KMS damaged (${KEY})`);
+    expect((await read()).values).toEqual({ A: 'a-value' });
   });
 
   it('refuses a data key KMS will not unwrap under the vault’s associated data', async () => {
