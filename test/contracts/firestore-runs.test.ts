@@ -325,6 +325,25 @@ describe('the Firestore run store', () => {
     expect(await store.get('run-now')).not.toHaveProperty('pathOutcome');
   });
 
+  it('declares an index for every combination of the listing’s equality filters, newest first', () => {
+    const indexes = (COLLECTIONS.runs.indexes ?? []).map((fields) =>
+      fields.map((f) => `${f.field} ${f.order}`).join(', '),
+    );
+    expect(indexes.sort()).toEqual(
+      [
+        'status ASCENDING',
+        'workflowId ASCENDING',
+        'triggeredBy ASCENDING',
+        'status ASCENDING, workflowId ASCENDING',
+        'status ASCENDING, triggeredBy ASCENDING',
+        'workflowId ASCENDING, triggeredBy ASCENDING',
+        'status ASCENDING, workflowId ASCENDING, triggeredBy ASCENDING',
+      ]
+        .map((equalities) => `${equalities}, createdAt DESCENDING`)
+        .sort(),
+    );
+  });
+
   it('keeps what a run holds as JSON text in its document, the email lower-cased for the filter', async () => {
     const [{ store, db }] = await fresh(twoClients);
     await store.create(start('run-1'), 5_000, where('run-1'));
