@@ -11,6 +11,9 @@
 // execution's own end, writes nothing the second time and never regresses a terminal status. Reads are
 // strongly consistent (Firestore's are).
 //
+// Workflows names an execution itself, so a run's record is written before its execution exists, with
+// `executionName` null, and `attachExecution` sets the name once the execution has started.
+//
 // Trigger, input, outcome and `pathOutcome` are kept as JSON text (Firestore refuses arrays of arrays, which a
 // run's JSON may hold); `pathOutcome` (what decided a completed run's path, `null` when nothing did) is set by
 // the end that completes the run. Firestore cannot query for a missing field, so a boolean `pathRecorded`
@@ -35,8 +38,11 @@ import { COLLECTIONS } from './collections.js';
 export interface StoredGcpRun extends RunRecord {
   /** The Stepgate version of the workflow the run was started on (null when the start named none). */
   version: number | null;
-  /** The execution's full resource name (`projects/…/workflows/…/executions/…`). */
-  executionName: string;
+  /**
+   * The execution's full resource name (`projects/…/workflows/…/executions/…`); null until the execution
+   * has started (Workflows names executions itself, so the record is written first, `attachExecution` after).
+   */
+  executionName: string | null;
 }
 
 /** A start refused because a run with that id exists already (DurableHost: one start per run id). */
@@ -59,7 +65,7 @@ export class FirestoreRunStore {
   async create(
     start: RunStart,
     at: number,
-    where: { version: number | null; executionName: string },
+    where: { version: number | null; executionName: string | null },
   ): Promise<StoredGcpRun> {
     const run: StoredGcpRun = {
       id: start.runId,
@@ -85,6 +91,26 @@ export class FirestoreRunStore {
       this.trail.entriesWrites(tx, run.id, [started], 0);
     }, TRANSACTION);
     return run;
+  }
+
+  /**
+   * Sets the execution's name on the run's record once it has started (whatever the run's status: a cancel
+   * may have ended it meanwhile, and the execution is still its). Setting the same name again changes
+   * nothing; an unknown run, or one attached to another execution, is refused naming the run.
+   */
+  async attachExecution(runId: string, executionName: string): Promise<void> {
+    if (executionName.length === 0) throw new Error(`executionName of run ${runId} is empty`);
+    const ref = this.runRef(runId);
+    return this.db.runTransaction(async (tx) => {
+      const record = await tx.get(ref);
+      if (!record.exists)
+        throw new Error(`run ${runId} has no record to attach execution ${executionName} to`);
+      const attached = record.get('executionName') as unknown;
+      if (attached === executionName) return;
+      if (typeof attached === 'string')
+        throw new Error(`run ${runId} is attached to execution ${attached} already, not ${executionName}`);
+      tx.update(ref, { executionName });
+    }, TRANSACTION);
   }
 
   /** The run's record; undefined for an unknown run. */
@@ -188,7 +214,7 @@ function fromDocument(data: DocumentData): StoredGcpRun {
     id: String(data.id),
     workflowId: String(data.workflowId),
     version: typeof data.version === 'number' ? data.version : null,
-    executionName: String(data.executionName),
+    executionName: typeof data.executionName === 'string' ? data.executionName : null,
     status: data.status as RunStatus,
     trigger: JSON.parse(String(data.trigger)) as RunRecord['trigger'],
     input: JSON.parse(String(data.input)) as RunRecord['input'],

@@ -169,6 +169,32 @@ describe('the Firestore run store', () => {
     ]);
   });
 
+  it('attaches the execution a run started, once: the same name again is kept, another refused', async () => {
+    const [{ store }, { store: other }] = await fresh(twoClients);
+    await store.create(start('run-1'), 5_000, { version: null, executionName: null });
+    expect(await other.get('run-1')).toMatchObject({ version: null, executionName: null });
+    const name = where('run-1').executionName;
+    await other.attachExecution('run-1', name);
+    await store.attachExecution('run-1', name);
+    expect(await store.get('run-1')).toMatchObject({ status: 'running', executionName: name });
+    await expect(store.attachExecution('run-1', `${name}-2`)).rejects.toThrow(
+      `run run-1 is attached to execution ${name} already, not ${name}-2`,
+    );
+    await expect(store.attachExecution('run-9', name)).rejects.toThrow(
+      `run run-9 has no record to attach execution ${name} to`,
+    );
+    await expect(store.attachExecution('run-1', '')).rejects.toThrow('executionName of run run-1 is empty');
+    expect(await store.get('run-9')).toBeUndefined();
+    // Ended meanwhile (a cancel before the execution's name was known), the run still gets it.
+    await store.create(start('run-2'), 5_000, { version: 1, executionName: null });
+    await store.end('run-2', cancelled, 6_000, finished('cancelled'));
+    await other.attachExecution('run-2', where('run-2').executionName);
+    expect(await store.get('run-2')).toMatchObject({
+      status: 'cancelled',
+      executionName: where('run-2').executionName,
+    });
+  });
+
   it('starts a run id once: of racing creates exactly one writes, the others are refused', async () => {
     const runs = await fresh(twoClients);
     const outcomes = await race(6, (i) =>
