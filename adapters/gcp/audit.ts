@@ -6,7 +6,8 @@
 // concurrent appends one takes each number and the trail stays gapless and ordered.
 //
 // `entryWrites`/`entriesWrites` put the same writes into another store's transaction (the run store's
-// start and end, an approval decision), after that transaction read the counter with `lastSeq(runId, tx)`:
+// start and end), after that transaction read the counter with `lastSeq(runId, tx)`; `appendIn` does both
+// for one entry (an approval decision written with its entry):
 // Firestore wants every read of a transaction before its first write, and the read is what makes a racing
 // append abort it. Entry data is kept as JSON text: Firestore refuses arrays of arrays, which JSON allows.
 import type { DocumentReference, Firestore, Transaction } from '@google-cloud/firestore';
@@ -80,12 +81,19 @@ export class FirestoreRunAudit {
     return { records };
   }
 
+  /**
+   * Appends `entry` within another store's transaction `tx` (the approval store's `recordAudit`): reads the
+   * counter in `tx`, then writes. Call it before `tx`'s first write (Firestore's rule for transactions).
+   */
+  async appendIn(tx: Transaction, runId: string, entry: AuditEntry): Promise<AuditRecord> {
+    return this.entryWrites(tx, runId, entry, await this.lastSeq(runId, tx)).record;
+  }
+
   /** Appends `entry` to the run's trail under the next seq (see the header for concurrent appends). */
   append(runId: string, entry: AuditEntry): Promise<AuditRecord> {
-    return this.db.runTransaction(
-      async (tx) => this.entryWrites(tx, runId, entry, await this.lastSeq(runId, tx)).record,
-      { maxAttempts: MAX_TRANSACTION_ATTEMPTS },
-    );
+    return this.db.runTransaction((tx) => this.appendIn(tx, runId, entry), {
+      maxAttempts: MAX_TRANSACTION_ATTEMPTS,
+    });
   }
 
   /** The run's trail, in order. */

@@ -129,6 +129,43 @@ describe('the Firestore audit trail', () => {
     for (const o of outcomes) if (o.status === 'fulfilled') expect(trail[o.value.seq - 1]).toEqual(o.value);
   }, 60_000);
 
+  it('appends within another store’s transaction: with its writes, or not at all', async () => {
+    const runs = await fresh(twoClients);
+    const [{ db, audit }] = runs;
+    const decision = db.collection('approvalsOfTheTest').doc('d1');
+    await db.runTransaction(async (tx) => {
+      await audit.appendIn(tx, 'r1', decisionEntry('a@example.com'));
+      tx.create(decision, { decided: true });
+    });
+    // The other write fails (the document exists): the entry is not written either.
+    await expect(
+      db.runTransaction(async (tx) => {
+        await audit.appendIn(tx, 'r1', decisionEntry('b@example.com'));
+        tx.create(decision, { decided: true });
+      }),
+    ).rejects.toThrow();
+    expect((await audit.list('r1')).map((r) => [r.seq, (r.data as { by: string }).by])).toEqual([
+      [1, 'a@example.com'],
+    ]);
+    // Racing transactions that append this way keep the trail gapless.
+    const outcomes = await race(6, (i) =>
+      connectionFor(runs, i).db.runTransaction(
+        async (tx) => {
+          const record = await connectionFor(runs, i).audit.appendIn(
+            tx,
+            'r1',
+            decisionEntry(`r${i}@example.com`),
+          );
+          tx.set(db.collection('approvalsOfTheTest').doc(`d${i + 2}`), { seq: record.seq });
+          return record.seq;
+        },
+        { maxAttempts: 50 },
+      ),
+    );
+    for (const o of outcomes) if (o.status === 'rejected') throw o.reason;
+    expect((await runs[1].audit.list('r1')).map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  }, 60_000);
+
   it('keeps run ids Firestore refuses as document ids apart', async () => {
     const [{ audit }] = await fresh(twoClients);
     const ids = ['a/b', 'a%2Fb', '.', '..', '__x__', 'run_1'];
