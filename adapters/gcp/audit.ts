@@ -7,9 +7,8 @@
 //
 // `entryWrites`/`entriesWrites` put the same writes into another store's transaction (the run store's
 // start and end), after that transaction read the counter with `lastSeq(runId, tx)`; `appendIn` does both
-// for one entry (an approval decision written with its entry):
-// Firestore wants every read of a transaction before its first write, and the read is what makes a racing
-// append abort it. Entry data is kept as JSON text: Firestore refuses arrays of arrays, which JSON allows.
+// for one entry (an approval decision written with its entry). Firestore wants every read of a transaction
+// before its first write, and the read is what makes a racing append abort it. Entry data is kept as JSON text: Firestore refuses arrays of arrays, which JSON allows.
 import type { DocumentReference, Firestore, Transaction } from '@google-cloud/firestore';
 import { type AuditEntry, type AuditRecord, auditRecord } from '../../functions/core/audit.js';
 import type { Clock } from '../../functions/core/ports.js';
