@@ -22,6 +22,18 @@ export interface CollectionSpec {
   unindexed?: string[];
 }
 
+/** An index per non-empty combination of `fields` (equalities), each followed by createdAt descending. */
+function newestFirstBy(fields: string[]): NonNullable<CollectionSpec['indexes']> {
+  const subsets: string[][] = [[]];
+  for (const field of fields) subsets.push(...subsets.map((subset) => [...subset, field]));
+  return subsets
+    .filter((subset) => subset.length > 0)
+    .map((subset) => [
+      ...subset.map((field) => ({ field, order: 'ASCENDING' as const })),
+      { field: 'createdAt', order: 'DESCENDING' as const },
+    ]);
+}
+
 /** Filled in by the adapters (one entry per collection they use), read by infra/gcp. */
 export const COLLECTIONS = {
   /** adapters/gcp/workflow-store.ts: one head per workflow (its latest version, whether deleted). */
@@ -120,6 +132,15 @@ export const COLLECTIONS = {
       ],
     ],
   },
+  // Runs and their trails (run-store.ts, audit.ts). A listing filters by equality on any of status,
+  // workflowId and triggeredBy, ranges over createdAt and orders by it, newest first: one index per
+  // combination of the equality fields (a range beside several equalities is beyond index merging).
+  runs: { name: 'runs', indexes: newestFirstBy(['status', 'workflowId', 'triggeredBy']) },
+  runTrails: { name: 'runTrails' },
+  trailEntries: { name: 'trailEntries' },
+  // The vault (vault.ts): sealed secrets, and the one document holding the KMS-wrapped data key.
+  vaultSecrets: { name: 'vaultSecrets' },
+  vaultKeys: { name: 'vaultKeys' },
 } as const satisfies Record<string, CollectionSpec>;
 
 export type CollectionKey = keyof typeof COLLECTIONS;

@@ -20,7 +20,10 @@ export interface FakeRequest {
 
 export interface FakeAnswer {
   status?: number;
+  /** Sent as JSON. */
   body?: unknown;
+  /** Sent as it is, in place of `body` (an object's bytes, as Cloud Storage downloads answer). */
+  raw?: string | Buffer;
   headers?: Record<string, string>;
 }
 
@@ -129,7 +132,7 @@ export async function startGoogleFake(...initial: FakeRoute[]): Promise<GoogleFa
         if (params === null) continue;
         const answer = await route.answer(request, params);
         res.writeHead(answer.status ?? 200, { 'content-type': 'application/json', ...answer.headers });
-        res.end(answer.body === undefined ? '{}' : JSON.stringify(answer.body));
+        res.end(answer.raw ?? (answer.body === undefined ? '{}' : JSON.stringify(answer.body)));
         return;
       }
       res.writeHead(404, { 'content-type': 'application/json' });
