@@ -4,16 +4,18 @@
 // primitive role anywhere; every IAM member is one of the stack's service accounts, or allUsers on the api's
 // invoker only; secrets reach functions by name, each one a declared secret the function may read; the
 // Firestore TTL policies and indexes are those of the collection list; and the output is deterministic.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CollectionSpec } from '../../adapters/gcp/collections.js';
-import { CUSTOM_ROLES, GCP_FUNCTIONS, GRANTS } from '../../infra/gcp/functions.js';
+import { CUSTOM_ROLES, GCP_FUNCTIONS, GRANTS, WORKFLOW_ACTIVITIES } from '../../infra/gcp/functions.js';
 import { GCP_ENV } from '../../infra/gcp/identities.js';
 import { synthFiles } from '../../infra/gcp/main.js';
 import { gcpStack } from '../../infra/gcp/stack.js';
 import { type Body, expr, type Json, TerraformDocument } from '../../infra/gcp/terraform.js';
+import { emitGcpWorkflows } from '../../translator/emit/gcp-workflows.js';
+import { formatOf, validateWorkflow } from '../../translator/validate.js';
 
 type Resources = Record<string, Record<string, Body>>;
 
@@ -283,6 +285,29 @@ describe('the GCP stack as Terraform JSON', () => {
       secret_data_wo: expr('var.smtp_password'),
       secret_data_wo_version: expr('var.smtp_password_version'),
     });
+  });
+});
+
+describe('the functions the compiled workflows call', () => {
+  it('include every one a template posts to, each invokable by the workflows account', () => {
+    const dir = join(import.meta.dirname, '..', '..', 'templates');
+    const called = new Set<string>();
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml'))) {
+      const ir = validateWorkflow(readFileSync(join(dir, file), 'utf8'), formatOf(file)).ir;
+      if (ir === undefined) throw new Error(`${file} does not compile`);
+      for (const m of emitGcpWorkflows(ir).matchAll(/sg\.functions\.(\w+)/g)) called.add(m[1] as string);
+    }
+    expect(called.size).toBeGreaterThan(4);
+    for (const key of called) expect(Object.keys(WORKFLOW_ACTIVITIES)).toContain(key);
+    for (const fn of Object.values(WORKFLOW_ACTIVITIES)) expect(GCP_FUNCTIONS[fn].invoker).toBe('workflows');
+    const urls = ((FUNCTIONS.api as Body).service_config as Body).environment_variables as Record<
+      string,
+      string
+    >;
+    for (const [key, fn] of Object.entries(WORKFLOW_ACTIVITIES))
+      expect(urls[GCP_ENV.functionUrls]).toContain(
+        `${key} = google_cloudfunctions2_function.${fn.replaceAll('-', '_')}.url`,
+      );
   });
 });
 
