@@ -162,12 +162,23 @@ function cloudFunction(
       timeout_seconds: spec.timeoutSeconds,
       min_instance_count: 0,
       max_instance_count: name === 'api' ? 50 : 20,
-      ingress_settings: 'ALLOW_ALL',
+      ingress_settings: ingress(name),
       all_traffic_on_latest_revision: true,
       environment_variables: environment,
     },
     depends_on: [...stores.services, ...BUILD_GRANTS],
   });
+}
+
+/**
+ * Where a function may be reached from. Workflows, Cloud Tasks and Cloud Scheduler of the same project
+ * count as internal traffic on the run.app URL, so the functions only they call are internal-only (the
+ * invoker check still applies); the api is public; a function another function calls (approval-close, from
+ * run-end) takes all traffic, since a Cloud Run function's requests are internal only through a VPC.
+ */
+export function ingress(name: FunctionName): 'ALLOW_ALL' | 'ALLOW_INTERNAL_ONLY' {
+  const calledByFunction = Object.values(GRANTS).some((grants) => grants.includes(`invoke-${name}` as Grant));
+  return GCP_FUNCTIONS[name].invoker === 'public' || calledByFunction ? 'ALLOW_ALL' : 'ALLOW_INTERNAL_ONLY';
 }
 
 /** The environment variable names the functions read (functions/gcp's configuration reads the same). */

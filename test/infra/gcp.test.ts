@@ -147,6 +147,11 @@ describe('the GCP stack as Terraform JSON', () => {
     expect(new Set(accounts).size).toBe(accounts.length);
     for (const account of accounts)
       expect(['workflows', 'tasks', 'scheduler', 'build']).not.toContain(account);
+    const reachable = Object.entries(FUNCTIONS)
+      .filter(([, fn]) => (fn.service_config as Body).ingress_settings !== 'ALLOW_INTERNAL_ONLY')
+      .map(([name]) => name);
+    // Only the public api and approval-close (which run-end calls over HTTP) take traffic from outside Google.
+    expect(reachable.sort()).toEqual(['api', 'approval_close']);
     for (const fn of Object.values(FUNCTIONS)) {
       expect((fn.build_config as Body).runtime).toBe('nodejs22');
       expect((fn.build_config as Body).service_account).toBe(expr('google_service_account.build.id'));
