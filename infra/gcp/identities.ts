@@ -133,6 +133,13 @@ export function stepgateFunctions(
     for (const grant of GRANTS[name])
       bind(doc, { name, grant, account: accounts.functions[name], stores, accounts, roles, fns });
   for (const name of order) invoker(doc, name, fns[name], GCP_FUNCTIONS[name].invoker, accounts);
+  // A branch that decides its parallel cancels the other branches by answering their callbacks
+  // (translator/emit/gcp/parallel.ts: an OAuth2 http.post to the execution's own callback URL).
+  doc.resource('google_project_iam_member', 'workflows_send_callbacks', {
+    project: expr('var.project'),
+    role: roles['send-callbacks'],
+    member: member(accounts.workflows),
+  });
   return fns;
 }
 

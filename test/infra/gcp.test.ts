@@ -217,6 +217,13 @@ describe('the GCP stack as Terraform JSON', () => {
       'google_project_iam_member roles/datastore.user',
       'google_service_account_iam_member roles/iam.serviceAccountUser',
     ]);
+    // The executions may invoke the activities and answer their own callbacks (a parallel's cancellations).
+    expect(bindingsOf('workflows').sort()).toEqual([
+      ...Object.values(WORKFLOW_ACTIVITIES).map(
+        () => 'google_cloud_run_v2_service_iam_member roles/run.invoker',
+      ),
+      `google_project_iam_member ${expr('google_project_iam_custom_role.send_callbacks.id')}`,
+    ]);
     expect(bindingsOf('backoff')).not.toContain('google_project_iam_member roles/datastore.user');
     const keyUsers = Object.values(of('google_kms_crypto_key_iam_member'));
     expect(
