@@ -124,6 +124,12 @@ export const GRANTS: Record<FunctionName, readonly Grant[]> = {
   'schedule-fire': ['firestore', 'vault-decrypt', 'enqueue', 'start-runs'],
 };
 
+/** The tool configuration each function reads (as stepgate.config.yaml's keys), besides what its grants name. */
+export const TOOL_SETTINGS: Partial<Record<FunctionName, readonly ('mcpServers' | 'policy' | 'limits')[]>> = {
+  api: ['mcpServers', 'policy', 'limits'],
+  worker: ['mcpServers', 'policy'],
+};
+
 /**
  * The IAM permissions of each Workflows and Cloud Scheduler grant, as custom roles: the predefined roles
  * are wider (workflows.editor may delete any workflow of the project and read every execution's data;

@@ -12,6 +12,7 @@ import {
   GRANTS,
   type Grant,
   type Invoker,
+  TOOL_SETTINGS,
   tfName,
   WORKFLOW_ACTIVITIES,
 } from './functions.js';
@@ -214,7 +215,13 @@ export const GCP_ENV = {
   scheduleFireUrl: 'STEPGATE_SCHEDULE_FIRE_URL',
   scheduleJobPrefix: 'STEPGATE_SCHEDULE_JOB_PREFIX',
   approvalCloseUrl: 'STEPGATE_APPROVAL_CLOSE_URL',
+  mcpServers: 'STEPGATE_MCP_SERVERS',
+  policy: 'STEPGATE_POLICY',
+  limits: 'STEPGATE_LIMITS',
 } as const;
+
+/** The variable each tool setting comes from (JSON text, checked by the variable's validation). */
+const TOOL_VARIABLES = { mcpServers: 'mcp_servers', policy: 'policy', limits: 'limits' } as const;
 
 /** What a function reads, from its grants: the names and URLs of what it was granted. */
 function settings(
@@ -284,6 +291,8 @@ function settings(
     'invoke-approval-close': () => ({ [GCP_ENV.approvalCloseUrl]: url('approval-close').ref('url') }),
   };
   for (const grant of GRANTS[name]) Object.assign(env, add[grant]());
+  for (const setting of TOOL_SETTINGS[name] ?? [])
+    env[GCP_ENV[setting]] = expr(`var.${TOOL_VARIABLES[setting]}`);
   return env;
 }
 

@@ -35,6 +35,14 @@ export interface GcpStackOptions {
   collections?: Record<string, CollectionSpec>;
 }
 
+/** The tool configuration, as variables: what each holds. */
+const TOOL_VARIABLES = {
+  mcp_servers:
+    'The MCP servers tool steps call, by name (Streamable HTTP only; credentials belong in the vault, not in headers here)',
+  policy: 'The tool policy (roles, writes, rate limits per tool)',
+  limits: 'Request limits (logins, run starts, chat, body sizes)',
+};
+
 /** The APIs the stack uses, enabled on the project (never disabled on destroy: other things may use them). */
 export const SERVICES = [
   'artifactregistry.googleapis.com',
@@ -155,6 +163,18 @@ function declareVariables(doc: TerraformDocument): void {
     default: null,
     nullable: true,
   });
+  for (const [name, what] of Object.entries(TOOL_VARIABLES))
+    doc.variable(name, {
+      type: 'string',
+      description: `${what} as JSON (stepgate.config.yaml's key of that name); default none.`,
+      default: '{}',
+      validation: [
+        {
+          condition: expr(`can(jsondecode(var.${name}))`),
+          error_message: `${name} must be JSON text, e.g. jsonencode({...}).`,
+        },
+      ],
+    });
   doc.variable('large_result_days', {
     type: 'number',
     description: 'How long large tool results stay in Cloud Storage, in days.',
