@@ -9,7 +9,7 @@
 // | api | ✓ | encrypt/decrypt | read | link key, admin password, SMTP | enqueue (run timeouts) | deploy, start, cancel, read, callbacks | manage jobs | everyone (public) |
 // | tool-call | ✓ | – | – | – | enqueue | – | – | workflows |
 // | notify | ✓ | – | – | – | enqueue | – | – | workflows |
-// | worker | ✓ | decrypt | read/write | link key, SMTP | – | callbacks, cancel | – | tasks |
+// | worker | ✓ | decrypt | read/write | SMTP | – | callbacks, cancel | – | tasks |
 // | approval-request | ✓ | decrypt | – | link key, SMTP | – | – | – | workflows |
 // | approval-close | ✓ | decrypt | – | link key, SMTP | – | callbacks | – | workflows, run-end |
 // | backoff | – | – | – | – | enqueue (a branch's wake) | – | – | workflows |
@@ -107,15 +107,7 @@ export const GRANTS: Record<FunctionName, readonly Grant[]> = {
   ],
   'tool-call': ['firestore', 'enqueue'],
   notify: ['firestore', 'enqueue'],
-  worker: [
-    'firestore',
-    'vault-decrypt',
-    'results-write',
-    'link-key',
-    'smtp',
-    'control-runs',
-    'send-callbacks',
-  ],
+  worker: ['firestore', 'vault-decrypt', 'results-write', 'smtp', 'control-runs', 'send-callbacks'],
   'approval-request': ['firestore', 'vault-decrypt', 'link-key', 'smtp'],
   'approval-close': ['firestore', 'vault-decrypt', 'link-key', 'smtp', 'send-callbacks'],
   backoff: ['enqueue'],
