@@ -126,6 +126,9 @@ describe('the GCP stack as Terraform JSON', () => {
     expect(all.filter(([path]) => path.includes('depends_on')).filter(([, text]) => !declared(text))).toEqual(
       [],
     );
+    // Every input is used: a variable nothing reads is a setting that silently does nothing.
+    const used = new Set(all.flatMap(([, text]) => references(text)));
+    expect(Object.keys(doc.variable as Body).filter((name) => !used.has(`var.${name}`))).toEqual([]);
     // The check can fail: a reference inside a nested string literal is found, an undeclared one refused.
     expect(references(expr(`coalesce(var.a, "x-${expr('google_b.c.id')}")`))).toEqual([
       'var.a',
