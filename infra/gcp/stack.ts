@@ -32,7 +32,7 @@ import { type Address, type Body, expr, named, TerraformDocument } from './terra
 
 export interface GcpStackOptions {
   /** The Firestore collections whose TTL policies and indexes are declared; default adapters/gcp/collections.ts. */
-  collections?: Record<string, CollectionSpec>;
+  collections?: Record<string, CollectionOf>;
 }
 
 /** The tool configuration, as variables: what each holds. */
@@ -214,7 +214,7 @@ function declareSmtpVariables(doc: TerraformDocument): void {
 
 function declareStores(
   doc: TerraformDocument,
-  collections: Record<string, CollectionSpec>,
+  collections: Record<string, CollectionOf>,
   services: string[],
 ): GcpStores {
   const database = doc.resource('google_firestore_database', 'stepgate', {
@@ -240,27 +240,42 @@ function declareStores(
   };
 }
 
-/** A TTL policy per collection with a ttlField, a composite index per index of COLLECTIONS. */
+/**
+ * A collection as adapters/gcp/collections.ts describes it; `unindexed` (fields exempt from the automatic
+ * single-field indexes) is read where the list has it.
+ */
+export type CollectionOf = CollectionSpec & { unindexed?: readonly string[] };
+
+/**
+ * Per collection: a `google_firestore_field` per field with a TTL policy (`ttl_config`) or exempt from
+ * single-field indexing (an empty `index_config`), one resource per field when it is both; a composite
+ * index per index. Indexes are COLLECTION-scoped: the adapters query collections by id, never as a
+ * collection group.
+ */
 export function firestoreCollections(
   doc: TerraformDocument,
   database: Address,
-  collections: Record<string, CollectionSpec>,
+  collections: Record<string, CollectionOf>,
 ): void {
   for (const [key, spec] of Object.entries(collections).sort(([a], [b]) => a.localeCompare(b))) {
     const name = key.replace(/[^A-Za-z0-9_]/g, '_');
-    if (spec.ttlField !== undefined)
-      doc.resource('google_firestore_field', `${name}_ttl`, {
+    const fields = [
+      ...new Set([...(spec.ttlField === undefined ? [] : [spec.ttlField]), ...(spec.unindexed ?? [])]),
+    ];
+    for (const field of fields)
+      doc.resource('google_firestore_field', `${name}_${field.replace(/[^A-Za-z0-9_]/g, '_')}`, {
         database: database.ref('name'),
         collection: spec.name,
-        field: spec.ttlField,
-        ttl_config: {},
+        field,
+        ...(field === spec.ttlField ? { ttl_config: {} } : {}),
+        ...(spec.unindexed?.includes(field) ? { index_config: {} } : {}),
       });
-    for (const [i, fields] of (spec.indexes ?? []).entries())
+    for (const [i, index] of (spec.indexes ?? []).entries())
       doc.resource('google_firestore_index', `${name}_${i}`, {
         database: database.ref('name'),
         collection: spec.name,
         query_scope: 'COLLECTION',
-        fields: fields.map(
+        fields: index.map(
           ({ field, order }): Body =>
             order === 'CONTAINS'
               ? { field_path: field, array_config: 'CONTAINS' }

@@ -8,11 +8,10 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CollectionSpec } from '../../adapters/gcp/collections.js';
 import { CUSTOM_ROLES, GCP_FUNCTIONS, GRANTS, WORKFLOW_ACTIVITIES } from '../../infra/gcp/functions.js';
 import { GCP_ENV } from '../../infra/gcp/identities.js';
 import { synthFiles } from '../../infra/gcp/main.js';
-import { gcpStack } from '../../infra/gcp/stack.js';
+import { type CollectionOf, gcpStack } from '../../infra/gcp/stack.js';
 import { type Body, expr, type Json, TerraformDocument } from '../../infra/gcp/terraform.js';
 import { emitGcpWorkflows } from '../../translator/emit/gcp-workflows.js';
 import { formatOf, validateWorkflow } from '../../translator/validate.js';
@@ -327,8 +326,10 @@ describe('the functions the compiled workflows call', () => {
 });
 
 describe('Firestore from the collection list', () => {
-  const COLLECTIONS: Record<string, CollectionSpec> = {
+  const COLLECTIONS: Record<string, CollectionOf> = {
     claims: { name: 'claims', ttlField: 'expireAt' },
+    versions: { name: 'workflowVersions', unindexed: ['source', 'ir'] },
+    buckets: { name: 'rateBuckets', ttlField: 'expireAt', unindexed: ['hits', 'expireAt'] },
     runs: {
       name: 'runs',
       indexes: [
@@ -346,11 +347,16 @@ describe('Firestore from the collection list', () => {
   };
   const firestore = gcpStack({ collections: COLLECTIONS }).toJSON().resource as Resources;
 
-  it('declares a TTL policy for every collection with a TTL field, and no other', () => {
+  it('declares a TTL policy for every TTL field and an index exemption for every unindexed one, once per field', () => {
     const fields = Object.values(firestore.google_firestore_field ?? {});
-    expect(fields.map((f) => [f.collection, f.field, f.ttl_config, f.database])).toEqual([
-      ['claims', 'expireAt', {}, expr('google_firestore_database.stepgate.name')],
-      ['rateWindows', 'expireAt', {}, expr('google_firestore_database.stepgate.name')],
+    for (const f of fields) expect(f.database).toBe(expr('google_firestore_database.stepgate.name'));
+    expect(fields.map(({ database: _, ...f }) => f)).toEqual([
+      { collection: 'rateBuckets', field: 'expireAt', ttl_config: {}, index_config: {} },
+      { collection: 'rateBuckets', field: 'hits', index_config: {} },
+      { collection: 'claims', field: 'expireAt', ttl_config: {} },
+      { collection: 'rateWindows', field: 'expireAt', ttl_config: {} },
+      { collection: 'workflowVersions', field: 'ir', index_config: {} },
+      { collection: 'workflowVersions', field: 'source', index_config: {} },
     ]);
   });
 
