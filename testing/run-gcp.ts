@@ -93,6 +93,26 @@ interface GcpPorts {
 }
 
 export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: ScenarioCase): Promise<Observation> {
+  return (await runCaseGcpDetailed(ir, scenario, c)).observation;
+}
+
+/** What a case's execution did, as GCP bills it (bench/gcp-costs.ts). */
+export interface GcpRunDetail {
+  observation: Observation;
+  /** The names of the workflow steps executed, in order (branches included, retries each time). */
+  steps: string[];
+  /** The function invocations the execution made, by `sg.functions` key. */
+  calls: Record<string, number>;
+  /** The Cloud Tasks a deployment enqueues for them: the worker's work and the branches' wake-ups. */
+  tasks: number;
+}
+
+/** runCaseGcp, with the steps executed and the functions called (what a run costs on GCP). */
+export async function runCaseGcpDetailed(
+  ir: IrWorkflow,
+  scenario: Scenario,
+  c: ScenarioCase,
+): Promise<GcpRunDetail> {
   const user = identityFor(scenario, c.as);
   const clock = new VirtualClock();
   const { directory, tools, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
@@ -108,9 +128,21 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
     trail: { audit: (entry) => void audit.push(entry) },
     approvals: caseApprovals(run, db, directory, audit),
   };
-  const { path, onStep } = stepWatcher(run, ports.approvals);
+  const { path, onStep: watch } = stepWatcher(run, ports.approvals);
   const doc = parse(emitGcpWorkflows(ir)) as ConstructorParameters<typeof GcpInterpreter>[0];
-  const http = gcpFunctions(run, ports);
+  const detail = { steps: [] as string[], calls: {} as Record<string, number>, tasks: 0 };
+  const onStep = (name: string): void => {
+    detail.steps.push(name);
+    watch(name);
+  };
+  const functions = gcpFunctions(run, ports);
+  const http = (url: string, body: GcpValue): Promise<GcpValue> => {
+    const key = Object.entries(FUNCTIONS).find(([, u]) => u === url)?.[0] ?? url;
+    detail.calls[key] = (detail.calls[key] ?? 0) + 1;
+    const b = (body ?? {}) as { callbackUrl?: unknown; wakeUrl?: unknown };
+    if (b.callbackUrl !== undefined || b.wakeUrl !== undefined) detail.tasks++;
+    return functions(url, body);
+  };
   const running = new GcpInterpreter(doc, { clock, http, onStep }, `executions/${runId}`);
   run.interpreter = running;
   const argument = {
@@ -146,7 +178,8 @@ export async function runCaseGcp(ir: IrWorkflow, scenario: Scenario, c: Scenario
       const value = vars[output];
       if (value !== undefined) approvalsSeen[step] = value;
     }
-    return { status, path, toolCalls, approvals: approvalsSeen, notifications, vars, error };
+    const observation = { status, path, toolCalls, approvals: approvalsSeen, notifications, vars, error };
+    return { observation, ...detail };
   } finally {
     // A decision still writing as the execution ended: the database closes once none is.
     while (ports.approvals.pending() > 0) await new Promise((resolve) => setImmediate(resolve));
