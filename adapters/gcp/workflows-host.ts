@@ -42,15 +42,11 @@ import { type RunOutcomeView, runOutcome } from '../../functions/core/run-outcom
 import type { GcpRunEndBody } from '../../functions/core/wire.js';
 import type { JsonValue } from '../../translator/template.js';
 import { googleStatus } from './google-errors.js';
+import type { StoredGcpRun } from './run-store.js';
 import { type GcpStepEntry, stepEntryAudit } from './step-entries.js';
 import type { DeployedWorkflow } from './workflows-deployer.js';
 
 /** A run record as the GCP host keeps it: the port's fields, and where the run executes. */
-export interface StoredGcpRun extends RunRecord {
-  version: number | null;
-  /** The execution's resource name; null until the execution has started. */
-  executionName: string | null;
-}
 
 /** The run records the host needs (adapters/gcp/run-store.ts, as DynamoRunStore with executionName). */
 export interface GcpRunRecords {

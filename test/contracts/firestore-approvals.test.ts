@@ -2,13 +2,14 @@
 // the GCP adapters on the gcloud Firestore emulator (test/support/firestore-emulator.ts: missing, the
 // suite fails). Each test gets a fresh project (an empty database) reached through two clients (two
 // connections), as two Cloud Run instances would. Beside the contracts: the approval store writing its
-// audit entry in the decision's transaction (through a trail kept in Firestore the way a run's trail is:
-// a counter and an entry per seq, appended in the caller's transaction), the callback handle sealed in
+// audit entry in the decision's transaction (the run's trail, adapters/gcp/audit.ts, appended in the
+// decision's transaction), the callback handle sealed in
 // the document, what a document holds, and pruning of spent links.
 import type { Firestore, Transaction } from '@google-cloud/firestore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FirestoreApprovalLinkStore } from '../../adapters/gcp/approval-link-store.js';
 import { FirestoreApprovalStore } from '../../adapters/gcp/approval-store.js';
+import { FirestoreRunAudit } from '../../adapters/gcp/audit.js';
 import { COLLECTIONS } from '../../adapters/gcp/collections.js';
 import { docId } from '../../adapters/gcp/documents.js';
 import { FirestoreScheduleStore } from '../../adapters/gcp/schedule-store.js';
@@ -61,23 +62,22 @@ describe('on the Firestore emulator', { timeout: RACE_TIMEOUT }, () => {
 
 const MASTER_KEY = new Uint8Array(32).fill(7);
 
-/**
- * A run's audit trail in Firestore as the approval store's `recordAudit` expects one: inside the caller's
- * transaction it reads the run's counter, then creates the next entry and moves the counter on.
- */
+/** A run's trail as the GCP functions keep it (adapters/gcp/audit.ts), listed as seq and entry. */
 class TestTrail {
-  constructor(private readonly db: Firestore) {}
+  private readonly audit: FirestoreRunAudit;
+  constructor(db: Firestore) {
+    this.audit = new FirestoreRunAudit(db, { now: () => Date.now() });
+  }
 
   readonly recordAudit = async (tx: Transaction, runId: string, entry: AuditEntry): Promise<void> => {
-    const counter = this.db.collection('testAuditSeq').doc(docId(runId));
-    const seq = (((await tx.get(counter)).get('seq') as number | undefined) ?? 0) + 1;
-    tx.create(this.db.collection('testAudit').doc(docId(runId, seq)), { runId, seq, entry });
-    tx.set(counter, { seq });
+    await this.audit.appendIn(tx, runId, entry);
   };
 
   async list(runId: string): Promise<Array<{ seq: number; entry: AuditEntry }>> {
-    const found = await this.db.collection('testAudit').where('runId', '==', runId).orderBy('seq').get();
-    return found.docs.map((doc) => ({ seq: doc.get('seq'), entry: doc.get('entry') }));
+    return (await this.audit.list(runId)).map(({ seq, type, step, data }) => ({
+      seq,
+      entry: { type, ...(step === null ? {} : { step }), data } as AuditEntry,
+    }));
   }
 }
 

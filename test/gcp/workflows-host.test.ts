@@ -3,29 +3,24 @@
 // contract with function-free workflows (a delay; an approval whose request and run-end reach a small
 // functions server on loopback over real HTTP, the decision posted to the level's real callback URL), then
 // start, cancel, timeout, run-end and step entries. The deployer records on the gcloud Firestore emulator.
-// The run records are an in-memory test double of GcpRunRecords / GcpRunAudit (the Firestore stores are
-// another module's, joined at merge); only the records, nothing the host sends, is a double.
+// The run records and their trail are the Firestore stores (adapters/gcp/run-store.ts, audit.ts) on the
+// same emulator project as the deployer's records.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Firestore } from '@google-cloud/firestore';
 import { ExecutionsClient, WorkflowsClient } from '@google-cloud/workflows';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { FirestoreRunAudit } from '../../adapters/gcp/audit.js';
+import { FirestoreRunStore } from '../../adapters/gcp/run-store.js';
 import { GcpWorkflowStore, GcpWorkflowsDeployer } from '../../adapters/gcp/workflows-deployer.js';
 import {
   type GcpFunctionUrls,
-  type GcpRunAudit,
-  type GcpRunRecords,
   GcpWorkflowsHost,
   gcpExecutionArgument,
-  type StoredGcpRun,
 } from '../../adapters/gcp/workflows-host.js';
 import { openDatabase } from '../../adapters/local/database.js';
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
-import { type AuditEntry, type AuditRecord, auditRecord } from '../../functions/core/audit.js';
-import type { RunStart } from '../../functions/core/orchestrator.js';
-import type { DurableHost, RunFilter } from '../../functions/core/ports.js';
-import type { RunOutcome } from '../../functions/core/protocol.js';
-import type { RunOutcomeView } from '../../functions/core/run-outcome.js';
+import type { DurableHost } from '../../functions/core/ports.js';
 import type { IrWorkflow } from '../../translator/ir.js';
 import { validateWorkflow } from '../../translator/validate.js';
 import {
@@ -104,90 +99,6 @@ steps:
     duration: 1s
 `);
 
-/** The run records as the Firestore stores keep them, in memory: a test double of the records only. */
-class MemoryRecords implements GcpRunRecords {
-  readonly runs = new Map<string, StoredGcpRun>();
-  readonly trails = new Map<string, AuditRecord[]>();
-
-  async create(start: RunStart, at: number, where: { version: number | null; executionName: string | null }) {
-    if (this.runs.has(start.runId)) throw new Error(`run ${start.runId} exists already`);
-    const run: StoredGcpRun = {
-      id: start.runId,
-      workflowId: start.workflowId,
-      status: 'running',
-      trigger: start.trigger,
-      input: start.input,
-      createdAt: at,
-      endedAt: null,
-      outcome: null,
-      ...where,
-    };
-    this.runs.set(run.id, run);
-    this.push(run.id, [
-      {
-        type: 'run.started',
-        data: { trigger: start.trigger.type, user: start.trigger.user.email, input: start.input },
-      },
-    ]);
-    return structuredClone(run);
-  }
-
-  async attachExecution(runId: string, executionName: string): Promise<void> {
-    const run = this.runs.get(runId);
-    if (run !== undefined) run.executionName = executionName;
-  }
-
-  async get(runId: string) {
-    const run = this.runs.get(runId);
-    return run === undefined ? undefined : structuredClone(run);
-  }
-
-  async list(filter: RunFilter = {}) {
-    return [...this.runs.values()]
-      .filter((r) => filter.status === undefined || r.status === filter.status)
-      .filter((r) => filter.workflowId === undefined || r.workflowId === filter.workflowId)
-      .filter(
-        (r) =>
-          filter.triggeredBy === undefined ||
-          r.trigger.user.email.toLowerCase() === filter.triggeredBy.toLowerCase(),
-      )
-      .sort((a, b) => b.createdAt - a.createdAt)
-      .slice(0, filter.limit ?? 100)
-      .map((r) => structuredClone(r));
-  }
-
-  async end(
-    runId: string,
-    outcome: RunOutcome,
-    at: number,
-    entries: AuditEntry[],
-    path?: RunOutcomeView | null,
-  ) {
-    const run = this.runs.get(runId);
-    if (run === undefined || run.status !== 'running') return false;
-    Object.assign(run, { status: outcome.status, outcome, endedAt: at });
-    if (path !== undefined && path !== null) run.pathOutcome = path;
-    this.push(runId, entries);
-    return true;
-  }
-
-  async append(runId: string, entry: AuditEntry): Promise<AuditRecord> {
-    return this.push(runId, [entry])[0] as AuditRecord;
-  }
-
-  async trailOf(runId: string): Promise<AuditRecord[]> {
-    return [...(this.trails.get(runId) ?? [])];
-  }
-
-  private push(runId: string, entries: AuditEntry[]): AuditRecord[] {
-    const trail = this.trails.get(runId) ?? [];
-    const records = entries.map((entry, i) => auditRecord(entry, trail.length + i + 1, Date.now()));
-    trail.push(...records);
-    this.trails.set(runId, trail);
-    return records;
-  }
-}
-
 /** The functions the workflows post to: approval requests kept, run-ends passed to the host. */
 interface Functions {
   urls: GcpFunctionUrls;
@@ -261,7 +172,8 @@ afterAll(async () => {
 
 interface World {
   host: GcpWorkflowsHost;
-  records: MemoryRecords;
+  records: FirestoreRunStore;
+  trail: FirestoreRunAudit;
   functions: Functions;
   deployer: GcpWorkflowsDeployer;
   emulator: WorkflowsEmulator;
@@ -302,9 +214,12 @@ async function world(...irs: IrWorkflow[]): Promise<World> {
   const store = new GcpWorkflowStore(new SqliteWorkflowStore(db), deployer);
   for (const ir of irs)
     await store.save({ ir, source: ir.id, format: 'yaml', by: 'alice@example.com', at: 1 });
-  const records = new MemoryRecords();
+  // The trail stamps entries on the real clock, as the step entries the audit merges in are.
+  const trail = new FirestoreRunAudit(firestore, { now: () => Date.now() });
+  const records = new FirestoreRunStore(firestore, trail);
   const made: World = {
     records,
+    trail,
     functions,
     deployer,
     emulator,
@@ -316,10 +231,7 @@ async function world(...irs: IrWorkflow[]): Promise<World> {
   made.host = new GcpWorkflowsHost({
     executions,
     records,
-    trail: {
-      append: (runId, entry) => records.append(runId, entry),
-      list: (runId) => records.trailOf(runId),
-    } satisfies GcpRunAudit,
+    trail,
     deployments: deployer,
     workflows: store,
     functions: functions.urls,
@@ -360,7 +272,7 @@ describeDurableHostContract(
     const made = contractWorlds.get(host);
     if (made === undefined) throw new Error('not a host of the contract');
     // As the decision function does: the decision's entry, then the outcome posted to the level's callback.
-    await made.records.append(runId, decisionEntry(decision));
+    await made.trail.append(runId, decisionEntry(decision));
     await until(() => made.functions.approvalCallbacks.has(runId), `the approval request of ${runId}`);
     const response = await fetch(made.functions.approvalCallbacks.get(runId) ?? '', {
       method: 'POST',
@@ -400,7 +312,7 @@ describe('GcpWorkflowsHost', () => {
       workflowId: 'waits',
       functions: functions.urls,
     });
-    const executionName = records.runs.get('run-1')?.executionName ?? '';
+    const executionName = (await records.get('run-1'))?.executionName ?? '';
     expect(executionName).toMatch(new RegExp(`^${deployed?.workflowName}/executions/`));
     expect(emulator.execution(executionName)?.state).toBe('ACTIVE');
     // A later version with another definition: runs start on it by default, on version 1 when asked.
@@ -426,7 +338,7 @@ describe('GcpWorkflowsHost', () => {
   it('cancels the execution and records who cancelled', async () => {
     const { host, emulator, records } = await world(WAITS);
     await host.startRun(start(WAITS, 'run-c'));
-    const name = records.runs.get('run-c')?.executionName ?? '';
+    const name = (await records.get('run-c'))?.executionName ?? '';
     await until(() => emulator.execution(name)?.steps.some((s) => s.step === 'wait') === true, 'the delay');
     await host.cancelRun('run-c', 'bob@example.com');
     expect(emulator.requests.at(-1)).toMatchObject({ method: 'POST', path: `/v1/${name}:cancel` });
@@ -445,7 +357,7 @@ describe('GcpWorkflowsHost', () => {
     await host.startRun(start(LIMITED, 'run-t'));
     await host.startRun(start(WAITS, 'run-free'));
     expect(scheduled).toEqual([['run-t', 1_780_000_000_000 + 30 * 60_000]]);
-    const name = records.runs.get('run-t')?.executionName ?? '';
+    const name = (await records.get('run-t'))?.executionName ?? '';
     await until(() => emulator.execution(name)?.steps.some((s) => s.step === 'wait') === true, 'the delay');
     expect(await host.timeOut('run-t')).toBe(true);
     expect(emulator.execution(name)?.state).toBe('CANCELLED');
@@ -534,7 +446,7 @@ describe('GcpWorkflowsHost', () => {
     const { host, functions, records, emulator } = await world(PAUSE);
     functions.passRunEnd = false;
     await host.startRun(start(PAUSE, 'run-lost', { n: 0 }));
-    const name = records.runs.get('run-lost')?.executionName ?? '';
+    const name = (await records.get('run-lost'))?.executionName ?? '';
     await until(() => emulator.execution(name)?.state === 'SUCCEEDED', 'the execution to end');
     expect((await host.getRun('run-lost'))?.status).toBe('running');
     expect(await host.waitForRun('run-lost')).toBe('completed');
