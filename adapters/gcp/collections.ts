@@ -18,6 +18,9 @@ export interface CollectionSpec {
 }
 
 /** Filled in by the adapters (one entry per collection they use), read by infra/gcp. */
-export const COLLECTIONS = {} as const satisfies Record<string, CollectionSpec>;
+export const COLLECTIONS = {
+  /** Claimed activity attempts of the Cloud Tasks worker (activity-claims.ts). */
+  activityClaims: { name: 'activityClaims', ttlField: 'expireAt' },
+} as const satisfies Record<string, CollectionSpec>;
 
 export type CollectionKey = keyof typeof COLLECTIONS;
