@@ -8,7 +8,9 @@
 // on the Firestore emulator; the run host is the embedded engine, with the two calls only a GCP host has
 // (timeOut, recordEnd) recorded.
 import { randomBytes } from 'node:crypto';
+import { http } from '@google-cloud/functions-framework';
 import { CloudTasksClient } from '@google-cloud/tasks';
+import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { FirestoreActivityClaims } from '../../adapters/gcp/activity-claims.js';
@@ -26,6 +28,7 @@ import { SqliteDirectory } from '../../adapters/local/sqlite-directory.js';
 import { SqliteVault } from '../../adapters/local/vault.js';
 import { SqliteWebhookDeliveryStore } from '../../adapters/local/webhook-store.js';
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
+import type { Env } from '../../functions/core/http/types.js';
 import { lazy } from '../../functions/core/per-instance.js';
 import { ERROR, type Identity } from '../../functions/core/protocol.js';
 import type {
@@ -34,6 +37,7 @@ import type {
   GcpRunEndBody,
   GcpToolCallBody,
 } from '../../functions/core/wire.js';
+import { apiFunction } from '../../functions/gcp/api.js';
 import { CallbackPoster } from '../../functions/gcp/callbacks.js';
 import { ENV, FUNCTION_NAMES, type GcpConfig, loadGcpConfig } from '../../functions/gcp/config.js';
 import { registerGcpFunctions } from '../../functions/gcp/functions.js';
@@ -340,6 +344,43 @@ describe('the api function', () => {
   });
 });
 
+describe('the api adapter', () => {
+  it('hands the app the raw body, method, query and headers, and writes back every Set-Cookie', async () => {
+    const app = new Hono();
+    app.all('/echo', async (c) => {
+      c.header('set-cookie', 'a=1; Path=/', { append: true });
+      c.header('set-cookie', 'b=2; Path=/', { append: true });
+      return c.json({
+        method: c.req.method,
+        url: c.req.url,
+        type: c.req.header('content-type'),
+        body: await c.req.text(),
+      });
+    });
+    http(
+      'adapter-probe',
+      apiFunction(async () => app as unknown as Hono<Env>),
+    );
+    const probe = await serveFunctions(['adapter-probe']);
+    try {
+      const answer = await fetch(new URL('/echo?x=1&y=two', probe.url('adapter-probe')), {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', 'x-forwarded-proto': 'https' },
+        body: '{"b": 1,  "a": [2]}',
+      });
+      expect(answer.headers.getSetCookie()).toEqual(['a=1; Path=/', 'b=2; Path=/']);
+      expect(await answer.json()).toEqual({
+        method: 'PATCH',
+        url: expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+\/echo\?x=1&y=two$/),
+        type: 'application/json',
+        body: '{"b": 1,  "a": [2]}',
+      });
+    } finally {
+      await probe.close();
+    }
+  });
+});
+
 describe('tool-call and the worker', () => {
   it('acknowledges, enqueues the exact task, and the worker posts the tool result with its identity', async () => {
     const body = toolCall('tool-1');
@@ -410,6 +451,20 @@ describe('tool-call and the worker', () => {
     const callback = await receiver.next('/callbacks/tool-5');
     expect(callback.body).toMatchObject({ ok: false, error: { code: INTERRUPTED, retryable: true } });
     expect(echoes).not.toContain('vanished Bob');
+  });
+
+  it('makes a delivery wait while another holds the attempt, then posts what the holder recorded', async () => {
+    const body = toolCall('tool-6', 'held {{who}}');
+    const claims = deps().ports.claims();
+    await claims.claim(taskId(body), Date.now(), LEASE_MS);
+    await post('tool-call', body);
+    const task = taskFor((b) => b.runId === body.runId);
+    await task.done;
+    expect(new Set(task.deliveries)).toEqual(new Set([503]));
+    await claims.finish(taskId(body), { ok: true, result: 'from the holder' });
+    expect(await tasks.redeliver(task)).toBe(200);
+    expect((await receiver.next('/callbacks/tool-6')).body).toEqual({ ok: true, result: 'from the holder' });
+    expect(echoes).not.toContain('held Bob');
   });
 
   it('answers a tool the registry does not have with a failure on the callback', async () => {
