@@ -42,7 +42,7 @@ import { CallbackPoster } from '../../functions/gcp/callbacks.js';
 import { ENV, FUNCTION_NAMES, type GcpConfig, loadGcpConfig } from '../../functions/gcp/config.js';
 import { registerGcpFunctions } from '../../functions/gcp/functions.js';
 import type { GcpDeps, GcpPorts, GcpRunHost } from '../../functions/gcp/ports.js';
-import { CloudTasksQueue, scheduleRunTimeout, taskId } from '../../functions/gcp/tasks.js';
+import { CloudTasksQueue, MAX_SCHEDULE_MS, scheduleRunTimeout, taskId } from '../../functions/gcp/tasks.js';
 import { INTERRUPTED, LEASE_MS } from '../../functions/gcp/worker.js';
 import { parseTemplate } from '../../translator/template.js';
 import { startMcpHttpServer, type TestMcpHttpServer } from '../mcp/http-mcp-server.js';
@@ -671,7 +671,7 @@ describe('run-end and the run timeout', () => {
     });
     const at = Date.now() + 200;
     await scheduleRunTimeout(queue, 'run-timeout-1', at);
-    const task = taskFor((b) => b.kind === 'run.timeout');
+    const task = taskFor((b) => b.runId === 'run-timeout-1');
     expect(task.body).toEqual({ kind: 'run.timeout', runId: 'run-timeout-1' });
     expect(Date.parse(task.scheduleTime ?? '')).toBe(at);
     await task.done;
@@ -689,6 +689,30 @@ describe('the configuration', () => {
     expect(() =>
       loadGcpConfig({ [ENV.mcpServers]: JSON.stringify({ s: { command: 'node' } }) }, 'backoff'),
     ).toThrow(/STEPGATE_MCP_SERVERS \(s\): MCP server 's' is a stdio server/);
+  });
+});
+
+describe("tasks past Cloud Tasks' 30-day horizon", () => {
+  it('hop: scheduled at the horizon carrying when they are due, then enqueued again by the worker until due', async () => {
+    // A queue whose clock stands just over the horizon before now: a timeout due in 200 ms is beyond it.
+    const queue = new CloudTasksQueue({
+      client: tasksClient(),
+      queue: QUEUE,
+      workerUrl: servers.url('worker'),
+      serviceAccount: SERVICE_ACCOUNT,
+      now: () => Date.now() - MAX_SCHEDULE_MS - 60_000,
+    });
+    const due = Date.now() + 200;
+    await scheduleRunTimeout(queue, 'run-far', due);
+    const hop = taskFor((b) => b.runId === 'run-far' && b.due !== undefined);
+    expect(hop.body).toEqual({ kind: 'run.timeout', runId: 'run-far', due });
+    expect(Date.parse(hop.scheduleTime ?? '')).toBeLessThan(due);
+    await hop.done;
+    const last = taskFor((b) => b.runId === 'run-far' && b.due === undefined);
+    expect(Date.parse(last.scheduleTime ?? '')).toBe(due);
+    expect(last.name).not.toBe(hop.name);
+    await last.done;
+    expect(timedOut).toContain('run-far');
   });
 });
 
