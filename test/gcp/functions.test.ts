@@ -652,6 +652,33 @@ describe('schedule-fire', () => {
   });
 });
 
+describe('schedule-fire without its header', () => {
+  it('fires now the stored time it missed, once', async () => {
+    await waitingRun();
+    const store = new SqliteScheduleStore(engine.db);
+    const missed = Date.now() - 60_000;
+    await store.insert({
+      id: 'sched-2',
+      workflowId: 'waiting',
+      cron: '* * * * *',
+      timezone: 'UTC',
+      scope: 'user',
+      scopeRef: ADA.email,
+      createdBy: ADA.email,
+      input: {},
+      enabled: true,
+      nextFireAt: missed,
+      lastFiredAt: null,
+      createdAt: missed - 60_000,
+    });
+    const fired = await post('schedule-fire', { scheduleId: 'sched-2' });
+    expect(fired.json).toMatchObject({ status: 'started' });
+    expect(await store.fires('sched-2')).toEqual([
+      expect.objectContaining({ scheduledTime: missed, status: 'started' }),
+    ]);
+  });
+});
+
 describe('run-end and the run timeout', () => {
   it('hands the outcome the workflow posts to the host', async () => {
     const body: GcpRunEndBody = {
