@@ -31,6 +31,12 @@ export const ENV = {
   policy: 'STEPGATE_POLICY',
   limits: 'STEPGATE_LIMITS',
   googleApiEndpoint: 'STEPGATE_GOOGLE_API_ENDPOINT',
+  workflowsServiceAccount: 'STEPGATE_WORKFLOWS_SERVICE_ACCOUNT',
+  namePrefix: 'STEPGATE_NAME_PREFIX',
+  schedulerServiceAccount: 'STEPGATE_SCHEDULER_SERVICE_ACCOUNT',
+  scheduleFireUrl: 'STEPGATE_SCHEDULE_FIRE_URL',
+  adminEmail: 'STEPGATE_ADMIN_EMAIL',
+  adminPasswordSecret: 'STEPGATE_ADMIN_PASSWORD_SECRET',
 } as const;
 
 export type GcpSetting = keyof typeof ENV;
@@ -56,7 +62,22 @@ const APPROVALS: GcpSetting[] = [...STORES, 'kmsKey', 'platformSecret', 'publicU
 
 /** The settings each function needs (the optional ones are in OPTIONAL). */
 export const FUNCTION_ENV: Record<FunctionName, readonly GcpSetting[]> = {
-  api: [...APPROVALS, 'location', 'functionUrls', 'callbackBase', 'mcpServers', 'policy', 'limits'],
+  api: [
+    ...APPROVALS,
+    ...QUEUE,
+    'location',
+    'functionUrls',
+    'callbackBase',
+    'mcpServers',
+    'policy',
+    'limits',
+    'workflowsServiceAccount',
+    'namePrefix',
+    'schedulerServiceAccount',
+    'scheduleFireUrl',
+    'adminEmail',
+    'adminPasswordSecret',
+  ],
   'tool-call': QUEUE,
   notify: QUEUE,
   worker: [
@@ -73,8 +94,8 @@ export const FUNCTION_ENV: Record<FunctionName, readonly GcpSetting[]> = {
   'approval-close': APPROVALS,
   backoff: QUEUE,
   'resolve-time': QUEUE,
-  'run-end': [...STORES, 'location'],
-  'schedule-fire': [...STORES, 'location', 'functionUrls'],
+  'run-end': [...STORES, 'location', 'namePrefix', ...QUEUE],
+  'schedule-fire': [...STORES, 'location', 'functionUrls', 'namePrefix', ...QUEUE],
 };
 
 /** Settings with a default, or whose absence turns a feature off. */
@@ -86,6 +107,9 @@ const OPTIONAL = new Set<GcpSetting>([
   'limits',
   'smtpRelaySecret',
   'googleApiEndpoint',
+  'namePrefix',
+  'adminEmail',
+  'adminPasswordSecret',
 ]);
 
 const text = (variable: string) =>
@@ -172,6 +196,28 @@ export const GcpConfigSchema = z.object({
   policy: jsonVariable(ENV.policy, PolicyConfigSchema),
   limits: jsonVariable(ENV.limits, LimitsConfigSchema),
   googleApiEndpoint: url(ENV.googleApiEndpoint),
+  /** The service account workflow executions run as (invokes the activity functions, sends callbacks). */
+  workflowsServiceAccount: z.email({
+    error: `${ENV.workflowsServiceAccount} must be a service account's email`,
+  }),
+  /** The start of every GCP workflow id and Cloud Scheduler job id of this deployment. */
+  namePrefix: text(ENV.namePrefix).regex(
+    /^[A-Za-z][A-Za-z0-9_-]{0,19}$/,
+    `${ENV.namePrefix} must start with a letter and hold at most 20 letters, digits, '-' and '_'`,
+  ),
+  /** The service account Cloud Scheduler signs its OIDC tokens as (invokes schedule-fire only). */
+  schedulerServiceAccount: z.email({
+    error: `${ENV.schedulerServiceAccount} must be a service account's email`,
+  }),
+  scheduleFireUrl: url(ENV.scheduleFireUrl),
+  /** The first admin, made by the API's setup when the directory has no admin. */
+  adminEmail: z.email({ error: `${ENV.adminEmail} must be an email address` }),
+  /** The Secret Manager secret holding the first admin's password. */
+  adminPasswordSecret: resource(
+    ENV.adminPasswordSecret,
+    /^projects\/[^/]+\/secrets\/[^/]+$/,
+    'projects/P/secrets/S',
+  ),
 });
 
 type Parsed = z.output<typeof GcpConfigSchema>;
@@ -179,6 +225,7 @@ type Parsed = z.output<typeof GcpConfigSchema>;
 /** The settings; those a function was not given are absent (read them with `required`). */
 export type GcpConfig = Partial<Omit<Parsed, 'mcpServers' | 'policy' | 'limits'>> & {
   firestoreDatabase: string;
+  namePrefix: string;
   /** Where workflow callbacks live: the worker and the API post to no other URL with their identity. */
   callbackBase: string;
   mcpServers: Record<string, McpHttpServer>;
@@ -191,6 +238,7 @@ export const WORKFLOWS_CALLBACK_BASE = 'https://workflowexecutions.googleapis.co
 
 const DEFAULTS = {
   firestoreDatabase: '(default)',
+  namePrefix: 'stepgate-',
   callbackBase: WORKFLOWS_CALLBACK_BASE,
   mcpServers: {},
   policy: {},

@@ -213,6 +213,9 @@ beforeAll(async () => {
     }),
     [ENV.callbackBase]: receiver.base,
     [ENV.publicUrl]: 'http://localhost:8080',
+    [ENV.workflowsServiceAccount]: 'stepgate-workflows@stepgate-test.iam.gserviceaccount.com',
+    [ENV.schedulerServiceAccount]: 'stepgate-scheduler@stepgate-test.iam.gserviceaccount.com',
+    [ENV.scheduleFireUrl]: fn('schedule-fire'),
     [ENV.mcpServers]: JSON.stringify({ sandbox: { url: mcp.url } }),
   });
 }, 120_000);
