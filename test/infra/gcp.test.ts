@@ -451,9 +451,10 @@ describe('the GCP stack as Terraform JSON', () => {
       enqueue: 'tasksQueue',
       'deploy-workflows': 'workflowsServiceAccount',
       'start-runs': 'functionUrls',
-      'control-runs': 'tasksQueue',
+      // The execution to cancel is found in the run's record.
+      'control-runs': 'firestoreDatabase',
       'read-runs': 'location',
-      'send-callbacks': 'tasksQueue',
+      'send-callbacks': 'callbackBase',
       'manage-schedules': 'schedulerServiceAccount',
     };
     for (const name of FUNCTION_NAMES)
