@@ -1,23 +1,49 @@
 // The GCP stack's identities and functions: a service account per function (only the grants of
 // functions.ts, each bound on the one resource it names), the service accounts Workflows executions, Cloud
 // Tasks and Cloud Scheduler act as (each may invoke only its functions), the build service account
-// (instead of the project's default compute account, which is an editor), and the functions themselves,
-// configured through environment variables that hold names and URLs, never secret values.
+// (instead of the project's default compute account, which is an editor), and the functions themselves.
+//
+// Decisions:
+// - One source of truth for the settings: each function's environment is exactly the variables
+//   functions/gcp/config.ts FUNCTION_ENV lists for it, named by ENV, each valued from the stack's
+//   resources (SETTING_VALUES) — nothing else, so a setting the functions add or drop changes the
+//   Terraform with it. STEPGATE_GOOGLE_API_ENDPOINT (tests only) is never set: a function listing it fails
+//   the synth.
+// - Secrets travel as Secret Manager resource names, never values, and a function may read a secret
+//   exactly when its settings name it (SECRET_SETTINGS): the accessor bindings follow FUNCTION_ENV too.
+// - Every function deploys from the one bundle (`npm run bundle:gcp`, zipped and uploaded by stack.ts)
+//   with its registered name as the entry point (functions-framework's target).
 
+import {
+  ENV,
+  FUNCTION_ENV,
+  FUNCTION_NAMES,
+  type FunctionName,
+  type GcpSetting,
+  WORKFLOWS_CALLBACK_BASE,
+} from '../../functions/gcp/config.js';
 import {
   CUSTOM_ROLES,
   type CustomRole,
-  type FunctionName,
   GCP_FUNCTIONS,
   GRANTS,
   type Grant,
   type Invoker,
-  TOOL_SETTINGS,
   tfName,
   WORKFLOW_ACTIVITIES,
 } from './functions.js';
 import type { GcpStores } from './stack.js';
 import { type Address, type Body, expr, named, type TerraformDocument } from './terraform.js';
+
+/** The settings each function is deployed with: functions/gcp's FUNCTION_ENV unless a test says otherwise. */
+export type FunctionEnv = Record<FunctionName, readonly GcpSetting[]>;
+
+/** The settings that name a Secret Manager secret, and the stack's secret each names. */
+export const SECRET_SETTINGS = {
+  platformSecret: 'platform',
+  smtpRelaySecret: 'smtpRelay',
+  adminPasswordSecret: 'adminPassword',
+} as const satisfies Partial<Record<GcpSetting, keyof GcpStores['secrets']>>;
 
 /** What the build service account needs on the project: write its logs and the functions' images. */
 const BUILD_ROLES = { build_logs: 'roles/logging.logWriter', build_images: 'roles/artifactregistry.writer' };
@@ -55,7 +81,7 @@ function serviceAccount(
 
 export function serviceAccounts(doc: TerraformDocument, services: string[]): GcpAccounts {
   const functions = Object.fromEntries(
-    Object.keys(GCP_FUNCTIONS).map((name) => [
+    FUNCTION_NAMES.map((name) => [
       name,
       serviceAccount(doc, name, `Stepgate: the ${name} function`, services),
     ]),
@@ -107,6 +133,7 @@ export function stepgateFunctions(
   doc: TerraformDocument,
   stores: GcpStores,
   accounts: GcpAccounts,
+  functionEnv: FunctionEnv = FUNCTION_ENV,
 ): Record<FunctionName, Address> {
   doc.resource('google_storage_bucket_iam_member', 'build_source', {
     bucket: stores.source.ref('name'),
@@ -127,12 +154,16 @@ export function stepgateFunctions(
     'schedule-fire',
     'api',
   ];
-  for (const name of order)
-    fns[name] = cloudFunction(doc, name, stores, accounts, settings(name, stores, accounts, fns));
+  for (const name of order) {
+    const environment = functionEnvironment(name, functionEnv[name], { stores, accounts, fns });
+    fns[name] = cloudFunction(doc, name, stores, accounts, environment);
+  }
   const roles = customRoles(doc, stores.services);
-  for (const name of order)
+  for (const name of order) {
     for (const grant of GRANTS[name])
-      bind(doc, { name, grant, account: accounts.functions[name], stores, accounts, roles, fns });
+      bind(doc, { name, grant, account: accounts.functions[name], stores, accounts, roles });
+    secretAccess(doc, name, functionEnv[name], stores, accounts.functions[name]);
+  }
   for (const name of order) invoker(doc, name, fns[name], GCP_FUNCTIONS[name].invoker, accounts);
   // A branch that decides its parallel cancels the other branches by answering their callbacks
   // (translator/emit/gcp/parallel.ts: an OAuth2 http.post to the execution's own callback URL).
@@ -158,7 +189,8 @@ function cloudFunction(
     description: `Stepgate: ${name}`,
     build_config: {
       runtime: 'nodejs22',
-      entry_point: spec.entryPoint,
+      // The name functions/gcp/index.ts registers the function under (functions-framework's target).
+      entry_point: name,
       service_account: accounts.build.ref('id'),
       source: {
         storage_source: { bucket: stores.source.ref('name'), object: stores.sourceObject.ref('name') },
@@ -181,119 +213,97 @@ function cloudFunction(
 /**
  * Where a function may be reached from. Workflows, Cloud Tasks and Cloud Scheduler of the same project
  * count as internal traffic on the run.app URL, so the functions only they call are internal-only (the
- * invoker check still applies); the api is public; a function another function calls (approval-close, from
- * run-end) takes all traffic, since a Cloud Run function's requests are internal only through a VPC.
+ * invoker check still applies); the api is public. No function calls another over HTTP.
  */
 export function ingress(name: FunctionName): 'ALLOW_ALL' | 'ALLOW_INTERNAL_ONLY' {
-  const calledByFunction = Object.values(GRANTS).some((grants) => grants.includes(`invoke-${name}` as Grant));
-  return GCP_FUNCTIONS[name].invoker === 'public' || calledByFunction ? 'ALLOW_ALL' : 'ALLOW_INTERNAL_ONLY';
+  return GCP_FUNCTIONS[name].invoker === 'public' ? 'ALLOW_ALL' : 'ALLOW_INTERNAL_ONLY';
 }
 
-/** The environment variable names the functions read (functions/gcp's configuration reads the same). */
-export const GCP_ENV = {
-  project: 'STEPGATE_GCP_PROJECT',
-  region: 'STEPGATE_GCP_REGION',
-  database: 'STEPGATE_FIRESTORE_DATABASE',
-  kmsKey: 'STEPGATE_KMS_KEY',
-  resultsBucket: 'STEPGATE_RESULTS_BUCKET',
-  linkSecret: 'STEPGATE_LINK_SECRET',
-  publicUrl: 'STEPGATE_PUBLIC_URL',
-  adminEmail: 'STEPGATE_ADMIN_EMAIL',
-  adminPasswordSecret: 'STEPGATE_ADMIN_PASSWORD_SECRET',
-  smtpHost: 'STEPGATE_SMTP_HOST',
-  smtpPort: 'STEPGATE_SMTP_PORT',
-  smtpUsername: 'STEPGATE_SMTP_USERNAME',
-  smtpFrom: 'STEPGATE_SMTP_FROM',
-  smtpPasswordSecret: 'STEPGATE_SMTP_PASSWORD_SECRET',
-  tasksQueue: 'STEPGATE_TASKS_QUEUE',
-  tasksServiceAccount: 'STEPGATE_TASKS_SERVICE_ACCOUNT',
-  workerUrl: 'STEPGATE_WORKER_URL',
-  workflowPrefix: 'STEPGATE_WORKFLOW_PREFIX',
-  workflowsServiceAccount: 'STEPGATE_WORKFLOWS_SERVICE_ACCOUNT',
-  functionUrls: 'STEPGATE_FUNCTION_URLS',
-  schedulerServiceAccount: 'STEPGATE_SCHEDULER_SERVICE_ACCOUNT',
-  scheduleFireUrl: 'STEPGATE_SCHEDULE_FIRE_URL',
-  scheduleJobPrefix: 'STEPGATE_SCHEDULE_JOB_PREFIX',
-  approvalCloseUrl: 'STEPGATE_APPROVAL_CLOSE_URL',
-  mcpServers: 'STEPGATE_MCP_SERVERS',
-  policy: 'STEPGATE_POLICY',
-  limits: 'STEPGATE_LIMITS',
-} as const;
+/** What the value of a setting is made from: the stack's resources and the functions declared so far. */
+interface SettingSources {
+  stores: GcpStores;
+  accounts: GcpAccounts;
+  fns: Partial<Record<FunctionName, Address>>;
+}
 
 /** The variable each tool setting comes from (JSON text, checked by the variable's validation). */
 const TOOL_VARIABLES = { mcpServers: 'mcp_servers', policy: 'policy', limits: 'limits' } as const;
 
-/** What a function reads, from its grants: the names and URLs of what it was granted. */
-function settings(
+/** The Terraform value of every setting, as functions/gcp/config.ts reads it. */
+function settingValues(
   name: FunctionName,
-  stores: GcpStores,
-  accounts: GcpAccounts,
-  fns: Partial<Record<FunctionName, Address>>,
-): Record<string, string> {
-  const env: Record<string, string> = {
-    [GCP_ENV.project]: expr('var.project'),
-    [GCP_ENV.region]: expr('var.region'),
-  };
+  { stores, accounts, fns }: SettingSources,
+): Record<GcpSetting, () => string> {
   const url = (fn: FunctionName) => {
     const address = fns[fn];
     if (address === undefined) throw new Error(`${name} reads the URL of ${fn}, declared after it`);
     return address;
   };
-  const functionUrls = () =>
-    expr(
-      `jsonencode({${Object.entries(WORKFLOW_ACTIVITIES)
-        .map(([key, fn]) => `${key} = ${url(fn).attr('url')}`)
-        .join(', ')}})`,
-    );
-  const add: Record<Grant, () => Record<string, string>> = {
-    firestore: () => ({ [GCP_ENV.database]: stores.database.ref('name') }),
-    'vault-encrypt': () => ({ [GCP_ENV.kmsKey]: stores.vaultKey.ref('id') }),
-    'vault-decrypt': () => ({ [GCP_ENV.kmsKey]: stores.vaultKey.ref('id') }),
-    'results-read': () => ({ [GCP_ENV.resultsBucket]: stores.results.ref('name') }),
-    'results-write': () => ({ [GCP_ENV.resultsBucket]: stores.results.ref('name') }),
-    'link-key': () => ({
-      [GCP_ENV.linkSecret]: stores.secrets.linkKey.ref('id'),
-      [GCP_ENV.publicUrl]: expr('local.public_url'),
-    }),
-    'admin-password': () => ({
-      [GCP_ENV.adminPasswordSecret]: stores.secrets.adminPassword.ref('id'),
-      [GCP_ENV.adminEmail]: expr('var.admin_email'),
-    }),
-    smtp: () => ({
-      [GCP_ENV.smtpHost]: expr('var.smtp_host'),
-      [GCP_ENV.smtpPort]: expr('tostring(var.smtp_port)'),
-      [GCP_ENV.smtpUsername]: expr('var.smtp_username'),
-      [GCP_ENV.smtpFrom]: expr('var.smtp_from'),
-      [GCP_ENV.smtpPasswordSecret]: stores.secrets.smtpPassword.ref('id'),
-    }),
-    enqueue: () => ({
-      [GCP_ENV.tasksQueue]: stores.queue.ref('id'),
-      [GCP_ENV.tasksServiceAccount]: accounts.tasks.ref('email'),
-      [GCP_ENV.workerUrl]: url('worker').ref('url'),
-    }),
-    'deploy-workflows': () => ({
-      [GCP_ENV.workflowPrefix]: named(''),
-      [GCP_ENV.workflowsServiceAccount]: accounts.workflows.ref('email'),
-      [GCP_ENV.functionUrls]: functionUrls(),
-    }),
-    'start-runs': () => ({
-      [GCP_ENV.workflowPrefix]: named(''),
-      [GCP_ENV.functionUrls]: functionUrls(),
-    }),
-    'control-runs': () => ({}),
-    'read-runs': () => ({}),
-    'send-callbacks': () => ({}),
-    'manage-schedules': () => ({
-      [GCP_ENV.schedulerServiceAccount]: accounts.scheduler.ref('email'),
-      [GCP_ENV.scheduleFireUrl]: url('schedule-fire').ref('url'),
-      [GCP_ENV.scheduleJobPrefix]: named(''),
-    }),
-    'invoke-approval-close': () => ({ [GCP_ENV.approvalCloseUrl]: url('approval-close').ref('url') }),
+  const tool = (setting: keyof typeof TOOL_VARIABLES) => () => expr(`var.${TOOL_VARIABLES[setting]}`);
+  const secret = (setting: keyof typeof SECRET_SETTINGS) => () =>
+    stores.secrets[SECRET_SETTINGS[setting]].ref('id');
+  return {
+    project: () => expr('var.project'),
+    location: () => expr('var.region'),
+    firestoreDatabase: () => stores.database.ref('name'),
+    kmsKey: () => stores.vaultKey.ref('id'),
+    platformSecret: secret('platformSecret'),
+    smtpRelaySecret: secret('smtpRelaySecret'),
+    emailFrom: () => expr('var.email_from'),
+    resultsBucket: () => stores.results.ref('name'),
+    tasksQueue: () => stores.queue.ref('id'),
+    serviceAccount: () => accounts.tasks.ref('email'),
+    workerUrl: () => expr('local.worker_url'),
+    functionUrls: () =>
+      expr(
+        `jsonencode({${Object.entries(WORKFLOW_ACTIVITIES)
+          .map(([key, fn]) => `${key} = ${url(fn).attr('url')}`)
+          .join(', ')}})`,
+      ),
+    callbackBase: () => WORKFLOWS_CALLBACK_BASE,
+    publicUrl: () => expr('local.public_url'),
+    mcpServers: tool('mcpServers'),
+    policy: tool('policy'),
+    limits: tool('limits'),
+    googleApiEndpoint: () => {
+      throw new Error(`${name} lists ${ENV.googleApiEndpoint}: it points the clients at a test endpoint`);
+    },
+    workflowsServiceAccount: () => accounts.workflows.ref('email'),
+    namePrefix: () => named(''),
+    schedulerServiceAccount: () => accounts.scheduler.ref('email'),
+    scheduleFireUrl: () => url('schedule-fire').ref('url'),
+    adminEmail: () => expr('var.admin_email'),
+    adminPasswordSecret: secret('adminPasswordSecret'),
   };
-  for (const grant of GRANTS[name]) Object.assign(env, add[grant]());
-  for (const setting of TOOL_SETTINGS[name] ?? [])
-    env[GCP_ENV[setting]] = expr(`var.${TOOL_VARIABLES[setting]}`);
-  return env;
+}
+
+/** A function's environment: exactly the variables of its settings, each valued from the stack. */
+export function functionEnvironment(
+  name: FunctionName,
+  settings: readonly GcpSetting[],
+  sources: SettingSources,
+): Record<string, string> {
+  const values = settingValues(name, sources);
+  return Object.fromEntries(settings.map((setting) => [ENV[setting], values[setting]()]));
+}
+
+/** Secret Manager accessor on each secret the function's settings name, and on no other. */
+function secretAccess(
+  doc: TerraformDocument,
+  name: FunctionName,
+  settings: readonly GcpSetting[],
+  stores: GcpStores,
+  account: Address,
+): void {
+  for (const setting of settings) {
+    if (!(setting in SECRET_SETTINGS)) continue;
+    const secret = SECRET_SETTINGS[setting as keyof typeof SECRET_SETTINGS];
+    doc.resource('google_secret_manager_secret_iam_member', `${tfName(name)}_reads_${secret}`, {
+      secret_id: stores.secrets[secret].ref('id'),
+      role: 'roles/secretmanager.secretAccessor',
+      member: member(account),
+    });
+  }
 }
 
 interface Binding {
@@ -303,19 +313,12 @@ interface Binding {
   stores: GcpStores;
   accounts: GcpAccounts;
   roles: Record<CustomRole, string>;
-  fns: Record<FunctionName, Address>;
 }
 
 /** The IAM binding(s) of one grant of one function, on the resource the grant names. */
 function bind(doc: TerraformDocument, b: Binding): void {
   const id = `${tfName(b.name)}_${tfName(b.grant)}`;
   const who = member(b.account);
-  const secretAccess = (secret: Address, suffix = '') =>
-    doc.resource('google_secret_manager_secret_iam_member', `${id}${suffix}`, {
-      secret_id: secret.ref('id'),
-      role: 'roles/secretmanager.secretAccessor',
-      member: who,
-    });
   const actAs = (account: Address) =>
     doc.resource('google_service_account_iam_member', `${id}_act_as`, {
       service_account_id: account.ref('name'),
@@ -354,20 +357,8 @@ function bind(doc: TerraformDocument, b: Binding): void {
     case 'vault-decrypt':
       key('roles/cloudkms.cryptoKeyDecrypter');
       return;
-    case 'results-read':
-      bucket('roles/storage.objectViewer');
-      return;
     case 'results-write':
       bucket('roles/storage.objectUser');
-      return;
-    case 'link-key':
-      secretAccess(b.stores.secrets.linkKey);
-      return;
-    case 'admin-password':
-      secretAccess(b.stores.secrets.adminPassword);
-      return;
-    case 'smtp':
-      secretAccess(b.stores.secrets.smtpPassword);
       return;
     case 'enqueue':
       doc.resource('google_cloud_tasks_queue_iam_member', id, {
@@ -391,9 +382,6 @@ function bind(doc: TerraformDocument, b: Binding): void {
     case 'read-runs':
     case 'send-callbacks':
       projectRole(b.roles[b.grant]);
-      return;
-    case 'invoke-approval-close':
-      runInvoker(doc, id, b.fns['approval-close'], who);
       return;
   }
 }

@@ -4,12 +4,31 @@
 // primitive role anywhere; every IAM member is one of the stack's service accounts, or allUsers on the api's
 // invoker only; secrets reach functions by name, each one a declared secret the function may read; the
 // Firestore TTL policies and indexes are those of the collection list; and the output is deterministic.
+// Against functions/gcp/config.ts (the one list of settings): every function is deployed under its
+// registered name from the one bundle, with exactly the variables its FUNCTION_ENV lists, valued so that
+// the functions' own loadGcpConfig accepts them; every secret it names is a secret of the stack it may
+// read, and it reads no other; its grants need the settings that say what it touches.
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CUSTOM_ROLES, GCP_FUNCTIONS, GRANTS, WORKFLOW_ACTIVITIES } from '../../infra/gcp/functions.js';
-import { GCP_ENV } from '../../infra/gcp/identities.js';
+import {
+  ENV,
+  FUNCTION_ENV,
+  FUNCTION_NAMES,
+  type FunctionName,
+  type GcpSetting,
+  loadGcpConfig,
+} from '../../functions/gcp/config.js';
+import {
+  CUSTOM_ROLES,
+  GCP_FUNCTIONS,
+  GRANTS,
+  type Grant,
+  tfName,
+  WORKFLOW_ACTIVITIES,
+} from '../../infra/gcp/functions.js';
+import { SECRET_SETTINGS } from '../../infra/gcp/identities.js';
 import { synthFiles } from '../../infra/gcp/main.js';
 import { type CollectionOf, gcpStack } from '../../infra/gcp/stack.js';
 import { type Body, expr, type Json, TerraformDocument } from '../../infra/gcp/terraform.js';
@@ -79,6 +98,63 @@ function bindingsOf(account: string): string[] {
   );
 }
 
+/** A function's resource, by its registered name. */
+const fnOf = (name: FunctionName): Body => FUNCTIONS[tfName(name)] as Body;
+/** A function's environment variables, as the Terraform sets them. */
+const envOf = (name: FunctionName): Record<string, string> =>
+  (fnOf(name).service_config as Body).environment_variables as Record<string, string>;
+
+/** The URL a sample deployment gives the function `tf` (its Terraform name). */
+const sampleUrl = (tf: string) => `https://stepgate-${tf.replaceAll('_', '-')}-x7abc.a.run.app`;
+const SAMPLE = 'projects/demo-project';
+/** What each reference of a function's settings is in a sample deployment (project demo-project, europe-west1). */
+function sampleValue(reference: string): string {
+  const variables: Record<string, string> = {
+    'var.project': 'demo-project',
+    'var.region': 'europe-west1',
+    'var.name_prefix': 'stepgate',
+    'var.email_from': 'stepgate@example.com',
+    'var.admin_email': 'admin@example.com',
+    'local.public_url': 'https://stepgate-api-123456.europe-west1.run.app',
+    'local.worker_url': 'https://stepgate-worker-123456.europe-west1.run.app',
+  };
+  if (reference in variables) return variables[reference] as string;
+  const tool = /^var\.(mcp_servers|policy|limits)$/.exec(reference);
+  if (tool !== null) return (doc.variable as Record<string, Body>)[tool[1] as string]?.default as string;
+  const [type, name = '', attribute] = reference.split('.');
+  const known: Record<string, () => string> = {
+    'google_service_account email': () => `${name.replaceAll('_', '-')}@demo-project.iam.gserviceaccount.com`,
+    'google_cloudfunctions2_function url': () => sampleUrl(name),
+    'google_secret_manager_secret id': () => `${SAMPLE}/secrets/stepgate-${name.replaceAll('_', '-')}`,
+    'google_kms_crypto_key id': () =>
+      `${SAMPLE}/locations/europe-west1/keyRings/stepgate-vault/cryptoKeys/${name}`,
+    'google_cloud_tasks_queue id': () => `${SAMPLE}/locations/europe-west1/queues/stepgate-${name}`,
+    'google_firestore_database name': () => 'stepgate-db',
+    'google_storage_bucket name': () => `demo-project-stepgate-${name}`,
+  };
+  const value = known[`${type} ${attribute}`];
+  if (value === undefined) throw new Error(`no sample value for ${reference}`);
+  return value();
+}
+
+/** One Terraform expression of the settings: a reference, or jsonencode({key = reference, ...}). */
+function evaluate(code: string): string {
+  const json = /^jsonencode\(\{(.*)\}\)$/.exec(code);
+  if (json === null) return sampleValue(code);
+  const pairs = (json[1] as string).split(',').map((pair) => pair.split('=').map((part) => part.trim()));
+  return JSON.stringify(Object.fromEntries(pairs.map(([key, ref]) => [key, sampleValue(ref as string)])));
+}
+
+/** A function's environment as a sample deployment would hand it over: every expression evaluated. */
+function resolveEnv(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).map(([key, value]) => [
+      key,
+      value.replace(/\$\{((?:[^{}]|\{[^{}]*\})*)\}/g, (_, code: string) => evaluate(code)),
+    ]),
+  );
+}
+
 describe('the GCP stack as Terraform JSON', () => {
   it('has only Terraform JSON blocks, with identifier labels and well-formed variables and outputs', () => {
     expect(Object.keys(doc).sort()).toEqual([
@@ -92,7 +168,7 @@ describe('the GCP stack as Terraform JSON', () => {
     ]);
     for (const section of ['resource', 'data'] as const)
       for (const [type, named] of Object.entries(doc[section] as Resources)) {
-        expect(type).toMatch(/^(google|random)_[a-z0-9_]+$/);
+        expect(type).toMatch(/^(google|random|archive)_[a-z0-9_]+$/);
         for (const [name, body] of Object.entries(named)) {
           expect(name).toMatch(/^[A-Za-z_][A-Za-z0-9_-]*$/);
           expect(typeof body === 'object' && body !== null && !Array.isArray(body)).toBe(true);
@@ -109,11 +185,13 @@ describe('the GCP stack as Terraform JSON', () => {
     expect((doc.terraform as Body).required_providers).toMatchObject({
       google: { source: 'hashicorp/google' },
       random: { source: 'hashicorp/random' },
+      archive: { source: 'hashicorp/archive' },
     });
   });
 
   it('refers only to what it declares, in expressions and depends_on', () => {
     const all = strings(doc.resource as Json)
+      .concat(strings(doc.data as Json, 'data'))
       .concat(strings(doc.output as Json, 'output'))
       .concat(strings(doc.locals as Json, 'locals'));
     const unresolved = all.flatMap(([path, text]) =>
@@ -152,8 +230,8 @@ describe('the GCP stack as Terraform JSON', () => {
     const reachable = Object.entries(FUNCTIONS)
       .filter(([, fn]) => (fn.service_config as Body).ingress_settings !== 'ALLOW_INTERNAL_ONLY')
       .map(([name]) => name);
-    // Only the public api and approval-close (which run-end calls over HTTP) take traffic from outside Google.
-    expect(reachable.sort()).toEqual(['api', 'approval_close']);
+    // Only the public api takes traffic from outside Google (no function calls another over HTTP).
+    expect(reachable).toEqual(['api']);
     for (const fn of Object.values(FUNCTIONS)) {
       expect((fn.build_config as Body).runtime).toBe('nodejs22');
       expect((fn.build_config as Body).service_account).toBe(expr('google_service_account.build.id'));
@@ -167,8 +245,14 @@ describe('the GCP stack as Terraform JSON', () => {
     for (const role of Object.values(of('google_project_iam_custom_role')))
       for (const permission of role.permissions as string[]) {
         expect(permission).toMatch(/^[a-z]+\.[a-zA-Z]+\.[a-zA-Z]+$/);
-        expect(permission).not.toMatch(/\*|setIamPolicy|^workflows\.workflows\.delete$/);
+        expect(permission).not.toMatch(/\*|setIamPolicy/);
       }
+    // Deleting workflows (a Stepgate workflow deleted) is the deployer's, and only the api deploys.
+    const deleters = Object.entries(CUSTOM_ROLES)
+      .filter(([, role]) => (role.permissions as readonly string[]).includes('workflows.workflows.delete'))
+      .map(([grant]) => grant);
+    expect(deleters).toEqual(['deploy-workflows']);
+    expect(FUNCTION_NAMES.filter((name) => GRANTS[name].includes('deploy-workflows'))).toEqual(['api']);
   });
 
   it('binds only the stack service accounts, and allUsers only as invoker of the api', () => {
@@ -205,7 +289,7 @@ describe('the GCP stack as Terraform JSON', () => {
       notify: 'workflows',
       worker: 'tasks',
       'approval-request': 'workflows',
-      'approval-close': 'run_end workflows',
+      'approval-close': 'workflows',
       backoff: 'workflows',
       'resolve-time': 'workflows',
       'run-end': 'workflows',
@@ -214,10 +298,14 @@ describe('the GCP stack as Terraform JSON', () => {
   });
 
   it('gives each function only what its work needs', () => {
+    // tool-call only enqueues the attempt for the worker, as the tasks account.
     expect(bindingsOf('tool_call').sort()).toEqual([
       'google_cloud_tasks_queue_iam_member roles/cloudtasks.enqueuer',
-      'google_project_iam_member roles/datastore.user',
       'google_service_account_iam_member roles/iam.serviceAccountUser',
+    ]);
+    expect(bindingsOf('approval_close').sort()).toEqual([
+      'google_project_iam_member roles/datastore.user',
+      'google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor',
     ]);
     // The executions may invoke the activities and answer their own callbacks (a parallel's cancellations).
     expect(bindingsOf('workflows').sort()).toEqual([
@@ -257,48 +345,139 @@ describe('the GCP stack as Terraform JSON', () => {
       `${expr('google_service_account.scheduler.name')} serviceAccount:${expr('google_service_account.api.email')}`,
       `${expr('google_service_account.workflows.name')} serviceAccount:${expr('google_service_account.api.email')}`,
     ]);
-    expect(CUSTOM_ROLES['deploy-workflows'].permissions).not.toContain('workflows.workflows.delete');
   });
 
-  it('hands secrets to functions by name only, each a declared secret the function may read', () => {
+  it('deploys every function under its registered name, from the one bundle', () => {
+    expect(Object.keys(GCP_FUNCTIONS).sort()).toEqual([...FUNCTION_NAMES].sort());
+    const bundle = (doc.data as Resources).archive_file?.functions;
+    expect(bundle).toMatchObject({
+      type: 'zip',
+      source_dir: expr('var.function_source_dir'),
+      excludes: ['metafile.json'],
+    });
+    expect(of('google_storage_bucket_object').functions).toEqual({
+      bucket: expr('google_storage_bucket.source.name'),
+      name: `functions-${expr('data.archive_file.functions.output_md5')}.zip`,
+      source: expr('data.archive_file.functions.output_path'),
+    });
+    for (const name of FUNCTION_NAMES) {
+      const build = fnOf(name).build_config as Body;
+      expect(build.entry_point, name).toBe(name);
+      expect((build.source as Body).storage_source, name).toEqual({
+        bucket: expr('google_storage_bucket.source.name'),
+        object: expr('google_storage_bucket_object.functions.name'),
+      });
+    }
+  });
+
+  it("sets exactly each function's FUNCTION_ENV, and the functions accept the values", () => {
+    for (const name of FUNCTION_NAMES) {
+      const env = envOf(name);
+      expect(Object.keys(env).sort(), name).toEqual(FUNCTION_ENV[name].map((s) => ENV[s]).sort());
+      const config = loadGcpConfig(resolveEnv(env), name);
+      for (const setting of FUNCTION_ENV[name])
+        expect(config[setting as keyof typeof config], `${name} ${setting}`).toBeDefined();
+    }
+    // The workflows' function URLs are those of the functions they name.
+    const api = loadGcpConfig(resolveEnv(envOf('api')), 'api');
+    expect(api.functionUrls).toEqual(
+      Object.fromEntries(
+        Object.entries(WORKFLOW_ACTIVITIES).map(([key, fn]) => [key, sampleUrl(tfName(fn))]),
+      ),
+    );
+    expect(api.namePrefix).toBe('stepgate-');
+    expect(api.firestoreDatabase).toBe('stepgate-db');
+    expect(api.serviceAccount).toBe('tasks@demo-project.iam.gserviceaccount.com');
+    expect(api.scheduleFireUrl).toBe(sampleUrl('schedule_fire'));
+    // The check can fail: a required variable left out is named by the functions' own loader.
+    const { [ENV.tasksQueue]: _, ...withoutQueue } = resolveEnv(envOf('worker'));
+    expect(() => loadGcpConfig(withoutQueue, 'worker')).toThrow(`${ENV.tasksQueue} is not set`);
+  });
+
+  it('hands secrets to functions by name only, each a declared secret only its readers may read', () => {
     const secrets = of('google_secret_manager_secret');
     const accessors = Object.values(of('google_secret_manager_secret_iam_member'));
     let named = 0;
-    for (const [name, fn] of Object.entries(FUNCTIONS)) {
-      const env = (fn.service_config as Body).environment_variables as Record<string, string>;
-      for (const [key, value] of Object.entries(env)) {
-        expect(Object.values(GCP_ENV)).toContain(key);
-        expect(value).not.toMatch(/random_|var\.smtp_password\b|secret_data/);
-        const secret = /^\$\{google_secret_manager_secret\.(\w+)\.id\}$/.exec(value)?.[1];
-        if (secret === undefined) continue;
+    for (const name of FUNCTION_NAMES) {
+      const account = `serviceAccount:\${google_service_account.${tfName(name)}.email}`;
+      const env = envOf(name);
+      for (const value of Object.values(env))
+        expect(value).not.toMatch(/random_|var\.smtp_relay_url\b|secret_data/);
+      const mine = accessors.filter((b) => b.member === account);
+      const expected = FUNCTION_ENV[name].filter((s) => s in SECRET_SETTINGS);
+      expect(mine.length, name).toBe(expected.length);
+      for (const setting of expected) {
+        const secret = /^\$\{google_secret_manager_secret\.(\w+)\.id\}$/.exec(
+          env[ENV[setting]] as string,
+        )?.[1];
+        expect(secret, `${name} ${setting}`).toBeDefined();
         named++;
-        expect(secrets[secret], `${name}: ${key}`).toBeDefined();
+        expect(secrets[secret as string], `${name}: ${setting}`).toBeDefined();
         expect(
-          accessors.some(
+          mine.some(
             (b) =>
               b.secret_id === `\${google_secret_manager_secret.${secret}.id}` &&
-              b.member === `serviceAccount:\${google_service_account.${accountOf(fn)}.email}` &&
               b.role === 'roles/secretmanager.secretAccessor',
           ),
           `${name} may read ${secret}`,
         ).toBe(true);
       }
     }
-    expect(named).toBe(
-      Object.values(GRANTS)
-        .flat()
-        .filter((g) => ['link-key', 'admin-password', 'smtp'].includes(g)).length,
+    // api, approval-request and approval-close name the platform secret; the api the admin's password.
+    expect(named).toBeGreaterThanOrEqual(4);
+    // The platform secret is 32 random bytes, base64 (44 characters: platform-secrets.ts reads that).
+    expect(of('random_bytes').platform_secret).toEqual({ length: 32 });
+    expect(of('google_secret_manager_secret_version').platform_secret?.secret_data).toBe(
+      expr('random_bytes.platform_secret.base64'),
     );
-    // The SMTP password goes to Secret Manager through a write-only argument from an ephemeral variable.
-    expect((doc.variable as Record<string, Body>).smtp_password).toMatchObject({
+    // The SMTP relay's URL goes to Secret Manager through a write-only argument from an ephemeral variable.
+    expect((doc.variable as Record<string, Body>).smtp_relay_url).toMatchObject({
       ephemeral: true,
       sensitive: true,
     });
-    expect(of('google_secret_manager_secret_version').smtp_password).toEqual({
-      secret: expr('google_secret_manager_secret.smtp_password.id'),
-      secret_data_wo: expr('var.smtp_password'),
-      secret_data_wo_version: expr('var.smtp_password_version'),
+    expect(of('google_secret_manager_secret_version').smtp_relay).toEqual({
+      secret: expr('google_secret_manager_secret.smtp_relay.id'),
+      secret_data_wo: expr('var.smtp_relay_url'),
+      secret_data_wo_version: expr('var.smtp_relay_url_version'),
     });
+  });
+
+  it('grants only what the settings say a function touches', () => {
+    const needs: Record<Grant, GcpSetting> = {
+      firestore: 'firestoreDatabase',
+      'vault-encrypt': 'kmsKey',
+      'vault-decrypt': 'kmsKey',
+      'results-write': 'resultsBucket',
+      enqueue: 'tasksQueue',
+      'deploy-workflows': 'workflowsServiceAccount',
+      'start-runs': 'functionUrls',
+      // The execution to cancel is found in the run's record.
+      'control-runs': 'firestoreDatabase',
+      'read-runs': 'location',
+      'send-callbacks': 'callbackBase',
+      'manage-schedules': 'schedulerServiceAccount',
+    };
+    for (const name of FUNCTION_NAMES)
+      for (const grant of GRANTS[name])
+        expect(FUNCTION_ENV[name], `${name} ${grant}`).toContain(needs[grant]);
+  });
+
+  it('follows FUNCTION_ENV: a setting added is set and its secret made readable; a test-only one refused', () => {
+    const functionEnv = { ...FUNCTION_ENV, worker: [...FUNCTION_ENV.worker, 'smtpRelaySecret' as const] };
+    const changed = gcpStack({ collections: {}, functionEnv }).toJSON().resource as Resources;
+    const worker = changed.google_cloudfunctions2_function?.worker?.service_config as Body;
+    expect((worker.environment_variables as Body)[ENV.smtpRelaySecret]).toBe(
+      expr('google_secret_manager_secret.smtp_relay.id'),
+    );
+    expect(changed.google_secret_manager_secret_iam_member?.worker_reads_smtpRelay).toEqual({
+      secret_id: expr('google_secret_manager_secret.smtp_relay.id'),
+      role: 'roles/secretmanager.secretAccessor',
+      member: `serviceAccount:${expr('google_service_account.worker.email')}`,
+    });
+    expect(resources.google_secret_manager_secret_iam_member?.worker_reads_smtpRelay).toBeUndefined();
+    expect(() =>
+      gcpStack({ collections: {}, functionEnv: { ...FUNCTION_ENV, notify: ['googleApiEndpoint'] } }),
+    ).toThrow(`notify lists ${ENV.googleApiEndpoint}`);
   });
 });
 
@@ -319,7 +498,7 @@ describe('the functions the compiled workflows call', () => {
       string
     >;
     for (const [key, fn] of Object.entries(WORKFLOW_ACTIVITIES))
-      expect(urls[GCP_ENV.functionUrls]).toContain(
+      expect(urls[ENV.functionUrls]).toContain(
         `${key} = google_cloudfunctions2_function.${fn.replaceAll('-', '_')}.url`,
       );
   });
