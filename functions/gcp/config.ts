@@ -64,6 +64,7 @@ const APPROVALS: GcpSetting[] = [...STORES, 'kmsKey', 'platformSecret', 'publicU
 export const FUNCTION_ENV: Record<FunctionName, readonly GcpSetting[]> = {
   api: [
     ...APPROVALS,
+    'smtpRelaySecret',
     ...QUEUE,
     'location',
     'functionUrls',
@@ -83,6 +84,7 @@ export const FUNCTION_ENV: Record<FunctionName, readonly GcpSetting[]> = {
   worker: [
     ...STORES,
     'kmsKey',
+    'smtpRelaySecret',
     'resultsBucket',
     'emailFrom',
     'callbackBase',
@@ -90,7 +92,7 @@ export const FUNCTION_ENV: Record<FunctionName, readonly GcpSetting[]> = {
     'policy',
     ...QUEUE,
   ],
-  'approval-request': APPROVALS,
+  'approval-request': [...APPROVALS, 'smtpRelaySecret'],
   'approval-close': APPROVALS,
   backoff: QUEUE,
   'resolve-time': QUEUE,

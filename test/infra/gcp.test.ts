@@ -463,18 +463,21 @@ describe('the GCP stack as Terraform JSON', () => {
   });
 
   it('follows FUNCTION_ENV: a setting added is set and its secret made readable; a test-only one refused', () => {
-    const functionEnv = { ...FUNCTION_ENV, worker: [...FUNCTION_ENV.worker, 'smtpRelaySecret' as const] };
+    // The senders of mail read the relay's secret; notify only enqueues, until its list says otherwise.
+    for (const sender of ['api', 'worker', 'approval_request'])
+      expect(resources.google_secret_manager_secret_iam_member?.[`${sender}_reads_smtpRelay`]).toBeDefined();
+    const functionEnv = { ...FUNCTION_ENV, notify: [...FUNCTION_ENV.notify, 'smtpRelaySecret' as const] };
     const changed = gcpStack({ collections: {}, functionEnv }).toJSON().resource as Resources;
-    const worker = changed.google_cloudfunctions2_function?.worker?.service_config as Body;
-    expect((worker.environment_variables as Body)[ENV.smtpRelaySecret]).toBe(
+    const notify = changed.google_cloudfunctions2_function?.notify?.service_config as Body;
+    expect((notify.environment_variables as Body)[ENV.smtpRelaySecret]).toBe(
       expr('google_secret_manager_secret.smtp_relay.id'),
     );
-    expect(changed.google_secret_manager_secret_iam_member?.worker_reads_smtpRelay).toEqual({
+    expect(changed.google_secret_manager_secret_iam_member?.notify_reads_smtpRelay).toEqual({
       secret_id: expr('google_secret_manager_secret.smtp_relay.id'),
       role: 'roles/secretmanager.secretAccessor',
-      member: `serviceAccount:${expr('google_service_account.worker.email')}`,
+      member: `serviceAccount:${expr('google_service_account.notify.email')}`,
     });
-    expect(resources.google_secret_manager_secret_iam_member?.worker_reads_smtpRelay).toBeUndefined();
+    expect(resources.google_secret_manager_secret_iam_member?.notify_reads_smtpRelay).toBeUndefined();
     expect(() =>
       gcpStack({ collections: {}, functionEnv: { ...FUNCTION_ENV, notify: ['googleApiEndpoint'] } }),
     ).toThrow(`notify lists ${ENV.googleApiEndpoint}`);
