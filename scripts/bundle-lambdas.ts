@@ -36,7 +36,7 @@ export const BANNER = [
  * because `z` is used as an object. Stepgate writes its own messages and never calls `z.locales`; English,
  * zod's default, is imported by zod directly and stays.
  */
-const ZOD_ENGLISH_ONLY: Plugin = {
+export const ZOD_ENGLISH_ONLY: Plugin = {
   name: 'zod-english-only',
   setup(b) {
     b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({

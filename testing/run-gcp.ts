@@ -15,11 +15,13 @@ import type { AuditEntry } from '../functions/core/audit.js';
 import {
   approvalCloseFromGcp,
   closeApproval,
+  gcpBackoff,
   gcpFailure,
   type NotifyHandler,
   notifyFromGcp,
   notifyHandler,
   requestGcpApproval,
+  resolveGcpTime,
   type ToolCallHandler,
   toolCallFromGcp,
   toolCallHandler,
@@ -30,18 +32,14 @@ import type {
   GcpApprovalCloseBody,
   GcpApprovalRequestBody,
   GcpBackoffBody,
-  GcpBackoffResponse,
   GcpNotifyBody,
   GcpResolveTimeBody,
-  GcpResolveTimeResponse,
   GcpToolCallBody,
 } from '../functions/core/wire.js';
-import { parseIsoTime } from '../translator/duration.js';
 import { emitGcpWorkflows } from '../translator/emit/gcp-workflows.js';
 import { ERROR_CODE } from '../translator/error-codes.js';
 import type { IrWorkflow } from '../translator/ir.js';
-import { backoffDelay } from '../translator/ir.js';
-import { type JsonValue, resolveTemplate, type Template } from '../translator/template.js';
+import type { JsonValue } from '../translator/template.js';
 import { type ExecutionResult, GcpInterpreter, type GcpValue } from './gcp-oracle/interpreter.js';
 import type { Observation } from './observation.js';
 import {
@@ -64,10 +62,6 @@ const FUNCTIONS = {
   backoff: 'https://functions.test/backoff',
   resolveTime: 'https://functions.test/resolve-time',
 };
-
-function template(text: JsonValue | undefined): Template {
-  return JSON.parse(String(text)) as Template;
-}
 
 /** One case's execution, as the parts of the stand-in share it. */
 interface GcpRun {
@@ -229,10 +223,9 @@ function stepWatcher(
 /** The functions the workflow posts to (`sg.functions`): the shared handlers, and backoff and resolve-time. */
 function gcpFunctions(run: GcpRun, ports: GcpPorts): (url: string, raw: GcpValue) => Promise<GcpValue> {
   const { clock } = run;
-  /** A scheduled HTTP task: answers a branch's wait callback once the computed time has passed. */
-  const wakeLater = (url: JsonValue | undefined, ms: number): void => {
-    if (typeof url === 'string')
-      clock.setTimer(clock.now() + ms, () => run.interpreter?.deliver(url, { wake: true }));
+  /** A scheduled HTTP task: answers a branch's wait callback at `at`. */
+  const wakeLater = (url: string, at: number): void => {
+    clock.setTimer(at, () => run.interpreter?.deliver(url, { wake: true }));
   };
   /** An activity: acknowledged at once; the work's answer is posted to the step's callback later. */
   const background = (callbackUrl: JsonValue | undefined, work: () => Promise<unknown>): GcpValue => {
@@ -266,39 +259,19 @@ function gcpFunctions(run: GcpRun, ports: GcpPorts): (url: string, raw: GcpValue
       case FUNCTIONS.approvalClose:
         return closeApproval(ports.approvals, approvalCloseFromGcp(body as unknown as GcpApprovalCloseBody));
       case FUNCTIONS.backoff: {
-        const b = body as unknown as GcpBackoffBody;
-        const seed = `${b.runId}:${b.stepId}:${b.visit}:${b.attempt}`;
-        const response: GcpBackoffResponse = { delayMs: backoffDelay(b.retry, b.attempt, seed) };
-        wakeLater(b.wakeUrl, response.delayMs);
+        const { response, wake } = gcpBackoff(body as unknown as GcpBackoffBody, clock.now());
+        if (wake !== undefined) wakeLater(wake.url, wake.at);
         return response as unknown as GcpValue;
       }
       case FUNCTIONS.resolveTime: {
-        const b = body as unknown as GcpResolveTimeBody;
-        const response = resolveTime(b, clock.now());
-        if (response.fireAt !== null) wakeLater(b.wakeUrl, response.waitMs);
+        const { response, wake } = resolveGcpTime(body as unknown as GcpResolveTimeBody, clock.now());
+        if (wake !== undefined) wakeLater(wake.url, wake.at);
         return response as unknown as GcpValue;
       }
       default:
         throw new Error(`no handler for ${url}`);
     }
   };
-}
-
-/** A delay's `until` resolved to the time it fires, or the step's error when it is not a time. */
-function resolveTime(b: GcpResolveTimeBody, now: number): GcpResolveTimeResponse {
-  const value = resolveTemplate(template(b.time), b.vars);
-  const fireAt = typeof value === 'string' ? parseIsoTime(value) : undefined;
-  if (fireAt === undefined) {
-    return {
-      fireAt: null,
-      error: {
-        code: ERROR.invalidTime,
-        message: `'until' resolved to ${JSON.stringify(value)}, not an ISO-8601 time with a zone`,
-        step: b.stepId,
-      },
-    };
-  }
-  return { fireAt, waitMs: Math.max(0, fireAt - now) };
 }
 
 /** Reads the execution as the status API does: the outcome the workflow returned, or how it was stopped. */

@@ -141,6 +141,8 @@ export const COLLECTIONS = {
   // The vault (vault.ts): sealed secrets, and the one document holding the KMS-wrapped data key.
   vaultSecrets: { name: 'vaultSecrets' },
   vaultKeys: { name: 'vaultKeys' },
+  /** Claimed activity attempts of the Cloud Tasks worker (activity-claims.ts). */
+  activityClaims: { name: 'activityClaims', ttlField: 'expireAt' },
 } as const satisfies Record<string, CollectionSpec>;
 
 export type CollectionKey = keyof typeof COLLECTIONS;

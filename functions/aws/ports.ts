@@ -19,8 +19,12 @@ import { DynamoVault } from '../../adapters/aws/vault.js';
 import { DynamoWebhookDeliveryStore } from '../../adapters/aws/webhook-store.js';
 import { DynamoWorkflowStore } from '../../adapters/aws/workflow-store.js';
 import type { AuditEntry } from '../core/audit.js';
+import { lazy } from '../core/per-instance.js';
 import type { Clock, TimerHandle } from '../core/ports.js';
 import { type AwsConfig, required } from './config.js';
+
+/** Shared with the other cloud hosts (functions/core/per-instance.ts). */
+export { lazy, perInstance as perContainer } from '../core/per-instance.js';
 
 /** What every AWS client of a container is made with: the region, and in tests moto's endpoint. */
 export interface AwsClientConfig {
@@ -40,15 +44,6 @@ export const LAMBDA_CLOCK: Clock = {
   },
   clearTimer(): void {},
 };
-
-/** Memoises `make`'s value on first use. */
-export function lazy<T>(make: () => T): () => T {
-  let made: { value: T } | undefined;
-  return () => {
-    made ??= { value: make() };
-    return made.value;
-  };
-}
 
 /** The adapters of one container; each is made on first use. */
 export class AwsPorts {
@@ -84,20 +79,5 @@ export class AwsPorts {
   /** Appends to a run's audit trail (the ports' `recordAudit`). */
   readonly recordAudit = async (runId: string, entry: AuditEntry): Promise<void> => {
     await this.audit().append(runId, entry);
-  };
-}
-
-/**
- * A value made once per container on first call, e.g. the ports. A failed build is forgotten, so the next
- * invocation tries again rather than failing for the container's lifetime.
- */
-export function perContainer<T>(build: () => Promise<T>): () => Promise<T> {
-  let built: Promise<T> | undefined;
-  return () => {
-    built ??= build().catch((error: unknown) => {
-      built = undefined;
-      throw error;
-    });
-    return built;
   };
 }

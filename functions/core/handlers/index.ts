@@ -12,3 +12,4 @@ export * from './quorum.js';
 export * from './step.js';
 export * from './tool-call.js';
 export * from './visits.js';
+export * from './waits.js';
