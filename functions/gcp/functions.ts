@@ -32,8 +32,16 @@ function instance(name: FunctionName, depsFor: DepsFor) {
   return {
     deps,
     keys: perInstance(async () => platformKeys((await deps()).ports)),
-    notifier: perInstance(async () => gcpNotifier((await deps()).ports)),
+    notifier: perInstance(async () => {
+      const made = await deps();
+      return made.services?.notifier?.() ?? gcpNotifier(made.ports);
+    }),
     tools: perInstance(async () => gcpTools((await deps()).ports)),
+    /** The worker's tool invoker: the substituted one (GcpDeps.services), else the pipeline. */
+    invoker: perInstance(async () => {
+      const made = await deps();
+      return { pipeline: made.services?.tools?.() ?? gcpTools(made.ports).pipeline };
+    }),
   };
 }
 
@@ -63,7 +71,11 @@ export function gcpFunctions(depsFor: DepsFor): Record<FunctionName, HttpFunctio
     'tool-call': simple('tool-call', acceptToolCall),
     notify: simple('notify', acceptNotify),
     worker: jsonFunction('worker', async (body) =>
-      runWorkerTask(await worker.deps(), worker, BODIES.workerTask(body)),
+      runWorkerTask(
+        await worker.deps(),
+        { tools: worker.invoker, notifier: worker.notifier },
+        BODIES.workerTask(body),
+      ),
     ),
     'approval-request': jsonFunction('approval-request', async (body) =>
       openApproval(
