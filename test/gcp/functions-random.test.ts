@@ -2,7 +2,7 @@
 // random workflows, the deployed definition on the oracle calling the real functions over HTTP with Firestore
 // on the emulator (testing/run-gcp-functions.ts), observe what they observe on the embedded engine; a
 // workflow GCP cannot take is refused with `gcp.parallel-depth`, as on the in-process GCP target.
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, vi } from 'vitest';
 import { type GcpFunctionsBench, startGcpFunctionsBench } from '../../testing/run-gcp-functions.js';
 import { emitGcpWorkflows } from '../../translator/emit/gcp-workflows.js';
 import { type FirestoreEmulator, startFirestoreEmulator } from '../support/firestore-emulator.js';
@@ -10,6 +10,8 @@ import { randomConformance } from '../support/random-conformance.js';
 
 // No metadata server here: the Google clients must not look for one.
 process.env.METADATA_SERVER_DETECTION = 'none';
+// A case makes real HTTP requests and Firestore writes: more than the default 30 s when the machine is busy.
+vi.setConfig({ testTimeout: 120_000 });
 
 let emulator: FirestoreEmulator;
 let bench: GcpFunctionsBench;

@@ -42,7 +42,7 @@ describe.each(files)('%s through the GCP functions', (file) => {
     expect(gcp.cases.length).toBeGreaterThan(0);
     for (const [i, c] of gcp.cases.entries()) expect(c, c.name).toEqual(local.cases[i]);
     expect(gcp.cases.filter((c) => !c.pass).map((c) => c.name)).toEqual([]);
-  });
+  }, 300_000);
 });
 
 describe('the functions the template cases went through', () => {
