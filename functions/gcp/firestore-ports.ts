@@ -82,8 +82,15 @@ export function firestorePorts(config: GcpConfig, given: GcpClients = {}): GcpPo
   return {
     config,
     clock,
-    vault: lazy(() => new KmsVault(db(), c.kms(), required(config, 'kmsKey'), { now })),
-    results: lazy(() => new GcsResultStore(c.storage(), required(config, 'resultsBucket'))),
+    // A setting a port needs is read before any client is made: its absence is named first.
+    vault: lazy(() => {
+      const key = required(config, 'kmsKey');
+      return new KmsVault(db(), c.kms(), key, { now });
+    }),
+    results: lazy(() => {
+      const bucket = required(config, 'resultsBucket');
+      return new GcsResultStore(c.storage(), bucket);
+    }),
     limiter: lazy(() => new FirestoreRateLimiter(db())),
     directory: lazy(() => new FirestoreDirectory(db())),
     sessions: lazy(() => new FirestoreSessionStore(db(), { now })),
@@ -95,7 +102,10 @@ export function firestorePorts(config: GcpConfig, given: GcpClients = {}): GcpPo
     linkStore: lazy(() => new FirestoreApprovalLinkStore(db())),
     schedules: lazy(() => new FirestoreScheduleStore(db())),
     claims: lazy(() => new FirestoreActivityClaims(db())),
-    platformSecret: () => platformSecret(c.secrets(), required(config, 'platformSecret')),
+    platformSecret: async () => {
+      const secret = required(config, 'platformSecret');
+      return platformSecret(c.secrets(), secret);
+    },
     smtpRelayUrl: async () =>
       config.smtpRelaySecret === undefined
         ? undefined
