@@ -1,7 +1,8 @@
 // Stepgate's Cloud Run functions, by the name each is registered under with functions-framework (the
 // deployment picks one per function with --target / FUNCTION_TARGET): each one a thin wrapper of
 // activities.ts, worker.ts or api.ts over what `depsFor` composes for it, built once per instance on the
-// first request (a failed build is tried again on the next).
+// first request (a failed build is tried again on the next). The tools the worker calls and the notifier
+// are made from the ports unless the deps substitute them (GcpDeps.services: the conformance runs' mocks).
 import { type HttpFunction, http } from '@google-cloud/functions-framework';
 import { perInstance } from '../core/per-instance.js';
 import {
