@@ -64,7 +64,7 @@ const FUNCTIONS = {
 };
 
 /** One case's execution, as the parts of the stand-in share it. */
-interface GcpRun {
+export interface GcpRun {
   ir: IrWorkflow;
   c: ScenarioCase;
   runId: string;
@@ -197,9 +197,9 @@ function caseApprovals(run: GcpRun, db: Db, directory: Directory, audit: AuditEn
 }
 
 /** The path of workflow steps entered; an approval step's decisions are scheduled on its first entry. */
-function stepWatcher(
-  run: GcpRun,
-  approvals: ApprovalService,
+export function stepWatcher(
+  run: Pick<GcpRun, 'ir' | 'c' | 'runId' | 'clock'>,
+  approvals: Pick<ApprovalService, 'decide'>,
 ): { path: string[]; onStep: (name: string) => void } {
   const ids = new Set<string>();
   const walk = (nodes: IrWorkflow['graph']['nodes']): void => {
@@ -274,11 +274,15 @@ function gcpFunctions(run: GcpRun, ports: GcpPorts): (url: string, raw: GcpValue
   };
 }
 
-/** Reads the execution as the status API does: the outcome the workflow returned, or how it was stopped. */
-function outcomeOf(
+/**
+ * Reads the execution as the status API does: the outcome the workflow returned, or how it was stopped (the
+ * variables then read from `routine`'s scope: `main`, or the run's routine under a run-end reporting main).
+ */
+export function outcomeOf(
   result: ExecutionResult,
   interpreter: GcpInterpreter,
   stopped: 'cancelled' | 'timed_out' | undefined,
+  routine = 'main',
 ): Pick<Observation, 'status' | 'error' | 'vars'> {
   if (result.state === 'cancelled') {
     const status = stopped ?? 'cancelled';
@@ -290,7 +294,7 @@ function outcomeOf(
       trigger: _t,
       run: _r,
       ...vars
-    } = (interpreter.variable('vars') ?? {}) as Record<string, JsonValue>;
+    } = (interpreter.variable('vars', routine) ?? {}) as Record<string, JsonValue>;
     return { status, error, vars };
   }
   const outcome = (result.state === 'succeeded' ? result.result : result.error) as {

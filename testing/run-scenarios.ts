@@ -28,7 +28,8 @@ export interface FileReport {
   cases: CaseReport[];
 }
 
-type Runner = (ir: IrWorkflow, scenario: Scenario, c: ScenarioCase) => Promise<Observation>;
+/** Runs one case on a target (a target's runCase, or a bench's, as the GCP functions' one). */
+export type Runner = (ir: IrWorkflow, scenario: Scenario, c: ScenarioCase) => Promise<Observation>;
 const RUNNERS: Record<Target, Runner> = {
   local: runCaseLocal,
   azure: runCaseAzure,
@@ -36,7 +37,12 @@ const RUNNERS: Record<Target, Runner> = {
   gcp: runCaseGcp,
 };
 
-export async function runScenarioFile(file: string, target: Target): Promise<FileReport> {
+export function runScenarioFile(file: string, target: Target): Promise<FileReport> {
+  return runScenarioFileWith(file, RUNNERS[target]);
+}
+
+/** runScenarioFile with the runner given: a target that needs servers started first (gcp-functions). */
+export async function runScenarioFileWith(file: string, runner: Runner): Promise<FileReport> {
   const report: FileReport = { file, workflow: null, problems: [], cases: [] };
   const text = await readText(file);
   if (text === undefined) return { ...report, problems: [`${file}:1:1: error: cannot read file`] };
@@ -52,8 +58,7 @@ export async function runScenarioFile(file: string, target: Target): Promise<Fil
     return { ...report, problems: [`${file}: error: cannot read workflow '${scenario.workflow}'`] };
   const validated = validateWorkflow(workflowText, formatOf(workflowFile));
   if (validated.ir === undefined) return { ...report, problems: errors(workflowFile, validated.diagnostics) };
-  for (const c of scenario.cases)
-    report.cases.push(await runCase(RUNNERS[target], validated.ir, scenario, c));
+  for (const c of scenario.cases) report.cases.push(await runCase(runner, validated.ir, scenario, c));
   return report;
 }
 

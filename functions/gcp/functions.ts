@@ -1,7 +1,8 @@
 // Stepgate's Cloud Run functions, by the name each is registered under with functions-framework (the
 // deployment picks one per function with --target / FUNCTION_TARGET): each one a thin wrapper of
 // activities.ts, worker.ts or api.ts over what `depsFor` composes for it, built once per instance on the
-// first request (a failed build is tried again on the next).
+// first request (a failed build is tried again on the next). The tools the worker calls and the notifier
+// are made from the ports unless the deps substitute them (GcpDeps.services: the conformance runs' mocks).
 import { type HttpFunction, http } from '@google-cloud/functions-framework';
 import { perInstance } from '../core/per-instance.js';
 import {
@@ -32,8 +33,16 @@ function instance(name: FunctionName, depsFor: DepsFor) {
   return {
     deps,
     keys: perInstance(async () => platformKeys((await deps()).ports)),
-    notifier: perInstance(async () => gcpNotifier((await deps()).ports)),
+    notifier: perInstance(async () => {
+      const made = await deps();
+      return made.services?.notifier?.() ?? gcpNotifier(made.ports);
+    }),
     tools: perInstance(async () => gcpTools((await deps()).ports)),
+    /** The worker's tool invoker: the substituted one (GcpDeps.services), else the pipeline. */
+    invoker: perInstance(async () => {
+      const made = await deps();
+      return { pipeline: made.services?.tools?.() ?? gcpTools(made.ports).pipeline };
+    }),
   };
 }
 
@@ -63,7 +72,11 @@ export function gcpFunctions(depsFor: DepsFor): Record<FunctionName, HttpFunctio
     'tool-call': simple('tool-call', acceptToolCall),
     notify: simple('notify', acceptNotify),
     worker: jsonFunction('worker', async (body) =>
-      runWorkerTask(await worker.deps(), worker, BODIES.workerTask(body)),
+      runWorkerTask(
+        await worker.deps(),
+        { tools: worker.invoker, notifier: worker.notifier },
+        BODIES.workerTask(body),
+      ),
     ),
     'approval-request': jsonFunction('approval-request', async (body) =>
       openApproval(

@@ -20,11 +20,13 @@ import type {
   Clock,
   Directory,
   DurableHost,
+  Notifier,
   RateLimiter,
   ResultStore,
   ScheduleStore,
   SessionStore,
   TimerHandle,
+  ToolInvoker,
   Vault,
   WebhookDeliveryStore,
   WorkflowStore,
@@ -32,6 +34,7 @@ import type {
 import type { GcpRunEndBody } from '../core/wire.js';
 import { CallbackPoster, googleAccessTokens } from './callbacks.js';
 import { type FunctionName, type GcpConfig, loadGcpConfig, required } from './config.js';
+import { firestorePorts as firestorePortsOver } from './firestore-ports.js';
 import { CloudTasksQueue, type TaskQueue } from './tasks.js';
 
 /** A run's audit trail (FirestoreRunAudit). */
@@ -87,6 +90,11 @@ export interface GcpDeps {
   /** The workflow store the API saves through (deploying each version as a Workflows revision). */
   deployingWorkflows?(): WorkflowStore;
   templates?: TemplateEntry[];
+  /**
+   * The external services when a test substitutes them (the conformance runs: the scenario's mocked tools
+   * and channels); absent, the tool pipeline and the notifier are made from the ports.
+   */
+  services?: { tools?(): ToolInvoker; notifier?(): Notifier };
 }
 
 /** An instance's clock: `now` only. Waits belong to the workflow and to scheduled tasks, never to a process. */
@@ -115,18 +123,9 @@ export function googleClientOptions(config: GcpConfig): {
   };
 }
 
-/**
- * FILLED AT MERGE (issue 16): the Firestore composition of GcpPorts — FirestoreWorkflowStore,
- * FirestoreSessionStore, FirestoreApiTokenStore, FirestoreDirectory, FirestoreWebhookDeliveryStore,
- * FirestoreRateLimiter, FirestoreApprovalStore, FirestoreApprovalLinkStore, FirestoreScheduleStore,
- * FirestoreRunAudit, FirestoreActivityClaims on one Firestore client of `config.project` /
- * `config.firestoreDatabase`; KmsVault, GcsResultStore and the platform secrets, written in parallel.
- */
+/** The Firestore composition of GcpPorts (functions/gcp/firestore-ports.ts), with the default clients. */
 export function firestorePorts(config: GcpConfig): GcpPorts {
-  throw new Error(
-    `the Firestore ports of project ${config.project ?? '(unset)'} are composed at merge (issue 16): ` +
-      'functions/gcp/ports.ts firestorePorts',
-  );
+  return firestorePortsOver(config);
 }
 
 /** FILLED AT MERGE (issue 16): the GCP Workflows run host over the ports, written in parallel. */

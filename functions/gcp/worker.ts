@@ -20,11 +20,10 @@ import {
   toolCallFromGcp,
   toolCallHandler,
 } from '../core/handlers/index.js';
-import type { Notifier } from '../core/ports.js';
+import type { Notifier, ToolInvoker } from '../core/ports.js';
 import type { GcpActivityCallback, GcpNotifyBody, GcpToolCallBody } from '../core/wire.js';
 import type { JsonAnswer } from './http.js';
 import type { GcpDeps } from './ports.js';
-import type { GcpTools } from './services.js';
 import { taskId, type WorkerTask } from './tasks.js';
 
 /** How long a delivery holds an attempt's claim. */
@@ -35,7 +34,7 @@ export const INTERRUPTED = 'activity-interrupted';
 
 /** What the worker's activities use besides the deps (built once per instance). */
 export interface WorkerServices {
-  tools(): Promise<GcpTools>;
+  tools(): Promise<{ pipeline: ToolInvoker }>;
   notifier(): Promise<Notifier>;
 }
 

@@ -109,6 +109,8 @@ export class GcpInterpreter {
   private readonly ready: Array<() => void> = [];
   private stopped = false;
   private main: Scope | undefined;
+  /** The scope of each subworkflow's latest call. */
+  private readonly routines = new Map<string, Scope>();
   running = false;
 
   constructor(
@@ -130,9 +132,13 @@ export class GcpInterpreter {
     });
   }
 
-  /** The main scope's value of a variable (for observing a cancelled execution). */
-  variable(name: string): GcpValue {
-    return this.main?.values.get(name) ?? null;
+  /**
+   * A variable's value in the main scope, or in the latest call of subworkflow `routine` (for observing a
+   * cancelled execution).
+   */
+  variable(name: string, routine = 'main'): GcpValue {
+    const scope = routine === 'main' ? this.main : this.routines.get(routine);
+    return scope?.values.get(name) ?? null;
   }
 
   /** The execution cancel API: every wait ends and no further step runs. */
@@ -325,6 +331,7 @@ export class GcpInterpreter {
     if (sub === undefined || name === 'main')
       throw runtimeError('SyntaxError', `unknown subworkflow ${name}`);
     const scope = new Scope(null, new Set(), name);
+    this.routines.set(name, scope);
     (sub.params ?? []).forEach((param, i) => {
       const value = Array.isArray(args) ? args[i] : args[param];
       if (value === undefined) throw runtimeError('TypeError', `missing argument ${param} of ${name}`);
