@@ -2,9 +2,10 @@
 // Cloud KMS, Cloud Storage, Secret Manager in a deployment), the run host (GcpRunHost: GCP Workflows
 // executions and their records), the Cloud Tasks queue and the callback poster. The functions depend on
 // these interfaces only, so a test composes them over the local SQLite adapters, and the deployment over
-// the Firestore ones (`firestorePorts`, `workflowsHost`: composed where those adapters live). Everything
+// the Firestore ones (`firestorePorts`; the run host, deployer and schedules of runs.ts). Everything
 // is built once per instance on first use (functions/core/per-instance.ts): a function that never
 // touches Cloud Storage needs no bucket, and a missing variable is named when a function needs it.
+import { Firestore } from '@google-cloud/firestore';
 import { CloudTasksClient } from '@google-cloud/tasks';
 import type { ActivityClaims } from '../core/activity-claims.js';
 import type { ApprovalLinkStore } from '../core/approval-links.js';
@@ -29,9 +30,12 @@ import type {
   WebhookDeliveryStore,
   WorkflowStore,
 } from '../core/ports.js';
+import { bundledGallery } from '../core/template-gallery.js';
 import type { GcpRunEndBody } from '../core/wire.js';
 import { CallbackPoster, googleAccessTokens } from './callbacks.js';
 import { type FunctionName, type GcpConfig, loadGcpConfig, required } from './config.js';
+import { type GcpRuns, gcpRuns } from './runs.js';
+import { setUp, setupOnFirstRequest } from './setup.js';
 import { CloudTasksQueue, type TaskQueue } from './tasks.js';
 
 /** A run's audit trail (FirestoreRunAudit). */
@@ -87,6 +91,8 @@ export interface GcpDeps {
   /** The workflow store the API saves through (deploying each version as a Workflows revision). */
   deployingWorkflows?(): WorkflowStore;
   templates?: TemplateEntry[];
+  /** The deployment's setup (setup.ts), awaited before a request is served; never rejects. */
+  setup?(): Promise<void>;
 }
 
 /** An instance's clock: `now` only. Waits belong to the workflow and to scheduled tasks, never to a process. */
@@ -129,30 +135,46 @@ export function firestorePorts(config: GcpConfig): GcpPorts {
   );
 }
 
-/** FILLED AT MERGE (issue 16): the GCP Workflows run host over the ports, written in parallel. */
-export function workflowsHost(ports: GcpPorts): GcpRunHost {
-  throw new Error(
-    `the Workflows run host of project ${ports.config.project ?? '(unset)'} is composed at merge (issue 16): ` +
-      'functions/gcp/ports.ts workflowsHost',
-  );
+/** The run host on GCP Workflows: the composition's (functions/gcp/runs.ts). */
+export function workflowsHost(runs: GcpRuns): GcpRunHost {
+  return runs.host();
 }
 
-/** The deployed composition of one function: its settings from the environment, the real clients. */
+/** The Firestore client of the deployment's database, which the run records and deployed revisions use. */
+function deploymentFirestore(config: GcpConfig): Firestore {
+  return new Firestore({ projectId: required(config, 'project'), databaseId: config.firestoreDatabase });
+}
+
+/**
+ * The deployed composition of one function: its settings from the environment, the real clients. The API
+ * alone deploys workflows, syncs schedules with Cloud Scheduler, lists the gallery and runs the setup.
+ */
 export function deployedDeps(name: FunctionName, env: NodeJS.ProcessEnv): GcpDeps {
   const config = loadGcpConfig(env, name);
   const ports = firestorePorts(config);
-  return {
+  const queue = lazy(
+    () =>
+      new CloudTasksQueue({
+        client: new CloudTasksClient(googleClientOptions(config)),
+        queue: required(config, 'tasksQueue'),
+        workerUrl: required(config, 'workerUrl'),
+        serviceAccount: required(config, 'serviceAccount'),
+      }),
+  );
+  const runs = lazy(() => gcpRuns(config, { firestore: deploymentFirestore(config), ports, queue }));
+  const deps: GcpDeps = {
     ports,
-    host: lazy(() => workflowsHost(ports)),
-    queue: lazy(
-      () =>
-        new CloudTasksQueue({
-          client: new CloudTasksClient(googleClientOptions(config)),
-          queue: required(config, 'tasksQueue'),
-          workerUrl: required(config, 'workerUrl'),
-          serviceAccount: required(config, 'serviceAccount'),
-        }),
-    ),
+    host: lazy(() => workflowsHost(runs())),
+    queue,
     callbacks: lazy(() => new CallbackPoster(googleAccessTokens(), config.callbackBase)),
+  };
+  if (name !== 'api') return deps;
+  const templates = bundledGallery(import.meta.dirname);
+  return {
+    ...deps,
+    deployingWorkflows: () => runs().deployingWorkflows(),
+    schedules: () => runs().schedules(),
+    templates,
+    setup: setupOnFirstRequest(() => setUp({ ports, runs: runs(), templates }), { clock: ports.clock }),
   };
 }
