@@ -1,7 +1,7 @@
 // Stepgate's Cloud Run functions, by the name each is registered under with functions-framework (the
 // deployment picks one per function with --target / FUNCTION_TARGET): each one a thin wrapper of
 // activities.ts, worker.ts or api.ts over what `depsFor` composes for it, built once per instance on the
-// first request (a failed build is tried again on the next).
+// first request (a failed build is tried again on the next). The API runs the deployment's setup first.
 import { type HttpFunction, http } from '@google-cloud/functions-framework';
 import { perInstance } from '../core/per-instance.js';
 import {
@@ -50,16 +50,19 @@ export function gcpFunctions(depsFor: DepsFor): Record<FunctionName, HttpFunctio
     const { deps } = of(name);
     return jsonFunction(name, async (body) => run(await deps(), body));
   };
+  const apiApp = perInstance(async () =>
+    createGcpApi(await api.deps(), {
+      keys: await api.keys(),
+      notifier: await api.notifier(),
+      tools: await api.tools(),
+    }),
+  );
   return {
-    api: apiFunction(
-      perInstance(async () =>
-        createGcpApi(await api.deps(), {
-          keys: await api.keys(),
-          notifier: await api.notifier(),
-          tools: await api.tools(),
-        }),
-      ),
-    ),
+    // The deployment's setup (setup.ts) runs before the instance's first request, once it succeeded.
+    api: apiFunction(async () => {
+      await (await api.deps()).setup?.();
+      return apiApp();
+    }),
     'tool-call': simple('tool-call', acceptToolCall),
     notify: simple('notify', acceptNotify),
     worker: jsonFunction('worker', async (body) =>
