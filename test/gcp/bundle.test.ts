@@ -1,10 +1,8 @@
 // The GCP functions' bundle (scripts/bundle-gcp.ts): it builds without native code, ships the package.json
 // the deployment uploads (the Google packages it imports as dependencies, no build step) and the template
-// gallery beside it, and runs in plain
-// Node:
-// imported as the framework's buildpack imports it, its functions are registered with the framework the
-// script loads beside it, answer a GET 405, and a function started without its settings fails its request
-// with a generic 500 while its log names the missing variable.
+// gallery beside it, and runs in plain Node: imported as the framework's buildpack imports it, its functions
+// are registered with the framework the script loads beside it, answer a GET 405, and a function started
+// without its settings fails its request with a generic 500 while its log names the missing variable.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
