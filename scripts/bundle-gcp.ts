@@ -1,18 +1,19 @@
 // `npm run bundle:gcp`: the GCP deployment's one bundle (functions/gcp/index.ts → dist-gcp/index.mjs, with
-// esbuild's metafile and a package.json beside it), the source every Cloud Run function is deployed from —
-// the deployment uploads dist-gcp/ and picks each function by its entry point (FUNCTION_TARGET). ESM for
-// Node.js 22, minified, built as the Lambda bundles are (scripts/bundle-lambdas.ts: the `require` banner,
-// zod's English only, no native module). The Google Cloud packages stay outside the bundle and become the
-// package.json's dependencies (the buildpack installs them): the framework that serves the function (the
-// buildpack's `functions-framework --target=<name>`) and the one index.mjs registers its functions with
-// must be the same module, or the target is not found; and the gax-based clients read their protos from
-// files beside their own code (`__dirname`), which no single-file ESM bundle has. Only the packages the
-// bundle imports are listed, at the versions tested here. `gcp-build` is empty: nothing else is built.
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// esbuild's metafile, a package.json and the template gallery (templates/) beside it), the source every Cloud
+// Run function is deployed from — the deployment uploads dist-gcp/ and picks each function by its entry point
+// (FUNCTION_TARGET). ESM for Node.js 22, minified, built as the Lambda bundles are
+// (scripts/bundle-lambdas.ts: the `require` banner, zod's English only, no native module). The Google Cloud
+// packages stay outside the bundle and become the package.json's dependencies (the buildpack installs them):
+// the framework that serves the function (the buildpack's `functions-framework --target=<name>`) and the one
+// index.mjs registers its functions with must be the same module, or the target is not found; and the
+// gax-based clients read their protos from files beside their own code (`__dirname`), which no single-file
+// ESM bundle has. Only the packages the bundle imports are listed, at the versions tested here. `gcp-build`
+// is empty: nothing else is built.
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { join, resolve } from 'node:path';
 import { build, type Metafile } from 'esbuild';
-import { BANNER, NativeModuleError, nativeInputs, ZOD_ENGLISH_ONLY } from './bundle-lambdas.js';
+import { BANNER, galleryFiles, NativeModuleError, nativeInputs, ZOD_ENGLISH_ONLY } from './bundle-lambdas.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 export const GCP_BUNDLE_DIR = join(ROOT, 'dist-gcp');
@@ -90,6 +91,9 @@ export async function bundleGcp(outdir = GCP_BUNDLE_DIR): Promise<GcpBundle> {
     join(outdir, 'package.json'),
     `${JSON.stringify(manifest(externalPackages(result.metafile)), null, 2)}\n`,
   );
+  // The API's setup and template routes read the gallery beside the bundle (bundledGallery).
+  mkdirSync(join(outdir, 'templates'));
+  for (const f of galleryFiles()) copyFileSync(join(ROOT, 'templates', f), join(outdir, 'templates', f));
   return { dir: outdir, file, bytes: statSync(file).size };
 }
 

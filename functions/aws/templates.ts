@@ -4,23 +4,13 @@
 // API's workflow store, which deploys its state machine first: the stack's setup step installs them at
 // deploy time, and an API container installs any that is missing (a template added by an upgrade). Reading
 // and installing are functions/core/template-gallery.ts's, as for the local server.
-import { resolve } from 'node:path';
 import type { TemplateEntry } from '../core/http/template-routes.js';
 import type { Clock, WorkflowStore } from '../core/ports.js';
-import { galleryFolder, installMissing, readGallery } from '../core/template-gallery.js';
-
-/** Beside the bundle, or the repository's folder two levels up from the sources. */
-const FOLDERS = [
-  resolve(import.meta.dirname, 'templates'),
-  resolve(import.meta.dirname, '..', '..', 'templates'),
-];
+import { bundledGallery, installMissing } from '../core/template-gallery.js';
 
 /** The gallery's templates, read and validated (an invalid one is an error: it shipped broken). */
 export function galleryTemplates(): TemplateEntry[] {
-  const folder = galleryFolder(FOLDERS);
-  if (folder === undefined)
-    throw new Error(`the template gallery is missing (looked in ${FOLDERS.join(', ')})`);
-  return readGallery(folder);
+  return bundledGallery(import.meta.dirname);
 }
 
 /** Saves (and so deploys) every template not installed yet, as the system's; answers the ids installed. */

@@ -4,7 +4,7 @@
 // the template itself, under its own id and with its chat aliases; a copy beside an installed one is the
 // install route's (functions/core/http/template-routes.ts), and has no aliases until the user gives some.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { formatOf, validateWorkflow } from '../../translator/validate.js';
 import { SYSTEM_PUBLISHER } from './delegation.js';
 import type { TemplateEntry } from './http/template-routes.js';
@@ -13,6 +13,19 @@ import type { Clock, WorkflowStore } from './ports.js';
 /** The first of `folders` that holds the gallery (it has expense-approval.yaml), or undefined. */
 export function galleryFolder(folders: readonly string[]): string | undefined {
   return folders.find((dir) => existsSync(join(dir, 'expense-approval.yaml')));
+}
+
+/**
+ * The gallery a cloud function reads: beside its bundle (`<dir>/templates`, copied there by the bundling
+ * script), or, run from the sources (tests), the repository's, two levels up from the function's folder.
+ * Missing, an error naming where it looked.
+ */
+export function bundledGallery(dir: string): TemplateEntry[] {
+  const folders = [resolve(dir, 'templates'), resolve(dir, '..', '..', 'templates')];
+  const folder = galleryFolder(folders);
+  if (folder === undefined)
+    throw new Error(`the template gallery is missing (looked in ${folders.join(', ')})`);
+  return readGallery(folder);
 }
 
 /** The gallery's templates in `folder`, read and validated (an invalid one is an error: it shipped broken). */

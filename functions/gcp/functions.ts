@@ -3,6 +3,7 @@
 // activities.ts, worker.ts or api.ts over what `depsFor` composes for it, built once per instance on the
 // first request (a failed build is tried again on the next). The tools the worker calls and the notifier
 // are made from the ports unless the deps substitute them (GcpDeps.services: the conformance runs' mocks).
+// The API runs the deployment's setup first.
 import { type HttpFunction, http } from '@google-cloud/functions-framework';
 import { perInstance } from '../core/per-instance.js';
 import {
@@ -59,16 +60,19 @@ export function gcpFunctions(depsFor: DepsFor): Record<FunctionName, HttpFunctio
     const { deps } = of(name);
     return jsonFunction(name, async (body) => run(await deps(), body));
   };
+  const apiApp = perInstance(async () =>
+    createGcpApi(await api.deps(), {
+      keys: await api.keys(),
+      notifier: await api.notifier(),
+      tools: await api.tools(),
+    }),
+  );
   return {
-    api: apiFunction(
-      perInstance(async () =>
-        createGcpApi(await api.deps(), {
-          keys: await api.keys(),
-          notifier: await api.notifier(),
-          tools: await api.tools(),
-        }),
-      ),
-    ),
+    // The deployment's setup (setup.ts) runs before the instance's first request, once it succeeded.
+    api: apiFunction(async () => {
+      await (await api.deps()).setup?.();
+      return apiApp();
+    }),
     'tool-call': simple('tool-call', acceptToolCall),
     notify: simple('notify', acceptNotify),
     worker: jsonFunction('worker', async (body) =>

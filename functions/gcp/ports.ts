@@ -1,18 +1,17 @@
 // What the Cloud Run functions run on, by the core's interfaces: the storage ports (GcpPorts: Firestore,
 // Cloud KMS, Cloud Storage, Secret Manager in a deployment), the run host (GcpRunHost: GCP Workflows
 // executions and their records), the Cloud Tasks queue and the callback poster. The functions depend on
-// these interfaces only, so a test composes them over the local SQLite adapters, and the deployment over
-// the Firestore ones (`firestorePorts`, `workflowsHost`: composed where those adapters live). Everything
-// is built once per instance on first use (functions/core/per-instance.ts): a function that never
-// touches Cloud Storage needs no bucket, and a missing variable is named when a function needs it.
-import { CloudTasksClient } from '@google-cloud/tasks';
+// these interfaces only, so a test composes them over the local SQLite adapters, and the deployment
+// (deployment.ts) over the Firestore ones (firestore-ports.ts; the run host, deployer and schedules of
+// runs.ts). Everything is built once per instance on first use (functions/core/per-instance.ts): a
+// function that never touches Cloud Storage needs no bucket, and a missing variable is named when a
+// function needs it.
 import type { ActivityClaims } from '../core/activity-claims.js';
 import type { ApprovalLinkStore } from '../core/approval-links.js';
 import type { AuditEntry, AuditRecord } from '../core/audit.js';
 import type { AppDeps } from '../core/http/app.js';
 import type { TemplateEntry } from '../core/http/template-routes.js';
 import type { AttemptCounter } from '../core/login-throttle.js';
-import { lazy } from '../core/per-instance.js';
 import type {
   AdminDirectory,
   ApiTokenStore,
@@ -32,10 +31,9 @@ import type {
   WorkflowStore,
 } from '../core/ports.js';
 import type { GcpRunEndBody } from '../core/wire.js';
-import { CallbackPoster, googleAccessTokens } from './callbacks.js';
-import { type FunctionName, type GcpConfig, loadGcpConfig, required } from './config.js';
-import { firestorePorts as firestorePortsOver } from './firestore-ports.js';
-import { CloudTasksQueue, type TaskQueue } from './tasks.js';
+import type { CallbackPoster } from './callbacks.js';
+import type { GcpConfig } from './config.js';
+import type { TaskQueue } from './tasks.js';
 
 /** A run's audit trail (FirestoreRunAudit). */
 export interface RunTrail {
@@ -95,6 +93,8 @@ export interface GcpDeps {
    * and channels); absent, the tool pipeline and the notifier are made from the ports.
    */
   services?: { tools?(): ToolInvoker; notifier?(): Notifier };
+  /** The deployment's setup (setup.ts), awaited before a request is served; never rejects. */
+  setup?(): Promise<void>;
 }
 
 /** An instance's clock: `now` only. Waits belong to the workflow and to scheduled tasks, never to a process. */
@@ -120,38 +120,5 @@ export function googleClientOptions(config: GcpConfig): {
     protocol: endpoint.protocol.replace(':', ''),
     apiEndpoint: endpoint.hostname,
     port: Number(endpoint.port || (endpoint.protocol === 'https:' ? 443 : 80)),
-  };
-}
-
-/** The Firestore composition of GcpPorts (functions/gcp/firestore-ports.ts), with the default clients. */
-export function firestorePorts(config: GcpConfig): GcpPorts {
-  return firestorePortsOver(config);
-}
-
-/** FILLED AT MERGE (issue 16): the GCP Workflows run host over the ports, written in parallel. */
-export function workflowsHost(ports: GcpPorts): GcpRunHost {
-  throw new Error(
-    `the Workflows run host of project ${ports.config.project ?? '(unset)'} is composed at merge (issue 16): ` +
-      'functions/gcp/ports.ts workflowsHost',
-  );
-}
-
-/** The deployed composition of one function: its settings from the environment, the real clients. */
-export function deployedDeps(name: FunctionName, env: NodeJS.ProcessEnv): GcpDeps {
-  const config = loadGcpConfig(env, name);
-  const ports = firestorePorts(config);
-  return {
-    ports,
-    host: lazy(() => workflowsHost(ports)),
-    queue: lazy(
-      () =>
-        new CloudTasksQueue({
-          client: new CloudTasksClient(googleClientOptions(config)),
-          queue: required(config, 'tasksQueue'),
-          workerUrl: required(config, 'workerUrl'),
-          serviceAccount: required(config, 'serviceAccount'),
-        }),
-    ),
-    callbacks: lazy(() => new CallbackPoster(googleAccessTokens(), config.callbackBase)),
   };
 }

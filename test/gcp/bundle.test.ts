@@ -1,14 +1,14 @@
 // The GCP functions' bundle (scripts/bundle-gcp.ts): it builds without native code, ships the package.json
-// the deployment uploads (the Google packages it imports as dependencies, no build step), and runs in plain
-// Node:
-// imported as the framework's buildpack imports it, its functions are registered with the framework the
-// script loads beside it, answer a GET 405, and a function started without its settings fails its request
-// with a generic 500 while its log names the missing variable.
+// the deployment uploads (the Google packages it imports as dependencies, no build step) and the template
+// gallery beside it, and runs in plain Node: imported as the framework's buildpack imports it, its functions
+// are registered with the framework the script loads beside it, answer a GET 405, and a function started
+// without its settings fails its request with a generic 500 while its log names the missing variable.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { bundledGallery, readGallery } from '../../functions/core/template-gallery.js';
 import { bundleGcp, FRAMEWORK, type GcpBundle } from '../../scripts/bundle-gcp.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -57,6 +57,12 @@ describe('the GCP functions bundle', () => {
       expect.arrayContaining([FRAMEWORK, '@google-cloud/tasks', 'google-auth-library']),
     );
     for (const name of dependencies) expect(name).toMatch(/^(@google-cloud\/|google-)/);
+  });
+
+  it("carries the template gallery beside index.mjs, where the api's setup reads it", () => {
+    const ids = (entries: Array<{ id: string }>) => entries.map((t) => t.id);
+    expect(ids(bundledGallery(bundle.dir))).toEqual(ids(readGallery(join(ROOT, 'templates'))));
+    expect(ids(bundledGallery(bundle.dir)).length).toBeGreaterThan(0);
   });
 
   it('registers every function with the framework in plain Node; a missing setting is logged by name', async () => {

@@ -1,5 +1,6 @@
 // The Cloud Run functions of functions/gcp, each served by functions-framework on loopback and reached over
-// real HTTP: the API (login, save, run through the Hono app, cookies and all), tool calls and notifications
+// real HTTP: the API (its setup run once before it serves; login, save, run through the Hono app, cookies
+// and all), tool calls and notifications
 // acknowledged, enqueued on a Cloud Tasks stand-in (the exact createTask requests checked) and done by the
 // worker, which posts the callback with its own bearer token; a redelivered task never calls the tool twice;
 // approvals opened and decided; backoff and resolve-time waking a branch; schedule fires claimed once;
@@ -42,6 +43,7 @@ import { CallbackPoster } from '../../functions/gcp/callbacks.js';
 import { ENV, FUNCTION_NAMES, type GcpConfig, loadGcpConfig } from '../../functions/gcp/config.js';
 import { registerGcpFunctions } from '../../functions/gcp/functions.js';
 import type { GcpDeps, GcpPorts, GcpRunHost } from '../../functions/gcp/ports.js';
+import { setupOnFirstRequest } from '../../functions/gcp/setup.js';
 import { CloudTasksQueue, MAX_SCHEDULE_MS, scheduleRunTimeout, taskId } from '../../functions/gcp/tasks.js';
 import { INTERRUPTED, LEASE_MS } from '../../functions/gcp/worker.js';
 import { parseTemplate } from '../../translator/template.js';
@@ -137,10 +139,23 @@ function tasksClient(): CloudTasksClient {
   );
 }
 
+/** The deployment's setup as the api runs it: here it only adds SETUP_USER (a member), counting its runs. */
+let setupRuns = 0;
+const SETUP_USER = 'set-up@example.com';
+
 function testDeps(): GcpDeps {
   const ports = testPorts();
   const client = tasksClient();
   return {
+    setup: setupOnFirstRequest(
+      async () => {
+        setupRuns++;
+        await new SqliteDirectory(engine.db).seed([
+          { email: SETUP_USER, role: 'member', groups: [], manager: null, password: PASSWORD },
+        ]);
+      },
+      { clock: ports.clock },
+    ),
     ports,
     host: lazy(testHost),
     queue: lazy(
@@ -331,6 +346,12 @@ describe('the api function', () => {
     const runId = started.json.runId as string;
     const run = await api(ada, 'GET', `/api/runs/${runId}`);
     expect(run.json).toMatchObject({ id: runId, workflowId: 'waiting', status: 'running' });
+  });
+
+  it("runs the deployment's setup once, before serving: the user it makes logs in", async () => {
+    const first = await login(SETUP_USER);
+    await api(first, 'GET', '/api/workflows');
+    expect(setupRuns).toBe(1);
   });
 
   it('counts failed logins by the first X-Forwarded-For hop', async () => {
