@@ -8,7 +8,8 @@
 //   `timeOut`), then createExecution with the argument the compiled workflow expects (gcpExecutionArgument:
 //   {input, trigger, run, stepgate: {runId, workflowId, identity, by?, functions}}) and attaches the
 //   execution's name to the record: Workflows names executions itself, so the name is known only after the
-//   start (the records' `attachExecution`). A failed timeout schedule, start or attach ends the run failed
+//   start (the records' `attachExecution`). The execution carries the run id as its `stepgate-run` label
+//   (when the id is a valid label value, as generated ids are), so the console finds a run's execution. A failed timeout schedule, start or attach ends the run failed
 //   (`Stepgate.StartFailed`; an execution that did start is cancelled) and rethrows, so no run stays
 //   running without an execution or its timeout, and no execution runs without a record naming it.
 // - The run's end: the deployed workflow posts its outcome (GcpRunEndBody) to the run-end function, which
@@ -173,7 +174,10 @@ export class GcpWorkflowsHost implements DurableHost {
       if (run.ir.timeoutMs !== null) await this.options.timeouts.schedule(run.runId, at + run.ir.timeoutMs);
       const [execution] = await this.options.executions.createExecution({
         parent: deployed.workflowName,
-        execution: { argument: JSON.stringify(gcpExecutionArgument(run, at, this.options.functions)) },
+        execution: {
+          argument: JSON.stringify(gcpExecutionArgument(run, at, this.options.functions)),
+          labels: runLabels(run.runId),
+        },
       });
       if (typeof execution.name !== 'string') throw new Error('Workflows answered no execution name');
       started = execution.name;
@@ -397,4 +401,12 @@ function outcomeOf(text: string | null | undefined): RunOutcome {
     },
     vars: {},
   };
+}
+
+/** A label value: at most 63 lowercase letters, digits, '-' and '_' (GCP's rule for labels). */
+const LABEL_VALUE = /^[a-z0-9_-]{1,63}$/;
+
+/** The execution's labels: the run id, when it can be a label value. */
+export function runLabels(runId: string): Record<string, string> {
+  return LABEL_VALUE.test(runId) ? { 'stepgate-run': runId } : {};
 }

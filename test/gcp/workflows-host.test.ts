@@ -17,6 +17,7 @@ import {
   type GcpFunctionUrls,
   GcpWorkflowsHost,
   gcpExecutionArgument,
+  runLabels,
 } from '../../adapters/gcp/workflows-host.js';
 import { openDatabase } from '../../adapters/local/database.js';
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
@@ -306,7 +307,13 @@ describe('GcpWorkflowsHost', () => {
     const create = emulator.requests.slice(from).find((r) => r.method === 'POST');
     expect(create?.path).toBe(`/v1/${deployed?.workflowName}/executions`);
     const argument = gcpExecutionArgument(start(WAITS, 'run-1', { n: 3 }), 1_780_000_000_000, functions.urls);
-    expect(create?.body).toEqual({ labels: {}, argument: JSON.stringify(argument) });
+    expect(create?.body).toEqual({
+      labels: { 'stepgate-run': 'run-1' },
+      argument: JSON.stringify(argument),
+    });
+    // An id that cannot be a label value (upper case) starts without the label.
+    expect(runLabels('Run-1')).toEqual({});
+    expect(runLabels('x'.repeat(64))).toEqual({});
     expect(argument.stepgate).toMatchObject({
       runId: 'run-1',
       workflowId: 'waits',
