@@ -1,5 +1,6 @@
 // `npm run bundle:gcp`: the GCP deployment's one bundle (functions/gcp/index.ts → dist-gcp/index.mjs, with
-// esbuild's metafile, a package.json and the template gallery (templates/) beside it), the source every Cloud
+// esbuild's metafile, a package.json, the template gallery (templates/) and the built dashboard (web/, from
+// dist/web: `npm run build` first) beside it), the source every Cloud
 // Run function is deployed from — the deployment uploads dist-gcp/ and picks each function by its entry point
 // (FUNCTION_TARGET). ESM for Node.js 22, minified, built as the Lambda bundles are
 // (scripts/bundle-lambdas.ts: the `require` banner, zod's English only, no native module). The Google Cloud
@@ -9,7 +10,16 @@
 // gax-based clients read their protos from files beside their own code (`__dirname`), which no single-file
 // ESM bundle has. Only the packages the bundle imports are listed, at the versions tested here. `gcp-build`
 // is empty: nothing else is built.
-import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { join, resolve } from 'node:path';
 import { build, type Metafile } from 'esbuild';
@@ -94,6 +104,11 @@ export async function bundleGcp(outdir = GCP_BUNDLE_DIR): Promise<GcpBundle> {
   // The API's setup and template routes read the gallery beside the bundle (bundledGallery).
   mkdirSync(join(outdir, 'templates'));
   for (const f of galleryFiles()) copyFileSync(join(ROOT, 'templates', f), join(outdir, 'templates', f));
+  // The api serves the dashboard from web/ beside the bundle (functions/gcp/api.ts).
+  const web = join(ROOT, 'dist', 'web');
+  if (!existsSync(join(web, 'index.html')))
+    throw new Error('the dashboard is not built (dist/web): run `npm run build` before `npm run bundle:gcp`');
+  cpSync(web, join(outdir, 'web'), { recursive: true });
   return { dir: outdir, file, bytes: statSync(file).size };
 }
 

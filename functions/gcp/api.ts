@@ -1,5 +1,7 @@
 // The `api` function: the same Hono app the local server and AWS serve (createApp and the approval pages),
-// composed over the GCP ports, behind functions-framework. The framework hands over an Express request whose
+// composed over the GCP ports, behind functions-framework, with the dashboard on the same origin as the
+// local server serves it (the bundle carries dist/web; a Cloud Run function has no size limit that forbids
+// it, unlike a Lambda, whose dashboard is on S3). The framework hands over an Express request whose
 // body it has already parsed; the app is given a fetch Request rebuilt from the raw bytes (`rawBody`), the
 // method, the headers and the URL (scheme from X-Forwarded-Proto, which Cloud Run sets), and its Response is
 // written back whole: status, headers (each Set-Cookie as a header of its own), body. No streaming: the
@@ -10,12 +12,14 @@
 // front end puts the address it received the request from there. (Behind an external load balancer the
 // client's own X-Forwarded-For would come first: that deployment must read the hop the balancer added.)
 // A decided approval level posts its outcome to the level's callback URL with the function's identity.
+import { join } from 'node:path';
 import type { Request as FrameworkRequest, HttpFunction, Response } from '@google-cloud/functions-framework';
 import type { Context, Hono } from 'hono';
 import { errorMessage } from '../../translator/util.js';
 import { authenticate } from '../core/auth.js';
 import { createApp } from '../core/http/app.js';
 import { mountApprovalPages } from '../core/http/approval-pages.js';
+import { dashboardDir, mountDashboard } from '../core/http/dashboard.js';
 import { sessionLogin, vaultWebhookSecrets } from '../core/http/session-login.js';
 import type { Env } from '../core/http/types.js';
 import { LoginThrottle } from '../core/login-throttle.js';
@@ -97,7 +101,16 @@ export function createGcpApi(deps: GcpDeps, services: ApiServices): Hono<Env> {
     audit: (runId) => ports.audit().list(runId),
     directory,
   });
+  mountDashboard(app, gcpDashboardDir());
   return app;
+}
+
+/**
+ * The built dashboard: web/ beside the bundle (scripts/bundle-gcp.ts copies dist/web there), or the
+ * repository's dist/web when the functions run from the sources (tests).
+ */
+export function gcpDashboardDir(): string | undefined {
+  return dashboardDir(join(import.meta.dirname, 'web'), join(import.meta.dirname, '..', '..', 'dist', 'web'));
 }
 
 /** The fetch Request the app reads, rebuilt from the framework's Express request. */

@@ -34,6 +34,7 @@ import type { ApprovalNotifier } from '../core/approvals.js';
 import { authenticate, createOidcVerifier } from '../core/auth.js';
 import { createApp } from '../core/http/app.js';
 import { mountApprovalPages } from '../core/http/approval-pages.js';
+import { dashboardDir, mountDashboard } from '../core/http/dashboard.js';
 import { scheduledRuns } from '../core/http/schedule-routes.js';
 import { sessionLogin, vaultWebhookSecrets } from '../core/http/session-login.js';
 import type { TemplateEntry } from '../core/http/template-routes.js';
@@ -46,7 +47,6 @@ import { galleryFolder, installMissing, readGallery } from '../core/template-gal
 import { ToolPipeline } from '../core/tool-pipeline.js';
 import { Scheduler } from '../core/triggers/schedules.js';
 import { UserLimits } from '../core/user-limits.js';
-import { mountDashboard } from './dashboard.js';
 
 // Housekeeping, hourly: webhook delivery claims are kept a day (a signed redelivery is refused after five
 // minutes by its timestamp; Idempotency-Keys are honoured for 24 h), rate-limit hits (tool calls, failed
@@ -136,7 +136,15 @@ export async function startServer(
     audit: (runId) => engine.host.audit(runId),
     directory,
   });
-  mountDashboard(app.app);
+  // dist/web: under tsx from the repository's build, else beside the compiled server (dist/functions/local).
+  // (In that order: from the sources, ../../web is web/'s unbuilt page.)
+  mountDashboard(
+    app.app,
+    dashboardDir(
+      join(import.meta.dirname, '..', '..', 'dist', 'web'),
+      join(import.meta.dirname, '..', '..', 'web'),
+    ),
+  );
 
   const server = await new Promise<ReturnType<typeof serve>>((ready) => {
     const s = serve({ fetch: app.app.fetch, port, hostname: env.HOST ?? '127.0.0.1' }, () => ready(s));

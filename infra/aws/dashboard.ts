@@ -28,7 +28,7 @@ import * as deployment from 'aws-cdk-lib/aws-s3-deployment';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ORIGIN_KEY_HEADER, VIEWER_ADDRESS_HEADER } from '../../functions/aws/origin.js';
-import { DASHBOARD_CSP } from '../../functions/local/dashboard.js';
+import { DASHBOARD_CSP } from '../../functions/core/http/dashboard.js';
 import { privateBucket } from './stepgate.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -168,7 +168,7 @@ export class StepgateDashboard extends Construct {
     });
   }
 
-  /** The local server's page headers (functions/local/dashboard.ts) plus HSTS, on every static response. */
+  /** The local server's page headers (functions/core/http/dashboard.ts) plus HSTS, on every static response. */
   private securityHeaders(): cloudfront.ResponseHeadersPolicy {
     return new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
       comment: 'Stepgate: dashboard security headers',

@@ -4,7 +4,7 @@
 // are registered with the framework the script loads beside it, answer a GET 405, and a function started
 // without its settings fails its request with a generic 500 while its log names the missing variable.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +63,14 @@ describe('the GCP functions bundle', () => {
     const ids = (entries: Array<{ id: string }>) => entries.map((t) => t.id);
     expect(ids(bundledGallery(bundle.dir))).toEqual(ids(readGallery(join(ROOT, 'templates'))));
     expect(ids(bundledGallery(bundle.dir)).length).toBeGreaterThan(0);
+  });
+
+  it('carries the built dashboard beside index.mjs, where the api serves it from', () => {
+    const built = readFileSync(join(ROOT, 'dist', 'web', 'index.html'), 'utf8');
+    expect(readFileSync(join(bundle.dir, 'web', 'index.html'), 'utf8')).toBe(built);
+    const asset = /\/assets\/[^"]+\.js/.exec(built)?.[0];
+    expect(asset).toBeDefined();
+    expect(existsSync(join(bundle.dir, 'web', asset ?? ''))).toBe(true);
   });
 
   it('registers every function with the framework in plain Node; a missing setting is logged by name', async () => {

@@ -9,6 +9,8 @@
 // on the Firestore emulator; the run host is the embedded engine, with the two calls only a GCP host has
 // (timeOut, recordEnd) recorded.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { http } from '@google-cloud/functions-framework';
 import { CloudTasksClient } from '@google-cloud/tasks';
 import { Hono } from 'hono';
@@ -29,6 +31,7 @@ import { SqliteDirectory } from '../../adapters/local/sqlite-directory.js';
 import { SqliteVault } from '../../adapters/local/vault.js';
 import { SqliteWebhookDeliveryStore } from '../../adapters/local/webhook-store.js';
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
+import { DASHBOARD_CSP } from '../../functions/core/http/dashboard.js';
 import type { Env } from '../../functions/core/http/types.js';
 import { lazy } from '../../functions/core/per-instance.js';
 import { ERROR, type Identity } from '../../functions/core/protocol.js';
@@ -352,6 +355,24 @@ describe('the api function', () => {
     const first = await login(SETUP_USER);
     await api(first, 'GET', '/api/workflows');
     expect(setupRuns).toBe(1);
+  });
+
+  it('serves the dashboard on the same origin: its page for app routes, its assets, the API untouched', async () => {
+    const api = servers.url('api');
+    const built = readFileSync(join(import.meta.dirname, '..', '..', 'dist', 'web', 'index.html'), 'utf8');
+    for (const path of ['/', '/runs/some-run']) {
+      const page = await fetch(new URL(path, api));
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-security-policy')).toBe(DASHBOARD_CSP);
+      expect(await page.text()).toBe(built);
+    }
+    const asset = /\/assets\/[^"]+\.js/.exec(built)?.[0] ?? '';
+    const script = await fetch(new URL(asset, api));
+    expect(script.status).toBe(200);
+    expect(script.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(script.headers.get('x-content-type-options')).toBe('nosniff');
+    const openapi = await fetch(new URL('/api/openapi.json', api));
+    expect(openapi.headers.get('content-type')).toContain('application/json');
   });
 
   it('counts failed logins by the first X-Forwarded-For hop', async () => {

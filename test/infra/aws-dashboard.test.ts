@@ -17,7 +17,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/aws/config.js';
 import { ORIGIN_KEY_HEADER, VIEWER_ADDRESS_HEADER } from '../../functions/aws/origin.js';
-import { DASHBOARD_CSP } from '../../functions/local/dashboard.js';
+import { DASHBOARD_CSP } from '../../functions/core/http/dashboard.js';
 import { API_PATHS, StepgateDashboard } from '../../infra/aws/dashboard.js';
 import { addStepgateStack } from '../../infra/aws/stack.js';
 import { Stepgate, type StepgateProps } from '../../infra/aws/stepgate.js';
