@@ -7,15 +7,14 @@
 // `{"scheduleId": "<id>", "scheduledTime": "<aws.scheduler.scheduled-time>"}`, which EventBridge fills in
 // with the fire's scheduled time (ISO 8601, UTC).
 //
-// The seam is the ScheduleStore: SyncedScheduleStore wraps the DynamoDB schedule store, and its insert,
-// setEnabled and delete change the EventBridge schedule with the record, so the Scheduler
-// (functions/core/triggers/schedules.ts: validation, scopes, permissions) and the HTTP routes stay as they
-// are — the api Lambda builds its Scheduler over this store and never starts it (no local timers).
-// Order, so that nothing is half-written: the EventBridge call first (refused: the store is not
-// changed), then the store; a failed store write is undone on EventBridge (create → delete, state →
-// previous state, delete → recreate). Only if that undo fails too can the two differ, and then on the safe
-// side: the fire handler acts on the store alone, so an EventBridge schedule without an enabled record
-// starts nothing.
+// The seam is the ScheduleStore: SyncedScheduleStore (functions/core/triggers/synced-schedules.ts, shared
+// with GCP, re-exported here) wraps the DynamoDB schedule store over EventBridgeSchedules, and its insert,
+// setEnabled and delete change the EventBridge schedule with the record — EventBridge first, then the
+// store, a failed store write undone on EventBridge (create → delete, state → previous state, delete →
+// recreate) — so the Scheduler (functions/core/triggers/schedules.ts: validation, scopes, permissions) and
+// the HTTP routes stay as they are; the api Lambda builds its Scheduler over this store and never starts
+// it (no local timers). EventBridge's side of that: the cron check is awsCron's, and an enabled change
+// replaces the whole schedule (UpdateSchedule has no partial form), its State included.
 //
 // The fire: fireSchedule(event, deps) reads the event and runs Scheduler.fireOnce — the same code as a
 // local timer's fire: the store's claimFire records it exactly once per (schedule, scheduled time), so a
@@ -28,16 +27,12 @@ import {
   type SchedulerClient,
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
-import type {
-  ScheduleFilter,
-  ScheduleFireRecord,
-  ScheduleFireStatus,
-  ScheduleRecord,
-  ScheduleStore,
-} from '../../functions/core/ports.js';
-import { type FireOutcome, ScheduleError, type Scheduler } from '../../functions/core/triggers/schedules.js';
+import type { ScheduleRecord } from '../../functions/core/ports.js';
+import type { FireOutcome, Scheduler } from '../../functions/core/triggers/schedules.js';
+import { type CloudSchedules, conversionProblem } from '../../functions/core/triggers/synced-schedules.js';
 import { AwsCronError, awsCron } from './eventbridge-cron.js';
 
+export { SyncedScheduleStore } from '../../functions/core/triggers/synced-schedules.js';
 export { AwsCronError, awsCron } from './eventbridge-cron.js';
 
 export interface EventBridgeSchedulesOptions {
@@ -85,8 +80,13 @@ export function scheduleRequest(
 }
 
 /** Creates, replaces and deletes the EventBridge schedule of a Stepgate schedule. */
-export class EventBridgeSchedules {
+export class EventBridgeSchedules implements CloudSchedules {
   constructor(private readonly options: EventBridgeSchedulesOptions) {}
+
+  /** awsCron's message for a cron EventBridge cannot express. */
+  cronProblem(cron: string): string | undefined {
+    return conversionProblem(awsCron, AwsCronError, cron);
+  }
 
   /** Creates the schedule of `record` (one of that name existing already is an error: ids are unique). */
   async create(record: ScheduleRecord): Promise<void> {
@@ -96,6 +96,11 @@ export class EventBridgeSchedules {
   /** Replaces the schedule of `record` (its state included). */
   async update(record: ScheduleRecord): Promise<void> {
     await this.options.client.send(new UpdateScheduleCommand(scheduleRequest(record, this.options)));
+  }
+
+  /** Replaces the schedule of `current` with its state set to `enabled` (sent even when it stays). */
+  setEnabled(current: ScheduleRecord, enabled: boolean): Promise<void> {
+    return this.update({ ...current, enabled });
   }
 
   /** Deletes the schedule `id`; false when there was none. */
@@ -109,94 +114,6 @@ export class EventBridgeSchedules {
       if (error instanceof ResourceNotFoundException) return false;
       throw error;
     }
-  }
-}
-
-/** Runs `undo` after a failed store write, keeping the store's error (the one the caller must see). */
-async function undoing<T>(write: () => Promise<T>, undo: () => Promise<unknown>): Promise<T> {
-  try {
-    return await write();
-  } catch (error) {
-    await undo().catch(() => undefined);
-    throw error;
-  }
-}
-
-/** A ScheduleStore whose schedule changes also change their EventBridge schedules (see the header). */
-export class SyncedScheduleStore implements ScheduleStore {
-  constructor(
-    private readonly store: ScheduleStore,
-    private readonly schedules: EventBridgeSchedules,
-  ) {}
-
-  /** Throws ScheduleError 400 `invalid-cron` (the routes' 422 on `cron`) for a cron AWS cannot express. */
-  async insert(record: ScheduleRecord): Promise<void> {
-    try {
-      awsCron(record.cron);
-    } catch (error) {
-      if (error instanceof AwsCronError) throw new ScheduleError(400, 'invalid-cron', error.message);
-      throw error;
-    }
-    await this.schedules.create(record);
-    await undoing(
-      () => this.store.insert(record),
-      () => this.schedules.delete(record.id),
-    );
-  }
-
-  async setEnabled(id: string, enabled: boolean, nextFireAt: number | null): Promise<boolean> {
-    const record = await this.store.get(id);
-    if (record === undefined) return false;
-    await this.schedules.update({ ...record, enabled });
-    const changed = await undoing(
-      () => this.store.setEnabled(id, enabled, nextFireAt),
-      () => this.schedules.update(record),
-    );
-    // Deleted in between: its EventBridge schedule goes too.
-    if (!changed) await this.schedules.delete(id);
-    return changed;
-  }
-
-  async delete(id: string): Promise<boolean> {
-    const record = await this.store.get(id);
-    await this.schedules.delete(id);
-    if (record === undefined) return this.store.delete(id);
-    return undoing(
-      () => this.store.delete(id),
-      () => this.schedules.create(record),
-    );
-  }
-
-  get(id: string): Promise<ScheduleRecord | undefined> {
-    return this.store.get(id);
-  }
-
-  list(filter?: ScheduleFilter): Promise<ScheduleRecord[]> {
-    return this.store.list(filter);
-  }
-
-  claimFire(
-    fire: Omit<ScheduleFireRecord, 'status' | 'reason'>,
-    nextFireAt: number | null,
-  ): Promise<boolean> {
-    return this.store.claimFire(fire, nextFireAt);
-  }
-
-  finishFire(
-    scheduleId: string,
-    scheduledTime: number,
-    status: Exclude<ScheduleFireStatus, 'claimed'>,
-    reason: string | null,
-  ): Promise<void> {
-    return this.store.finishFire(scheduleId, scheduledTime, status, reason);
-  }
-
-  fires(scheduleId: string, limit?: number): Promise<ScheduleFireRecord[]> {
-    return this.store.fires(scheduleId, limit);
-  }
-
-  unfinishedFires(): Promise<ScheduleFireRecord[]> {
-    return this.store.unfinishedFires();
   }
 }
 

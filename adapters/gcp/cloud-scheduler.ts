@@ -8,24 +8,26 @@
 // is disabled. Cloud Scheduler has no placeholder for the fire's time in the body: it sends it in the
 // `X-CloudScheduler-ScheduleTime` header (RFC 3339, UTC), which fireScheduleJob reads.
 //
-// The seam is the ScheduleStore, as on AWS (adapters/aws/eventbridge-schedules.ts): SyncedScheduleStore
-// wraps the Firestore (or any) schedule store, and its insert, setEnabled and delete change the job with
-// the record, so the Scheduler (functions/core/triggers/schedules.ts) and the HTTP routes stay as they are.
-// Order: Cloud Scheduler first (refused: the store is not changed), then the store; a failed store write
-// is undone on Cloud Scheduler (create → delete, pause ↔ resume, delete → recreate). Only if the undo
-// fails too can the two differ, and then on the safe side: the fire acts on the store alone, so a job
-// without an enabled record starts nothing. `resync` patches every stored schedule's job to the current
-// target (a redeploy may move the function's URL or service account) with an update mask, creating the
-// jobs that are missing and pausing or resuming the ones whose state drifted.
+// The seam is the ScheduleStore, as on AWS: SyncedScheduleStore (functions/core/triggers/synced-schedules.ts,
+// shared with AWS) wraps the Firestore (or any) schedule store over CloudSchedulerJobs, and its insert,
+// setEnabled and delete change the job with the record — Cloud Scheduler first, then the store, a failed
+// store write undone on Cloud Scheduler (create → delete, pause ↔ resume, delete → recreate) — so the
+// Scheduler (functions/core/triggers/schedules.ts) and the HTTP routes stay as they are. Cloud Scheduler's
+// side of that: the cron check is gcpCron's, and an enabled change pauses or resumes the job (a job is
+// paused only while enabled and resumed only while paused, so nothing is sent when the state stays).
+// GCP's SyncedScheduleStore extends the shared one with `resync`, which patches every stored schedule's
+// job to the current target (a redeploy may move the function's URL or service account) with an update
+// mask, creating the jobs that are missing and pausing or resuming the ones whose state drifted; it stays
+// here because only Cloud Scheduler's jobs are re-pointed at deploy.
 import type { CloudSchedulerClient, protos } from '@google-cloud/scheduler';
-import type {
-  ScheduleFilter,
-  ScheduleFireRecord,
-  ScheduleFireStatus,
-  ScheduleRecord,
-  ScheduleStore,
-} from '../../functions/core/ports.js';
-import { type FireOutcome, ScheduleError, type Scheduler } from '../../functions/core/triggers/schedules.js';
+import type { ScheduleRecord, ScheduleStore } from '../../functions/core/ports.js';
+import type { FireOutcome, Scheduler } from '../../functions/core/triggers/schedules.js';
+import {
+  type CloudSchedules,
+  conversionProblem,
+  SyncedScheduleStore as SharedSyncedScheduleStore,
+  undoing,
+} from '../../functions/core/triggers/synced-schedules.js';
 import { GcpCronError, gcpCron } from './scheduler-cron.js';
 
 export { GcpCronError, gcpCron } from './scheduler-cron.js';
@@ -105,8 +107,13 @@ const isNotFound = (error: unknown) =>
   NOT_FOUND.includes((error as { code?: unknown } | null)?.code as number);
 
 /** Creates, pauses, resumes, patches and deletes the Cloud Scheduler job of a Stepgate schedule. */
-export class CloudSchedulerJobs {
+export class CloudSchedulerJobs implements CloudSchedules {
   constructor(private readonly options: CloudSchedulerJobsOptions) {}
+
+  /** gcpCron's message for a cron Cloud Scheduler cannot take. */
+  cronProblem(cron: string): string | undefined {
+    return conversionProblem(gcpCron, GcpCronError, cron);
+  }
 
   /** Creates the job of `record`, paused when the schedule is disabled (deleted again if the pause fails). */
   async create(record: ScheduleRecord): Promise<void> {
@@ -125,6 +132,11 @@ export class CloudSchedulerJobs {
     const name = jobName(id, this.options);
     if (enabled) await this.options.client.resumeJob({ name });
     else await this.options.client.pauseJob({ name });
+  }
+
+  /** Pauses or resumes the job of `current` when `enabled` differs from its state; no call when it stays. */
+  async setEnabled(current: ScheduleRecord, enabled: boolean): Promise<void> {
+    if (current.enabled !== enabled) await this.setState(current.id, enabled);
   }
 
   /** Replaces the job's target, schedule and retries with `record`'s; the job as it is now, undefined when there is none. */
@@ -153,63 +165,13 @@ export class CloudSchedulerJobs {
   }
 }
 
-/** Runs `undo` after a failed write, keeping the write's error (the one the caller must see). */
-async function undoing<T>(write: () => Promise<T>, undo: () => Promise<unknown>): Promise<T> {
-  try {
-    return await write();
-  } catch (error) {
-    await undo().catch(() => undefined);
-    throw error;
-  }
-}
-
-/** A ScheduleStore whose schedule changes also change their Cloud Scheduler jobs (see the header). */
-export class SyncedScheduleStore implements ScheduleStore {
+/** The shared SyncedScheduleStore over Cloud Scheduler's jobs, with `resync` at deploy (see the header). */
+export class SyncedScheduleStore extends SharedSyncedScheduleStore {
   constructor(
-    private readonly store: ScheduleStore,
+    store: ScheduleStore,
     private readonly jobs: CloudSchedulerJobs,
-  ) {}
-
-  /** Throws ScheduleError 400 `invalid-cron` (the routes' 422 on `cron`) for a cron Cloud Scheduler cannot take. */
-  async insert(record: ScheduleRecord): Promise<void> {
-    try {
-      gcpCron(record.cron);
-    } catch (error) {
-      if (error instanceof GcpCronError) throw new ScheduleError(400, 'invalid-cron', error.message);
-      throw error;
-    }
-    await this.jobs.create(record);
-    await undoing(
-      () => this.store.insert(record),
-      () => this.jobs.delete(record.id),
-    );
-  }
-
-  async setEnabled(id: string, enabled: boolean, nextFireAt: number | null): Promise<boolean> {
-    const record = await this.store.get(id);
-    if (record === undefined) return false;
-    // A job is paused only while enabled and resumed only while paused: no call when the state stays.
-    const toggles = record.enabled !== enabled;
-    if (toggles) await this.jobs.setState(id, enabled);
-    const changed = await undoing(
-      () => this.store.setEnabled(id, enabled, nextFireAt),
-      async () => {
-        if (toggles) await this.jobs.setState(id, record.enabled);
-      },
-    );
-    // Deleted in between: its job goes too.
-    if (!changed) await this.jobs.delete(id);
-    return changed;
-  }
-
-  async delete(id: string): Promise<boolean> {
-    const record = await this.store.get(id);
-    await this.jobs.delete(id);
-    if (record === undefined) return this.store.delete(id);
-    return undoing(
-      () => this.store.delete(id),
-      () => this.jobs.create(record),
-    );
+  ) {
+    super(store, jobs);
   }
 
   /**
@@ -230,38 +192,6 @@ export class SyncedScheduleStore implements ScheduleStore {
       if (paused === record.enabled) await this.jobs.setState(record.id, record.enabled);
     }
     return created;
-  }
-
-  get(id: string): Promise<ScheduleRecord | undefined> {
-    return this.store.get(id);
-  }
-
-  list(filter?: ScheduleFilter): Promise<ScheduleRecord[]> {
-    return this.store.list(filter);
-  }
-
-  claimFire(
-    fire: Omit<ScheduleFireRecord, 'status' | 'reason'>,
-    nextFireAt: number | null,
-  ): Promise<boolean> {
-    return this.store.claimFire(fire, nextFireAt);
-  }
-
-  finishFire(
-    scheduleId: string,
-    scheduledTime: number,
-    status: Exclude<ScheduleFireStatus, 'claimed'>,
-    reason: string | null,
-  ): Promise<void> {
-    return this.store.finishFire(scheduleId, scheduledTime, status, reason);
-  }
-
-  fires(scheduleId: string, limit?: number): Promise<ScheduleFireRecord[]> {
-    return this.store.fires(scheduleId, limit);
-  }
-
-  unfinishedFires(): Promise<ScheduleFireRecord[]> {
-    return this.store.unfinishedFires();
   }
 }
 
