@@ -192,6 +192,9 @@ function benchConfig(url: (name: string) => string, callbackBase: string, google
     STEPGATE_CALLBACK_BASE: callbackBase,
     STEPGATE_PUBLIC_URL: 'https://stepgate.example.com',
     STEPGATE_GOOGLE_API_ENDPOINT: googleApi,
+    STEPGATE_WORKFLOWS_SERVICE_ACCOUNT: `stepgate-workflows@${PROJECT}.iam.gserviceaccount.com`,
+    STEPGATE_SCHEDULER_SERVICE_ACCOUNT: `stepgate-scheduler@${PROJECT}.iam.gserviceaccount.com`,
+    STEPGATE_SCHEDULE_FIRE_URL: url('schedule-fire'),
   });
 }
 
