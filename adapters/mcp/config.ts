@@ -221,3 +221,27 @@ export type McpServersConfigInput = z.input<typeof McpServersConfigSchema>;
 export function isStdioServer(server: McpServerConfig): server is McpStdioServer {
   return 'command' in server;
 }
+
+/**
+ * The servers a cloud function may use: Streamable HTTP only. A stdio server is refused naming it, with
+ * why (`why`: what the host cannot do) and what to deploy instead (`instead`).
+ */
+export function httpServersOnly(why: string, instead: string) {
+  return McpServersConfigSchema.transform((servers, ctx) => {
+    const http: Record<string, McpHttpServer> = {};
+    for (const [name, server] of Object.entries(servers)) {
+      if ('command' in server) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message:
+            `MCP server '${name}' is a stdio server (command '${server.command}'): ${why}. Deploy it behind ` +
+            `Streamable HTTP (${instead}) and configure it with \`url\` instead of \`command\`.`,
+        });
+        continue;
+      }
+      http[name] = server;
+    }
+    return http;
+  });
+}

@@ -4,7 +4,8 @@
 // malformed variable fails the cold start with an error naming it. MCP servers must be Streamable HTTP: a
 // Lambda cannot spawn a stdio server and keep it alive between invocations.
 import { z } from 'zod';
-import { type McpHttpServer, McpServersConfigSchema } from '../../adapters/mcp/config.js';
+import { httpServersOnly, type McpHttpServer } from '../../adapters/mcp/config.js';
+import { jsonVariable, textVariable } from '../core/env-variables.js';
 import { DEFAULT_LIMITS, type LimitsConfig, LimitsConfigSchema } from '../core/limits.js';
 import { type PolicyConfig, PolicyConfigSchema } from '../core/policy.js';
 
@@ -90,48 +91,15 @@ export const FUNCTION_ENV: Record<LambdaName, readonly AwsSetting[]> = {
   setup: [...STORES, ...DEPLOYER, 'adminEmail', 'adminPasswordArn'],
 };
 
-const text = (variable: string) =>
-  z
-    .string({ error: `${variable} is not set` })
-    .trim()
-    .min(1, `${variable} is empty`);
+const text = textVariable;
 const arn = (variable: string) =>
   text(variable).regex(/^arn:aws[\w-]*:/, `${variable} must be an ARN (arn:aws:…)`);
 
-/** A variable holding JSON, parsed, then checked by `schema`; errors name the variable. */
-function jsonVariable<T extends z.ZodType>(variable: string, schema: T) {
-  return z
-    .string({ error: `${variable} is not set` })
-    .transform((raw, ctx) => {
-      try {
-        return JSON.parse(raw) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: `${variable} is not JSON` });
-        return z.NEVER;
-      }
-    })
-    .pipe(schema);
-}
-
 /** Refuses stdio servers: why, and what to do instead. */
-const httpServersOnly = McpServersConfigSchema.transform((servers, ctx) => {
-  const http: Record<string, McpHttpServer> = {};
-  for (const [name, server] of Object.entries(servers)) {
-    if ('command' in server) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [name],
-        message:
-          `MCP server '${name}' is a stdio server (command '${server.command}'): a Lambda cannot spawn a ` +
-          'local process and keep it running between invocations. Deploy it behind Streamable HTTP (for ' +
-          'example its own Lambda, container or service) and configure it with `url` instead of `command`.',
-      });
-      continue;
-    }
-    http[name] = server;
-  }
-  return http;
-});
+const httpServers = httpServersOnly(
+  'a Lambda cannot spawn a local process and keep it running between invocations',
+  'for example its own Lambda, container or service',
+);
 
 /** Every setting's schema; each one is optional here, `loadAwsConfig` requires those a function needs. */
 export const AwsConfigSchema = z.object({
@@ -142,7 +110,7 @@ export const AwsConfigSchema = z.object({
   publicUrl: z.url({ protocol: /^https?$/, error: `${ENV.publicUrl} must be an http(s) URL` }),
   linkSecretArn: arn(ENV.linkSecretArn),
   emailFrom: z.email({ error: `${ENV.emailFrom} must be an email address` }),
-  mcpServers: jsonVariable(ENV.mcpServers, httpServersOnly),
+  mcpServers: jsonVariable(ENV.mcpServers, httpServers),
   policy: jsonVariable(ENV.policy, PolicyConfigSchema),
   limits: jsonVariable(ENV.limits, LimitsConfigSchema),
   toolCallFunctionArn: arn(ENV.toolCallFunctionArn),

@@ -7,7 +7,8 @@
 // keep a stdio server's process alive between requests. STEPGATE_GOOGLE_API_ENDPOINT points every Google
 // API client (Cloud Tasks, KMS, Secret Manager, ...) at another endpoint over the REST transport: tests.
 import { z } from 'zod';
-import { type McpHttpServer, McpServersConfigSchema } from '../../adapters/mcp/config.js';
+import { httpServersOnly, type McpHttpServer } from '../../adapters/mcp/config.js';
+import { jsonVariable, textVariable } from '../core/env-variables.js';
 import { DEFAULT_LIMITS, type LimitsConfig, LimitsConfigSchema } from '../core/limits.js';
 import { type PolicyConfig, PolicyConfigSchema } from '../core/policy.js';
 
@@ -114,50 +115,17 @@ const OPTIONAL = new Set<GcpSetting>([
   'adminPasswordSecret',
 ]);
 
-const text = (variable: string) =>
-  z
-    .string({ error: `${variable} is not set` })
-    .trim()
-    .min(1, `${variable} is empty`);
+const text = textVariable;
 const resource = (variable: string, pattern: RegExp, shape: string) =>
   text(variable).regex(pattern, `${variable} must be a resource name ${shape}`);
 const url = (variable: string) =>
   z.url({ protocol: /^https?$/, error: `${variable} must be an http(s) URL` });
 
-/** A variable holding JSON, parsed, then checked by `schema`; errors name the variable. */
-function jsonVariable<T extends z.ZodType>(variable: string, schema: T) {
-  return z
-    .string({ error: `${variable} is not set` })
-    .transform((raw, ctx) => {
-      try {
-        return JSON.parse(raw) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: `${variable} is not JSON` });
-        return z.NEVER;
-      }
-    })
-    .pipe(schema);
-}
-
 /** Refuses stdio servers: why, and what to do instead. */
-const httpServersOnly = McpServersConfigSchema.transform((servers, ctx) => {
-  const http: Record<string, McpHttpServer> = {};
-  for (const [name, server] of Object.entries(servers)) {
-    if ('command' in server) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [name],
-        message:
-          `MCP server '${name}' is a stdio server (command '${server.command}'): a Cloud Run function cannot ` +
-          'keep a local process running between requests. Deploy it behind Streamable HTTP (its own Cloud ' +
-          'Run service, for example) and configure it with `url` instead of `command`.',
-      });
-      continue;
-    }
-    http[name] = server;
-  }
-  return http;
-});
+const httpServers = httpServersOnly(
+  'a Cloud Run function cannot keep a local process running between requests',
+  'its own Cloud Run service, for example',
+);
 
 /** The activity functions' URLs, as the deployed workflows name them (`sg.functions`). */
 const FunctionUrlsSchema = z.object({
@@ -194,7 +162,7 @@ export const GcpConfigSchema = z.object({
   functionUrls: jsonVariable(ENV.functionUrls, FunctionUrlsSchema),
   callbackBase: url(ENV.callbackBase),
   publicUrl: url(ENV.publicUrl),
-  mcpServers: jsonVariable(ENV.mcpServers, httpServersOnly),
+  mcpServers: jsonVariable(ENV.mcpServers, httpServers),
   policy: jsonVariable(ENV.policy, PolicyConfigSchema),
   limits: jsonVariable(ENV.limits, LimitsConfigSchema),
   googleApiEndpoint: url(ENV.googleApiEndpoint),
