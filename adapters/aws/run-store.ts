@@ -15,11 +15,12 @@
 // the end that completes the run, in its update — a completed run without it completed before runs kept it
 // (`unrecorded`, `recordPath`); `triggeredBy` is the lower-cased email of who the run acts for, for the filter.
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AuditEntry } from '../../functions/core/audit.js';
+import { type AuditEntry, runStartedEntry } from '../../functions/core/audit.js';
 import type { RunStart } from '../../functions/core/orchestrator.js';
 import type { RunFilter, RunRecord } from '../../functions/core/ports.js';
 import type { RunOutcome, RunStatus } from '../../functions/core/protocol.js';
 import type { RunOutcomeView } from '../../functions/core/run-outcome.js';
+import { runningRecord } from '../../functions/core/run-start.js';
 import { type DynamoRunAudit, runPartition } from './audit.js';
 import { conditionFailed, queryAll, type Table, type TransactItem, transactionCancelled } from './table.js';
 
@@ -56,21 +57,8 @@ export class DynamoRunStore {
     at: number,
     where: { version: number | null; executionArn: string },
   ): Promise<StoredRun> {
-    const run: StoredRun = {
-      id: start.runId,
-      workflowId: start.workflowId,
-      status: 'running',
-      trigger: start.trigger,
-      input: start.input,
-      createdAt: at,
-      endedAt: null,
-      outcome: null,
-      ...where,
-    };
-    const started: AuditEntry = {
-      type: 'run.started',
-      data: { trigger: start.trigger.type, user: start.trigger.user.email, input: start.input },
-    };
+    const run: StoredRun = { ...runningRecord(start, at), ...where };
+    const started = runStartedEntry(start);
     const { writes } = this.trail.entriesWrites(run.id, [started], 0);
     const record: TransactItem = {
       Put: {

@@ -26,11 +26,12 @@ import {
   type Firestore,
   type Query,
 } from '@google-cloud/firestore';
-import type { AuditEntry } from '../../functions/core/audit.js';
+import { type AuditEntry, runStartedEntry } from '../../functions/core/audit.js';
 import type { RunStart } from '../../functions/core/orchestrator.js';
 import type { RunFilter, RunRecord } from '../../functions/core/ports.js';
 import type { RunOutcome, RunStatus } from '../../functions/core/protocol.js';
 import type { RunOutcomeView } from '../../functions/core/run-outcome.js';
+import { runningRecord } from '../../functions/core/run-start.js';
 import { type FirestoreRunAudit, MAX_TRANSACTION_ATTEMPTS, runDocId } from './audit.js';
 import { COLLECTIONS } from './collections.js';
 
@@ -67,21 +68,8 @@ export class FirestoreRunStore {
     at: number,
     where: { version: number | null; executionName: string | null },
   ): Promise<StoredGcpRun> {
-    const run: StoredGcpRun = {
-      id: start.runId,
-      workflowId: start.workflowId,
-      status: 'running',
-      trigger: start.trigger,
-      input: start.input,
-      createdAt: at,
-      endedAt: null,
-      outcome: null,
-      ...where,
-    };
-    const started: AuditEntry = {
-      type: 'run.started',
-      data: { trigger: start.trigger.type, user: start.trigger.user.email, input: start.input },
-    };
+    const run: StoredGcpRun = { ...runningRecord(start, at), ...where };
+    const started = runStartedEntry(start);
     const ref = this.runRef(run.id);
     await this.db.runTransaction(async (tx) => {
       const [record, lastSeq] = await Promise.all([tx.get(ref), this.trail.lastSeq(run.id, tx)]);

@@ -83,6 +83,17 @@ export type ToolStage =
       data: { stored: 'inline'; bytes: number } | { stored: 'reference'; bytes: number; uri: string };
     };
 
+/** The trail's `run.started` entry: how the run was triggered, by whom, with what input. */
+export function runStartedEntry(start: {
+  trigger: { type: TriggerType; user: { email: string } };
+  input: Record<string, JsonValue>;
+}): AuditEntry {
+  return {
+    type: 'run.started',
+    data: { trigger: start.trigger.type, user: start.trigger.user.email, input: start.input },
+  };
+}
+
 /** The entries about a whole run: no step. */
 type RunEntry =
   | { type: 'run.started'; data: { trigger: TriggerType; user: string; input: Record<string, JsonValue> } }

@@ -25,7 +25,7 @@ import {
 import { type JsonValue, resolveTemplate } from '../../translator/template.js';
 import { assertNever } from '../../translator/util.js';
 import { renderApprovalContext } from './approval-context.js';
-import type { AttemptInput } from './audit.js';
+import { type AttemptInput, runStartedEntry } from './audit.js';
 import type { DurableContext, DurableTask, Orchestration, TaskError, TimerTask } from './durable.js';
 import {
   ACTIVITY,
@@ -157,10 +157,7 @@ class Run {
       startedAt: formatIsoTime(ctx.now()),
       workflowId: start.workflowId,
     };
-    ctx.record({
-      type: 'run.started',
-      data: { trigger: start.trigger.type, user: start.trigger.user.email, input: start.input },
-    });
+    ctx.record(runStartedEntry(start));
     const runTimer =
       start.ir.timeoutMs === null ? undefined : ctx.createTimer(ctx.now() + start.ir.timeoutMs);
     const cancel = ctx.waitForEvent(CANCEL_EVENT);
