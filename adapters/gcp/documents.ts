@@ -3,36 +3,15 @@
 // that another writer overtook, deleting a document only as it was read, and the Timestamps TTL policies
 // expire documents by.
 //
-// A document id may not contain `/`, be `.` or `..`, match `__.*__`, or exceed 1,500 bytes. Ids are
-// percent-encoded (everything but letters, digits, `@` and `-`), which keeps them readable in the console
-// and distinct (two texts never share an id); a key of several parts encodes each and joins them with `|`
-// (which the encoding never leaves bare), so no two keys collide either. An id whose encoding is longer
-// than MAX_ENCODED becomes `#` and the SHA-256 of its parts, which an encoded id never starts with (`#`
-// itself is encoded).
-import { createHash } from 'node:crypto';
+// A document id may not contain `/`, be `.` or `..`, match `__.*__`, or exceed 1,500 bytes: ids are the
+// shared percent-encoded keys (adapters/storage-keys.ts), and a long one is `#` and its SHA-256 (`#` itself
+// is encoded).
 import { type DocumentSnapshot, Timestamp } from '@google-cloud/firestore';
-
-/** The longest percent-encoded id kept as it is (bytes); longer texts are hashed. */
-const MAX_ENCODED = 1_000;
+import { encodedKey, retryRacesWith } from '../storage-keys.js';
 
 /** A document id standing for the key `parts`, one to one (see the header). */
 export function docId(...parts: Array<string | number>): string {
-  const encoded = parts.map((part) => encodePart(String(part))).join('|');
-  return encoded.length <= MAX_ENCODED
-    ? encoded
-    : `#${createHash('sha256')
-        .update(JSON.stringify(parts.map(String)))
-        .digest('hex')}`;
-}
-
-function encodePart(text: string): string {
-  const encoded = [...new TextEncoder().encode(text)]
-    .map((byte) => {
-      const c = String.fromCharCode(byte);
-      return /[A-Za-z0-9@-]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-    })
-    .join('');
-  return encoded.length === 0 ? '%' : encoded;
+  return encodedKey('#', parts);
 }
 
 /** The gRPC status codes the adapters react to. */
@@ -70,23 +49,9 @@ export function lostRace(error: unknown): boolean {
   return code === ALREADY_EXISTS || code === FAILED_PRECONDITION || code === NOT_FOUND || code === ABORTED;
 }
 
-/** How many times `retryRaces` reads and decides again before it gives up. */
-const ATTEMPTS = 50;
-
-/**
- * Runs `attempt` (read, decide, write conditioned on the read) until it does not lose a race, backing off a
- * little between tries (jittered, so the losers spread out); throws naming `what` after ATTEMPTS tries.
- */
-export async function retryRaces<T>(what: string, attempt: () => Promise<T>): Promise<T> {
-  for (let tries = 1; tries <= ATTEMPTS; tries++) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (!lostRace(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * tries));
-    }
-  }
-  throw new Error(`${what} stayed contended through ${ATTEMPTS} attempts; try again`);
+/** Runs `attempt` (read, decide, write conditioned on the read) until it does not lose a race. */
+export function retryRaces<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+  return retryRacesWith(lostRace, what, attempt);
 }
 
 /** Deletes a document only while it is as it was read; false when it changed or went since (or never was). */

@@ -5,7 +5,7 @@
 // Lambda cannot spawn a stdio server and keep it alive between invocations.
 import { z } from 'zod';
 import { httpServersOnly, type McpHttpServer } from '../../adapters/mcp/config.js';
-import { jsonVariable, textVariable } from '../core/env-variables.js';
+import { describeSettingIssue, jsonVariable, textVariable } from '../core/env-variables.js';
 import { DEFAULT_LIMITS, type LimitsConfig, LimitsConfigSchema } from '../core/limits.js';
 import { type PolicyConfig, PolicyConfigSchema } from '../core/policy.js';
 
@@ -178,17 +178,9 @@ export function loadAwsConfig(env: NodeJS.ProcessEnv, function_: LambdaName | 'a
   const checked = z.object(shape).safeParse(input);
   if (!checked.success)
     throw new AwsConfigError(
-      `Stepgate's Lambda configuration is invalid:\n${checked.error.issues.map(describeIssue).join('\n')}`,
+      `Stepgate's Lambda configuration is invalid:\n${checked.error.issues.map((issue) => describeSettingIssue(issue, ENV)).join('\n')}`,
     );
   return { ...DEFAULTS, ...(checked.data as Partial<Parsed>) } as AwsConfig;
-}
-
-/** One problem, led by its variable (and the path inside a JSON one) unless the message names it. */
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const [setting, ...inside] = issue.path.map(String);
-  const variable = ENV[setting as AwsSetting] ?? setting;
-  if (issue.message.startsWith(variable)) return `  ${issue.message}`;
-  return `  ${variable}${inside.length > 0 ? ` (${inside.join('.')})` : ''}: ${issue.message}`;
 }
 
 /** A setting the caller needs; its absence names the variable (a function deployed without it). */

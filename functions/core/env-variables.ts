@@ -23,3 +23,14 @@ export function jsonVariable<T extends z.ZodType>(variable: string, schema: T) {
     })
     .pipe(schema);
 }
+
+/** One problem, led by its variable (and the path inside a JSON one) unless the message names it. */
+export function describeSettingIssue(
+  issue: z.core.$ZodIssue,
+  variables: Readonly<Record<string, string>>,
+): string {
+  const [setting, ...inside] = issue.path.map(String);
+  const variable = variables[setting ?? ''] ?? setting ?? '';
+  if (issue.message.startsWith(variable)) return `  ${issue.message}`;
+  return `  ${variable}${inside.length > 0 ? ` (${inside.join('.')})` : ''}: ${issue.message}`;
+}
