@@ -1,8 +1,15 @@
 // The gcloud Firestore emulator (preinstalled on these machines, runs on Java 17) on a free loopback port:
 // Firestore's real wire protocol, transactions and preconditions included, for the GCP adapters' tests.
-// Missing, it fails the suite loudly; it is never skipped. One emulator serves a whole test file; each
-// store a test makes lives in a project of its own (`freshProject`), so tests never see each other's data.
+// Missing, it fails the suite loudly; it is never skipped. Each store a test makes lives in a project of its
+// own (`freshProject`), so tests never see each other's data — which lets one emulator serve every test file
+// of a run: under `vitest` (test/support/global-setup.ts names a folder in STEPGATE_SHARED_EMULATORS) the
+// first file that asks starts it, detached, and writes its address there; the others connect to it (a lock
+// directory orders them), and the global teardown stops it. One JVM warmed up once instead of one per file.
+// Without that folder (a file run on its own by another runner) each file starts its own.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import { freePort } from './moto.js';
 
@@ -17,9 +24,61 @@ export interface FirestoreEmulator {
 }
 
 let projects = 0;
+/** Distinct per loaded module: a reused worker process loads this module again for each file. */
+const run = randomBytes(3).toString('hex');
 
-/** Starts the emulator and waits (up to 60 s) until it answers; throws when gcloud or Java is missing. */
+/** The environment variable naming the run's shared-emulator folder (set by test/support/global-setup.ts). */
+export const SHARED_EMULATORS = 'STEPGATE_SHARED_EMULATORS';
+
+/**
+ * The emulator of this test run (started by the first caller, see the header), or one of this file's own
+ * when no shared folder is set; throws when gcloud or Java is missing.
+ */
 export async function startFirestoreEmulator(): Promise<FirestoreEmulator> {
+  const folder = process.env[SHARED_EMULATORS];
+  if (folder === undefined || folder === '') {
+    const { host, child } = await launch();
+    return connect(host, () => stopProcess(child));
+  }
+  return connect(await sharedHost(folder), async () => {});
+}
+
+/** The shared emulator's address: read from the folder, or the emulator started and recorded there. */
+async function sharedHost(folder: string): Promise<string> {
+  const lock = join(folder, 'firestore.lock');
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() > deadline)
+        throw new Error(`the shared Firestore emulator's lock ${lock} was never freed`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  try {
+    const recorded = join(folder, 'firestore.host');
+    try {
+      return readFileSync(recorded, 'utf8');
+    } catch {
+      const { host, child } = await launch(join(folder, 'firestore.log'));
+      // The global teardown stops the whole process group (gcloud and the JVM it starts).
+      writeFileSync(join(folder, 'firestore.pgid'), String(child.pid));
+      writeFileSync(recorded, host);
+      child.unref();
+      return host;
+    }
+  } finally {
+    rmdirSync(lock);
+  }
+}
+
+/**
+ * Starts an emulator and waits (up to 60 s) until it answers. With `logFile` it is shared: it outlives this
+ * process and writes there (pipes would close with the worker that started it).
+ */
+async function launch(logFile?: string): Promise<{ host: string; child: ChildProcess }> {
   const check = spawnSync('gcloud', ['--version'], { encoding: 'utf8' });
   if (check.error !== undefined || check.status !== 0)
     throw new Error(
@@ -37,7 +96,10 @@ export async function startFirestoreEmulator(): Promise<FirestoreEmulator> {
     'gcloud',
     ['emulators', 'firestore', 'start', `--host-port=${host}`, '--quiet'],
     {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio:
+        logFile === undefined
+          ? ['ignore', 'pipe', 'pipe']
+          : ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')],
       detached: true,
     },
   );
@@ -48,6 +110,7 @@ export async function startFirestoreEmulator(): Promise<FirestoreEmulator> {
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const deadline = Date.now() + 60_000;
+  if (logFile !== undefined) output = `(its output is in ${logFile})`;
   for (;;) {
     if (child.exitCode !== null)
       throw new Error(`the Firestore emulator exited (${child.exitCode}): ${output}`);
@@ -63,13 +126,18 @@ export async function startFirestoreEmulator(): Promise<FirestoreEmulator> {
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+  return { host, child };
+}
+
+/** The handle a test file uses; `stopEmulator` runs after its clients are closed. */
+function connect(host: string, stopEmulator: () => Promise<void>): FirestoreEmulator {
   const clients: Firestore[] = [];
   return {
     host,
-    freshProject: () => `stepgate-test-${process.pid}-${++projects}`,
+    freshProject: () => `stepgate-test-${process.pid}-${run}-${++projects}`,
     client(projectId) {
       const db = new Firestore({
-        projectId: projectId ?? `stepgate-test-${process.pid}-${++projects}`,
+        projectId: projectId ?? `stepgate-test-${process.pid}-${run}-${++projects}`,
         host,
         ssl: false,
         customHeaders: { Authorization: 'Bearer owner' },
@@ -79,13 +147,18 @@ export async function startFirestoreEmulator(): Promise<FirestoreEmulator> {
     },
     stop: async () => {
       await Promise.allSettled(clients.map((db) => db.terminate()));
-      await new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        stopGroup(child);
-      });
+      await stopEmulator();
     },
   };
+}
+
+/** Stops a file's own emulator (its whole process group) and waits for it to exit. */
+function stopProcess(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    stopGroup(child);
+  });
 }
 
 /** gcloud starts the emulator's JVM as a child of its own: the whole process group is stopped. */
