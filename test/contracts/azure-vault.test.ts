@@ -260,6 +260,27 @@ describe('the Azure vault under Key Vault', () => {
     expect((await other.resolve(ALICE, ['A'])).values).toEqual({ A: 'a-value' });
   });
 
+  it('names the key when it may not wrap, and when Key Vault cannot unwrap what the table holds', async () => {
+    const [{ tables }] = await fresh(vaults);
+    const encryptOnly = 'encrypt-only';
+    const only = fake().createKey(encryptOnly, ['encrypt', 'decrypt']);
+    const keys = new KeyClient(fake().vaultUrl, fake().credential, fake().clientOptions());
+    await expect(new KeyVaultVault(tables, keys, encryptOnly).set('org', 'A', 'a')).rejects.toThrow(
+      `the vault data key could not be wrapped with Key Vault key ${encryptOnly} (Operation wrapKey is not supported on key ${fake().vaultUrl}/keys/${encryptOnly}/${only})`,
+    );
+    expect(await entities(tables)).toEqual([]);
+    await tables.client('vault').createEntity({
+      ...DATA_KEY_ENTITY,
+      wrappedKey: new Uint8Array(256).fill(7),
+      keyId: `${fake().vaultUrl}/keys/${KEY}/${version}`,
+      algorithm: 'RSA-OAEP-256',
+      createdAt: 1,
+    });
+    await expect(new KeyVaultVault(tables, keys, KEY).set('org', 'A', 'a')).rejects.toThrow(
+      `the vault data key could not be unwrapped with Key Vault key ${KEY} (version ${version}) (Key Vault answered 400 BadParameter)`,
+    );
+  });
+
   it('never sends the wrapped key to a key id the table names outside this vault’s key', async () => {
     const [{ vault, tables }] = await fresh(vaults);
     await tables.client('vault').createEntity({

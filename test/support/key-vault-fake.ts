@@ -54,6 +54,7 @@ interface KeyVersion {
   version: string;
   privateKey: KeyObject;
   jwk: { n: string; e: string };
+  keyOps: string[];
   created: number;
 }
 
@@ -72,8 +73,11 @@ export interface KeyVaultFake {
   credential: TokenCredential & { asked: Array<{ scopes: string[]; tenantId?: string }> };
   /** Pipeline options that make an Azure SDK client reach this fake (and trust its certificate). */
   clientOptions(): { agent: Agent };
-  /** Creates a key (or a new version of it, which becomes the latest); answers the version. */
-  createKey(name: string): string;
+  /**
+   * Creates a key (or a new version of it, which becomes the latest) allowing `keyOps` (by default wrapKey,
+   * unwrapKey, encrypt and decrypt); answers the version.
+   */
+  createKey(name: string, keyOps?: string[]): string;
   /** The private key of a key's version, for a test to check what was wrapped. */
   privateKey(name: string, version: string): KeyObject;
   /** Sets a secret (a new version, which becomes the latest). */
@@ -125,12 +129,13 @@ export async function startKeyVaultFake(name = 'stepgate-test'): Promise<KeyVaul
       },
     },
     clientOptions: () => ({ agent }),
-    createKey(keyName) {
+    createKey(keyName, keyOps = ['wrapKey', 'unwrapKey', 'encrypt', 'decrypt']) {
       const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
       const jwk = publicKey.export({ format: 'jwk' }) as { n: string; e: string };
       const version = randomBytes(16).toString('hex');
       const all = keys.get(keyName) ?? [];
-      all.push({ version, privateKey, jwk: { n: jwk.n, e: jwk.e }, created: Math.floor(Date.now() / 1000) });
+      const created = Math.floor(Date.now() / 1000);
+      all.push({ version, privateKey, jwk: { n: jwk.n, e: jwk.e }, keyOps, created });
       keys.set(keyName, all);
       return version;
     },
@@ -247,7 +252,7 @@ function keyRoute(
         key: {
           kid,
           kty: 'RSA',
-          key_ops: ['wrapKey', 'unwrapKey', 'encrypt', 'decrypt'],
+          key_ops: found.keyOps,
           n: found.jwk.n,
           e: found.jwk.e,
         },
@@ -262,6 +267,14 @@ function keyRoute(
     };
   if (request.method !== 'POST' || operation === undefined)
     return error(405, 'BadParameter', 'method not allowed');
+  const allowed = operation === 'wrapkey' ? 'wrapKey' : 'unwrapKey';
+  if (!found.keyOps.includes(allowed))
+    return error(
+      403,
+      'Forbidden',
+      `Operation ${allowed} is not permitted on this key.`,
+      'KeyOperationForbidden',
+    );
   const body = request.body as { alg?: unknown; value?: unknown } | undefined;
   const oaepHash = body?.alg === 'RSA-OAEP-256' ? 'sha256' : body?.alg === 'RSA-OAEP' ? 'sha1' : undefined;
   if (oaepHash === undefined || typeof body?.value !== 'string')
