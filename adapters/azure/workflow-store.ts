@@ -135,6 +135,7 @@ export class AzureWorkflowStore implements WorkflowStore {
     const versions: StoredWorkflowView[] = [];
     for (let at = 0; at < entities.length; ) {
       const parts = Number(entities[at]?.parts);
+      if (!(parts >= 1)) throw new Error(`workflow ${id} has a version part without its first part`);
       versions.push(toWorkflow(entities.slice(at, at + parts)));
       at += parts;
     }
