@@ -68,8 +68,8 @@ interface SessionEntity {
 const usableToken = (token: unknown): token is string =>
   typeof token === 'string' && token.length > 0 && token.length <= MAX_TOKEN_TEXT;
 
-const sessionKey = (hash: string) => entityKey('session', hash);
-const entriesKey = (email: string) => entityKey('sessions', email);
+const sessionKey = (hash: string) => `session|${entityKey(hash)}`;
+const entriesKey = (email: string) => `sessions|${entityKey(email)}`;
 
 /** Deletes an entity, whether or not it is still there. */
 async function forget(client: TableClient, partitionKey: string, rowKey: string): Promise<void> {
@@ -171,8 +171,8 @@ interface TokenEntity {
   revokedAt?: number;
 }
 
-const tokenKey = (id: string) => entityKey('token', id);
-const tokensKey = (email: string) => entityKey('tokens', email);
+const tokenKey = (id: string) => `token|${entityKey(id)}`;
+const tokensKey = (email: string) => `tokens|${entityKey(email)}`;
 
 /** The token an entity holds when `secret` is its secret and it is not revoked. */
 function valid(found: TokenEntity | undefined, secret: string): TokenEntity | undefined {

@@ -39,7 +39,7 @@ interface ClaimEntity {
   claimedAt: unknown;
 }
 
-/** Every webhook partition starts with this (entityKey('webhook', id) is `webhook|<id>`). */
+/** Every webhook partition starts with this, a long workflow id's too (its entityKey is `~` and a hash). */
 const PARTITIONS = 'webhook|';
 
 export class AzureWebhookDeliveryStore implements WebhookDeliveryStore {
@@ -56,7 +56,7 @@ export class AzureWebhookDeliveryStore implements WebhookDeliveryStore {
   }
 
   async claim(workflowId: string, deliveryId: string, runId: string): Promise<WebhookClaim> {
-    const keys = { partitionKey: entityKey('webhook', workflowId), rowKey: entityKey(deliveryId) };
+    const keys = { partitionKey: `${PARTITIONS}${entityKey(workflowId)}`, rowKey: entityKey(deliveryId) };
     return retryRaces(`claiming webhook delivery ${deliveryId} of ${workflowId}`, async () => {
       const claimedAt = this.clock.now();
       const claim = { ...keys, workflowId, deliveryId, runId, claimedAt: int64(claimedAt) };
