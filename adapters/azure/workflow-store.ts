@@ -16,8 +16,8 @@
 // take the next. A transaction carries at most 2 MB on Cosmos DB for Table (4 MiB on Table Storage): a
 // version larger than MAX_VERSION_BYTES on the wire is refused (413) naming its size, writing nothing.
 //
-// One partition serves a few thousand operations a second, far more than definitions are saved or read
-// (each instance parses a version once and keeps the latest read of each workflow).
+// One partition serves about 2,000 entity operations a second on Table Storage, far more than definitions
+// are saved or read (each instance parses a version once and keeps the latest read of each workflow).
 import type { TableClient, TableEntityResult, TransactionAction } from '@azure/data-tables';
 import { HttpError } from '../../functions/core/http-error.js';
 import type { StoredWorkflowView, WorkflowStore } from '../../functions/core/ports.js';
