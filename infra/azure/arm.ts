@@ -19,6 +19,7 @@ export type ArmFunction =
   | 'empty'
   | 'environment'
   | 'equals'
+  | 'extensionResourceId'
   | 'format'
   | 'guid'
   | 'if'
@@ -115,11 +116,18 @@ export class Resource {
     readonly type: string,
     readonly apiVersion: string,
     readonly segments: Arg[],
+    /** For an extension resource: the resource it applies to. */
+    readonly scope?: Resource,
   ) {}
 
-  /** resourceId('type', 'name', ...): its id, as dependsOn and role assignment scopes name it. */
+  /**
+   * Its id, as dependsOn and role assignment scopes name it: resourceId('type', 'name', ...), or for an
+   * extension resource extensionResourceId(scope's id, 'type', 'name').
+   */
   get id(): Expr {
-    return fn('resourceId', this.type, ...this.segments);
+    return this.scope === undefined
+      ? fn('resourceId', this.type, ...this.segments)
+      : fn('extensionResourceId', this.scope.id, this.type, ...this.segments);
   }
 
   /** reference(id, 'apiVersion').path: a runtime property (an endpoint, a client id). */
@@ -160,7 +168,7 @@ export class ArmTemplate {
   }
 
   resource(spec: ResourceSpec): Resource {
-    const resource = new Resource(spec.type, spec.apiVersion, spec.name);
+    const resource = new Resource(spec.type, spec.apiVersion, spec.name, spec.scope);
     const key = JSON.stringify(resource.id);
     if (this.ids.has(key)) throw new Error(`resource ${key} is declared twice`);
     this.ids.add(key);

@@ -14,19 +14,23 @@ import {
   EMAIL_SENDER_ROLE,
 } from './roles.js';
 
-export function grantRoles(stack: Stack): void {
+/** Every grant of the app's identity; answers them, so the app's settings (its start) can wait for them. */
+export function grantRoles(stack: Stack): Resource[] {
   const { storage, vaultKey, secrets, insights, acs, useAcs } = stack;
   const R = BUILT_IN_ROLES;
-  for (const role of [R.storageBlobDataOwner, R.storageQueueDataContributor, R.storageTableDataContributor])
-    assign(stack, storage, role);
-  assign(stack, vaultKey, R.keyVaultCryptoServiceEncryptionUser);
-  assign(stack, secrets.platform, R.keyVaultSecretsUser);
-  assign(stack, secrets.adminPassword, R.keyVaultSecretsUser);
-  assign(stack, secrets.smtpRelay, R.keyVaultSecretsUser, fn('not', useAcs));
-  assign(stack, insights, R.monitoringMetricsPublisher);
   const sender = emailSenderRole(stack);
-  assign(stack, acs, { id: sender.segments[0] as Expr, why: EMAIL_SENDER_ROLE.why }, useAcs, [sender]);
-  grantCosmosTables(stack);
+  return [
+    ...[R.storageBlobDataOwner, R.storageQueueDataContributor, R.storageTableDataContributor].map((role) =>
+      assign(stack, storage, role),
+    ),
+    assign(stack, vaultKey, R.keyVaultCryptoServiceEncryptionUser),
+    assign(stack, secrets.platform, R.keyVaultSecretsUser),
+    assign(stack, secrets.adminPassword, R.keyVaultSecretsUser),
+    assign(stack, secrets.smtpRelay, R.keyVaultSecretsUser, fn('not', useAcs)),
+    assign(stack, insights, R.monitoringMetricsPublisher),
+    assign(stack, acs, { id: sender.segments[0] as Expr, why: EMAIL_SENDER_ROLE.why }, useAcs, [sender]),
+    grantCosmosTables(stack),
+  ];
 }
 
 /** A role assignment of `role` to the app's identity, scoped to `scope`. */
@@ -74,10 +78,10 @@ function emailSenderRole(stack: Stack): Resource {
   });
 }
 
-function grantCosmosTables(stack: Stack): void {
+function grantCosmosTables(stack: Stack): Resource {
   const { template, cosmos, identity, useCosmos } = stack;
   const account = cosmos.segments[0] as Expr;
-  template.resource({
+  return template.resource({
     type: 'Microsoft.DocumentDB/databaseAccounts/tableRoleAssignments',
     apiVersion: API.cosmosRoles,
     name: [account, fn('guid', cosmos.id, identity.id, COSMOS_TABLE_DATA_CONTRIBUTOR.id)],

@@ -46,14 +46,16 @@ export function azureTemplate(): ArmTemplate {
   );
   const inputs = declareInputs(template);
   const stack = declareResources(template, inputs);
-  grantRoles(stack);
+  const grants = grantRoles(stack);
   template.resource({
     type: 'Microsoft.Web/sites/config',
     apiVersion: API.web,
     name: [stack.site.segments[0] as Expr, 'appsettings'],
     properties: appSettings(stack),
-    // reference() by resourceId implies no dependency: each resource the settings read, named.
+    // reference() by resourceId implies no dependency: each resource the settings read, named; and the
+    // grants, so the host starts (settings restart it) with its storage, vault and telemetry access.
     dependsOn: [
+      ...grants,
       stack.site,
       stack.identity,
       stack.storage,

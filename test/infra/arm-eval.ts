@@ -2,7 +2,8 @@
 // Azure Resource Manager would at deployment, for the functions the template uses: parameters and variables,
 // format/concat/take/toLower, equals/not/and/empty/if (only the branch taken, as ARM does), createObject and
 // union, guid/uniqueString (deterministic stand-ins), resourceGroup/subscription/environment (a fixed
-// subscription in eastus, public cloud), resourceId/subscriptionResourceId (the ids ARM would build), and
+// subscription in eastus, public cloud), resourceId/subscriptionResourceId/extensionResourceId (the ids ARM
+// would build), and
 // reference(), answered by the test with plausible runtime properties — refused for a resource the
 // parameters leave undeployed, which is how ARM fails. An unknown function fails the evaluation, so a
 // template using a function this does not know fails its tests rather than passing unchecked.
@@ -170,6 +171,11 @@ export class ArmEvaluator {
         const base = name === 'resourceId' ? RG_ID : `/subscriptions/${SUBSCRIPTION}`;
         const id = idOf(base, str(0), args.slice(1).map(String));
         if (name === 'resourceId') this.trace.resourceIds.push(id);
+        return id;
+      }
+      case 'extensionResourceId': {
+        const id = `${str(0)}/providers/${str(1)}/${args.slice(2).map(String).join('/')}`;
+        this.trace.resourceIds.push(id);
         return id;
       }
       case 'reference':

@@ -77,8 +77,8 @@ function referenceOf(type: string, name: string): Obj {
 
 interface Deployed {
   evaluator: ArmEvaluator;
-  /** Every resource with its evaluated name, id (undefined for extension resources) and whether it deploys. */
-  all: Array<{ resource: Obj; name: string; id: string | undefined; deployed: boolean }>;
+  /** Every resource with its evaluated name and id (an extension resource's under its scope), and whether it deploys. */
+  all: Array<{ resource: Obj; name: string; id: string; deployed: boolean }>;
   settings: Record<string, string>;
 }
 
@@ -95,11 +95,13 @@ function deploy(choice: Choice): Deployed {
   const all = resources.map((resource) => {
     const name = String(evaluator.value(resource.name as Value));
     const deployed = resource.condition === undefined || evaluator.value(resource.condition) === true;
-    const extension = resource.scope !== undefined;
-    const id = extension ? undefined : idOf(resourceGroupId, String(resource.type), name.split('/'));
+    const id =
+      resource.scope === undefined
+        ? idOf(resourceGroupId, String(resource.type), name.split('/'))
+        : `${evaluator.value(resource.scope as Value)}/providers/${resource.type}/${name}`;
     return { resource, name, id, deployed };
   });
-  for (const r of all) if (!r.deployed && r.id !== undefined) evaluator.undeployed.add(r.id);
+  for (const r of all) if (!r.deployed) evaluator.undeployed.add(r.id);
   const config = one('Microsoft.Web/sites/config');
   const settings = evaluator.value(config.properties as Value) as Record<string, string>;
   for (const r of all) if (r.deployed) evaluator.value(r.resource);
@@ -138,12 +140,26 @@ describe('the Azure template: structure', () => {
     'with %s: every resourceId and dependsOn names a resource of the template, no reference reaches an undeployed one',
     (_label, choice) => {
       const { evaluator, all } = DEPLOYMENTS.get(choice) as Deployed;
-      const ids = new Set(all.flatMap((r) => (r.id === undefined ? [] : [r.id])));
+      const ids = new Set(all.map((r) => r.id));
       for (const id of evaluator.trace.resourceIds) expect(ids, id).toContain(id);
       for (const r of all.filter((x) => x.deployed))
         for (const dependency of (r.resource.dependsOn as string[] | undefined) ?? [])
           expect(ids).toContain(evaluator.value(dependency));
       expect(evaluator.trace.references.length).toBeGreaterThan(0);
+    },
+  );
+
+  it.each(CHOICES.filter((c) => !c.json).map((c) => [label(c), c] as const))(
+    'with %s: the app settings (the host start) wait for every grant of the identity',
+    (_label, choice) => {
+      const { evaluator, all } = DEPLOYMENTS.get(choice) as Deployed;
+      const config = one('Microsoft.Web/sites/config');
+      const waits = (config.dependsOn as string[]).map((d) => evaluator.value(d));
+      const grants = all.filter(
+        (r) => r.deployed && /\/(roleAssignments|tableRoleAssignments)$/.test(String(r.resource.type)),
+      );
+      expect(grants.length).toBeGreaterThanOrEqual(8);
+      for (const g of grants) expect(waits).toContain(g.id);
     },
   );
 
@@ -313,7 +329,7 @@ describe('the Azure template: role assignments', () => {
     'with %s: each a data-plane built-in role or the named email role, for the app identity, on one resource of the template',
     (_label, choice) => {
       const { evaluator, all } = DEPLOYMENTS.get(choice) as Deployed;
-      const ids = new Map(all.flatMap((r) => (r.id === undefined || !r.deployed ? [] : [[r.id, r]])));
+      const ids = new Map(all.flatMap((r) => (r.deployed ? [[r.id, r] as const] : [])));
       const identity = all.find(
         (r) => r.resource.type === 'Microsoft.ManagedIdentity/userAssignedIdentities',
       );
