@@ -78,7 +78,26 @@ export interface DfReplayHostOptions {
 
 export type ReplayStatus = 'pending' | 'running' | 'completed' | 'failed';
 
+/** What a bench counts (bench/azure-costs.ts): the billable work the Functions host would do. */
+export interface ReplayCounter {
+  /** One orchestrator invocation (a replay over the whole history). */
+  episode(instanceId: string): void;
+  /** One activity function execution. */
+  activity(instanceId: string, name: string): void;
+  /** One external event raised (an approval decision or a cancel: an HTTP request to the app). */
+  event(instanceId: string, name: string): void;
+}
+
 export class DfReplayHost {
+  /** Counters told of every host's episodes, activities and events while registered; they change nothing. */
+  private static readonly counters = new Set<ReplayCounter>();
+
+  /** Registers `counter` for every host until the returned function is called. */
+  static count(counter: ReplayCounter): () => void {
+    DfReplayHost.counters.add(counter);
+    return () => void DfReplayHost.counters.delete(counter);
+  }
+
   readonly history: WireEvent[] = [];
   /** Every action list the SDK returned, per episode (for tests). */
   readonly episodes: WireAction[][] = [];
@@ -109,6 +128,7 @@ export class DfReplayHost {
   raiseEvent(name: string, payload: unknown): Promise<void> {
     if (this.status !== 'running')
       return Promise.reject(new Error(`${this.options.instanceId} is not running`));
+    for (const counter of DfReplayHost.counters) counter.event(this.options.instanceId, name);
     this.enqueue(this.event(EVENT.EventRaised, { Name: name, Input: JSON.stringify(payload ?? null) }));
     return this.afterFlush();
   }
@@ -170,6 +190,7 @@ export class DfReplayHost {
 
   /** One orchestrator invocation over the whole history, as the Functions host makes it. */
   private async episode(): Promise<void> {
+    for (const counter of DfReplayHost.counters) counter.episode(this.options.instanceId);
     const trigger = JSON.parse(
       JSON.stringify({
         history: this.history,
@@ -257,6 +278,7 @@ export class DfReplayHost {
       this.event(EVENT.TaskScheduled, { EventId: id, Name: name, Input: JSON.stringify(input) }),
     );
     const handler = this.options.activities[name];
+    for (const counter of DfReplayHost.counters) counter.activity(this.options.instanceId, name);
     this.inflight++;
     const run =
       handler === undefined
