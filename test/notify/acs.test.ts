@@ -180,6 +180,22 @@ describe('email through Azure Communication Services', () => {
     for (const error of [throttled, unavailable]) expect(error.message).not.toContain(ACS_TOKEN);
   });
 
+  it('maps a token ACS denies (401) to a final error that does not carry the token', async () => {
+    const denied = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.not-this-resource';
+    const mailer = new AcsMailer({
+      endpoint: fake.url,
+      credential: { getToken: async () => ({ token: denied, expiresOnTimestamp: Date.now() + 3_600_000 }) },
+      clientOptions: { tlsOptions: { ca: fake.ca }, retryOptions: { maxRetries: 0 } },
+    });
+    const [post] = await during(async () => {
+      const error = await failure(mailer.sendMail(mail('<denied@stepgate>')));
+      expect(error.retryable).toBe(false);
+      expect(error.message).toContain('(HTTP 401): Denied: Denied by the resource provider.');
+      expect(`${error.message} ${error.stack} ${JSON.stringify(error)}`).not.toContain(denied);
+    });
+    expect(post?.headers.authorization).toBe(`Bearer ${denied}`);
+  });
+
   it('maps a Failed operation to a final error with ACS’s code and message', async () => {
     const { notifier } = acsNotifier();
     fake.outcome({ failed: { code: 'EmailDropped', message: 'Email was dropped after several attempts.' } });
@@ -199,16 +215,9 @@ describe('email through Azure Communication Services', () => {
       settleMs: 300,
     });
     fake.outcome('Running');
-    const mail = {
-      from: FROM,
-      to: ['alice@example.com'],
-      subject: 's',
-      text: 't',
-      messageId: '<slow@stepgate>',
-      date: new Date(clock.now()),
-      headers: {},
-    };
-    expect(await mailer.sendMail(mail)).toEqual({ messageId: operationIdFor('<slow@stepgate>') });
+    expect(await mailer.sendMail(mail('<slow@stepgate>'))).toEqual({
+      messageId: operationIdFor('<slow@stepgate>'),
+    });
   });
 
   it('maps no answer at all to a retryable error, and refuses an endpoint that is not https', async () => {
@@ -282,6 +291,19 @@ describe('email through the deployment’s SMTP relay', () => {
     ).toThrow('STEPGATE_ACS_ENDPOINT is not set (STEPGATE_EMAIL_TRANSPORT is acs)');
   });
 });
+
+/** A message as the notifier composes it. */
+function mail(messageId: string) {
+  return {
+    from: FROM,
+    to: ['alice@example.com'],
+    subject: 's',
+    text: 't',
+    messageId,
+    date: new Date(clock.now()),
+    headers: {},
+  };
+}
 
 function approvalRecord(): ApprovalRecord {
   return {
