@@ -16,7 +16,7 @@
 // ETag read (412 when it changed) — of any number of claims from any instance exactly one commits; a
 // loser reads again and finds the schedule advanced or the fire there, and a refused claim changes
 // nothing. `finishFire` updates the fire and deletes its marker in one transaction. `due` (the timer
-// trigger's query) reads the enabled schedules whose next fire is at or before a time.
+// trigger's query) reads the enabled schedules and keeps those whose next fire is at or before a time.
 //
 // One partition serves an organisation's schedules (hundreds) and their fires comfortably: Table Storage
 // serves about 2,000 entities a second per partition, and a Cosmos DB logical partition holds 20 GB
@@ -94,8 +94,12 @@ export class AzureScheduleStore implements ScheduleStore {
   /** The enabled schedules due at `now` (their next fire at or before it), soonest first: a timer's work. */
   async due(now: number): Promise<ScheduleRecord[]> {
     if (!Number.isFinite(now)) throw new Error(`due: now must be a time in ms, not ${now}`);
-    const found = await this.query(`${startsWith('s|')} and enabled eq true and nextFireAt le ${now}`);
-    return found.map(toRecord).sort((a, b) => (a.nextFireAt ?? 0) - (b.nextFireAt ?? 0));
+    // The time is compared here: the service compares a number only with one of its own EDM type (Int32
+    // or Double, as each was inferred on write), so a filter on it could miss schedules.
+    const enabled = (await this.query(`${startsWith('s|')} and enabled eq true`)).map(toRecord);
+    return enabled
+      .filter((s) => s.nextFireAt !== null && s.nextFireAt <= now)
+      .sort((a, b) => (a.nextFireAt ?? 0) - (b.nextFireAt ?? 0));
   }
 
   setEnabled(id: string, enabled: boolean, nextFireAt: number | null): Promise<boolean> {
