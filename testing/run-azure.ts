@@ -2,16 +2,43 @@
 // the shared orchestrator under durable-functions' own replay machinery (testing/azure-replay.ts), its
 // activities are the Azure activity handlers (functions/azure/activities.ts) over the case's mocks and the
 // same ApprovalService as the embedded engine, and approvers decide at the case's virtual times.
-
+//
+// The stores the run writes through (approvals, large tool results, the audit trail) come from a factory,
+// `AzureCaseStoresFactory`: SQLite in memory by default (`sqliteCaseStores`), or a deployment's — the Azure
+// Table and Blob adapters over Azurite — given as `runCaseAzure(ir, scenario, c, { stores })`, one fresh
+// set per case (a fresh table prefix, say), closed when the case ends. Every store call may be a network
+// round trip: each is made inside an activity or a decision, whose promise the virtual clock waits for
+// (DfReplayHost.pending, ApprovalService.pending) before it moves, so a slow store never lets time pass
+// under a write in flight; the observation is what the store committed, seen as the audit append resolves.
+// A factory over Azurite looks like this (test/azure/distant-stores.test.ts shows one wrapping SQLite):
+//
+//   const stores: AzureCaseStoresFactory = async () => {
+//     const tables = await azurite.freshTables();
+//     return {
+//       approvals: (recordAudit) => new AzureApprovalStore(tables, { recordAudit }),
+//       results: new BlobResultStore(...),
+//       audit: new AzureRunAudit(tables), // appendBatch as `append`
+//       close: () => {},
+//     };
+//   };
+//   await runCaseAzure(ir, scenario, c, { stores });
+//
+// A result store other than SQLite names its results otherwise (`sqlite:tool_results/...` is in the
+// observation when a template interpolates a large result's uri): compare such a case knowing it.
 import { SqliteApprovalStore } from '../adapters/local/approval-store.js';
 import { VirtualClock } from '../adapters/local/clock.js';
 import { openDatabase } from '../adapters/local/database.js';
 import { SqliteResultStore } from '../adapters/local/result-store.js';
-import { createActivityHandlers, type RecordedEntry } from '../functions/azure/activities.js';
+import {
+  createActivityHandlers,
+  type RecordBatch,
+  type RecordedEntry,
+} from '../functions/azure/activities.js';
 import { stepgateOrchestrator } from '../functions/azure/durable-context.js';
 import { ApprovalService } from '../functions/core/approvals.js';
 import type { AuditEntry } from '../functions/core/audit.js';
 import type { RunStart } from '../functions/core/orchestrator.js';
+import type { ApprovalStore, ResultStore } from '../functions/core/ports.js';
 import { CANCEL_EVENT, type RunOutcome } from '../functions/core/protocol.js';
 import { emitAzurePlan } from '../translator/emit/azure-durable.js';
 import { ERROR_CODE } from '../translator/error-codes.js';
@@ -31,24 +58,59 @@ import {
 } from './run-local.js';
 import { durationMs, type Scenario, type ScenarioCase } from './scenario.js';
 
+/** The stores one case's run writes through (see the header). */
+export interface AzureCaseStores {
+  /**
+   * The approval store; `recordAudit` hears the entry a decision writes with its update, once the store
+   * has it (the store keeps it in the run's trail, atomically with the update).
+   */
+  approvals(recordAudit: (runId: string, entry: AuditEntry) => void): ApprovalStore;
+  /** Where the tool-call activity puts results too large for the orchestration's state. */
+  results: ResultStore;
+  /** The run's audit trail the record activity appends to, ignoring any `seq` it already holds. */
+  audit: { append(batch: RecordBatch): Promise<void> };
+  /** Called once the case ended and no store call is in flight. */
+  close(): void | Promise<void>;
+}
+
+/** Makes a fresh set of stores for one case. */
+export type AzureCaseStoresFactory = () => AzureCaseStores | Promise<AzureCaseStores>;
+
+export interface AzureCaseOptions {
+  /** Where the run's stores come from; SQLite in memory when not given. */
+  stores?: AzureCaseStoresFactory;
+}
+
+/** The default stores: one SQLite database in memory; the audit trail is only what the case observes. */
+export function sqliteCaseStores(): AzureCaseStores {
+  const db = openDatabase(':memory:');
+  return {
+    approvals: (recordAudit) => new SqliteApprovalStore(db, { recordAudit }),
+    results: new SqliteResultStore(db),
+    audit: { append: async () => {} },
+    close: () => void db.close(),
+  };
+}
+
 export async function runCaseAzure(
   ir: IrWorkflow,
   scenario: Scenario,
   c: ScenarioCase,
+  options: AzureCaseOptions = {},
 ): Promise<Observation> {
   const user = identityFor(scenario, c.as);
   const input = caseInput(ir, c);
   const clock = new VirtualClock();
   const { directory, tools: mocked, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
   const runId = `run-${slug(c.name)}`;
-  const db = openDatabase(':memory:');
+  const stores = await (options.stores ?? sqliteCaseStores)();
   const audit: RecordedEntry[] = [];
   /** The approval entries the decision handler writes beside the orchestrator's trail. */
   const decisions: AuditEntry[] = [];
   const seen = new Set<number>();
   let host: DfReplayHost | undefined;
   const approvals = new ApprovalService({
-    store: new SqliteApprovalStore(db, { recordAudit: (_id, entry) => void decisions.push(entry) }),
+    store: stores.approvals((_id, entry) => void decisions.push(entry)),
     directory,
     clock,
     notifier: { requested: async () => {} },
@@ -65,11 +127,13 @@ export async function runCaseAzure(
   // The tool-call handler stores large results and passes a reference on, as every deployment's does.
   const activities = createActivityHandlers({
     tools: mocked,
-    results: new SqliteResultStore(db),
+    results: stores.results,
     notifier,
     approvals,
     audit: {
       append: async (batch) => {
+        // Observed once the trail has it, as a deployment's run history would show it.
+        await stores.audit.append(batch);
         for (const entry of batch.entries) {
           if (seen.has(entry.seq)) continue;
           seen.add(entry.seq);
@@ -125,9 +189,9 @@ export async function runCaseAzure(
     };
   } finally {
     running.close();
-    // A decision still writing as the orchestration ended: the database closes once none is.
+    // A decision still writing as the orchestration ended: the stores close once none is.
     while (approvals.pending() > 0) await new Promise((resolve) => setImmediate(resolve));
-    db.close();
+    await stores.close();
   }
 }
 
