@@ -252,7 +252,7 @@ describe('AzureDurableHost', () => {
   });
 
   it('records the run-end once when the run-end activity is delivered twice', async () => {
-    const { host, trail, runEnds } = await world({ redeliver: ['run-end', 'record'] });
+    const { host, trail, runEnds, extension } = await world({ redeliver: ['run-end', 'record'] });
     await host.startRun(start(ASKS, 'run-1'));
     await host.cancelRun('run-1', 'alice@example.com');
     expect(await host.waitForRun('run-1')).toBe('cancelled');
@@ -261,6 +261,14 @@ describe('AzureDurableHost', () => {
       { runId: 'run-1', ended: true },
       { runId: 'run-1', ended: false },
     ]);
+    // The orchestrator scheduled it once, as its last action (the extension's history: TaskScheduled = 4).
+    const scheduled = (extension.instances.get('run-1')?.host.history ?? []).filter((e) => e.EventType === 4);
+    expect(scheduled.filter((e) => e.Name === 'run-end')).toHaveLength(1);
+    expect(scheduled.at(-1)?.Name).toBe('run-end');
+    expect(JSON.parse(String(scheduled.at(-1)?.Input))).toEqual({
+      runId: 'run-1',
+      outcome: { status: 'cancelled', error: null, vars: {} },
+    });
     const types = (await trail.list('run-1')).map((r) => r.type);
     expect(types.filter((t) => t === 'run.started')).toHaveLength(1);
     expect(types.filter((t) => t === 'run.cancelled')).toHaveLength(1);
