@@ -230,9 +230,17 @@ describe('AzureDurableHost', () => {
     expect(await host.listRuns()).toEqual([]);
   });
 
-  it('starts one instance however many start one run id at once', async () => {
-    const { host, extension } = await world();
-    const outcomes = await race(8, (i) => host.startRun(start(WAITS, 'run-1', { n: i })));
+  it('starts one instance however many start one run id at once, on two app instances', async () => {
+    const { host, extension, records, trail } = await world();
+    // A second app instance: its own client, the same records and extension.
+    const other = new AzureDurableHost({
+      client: extension.client(),
+      records,
+      trail,
+      clock: extension.clock,
+    });
+    const hosts = [host, other];
+    const outcomes = await race(8, (i) => hosts[i % 2]?.startRun(start(WAITS, 'run-1', { n: i })));
     const started = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [i] : []));
     expect(started).toHaveLength(1);
     for (const o of outcomes)
