@@ -17,6 +17,7 @@ import { errorMessage } from '../translator/util.js';
 const EVENT = {
   ExecutionStarted: 0,
   ExecutionCompleted: 1,
+  ExecutionTerminated: 3,
   TaskScheduled: 4,
   TaskCompleted: 5,
   TaskFailed: 6,
@@ -76,7 +77,7 @@ export interface DfReplayHostOptions {
   clock: Clock;
 }
 
-export type ReplayStatus = 'pending' | 'running' | 'completed' | 'failed';
+export type ReplayStatus = 'pending' | 'running' | 'completed' | 'failed' | 'terminated';
 
 /** What a bench counts (bench/azure-costs.ts): the billable work the Functions host would do. */
 export interface ReplayCounter {
@@ -131,6 +132,16 @@ export class DfReplayHost {
     for (const counter of DfReplayHost.counters) counter.event(this.options.instanceId, name);
     this.enqueue(this.event(EVENT.EventRaised, { Name: name, Input: JSON.stringify(payload ?? null) }));
     return this.afterFlush();
+  }
+
+  /** Terminates the instance as the extension does: no episode after, its output the reason. */
+  terminate(reason: string): void {
+    if (this.status !== 'running' && this.status !== 'pending') return;
+    this.status = 'terminated';
+    this.output = reason;
+    this.history.push(this.event(EVENT.ExecutionTerminated, { Input: JSON.stringify(reason) }));
+    this.close();
+    this.inbox = [];
   }
 
   get running(): boolean {
@@ -220,6 +231,8 @@ export class DfReplayHost {
       );
       return;
     }
+    // Terminated while the orchestrator ran: what it asked for is dropped, as the extension drops it.
+    if ((this.status as ReplayStatus) !== 'running') return;
     const actions = flatten(state.actions);
     this.episodes.push(actions);
     const durable = actions.filter(

@@ -142,6 +142,8 @@ export async function runCaseAzure(
         }
       },
     },
+    // The run's record is not part of an observation: its end and the tool stages are not kept.
+    runs: { stages: async () => {}, end: async () => true },
   });
   const start: RunStart = {
     runId,

@@ -3,6 +3,10 @@
 // legacy `Reason`/`Details` pair, or `FailureDetails.errorMessage` on newer extensions), so an activity
 // host throws an Error whose message carries the TaskError as JSON between two markers; the orchestrator
 // side finds the markers wherever the runtime put the message and decodes `{code, message, retryable}`.
+//
+// Beside the shared activities the Azure orchestrator calls two of its own: `record` (its audit entries, one
+// batch per yield) and `run-end` (once it returned: the run's record ends with its outcome, once). The
+// tool-call activity writes the pipeline's stage entries to the run's trail, as the embedded engine does.
 
 import { azureFunctionName } from '../../translator/emit/azure-durable.js';
 import { ERROR_CODE } from '../../translator/error-codes.js';
@@ -17,19 +21,29 @@ import {
   type ApprovalClose,
   type ApprovalRequest,
   type NotifyRequest,
+  type RunOutcome,
   type ToolCallRequest,
 } from '../core/protocol.js';
 
 /** The audit activity: the orchestrator's `ctx.record` entries, batched per orchestrator yield. */
 export const RECORD_ACTIVITY = 'record';
-export type AzureActivityName = ActivityName | typeof RECORD_ACTIVITY;
+/** The run's end: called once the orchestrator returned, with its outcome. */
+export const RUN_END_ACTIVITY = 'run-end';
+export type AzureActivityName = ActivityName | typeof RECORD_ACTIVITY | typeof RUN_END_ACTIVITY;
 export const AZURE_ACTIVITIES: readonly AzureActivityName[] = [
   ACTIVITY.toolCall,
   ACTIVITY.notify,
   ACTIVITY.approvalRequest,
   ACTIVITY.approvalClose,
   RECORD_ACTIVITY,
+  RUN_END_ACTIVITY,
 ];
+
+/** The `run-end` activity's input. */
+export interface RunEnd {
+  runId: string;
+  outcome: RunOutcome;
+}
 
 /** One audit entry with its place in the run's trail; `seq` makes a redelivered batch idempotent. */
 export type RecordedEntry = AuditEntry & {
@@ -52,6 +66,13 @@ export interface AzureActivityPorts {
   approvals: Pick<ApprovalService, 'request' | 'close'>;
   /** Appends entries to the run's audit trail, ignoring any `seq` it already holds. */
   audit: { append(batch: RecordBatch): Promise<void> };
+  /** The run's history beyond the batches (adapters/azure/run-records.ts AzureRunRecorder). */
+  runs: {
+    /** Appends a tool attempt's pipeline stage entries to the run's trail, in order. */
+    stages(runId: string, entries: readonly AuditEntry[]): Promise<void>;
+    /** Ends the run's record with the outcome, once: false when it had ended already. */
+    end(runId: string, outcome: RunOutcome): Promise<boolean>;
+  };
 }
 
 export type AzureActivityHandler = (input: unknown) => Promise<unknown>;
@@ -122,7 +143,7 @@ export function createActivityHandlers(
   const toolCall = toolCallHandler({ tools: ports.tools, results: ports.results });
   const notify = notifyHandler(ports.notifier);
   const byActivity: Record<AzureActivityName, AzureActivityHandler> = {
-    [ACTIVITY.toolCall]: wrap((input: ToolCallRequest) => toolCall(input)),
+    [ACTIVITY.toolCall]: wrap((input: ToolCallRequest) => callTool(ports, toolCall, input)),
     [ACTIVITY.notify]: wrap((input: NotifyRequest) => notify(input)),
     [ACTIVITY.approvalRequest]: wrap((input: ApprovalRequest) => openApproval(ports.approvals, input)),
     [ACTIVITY.approvalClose]: wrap((input: ApprovalClose) => closeApproval(ports.approvals, input)),
@@ -130,6 +151,46 @@ export function createActivityHandlers(
       await ports.audit.append(input);
       return null;
     }),
+    [RUN_END_ACTIVITY]: wrap(async (input: unknown) => {
+      const { runId, outcome } = parseRunEnd(input);
+      return { ended: await ports.runs.end(runId, outcome) };
+    }),
   };
   return Object.fromEntries(AZURE_ACTIVITIES.map((name) => [azureFunctionName(name), byActivity[name]]));
+}
+
+/** One tool attempt through the pipeline; its stages appended to the run's trail, whatever its outcome. */
+async function callTool(
+  ports: AzureActivityPorts,
+  call: ReturnType<typeof toolCallHandler>,
+  request: ToolCallRequest,
+): Promise<unknown> {
+  const stages: AuditEntry[] = [];
+  try {
+    return await call(request, { audit: (entry) => void stages.push(entry) });
+  } finally {
+    if (stages.length > 0) await ports.runs.stages(request.runId, stages);
+  }
+}
+
+const FINAL_STATUSES: readonly string[] = ['completed', 'failed', 'cancelled', 'timed_out'];
+
+/** Checks the `run-end` input at the DF boundary, naming the field that does not hold. */
+export function parseRunEnd(input: unknown): RunEnd {
+  const v = (input ?? {}) as { runId?: unknown; outcome?: Partial<Record<keyof RunOutcome, unknown>> | null };
+  const outcome = v.outcome;
+  const problem =
+    typeof v.runId !== 'string' || v.runId.length === 0
+      ? 'runId: a run id'
+      : outcome === null || typeof outcome !== 'object'
+        ? 'outcome: {status, error, vars}'
+        : typeof outcome.status !== 'string' || !FINAL_STATUSES.includes(outcome.status)
+          ? `outcome.status: one of ${FINAL_STATUSES.join(', ')}`
+          : outcome.error !== null && typeof outcome.error !== 'object'
+            ? 'outcome.error: null or {code, message, step}'
+            : outcome.vars === null || typeof outcome.vars !== 'object'
+              ? 'outcome.vars: an object'
+              : undefined;
+  if (problem !== undefined) throw new ActivityError(ERROR_CODE.fatal, `run-end input: ${problem}`, false);
+  return input as RunEnd;
 }

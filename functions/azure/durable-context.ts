@@ -11,6 +11,11 @@
 // twice; Azure/azure-functions-durable-js#574), so the driver keeps only the actions of children that
 // were not scheduled before. Audit entries go out as one `record` activity per yield, numbered so the
 // host can ignore a redelivered batch.
+//
+// (3) Once the orchestrator returned and its last batch is written (`finish`), the driver calls the `run-end`
+// activity with the outcome (`end`): the run's record ends then, after the trail holds every entry of the
+// run. It is always the last action, replaying or not; a failed run-end leaves the record running for the
+// host to reconcile with the instance's status (AzureDurableHost.waitForRun), and the outcome stands.
 import type {
   Task as DfTask,
   TimerTask as DfTimerTask,
@@ -21,7 +26,14 @@ import { azureFunctionName } from '../../translator/emit/azure-durable.js';
 import type { AuditEntry, DurableContext, DurableTask, TaskError, TimerTask } from '../core/durable.js';
 import { orchestrate, type RunStart } from '../core/orchestrator.js';
 import type { RunOutcome } from '../core/protocol.js';
-import { decodeActivityError, RECORD_ACTIVITY, type RecordBatch, type RecordedEntry } from './activities.js';
+import {
+  decodeActivityError,
+  RECORD_ACTIVITY,
+  type RecordBatch,
+  type RecordedEntry,
+  RUN_END_ACTIVITY,
+  type RunEnd,
+} from './activities.js';
 
 type Kind = 'activity' | 'timer' | 'event';
 
@@ -153,6 +165,16 @@ export class AzureDurableContext implements DurableContext {
     }
   }
 
+  /** After `finish`: ends the run's record with its outcome (the `run-end` activity), ignoring a failure. */
+  *end(outcome: RunOutcome): Generator<DfTask, void, unknown> {
+    const input: RunEnd = { runId: this.runId, outcome };
+    try {
+      yield this.df.callActivity(azureFunctionName(RUN_END_ACTIVITY), input);
+    } catch {
+      // The record stays running: the host reconciles it with the instance's status.
+    }
+  }
+
   private track(task: AzureTask): AzureTask {
     this.created.push(task);
     return task;
@@ -247,5 +269,6 @@ export function* stepgateOrchestrator(context: OrchestrationContext): Generator<
     step = run.next(winner);
   }
   yield* ctx.finish();
+  yield* ctx.end(step.value);
   return step.value;
 }

@@ -85,6 +85,7 @@ async function run(
       close: async () => null,
     },
     audit: { append: async (batch) => void audit.push(...batch.entries) },
+    runs: { stages: async () => {}, end: async () => true },
   });
   host = new DfReplayHost({
     instanceId: 'r1',

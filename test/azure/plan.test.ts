@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RECORD_ACTIVITY } from '../../functions/azure/activities.js';
+import { RECORD_ACTIVITY, RUN_END_ACTIVITY } from '../../functions/azure/activities.js';
 import { type DurableRegistrar, registerStepgate } from '../../functions/azure/app.js';
 import { ACTIVITY } from '../../functions/core/protocol.js';
 import { AZURE_ACTIVITY_ORDER, emitAzureFiles, emitAzurePlan } from '../../translator/emit/azure-durable.js';
@@ -35,9 +35,9 @@ describe('emitAzurePlan', () => {
 
   it('lists exactly the activities a workflow uses', () => {
     const toolOnly = irOf(`${base}steps:\n  - { id: a, type: tool, tool: t, output: out }\n`);
-    expect(emitAzurePlan(toolOnly).manifest.activities).toEqual(['tool-call', 'record']);
+    expect(emitAzurePlan(toolOnly).manifest.activities).toEqual(['tool-call', 'record', 'run-end']);
     const delayOnly = irOf(`${base}steps:\n  - { id: d, type: delay, duration: 1m }\n`);
-    expect(emitAzurePlan(delayOnly).manifest.activities).toEqual(['record']);
+    expect(emitAzurePlan(delayOnly).manifest.activities).toEqual(['record', 'run-end']);
     const mixed = irOf(`${base}steps:
   - id: p
     type: parallel
@@ -48,7 +48,7 @@ describe('emitAzurePlan', () => {
     expect(emitAzurePlan(mixed).manifest).toMatchObject({
       orchestrator: 'stepgate',
       workflowId: 'mini',
-      activities: ['notify-send', 'approval-request', 'approval-close', 'record'],
+      activities: ['notify-send', 'approval-request', 'approval-close', 'record', 'run-end'],
     });
   });
 
@@ -59,6 +59,7 @@ describe('emitAzurePlan', () => {
       ACTIVITY.approvalRequest,
       ACTIVITY.approvalClose,
       RECORD_ACTIVITY,
+      RUN_END_ACTIVITY,
     ]);
   });
 });
@@ -86,6 +87,7 @@ describe('registerStepgate', () => {
         notifier: { send: async () => ({}) },
         approvals: { request: async () => ({ approvers: [] }), close: async () => null },
         audit: { append: async () => {} },
+        runs: { stages: async () => {}, end: async () => true },
       },
       registrar,
     );
@@ -97,6 +99,7 @@ describe('registerStepgate', () => {
       'approval-request',
       'approval-close',
       'record',
+      'run-end',
     ]);
     await expect(registered['tool-call']?.({ tool: 'x' })).resolves.toEqual({ ok: 1 });
     expect(calls).toEqual([{ tool: 'x' }]);

@@ -14,6 +14,7 @@ export const AZURE_ACTIVITY_ORDER = [
   'approval.request',
   'approval.close',
   'record',
+  'run-end',
 ] as const;
 export type AzureActivity = (typeof AZURE_ACTIVITY_ORDER)[number];
 
@@ -39,7 +40,7 @@ export interface AzurePlan {
 }
 
 export function emitAzurePlan(ir: IrWorkflow): AzurePlan {
-  const used = new Set<AzureActivity>(['record']);
+  const used = new Set<AzureActivity>(['record', 'run-end']);
   const walk = (graph: IrGraph): void => {
     for (const node of graph.nodes) {
       switch (node.kind) {
