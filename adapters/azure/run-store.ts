@@ -29,6 +29,7 @@ import type { RunOutcome, RunStatus } from '../../functions/core/protocol.js';
 import type { RunOutcomeView } from '../../functions/core/run-outcome.js';
 import { runningRecord } from '../../functions/core/run-start.js';
 import { type AzureRunAudit, runPartition } from './audit.js';
+import { ownProperties } from './entity-properties.js';
 import {
   type AzureTables,
   deleteAsRead,
@@ -154,7 +155,7 @@ export class AzureRunStore {
       const ended = {
         partitionKey,
         rowKey: RUN,
-        ...stripped(record),
+        ...ownProperties(record),
         status: outcome.status,
         endedAt: at,
         ...packText('outcome', JSON.stringify(outcome)),
@@ -251,12 +252,6 @@ function toEntity(run: StoredAzureRun): Entity {
     ...packText('input', JSON.stringify(run.input)),
     createdAt: run.createdAt,
   };
-}
-
-/** An entity's own properties, without the service's (keys, ETag, timestamp). */
-function stripped(entity: TableEntityResult<Entity>): Entity {
-  const { partitionKey: _p, rowKey: _r, etag: _e, timestamp: _t, ...own } = entity;
-  return own;
 }
 
 function fromEntity(entity: Entity): StoredAzureRun {
