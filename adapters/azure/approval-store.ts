@@ -70,6 +70,10 @@ export class AzureApprovalStore implements ApprovalStore {
   }
 
   async create(r: ApprovalRecord): Promise<boolean> {
+    if (!Number.isSafeInteger(r.createdAt) || r.createdAt < 0)
+      throw new Error(
+        `approval ${r.runId}/${r.stepId}: createdAt must be ms since epoch, got ${r.createdAt}`,
+      );
     const record = { ...r, version: 1 };
     const entity = { partitionKey: runPartition(r.runId), rowKey: approvalRow(r), ...this.toEntity(record) };
     await this.enter(record, listingsOf(record));
@@ -281,6 +285,11 @@ export class AzureApprovalStore implements ApprovalStore {
 
 /** The request's RowKey in its run's partition: a step's requests together, by visit then level. */
 function approvalRow(k: Key): string {
+  for (const field of ['visit', 'level'] as const)
+    if (!Number.isSafeInteger(k[field]) || k[field] < 0)
+      throw new Error(
+        `approval ${k.runId}/${k.stepId}: ${field} must be a non-negative integer, got ${k[field]}`,
+      );
   return `${entityKey('approval', k.stepId)}|${digits(k.visit, WIDTH)}|${digits(k.level, WIDTH)}`;
 }
 

@@ -75,6 +75,8 @@ export class AzureRunStore {
    * them: throws RunExistsError when the id is taken.
    */
   async create(start: RunStart, at: number, where: { version: number | null }): Promise<StoredAzureRun> {
+    if (!Number.isSafeInteger(at) || at < 0)
+      throw new Error(`run ${start.runId}: the start time must be ms since epoch, got ${at}`);
     const run: StoredAzureRun = { ...runningRecord(start, at), ...where };
     const partitionKey = runPartition(run.id);
     const exists = () => new RunExistsError(`run ${run.id} exists already`);

@@ -279,6 +279,22 @@ describe('the Azure approval entities', { timeout: 60_000 }, () => {
   });
 });
 
+describe('the Azure approval store refusing bad keys', () => {
+  it('names the field that cannot be a key, and writes nothing', async () => {
+    const [{ store, tables }] = await fresh(() => twoClients(approvalsWithTrail));
+    await expect(store.create(approvalRecord({ visit: -1 }))).rejects.toThrow(
+      'approval r1/ask: visit must be a non-negative integer, got -1',
+    );
+    await expect(store.get('r1', 'ask', 1, 1.5)).rejects.toThrow(
+      'approval r1/ask: level must be a non-negative integer, got 1.5',
+    );
+    await expect(store.create(approvalRecord({ createdAt: Number.NaN }))).rejects.toThrow(
+      'approval r1/ask: createdAt must be ms since epoch, got NaN',
+    );
+    expect(await indexOf(tables)).toEqual([]);
+  });
+});
+
 describe('the Azure approval-link store', () => {
   it('keeps the nonce and the link record, and prunes by expiry past numbers Int32 holds', async () => {
     const [links, other] = await fresh(() =>

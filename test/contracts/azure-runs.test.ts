@@ -274,6 +274,14 @@ describe('the Azure run store', () => {
       expect((await runs[1].store.list({ workflowId: `wf-${i}` })).length).toBe(i === won[0] ? 1 : 0);
   }, 60_000);
 
+  it('refuses a start time that is not ms since epoch, naming the run', async () => {
+    const [{ store }] = await fresh(twoClients);
+    await expect(store.create(start('run-1'), -5, where)).rejects.toThrow(
+      'run run-1: the start time must be ms since epoch, got -5',
+    );
+    expect(await store.get('run-1')).toBeUndefined();
+  });
+
   it('refuses to start a run whose trail began already, writing nothing', async () => {
     const [{ store, audit }] = await fresh(twoClients);
     await audit.append('run-1', decisionEntry('a@example.com'));
