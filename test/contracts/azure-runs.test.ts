@@ -408,10 +408,12 @@ describe('the Azure run store', () => {
 
   it('lists past many runs of other statuses to find the few that match, and only readable runs', async () => {
     const [{ store, tables }, { store: other }] = await fresh(twoClients);
-    for (let n = 0; n < 120; n++) {
-      await store.create(start(`run-${n}`), 1_000 + n, where);
-      if (n >= 2) await store.end(`run-${n}`, completed, 5_000, finished('completed'));
-    }
+    await Promise.all(
+      Array.from({ length: 120 }, async (_, n) => {
+        await store.create(start(`run-${n}`), 1_000 + n, where);
+        if (n >= 2) await store.end(`run-${n}`, completed, 5_000, finished('completed'));
+      }),
+    );
     expect((await other.list({ status: 'running' })).map((r) => r.id)).toEqual(['run-1', 'run-0']);
     expect(await other.list({ status: 'completed', limit: 200 })).toHaveLength(118);
     // An index entity whose start died before its record: skipped, the listing unharmed.
