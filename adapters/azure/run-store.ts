@@ -30,6 +30,8 @@ import type { RunOutcomeView } from '../../functions/core/run-outcome.js';
 import { runningRecord } from '../../functions/core/run-start.js';
 import { type AzureRunAudit, runPartition } from './audit.js';
 import { ownProperties } from './entity-properties.js';
+import { RunExistsError } from './run-errors.js';
+import type { StoredAzureRun } from './run-records.js';
 import {
   type AzureTables,
   deleteAsRead,
@@ -42,17 +44,6 @@ import {
   retryRaces,
   unpackText,
 } from './tables.js';
-
-/** A run record as the Azure host keeps it: the port's fields and the workflow version it started on. */
-export interface StoredAzureRun extends RunRecord {
-  /** The Stepgate version of the workflow the run was started on (null when the start named none). */
-  version: number | null;
-}
-
-/** A start refused because a run with that id exists already (DurableHost: one start per run id). */
-export class RunExistsError extends Error {
-  override name = 'RunExistsError';
-}
 
 const RUN = 'run';
 const ALL = 'all';

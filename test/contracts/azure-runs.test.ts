@@ -8,7 +8,8 @@
 // filters, through index entities the records keep honest; inputs longer than one property holds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureRunAudit, runPartition } from '../../adapters/azure/audit.js';
-import { AzureRunStore, RunExistsError } from '../../adapters/azure/run-store.js';
+import { RunExistsError } from '../../adapters/azure/run-errors.js';
+import { AzureRunStore } from '../../adapters/azure/run-store.js';
 import { AzureTables, entityKey } from '../../adapters/azure/tables.js';
 import type { RecordedEntry } from '../../functions/azure/activities.js';
 import type { AuditEntry } from '../../functions/core/audit.js';
