@@ -542,4 +542,52 @@ describe('the schedules timer', () => {
     expect(await world.instance().schedules().fires(id)).toHaveLength(1);
     world.clock.at = undefined;
   });
+  it('fires a time missed while nothing ran once, the next time following from now; settles a fire an invocation left claimed', async () => {
+    const deps = world.instance();
+    const ada = await login(ADA.email);
+    expect((await as(ada, 'PUT', '/api/workflows/waiting', WAITING, 'application/yaml')).status).toBeLessThan(
+      300,
+    );
+    world.clock.at = Date.UTC(2026, 5, 1, 12, 0, 0);
+    const created = await as(
+      ada,
+      'POST',
+      '/api/schedules',
+      JSON.stringify({ workflowId: 'waiting', cron: '0 8 * * *', timezone: 'America/New_York' }),
+    );
+    const id = created.json.id as string;
+    // 08:00 in New York (EDT) is 12:00 UTC.
+    expect(created.json.nextFireAt).toBe(Date.UTC(2026, 5, 2, 12, 0));
+    // A fire claimed an hour before by an invocation that then died: no run was started for it.
+    const store = deps.schedules();
+    const stale = {
+      scheduleId: id,
+      scheduledTime: Date.UTC(2026, 5, 1, 11, 0),
+      firedAt: Date.UTC(2026, 5, 1, 11, 0),
+      runId: 'never-started',
+    };
+    await store.insert({
+      ...((await store.get(id)) as NonNullable<Awaited<ReturnType<typeof store.get>>>),
+      id: `${id}-old`,
+      nextFireAt: stale.scheduledTime,
+    });
+    expect(await store.claimFire({ ...stale, scheduleId: `${id}-old` }, null)).toBe(true);
+    // The app was stopped for three days: the timer runs again on the 5th at 15:00 UTC.
+    world.clock.at = Date.UTC(2026, 5, 5, 15, 0, 0);
+    const fns = register(() => deps);
+    const timer = fns.timers.get(SCHEDULES_FUNCTION) as TimerFunctionOptions;
+    const status = {
+      isPastDue: true,
+      schedule: { adjustForDST: true },
+      scheduleStatus: { last: '', next: '', lastUpdated: '' },
+    };
+    await timer.handler(status, contextFor(SCHEDULES_FUNCTION, timer));
+    const fires = await store.fires(id);
+    expect(fires.map((f) => [f.scheduledTime, f.status])).toEqual([[Date.UTC(2026, 5, 2, 12, 0), 'started']]);
+    expect((await store.get(id))?.nextFireAt).toBe(Date.UTC(2026, 5, 6, 12, 0));
+    expect(await store.fires(`${id}-old`)).toMatchObject([
+      { runId: 'never-started', status: 'failed', reason: expect.stringContaining('interrupted') },
+    ]);
+    world.clock.at = undefined;
+  });
 });
