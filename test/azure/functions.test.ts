@@ -271,6 +271,39 @@ describe('the setup', () => {
       await fresh.close();
     }
   });
+  it('serves requests when the setup fails, logging why by the secret name, never its value; tried again a minute later', async () => {
+    const fresh = await testAzureDeps();
+    try {
+      fresh.secrets.set('admin-password', 'too-short');
+      const deps = fresh.instance();
+      const registered = register(() => deps);
+      const fn = registered.http.get(API_FUNCTION) as HttpFunctionOptions;
+      const get = () =>
+        fn.handler(
+          new HttpRequest({ method: 'GET', url: `${PUBLIC_URL}/api/openapi.json` }),
+          contextFor(API_FUNCTION, fn),
+        ) as Promise<HttpResponseInit>;
+      const before = console.error;
+      const errors: string[] = [];
+      console.error = (...args: unknown[]) => void errors.push(args.map(String).join(' '));
+      try {
+        expect((await get()).status).toBe(200);
+        expect((await get()).status).toBe(200);
+      } finally {
+        console.error = before;
+      }
+      expect(fresh.secretReads).toEqual(['admin-password']);
+      expect(errors.join('\n')).toContain('STEPGATE_ADMIN_PASSWORD_SECRET, Key Vault secret admin-password');
+      expect(errors.join('\n')).not.toContain('too-short');
+      expect(await deps.directory().getUser('root@example.net')).toBeUndefined();
+      fresh.clock.at = Date.now() + 61_000;
+      fresh.secrets.set('admin-password', ROOT_PASSWORD);
+      expect((await get()).status).toBe(200);
+      expect(await deps.directory().getUser('root@example.net')).toMatchObject({ role: 'admin' });
+    } finally {
+      await fresh.close();
+    }
+  });
 });
 
 describe('the api function', () => {
