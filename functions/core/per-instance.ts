@@ -1,5 +1,8 @@
-// Values a serverless host builds once per instance (a Lambda container, a Cloud Run instance) and shares
-// between its invocations: the ports, the clients, the composed app. Both cloud entrypoints use these.
+// Values a serverless host builds once per instance (a Lambda container, a Cloud Run instance, an Azure
+// Functions worker) and shares between its invocations: the ports, the clients, the composed app; and the
+// deployment's setup, run once per instance before its first request (the GCP and Azure API functions).
+import { errorMessage } from '../../translator/util.js';
+import type { Clock } from './ports.js';
 
 /** Memoises `make`'s value on first use. */
 export function lazy<T>(make: () => T): () => T {
@@ -22,5 +25,43 @@ export function perInstance<T>(build: () => Promise<T>): () => Promise<T> {
       throw error;
     });
     return built;
+  };
+}
+
+/** How long after a failed setup the next request tries again. */
+export const RETRY_MS = 60_000;
+
+/**
+ * `run` once per instance, awaited before a request is served: resolves when it is done, when it failed
+ * (logged), or at once while a failure is younger than `retryMs`. Never rejects. Concurrent requests wait
+ * on the same run; a failure never makes every request a 500: it is logged (the error names the secret or
+ * the setting, never a secret's value) and tried again on a request at least `retryMs` after it, so a
+ * persistent failure costs one attempt a minute per instance, not one per request.
+ */
+export function setupOnFirstRequest(
+  run: () => Promise<unknown>,
+  options: { clock: Pick<Clock, 'now'>; retryMs?: number; log?: (message: string) => void },
+): () => Promise<void> {
+  const log = options.log ?? ((message: string) => console.error(message));
+  let done = false;
+  let running: Promise<void> | undefined;
+  let failedAt: number | undefined;
+  return () => {
+    if (done) return Promise.resolve();
+    if (running !== undefined) return running;
+    if (failedAt !== undefined && options.clock.now() - failedAt < (options.retryMs ?? RETRY_MS))
+      return Promise.resolve();
+    running = run().then(
+      () => {
+        done = true;
+        running = undefined;
+      },
+      (error: unknown) => {
+        failedAt = options.clock.now();
+        running = undefined;
+        log(`setup failed (tried again on a later request): ${errorMessage(error)}`);
+      },
+    );
+    return running;
   };
 }

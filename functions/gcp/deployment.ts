@@ -4,14 +4,14 @@
 // API alone deploys workflows, syncs schedules with Cloud Scheduler, lists the gallery and runs the setup.
 import { Firestore } from '@google-cloud/firestore';
 import { CloudTasksClient } from '@google-cloud/tasks';
-import { lazy } from '../core/per-instance.js';
+import { lazy, setupOnFirstRequest } from '../core/per-instance.js';
 import { bundledGallery } from '../core/template-gallery.js';
 import { CallbackPoster, googleAccessTokens } from './callbacks.js';
 import { type FunctionName, type GcpConfig, loadGcpConfig, required } from './config.js';
 import { firestorePorts } from './firestore-ports.js';
 import { type GcpDeps, googleClientOptions } from './ports.js';
 import { gcpRuns } from './runs.js';
-import { setUp, setupOnFirstRequest } from './setup.js';
+import { setUp } from './setup.js';
 import { CloudTasksQueue } from './tasks.js';
 
 /** The Firestore client of the deployment's database, which the run records and deployed revisions use. */

@@ -33,7 +33,7 @@ import { SqliteWebhookDeliveryStore } from '../../adapters/local/webhook-store.j
 import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
 import { DASHBOARD_CSP } from '../../functions/core/http/dashboard.js';
 import type { Env } from '../../functions/core/http/types.js';
-import { lazy } from '../../functions/core/per-instance.js';
+import { lazy, setupOnFirstRequest } from '../../functions/core/per-instance.js';
 import { ERROR, type Identity } from '../../functions/core/protocol.js';
 import type {
   GcpApprovalRequestBody,
@@ -46,7 +46,6 @@ import { CallbackPoster } from '../../functions/gcp/callbacks.js';
 import { ENV, FUNCTION_NAMES, type GcpConfig, loadGcpConfig } from '../../functions/gcp/config.js';
 import { registerGcpFunctions } from '../../functions/gcp/functions.js';
 import type { GcpDeps, GcpPorts, GcpRunHost } from '../../functions/gcp/ports.js';
-import { setupOnFirstRequest } from '../../functions/gcp/setup.js';
 import { CloudTasksQueue, MAX_SCHEDULE_MS, scheduleRunTimeout, taskId } from '../../functions/gcp/tasks.js';
 import { INTERRUPTED, LEASE_MS } from '../../functions/gcp/worker.js';
 import { parseTemplate } from '../../translator/template.js';

@@ -6,9 +6,10 @@
 // api function awaits (a failure logged, never thrown, retried after its delay).
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { forgetPlatformSecrets } from '../../adapters/gcp/platform-secrets.js';
+import { setupOnFirstRequest } from '../../functions/core/per-instance.js';
 import { bundledGallery } from '../../functions/core/template-gallery.js';
 import { ENV } from '../../functions/gcp/config.js';
-import { setUp, setupOnFirstRequest } from '../../functions/gcp/setup.js';
+import { setUp } from '../../functions/gcp/setup.js';
 import { type FirestoreEmulator, startFirestoreEmulator } from '../support/firestore-emulator.js';
 import {
   ADMIN_EMAIL,
