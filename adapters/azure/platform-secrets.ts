@@ -53,6 +53,16 @@ export async function platformSecretText(client: SecretClient, name: string, wha
   return text;
 }
 
+/**
+ * The current value of the Key Vault secret `name`, read now (never cached: the first admin's password is
+ * read once by the setup, and a setup that failed on a wrong value must see the corrected one).
+ */
+export function currentSecretText(client: SecretClient, name: string, what: string): Promise<string> {
+  if (!SECRET_NAME.test(name))
+    return Promise.reject(new Error(`${what}: a Key Vault secret name is 1-127 letters, digits and -`));
+  return readCurrent(client, name, `${what} (secret ${name} in ${client.vaultUrl})`);
+}
+
 /** Forgets the values read (tests; an instance that must see a rotated secret). */
 export function forgetPlatformSecrets(): void {
   cache.clear();

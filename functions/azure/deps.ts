@@ -13,8 +13,8 @@
 // do. The client's data (the task hub, the extension's local endpoints) is the host process's, the same
 // for every invocation of an instance, so a host made from the first invocation's client serves them all.
 import type { DurableClient } from 'durable-functions';
+import type { AzureRunRecords, AzureRunTrail } from '../../adapters/azure/run-records.js';
 import type { ApprovalLinkStore } from '../core/approval-links.js';
-import type { AuditEntry } from '../core/audit.js';
 import type { TemplateEntry } from '../core/http/template-routes.js';
 import type { AttemptCounter } from '../core/login-throttle.js';
 import type {
@@ -34,15 +34,7 @@ import type {
   WebhookDeliveryStore,
   WorkflowStore,
 } from '../core/ports.js';
-import type { RecordBatch } from './activities.js';
 import type { AzureConfig } from './config.js';
-
-/** A run's audit trail as the app writes it: the API's entries one by one, the orchestrator's in batches. */
-export interface AzureTrail {
-  append(runId: string, entry: AuditEntry): Promise<unknown>;
-  /** The `record` activity's batch; entries whose orchestrator seq was applied before are skipped. */
-  appendBatch(batch: RecordBatch): Promise<void>;
-}
 
 /** Named secrets of the deployment (Key Vault secrets): the first admin's password. */
 export interface AzureSecrets {
@@ -67,7 +59,9 @@ export interface AzureDeps {
   vault(): Vault;
   results(): ResultStore;
   notifier(): Notifier;
-  trail(): AzureTrail;
+  /** The runs' records (AzureRunStore) and their audit trails (AzureRunAudit). */
+  records(): AzureRunRecords;
+  trail(): AzureRunTrail;
   /** The run host over Durable Functions' client (see the top). */
   host(client: DurableClient): DurableHost;
   /** The 32-byte platform secret (Key Vault) the approval and chat keys derive from. */

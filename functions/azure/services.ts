@@ -4,6 +4,7 @@
 // activities are given (registerStepgate, app.ts). A decided level's outcome is raised on the run's
 // orchestration instance (its id is the run id) as the level's event, through the DurableHost; only the
 // API decides — the activities open and close levels, never deciding, so they are given no run host.
+import { AzureRunRecorder } from '../../adapters/azure/run-records.js';
 import { McpRegistry } from '../../adapters/mcp/registry.js';
 import { ApprovalLinks, linkNotifier } from '../core/approval-links.js';
 import { type ApprovalNotifier, ApprovalService } from '../core/approvals.js';
@@ -97,7 +98,8 @@ export function azureApprovals(deps: AzureDeps, keys: PlatformKeys, host?: Durab
 /**
  * The ports the orchestrator's activities run on, each made on the first activity that needs it: the
  * substituted tool invoker or the pipeline, the result store, the notifier, the approval service (no
- * deciding) and the trail the `record` activity appends to.
+ * deciding), and the run recorder: the `record` activity's batches, a tool attempt's stage entries and the
+ * run's end.
  */
 export function activityPorts(deps: () => Promise<AzureDeps>): AzureActivityPorts {
   const tools = perInstance(async () => {
@@ -107,6 +109,10 @@ export function activityPorts(deps: () => Promise<AzureDeps>): AzureActivityPort
   const approvals = perInstance(async () => {
     const made = await deps();
     return azureApprovals(made, await platformKeys(made)).approvals;
+  });
+  const recorder = perInstance(async () => {
+    const made = await deps();
+    return new AzureRunRecorder({ records: made.records(), trail: made.trail(), clock: made.clock });
   });
   return {
     tools: { call: async (request, context) => (await tools()).call(request, context) },
@@ -119,6 +125,10 @@ export function activityPorts(deps: () => Promise<AzureDeps>): AzureActivityPort
       request: async (input) => (await approvals()).request(input),
       close: async (input) => (await approvals()).close(input),
     },
-    audit: { append: async (batch) => (await deps()).trail().appendBatch(batch) },
+    audit: { append: async (batch) => (await recorder()).append(batch) },
+    runs: {
+      stages: async (runId, entries) => (await recorder()).stages(runId, entries),
+      end: async (runId, outcome) => (await recorder()).end(runId, outcome),
+    },
   };
 }

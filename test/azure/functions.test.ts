@@ -7,7 +7,9 @@
 // decision, the signed approval link page, bad input answered naming the field, the dashboard; the setup
 // once before the first request; the caller's address as App Service's front end gives it. Through the
 // timer: a due schedule fired once by two instances' overlapping invocations, in its own time zone, as its
-// org identity. The deps are the local adapters and the embedded engine (test/support/azure-app.ts).
+// org identity. The deps are the deployed composition (functions/azure/deployment.ts azureDeps) over Azurite,
+// the Key Vault fake, an SMTP inbox as the relay, and the Durable extension's stand-in running each
+// orchestration with the app's real activities (test/support/azure-app.ts).
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -70,22 +72,6 @@ steps:
   - { id: pause, type: delay, duration: 1h }
 `;
 
-/** The binding data the Durable extension gives a `durableClient` input (v3's OrchestrationClientInputData). */
-const CLIENT_DATA = {
-  taskHubName: 'StepgateTest',
-  creationUrls: {
-    createNewInstancePostUri:
-      'http://localhost:7071/runtime/webhooks/durabletask/orchestrators/{functionName}[/{instanceId}]?code=abc',
-  },
-  managementUrls: {
-    id: 'INSTANCEID',
-    statusQueryGetUri: 'http://localhost:7071/runtime/webhooks/durabletask/instances/INSTANCEID?code=abc',
-  },
-  baseUrl: 'http://localhost:7071/runtime/webhooks/durabletask',
-  requiredQueryStringParameters: 'code=abc',
-  rpcBaseUrl: 'http://127.0.0.1:17071/durabletask/',
-};
-
 interface Registered {
   http: Map<string, HttpFunctionOptions>;
   timers: Map<string, TimerFunctionOptions>;
@@ -128,7 +114,7 @@ function contextFor(name: string, options: HttpFunctionOptions | TimerFunctionOp
     },
     logHandler: (level, ...args) => void logs.push(`${level}: ${args.map(String).join(' ')}`),
   });
-  for (const input of options.extraInputs ?? []) context.extraInputs.set(input, CLIENT_DATA);
+  for (const input of options.extraInputs ?? []) context.extraInputs.set(input, world.clientData());
   return context;
 }
 
@@ -257,7 +243,7 @@ describe('the setup', () => {
         get('/'),
       ])) as HttpResponseInit[];
       expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
-      expect(fresh.secretReads).toEqual(['admin-password']);
+      expect(fresh.secretReads('admin-password')).toEqual(['admin-password']);
       const gallery = readGallery(join(import.meta.dirname, '..', '..', 'templates'));
       for (const template of gallery) expect(await deps.workflows().history(template.id)).toHaveLength(1);
       expect(await deps.directory().getUser('root@example.net')).toMatchObject({
@@ -266,7 +252,7 @@ describe('the setup', () => {
       });
       expect(await deps.directory().verifyPassword('root@example.net', ROOT_PASSWORD)).not.toBeNull();
       await get('/api/openapi.json');
-      expect(fresh.secretReads).toHaveLength(1);
+      expect(fresh.secretReads('admin-password')).toHaveLength(1);
     } finally {
       await fresh.close();
     }
@@ -292,7 +278,7 @@ describe('the setup', () => {
       } finally {
         console.error = before;
       }
-      expect(fresh.secretReads).toEqual(['admin-password']);
+      expect(fresh.secretReads('admin-password')).toEqual(['admin-password']);
       expect(errors.join('\n')).toContain('STEPGATE_ADMIN_PASSWORD_SECRET, Key Vault secret admin-password');
       expect(errors.join('\n')).not.toContain('too-short');
       expect(await deps.directory().getUser('root@example.net')).toBeUndefined();
@@ -325,7 +311,7 @@ describe('the api function', () => {
       },
     ]);
     expect(Object.keys(answer.init.headers as object)).not.toContain('set-cookie');
-    expect(world.clients.at(-1)?.taskHubName).toBe('StepgateTest');
+    expect(world.clients.at(-1)?.taskHubName).toBe(world.clientData().taskHubName);
   });
 
   it('saves a workflow, runs it, and decides its approval; the run completes', async () => {
@@ -341,7 +327,7 @@ describe('the api function', () => {
     );
     expect(started.status).toBe(201);
     const runId = started.json.runId as string;
-    await world.engine.host.idle();
+    await world.settle();
     const run = await as(bob, 'GET', `/api/runs/${runId}`);
     expect(run.json).toMatchObject({ id: runId, workflowId: 'expense', status: 'running' });
     const decided = await as(
@@ -351,7 +337,7 @@ describe('the api function', () => {
       JSON.stringify({ decision: 'approve' }),
     );
     expect(decided.status).toBe(200);
-    expect(await world.engine.host.waitForRun(runId)).toBe('completed');
+    expect(await world.host().waitForRun(runId)).toBe('completed');
   });
 
   it('serves the signed approval link page from the emailed link', async () => {
@@ -366,7 +352,7 @@ describe('the api function', () => {
       '/api/workflows/expense/run',
       JSON.stringify({ input: { amount: 77 } }),
     );
-    await world.engine.host.idle();
+    await world.settle();
     const runId = started.json.runId as string;
     const mail = world.inbox
       .list({ to: ADA.email })
@@ -396,7 +382,7 @@ describe('the api function', () => {
     expect(first.status).toBe(201);
     const again = await call('POST', '/api/workflows/hook/run', { headers, body });
     expect(again.json).toMatchObject({ runId: first.json.runId, redelivery: true });
-    const run = await world.engine.host.getRun(first.json.runId as string);
+    const run = await world.host().getRun(first.json.runId as string);
     expect(run?.trigger).toMatchObject({ type: 'webhook', user: { email: BOB.email } });
     const tampered = await call('POST', '/api/workflows/hook/run', {
       headers: { ...headers, 'webhook-id': 'msg_azure_2' },
@@ -565,7 +551,7 @@ describe('the schedules timer', () => {
     const fires = await world.instance().schedules().fires(id);
     expect(fires).toHaveLength(1);
     expect(fires[0]).toMatchObject({ scheduledTime: Date.UTC(2026, 2, 29, 7, 30), status: 'started' });
-    const runs = await world.engine.host.listRuns({ workflowId: 'waiting' });
+    const runs = await world.host().listRuns({ workflowId: 'waiting' });
     expect(runs.map((r) => r.id)).toEqual([fires[0]?.runId]);
     expect(runs[0]?.trigger).toMatchObject({ type: 'schedule', user: { email: 'org', manager: ADA.email } });
     expect((await world.instance().schedules().get(id))?.nextFireAt).toBe(Date.UTC(2026, 2, 30, 7, 30));

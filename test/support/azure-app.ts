@@ -1,40 +1,27 @@
-// What the Azure app's tests run it on: AzureDeps (functions/azure/deps.ts) composed over the local
-// adapters — the SQLite stores on the embedded engine's database and the embedded engine as the
-// DurableHost — in ONE function, testAzureDeps, which the integrator switches to the Azure adapters on
-// Azurite once they are merged. Mail goes through a real SMTP conversation to the development inbox.
-//
-// The embedded engine runs the workflows with its own activities, so the approval emails its requests send
-// are made here as the Azure activities make them (functions/azure/services.ts azureApprovals): signed links
-// with the key the platform secret derives, spent nonces in the same link store, so the API's link pages
-// (the functions under test) verify them. The host records every durable client it is given (the one
-// Durable Functions builds from the invocation's `durableClient` input), so a test sees the binding used.
+// What the Azure app's tests run it on: the deployed composition itself (functions/azure/deployment.ts
+// azureDeps) over the stand-ins of what it reaches — Azurite for the tables and blobs (real wire protocol,
+// ETags, transactions), the Key Vault fake (the vault's wrapping key, the platform secret, the first admin's
+// password and the SMTP relay's URL, over checked TLS), a real SMTP inbox as the relay, and the Durable
+// Functions extension's stand-in (test/support/durable-extension.ts) running each started orchestration
+// with durable-functions' own replay and the app's real activities (functions/azure/services.ts
+// activityPorts over the same deps). Each `instance()` is another function instance: new clients and
+// ports over the same tables and vault.
 import { randomBytes } from 'node:crypto';
+import { ContainerClient } from '@azure/storage-blob';
 import type { DurableClient } from 'durable-functions';
-import { SqliteApprovalLinkStore } from '../../adapters/local/approval-link-store.js';
-import { SqliteApprovalStore } from '../../adapters/local/approval-store.js';
-import { SystemClock } from '../../adapters/local/clock.js';
+import { AzureTables } from '../../adapters/azure/tables.js';
 import { openDatabase } from '../../adapters/local/database.js';
-import { createEmbeddedEngine, type EmbeddedEngine } from '../../adapters/local/engine.js';
-import { SqliteRateLimiter } from '../../adapters/local/rate-limiter.js';
-import { SqliteResultStore } from '../../adapters/local/result-store.js';
-import { SqliteScheduleStore } from '../../adapters/local/schedule-store.js';
-import { SqliteApiTokenStore, SqliteSessionStore } from '../../adapters/local/session-store.js';
 import { type SmtpInbox, startSmtpInbox } from '../../adapters/local/smtp-inbox.js';
-import { SqliteDirectory } from '../../adapters/local/sqlite-directory.js';
-import { SqliteVault } from '../../adapters/local/vault.js';
-import { SqliteWebhookDeliveryStore } from '../../adapters/local/webhook-store.js';
-import { SqliteWorkflowStore } from '../../adapters/local/workflow-store.js';
+import { createActivityHandlers } from '../../functions/azure/activities.js';
 import { type AzureConfig, ENV, loadAzureConfig } from '../../functions/azure/config.js';
+import { azureDeps } from '../../functions/azure/deployment.js';
 import type { AzureDeps } from '../../functions/azure/deps.js';
-import { ApprovalLinks, linkNotifier } from '../../functions/core/approval-links.js';
-import type { ApprovalNotifier } from '../../functions/core/approvals.js';
-import type { AuditEntry } from '../../functions/core/audit.js';
+import { activityPorts } from '../../functions/azure/services.js';
 import type { TemplateEntry } from '../../functions/core/http/template-routes.js';
-import { ChannelNotifier } from '../../functions/core/notify/notifier.js';
-import { createSsrfGuard } from '../../functions/core/notify/ssrf.js';
-import { lazy } from '../../functions/core/per-instance.js';
-import { approvalKeys } from '../../functions/core/platform-keys.js';
-import type { ScheduleStore } from '../../functions/core/ports.js';
+import type { Clock, DurableHost, ScheduleStore, TimerHandle } from '../../functions/core/ports.js';
+import { type Azurite, startAzurite } from './azurite.js';
+import { DurableExtension } from './durable-extension.js';
+import { type KeyVaultFake, startKeyVaultFake } from './key-vault-fake.js';
 
 export const PUBLIC_URL = 'https://stepgate.example.net';
 
@@ -56,140 +43,131 @@ export function testAzureConfig(extra: Record<string, string> = {}): AzureConfig
   });
 }
 
-/** A clock whose time a test may set (`at`); the system's otherwise. */
-export class SettableClock extends SystemClock {
+/** The system's clock, whose time a test may set (`at`). */
+export class SettableClock implements Clock {
   at: number | undefined;
-  override now(): number {
+  now(): number {
     return this.at ?? Date.now();
+  }
+  setTimer(at: number, fire: () => void): TimerHandle {
+    return setTimeout(fire, Math.max(0, at - this.now())) as unknown as TimerHandle;
+  }
+  clearTimer(handle: TimerHandle): void {
+    clearTimeout(handle as unknown as NodeJS.Timeout);
   }
 }
 
 export interface AzureTestWorld {
-  engine: EmbeddedEngine;
+  azurite: Azurite;
+  keyVault: KeyVaultFake;
+  extension: DurableExtension;
   inbox: SmtpInbox;
   config: AzureConfig;
   clock: SettableClock;
-  /** Key Vault secrets by name (the `secrets` port reads them), and the names read, in order. */
-  secrets: Map<string, string>;
-  secretReads: string[];
+  /** Key Vault secrets by name: `set` stores a new version in the fake. */
+  secrets: { set(name: string, value: string): void };
+  /** The Key Vault secrets read so far (`name`'s only, when given), in order. */
+  secretReads(name?: string): string[];
   /** The durable clients the hosts were made from, in order. */
   clients: DurableClient[];
+  /** The durable client binding's data the extension hands a function. */
+  clientData(): Record<string, unknown>;
+  /** A run host over the extension, as the API function makes it. */
+  host(): DurableHost;
+  /** Resolves once no orchestration has work in flight. */
+  settle(): Promise<void>;
   /**
-   * One instance's deps: each call makes new port objects over the same database (another instance).
-   * `schedules` may wrap the instance's schedule store (a race test holds its reads at a barrier).
+   * One instance's deps: each call makes new clients and ports over the same tables and vault (another
+   * instance). `schedules` may wrap the instance's schedule store (a race test holds its reads at a barrier).
    */
   instance(wrap?: { schedules?(store: ScheduleStore): ScheduleStore }): AzureDeps;
   close(): Promise<void>;
 }
 
-/** The Azure app's deps over the local adapters (see the top): the ONE place the tests compose them. */
+let worlds = 0;
+
+/** The Azure app's deps as deployed, over the stand-ins (see the top): the ONE place the tests compose them. */
 export async function testAzureDeps(
-  options: { templates?: TemplateEntry[]; config?: AzureConfig } = {},
+  options: { templates?: TemplateEntry[]; extra?: Record<string, string> } = {},
 ): Promise<AzureTestWorld> {
-  const config = options.config ?? testAzureConfig();
-  const clock = new SettableClock();
-  const platformSecret = randomBytes(32);
+  const azurite = await startAzurite();
+  // A vault of its own per world: the platform secrets are cached per vault URL in a process.
+  const keyVault = await startKeyVaultFake(`sg-test-${process.pid}-${++worlds}`);
   const inboxDb = openDatabase(':memory:');
   const inbox = await startSmtpInbox({ db: inboxDb });
-  const late: { approvalNotifier?: ApprovalNotifier; notifier?: ChannelNotifier } = {};
-  const engine = createEmbeddedEngine({
-    file: ':memory:',
-    clock,
-    directory: {
-      user: (email) => new SqliteDirectory(engine.db).user(email),
-      resolve: (spec) => new SqliteDirectory(engine.db).resolve(spec),
-    },
-    tools: {
-      call: async () => {
-        throw new Error('the Azure app tests run workflows without tool steps');
-      },
-    },
-    notifier: { send: (request) => (late.notifier as ChannelNotifier).send(request) },
-    approvalNotifier: {
-      requested: (record) => (late.approvalNotifier as ApprovalNotifier).requested(record),
-    },
+  const prefix = azurite.freshPrefix();
+  const config = testAzureConfig({
+    [ENV.tablesEndpoint]: azurite.tableEndpoint,
+    [ENV.tablePrefix]: prefix,
+    [ENV.blobEndpoint]: azurite.blobEndpoint,
+    [ENV.storageAuth]: 'development',
+    [ENV.keyVaultUrl]: keyVault.vaultUrl,
+    ...options.extra,
   });
-  const { db } = engine;
-  const recordAudit = async (runId: string, entry: AuditEntry) => engine.host.recordAudit(runId, entry);
-  const vaultKey = randomBytes(32);
-  const directory = new SqliteDirectory(db);
-  const notifier = new ChannelNotifier({
-    vault: new SqliteVault(db, vaultKey),
-    config: { email: { defaultUrl: inbox.url, from: config.emailFrom } },
-    ssrf: createSsrfGuard(),
-    clock,
-  });
-  late.notifier = notifier;
-  late.approvalNotifier = linkNotifier({
-    links: new ApprovalLinks({
-      secret: approvalKeys(platformSecret).linkSecret,
-      store: new SqliteApprovalLinkStore(db),
-      approvals: engine.approvals,
-      approvalStore: engine.store,
-      recordAudit,
-      clock,
-      baseUrl: config.publicUrl,
-    }),
-    notifier,
-    directory,
-    recordAudit,
-  });
-  const secrets = new Map<string, string>();
-  const secretReads: string[] = [];
+  await new AzureTables({
+    endpoint: azurite.tableEndpoint,
+    credential: azurite.credential,
+    prefix,
+    allowInsecureConnection: true,
+  }).createAll();
+  await new ContainerClient(
+    `${azurite.blobEndpoint}/${config.resultsContainer}`,
+    azurite.blobCredential,
+  ).createIfNotExists();
+  keyVault.createKey(config.vaultKey);
+  keyVault.setSecret(config.platformSecret, randomBytes(32).toString('base64'));
+  keyVault.setSecret(config.smtpRelaySecret ?? 'smtp-relay', inbox.url);
+  const clock = new SettableClock();
   const clients: DurableClient[] = [];
-  const instance = (wrap: { schedules?(store: ScheduleStore): ScheduleStore } = {}): AzureDeps => ({
-    config,
+  const seams = {
+    credential: keyVault.credential,
+    keyVaultKeys: keyVault.clientOptions(),
+    keyVaultSecrets: keyVault.clientOptions(),
     clock,
-    workflows: lazy(() => new SqliteWorkflowStore(db)),
-    sessions: lazy(() => new SqliteSessionStore(db)),
-    tokens: lazy(() => new SqliteApiTokenStore(db)),
-    directory: lazy(() => new SqliteDirectory(db)),
-    deliveries: lazy(() => new SqliteWebhookDeliveryStore(db, clock)),
-    limiter: lazy(() => new SqliteRateLimiter(db)),
-    approvalStore: (callbackKey) => new SqliteApprovalStore(db, { callbackKey, recordAudit }),
-    linkStore: lazy(() => new SqliteApprovalLinkStore(db)),
-    schedules: lazy(() => {
-      const store = new SqliteScheduleStore(db);
-      return wrap.schedules?.(store) ?? store;
-    }),
-    vault: lazy(() => new SqliteVault(db, vaultKey)),
-    results: lazy(() => new SqliteResultStore(db)),
-    notifier: () => notifier,
-    trail: () => ({
-      append: recordAudit,
-      appendBatch: async (batch) => {
-        for (const { seq: _seq, at: _at, ...entry } of batch.entries) await recordAudit(batch.runId, entry);
+    galleryDir: process.cwd(),
+  };
+  const instance = (wrap: { schedules?(store: ScheduleStore): ScheduleStore } = {}): AzureDeps => {
+    const deps = azureDeps(config, seams);
+    const schedules = wrap.schedules;
+    return {
+      ...deps,
+      templates: options.templates ?? [],
+      host: (client) => {
+        clients.push(client);
+        return deps.host(client);
       },
-    }),
-    host: (client) => {
-      clients.push(client);
-      return engine.host;
-    },
-    platformSecret: async () => platformSecret,
-    secrets: () => ({
-      read: async (name) => {
-        secretReads.push(name);
-        const value = secrets.get(name);
-        if (value === undefined) throw new Error(`Key Vault secret ${name} not found`);
-        return value;
-      },
-    }),
-    templates: options.templates ?? [],
+      ...(schedules === undefined ? {} : { schedules: () => schedules(deps.schedules()) }),
+    };
+  };
+  const workers = instance();
+  const extension = await DurableExtension.start({
+    activities: createActivityHandlers(activityPorts(async () => workers)),
   });
   return {
-    engine,
+    azurite,
+    keyVault,
+    extension,
     inbox,
     config,
     clock,
-    secrets,
-    secretReads,
+    secrets: { set: (name, value) => keyVault.setSecret(name, value) },
+    secretReads: (name) =>
+      keyVault.requests
+        // The authorised reads: a client's first try of each request is refused with the challenge.
+        .filter((r) => r.method === 'GET' && r.headers.authorization !== undefined)
+        .map((r) => /^\/secrets\/([^/]+)/.exec(r.path)?.[1])
+        .filter((read): read is string => read !== undefined && (name === undefined || read === name)),
     clients,
+    clientData: () => extension.binding(),
+    host: () => workers.host(extension.client()),
+    settle: () => extension.settle(),
     instance,
     close: async () => {
-      await engine.host.close();
+      await extension.close();
       await inbox.close();
       inboxDb.close();
-      engine.db.close();
+      await keyVault.close();
+      await azurite.stop();
     },
   };
 }

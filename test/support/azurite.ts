@@ -8,21 +8,24 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AzureNamedKeyCredential } from '@azure/data-tables';
+import { StorageSharedKeyCredential } from '@azure/storage-blob';
 import { AzureTables } from '../../adapters/azure/tables.js';
+import { AZURITE_ACCOUNT, AZURITE_KEY } from '../../functions/azure/deployment.js';
 import { freePort } from './moto.js';
 
 /** Azurite's one account and its well-known key (published by Microsoft; not a secret). */
-export const DEV_ACCOUNT = 'devstoreaccount1';
-export const DEV_KEY =
-  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const DEV_ACCOUNT = AZURITE_ACCOUNT;
+export const DEV_KEY = AZURITE_KEY;
 
 export interface Azurite {
   /** `http://127.0.0.1:<port>/devstoreaccount1`: the table service. */
   tableEndpoint: string;
   blobEndpoint: string;
   queueEndpoint: string;
-  /** The account key credential every client of this Azurite uses. */
+  /** The account key credential every table client of this Azurite uses. */
   credential: AzureNamedKeyCredential;
+  /** The same key as Blob Storage's clients take it. */
+  blobCredential: StorageSharedKeyCredential;
   /** A connection string naming all three services (what AzureWebJobsStorage would hold). */
   connectionString: string;
   /** Tables nobody else uses (a fresh prefix), created. */
@@ -98,6 +101,7 @@ export async function startAzurite(): Promise<Azurite> {
     blobEndpoint: base(blobPort),
     queueEndpoint: base(queuePort),
     credential,
+    blobCredential: new StorageSharedKeyCredential(DEV_ACCOUNT, DEV_KEY),
     connectionString: [
       'DefaultEndpointsProtocol=http',
       `AccountName=${DEV_ACCOUNT}`,
