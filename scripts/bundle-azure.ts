@@ -20,6 +20,7 @@
 import { copyFileSync, cpSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { ENV } from '../functions/azure/config.js';
 import { BANNER, galleryFiles, NativeModuleError, nativeInputs, ZOD_ENGLISH_ONLY } from './bundle-lambdas.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -27,7 +28,7 @@ export const AZURE_BUNDLE_DIR = join(ROOT, 'dist-azure');
 /** The Functions worker's own module (see the top). */
 export const WORKER_CORE = '@azure/functions-core';
 /** The app setting holding the Durable Functions task hub's name. */
-export const TASK_HUB_SETTING = 'STEPGATE_TASK_HUB';
+export const TASK_HUB_SETTING = ENV.taskHub;
 
 /** The host.json the Functions host reads beside the bundle (see the top). */
 export const HOST_JSON = {

@@ -46,6 +46,8 @@ export const ENV = {
   mcpServers: 'STEPGATE_MCP_SERVERS',
   policy: 'STEPGATE_POLICY',
   limits: 'STEPGATE_LIMITS',
+  /** The Durable Functions task hub's name (host.json reads it: `%STEPGATE_TASK_HUB%`). */
+  taskHub: 'STEPGATE_TASK_HUB',
   /** The first admin, made by the setup when the directory has none, and the secret with their password. */
   adminEmail: 'STEPGATE_ADMIN_EMAIL',
   adminPasswordSecret: 'STEPGATE_ADMIN_PASSWORD_SECRET',
@@ -56,6 +58,7 @@ export type AzureSetting = keyof typeof ENV;
 /** Settings with a default, or whose absence turns a feature off. */
 const OPTIONAL = new Set<AzureSetting>([
   'tablePrefix',
+  'taskHub',
   'storageAuth',
   'resultsContainer',
   'emailTransport',
@@ -106,6 +109,10 @@ export const AzureConfigSchema = z.object({
   mcpServers: jsonVariable(ENV.mcpServers, httpServers),
   policy: jsonVariable(ENV.policy, PolicyConfigSchema),
   limits: jsonVariable(ENV.limits, LimitsConfigSchema),
+  taskHub: text(ENV.taskHub).regex(
+    /^[A-Za-z][A-Za-z0-9]{2,44}$/,
+    `${ENV.taskHub} must be 3-45 letters and digits, starting with a letter (a task hub name)`,
+  ),
   adminEmail: z.email({ error: `${ENV.adminEmail} must be an email address` }),
   adminPasswordSecret: vaultName(ENV.adminPasswordSecret),
 });
@@ -125,6 +132,7 @@ export type AzureConfig = Omit<
   | 'limits'
   | 'adminEmail'
   | 'adminPasswordSecret'
+  | 'taskHub'
 > & {
   tablePrefix: string;
   resultsContainer: string;
@@ -137,6 +145,8 @@ export type AzureConfig = Omit<
   limits: LimitsConfig;
   adminEmail?: string;
   adminPasswordSecret?: string;
+  /** Read by the Functions host only; the infrastructure always sets it. */
+  taskHub?: string;
 };
 
 const DEFAULTS = {

@@ -37,6 +37,7 @@ export function appSettings(stack: Stack): Expr {
     ...host,
     [ENV.tablesEndpoint]: tablesEndpoint(stack),
     [ENV.tablePrefix]: inputs.tablePrefix,
+    [ENV.taskHub]: format('{0}hub', inputs.tablePrefix),
     [ENV.blobEndpoint]: storage.ref('primaryEndpoints', 'blob'),
     [ENV.resultsContainer]: NAMES.resultsContainer,
     [ENV.storageAuth]: 'managed-identity',

@@ -15,6 +15,7 @@ import { NAMES } from '../../infra/azure/parts.js';
 import { BUILT_IN_ROLES, COSMOS_TABLE_DATA_CONTRIBUTOR, EMAIL_SENDER_ROLE } from '../../infra/azure/roles.js';
 import { HOST_SETTINGS } from '../../infra/azure/settings.js';
 import { azureTemplate } from '../../infra/azure/stack.js';
+import { HOST_JSON } from '../../scripts/bundle-azure.js';
 import { ArmEvaluator, idOf, isExpression, resourceGroupId, type Value } from './arm-eval.js';
 
 type Obj = { [key: string]: Value };
@@ -292,6 +293,10 @@ describe('the Azure template: app settings', () => {
         expect(config.smtpRelaySecret).toBe(NAMES.smtpRelaySecret);
       }
       expect(settings[ENV.mcpServers] !== undefined).toBe(choice.json);
+      // Every %SETTING% the bundle's host.json names is set (the Durable task hub's name).
+      for (const [, name] of JSON.stringify(HOST_JSON).matchAll(/%([A-Za-z0-9_]+)%/g))
+        expect(settings[name as string], name).toMatch(/^[A-Za-z][A-Za-z0-9]{2,44}$/);
+      expect(config.taskHub).toBe(settings[ENV.taskHub]);
     },
   );
 
