@@ -5,14 +5,13 @@
 // orchestration instance (its id is the run id) as the level's event, through the DurableHost; only the
 // API decides — the activities open and close levels, never deciding, so they are given no run host.
 import { AzureRunRecorder } from '../../adapters/azure/run-records.js';
-import { McpRegistry } from '../../adapters/mcp/registry.js';
+import { type CloudTools, cloudTools } from '../../adapters/mcp/cloud-tools.js';
 import { ApprovalLinks, linkNotifier } from '../core/approval-links.js';
 import { type ApprovalNotifier, ApprovalService } from '../core/approvals.js';
 import type { AuditEntry } from '../core/audit.js';
 import { perInstance } from '../core/per-instance.js';
 import { type ApprovalKeys, approvalKeys, chatConfirmKey } from '../core/platform-keys.js';
 import type { ApprovalStore, DurableHost } from '../core/ports.js';
-import { ToolPipeline } from '../core/tool-pipeline.js';
 import type { AzureActivityPorts } from './activities.js';
 import type { AzureDeps } from './deps.js';
 
@@ -24,24 +23,11 @@ export async function platformKeys(deps: Pick<AzureDeps, 'platformSecret'>): Pro
   return { ...approvalKeys(secret), chatKey: chatConfirmKey(secret) };
 }
 
-export interface AzureTools {
-  registry: McpRegistry;
-  pipeline: ToolPipeline;
-}
+export type AzureTools = CloudTools;
 
 /** The registry over the configured Streamable HTTP servers and the pipeline over the ports. */
 export function azureTools(deps: AzureDeps): AzureTools {
-  const registry = new McpRegistry(deps.config.mcpServers, {
-    logger: { warn: (message) => console.warn(`mcp: ${message}`) },
-  });
-  const pipeline = new ToolPipeline({
-    registry,
-    vault: deps.vault(),
-    policy: deps.config.policy,
-    limiter: deps.limiter(),
-    clock: deps.clock,
-  });
-  return { registry, pipeline };
+  return cloudTools(deps.config, { vault: deps.vault(), limiter: deps.limiter(), clock: deps.clock });
 }
 
 export interface AzureApprovals {

@@ -4,7 +4,7 @@
 // unless the vault names an SMTP_URL of the sender's own) and the approval service with its signed links.
 // A decided level's outcome is posted to the level's callback URL (its event name, a Workflows callback)
 // with the function's identity; only the API decides, the other functions are given no decisions.
-import { McpRegistry } from '../../adapters/mcp/registry.js';
+import { type CloudTools, cloudTools } from '../../adapters/mcp/cloud-tools.js';
 import { ApprovalLinks, linkNotifier } from '../core/approval-links.js';
 import { type ApprovalNotifier, ApprovalService } from '../core/approvals.js';
 import type { AuditEntry } from '../core/audit.js';
@@ -12,7 +12,6 @@ import { ChannelNotifier } from '../core/notify/notifier.js';
 import { createSsrfGuard } from '../core/notify/ssrf.js';
 import { type ApprovalKeys, approvalKeys, chatConfirmKey } from '../core/platform-keys.js';
 import type { ApprovalStore, Notifier } from '../core/ports.js';
-import { ToolPipeline } from '../core/tool-pipeline.js';
 import { required } from './config.js';
 import type { GcpDeps, GcpPorts } from './ports.js';
 
@@ -23,24 +22,11 @@ export async function platformKeys(ports: GcpPorts): Promise<PlatformKeys> {
   return { ...approvalKeys(secret), chatKey: chatConfirmKey(secret) };
 }
 
-export interface GcpTools {
-  registry: McpRegistry;
-  pipeline: ToolPipeline;
-}
+export type GcpTools = CloudTools;
 
 /** The registry over the configured Streamable HTTP servers and the pipeline over the ports. */
 export function gcpTools(ports: GcpPorts): GcpTools {
-  const registry = new McpRegistry(ports.config.mcpServers, {
-    logger: { warn: (message) => console.warn(`mcp: ${message}`) },
-  });
-  const pipeline = new ToolPipeline({
-    registry,
-    vault: ports.vault(),
-    policy: ports.config.policy,
-    limiter: ports.limiter(),
-    clock: ports.clock,
-  });
-  return { registry, pipeline };
+  return cloudTools(ports.config, { vault: ports.vault(), limiter: ports.limiter(), clock: ports.clock });
 }
 
 /** The ChannelNotifier, its default SMTP server the deployment's relay (none: email needs a vault SMTP_URL). */
