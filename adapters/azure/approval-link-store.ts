@@ -2,13 +2,15 @@
 // entityKey(nonce), RowKey `link`. Only the token's random nonce is kept, never the token. A claim is a
 // create, which fails (409) when the entity exists: of concurrent uses of one link, from any instance,
 // exactly one writes. Table Storage forgets nothing by itself (no TTL), so the adapter checks expiry: `prune`
-// deletes the entities whose token expired before a time, found by `expiresKey` (the expiry as fixed-width
+// (the housekeeping timer's, at most `limit` per call) deletes the entities whose token expired before a
+// time, found by `expiresKey` (the expiry as fixed-width
 // digits: a string compares the same on Table Storage, Cosmos DB and Azurite, where a large number's stored
 // type varies). A nonce stays spent until it is pruned: an expired token is refused as expired before its
 // nonce is looked at, so nothing depends on when that happens.
 import type { TableClient } from '@azure/data-tables';
 import type { ApprovalLinkStore, UsedLink } from '../../functions/core/approval-links.js';
-import { type AzureTables, alreadyExists, deleteAsRead, digits, entityKey, readEntity } from './tables.js';
+import { checkPruneLimit, pruneMatching } from './prune.js';
+import { type AzureTables, alreadyExists, digits, entityKey, readEntity } from './tables.js';
 
 const ROW = 'link';
 
@@ -39,19 +41,11 @@ export class AzureApprovalLinkStore implements ApprovalLinkStore {
     return (await readEntity(this.links, entityKey(nonce), ROW)) !== undefined;
   }
 
-  /** Forgets spent nonces whose tokens expired before `before`; how many. */
-  async prune(before: number): Promise<number> {
+  /** Forgets spent nonces whose tokens expired before `before`, at most `limit`; how many. */
+  async prune(before: number, limit = Number.POSITIVE_INFINITY): Promise<number> {
     if (!Number.isFinite(before)) throw new Error(`before must be a time in ms since epoch, got ${before}`);
+    checkPruneLimit(limit);
     if (before <= 0) return 0;
-    let pruned = 0;
-    const expired = this.links.listEntities({
-      queryOptions: {
-        filter: `expiresKey lt '${digits(Math.ceil(before))}'`,
-        select: ['PartitionKey', 'RowKey'],
-      },
-    });
-    for await (const entity of expired)
-      if (await deleteAsRead(this.links, { ...entity, etag: '*' })) pruned++;
-    return pruned;
+    return pruneMatching(this.links, `expiresKey lt '${digits(Math.ceil(before))}'`, limit);
   }
 }

@@ -19,19 +19,19 @@
 // The login throttle (functions/core/login-throttle.ts AttemptCounter) also gives a hit back (`release`,
 // conditioned on the ETag like a take), forgets a bucket (`clear`: the entity deleted) and asks how long
 // until a full bucket has room (`retryAfter`, one read). Table Storage has no TTL: `prune` deletes the
-// buckets whose last call is older than a time (a query of the partition filtered on lastAt).
+// buckets whose last call is older than a time (a query of the partition filtered on lastAt), each only
+// while it is as read, at most `limit` per call (the housekeeping timer, functions/azure/housekeeping.ts).
 //
 // Limitation: an entity holds at most 1 MiB, so a bucket holds at most MAX_AZURE_LIMIT (10,000) calls per
 // window (about 300 KB of UTF-16 text); a larger limit is refused when it is taken from, naming the bucket.
-import type { TableClient, TableEntityResult, TransactionAction } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
 import type { AttemptCounter } from '../../functions/core/login-throttle.js';
 import type { RateLimitBucket, RateLimiter, RateLimitVerdict } from '../../functions/core/ports.js';
 import { validateBuckets } from '../local/rate-limiter.js';
 import { fromInt64, int64, int64Literal } from './int64.js';
-import { entitiesWithPrefix } from './prefix-query.js';
+import { pruneMatching } from './prune.js';
 import {
   type AzureTables,
-  deleteAsRead,
   entityKey,
   notFound,
   packText,
@@ -141,12 +141,10 @@ export class AzureRateLimiter implements RateLimiter, AttemptCounter {
     return last === undefined ? 0 : Math.max(0, last + bucket.windowMs - now);
   }
 
-  /** Deletes the buckets whose last call was before `before`; how many. */
-  async prune(before: number): Promise<number> {
-    const old = await entitiesWithPrefix(this.client, PARTITION, '', `lastAt lt ${int64Literal(before)}`);
-    let deleted = 0;
-    for (const bucket of old) if (await deleteAsRead(this.client, bucket)) deleted++;
-    return deleted;
+  /** Deletes the buckets whose last call was before `before`, at most `limit`; how many. */
+  async prune(before: number, limit = Number.POSITIVE_INFINITY): Promise<number> {
+    const filter = `${odata`PartitionKey eq ${PARTITION}`} and lastAt lt ${int64Literal(before)}`;
+    return pruneMatching(this.client, filter, limit);
   }
 
   private read(key: string): Promise<Stored | undefined> {

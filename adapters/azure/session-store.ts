@@ -15,15 +15,17 @@
 // BEFORE the session (so every session there is has its entry; an entry without a session, left by a crash,
 // counts for nothing and is removed when met). Ending sessions deletes the session first, conditioned on the
 // ETag read (of two concurrent "log out everywhere" each session is counted by exactly one), then its
-// entry. Table Storage has no TTL: an expired session met is deleted at once, and each login sweeps the
-// user's expired sessions (one range of their partition); a user who never comes back leaves theirs.
+// entry. Table Storage has no TTL: an expired session met is deleted at once, each login sweeps the
+// user's expired sessions (one range of their partition), and `prune` (the housekeeping timer's,
+// functions/azure/housekeeping.ts) ends everyone's expired sessions — a user who never comes back too —
+// found by their entries (the `sessions|` partitions' range, filtered on expiresAt), at most `limit` a call.
 //
 // An API token is found by id to verify, and listed by owner through its entry (written before the token;
 // ordered by creation, ties by id). A revocation, and a verification's `lastUsedAt`, are merges conditioned
 // on the ETag read: of concurrent revocations exactly one finds the token unrevoked, and a token revoked
 // after it was read is refused, as it would have been a moment later. A verification whose write meets
 // another's reads the token again instead of retrying: concurrent calls with one token never queue on it.
-import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
 import {
   checkScopes,
   newApiToken,
@@ -47,7 +49,8 @@ import {
   secretMatches,
 } from '../local/session-store.js';
 import { int64, int64Literal } from './int64.js';
-import { entitiesWithPrefix } from './prefix-query.js';
+import { afterPrefix, entitiesWithPrefix } from './prefix-query.js';
+import { pruneMatching } from './prune.js';
 import {
   type AzureTables,
   deleteAsRead,
@@ -69,14 +72,18 @@ const usableToken = (token: unknown): token is string =>
   typeof token === 'string' && token.length > 0 && token.length <= MAX_TOKEN_TEXT;
 
 const sessionKey = (hash: string) => `session|${entityKey(hash)}`;
-const entriesKey = (email: string) => `sessions|${entityKey(email)}`;
+/** Every user's session-entry partition starts with this. */
+const ENTRIES = 'sessions|';
+const entriesKey = (email: string) => `${ENTRIES}${entityKey(email)}`;
 
-/** Deletes an entity, whether or not it is still there. */
-async function forget(client: TableClient, partitionKey: string, rowKey: string): Promise<void> {
+/** Deletes an entity, whether or not it is still there; false when it was not. */
+async function forget(client: TableClient, partitionKey: string, rowKey: string): Promise<boolean> {
   try {
     await client.deleteEntity(partitionKey, rowKey);
+    return true;
   } catch (error) {
     if (!notFound(error)) throw error;
+    return false;
   }
 }
 
@@ -140,19 +147,41 @@ export class AzureSessionStore implements SessionStore {
     return this.end(email.toLowerCase(), this.now());
   }
 
+  /**
+   * Ends every user's sessions expired at `now` (and entries left without a session), at most `limit`
+   * entries; how many it removed. Users who never log in again leave theirs to this.
+   */
+  async prune(now: number, limit = Number.POSITIVE_INFINITY): Promise<number> {
+    if (!Number.isFinite(now)) throw new RangeError(`prune: now must be a time in ms, not ${now}`);
+    const filter = `${odata`PartitionKey ge ${ENTRIES} and PartitionKey lt ${afterPrefix(ENTRIES)}`} and expiresAt le ${int64Literal(now)}`;
+    return pruneMatching(this.client, filter, limit, async (entry) => {
+      const ended = await this.endEntry(entry.partitionKey as string, entry.rowKey as string);
+      return ended !== 'raced';
+    });
+  }
+
   /** Ends the sessions of `owner` (only the expired ones with `expiredOnly`); how many were live. */
   private async end(owner: string, now: number, expiredOnly = false): Promise<number> {
     const filter = expiredOnly ? `expiresAt le ${int64Literal(now)}` : undefined;
     const entries = await entitiesWithPrefix(this.client, entriesKey(owner), '', filter);
     let ended = 0;
     for (const entry of entries) {
-      const hash = entry.rowKey as string;
-      const session = await readEntity<SessionEntity>(this.client, sessionKey(hash), 'session');
-      if (session !== undefined && !(await deleteAsRead(this.client, session))) continue;
-      if (session !== undefined && session.expiresAt > now) ended++;
-      await forget(this.client, entriesKey(owner), hash);
+      const session = await this.endEntry(entriesKey(owner), entry.rowKey as string);
+      if (typeof session === 'object' && session.expiresAt > now) ended++;
     }
     return ended;
+  }
+
+  /**
+   * Deletes the session of the entry (`partitionKey`, `hash`) as read, then the entry: the session it
+   * ended, `none` when the entry had none, `raced` when another ending deleted or changed either first.
+   */
+  private async endEntry(partitionKey: string, hash: string): Promise<SessionEntity | 'none' | 'raced'> {
+    const session = await readEntity<SessionEntity>(this.client, sessionKey(hash), 'session');
+    if (session !== undefined && !(await deleteAsRead(this.client, session))) return 'raced';
+    const entryDeleted = await forget(this.client, partitionKey, hash);
+    if (session !== undefined) return session;
+    return entryDeleted ? 'none' : 'raced';
   }
 
   /** Deletes the expired sessions of `owner` (a login's sweep). */

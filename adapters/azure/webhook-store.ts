@@ -12,20 +12,15 @@
 // Table Storage has no TTL: a claim expires `ttlMs` (a day by default) after it was made, and the adapter
 // treats an expired claim as gone, so a redelivery after the expiry starts a run. Replacing an expired
 // claim is conditioned on the ETag it was read with (If-Match), so of concurrent claimers exactly one
-// replaces it. `prune` deletes claims (a timer calls it): a query of the webhook partitions' range with a
-// filter on claimedAt, each deletion conditioned the same way (never a claim made again since it was read).
+// replaces it. `prune` deletes claims (the housekeeping timer calls it, functions/azure/housekeeping.ts): a
+// query of the webhook partitions' range with a filter on claimedAt, each deletion conditioned the same way
+// (never a claim made again since it was read), at most `limit` per call (adapters/azure/prune.ts).
 import { odata, type TableClient } from '@azure/data-tables';
 import type { Clock, WebhookClaim, WebhookDeliveryStore } from '../../functions/core/ports.js';
 import { fromInt64, int64, int64Literal } from './int64.js';
 import { afterPrefix } from './prefix-query.js';
-import {
-  type AzureTables,
-  alreadyExists,
-  deleteAsRead,
-  entityKey,
-  readEntity,
-  retryRaces,
-} from './tables.js';
+import { pruneMatching } from './prune.js';
+import { type AzureTables, alreadyExists, entityKey, readEntity, retryRaces } from './tables.js';
 
 export interface AzureWebhookDeliveryStoreOptions {
   /** How long a claim is kept (default a day). */
@@ -78,12 +73,9 @@ export class AzureWebhookDeliveryStore implements WebhookDeliveryStore {
     });
   }
 
-  /** Deletes the claims made before `before` (each only while it is still that claim); how many. */
-  async prune(before: number): Promise<number> {
+  /** Deletes the claims made before `before` (each only while it is still that claim), at most `limit`; how many. */
+  async prune(before: number, limit = Number.POSITIVE_INFINITY): Promise<number> {
     const filter = `${odata`PartitionKey ge ${PARTITIONS} and PartitionKey lt ${afterPrefix(PARTITIONS)}`} and claimedAt lt ${int64Literal(before)}`;
-    let deleted = 0;
-    for await (const claim of this.client.listEntities({ queryOptions: { filter } }))
-      if (await deleteAsRead(this.client, claim)) deleted++;
-    return deleted;
+    return pruneMatching(this.client, filter, limit);
   }
 }

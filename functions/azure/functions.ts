@@ -1,7 +1,8 @@
 // Stepgate's Azure Functions, registered on the v4 programming model: the HTTP catch-all (`api`: every
 // method on every path, anonymous — the app authenticates — with the durable client as an extra input),
-// the schedules' timer (`schedules`, every minute, with the durable client), and the orchestrator with its
-// activities (app.ts registerStepgate). One app runs them all over what `depsFor` composes, made once per
+// the schedules' timer (`schedules`, every minute, with the durable client), the housekeeping timer
+// (`housekeeping`, every ten minutes: Table Storage has no TTL, housekeeping.ts), and the orchestrator
+// with its activities (app.ts registerStepgate). One app runs them all over what `depsFor` composes, made once per
 // instance on first use (a failed build is tried again on the next invocation). The API runs the
 // deployment's setup before its instance's first request.
 //
@@ -23,6 +24,7 @@ import type { DurableHost } from '../core/ports.js';
 import { createAzureApi } from './api.js';
 import { type DurableRegistrar, registerStepgate } from './app.js';
 import type { AzureDeps } from './deps.js';
+import { HOUSEKEEPING_TIMER, housekeepDeps } from './housekeeping.js';
 import { fetchRequest, responseInit } from './http.js';
 import { fireDueSchedules, SCHEDULES_TIMER } from './schedules.js';
 import { activityPorts, azureTools, platformKeys } from './services.js';
@@ -39,6 +41,7 @@ export interface AzureRegistrars {
 
 export const API_FUNCTION = 'api';
 export const SCHEDULES_FUNCTION = 'schedules';
+export const HOUSEKEEPING_FUNCTION = 'housekeeping';
 /** Every method the app serves; the catch-all takes them all and the app answers 404/405. */
 export const API_METHODS: HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
@@ -109,6 +112,10 @@ export function registerAzureFunctions(
     for (const [id, outcome] of Object.entries(fired)) context.log(`schedule ${id}: ${outcome.status}`);
     if (settled > 0) context.log(`settled ${settled} interrupted fire(s)`);
   };
+  const housekeeping: TimerHandler = async (_timer, context) => {
+    const pruned = await housekeepDeps(await deps(), (message) => context.error(message));
+    context.log(`housekeeping: ${JSON.stringify(pruned)}`);
+  };
   registrars.app.http(API_FUNCTION, {
     route: '{*path}',
     methods: API_METHODS,
@@ -121,6 +128,7 @@ export function registerAzureFunctions(
     extraInputs: [df.input.durableClient()],
     handler: schedules,
   });
+  registrars.app.timer(HOUSEKEEPING_FUNCTION, { schedule: HOUSEKEEPING_TIMER, handler: housekeeping });
   const durable = registerStepgate(activityPorts(deps), registrars.durable);
-  return { http: [API_FUNCTION], timers: [SCHEDULES_FUNCTION], ...durable };
+  return { http: [API_FUNCTION], timers: [SCHEDULES_FUNCTION, HOUSEKEEPING_FUNCTION], ...durable };
 }

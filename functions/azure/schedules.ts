@@ -12,9 +12,13 @@
 // settles those at its start. Here an invocation settles the fires claimed longer ago than SETTLE_AFTER_MS
 // (well beyond host.json's function timeout, so the invocation that claimed it is gone): `started` when
 // its run exists, else `failed` (interrupted) — as the local Scheduler's start does.
+//
+// The due schedules come from the store's own `due(now)` when it has one (AzureScheduleStore: the enabled
+// schedules only, soonest first), else from `list({ enabled: true })` filtered here: the ScheduleStore port
+// stays as it is, and a store without `due` (the SQLite one in tests) serves the timer all the same.
 import { errorMessage } from '../../translator/util.js';
 import { scheduledRuns } from '../core/http/schedule-routes.js';
-import type { DurableHost } from '../core/ports.js';
+import type { DurableHost, ScheduleRecord, ScheduleStore } from '../core/ports.js';
 import { type FireOutcome, Scheduler } from '../core/triggers/schedules.js';
 import type { AzureDeps } from './deps.js';
 
@@ -24,8 +28,25 @@ export const SCHEDULES_TIMER = '0 * * * * *';
 /** How long a fire may stay claimed before an invocation settles it (host.json's timeout is 10 minutes). */
 export const SETTLE_AFTER_MS = 30 * 60_000;
 
+/** What the timer uses of the deps. */
+export type SchedulerDeps = Pick<AzureDeps, 'schedules' | 'clock' | 'workflows' | 'directory'>;
+
+/** A schedule store that finds the due schedules itself (AzureScheduleStore.due). */
+type DueStore = ScheduleStore & { due(now: number): Promise<ScheduleRecord[]> };
+
+const findsDue = (store: ScheduleStore): store is DueStore =>
+  typeof (store as Partial<DueStore>).due === 'function';
+
+/** The enabled schedules whose next fire is at or before `now`: the store's `due` if it has one (see the top). */
+export async function dueSchedules(store: ScheduleStore, now: number): Promise<ScheduleRecord[]> {
+  if (findsDue(store)) return store.due(now);
+  return (await store.list({ enabled: true })).filter(
+    (schedule) => schedule.nextFireAt !== null && schedule.nextFireAt <= now,
+  );
+}
+
 /** The Scheduler over the deps (never started: the timer keeps the time); the schedule routes use it too. */
-export function azureScheduler(deps: AzureDeps, host: DurableHost): Scheduler {
+export function azureScheduler(deps: SchedulerDeps, host: DurableHost): Scheduler {
   const directory = deps.directory();
   return new Scheduler({
     store: deps.schedules(),
@@ -43,7 +64,7 @@ export interface TimerResult {
 
 /** Fires every enabled schedule due by now (see the top); a schedule whose store call fails is logged and retried next minute. */
 export async function fireDueSchedules(
-  deps: AzureDeps,
+  deps: SchedulerDeps,
   host: DurableHost,
   log: (message: string) => void = (message) => console.error(message),
 ): Promise<TimerResult> {
@@ -51,9 +72,7 @@ export async function fireDueSchedules(
   const scheduler = azureScheduler(deps, host);
   const now = deps.clock.now();
   const settled = await settleInterrupted(deps, host, now);
-  const due = (await store.list({ enabled: true })).filter(
-    (schedule) => schedule.nextFireAt !== null && schedule.nextFireAt <= now,
-  );
+  const due = await dueSchedules(store, now);
   const fired: Record<string, FireOutcome> = {};
   for (const schedule of due) {
     try {
@@ -66,7 +85,7 @@ export async function fireDueSchedules(
 }
 
 /** Settles the fires claimed before `now - SETTLE_AFTER_MS` and never finished (see the top). */
-async function settleInterrupted(deps: AzureDeps, host: DurableHost, now: number): Promise<number> {
+async function settleInterrupted(deps: SchedulerDeps, host: DurableHost, now: number): Promise<number> {
   const store = deps.schedules();
   const stale = (await store.unfinishedFires()).filter((fire) => fire.firedAt < now - SETTLE_AFTER_MS);
   for (const fire of stale) {

@@ -91,3 +91,18 @@ export type WindowLimit = LimitsConfig['chat'];
 
 /** The limits when the config says nothing. */
 export const DEFAULT_LIMITS: LimitsConfig = LimitsConfigSchema.parse({});
+
+/** The least time rate-limit hits are kept after the last one: two days. */
+export const RATE_HIT_TTL_MS = 48 * 3_600_000;
+
+/**
+ * How long a rate-limit bucket is kept after its last hit, for the hosts' housekeeping: two days, or the
+ * longest window of `limits` (failed logins, run starts, chat) when that is longer.
+ */
+export function rateHitTtl(limits: LimitsConfig): number {
+  const windows = [limits.login.perAccount, limits.login.perAccountAddress, limits.login.perAddress];
+  return Math.max(
+    RATE_HIT_TTL_MS,
+    ...[...windows, limits.runStarts, limits.chat].map((w) => w.windowSeconds * 1000),
+  );
+}

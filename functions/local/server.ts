@@ -38,6 +38,7 @@ import { dashboardDir, mountDashboard } from '../core/http/dashboard.js';
 import { scheduledRuns } from '../core/http/schedule-routes.js';
 import { sessionLogin, vaultWebhookSecrets } from '../core/http/session-login.js';
 import type { TemplateEntry } from '../core/http/template-routes.js';
+import { rateHitTtl } from '../core/limits.js';
 import { LoginThrottle } from '../core/login-throttle.js';
 import { ChannelNotifier } from '../core/notify/notifier.js';
 import { createSsrfGuard } from '../core/notify/ssrf.js';
@@ -54,7 +55,6 @@ import { UserLimits } from '../core/user-limits.js';
 // link expires.
 const HOUSEKEEPING_INTERVAL_MS = 3_600_000;
 const WEBHOOK_CLAIM_TTL_MS = 24 * 3_600_000;
-const RATE_HIT_TTL_MS = 48 * 3_600_000;
 // The gallery ships beside the code: two folders up from the source, three from dist/.
 const TEMPLATES = galleryFolder([
   resolve(import.meta.dirname, '..', '..', 'templates'),
@@ -112,7 +112,7 @@ export async function startServer(
   await engine.recover();
 
   const deliveries = new SqliteWebhookDeliveryStore(engine.db, clock);
-  const hitTtl = rateHitTtl(config);
+  const hitTtl = rateHitTtl(config.limits);
   const housekeepingTimer = await startHousekeeping(clock, [
     (now) => deliveries.prune(now - WEBHOOK_CLAIM_TTL_MS),
     (now) => stores.limiter.prune(now - hitTtl),
@@ -317,15 +317,6 @@ function startApprovalLinks(
     recordAudit: async (runId, entry) => engine.host.recordAudit(runId, entry),
   });
   return { links, store };
-}
-
-/** How long rate-limit hits are kept: two days, or the config's longest window. */
-function rateHitTtl({ limits }: StepgateConfig): number {
-  const windows = [limits.login.perAccount, limits.login.perAccountAddress, limits.login.perAddress];
-  return Math.max(
-    RATE_HIT_TTL_MS,
-    ...[...windows, limits.runStarts, limits.chat].map((w) => w.windowSeconds * 1000),
-  );
 }
 
 /**

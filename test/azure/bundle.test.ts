@@ -138,6 +138,7 @@ describe('the Azure functions bundle', () => {
     expect(kinds).toEqual({
       api: ['durableClient', 'http', 'httpTrigger'],
       schedules: ['durableClient', 'timerTrigger'],
+      housekeeping: ['timerTrigger'],
       [AZURE_ORCHESTRATOR]: ['orchestrationTrigger'],
       ...Object.fromEntries(AZURE_ACTIVITIES.map((a) => [azureFunctionName(a), ['activityTrigger']])),
     });
@@ -147,6 +148,7 @@ describe('the Azure functions bundle', () => {
       );
     expect(trigger('api', 'httpTrigger')).toMatchObject({ route: '{*path}', authLevel: 'anonymous' });
     expect(trigger('schedules', 'timerTrigger')).toMatchObject({ schedule: '0 * * * * *' });
+    expect(trigger('housekeeping', 'timerTrigger')).toMatchObject({ schedule: '30 */10 * * * *' });
     expect(probe.answer).toEqual({
       status: 500,
       jsonBody: { error: { code: 'internal', message: "api failed; the function's log has the detail" } },

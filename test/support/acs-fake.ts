@@ -1,7 +1,7 @@
 // A loopback stand-in of Azure Communication Services Email's REST API (there is no emulator), over https
-// with the loopback certificate (test/support/loopback-tls.ts): ACS's client sends its bearer token over TLS
-// only. It answers what the real service answers and checks what the real service checks, recording every
-// request as it arrived:
+// with a self-signed certificate for 127.0.0.1 (test/support/self-signed-cert.ts): ACS's client sends its
+// bearer token over TLS only. It answers what the real service answers and checks what the real service
+// checks, recording every request as it arrived:
 //
 //   POST /emails:send?api-version=…      a bearer token (401 without), a known api-version, JSON, an
 //                                        Operation-Id that is a UUID, the body's required fields (sender,
@@ -19,7 +19,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
-import { loopbackCertificate } from './loopback-tls.js';
+import { selfSignedCert } from './self-signed-cert.js';
 
 /** The token the fake credential gives and the fake accepts. */
 export const ACS_TOKEN = 'acs-fake-token-3f9c2e7a';
@@ -51,7 +51,7 @@ export type AcsOutcome = 'Succeeded' | 'Running' | { failed: { code: string; mes
 export interface AcsFake {
   /** `https://127.0.0.1:<port>`: the resource endpoint. */
   url: string;
-  /** The CA the client must trust (the loopback certificate). */
+  /** The CA the client must trust (the fake's self-signed certificate). */
   ca: string;
   requests: AcsRequest[];
   /** The next sends are answered with these, in order. */
@@ -124,7 +124,7 @@ function invalidMessage(body: unknown): string | undefined {
 }
 
 export async function startAcsFake(): Promise<AcsFake> {
-  const { cert, key } = loopbackCertificate();
+  const { cert, key } = selfSignedCert(['127.0.0.1', 'localhost']);
   const requests: AcsRequest[] = [];
   const refusals: AcsRefusal[] = [];
   const operations = new Map<string, Operation>();

@@ -1,8 +1,12 @@
-// A self-signed TLS certificate made with node:crypto alone (no openssl binary, no dependency), for fakes
-// of services whose clients insist on https (Key Vault): an ECDSA P-256 key and an X.509 v3 certificate
-// for the given DNS names, written in DER by hand (the few ASN.1 types a certificate needs). The client
-// trusts it by taking the certificate as its CA, so TLS is verified as it would be against the real host.
+// A self-signed TLS certificate made with node:crypto alone (no openssl binary, no dependency), for the
+// https fakes of Azure services whose clients send a bearer token over TLS only (core-rest-pipeline's
+// bearer policy refuses plain http): Key Vault at its real host name, Communication Services at
+// 127.0.0.1. An ECDSA P-256 key and an X.509 v3 certificate for the given names (DNS names, wildcards, IP
+// addresses), written in DER by hand (the few ASN.1 types a certificate needs). The client trusts it by
+// taking the certificate as its CA, so nothing turns certificate checks off: TLS is verified as it would
+// be against the real service.
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { isIP } from 'node:net';
 
 export interface SelfSignedCert {
   /** The certificate, PEM: the server's `cert` and the client's `ca`. */
@@ -50,18 +54,36 @@ function name(commonName: string): Buffer {
   return sequence(der(0x31, sequence(oid(OID.commonName), der(0x0c, Buffer.from(commonName, 'utf8')))));
 }
 
-/** A certificate for `dnsNames` (the first one its subject), valid from an hour ago for a day. */
-export function selfSignedCert(dnsNames: string[]): SelfSignedCert {
-  const [subject] = dnsNames;
-  if (subject === undefined) throw new Error('a certificate needs at least one DNS name');
+/** An IPv4 or IPv6 address as its bytes (a subjectAltName iPAddress). */
+function ipBytes(ip: string): Buffer {
+  if (isIP(ip) === 4) return Buffer.from(ip.split('.').map(Number));
+  // IPv6: `::` stands for as many zero groups as make eight; each group is two bytes.
+  const [head, tail] = ip.split('::').map((part) => (part === '' ? [] : part.split(':')));
+  const groups =
+    tail === undefined
+      ? (head ?? [])
+      : [...(head ?? []), ...Array(8 - (head ?? []).length - tail.length).fill('0'), ...tail];
+  return Buffer.from(
+    groups.flatMap((group) => [Number.parseInt(group, 16) >> 8, Number.parseInt(group, 16) & 0xff]),
+  );
+}
+
+/** A subjectAltName entry: an iPAddress ([7]) for an address, a dNSName ([2]) for anything else. */
+const altName = (name: string): Buffer =>
+  isIP(name) === 0 ? der(0x82, Buffer.from(name, 'ascii')) : der(0x87, ipBytes(name));
+
+/**
+ * A certificate for `names` — DNS names (`*.vault.azure.net` too) and IP addresses (`127.0.0.1`), the
+ * first one its subject — valid from an hour ago for a day.
+ */
+export function selfSignedCert(names: string[]): SelfSignedCert {
+  const [subject] = names;
+  if (subject === undefined) throw new Error('a certificate needs at least one name (a DNS name or an IP)');
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const algorithm = sequence(oid(OID.ecdsaSha256));
   const now = Date.now();
   const extensions = sequence(
-    sequence(
-      oid(OID.subjectAltName),
-      der(0x04, sequence(...dnsNames.map((dns) => der(0x82, Buffer.from(dns, 'ascii'))))),
-    ),
+    sequence(oid(OID.subjectAltName), der(0x04, sequence(...names.map(altName)))),
     // CA:TRUE, so the certificate is its own trust anchor.
     sequence(
       oid(OID.basicConstraints),
