@@ -129,17 +129,21 @@ export function azureDeps(config: AzureConfig, seams: AzureSeams = {}): AzureDep
       ...email.deps,
     });
   });
+  const deliveries = lazy(() => new AzureWebhookDeliveryStore(tables(), clock));
+  const limiter = lazy(() => new AzureRateLimiter(tables()));
+  const sessions = lazy(() => new AzureSessionStore(tables(), { now: () => clock.now() }));
+  const linkStore = lazy(() => new AzureApprovalLinkStore(tables()));
   const approvalStores = new Map<string, AzureApprovalStore>();
   const hosts = new Map<AzureDurableClient, AzureDurableHost>();
   return {
     config,
     clock,
     workflows: lazy(() => new AzureWorkflowStore(tables())),
-    sessions: lazy(() => new AzureSessionStore(tables(), { now: () => clock.now() })),
+    sessions,
     tokens: lazy(() => new AzureApiTokenStore(tables(), { now: () => clock.now() })),
     directory: lazy(() => new AzureDirectory(tables())),
-    deliveries: lazy(() => new AzureWebhookDeliveryStore(tables(), clock)),
-    limiter: lazy(() => new AzureRateLimiter(tables())),
+    deliveries,
+    limiter,
     approvalStore: (callbackKey) => {
       const id = Buffer.from(callbackKey).toString('hex');
       const made =
@@ -147,7 +151,7 @@ export function azureDeps(config: AzureConfig, seams: AzureSeams = {}): AzureDep
       approvalStores.set(id, made);
       return made;
     },
-    linkStore: lazy(() => new AzureApprovalLinkStore(tables())),
+    linkStore,
     schedules: lazy(() => new AzureScheduleStore(tables())),
     vault,
     results: lazy(
@@ -159,6 +163,12 @@ export function azureDeps(config: AzureConfig, seams: AzureSeams = {}): AzureDep
     notifier: () => ({ send: async (request) => (await notifier()).send(request) }),
     records,
     trail,
+    housekeeping: () => ({
+      deliveries: deliveries(),
+      limiter: limiter(),
+      links: linkStore(),
+      sessions: sessions(),
+    }),
     host: (client) => {
       const made =
         hosts.get(client) ?? new AzureDurableHost({ client, records: records(), trail: trail(), clock });

@@ -36,6 +36,23 @@ import type {
 } from '../core/ports.js';
 import type { AzureConfig } from './config.js';
 
+/** A store that deletes what expired before `before`, at most `limit` entities a call; how many. */
+export interface Prunable {
+  prune(before: number, limit?: number): Promise<number> | number;
+}
+
+/**
+ * The stores the housekeeping timer prunes (functions/azure/housekeeping.ts): Table Storage has no TTL, so
+ * what expires is deleted by the app (AzureWebhookDeliveryStore, AzureRateLimiter, AzureApprovalLinkStore,
+ * AzureSessionStore).
+ */
+export interface HousekeepingStores {
+  deliveries?: Prunable;
+  limiter?: Prunable;
+  links?: Prunable;
+  sessions?: Prunable;
+}
+
 /** Named secrets of the deployment (Key Vault secrets): the first admin's password. */
 export interface AzureSecrets {
   /** The secret's current value; errors name the secret, never a value. */
@@ -62,6 +79,8 @@ export interface AzureDeps {
   /** The runs' records (AzureRunStore) and their audit trails (AzureRunAudit). */
   records(): AzureRunRecords;
   trail(): AzureRunTrail;
+  /** The stores whose expired entities the housekeeping timer deletes. */
+  housekeeping(): HousekeepingStores;
   /** The run host over Durable Functions' client (see the top). */
   host(client: DurableClient): DurableHost;
   /** The 32-byte platform secret (Key Vault) the approval and chat keys derive from. */

@@ -20,7 +20,7 @@ import { errorMessage } from '../../translator/util.js';
 import { rateHitTtl } from '../core/limits.js';
 import type { Clock } from '../core/ports.js';
 import type { AzureConfig } from './config.js';
-import type { AzureDeps } from './deps.js';
+import type { AzureDeps, HousekeepingStores } from './deps.js';
 
 /** The timer's NCRONTAB schedule: every ten minutes, at second 30 (off the schedules' timer's second 0). */
 export const HOUSEKEEPING_TIMER = '30 */10 * * * *';
@@ -30,19 +30,6 @@ export const PRUNE_LIMIT = 1000;
 
 /** How long a webhook delivery claim is kept: a day (AzureWebhookDeliveryStore's default `ttlMs`). */
 export const WEBHOOK_CLAIM_TTL_MS = 24 * 3_600_000;
-
-/** A store that deletes what expired before `before`, at most `limit` entities a call; how many. */
-export interface Prunable {
-  prune(before: number, limit?: number): Promise<number> | number;
-}
-
-/** The stores the timer prunes (AzureWebhookDeliveryStore, AzureRateLimiter, AzureApprovalLinkStore, AzureSessionStore). */
-export interface HousekeepingStores {
-  deliveries?: Prunable;
-  limiter?: Prunable;
-  links?: Prunable;
-  sessions?: Prunable;
-}
 
 export type HousekeepingStore = keyof HousekeepingStores;
 
@@ -88,26 +75,8 @@ export async function housekeep(
   return result;
 }
 
-const prunable = (store: unknown): Prunable | undefined =>
-  typeof (store as Partial<Prunable> | undefined)?.prune === 'function' ? (store as Prunable) : undefined;
-
-/**
- * The deps' stores that can prune (the Azure adapters all can; a port without `prune` in its interface,
- * the limiter's and the sessions', is asked at run time), so the timer needs nothing more of AzureDeps.
- */
-export function housekeepingStores(
-  deps: Pick<AzureDeps, 'deliveries' | 'limiter' | 'linkStore' | 'sessions'>,
-): HousekeepingStores {
-  return {
-    deliveries: deps.deliveries(),
-    limiter: prunable(deps.limiter()),
-    links: deps.linkStore(),
-    sessions: prunable(deps.sessions()),
-  };
-}
-
 /** What the timer uses of the deps. */
-export type HousekeepingDeps = Pick<AzureDeps, 'deliveries' | 'limiter' | 'linkStore' | 'sessions'> & {
+export type HousekeepingDeps = Pick<AzureDeps, 'housekeeping'> & {
   config: Pick<AzureConfig, 'limits'>;
   clock: Pick<Clock, 'now'>;
 };
@@ -117,5 +86,5 @@ export function housekeepDeps(
   deps: HousekeepingDeps,
   log?: (message: string) => void,
 ): Promise<HousekeepingResult> {
-  return housekeep(housekeepingStores(deps), deps.clock.now(), { limits: deps.config.limits, log });
+  return housekeep(deps.housekeeping(), deps.clock.now(), { limits: deps.config.limits, log });
 }

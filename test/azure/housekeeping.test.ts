@@ -15,12 +15,8 @@ import { AzureTables, type TableId } from '../../adapters/azure/tables.js';
 import { AzureWebhookDeliveryStore } from '../../adapters/azure/webhook-store.js';
 import { AzureWorkflowStore } from '../../adapters/azure/workflow-store.js';
 import { VirtualClock } from '../../adapters/local/clock.js';
-import {
-  type HousekeepingDeps,
-  type HousekeepingStores,
-  housekeep,
-  housekeepDeps,
-} from '../../functions/azure/housekeeping.js';
+import type { HousekeepingStores } from '../../functions/azure/deps.js';
+import { type HousekeepingDeps, housekeep, housekeepDeps } from '../../functions/azure/housekeeping.js';
 import { fireDueSchedules } from '../../functions/azure/schedules.js';
 import { DEFAULT_LIMITS } from '../../functions/core/limits.js';
 import type { DurableHost, ScheduleRecord, ScheduleStore } from '../../functions/core/ports.js';
@@ -102,10 +98,12 @@ describe('the housekeeping timer', () => {
     const deps: HousekeepingDeps = {
       config: { limits: DEFAULT_LIMITS },
       clock: { now: () => NOW },
-      deliveries: () => stores.deliveries,
-      limiter: () => stores.limiter,
-      linkStore: () => stores.links,
-      sessions: () => stores.sessions,
+      housekeeping: () => ({
+        deliveries: stores.deliveries,
+        limiter: stores.limiter,
+        links: stores.links,
+        sessions: stores.sessions,
+      }),
     };
     expect(await housekeepDeps(deps)).toEqual({ deliveries: 1, limiter: 1, links: 1, sessions: 1 });
 
