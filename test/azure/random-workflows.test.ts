@@ -21,7 +21,8 @@ randomConformance(
     const stores = azure?.stores;
     if (stores === undefined) throw new Error('Azurite is not running');
     const seen = await runCaseAzure(ir, scenario, c, { stores });
-    expect(azure?.problems).toEqual([]);
+    const problems = azure?.problems ?? [];
+    if (problems.length > 0) throw new Error(`the stores committed otherwise:\n${problems.join('\n')}`);
     return seen;
   },
   { concurrent: true },

@@ -26,9 +26,10 @@ export function randomConformance(
   } = {},
 ): void {
   const refused: number[] = [];
-  const each = options.concurrent === true ? it.concurrent.each(RANDOM_SEEDS) : it.each(RANDOM_SEEDS);
+  const each = options.concurrent === true ? it.concurrent.for(RANDOM_SEEDS) : it.for(RANDOM_SEEDS);
   describe(`random workflows on the ${target} target`, () => {
-    each('seed %i: the same observation as local', async (seed) => {
+    // The test's own expect: concurrent seeds each report to theirs.
+    each('seed %i: the same observation as local', async (seed, { expect }) => {
       const generated = randomWorkflow(seed);
       const ir = validateWorkflow(generated.yaml).ir;
       const c = generated.scenario.cases[0];
