@@ -82,8 +82,8 @@ type Tally = Pick<AzuriteCaseStores, 'calls' | 'problems'>;
 const CASE_TABLES: TableId[] = ['runs', 'runIndex'];
 
 /**
- * Tables nobody else uses, of which only CASE_TABLES exist (a quarter of the time of creating all of them,
- * per case): a store writing another table fails, TableNotFound.
+ * Tables nobody else uses, of which only CASE_TABLES exist (creating all ten took some 50 ms of a case's
+ * 350, measured under load): a store writing another table fails, TableNotFound.
  */
 async function caseTables(azurite: Azurite): Promise<AzureTables> {
   const tables = new AzureTables({
