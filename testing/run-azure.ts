@@ -3,25 +3,17 @@
 // activities are the Azure activity handlers (functions/azure/activities.ts) over the case's mocks and the
 // same ApprovalService as the embedded engine, and approvers decide at the case's virtual times.
 //
-// The stores the run writes through (approvals, large tool results, the audit trail) come from a factory,
-// `AzureCaseStoresFactory`: SQLite in memory by default (`sqliteCaseStores`), or a deployment's — the Azure
-// Table and Blob adapters over Azurite — given as `runCaseAzure(ir, scenario, c, { stores })`, one fresh
-// set per case (a fresh table prefix, say), closed when the case ends. Every store call may be a network
-// round trip: each is made inside an activity or a decision, whose promise the virtual clock waits for
-// (DfReplayHost.pending, ApprovalService.pending) before it moves, so a slow store never lets time pass
-// under a write in flight; the observation is what the store committed, seen as the audit append resolves.
-// A factory over Azurite looks like this (test/azure/distant-stores.test.ts shows one wrapping SQLite):
-//
-//   const stores: AzureCaseStoresFactory = async () => {
-//     const tables = await azurite.freshTables();
-//     return {
-//       approvals: (recordAudit) => new AzureApprovalStore(tables, { recordAudit }),
-//       results: new BlobResultStore(...),
-//       audit: new AzureRunAudit(tables), // appendBatch as `append`
-//       close: () => {},
-//     };
-//   };
-//   await runCaseAzure(ir, scenario, c, { stores });
+// The stores the run writes through (approvals, large tool results, the audit trail, the run's record) come
+// from a factory, `AzureCaseStoresFactory`: SQLite in memory by default (`sqliteCaseStores`: no trail, no
+// record, only what the case observes), or a deployment's — the Azure Table and Blob adapters over Azurite
+// (test/support/azure-case-stores.ts) — given as `runCaseAzure(ir, scenario, c, { stores })`, one fresh set
+// per case, handed the case's virtual clock, closed when the case ends. Given `runs`, the run's record is
+// kept as the app keeps it: created (with its `run.started`) before the orchestration starts, as
+// AzureDurableHost.startRun does, the tool stages and the run's end written by the activities. Every store
+// call may be a network round trip: each is made inside an activity or a decision, whose promise the
+// virtual clock waits for (DfReplayHost.pending, ApprovalService.pending) before it moves, so a slow store
+// never lets time pass under a write in flight; the observation is what the store committed, seen as the
+// audit append resolves.
 //
 // A result store other than SQLite names its results otherwise (`sqlite:tool_results/...` is in the
 // observation when a template interpolates a large result's uri): compare such a case knowing it.
@@ -30,6 +22,7 @@ import { VirtualClock } from '../adapters/local/clock.js';
 import { openDatabase } from '../adapters/local/database.js';
 import { SqliteResultStore } from '../adapters/local/result-store.js';
 import {
+  type AzureActivityPorts,
   createActivityHandlers,
   type RecordBatch,
   type RecordedEntry,
@@ -38,7 +31,7 @@ import { stepgateOrchestrator } from '../functions/azure/durable-context.js';
 import { ApprovalService } from '../functions/core/approvals.js';
 import type { AuditEntry } from '../functions/core/audit.js';
 import type { RunStart } from '../functions/core/orchestrator.js';
-import type { ApprovalStore, ResultStore } from '../functions/core/ports.js';
+import type { ApprovalStore, Clock, ResultStore } from '../functions/core/ports.js';
 import { CANCEL_EVENT, type RunOutcome } from '../functions/core/protocol.js';
 import { emitAzurePlan } from '../translator/emit/azure-durable.js';
 import { ERROR_CODE } from '../translator/error-codes.js';
@@ -67,14 +60,28 @@ export interface AzureCaseStores {
   approvals(recordAudit: (runId: string, entry: AuditEntry) => void): ApprovalStore;
   /** Where the tool-call activity puts results too large for the orchestration's state. */
   results: ResultStore;
-  /** The run's audit trail the record activity appends to, ignoring any `seq` it already holds. */
-  audit: { append(batch: RecordBatch): Promise<void> };
+  audit: {
+    /** The `record` activity's batch: the orchestrator's entries, each `seq` applied once. */
+    append(batch: RecordBatch): Promise<void>;
+    /** An entry the approval service records beside them (a refused decision); not kept when absent. */
+    record?(runId: string, entry: AuditEntry): Promise<void>;
+  };
+  /** The run's record (see the header); not kept when absent. */
+  runs?: AzureCaseRuns;
   /** Called once the case ended and no store call is in flight. */
   close(): void | Promise<void>;
 }
 
-/** Makes a fresh set of stores for one case. */
-export type AzureCaseStoresFactory = () => AzureCaseStores | Promise<AzureCaseStores>;
+/** The run's record and what the activities write about the run beside the batches. */
+export type AzureCaseRuns = AzureActivityPorts['runs'] & {
+  /** Creates the running record and its `run.started` entry, before the orchestration starts. */
+  create(start: RunStart): Promise<void>;
+};
+
+/** Makes a fresh set of stores for one case, on the case's (virtual) clock. */
+export type AzureCaseStoresFactory = (
+  clock: Pick<Clock, 'now'>,
+) => AzureCaseStores | Promise<AzureCaseStores>;
 
 export interface AzureCaseOptions {
   /** Where the run's stores come from; SQLite in memory when not given. */
@@ -92,6 +99,9 @@ export function sqliteCaseStores(): AzureCaseStores {
   };
 }
 
+/** Without a store for them, the run's record is not kept: its end and the tool stages are not observed. */
+const UNKEPT_RUNS: AzureActivityPorts['runs'] = { stages: async () => {}, end: async () => true };
+
 export async function runCaseAzure(
   ir: IrWorkflow,
   scenario: Scenario,
@@ -103,7 +113,7 @@ export async function runCaseAzure(
   const clock = new VirtualClock();
   const { directory, tools: mocked, notifier, toolCalls, notifications } = scenarioMocks(scenario, c, clock);
   const runId = `run-${slug(c.name)}`;
-  const stores = await (options.stores ?? sqliteCaseStores)();
+  const stores = await (options.stores ?? sqliteCaseStores)(clock);
   const audit: RecordedEntry[] = [];
   /** The approval entries the decision handler writes beside the orchestrator's trail. */
   const decisions: AuditEntry[] = [];
@@ -116,7 +126,10 @@ export async function runCaseAzure(
     notifier: { requested: async () => {} },
     raiseEvent: (id, name, payload) =>
       id === runId && host ? host.raiseEvent(name, payload) : Promise.resolve(),
-    recordAudit: async (_id, entry) => void decisions.push(entry),
+    recordAudit: async (id, entry) => {
+      await stores.audit.record?.(id, entry);
+      decisions.push(entry);
+    },
     runActive: async (id) => id === runId && host?.running === true,
   });
   const onEntry = (entry: RecordedEntry): void => {
@@ -142,8 +155,8 @@ export async function runCaseAzure(
         }
       },
     },
-    // The run's record is not part of an observation: its end and the tool stages are not kept.
-    runs: { stages: async () => {}, end: async () => true },
+    // The run's record is not part of an observation; the stores may keep it.
+    runs: stores.runs ?? UNKEPT_RUNS,
   });
   const start: RunStart = {
     runId,
@@ -161,6 +174,7 @@ export async function runCaseAzure(
   });
   const running = host;
   try {
+    await stores.runs?.create(start);
     await running.start();
     if (c.cancel !== undefined) {
       const by = c.cancel.by ?? user.email;

@@ -14,9 +14,9 @@
 // of two deliveries racing, the second's marker create (or head replace) fails and it reads again. Markers
 // rather than a watermark alone: batches are separate activities, and one may be applied before an earlier
 // one (the trail then holds them in the order they arrived; a watermark would drop the late one). A batch
-// larger than one transaction is written as several, each idempotent in the same way. The orchestrator's
-// `run.started` is the entry the run store wrote when it created the run (run-store.ts): when the trail
-// holds entries already it is skipped (marked applied, not written again).
+// larger than one transaction is written as several, each idempotent in the same way. The trail stores what
+// it is given: the orchestrator's own `run.started` (the run store wrote the run's with its record) is left
+// out of the batches by the one who delivers them (run-records.ts AzureRunRecorder.append).
 //
 // `entriesActions` hands the same writes to another store's transaction in the run's partition (the run
 // store's create and end, the approval store's decision with its entry): they commit together or not at all.
@@ -143,15 +143,11 @@ export class AzureRunAudit {
       const [head, done] = await Promise.all([this.head(runId), this.appliedIn(runId, first.seq, last.seq)]);
       const todo = chunk.filter((e) => !done.has(e.seq));
       if (todo.length === 0) return;
-      // The run store wrote the run's start when it created the run: the orchestrator's is only marked.
-      const written = head.seq > 0 ? todo.filter((e) => e.type !== 'run.started') : todo;
       const { actions } = this.entriesActions(
         runId,
         head,
-        written.map(({ seq, at, ...entry }) => ({ entry: entry as AuditEntry, at, applied: seq })),
+        todo.map(({ seq, at, ...entry }) => ({ entry: entry as AuditEntry, at, applied: seq })),
       );
-      for (const skipped of todo.filter((e) => !written.includes(e)))
-        actions.push(['create', marker(runId, skipped.seq, 0)]);
       await this.runs.submitTransaction(actions);
     });
   }
@@ -170,7 +166,7 @@ export class AzureRunAudit {
   }
 }
 
-/** The marker of orchestrator entry `applied`, written to trail seq `seq` (0: not written, see the header). */
+/** The marker of orchestrator entry `applied`, written to trail seq `seq`. */
 function marker(runId: string, applied: number, seq: number): TableEntity<{ seq: number }> {
   return { partitionKey: runPartition(runId), rowKey: `${APPLIED}${digits(applied, SEQ_WIDTH)}`, seq };
 }

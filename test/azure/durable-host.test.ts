@@ -1,13 +1,16 @@
 // The Azure DurableHost (adapters/azure/durable-host.ts) over durable-functions' own DurableClient talking to
 // the Durable Functions extension's stand-in (test/support/durable-extension.ts), which runs each instance's
 // real orchestrator (stepgateOrchestrator under durable-functions' replay) with the real Azure activity
-// handlers (functions/azure/activities.ts) writing through AzureRunRecorder to the run records and trail (an
-// in-memory double of our own ports, test/support/azure-run-records.ts). The DurableHost contract, then the
-// exact requests the client sends, racing starts, the run-end under redelivery, a tool step's stage entries
-// and terminate.
-import { afterEach, describe, expect, it } from 'vitest';
+// handlers (functions/azure/activities.ts) writing through AzureRunRecorder to the run records and trail:
+// AzureRunStore and AzureRunAudit on Azurite (test/support/azurite.ts), fresh tables per world. The
+// DurableHost contract, then the exact requests the client sends, racing starts across two app instances
+// (two AzureTables over one prefix), the run-end under redelivery, a tool step's stage entries and terminate.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AzureRunAudit } from '../../adapters/azure/audit.js';
 import { AzureDurableHost, checkInstanceId } from '../../adapters/azure/durable-host.js';
 import { AzureRunRecorder } from '../../adapters/azure/run-records.js';
+import { AzureRunStore } from '../../adapters/azure/run-store.js';
+import { AzureTables } from '../../adapters/azure/tables.js';
 import { createActivityHandlers, decodeActivityError } from '../../functions/azure/activities.js';
 import { type AuditEntry, toolStageEntry } from '../../functions/core/audit.js';
 import type { DurableHost, ToolInvoker } from '../../functions/core/ports.js';
@@ -21,8 +24,16 @@ import {
   decisionEntry,
   describeDurableHostContract,
 } from '../contracts/durable-host.contract.js';
-import { MemoryRunRecords, MemoryRunTrail } from '../support/azure-run-records.js';
+import { type Azurite, startAzurite } from '../support/azurite.js';
 import { DurableExtension } from '../support/durable-extension.js';
+
+let azurite: Azurite | undefined;
+beforeAll(async () => {
+  azurite = await startAzurite();
+}, 60_000);
+afterAll(async () => {
+  await azurite?.stop();
+});
 
 function irOf(text: string): IrWorkflow {
   const result = validateWorkflow(text);
@@ -64,8 +75,9 @@ function stagesOf(request: ToolCallRequest): AuditEntry[] {
 interface World {
   host: AzureDurableHost;
   extension: DurableExtension;
-  records: MemoryRunRecords;
-  trail: MemoryRunTrail;
+  tables: AzureTables;
+  records: AzureRunStore;
+  trail: AzureRunAudit;
   /** The decision event of each run's approval request. */
   asked: Map<string, string>;
   runEnds: Array<{ runId: string; ended: boolean }>;
@@ -85,8 +97,10 @@ interface WorldOptions {
 }
 
 async function world(options: WorldOptions = {}): Promise<World> {
-  const trail = new MemoryRunTrail();
-  const records = new MemoryRunRecords(trail);
+  if (azurite === undefined) throw new Error('Azurite is not running');
+  const tables = await azurite.freshTables();
+  const trail = new AzureRunAudit(tables);
+  const records = new AzureRunStore(tables, trail);
   const asked = new Map<string, string>();
   const runEnds: World['runEnds'] = [];
   let clock: { now(): number } = Date;
@@ -134,7 +148,7 @@ async function world(options: WorldOptions = {}): Promise<World> {
     clock: extension.clock,
     pollMs: 10,
   });
-  const made = { host, extension, records, trail, asked, runEnds, activities };
+  const made = { host, extension, tables, records, trail, asked, runEnds, activities };
   worlds.push(made);
   return made;
 }
@@ -231,12 +245,13 @@ describe('AzureDurableHost', () => {
   });
 
   it('starts one instance however many start one run id at once, on two app instances', async () => {
-    const { host, extension, records, trail } = await world();
-    // A second app instance: its own client, the same records and extension.
+    const { host, extension, tables } = await world();
+    // A second app instance: its own durable client and its own table clients, over the same tables.
+    const otherTrail = new AzureRunAudit(new AzureTables(tables.options));
     const other = new AzureDurableHost({
       client: extension.client(),
-      records,
-      trail,
+      records: new AzureRunStore(new AzureTables(tables.options), otherTrail),
+      trail: otherTrail,
       clock: extension.clock,
     });
     const hosts = [host, other];

@@ -1,20 +1,36 @@
 // Conformance beyond the templates on Azure Durable Functions: the shared orchestrator over the compiled
-// plan, hosted by the durable-functions replay harness (test/support/random-conformance.ts), with the
-// harness's default stores and with stores a network round trip away (test/support/distant-stores.ts).
-import { afterAll, expect } from 'vitest';
+// plan, hosted by the durable-functions replay harness (test/support/random-conformance.ts), with the run's
+// stores the Azure adapters on Azurite as the Functions app composes them (test/support/azure-case-stores.ts),
+// each case's stores checked against what went through them when it ends.
+import { afterAll, beforeAll, expect } from 'vitest';
 import { runCaseAzure } from '../../testing/run-azure.js';
-import { distantStores } from '../support/distant-stores.js';
+import { type AzuriteCaseStores, azuriteCaseStores } from '../support/azure-case-stores.js';
+import { type Azurite, startAzurite } from '../support/azurite.js';
 import { randomConformance } from '../support/random-conformance.js';
 
-const distant = distantStores();
+let azurite: Azurite | undefined;
+let azure: AzuriteCaseStores | undefined;
+beforeAll(async () => {
+  azurite = await startAzurite();
+  azure = azuriteCaseStores(azurite);
+}, 60_000);
 
-randomConformance('azure', runCaseAzure);
-randomConformance('azure with distant stores', (ir, scenario, c) =>
-  runCaseAzure(ir, scenario, c, { stores: distant.stores }),
+randomConformance(
+  'azure',
+  async (ir, scenario, c) => {
+    const stores = azure?.stores;
+    if (stores === undefined) throw new Error('Azurite is not running');
+    const seen = await runCaseAzure(ir, scenario, c, { stores });
+    const problems = azure?.problems ?? [];
+    if (problems.length > 0) throw new Error(`the stores committed otherwise:\n${problems.join('\n')}`);
+    return seen;
+  },
+  { concurrent: true },
 );
 
-afterAll(() => {
-  // The random workflows went through the stores: approvals and the trail at least.
-  expect(distant.calls.approvals).toBeGreaterThan(0);
-  expect(distant.calls.audit).toBeGreaterThan(0);
+afterAll(async () => {
+  await azurite?.stop();
+  // The random workflows went through the stores: decisions, the trail, the tool stages and the runs' ends.
+  for (const count of ['batches', 'decisions', 'stages', 'ends'] as const)
+    expect(azure?.calls[count], count).toBeGreaterThan(0);
 });

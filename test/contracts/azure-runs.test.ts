@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureRunAudit, runPartition } from '../../adapters/azure/audit.js';
 import { RunExistsError } from '../../adapters/azure/run-errors.js';
+import { AzureRunRecorder } from '../../adapters/azure/run-records.js';
 import { AzureRunStore } from '../../adapters/azure/run-store.js';
 import { AzureTables, entityKey } from '../../adapters/azure/tables.js';
 import type { RecordedEntry } from '../../functions/azure/activities.js';
@@ -184,21 +185,26 @@ describe('the Azure audit trail', () => {
     expect(trail[60]?.data).toMatchObject({ comment: long });
   }, 60_000);
 
-  it("skips the orchestrator's run.started when the run store wrote it, and writes it for a trail that has none", async () => {
-    const [{ audit, store }] = await fresh(twoClients);
+  it("holds one run.started: the run store's, the recorder leaving the orchestrator's out; a trail stores what it is given", async () => {
+    const [{ audit, store }, { audit: other, store: otherStore }] = await fresh(twoClients);
     await store.create(start('run-1'), 5_000, where);
     const startedByOrchestrator = {
       type: 'run.started' as const,
       data: { trigger: 'manual' as const, user: 'x', input: {} },
     };
     const batch = [{ ...startedByOrchestrator, seq: 1, at: 9 }, ...recorded(2, 2)];
-    await audit.appendBatch({ runId: 'run-1', entries: batch });
-    await audit.appendBatch({ runId: 'run-1', entries: batch });
+    const recorders = [
+      new AzureRunRecorder({ records: store, trail: audit }),
+      new AzureRunRecorder({ records: otherStore, trail: other }),
+    ];
+    // Delivered twice, the deliveries racing on two app instances.
+    await Promise.all(recorders.map((recorder) => recorder.append({ runId: 'run-1', entries: batch })));
     expect((await audit.list('run-1')).map((r) => [r.seq, r.type, r.at])).toEqual([
       [1, 'run.started', 5_000],
       [2, 'approval.decision', 10_002],
     ]);
     await audit.appendBatch({ runId: 'run-2', entries: batch });
+    await other.appendBatch({ runId: 'run-2', entries: batch });
     expect((await audit.list('run-2')).map((r) => [r.seq, r.type, r.at])).toEqual([
       [1, 'run.started', 9],
       [2, 'approval.decision', 10_002],

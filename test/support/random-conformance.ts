@@ -18,11 +18,18 @@ export const RANDOM_SEEDS = Array.from({ length: 200 }, (_, i) => 1_000 + i);
 export function randomConformance(
   target: string,
   run: (ir: IrWorkflow, scenario: Scenario, c: ScenarioCase) => Promise<Observation>,
-  options: { compile?: (ir: IrWorkflow) => unknown; refusal?: string } = {},
+  options: {
+    compile?: (ir: IrWorkflow) => unknown;
+    refusal?: string;
+    /** Runs the seeds a few at a time (vitest's maxConcurrency): for a target whose cases wait on a network. */
+    concurrent?: boolean;
+  } = {},
 ): void {
   const refused: number[] = [];
+  const each = options.concurrent === true ? it.concurrent.for(RANDOM_SEEDS) : it.for(RANDOM_SEEDS);
   describe(`random workflows on the ${target} target`, () => {
-    it.each(RANDOM_SEEDS)('seed %i: the same observation as local', async (seed) => {
+    // The test's own expect: concurrent seeds each report to theirs.
+    each('seed %i: the same observation as local', async (seed, { expect }) => {
       const generated = randomWorkflow(seed);
       const ir = validateWorkflow(generated.yaml).ir;
       const c = generated.scenario.cases[0];
