@@ -5,6 +5,7 @@ import { expressionPaths } from './expression.js';
 import { APPROVAL_RESULT_FIELDS, END, edgesOf, type IrGraph, type IrNode, type IrWorkflow } from './ir.js';
 import { type Template, templateRefs } from './template.js';
 import { assertNever } from './util.js';
+import { type VarSet, VarUniverse } from './var-set.js';
 
 /** Fields of the built-in variables a template or condition may read. */
 export const BUILTIN_FIELDS: Readonly<Record<string, Record<string, readonly string[] | null>>> = {
@@ -43,7 +44,7 @@ class GraphChecker {
   private readonly duplicates = new Set<string>();
   private readonly inputNames: Set<string>;
   /** Variables set on every path into each reachable node, from the last (final) analysis of its graph. */
-  private readonly available = new Map<string, Set<string>>();
+  private readonly available = new Map<string, VarSet>();
 
   constructor(
     private readonly ir: IrWorkflow,
@@ -64,7 +65,7 @@ class GraphChecker {
     if (flowKnown) {
       for (const scope of this.scopes) this.checkReachable(scope);
       for (const scope of this.scopes) this.checkBusyLoops(scope);
-      this.flowVariables(this.ir.graph, new Set());
+      this.flowVariables(this.ir.graph, this.universe().empty());
     }
     for (const scope of this.scopes) {
       for (const node of scope.graph.nodes) {
@@ -76,6 +77,18 @@ class GraphChecker {
       }
     }
     return this.problems;
+  }
+
+  /** Every name the flow analysis can add: the error and each step's result, in every graph. */
+  private universe(): VarUniverse {
+    const names = [ERROR_VAR];
+    for (const scope of this.scopes) {
+      for (const node of scope.graph.nodes) {
+        const output = outputOf(node);
+        if (output !== undefined) names.push(output);
+      }
+    }
+    return new VarUniverse(names);
   }
 
   private report(
@@ -181,7 +194,7 @@ class GraphChecker {
    * Must-analysis of which variables are set on every path to each node (sweeps in definition order until
    * nothing changes, so a straight chain settles in one pass); returns the set at the graph's end.
    */
-  private flowVariables(graph: IrGraph, entry: Set<string>): Set<string> | undefined {
+  private flowVariables(graph: IrGraph, entry: VarSet): VarSet | undefined {
     const predecessors = new Map<string, Array<{ from: string; label: string }>>();
     for (const node of graph.nodes) {
       for (const edge of edgesOf(node)) {
@@ -191,13 +204,13 @@ class GraphChecker {
         ]);
       }
     }
-    const into = new Map<string, Set<string>>();
-    const out = new Map<string, Map<string, Set<string>>>();
-    const incoming = (id: string): Set<string> | undefined => {
-      let set: Set<string> | undefined = id === graph.start ? entry : undefined;
+    const into = new Map<string, VarSet>();
+    const out = new Map<string, Map<string, VarSet>>();
+    const incoming = (id: string): VarSet | undefined => {
+      let set: VarSet | undefined = id === graph.start ? entry : undefined;
       for (const { from, label } of predecessors.get(id) ?? []) {
         const contribution = out.get(from)?.get(label);
-        if (contribution !== undefined) set = set === undefined ? contribution : intersect(set, contribution);
+        if (contribution !== undefined) set = set === undefined ? contribution : set.intersect(contribution);
       }
       return set;
     };
@@ -207,18 +220,14 @@ class GraphChecker {
       for (const node of graph.nodes) {
         const here = incoming(node.id);
         const before = into.get(node.id);
-        if (here === undefined || (before !== undefined && sameSet(before, here))) continue;
+        if (here === undefined || before?.equals(here)) continue;
         into.set(node.id, here);
         changed = true;
         // Every branch is analysed, so its steps' reads are checked; only when all branches must finish
         // are their results set after the parallel.
         const exits = node.kind === 'parallel' ? node.branches.map((b) => this.flowVariables(b, here)) : [];
         const fromBranches =
-          node.kind === 'parallel'
-            ? node.require === 'all'
-              ? unionAll(exits)
-              : new Set<string>()
-            : undefined;
+          node.kind === 'parallel' ? (node.require === 'all' ? unionAll(exits) : undefined) : undefined;
         out.set(
           node.id,
           new Map(
@@ -232,7 +241,7 @@ class GraphChecker {
   }
 
   /** `available` undefined: the flow is not known, so only names are checked, not where they are set. */
-  private checkRefs(node: IrNode, available: Set<string> | undefined): void {
+  private checkRefs(node: IrNode, available: VarSet | undefined): void {
     for (const ref of refsOf(node)) {
       const problem = this.refProblem(ref.path, node, available);
       if (problem !== undefined) this.report('unknown-variable', problem, ref.location, 'error', ref.offset);
@@ -242,7 +251,7 @@ class GraphChecker {
   private refProblem(
     path: readonly string[],
     node: IrNode,
-    available: Set<string> | undefined,
+    available: VarSet | undefined,
   ): string | undefined {
     const [root = '', field] = path;
     const builtin = BUILTIN_FIELDS[root];
@@ -359,18 +368,11 @@ function outputOf(node: IrNode): string | undefined {
   return node.kind === 'tool' || node.kind === 'approval' ? node.output : undefined;
 }
 
-function withGenerated(
-  here: Set<string>,
-  node: IrNode,
-  label: string,
-  branchExit: Set<string> | undefined,
-): Set<string> {
-  const added: string[] = [];
-  if (label === 'onError') added.push(ERROR_VAR);
-  else if (node.kind === 'tool' || node.kind === 'approval') added.push(node.output);
-  else if (node.kind === 'parallel' && branchExit !== undefined) added.push(...branchExit);
-  if (added.every((name) => here.has(name))) return here;
-  return new Set([...here, ...added]);
+function withGenerated(here: VarSet, node: IrNode, label: string, branchExit: VarSet | undefined): VarSet {
+  if (label === 'onError') return here.with([ERROR_VAR]);
+  if (node.kind === 'tool' || node.kind === 'approval') return here.with([node.output]);
+  if (node.kind === 'parallel' && branchExit !== undefined) return here.union(branchExit);
+  return here;
 }
 
 /** Whether a node always waits for a person or the clock before it finishes. */
@@ -467,22 +469,9 @@ function stronglyConnected(
   return components;
 }
 
-function intersect(a: Set<string>, b: Set<string>): Set<string> {
-  if (a === b) return a;
-  const out = new Set<string>();
-  for (const item of a) if (b.has(item)) out.add(item);
+/** The union of the branches' exits (a branch that never ends adds nothing); undefined when none ends. */
+function unionAll(sets: Array<VarSet | undefined>): VarSet | undefined {
+  let out: VarSet | undefined;
+  for (const set of sets) if (set !== undefined) out = out === undefined ? set : out.union(set);
   return out;
-}
-
-function unionAll(sets: Array<Set<string> | undefined>): Set<string> {
-  const out = new Set<string>();
-  for (const set of sets) for (const item of set ?? []) out.add(item);
-  return out;
-}
-
-function sameSet(a: Set<string>, b: Set<string>): boolean {
-  if (a === b) return true;
-  if (a.size !== b.size) return false;
-  for (const item of a) if (!b.has(item)) return false;
-  return true;
 }
