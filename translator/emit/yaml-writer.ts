@@ -6,9 +6,10 @@
 // quotedString: indicators, `: `, ` #`, trailing spaces, and strings that its core schema would read as
 // null, a boolean or a number — tested with the schema's own tag patterns). What it is not sure of it hands
 // to `yaml` itself: a value string with a newline, a control character, a lone surrogate or a document
-// marker is rendered by `yaml` in a wrapper placing it at the same indent; anything else unusual (a key
-// needing quotes of that kind, an empty or over-long key, undefined in an array, a non-plain object) makes
-// the whole document go through `yaml.stringify`. test/translator-yaml-writer.test.ts checks the identity.
+// marker (`%`, `---`, `...` at a line start) is rendered by `yaml` in a wrapper placing it at the same
+// indent; anything else unusual (such a key, an empty or over-long key, undefined in an array, a
+// non-plain object) makes the whole document go through `yaml.stringify`.
+// test/translator-yaml-writer.test.ts checks the identity.
 import { Document, stringify } from 'yaml';
 
 const OPTIONS = { lineWidth: 0, aliasDuplicateObjects: false } as const;
@@ -24,7 +25,6 @@ const OTHER_TAGS: RegExp[] = new Document().schema.tags.flatMap((tag) =>
 const PLAIN_BAD = /^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/;
 /** Characters outside the single-line printable set this writer renders itself. */
 const UNSURE_CHAR = /[^\x20-\x7e\xa0-\ud7ff\ue000-\uffff]/;
-const DOCUMENT_MARKER = /^(%|---|\.\.\.)/m;
 
 /** Counts what the writer did not render itself (for tests: a writer that always delegates proves nothing). */
 export interface YamlWriterStats {
@@ -40,7 +40,9 @@ class Unsure extends Error {}
 export function writeYaml(value: unknown, stats?: YamlWriterStats): string {
   if (isPlainObject(value) || Array.isArray(value)) {
     try {
-      return `${node(value, '', stats)}\n`;
+      const writer = new Writer(stats);
+      writer.node(value, '');
+      return `${writer.out}\n`;
     } catch (error) {
       if (!(error instanceof Unsure)) throw error;
     }
@@ -55,62 +57,111 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** A value as yaml writes it with `ctx.indent === indent`: lines after the first start with the indent. */
-function node(value: unknown, indent: string, stats: YamlWriterStats | undefined): string {
-  if (Array.isArray(value)) return seq(value, indent, stats);
-  if (isPlainObject(value)) return map(value, indent, stats);
-  return scalar(value, indent, stats);
+/** Strings up to this length have their rendering remembered (step names and expressions repeat). */
+const CACHED_LENGTH = 256;
+
+/** Appends to one string; each method writes a value as yaml does with `ctx.indent === indent`. */
+class Writer {
+  out = '';
+  private readonly rendered = new Map<string, string>();
+  constructor(private readonly stats: YamlWriterStats | undefined) {}
+
+  node(value: unknown, indent: string): void {
+    if (typeof value === 'string') this.out += this.string(value, indent);
+    else if (Array.isArray(value)) this.seq(value, indent);
+    else if (isPlainObject(value)) this.map(value, indent);
+    else this.out += scalar(value);
+  }
+
+  private map(obj: Record<string, unknown>, indent: string): void {
+    const inner = `${indent}  `;
+    let first = true;
+    for (const key of Object.keys(obj)) {
+      const value = obj[key];
+      if (value === undefined) continue; // yaml leaves undefined values out of a map
+      if (!first) this.out += `\n${indent}`;
+      first = false;
+      this.out += `${this.key(key)}:${isCollection(value) ? `\n${inner}` : ' '}`;
+      this.node(value, inner);
+    }
+    if (first) this.out += '{}';
+  }
+
+  private seq(items: unknown[], indent: string): void {
+    if (items.length === 0) {
+      this.out += '[]';
+      return;
+    }
+    const inner = `${indent}  `;
+    for (let i = 0; i < items.length; i++) {
+      if (!(i in items) || items[i] === undefined) throw new Unsure();
+      this.out += i === 0 ? '- ' : `\n${indent}- `;
+      this.node(items[i], inner);
+    }
+  }
+
+  private key(key: string): string {
+    const known = this.rendered.get(key);
+    if (known !== undefined) return known;
+    if (key === '' || UNSURE_CHAR.test(key) || startsWithMarker(key)) throw new Unsure();
+    const text = plainOrQuoted(key);
+    if (text.length > 1024) throw new Unsure(); // yaml writes such a key as an explicit `? key`
+    if (key.length <= CACHED_LENGTH) this.rendered.set(key, text);
+    return text;
+  }
+
+  private string(value: string, indent: string): string {
+    const short = value.length <= CACHED_LENGTH;
+    if (short) {
+      const known = this.rendered.get(value);
+      if (known !== undefined) return known;
+    }
+    if (UNSURE_CHAR.test(value) || startsWithMarker(value)) return this.delegated(value, indent);
+    const text = plainOrQuoted(value);
+    if (short) this.rendered.set(value, text);
+    return text;
+  }
+
+  /** yaml's own rendering of a value string at this indent: `{k: value}` nested so the value sits there. */
+  private delegated(value: string, indent: string): string {
+    const depth = indent.length / 2 - 1;
+    if (!Number.isInteger(depth) || depth < 0) throw new Unsure();
+    let wrapper: Record<string, unknown> = { k: value };
+    let prefix = `${'  '.repeat(depth)}k: `;
+    for (let level = depth - 1; level >= 0; level--) {
+      wrapper = { a: wrapper };
+      prefix = `${'  '.repeat(level)}a:\n${prefix}`;
+    }
+    const text = stringify(wrapper, OPTIONS);
+    if (!text.startsWith(prefix) || !text.endsWith('\n')) throw new Unsure();
+    if (this.stats !== undefined) this.stats.delegatedScalars++;
+    return text.slice(prefix.length, -1);
+  }
 }
 
-function map(obj: Record<string, unknown>, indent: string, stats: YamlWriterStats | undefined): string {
-  const inner = `${indent}  `;
-  let out = '';
-  let first = true;
-  for (const key of Object.keys(obj)) {
-    const value = obj[key];
-    if (value === undefined) continue; // yaml leaves undefined values out of a map
-    out += first ? '' : `\n${indent}`;
-    first = false;
-    out += `${keyScalar(key)}:`;
-    if (isCollection(value)) out += `\n${inner}${node(value, inner, stats)}`;
-    else out += ` ${node(value, inner, stats)}`;
-  }
-  return first ? '{}' : out;
-}
-
-function seq(items: unknown[], indent: string, stats: YamlWriterStats | undefined): string {
-  if (items.length === 0) return '[]';
-  const inner = `${indent}  `;
-  let out = '';
-  for (let i = 0; i < items.length; i++) {
-    if (!(i in items) || items[i] === undefined) throw new Unsure();
-    out += `${i === 0 ? '' : `\n${indent}`}- ${node(items[i], inner, stats)}`;
-  }
-  return out;
+/** yaml's containsDocumentMarker for a single-line string (one with a newline is delegated already). */
+function startsWithMarker(value: string): boolean {
+  const first = value.charCodeAt(0);
+  if (first === 37) return true; // %
+  if (first === 45) return value.startsWith('---');
+  return first === 46 && value.startsWith('...');
 }
 
 /** A non-empty collection goes on the lines below its key; an empty one is `{}`/`[]` after it. */
 function isCollection(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
   if (Array.isArray(value)) return value.length > 0;
   if (!isPlainObject(value)) return false;
   for (const key in value) if (value[key] !== undefined) return true;
   return false;
 }
 
-function scalar(value: unknown, indent: string, stats: YamlWriterStats | undefined): string {
+/** null, a boolean or a number (strings and collections are the Writer's). */
+function scalar(value: unknown): string {
   if (value === null) return 'null';
-  switch (typeof value) {
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'number':
-      return number(value);
-    case 'string':
-      return UNSURE_CHAR.test(value) || DOCUMENT_MARKER.test(value)
-        ? delegated(value, indent, stats)
-        : plainOrQuoted(value);
-    default:
-      throw new Unsure();
-  }
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number') return number(value);
+  throw new Unsure();
 }
 
 function number(value: number): string {
@@ -119,33 +170,10 @@ function number(value: number): string {
   return Object.is(value, -0) ? '-0' : JSON.stringify(value);
 }
 
-function keyScalar(key: string): string {
-  if (key === '' || UNSURE_CHAR.test(key) || DOCUMENT_MARKER.test(key)) throw new Unsure();
-  const text = plainOrQuoted(key);
-  if (text.length > 1024) throw new Unsure(); // yaml writes such a key as an explicit `? key`
-  return text;
-}
-
 /** A single-line string of printable characters: plain unless yaml's rules or its schema forbid it. */
 function plainOrQuoted(value: string): string {
   if (!PLAIN_BAD.test(value) && !OTHER_TAGS.some((test) => test.test(value))) return value;
   // quotedString with the default `singleQuote: null`: single quotes only for a `"` without a `'`.
   if (value.includes('"') && !value.includes("'")) return `'${value}'`;
   return JSON.stringify(value);
-}
-
-/** yaml's own rendering of a value string at this indent: `{k: value}` nested so the value sits there. */
-function delegated(value: string, indent: string, stats: YamlWriterStats | undefined): string {
-  const depth = indent.length / 2 - 1;
-  if (!Number.isInteger(depth) || depth < 0) throw new Unsure();
-  let wrapper: Record<string, unknown> = { k: value };
-  let prefix = `${'  '.repeat(depth)}k: `;
-  for (let level = depth - 1; level >= 0; level--) {
-    wrapper = { a: wrapper };
-    prefix = `${'  '.repeat(level)}a:\n${prefix}`;
-  }
-  const text = stringify(wrapper, OPTIONS);
-  if (!text.startsWith(prefix) || !text.endsWith('\n')) throw new Unsure();
-  if (stats !== undefined) stats.delegatedScalars++;
-  return text.slice(prefix.length, -1);
 }
