@@ -21,9 +21,11 @@ import {
 
 /** The steps of an approval step: its visit, each level in turn, and the outcome. */
 export function approvalSteps(node: IrApproval, ctx: Ctx): GcpStep[] {
+  // The context is the same at every level and, in a long flow, the biggest string: encoded once.
+  const context = node.context === undefined ? undefined : JSON.stringify(node.context);
   return [
     enter(node),
-    ...node.levels.flatMap((level, index) => levelSteps(node, level, index + 1, ctx)),
+    ...node.levels.flatMap((level, index) => levelSteps(node, level, index + 1, ctx, context)),
     ...outcomeSteps(node, ctx),
   ];
 }
@@ -44,7 +46,13 @@ function closeStep(node: IrApproval, level: number, reason: string): GcpStep {
 }
 
 /** Level `n` (from 1): request it, await the decision or the timeout, record the decision. */
-function levelSteps(node: IrApproval, level: IrApprovalLevel, n: number, ctx: Ctx): GcpStep[] {
+function levelSteps(
+  node: IrApproval,
+  level: IrApprovalLevel,
+  n: number,
+  ctx: Ctx,
+  context: string | undefined,
+): GcpStep[] {
   const id = node.id;
   const prefix = `${id}-l${n}`;
   const last = n === node.levels.length;
@@ -59,7 +67,7 @@ function levelSteps(node: IrApproval, level: IrApprovalLevel, n: number, ctx: Ct
       },
     },
     ...(ctx.branch === null ? [] : [{ [`${prefix}-register`]: { assign: registerWait(ctx, cb) } }]),
-    levelRequest(node, level, n, ctx),
+    levelRequest(node, level, n, ctx, context),
     ...cancelledCheck(`${prefix}-late`, ctx, [closeStep(node, n, 'cancelled')]),
     {
       [`${prefix}-await`]: {
@@ -108,7 +116,13 @@ function levelSteps(node: IrApproval, level: IrApprovalLevel, n: number, ctx: Ct
  * The request of level `n` to the approval-request handler; a refused request fails the step, except
  * `Stepgate.NoApprovers` (nobody left to ask) at every level but the last, which escalates.
  */
-function levelRequest(node: IrApproval, level: IrApprovalLevel, n: number, ctx: Ctx): GcpStep {
+function levelRequest(
+  node: IrApproval,
+  level: IrApprovalLevel,
+  n: number,
+  ctx: Ctx,
+  context: string | undefined,
+): GcpStep {
   const id = node.id;
   const prefix = `${id}-l${n}`;
   const cb = v(ctx, 'sg_cb');
@@ -141,7 +155,7 @@ function levelRequest(node: IrApproval, level: IrApprovalLevel, n: number, ctx: 
         approvers: JSON.stringify(level.approvers),
         require: level.require,
         message: JSON.stringify(level.message),
-        ...(node.context === undefined ? {} : { context: JSON.stringify(node.context) }),
+        ...(context === undefined ? {} : { context }),
         timeoutMs: level.timeoutMs,
         eventName: expr(`${cb}.url`),
         vars: expr(varsOf(ctx)),
