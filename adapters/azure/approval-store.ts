@@ -27,13 +27,13 @@ import { normalizeEmail } from '../../functions/core/identity.js';
 import type { ApprovalRecord, ApprovalStore, Clock } from '../../functions/core/ports.js';
 import { CallbackSeal } from '../local/callback-seal.js';
 import { type AzureRunAudit, runPartition } from './audit.js';
-import { ownProperties } from './entity-properties.js';
 import {
   type AzureTables,
   alreadyExists,
   deleteAsRead,
   digits,
   entityKey,
+  ownProperties,
   packText,
   readEntity,
   retryRaces,

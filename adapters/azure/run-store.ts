@@ -29,7 +29,6 @@ import type { RunOutcome, RunStatus } from '../../functions/core/protocol.js';
 import type { RunOutcomeView } from '../../functions/core/run-outcome.js';
 import { runningRecord } from '../../functions/core/run-start.js';
 import { type AzureRunAudit, runPartition } from './audit.js';
-import { ownProperties } from './entity-properties.js';
 import { RunExistsError } from './run-errors.js';
 import type { StoredAzureRun } from './run-records.js';
 import {
@@ -39,6 +38,7 @@ import {
   lostRace,
   MAX_TRANSACTION,
   newestFirst,
+  ownProperties,
   packText,
   readEntity,
   retryRaces,

@@ -161,6 +161,15 @@ export async function readEntity<T extends object = Record<string, unknown>>(
   }
 }
 
+/**
+ * An entity's own properties as read, without what the service adds (keys, ETag, timestamp): what a store
+ * writes back when it replaces an entity it read with some properties changed.
+ */
+export function ownProperties<T extends object>(entity: TableEntityResult<T>): Omit<T, 'etag'> {
+  const { partitionKey: _p, rowKey: _r, etag: _e, timestamp: _t, ...own } = entity;
+  return own as Omit<T, 'etag'>;
+}
+
 /** Deletes an entity only while it is as it was read; false when it changed or went since. */
 export async function deleteAsRead(client: TableClient, entity: TableEntityResult<object>): Promise<boolean> {
   try {

@@ -41,8 +41,8 @@ import { AzureWebhookDeliveryStore } from '../../adapters/azure/webhook-store.js
 import { AzureWorkflowStore } from '../../adapters/azure/workflow-store.js';
 import { ChannelNotifier } from '../core/notify/notifier.js';
 import { createSsrfGuard } from '../core/notify/ssrf.js';
-import { lazy, perInstance } from '../core/per-instance.js';
-import type { Clock, TimerHandle } from '../core/ports.js';
+import { INSTANCE_CLOCK, lazy, perInstance } from '../core/per-instance.js';
+import type { Clock } from '../core/ports.js';
 import { bundledGallery } from '../core/template-gallery.js';
 import type { AzureConfig } from './config.js';
 import type { AzureDeps } from './deps.js';
@@ -65,15 +65,6 @@ export interface AzureSeams {
   acs?: EmailClientOptions;
   clock?: Clock;
 }
-
-/** A Functions instance keeps no timers: waits belong to the orchestration's durable timers. */
-export const INSTANCE_CLOCK: Clock = {
-  now: () => Date.now(),
-  setTimer(): TimerHandle {
-    throw new Error('an Azure Functions instance keeps no timers: waits belong to the orchestration');
-  },
-  clearTimer(): void {},
-};
 
 /** The table and blob clients' credentials: the identity, or Azurite's key (see the top). */
 function storageCredentials(config: AzureConfig, identity: () => TokenCredential) {

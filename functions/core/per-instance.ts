@@ -2,7 +2,7 @@
 // Functions worker) and shares between its invocations: the ports, the clients, the composed app; and the
 // deployment's setup, run once per instance before its first request (the GCP and Azure API functions).
 import { errorMessage } from '../../translator/util.js';
-import type { Clock } from './ports.js';
+import type { Clock, TimerHandle } from './ports.js';
 
 /** Memoises `make`'s value on first use. */
 export function lazy<T>(make: () => T): () => T {
@@ -65,3 +65,17 @@ export function setupOnFirstRequest(
     return running;
   };
 }
+
+/**
+ * A serverless instance's clock: `now` only. Waits belong to the durable workflow (its timers, or a
+ * scheduled task), never to a process that may be frozen or gone before they fire.
+ */
+export const INSTANCE_CLOCK: Clock = {
+  now: () => Date.now(),
+  setTimer(): TimerHandle {
+    throw new Error(
+      'a function instance keeps no timers: waits belong to the workflow (its durable timers or a scheduled task)',
+    );
+  },
+  clearTimer(): void {},
+};

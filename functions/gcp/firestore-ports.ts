@@ -25,10 +25,10 @@ import { FirestoreApiTokenStore, FirestoreSessionStore } from '../../adapters/gc
 import { KmsVault } from '../../adapters/gcp/vault.js';
 import { FirestoreWebhookDeliveryStore } from '../../adapters/gcp/webhook-store.js';
 import { FirestoreWorkflowStore } from '../../adapters/gcp/workflow-store.js';
-import { lazy } from '../core/per-instance.js';
+import { INSTANCE_CLOCK, lazy } from '../core/per-instance.js';
 import type { Clock } from '../core/ports.js';
 import { type GcpConfig, required } from './config.js';
-import { type GcpPorts, googleClientOptions, INSTANCE_CLOCK } from './ports.js';
+import { type GcpPorts, googleClientOptions } from './ports.js';
 
 /** The Google clients the ports use; any not given is made from the config when first needed. */
 export interface GcpClients {

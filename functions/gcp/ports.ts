@@ -24,7 +24,6 @@ import type {
   ResultStore,
   ScheduleStore,
   SessionStore,
-  TimerHandle,
   ToolInvoker,
   Vault,
   WebhookDeliveryStore,
@@ -96,15 +95,6 @@ export interface GcpDeps {
   /** The deployment's setup (setup.ts), awaited before a request is served; never rejects. */
   setup?(): Promise<void>;
 }
-
-/** An instance's clock: `now` only. Waits belong to the workflow and to scheduled tasks, never to a process. */
-export const INSTANCE_CLOCK: Clock = {
-  now: () => Date.now(),
-  setTimer(): TimerHandle {
-    throw new Error('a Cloud Run instance keeps no timers: waits belong to the workflow or a scheduled task');
-  },
-  clearTimer(): void {},
-};
 
 /** Options of a Google API client: the configured endpoint over REST (tests), else the default. */
 export function googleClientOptions(config: GcpConfig): {
